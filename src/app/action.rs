@@ -1,0 +1,143 @@
+//! What can happen to the console. An [`Action`] is a user intent bound to
+//! keys; a [`Msg`] is anything that reaches `update` (actions, typed text,
+//! the clock, task results); an [`Effect`] is what `update` asks the runtime
+//! to do, since `update` itself never does I/O.
+
+use crossterm::event::KeyEvent;
+use jiff::Timestamp;
+
+use super::state::PaneId;
+
+/// A user intent. Every variant has a stable kebab-case name: the keymap,
+/// the config file and the help overlay refer to actions by it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Action {
+    FocusNext,
+    FocusPrev,
+    Focus(PaneId),
+    ToggleZoom,
+    OpenHelp,
+    OpenCommand,
+    OpenFilter,
+    Back,
+    Quit,
+    MoveDown,
+    MoveUp,
+    PageDown,
+    PageUp,
+    Top,
+    Bottom,
+    Submit,
+    Complete,
+    CompletePrev,
+    ConfirmYes,
+    ConfirmNo,
+}
+
+impl Action {
+    /// Every action, for name lookups and for the help overlay's order.
+    pub const ALL: [Action; 23] = [
+        Action::FocusNext,
+        Action::FocusPrev,
+        Action::Focus(PaneId::Findings),
+        Action::Focus(PaneId::SignIns),
+        Action::Focus(PaneId::Remediation),
+        Action::Focus(PaneId::Notes),
+        Action::ToggleZoom,
+        Action::OpenHelp,
+        Action::OpenCommand,
+        Action::OpenFilter,
+        Action::Back,
+        Action::Quit,
+        Action::MoveDown,
+        Action::MoveUp,
+        Action::PageDown,
+        Action::PageUp,
+        Action::Top,
+        Action::Bottom,
+        Action::Submit,
+        Action::Complete,
+        Action::CompletePrev,
+        Action::ConfirmYes,
+        Action::ConfirmNo,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Action::FocusNext => "focus-next",
+            Action::FocusPrev => "focus-prev",
+            Action::Focus(PaneId::Findings) => "focus-findings",
+            Action::Focus(PaneId::SignIns) => "focus-signins",
+            Action::Focus(PaneId::Remediation) => "focus-remediation",
+            Action::Focus(PaneId::Notes) => "focus-notes",
+            Action::ToggleZoom => "zoom",
+            Action::OpenHelp => "help",
+            Action::OpenCommand => "command",
+            Action::OpenFilter => "filter",
+            Action::Back => "back",
+            Action::Quit => "quit",
+            Action::MoveDown => "move-down",
+            Action::MoveUp => "move-up",
+            Action::PageDown => "page-down",
+            Action::PageUp => "page-up",
+            Action::Top => "top",
+            Action::Bottom => "bottom",
+            Action::Submit => "submit",
+            Action::Complete => "complete",
+            Action::CompletePrev => "complete-prev",
+            Action::ConfirmYes => "confirm-yes",
+            Action::ConfirmNo => "confirm-no",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
+/// Why the console is shutting down without the user asking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ShutdownReason {
+    /// SIGHUP: the SSH session or terminal went away.
+    Hangup,
+    Interrupt,
+    Terminate,
+    /// The terminal's input stream ended or failed.
+    TerminalLost,
+}
+
+impl ShutdownReason {
+    /// The conventional exit status for a process stopped this way.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            ShutdownReason::Hangup => 129,
+            ShutdownReason::Interrupt => 130,
+            ShutdownReason::Terminate => 143,
+            ShutdownReason::TerminalLost => 1,
+        }
+    }
+}
+
+/// Anything that reaches `update`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Msg {
+    Action(Action),
+    /// A key typed into a prompt that no binding claimed (text editing).
+    PromptKey(KeyEvent),
+    /// Bracketed paste: arrives whole, so a pasted IOC list is one message.
+    Paste(String),
+    /// The wall clock, once a second.
+    Tick(Timestamp),
+    /// The terminal changed size (columns, rows): redraw.
+    Resize(u16, u16),
+    Shutdown(ShutdownReason),
+}
+
+/// What `update` asks the runtime to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// State changed: draw a frame (coalesced and rate-capped by the runtime).
+    Render,
+    /// Leave the event loop, restore the terminal and exit with this status.
+    Exit(u8),
+}

@@ -1,0 +1,168 @@
+//! The event loop. It owns the state and the terminal, turns terminal
+//! events, signals, the clock and task results into `Msg`s, applies them with
+//! `update`, runs the effects, and draws when something changed, at most
+//! once per `FRAME_INTERVAL`.
+
+use std::time::{Duration, Instant};
+
+use crossterm::event::{Event, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::mpsc;
+use tokio::time::{MissedTickBehavior, interval_at, sleep_until};
+
+use super::action::{Effect, Msg, ShutdownReason};
+use super::keymap::Layer;
+use super::state::AppState;
+use super::terminal::TerminalGuard;
+use super::theme::Theme;
+use super::{ui, update};
+
+/// Minimum gap between two frames (about 60 frames per second at most).
+pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
+/// The clock in the status bar shows seconds.
+pub const CLOCK_INTERVAL: Duration = Duration::from_secs(1);
+/// Room for task results waiting to be applied; producers wait when full.
+pub const MSG_CHANNEL_CAPACITY: usize = 1024;
+
+/// How the run ended.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub exit_code: u8,
+    /// Time from `started` to the first frame on screen.
+    pub first_frame: Option<Duration>,
+}
+
+/// Runs the console until the user quits or a signal arrives. With
+/// `stop_after_first_frame`, returns right after the first frame is drawn
+/// (used to measure start-up).
+pub async fn run(
+    mut state: AppState,
+    theme: Theme,
+    started: Instant,
+    stop_after_first_frame: bool,
+) -> anyhow::Result<Outcome> {
+    let mut hangup = signal(SignalKind::hangup())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+
+    let mut guard = TerminalGuard::enter()?;
+    let size = guard.terminal.size()?;
+    state.screen = (size.width, size.height);
+
+    // Tasks get clones of `msg_tx`; results come back through `msg_rx`.
+    let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(MSG_CHANNEL_CAPACITY);
+    let mut input = EventStream::new();
+    let mut clock = interval_at(next_whole_second(), CLOCK_INTERVAL);
+    clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
+
+    let mut dirty = true;
+    let mut last_frame: Option<tokio::time::Instant> = None;
+    let mut first_frame = None;
+
+    let exit_code = loop {
+        let now = tokio::time::Instant::now();
+        let frame_due = last_frame.map_or(now, |t| t + FRAME_INTERVAL);
+        if dirty && frame_due <= now {
+            guard
+                .terminal
+                .draw(|frame| ui::draw(frame, &state, &theme))?;
+            dirty = false;
+            last_frame = Some(now);
+            if first_frame.is_none() {
+                first_frame = Some(started.elapsed());
+                if stop_after_first_frame {
+                    break 0;
+                }
+            }
+        }
+
+        let msg = tokio::select! {
+            biased;
+            _ = hangup.recv() => Msg::Shutdown(ShutdownReason::Hangup),
+            _ = terminate.recv() => Msg::Shutdown(ShutdownReason::Terminate),
+            _ = interrupt.recv() => Msg::Shutdown(ShutdownReason::Interrupt),
+            event = input.next() => match event {
+                Some(Ok(event)) => match to_msg(&state, event) {
+                    Some(msg) => msg,
+                    None => continue,
+                },
+                Some(Err(e)) => {
+                    tracing::error!("terminal input failed: {e}");
+                    Msg::Shutdown(ShutdownReason::TerminalLost)
+                }
+                None => Msg::Shutdown(ShutdownReason::TerminalLost),
+            },
+            Some(msg) = msg_rx.recv() => msg,
+            _ = clock.tick() => Msg::Tick(jiff::Timestamp::now()),
+            _ = sleep_until(frame_due), if dirty => continue,
+        };
+
+        if let Some(code) = apply(&mut state, msg, &mut dirty) {
+            break code;
+        }
+        // Apply a burst of task results before drawing once for all of them.
+        let mut exit = None;
+        while let Ok(msg) = msg_rx.try_recv() {
+            exit = apply(&mut state, msg, &mut dirty);
+            if exit.is_some() {
+                break;
+            }
+        }
+        if let Some(code) = exit {
+            break code;
+        }
+    };
+    drop(msg_tx);
+    drop(guard);
+    Ok(Outcome {
+        exit_code,
+        first_frame,
+    })
+}
+
+/// Applies one message; returns the exit code when the console must stop.
+fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool) -> Option<u8> {
+    match &msg {
+        Msg::Tick(_) | Msg::Resize(..) => {}
+        Msg::PromptKey(_) | Msg::Paste(_) => tracing::trace!("prompt input"),
+        Msg::Action(action) => tracing::debug!(action = action.name(), "dispatch"),
+        Msg::Shutdown(reason) => tracing::info!(?reason, "shutting down"),
+    }
+    let mut exit = None;
+    for effect in update(state, msg) {
+        match effect {
+            Effect::Render => *dirty = true,
+            Effect::Exit(code) => exit = Some(code),
+        }
+    }
+    exit
+}
+
+/// Turns a terminal event into a message, using the keymap layer of the
+/// current mode. Key releases are dropped (kitty protocol, Windows).
+pub fn to_msg(state: &AppState, event: Event) -> Option<Msg> {
+    match event {
+        Event::Key(key) if key.kind == KeyEventKind::Release => None,
+        Event::Key(key) => {
+            let layer = state.layer();
+            match state.keymap.resolve(layer, &key) {
+                Some(action) => Some(Msg::Action(action)),
+                None if layer == Layer::Prompt => Some(Msg::PromptKey(key)),
+                None => None,
+            }
+        }
+        Event::Paste(text) => Some(Msg::Paste(text)),
+        Event::Resize(width, height) => Some(Msg::Resize(width, height)),
+        Event::FocusGained | Event::FocusLost | Event::Mouse(_) => None,
+    }
+}
+
+/// The next whole wall-clock second, so the clock ticks on the second.
+fn next_whole_second() -> tokio::time::Instant {
+    let since_epoch = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let into_second = Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
+    tokio::time::Instant::now() + (Duration::from_secs(1) - into_second)
+}

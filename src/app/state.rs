@@ -1,0 +1,221 @@
+//! Everything the console shows, as plain data. Only `update` mutates it;
+//! the draw functions read it; nothing here does I/O.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use ratatui_textarea::TextArea;
+
+use super::keymap::{Keymap, Layer};
+use crate::model::SafeText;
+
+/// The four panes, in focus order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum PaneId {
+    Findings,
+    SignIns,
+    Remediation,
+    Notes,
+}
+
+impl PaneId {
+    pub const ALL: [PaneId; 4] = [
+        PaneId::Findings,
+        PaneId::SignIns,
+        PaneId::Remediation,
+        PaneId::Notes,
+    ];
+
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            PaneId::Findings => "Findings",
+            PaneId::SignIns => "Sign-ins",
+            PaneId::Remediation => "Remediation",
+            PaneId::Notes => "Notes",
+        }
+    }
+
+    /// The name used on the command line (`:focus signins`).
+    pub fn name(self) -> &'static str {
+        match self {
+            PaneId::Findings => "findings",
+            PaneId::SignIns => "signins",
+            PaneId::Remediation => "remediation",
+            PaneId::Notes => "notes",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<PaneId> {
+        PaneId::ALL.into_iter().find(|p| p.name() == name)
+    }
+
+    pub fn next(self) -> PaneId {
+        PaneId::ALL[(self.index() + 1) % 4]
+    }
+
+    pub fn prev(self) -> PaneId {
+        PaneId::ALL[(self.index() + 3) % 4]
+    }
+}
+
+/// Per-pane view state: the selected row and the filter. `len` is the number
+/// of rows the pane holds; it stays 0 until a source feeds the pane.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PaneState {
+    pub selected: usize,
+    pub len: usize,
+    pub filter: Option<SafeText>,
+}
+
+/// Health of the live sign-in stream, as the status bar shows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StreamHealth {
+    #[default]
+    NotConnected,
+    Live {
+        per_minute: u32,
+    },
+    Throttled {
+        retry_in_secs: u32,
+    },
+    Failed(SafeText),
+}
+
+/// Whether a case is open and whether its key is unlocked.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum CaseLock {
+    #[default]
+    NoCase,
+    Locked(SafeText),
+    Unlocked(SafeText),
+}
+
+/// What the console is connected to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Session {
+    pub profile: Option<SafeText>,
+    pub tenant: Option<SafeText>,
+    pub stream: StreamHealth,
+    pub case: CaseLock,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PromptKind {
+    Command,
+    Filter(PaneId),
+}
+
+/// Tab completion in progress: the candidates and which one is shown.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub candidates: Vec<String>,
+    pub index: usize,
+}
+
+#[derive(Clone, Debug)]
+pub struct Prompt {
+    pub kind: PromptKind,
+    pub input: TextArea<'static>,
+    pub completion: Option<Completion>,
+}
+
+impl Prompt {
+    pub fn new(kind: PromptKind, initial: &str) -> Self {
+        let mut input = TextArea::new(vec![initial.to_owned()]);
+        input.move_cursor(ratatui_textarea::CursorMove::End);
+        Self {
+            kind,
+            input,
+            completion: None,
+        }
+    }
+
+    /// The single line typed so far.
+    pub fn text(&self) -> &str {
+        self.input.lines().first().map_or("", String::as_str)
+    }
+}
+
+/// The top-most interaction mode; it picks the keymap layer.
+#[derive(Clone, Debug)]
+pub enum Mode {
+    Normal,
+    Help { scroll: u16 },
+    Prompt(Prompt),
+    ConfirmQuit,
+}
+
+impl Mode {
+    pub fn layer(&self) -> Layer {
+        match self {
+            Mode::Normal => Layer::Normal,
+            Mode::Help { .. } => Layer::Help,
+            Mode::Prompt(_) => Layer::Prompt,
+            Mode::ConfirmQuit => Layer::Confirm,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ToastLevel {
+    Info,
+    Error,
+}
+
+/// A short message in the status bar that goes away by itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Toast {
+    pub level: ToastLevel,
+    pub text: String,
+    pub until: Timestamp,
+}
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub focus: PaneId,
+    pub zoomed: bool,
+    pub mode: Mode,
+    pub panes: [PaneState; 4],
+    pub session: Session,
+    /// Wall clock as of the last tick; drawing never reads the clock itself.
+    pub now: Timestamp,
+    /// Work that quitting would interrupt (pulls, writes, journal flushes).
+    pub in_flight: Vec<String>,
+    pub toast: Option<Toast>,
+    pub keymap: Arc<Keymap>,
+    /// Terminal size (columns, rows), kept for page sizes and help scrolling.
+    pub screen: (u16, u16),
+}
+
+impl AppState {
+    pub fn new(keymap: Arc<Keymap>, session: Session, now: Timestamp) -> Self {
+        Self {
+            focus: PaneId::Findings,
+            zoomed: false,
+            mode: Mode::Normal,
+            panes: Default::default(),
+            session,
+            now,
+            in_flight: Vec::new(),
+            toast: None,
+            keymap,
+            screen: (80, 24),
+        }
+    }
+
+    pub fn pane(&self, id: PaneId) -> &PaneState {
+        &self.panes[id.index()]
+    }
+
+    pub fn pane_mut(&mut self, id: PaneId) -> &mut PaneState {
+        &mut self.panes[id.index()]
+    }
+
+    pub fn layer(&self) -> Layer {
+        self.mode.layer()
+    }
+}

@@ -1,0 +1,97 @@
+//! The title line (what this console is looking at, which mode) and the
+//! status bar (tenant, stream health, case lock state, UTC clock, messages).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::Action;
+use crate::app::keymap::Layer;
+use crate::app::state::{AppState, CaseLock, Mode, PromptKind, StreamHealth, ToastLevel};
+use crate::app::theme::Theme;
+
+pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let sep = theme.symbols.separator;
+    let mut left = vec![Span::raw(" warroom")];
+    if let Some(profile) = &state.session.profile {
+        left.push(Span::raw(sep));
+        left.push(Span::raw("profile "));
+        left.push(Span::raw(profile.as_str()));
+    }
+    let mode = match &state.mode {
+        Mode::Normal => "NORMAL",
+        Mode::Help { .. } => "HELP",
+        Mode::Prompt(p) if p.kind == PromptKind::Command => "COMMAND",
+        Mode::Prompt(_) => "FILTER",
+        Mode::ConfirmQuit => "CONFIRM",
+    };
+    let right = if state.zoomed {
+        format!("ZOOM {mode} ")
+    } else {
+        format!("{mode} ")
+    };
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right.len() as u16)])
+        .areas(area);
+    frame.render_widget(Paragraph::new(Line::from(left)).style(theme.title_bar), l);
+    frame.render_widget(Paragraph::new(right).style(theme.title_bar), r);
+}
+
+pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let sep = theme.symbols.separator;
+    let clock = state.now.strftime("%H:%M:%SZ").to_string();
+    let help = state
+        .keymap
+        .hint(Layer::Normal, Action::OpenHelp)
+        .map(|k| format!("{sep}{k} help "))
+        .unwrap_or_else(|| " ".to_owned());
+    let right = format!("{clock}{help}");
+
+    let left = match &state.toast {
+        Some(toast) => {
+            let style = match toast.level {
+                ToastLevel::Info => theme.status_bar,
+                ToastLevel::Error => theme.error,
+            };
+            Line::from(vec![
+                Span::raw(" "),
+                Span::styled(toast.text.as_str(), style),
+            ])
+        }
+        None => Line::from(session_spans(state, theme)),
+    };
+    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right.len() as u16)])
+        .areas(area);
+    frame.render_widget(Paragraph::new(left).style(theme.status_bar), l);
+    frame.render_widget(Paragraph::new(right).style(theme.status_bar), r);
+}
+
+fn session_spans<'a>(state: &'a AppState, theme: &Theme) -> Vec<Span<'a>> {
+    let sym = theme.symbols;
+    let mut spans = vec![Span::raw(" tenant ")];
+    match &state.session.tenant {
+        Some(tenant) => spans.push(Span::raw(tenant.as_str())),
+        None => spans.push(Span::raw("(none)")),
+    }
+    spans.push(Span::raw(sym.separator));
+    spans.push(match &state.session.stream {
+        StreamHealth::NotConnected => Span::raw(format!("{} no stream", sym.down)),
+        StreamHealth::Live { per_minute } => {
+            Span::styled(format!("{} live {per_minute}/min", sym.live), theme.ok)
+        }
+        StreamHealth::Throttled { retry_in_secs } => Span::styled(
+            format!("{} throttled, retry in {retry_in_secs}s", sym.live),
+            theme.warn,
+        ),
+        StreamHealth::Failed(reason) => {
+            Span::styled(format!("{} stream failed: {reason}", sym.fail), theme.error)
+        }
+    });
+    spans.push(Span::raw(sym.separator));
+    spans.push(match &state.session.case {
+        CaseLock::NoCase => Span::raw("no case"),
+        CaseLock::Locked(name) => Span::styled(format!("case {name} locked"), theme.warn),
+        CaseLock::Unlocked(name) => Span::raw(format!("case {name} unlocked")),
+    });
+    spans
+}

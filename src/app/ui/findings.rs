@@ -1,0 +1,27 @@
+//! The findings pane: what the detections concluded, most severe first.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+
+use super::pane;
+use crate::app::state::{AppState, PaneId};
+use crate::app::theme::Theme;
+
+pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
+    let block = pane::block(state, theme, PaneId::Findings, focused);
+    pane::draw_empty(
+        frame,
+        area,
+        block,
+        theme,
+        "No findings: no source connected.",
+        &[
+            "Findings appear here when detections match live Microsoft Graph data or imported logs.",
+            "This build has the console shell only; see README (Status) for what works today.",
+        ],
+    );
+}
+
+pub fn summary(_state: &AppState) -> &'static str {
+    "no source connected"
+}

@@ -1,0 +1,65 @@
+//! Draw functions, one file per pane. They read `AppState` and never block,
+//! touch the network or disk, or mutate state.
+
+mod bars;
+mod confirm;
+mod findings;
+mod help;
+pub mod layout;
+mod notes;
+mod pane;
+mod prompt;
+mod remediation;
+mod signins;
+
+use ratatui::Frame;
+
+use super::state::{AppState, Mode, PaneId};
+use super::theme::Theme;
+use layout::PaneShape;
+
+pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
+    let area = frame.area();
+    let prompt = match &state.mode {
+        Mode::Prompt(prompt) => Some(prompt),
+        Mode::Normal | Mode::Help { .. } | Mode::ConfirmQuit => None,
+    };
+    let completions = prompt.is_some_and(|p| p.completion.is_some());
+    let screen = layout::screen(area, prompt.is_some(), completions);
+
+    bars::draw_title(frame, screen.title, state, theme);
+    for (pane, rect, shape) in layout::panes(screen.body, state.focus, state.zoomed) {
+        let focused = pane == state.focus;
+        match shape {
+            PaneShape::Collapsed => {
+                pane::draw_collapsed(frame, rect, state, theme, pane, summary(state, pane))
+            }
+            PaneShape::Open => match pane {
+                PaneId::Findings => findings::draw(frame, rect, state, theme, focused),
+                PaneId::SignIns => signins::draw(frame, rect, state, theme, focused),
+                PaneId::Remediation => remediation::draw(frame, rect, state, theme, focused),
+                PaneId::Notes => notes::draw(frame, rect, state, theme, focused),
+            },
+        }
+    }
+    if let (Some(prompt), Some(rect)) = (prompt, screen.prompt) {
+        prompt::draw(frame, rect, screen.completions, prompt, state, theme);
+    }
+    bars::draw_status(frame, screen.status, state, theme);
+
+    match &state.mode {
+        Mode::Help { scroll } => help::draw(frame, area, state, theme, *scroll),
+        Mode::ConfirmQuit => confirm::draw_quit(frame, area, state, theme),
+        Mode::Normal | Mode::Prompt(_) => {}
+    }
+}
+
+/// The one-line summary a collapsed pane shows.
+fn summary(state: &AppState, pane: PaneId) -> &'static str {
+    match pane {
+        PaneId::Findings => findings::summary(state),
+        PaneId::SignIns => signins::summary(state),
+        PaneId::Remediation => remediation::summary(state),
+        PaneId::Notes => notes::summary(state),
+    }
+}

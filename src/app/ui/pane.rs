@@ -1,0 +1,83 @@
+//! What every pane shares: its framed block with number, title and filter,
+//! its collapsed one-line form, and its empty state.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+
+use crate::app::state::{AppState, PaneId};
+use crate::app::theme::Theme;
+
+/// The pane's frame: ` 1 Findings ` on the left, the filter on the right.
+pub fn block<'a>(state: &'a AppState, theme: &Theme, pane: PaneId, focused: bool) -> Block<'a> {
+    let (border_style, title_style, set) = if focused {
+        (
+            theme.border_focused,
+            theme.title_focused,
+            theme.border_set_focused,
+        )
+    } else {
+        (theme.border, theme.title, theme.border_set)
+    };
+    let number = pane.index() + 1;
+    let mut block = Block::bordered()
+        .border_set(set)
+        .border_style(border_style)
+        .title(Line::from(vec![
+            Span::styled(format!(" {number} "), theme.key),
+            Span::styled(format!("{} ", pane.title()), title_style),
+        ]));
+    if let Some(filter) = &state.pane(pane).filter {
+        block = block.title(
+            Line::from(vec![
+                Span::styled(" / ", theme.key),
+                Span::styled(filter.as_str(), theme.text),
+                Span::raw(" "),
+            ])
+            .right_aligned(),
+        );
+    }
+    block
+}
+
+pub fn draw_collapsed(
+    frame: &mut Frame,
+    area: Rect,
+    state: &AppState,
+    theme: &Theme,
+    pane: PaneId,
+    summary: &str,
+) {
+    let mut spans = vec![
+        Span::styled(format!("{} ", theme.symbols.collapsed), theme.dim),
+        Span::styled(format!("{} ", pane.index() + 1), theme.key),
+        Span::styled(pane.title(), theme.title),
+        Span::styled(theme.symbols.separator, theme.dim),
+        Span::styled(summary, theme.dim),
+    ];
+    if let Some(filter) = &state.pane(pane).filter {
+        spans.push(Span::styled(" / ", theme.key));
+        spans.push(Span::styled(filter.as_str(), theme.text));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// An open pane with nothing to show yet: say so honestly, and say why.
+pub fn draw_empty(
+    frame: &mut Frame,
+    area: Rect,
+    block: Block<'_>,
+    theme: &Theme,
+    headline: &str,
+    details: &[&str],
+) {
+    let mut lines = vec![Line::styled(headline, theme.text), Line::raw("")];
+    lines.extend(details.iter().map(|d| Line::styled(*d, theme.dim)));
+    let paragraph = Paragraph::new(lines)
+        .block(block.padding(ratatui::widgets::Padding::horizontal(1)))
+        .wrap(Wrap { trim: true })
+        .style(Style::new());
+    frame.render_widget(paragraph, area);
+}

@@ -1,0 +1,49 @@
+//! The command line (`:`) and the filter prompt (`/`), with the list of
+//! completions above it while Tab is cycling.
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+use crate::app::state::{AppState, Prompt, PromptKind};
+use crate::app::theme::Theme;
+
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    completions: Option<Rect>,
+    prompt: &Prompt,
+    _state: &AppState,
+    theme: &Theme,
+) {
+    let label = match prompt.kind {
+        PromptKind::Command => ":".to_owned(),
+        PromptKind::Filter(pane) => format!("filter {}: ", pane.title()),
+    };
+    let [l, input] = Layout::horizontal([
+        Constraint::Length(label.chars().count() as u16),
+        Constraint::Min(1),
+    ])
+    .areas(area);
+    frame.render_widget(Paragraph::new(Span::styled(label, theme.key)), l);
+    let mut editor = prompt.input.clone();
+    editor.set_cursor_line_style(theme.text);
+    editor.set_cursor_style(theme.text.add_modifier(Modifier::REVERSED));
+    frame.render_widget(&editor, input);
+
+    if let (Some(rect), Some(completion)) = (completions, &prompt.completion) {
+        let mut spans = vec![Span::raw(" ")];
+        for (i, candidate) in completion.candidates.iter().enumerate() {
+            let style = if i == completion.index {
+                theme.key.add_modifier(Modifier::REVERSED)
+            } else {
+                theme.dim
+            };
+            spans.push(Span::styled(candidate.trim_end(), style));
+            spans.push(Span::raw("  "));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), rect);
+    }
+}

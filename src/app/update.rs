@@ -1,0 +1,283 @@
+//! The only code that changes [`AppState`]. Pure and synchronous: anything
+//! slow is returned as an [`Effect`] for the runtime to run.
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::action::{Action, Effect, Msg};
+use super::commands::{self, Command};
+use super::state::{AppState, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel};
+use super::ui::layout;
+
+/// How long a status-bar message stays up.
+pub const TOAST_DURATION: SignedDuration = SignedDuration::from_secs(6);
+
+pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
+    match msg {
+        Msg::Action(action) => on_action(state, action),
+        Msg::PromptKey(key) => {
+            let Mode::Prompt(prompt) = &mut state.mode else {
+                return vec![];
+            };
+            prompt.input.input(key);
+            keep_single_line(prompt);
+            prompt.completion = None;
+            vec![Effect::Render]
+        }
+        Msg::Paste(text) => {
+            let Mode::Prompt(prompt) = &mut state.mode else {
+                return vec![];
+            };
+            // A prompt is one line: line breaks and tabs become spaces and
+            // other controls are dropped before the text reaches the editor.
+            let flat: String = text
+                .chars()
+                .filter_map(|c| match c {
+                    '\n' | '\r' | '\t' => Some(' '),
+                    c if crate::model::is_dangerous(c) => None,
+                    c => Some(c),
+                })
+                .collect();
+            prompt.input.insert_str(flat.trim_end());
+            prompt.completion = None;
+            vec![Effect::Render]
+        }
+        Msg::Tick(now) => {
+            state.now = now;
+            if state.toast.as_ref().is_some_and(|t| t.until <= now) {
+                state.toast = None;
+            }
+            vec![Effect::Render]
+        }
+        Msg::Resize(width, height) => {
+            state.screen = (width, height);
+            clamp_help_scroll(state);
+            vec![Effect::Render]
+        }
+        Msg::Shutdown(reason) => vec![Effect::Exit(reason.exit_code())],
+    }
+}
+
+fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
+    match &mut state.mode {
+        Mode::Normal => on_normal(state, action),
+        Mode::Help { .. } => on_help(state, action),
+        Mode::Prompt(_) => on_prompt(state, action),
+        Mode::ConfirmQuit => match action {
+            Action::ConfirmYes => vec![Effect::Exit(0)],
+            Action::ConfirmNo | Action::Back => {
+                state.mode = Mode::Normal;
+                vec![Effect::Render]
+            }
+            _ => vec![],
+        },
+    }
+}
+
+fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let page = page_size(state);
+    let focus = state.focus;
+    match action {
+        Action::FocusNext => state.focus = focus.next(),
+        Action::FocusPrev => state.focus = focus.prev(),
+        Action::Focus(pane) => state.focus = pane,
+        Action::ToggleZoom => state.zoomed = !state.zoomed,
+        Action::OpenHelp => state.mode = Mode::Help { scroll: 0 },
+        Action::OpenCommand => state.mode = Mode::Prompt(Prompt::new(PromptKind::Command, "")),
+        Action::OpenFilter => {
+            let current = state.pane(focus).filter.as_ref().map(|f| f.to_string());
+            let prompt = Prompt::new(PromptKind::Filter(focus), current.as_deref().unwrap_or(""));
+            state.mode = Mode::Prompt(prompt);
+        }
+        Action::Back => {
+            if state.zoomed {
+                state.zoomed = false;
+            } else if state.pane(focus).filter.is_some() {
+                state.pane_mut(focus).filter = None;
+            } else {
+                return vec![];
+            }
+        }
+        Action::Quit => return request_quit(state),
+        Action::MoveDown => move_selection(state, focus, 1),
+        Action::MoveUp => move_selection(state, focus, -1),
+        Action::PageDown => move_selection(state, focus, page),
+        Action::PageUp => move_selection(state, focus, -page),
+        Action::Top => move_selection(state, focus, isize::MIN),
+        Action::Bottom => move_selection(state, focus, isize::MAX),
+        Action::Submit
+        | Action::Complete
+        | Action::CompletePrev
+        | Action::ConfirmYes
+        | Action::ConfirmNo => return vec![],
+    }
+    vec![Effect::Render]
+}
+
+fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let Mode::Help { scroll } = &mut state.mode else {
+        return vec![];
+    };
+    let page = layout::help_visible_rows(state.screen.1).max(1) as i32;
+    let delta: i32 = match action {
+        Action::MoveDown => 1,
+        Action::MoveUp => -1,
+        Action::PageDown => page,
+        Action::PageUp => -page,
+        Action::Top => i32::MIN / 2,
+        Action::Bottom => i32::MAX / 2,
+        Action::Back | Action::OpenHelp => {
+            state.mode = Mode::Normal;
+            return vec![Effect::Render];
+        }
+        Action::FocusNext
+        | Action::FocusPrev
+        | Action::Focus(_)
+        | Action::ToggleZoom
+        | Action::OpenCommand
+        | Action::OpenFilter
+        | Action::Quit
+        | Action::Submit
+        | Action::Complete
+        | Action::CompletePrev
+        | Action::ConfirmYes
+        | Action::ConfirmNo => return vec![],
+    };
+    *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
+    clamp_help_scroll(state);
+    vec![Effect::Render]
+}
+
+fn clamp_help_scroll(state: &mut AppState) {
+    let rows = state.keymap.help_rows().len();
+    let visible = layout::help_visible_rows(state.screen.1);
+    let max = rows.saturating_sub(visible).min(u16::MAX as usize) as u16;
+    if let Mode::Help { scroll } = &mut state.mode {
+        *scroll = (*scroll).min(max);
+    }
+}
+
+fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let Mode::Prompt(prompt) = &mut state.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Submit => {
+            let text = prompt.text().trim().to_owned();
+            let kind = prompt.kind;
+            state.mode = Mode::Normal;
+            match kind {
+                PromptKind::Command if text.is_empty() => {}
+                PromptKind::Command => return run_command(state, &text),
+                PromptKind::Filter(pane) => set_filter(state, pane, &text),
+            }
+        }
+        Action::Complete | Action::CompletePrev => {
+            if prompt.kind != PromptKind::Command {
+                return vec![];
+            }
+            let step = if action == Action::Complete { 1 } else { -1 };
+            cycle_completion(prompt, step);
+        }
+        Action::Back => state.mode = Mode::Normal,
+        Action::FocusNext
+        | Action::FocusPrev
+        | Action::Focus(_)
+        | Action::ToggleZoom
+        | Action::OpenHelp
+        | Action::OpenCommand
+        | Action::OpenFilter
+        | Action::Quit
+        | Action::MoveDown
+        | Action::MoveUp
+        | Action::PageDown
+        | Action::PageUp
+        | Action::Top
+        | Action::Bottom
+        | Action::ConfirmYes
+        | Action::ConfirmNo => return vec![],
+    }
+    vec![Effect::Render]
+}
+
+/// First Tab lists the matches and shows the first; later Tabs cycle.
+fn cycle_completion(prompt: &mut Prompt, step: isize) {
+    let completion = match prompt.completion.take() {
+        Some(mut c) => {
+            let n = c.candidates.len() as isize;
+            c.index = (c.index as isize + step).rem_euclid(n) as usize;
+            c
+        }
+        None => {
+            let candidates = commands::complete(prompt.text());
+            if candidates.is_empty() {
+                return;
+            }
+            let index = if step < 0 { candidates.len() - 1 } else { 0 };
+            Completion { candidates, index }
+        }
+    };
+    let chosen = completion.candidates[completion.index].clone();
+    prompt.input = Prompt::new(prompt.kind, &chosen).input;
+    // A single match is final: the next Tab completes the argument.
+    prompt.completion = (completion.candidates.len() > 1).then_some(completion);
+}
+
+fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
+    let command = match commands::parse(line) {
+        Ok(command) => command,
+        Err(message) => {
+            toast(state, ToastLevel::Error, message);
+            return vec![Effect::Render];
+        }
+    };
+    match command {
+        Command::Focus(pane) => state.focus = pane,
+        Command::Zoom => state.zoomed = !state.zoomed,
+        Command::Filter(text) => set_filter(state, state.focus, &text),
+        Command::ClearFilter => state.pane_mut(state.focus).filter = None,
+        Command::Help => state.mode = Mode::Help { scroll: 0 },
+        Command::Quit => return request_quit(state),
+    }
+    vec![Effect::Render]
+}
+
+fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
+    let text = text.trim();
+    state.pane_mut(pane).filter = (!text.is_empty()).then(|| crate::model::SafeText::new(text));
+    state.pane_mut(pane).selected = 0;
+}
+
+fn request_quit(state: &mut AppState) -> Vec<Effect> {
+    if state.in_flight.is_empty() {
+        vec![Effect::Exit(0)]
+    } else {
+        state.mode = Mode::ConfirmQuit;
+        vec![Effect::Render]
+    }
+}
+
+fn move_selection(state: &mut AppState, pane: PaneId, delta: isize) {
+    let p = state.pane_mut(pane);
+    let last = p.len.saturating_sub(1);
+    p.selected = p.selected.saturating_add_signed(delta).min(last);
+}
+
+fn page_size(state: &AppState) -> isize {
+    (state.screen.1 / 2).max(1) as isize
+}
+
+fn toast(state: &mut AppState, level: ToastLevel, text: String) {
+    let until = state
+        .now
+        .checked_add(TOAST_DURATION)
+        .unwrap_or(Timestamp::MAX);
+    state.toast = Some(Toast { level, text, until });
+}
+
+/// Editing shortcuts can split the line; a prompt stays one line.
+fn keep_single_line(prompt: &mut Prompt) {
+    if prompt.input.lines().len() > 1 {
+        let joined = prompt.input.lines().join(" ");
+        prompt.input = Prompt::new(prompt.kind, &joined).input;
+    }
+}

@@ -1,0 +1,298 @@
+//! The command line, as fixed by the contract in DESIGN.md. Parsing only;
+//! `main.rs` dispatches.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "warroom",
+    version,
+    about = "Terminal console for recovering a Microsoft Entra ID / Microsoft 365 / AD FS tenant after an identity compromise",
+    after_help = "Run with no command to open the console on the configured profile."
+)]
+pub struct Cli {
+    /// Connection profile from the config file (default: `default_profile`).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Config file to use instead of the one in the platform config directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Plain ASCII borders and symbols, for terminals without Unicode.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+
+    /// Draw the first frame, leave, and print how long it took (start-up benchmark).
+    #[arg(long, hide = true)]
+    pub bench_startup: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Console against an in-process emulated tenant; no set-up needed.
+    Demo(DemoArgs),
+    /// Serve the emulated tenant over HTTP (Graph-compatible).
+    Emulator(EmulatorArgs),
+    /// Acquire and cache a token for the profile.
+    Login,
+    /// Pull logs to NDJSON (Graph camelCase, UTF-8).
+    Pull(PullArgs),
+    /// Run the detections over exported log files, without the console.
+    Scan(ScanArgs),
+    /// Judge a directory snapshot (pulled live when no FILE is given).
+    Posture(PostureArgs),
+    /// Check this jump box: terminal, keyring, config, directories, clock.
+    Doctor,
+    /// Drop the cached case identity from the keyring now.
+    Lock,
+    /// Create, list, verify and export encrypted cases.
+    #[command(subcommand)]
+    Case(CaseCommand),
+    /// Add and list case notes.
+    #[command(subcommand)]
+    Notes(NotesCommand),
+    /// Show where the config file lives and what is in force.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long)]
+    pub scenario: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Playback speed of the live part of the scenario.
+    #[arg(long)]
+    pub speed: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: String,
+    #[arg(long)]
+    pub scenario: Option<String>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    #[arg(long, value_name = "N")]
+    pub signins: Option<u64>,
+    #[arg(long, value_name = "N")]
+    pub days: Option<u32>,
+    #[arg(long)]
+    pub live: bool,
+    #[arg(long, value_name = "SPEC")]
+    pub faults: Option<String>,
+    #[arg(long)]
+    pub no_throttle: bool,
+    #[arg(long, value_name = "DIR")]
+    pub export_onprem: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// How far back to pull, e.g. 7d or 12h.
+    #[arg(long, value_name = "DUR", conflicts_with_all = ["from", "to"])]
+    pub since: Option<String>,
+    #[arg(long, value_name = "TS", requires = "to")]
+    pub from: Option<String>,
+    #[arg(long, value_name = "TS", requires = "from")]
+    pub to: Option<String>,
+    /// Comma-separated: interactive, noninteractive, serviceprincipal,
+    /// managedidentity, audit, risk, ual, directory (default: all).
+    #[arg(long, value_name = "LIST")]
+    pub streams: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Ndjson,
+    Markdown,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PostureArgs {
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_name = "OLD")]
+    pub against: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CaseCommand {
+    /// Create a case encrypted to the given recipients.
+    New {
+        name: String,
+        /// age1… or an SSH public key line; repeat for each responder.
+        #[arg(long, value_name = "KEY")]
+        recipient: Vec<String>,
+    },
+    List,
+    Verify {
+        name: String,
+    },
+    Export {
+        name: String,
+        #[arg(long, value_name = "md|json|bundle")]
+        format: String,
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    #[command(subcommand)]
+    Recipients(RecipientsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RecipientsCommand {
+    Add { name: String, keys: Vec<String> },
+    Remove { name: String, keys: Vec<String> },
+    List { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// Add a note read from standard input; prints the record id.
+    Add {
+        #[arg(long)]
+        case: Option<String>,
+        #[arg(long)]
+        tag: Vec<String>,
+    },
+    List {
+        #[arg(long)]
+        case: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the config file's path.
+    Path,
+    /// Print the settings in force (secrets masked).
+    Show,
+}
+
+impl Command {
+    /// For commands this build does not have yet: what they will do. The
+    /// binary says so and exits 2 rather than printing anything made up.
+    pub fn not_yet_available(&self) -> Option<&'static str> {
+        Some(match self {
+            Command::Demo(_) => "the emulated tenant",
+            Command::Emulator(_) => "the emulated tenant",
+            Command::Login => "signing in to Microsoft Graph",
+            Command::Pull(_) => "pulling logs from Microsoft Graph",
+            Command::Scan(_) => "the detection engine and log importers",
+            Command::Posture(_) => "the posture review",
+            Command::Lock => "the encrypted case and its keyring cache",
+            Command::Case(_) => "the encrypted case",
+            Command::Notes(_) => "encrypted case notes",
+            Command::Doctor | Command::Config(_) => return None,
+        })
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Demo(_) => "demo",
+            Command::Emulator(_) => "emulator",
+            Command::Login => "login",
+            Command::Pull(_) => "pull",
+            Command::Scan(_) => "scan",
+            Command::Posture(_) => "posture",
+            Command::Doctor => "doctor",
+            Command::Lock => "lock",
+            Command::Case(_) => "case",
+            Command::Notes(_) => "notes",
+            Command::Config(_) => "config",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn contract_shapes_parse() {
+        for args in [
+            vec![
+                "warroom",
+                "demo",
+                "--scenario",
+                "golden-saml",
+                "--seed",
+                "7",
+                "--speed",
+                "2",
+            ],
+            vec![
+                "warroom",
+                "emulator",
+                "--listen",
+                "127.0.0.1:0",
+                "--signins",
+                "1000",
+                "--live",
+            ],
+            vec![
+                "warroom",
+                "pull",
+                "--since",
+                "7d",
+                "--streams",
+                "audit,risk",
+                "--out",
+                "x.ndjson",
+            ],
+            vec!["warroom", "scan", "a.json", "b.csv", "--format", "json"],
+            vec!["warroom", "posture", "--against", "old.json"],
+            vec![
+                "warroom",
+                "case",
+                "new",
+                "IR-1",
+                "--recipient",
+                "age1x",
+                "--recipient",
+                "ssh-ed25519 AAAA",
+            ],
+            vec!["warroom", "case", "recipients", "add", "IR-1", "age1y"],
+            vec!["warroom", "notes", "add", "--case", "IR-1", "--tag", "fed"],
+            vec!["warroom", "config", "show"],
+            vec!["warroom", "--ascii", "--profile", "p"],
+        ] {
+            Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+        }
+    }
+}

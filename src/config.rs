@@ -1,0 +1,454 @@
+//! The config file (TOML, in the platform config dir) and the effective
+//! connection settings after `WARROOM_*` environment overrides.
+//!
+//! ```toml
+//! default_profile = "contoso"
+//!
+//! [profiles.contoso]
+//! tenant = "contoso.onmicrosoft.com"
+//! cloud = "global"            # global | usgov | usdod | china
+//! client_id = "00000000-0000-0000-0000-000000000000"
+//! auth = "device-code"        # device-code | client-secret | certificate | access-token
+//! client_secret_env = "CONTOSO_IR_SECRET"   # or client_secret_file = "/path"
+//!
+//! [ui]
+//! ascii = false
+//! theme = "dark"              # dark | mono
+//!
+//! [keys.normal]
+//! quit = ["q", "ctrl-q"]
+//! ```
+//!
+//! Secrets never live in this file: it names where a secret comes from (an
+//! environment variable or a file), never the secret itself.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The environment variables that override a profile. Names are fixed by the
+/// command-line contract.
+pub mod env {
+    pub const TENANT: &str = "WARROOM_TENANT";
+    pub const CLIENT_ID: &str = "WARROOM_CLIENT_ID";
+    pub const CLIENT_SECRET: &str = "WARROOM_CLIENT_SECRET";
+    pub const AUTHORITY_URL: &str = "WARROOM_AUTHORITY_URL";
+    pub const GRAPH_URL: &str = "WARROOM_GRAPH_URL";
+    pub const ACCESS_TOKEN: &str = "WARROOM_ACCESS_TOKEN";
+    pub const CASE: &str = "WARROOM_CASE";
+    pub const IDENTITY: &str = "WARROOM_IDENTITY";
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub default_profile: Option<String>,
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+    #[serde(default)]
+    pub ui: UiConfig,
+    /// Key overrides: layer name → action name → keys.
+    #[serde(default)]
+    pub keys: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub tenant: Option<String>,
+    #[serde(default)]
+    pub cloud: Cloud,
+    pub authority_url: Option<String>,
+    pub graph_url: Option<String>,
+    pub client_id: Option<String>,
+    #[serde(default)]
+    pub auth: AuthMethod,
+    pub client_secret_env: Option<String>,
+    pub client_secret_file: Option<PathBuf>,
+    pub certificate: Option<PathBuf>,
+    pub private_key: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Cloud {
+    #[default]
+    Global,
+    /// US Government (GCC High).
+    Usgov,
+    /// US Department of Defense.
+    Usdod,
+    China,
+}
+
+impl Cloud {
+    pub fn name(self) -> &'static str {
+        match self {
+            Cloud::Global => "global",
+            Cloud::Usgov => "usgov",
+            Cloud::Usdod => "usdod",
+            Cloud::China => "china",
+        }
+    }
+
+    pub fn authority_url(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://login.microsoftonline.com",
+            Cloud::Usgov | Cloud::Usdod => "https://login.microsoftonline.us",
+            Cloud::China => "https://login.chinacloudapi.cn",
+        }
+    }
+
+    pub fn graph_url(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://graph.microsoft.com",
+            Cloud::Usgov => "https://graph.microsoft.us",
+            Cloud::Usdod => "https://dod-graph.microsoft.us",
+            Cloud::China => "https://microsoftgraph.chinacloudapi.cn",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMethod {
+    #[default]
+    DeviceCode,
+    ClientSecret,
+    Certificate,
+    AccessToken,
+}
+
+impl AuthMethod {
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthMethod::DeviceCode => "device-code",
+            AuthMethod::ClientSecret => "client-secret",
+            AuthMethod::Certificate => "certificate",
+            AuthMethod::AccessToken => "access-token",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiConfig {
+    #[serde(default)]
+    pub ascii: bool,
+    #[serde(default)]
+    pub theme: ThemeName,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThemeName {
+    #[default]
+    Dark,
+    /// No colour at all; severities read from bold, reverse and dim.
+    Mono,
+}
+
+/// A config file that could not be used, with the place to look.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// A loaded config file and where it came from.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    /// False when no file exists and defaults are in use.
+    pub exists: bool,
+    pub file: ConfigFile,
+}
+
+impl Config {
+    /// Loads `path`. A missing file is fine (defaults) unless `required`,
+    /// which is how an explicit `--config FILE` behaves.
+    pub fn load(path: &Path, required: bool) -> Result<Self, ConfigError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => {
+                return Ok(Self {
+                    path: path.to_path_buf(),
+                    exists: false,
+                    file: ConfigFile::default(),
+                });
+            }
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        let file = Self::parse(path, &text)?;
+        Ok(Self {
+            path: path.to_path_buf(),
+            exists: true,
+            file,
+        })
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
+        let file: ConfigFile = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_and_column(text, span.start))
+                .unwrap_or((1, 1));
+            ConfigError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.message().trim().to_owned(),
+            }
+        })?;
+        if let Some(name) = &file.default_profile
+            && !file.profiles.contains_key(name)
+        {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("default_profile = \"{name}\" but there is no [profiles.{name}]"),
+            });
+        }
+        Ok(file)
+    }
+
+    /// The effective settings for `profile` (or the default one), with the
+    /// `WARROOM_*` environment applied on top.
+    pub fn settings(&self, profile: Option<&str>) -> Result<Settings, ConfigError> {
+        self.settings_with_env(profile, |name| std::env::var(name).ok())
+    }
+
+    pub fn settings_with_env(
+        &self,
+        profile: Option<&str>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Result<Settings, ConfigError> {
+        let chosen = profile
+            .map(str::to_owned)
+            .or_else(|| self.file.default_profile.clone())
+            .or_else(|| {
+                // A single profile needs no `default_profile` line.
+                (self.file.profiles.len() == 1)
+                    .then(|| self.file.profiles.keys().next().cloned())
+                    .flatten()
+            });
+        let base = match &chosen {
+            Some(name) => {
+                self.file
+                    .profiles
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| ConfigError::Invalid {
+                        path: self.path.clone(),
+                        message: format!("no profile named \"{name}\" (add [profiles.{name}])"),
+                    })?
+            }
+            None => Profile::default(),
+        };
+        let env = |name: &str| env(name).filter(|v| !v.is_empty());
+        let secret = if env(env::CLIENT_SECRET).is_some() {
+            SecretSource::Env(env::CLIENT_SECRET.to_owned())
+        } else if let Some(var) = &base.client_secret_env {
+            SecretSource::Env(var.clone())
+        } else if let Some(file) = &base.client_secret_file {
+            SecretSource::File(file.clone())
+        } else {
+            SecretSource::None
+        };
+        let has_access_token = env(env::ACCESS_TOKEN).is_some();
+        let auth = if has_access_token {
+            AuthMethod::AccessToken
+        } else if base.auth == AuthMethod::DeviceCode && env(env::CLIENT_SECRET).is_some() {
+            AuthMethod::ClientSecret
+        } else {
+            base.auth
+        };
+        Ok(Settings {
+            profile: chosen,
+            tenant: env(env::TENANT).or(base.tenant),
+            cloud: base.cloud,
+            authority_url: env(env::AUTHORITY_URL)
+                .or(base.authority_url)
+                .unwrap_or_else(|| base.cloud.authority_url().to_owned()),
+            graph_url: env(env::GRAPH_URL)
+                .or(base.graph_url)
+                .unwrap_or_else(|| base.cloud.graph_url().to_owned()),
+            client_id: env(env::CLIENT_ID).or(base.client_id),
+            auth,
+            secret,
+            has_access_token,
+            certificate: base.certificate,
+            case: env(env::CASE),
+            identity: env(env::IDENTITY).map(PathBuf::from),
+        })
+    }
+}
+
+/// Where a client secret comes from. The value itself is read only when a
+/// token is requested, and never stored here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    None,
+    Env(String),
+    File(PathBuf),
+}
+
+/// The connection settings in force.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub profile: Option<String>,
+    pub tenant: Option<String>,
+    pub cloud: Cloud,
+    pub authority_url: String,
+    pub graph_url: String,
+    pub client_id: Option<String>,
+    pub auth: AuthMethod,
+    pub secret: SecretSource,
+    pub has_access_token: bool,
+    pub certificate: Option<PathBuf>,
+    pub case: Option<String>,
+    pub identity: Option<PathBuf>,
+}
+
+impl fmt::Display for Settings {
+    /// The settings as `config show` prints them: secrets are never shown,
+    /// only where they come from.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let or_unset = |v: &Option<String>| v.clone().unwrap_or_else(|| "(not set)".into());
+        writeln!(
+            f,
+            "profile        = {}",
+            self.profile.as_deref().unwrap_or("(none)")
+        )?;
+        writeln!(f, "tenant         = {}", or_unset(&self.tenant))?;
+        writeln!(f, "cloud          = {}", self.cloud.name())?;
+        writeln!(f, "authority_url  = {}", self.authority_url)?;
+        writeln!(f, "graph_url      = {}", self.graph_url)?;
+        writeln!(f, "client_id      = {}", or_unset(&self.client_id))?;
+        writeln!(f, "auth           = {}", self.auth.name())?;
+        let secret = match &self.secret {
+            SecretSource::None => "(none)".to_owned(),
+            SecretSource::Env(var) if std::env::var_os(var).is_some() => {
+                format!("******** (from ${var})")
+            }
+            SecretSource::Env(var) => format!("(from ${var}, which is not set)"),
+            SecretSource::File(path) => format!("******** (from file {})", path.display()),
+        };
+        writeln!(f, "client_secret  = {secret}")?;
+        if self.has_access_token {
+            writeln!(f, "access_token   = ******** (from ${})", env::ACCESS_TOKEN)?;
+        }
+        if let Some(cert) = &self.certificate {
+            writeln!(f, "certificate    = {}", cert.display())?;
+        }
+        writeln!(f, "case           = {}", or_unset(&self.case))?;
+        if let Some(identity) = &self.identity {
+            writeln!(f, "identity       = {}", identity.display())?;
+        }
+        Ok(())
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ConfigFile, ConfigError> {
+        Config::parse(Path::new("/cfg/config.toml"), text)
+    }
+
+    #[test]
+    fn bad_value_names_file_line_and_column() {
+        let err = parse("[profiles.a]\ntenant = \"x\"\ncloud = \"mars\"\n").unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("/cfg/config.toml:3:9: "), "{text}");
+        assert!(text.contains("mars"), "{text}");
+    }
+
+    #[test]
+    fn unknown_field_is_an_error() {
+        let err = parse("[profiles.a]\ntennant = \"x\"\n").unwrap_err();
+        assert!(
+            err.to_string().contains(":2:1: unknown field `tennant`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn default_profile_must_exist() {
+        let err = parse("default_profile = \"b\"\n[profiles.a]\n").unwrap_err();
+        assert!(err.to_string().contains("no [profiles.b]"), "{err}");
+    }
+
+    fn config(text: &str) -> Config {
+        Config {
+            path: PathBuf::from("/cfg/config.toml"),
+            exists: true,
+            file: parse(text).unwrap(),
+        }
+    }
+
+    #[test]
+    fn environment_overrides_profile() {
+        let cfg = config(
+            "[profiles.gov]\ntenant = \"a.onmicrosoft.us\"\ncloud = \"usgov\"\nclient_id = \"c\"\n",
+        );
+        let s = cfg.settings_with_env(None, |_| None).unwrap();
+        assert_eq!(s.graph_url, "https://graph.microsoft.us");
+        assert_eq!(s.auth, AuthMethod::DeviceCode);
+        let s = cfg
+            .settings_with_env(None, |name| match name {
+                env::GRAPH_URL => Some("http://127.0.0.1:9".into()),
+                env::CLIENT_SECRET => Some("s3cret".into()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(s.graph_url, "http://127.0.0.1:9");
+        assert_eq!(s.tenant.as_deref(), Some("a.onmicrosoft.us"));
+        assert_eq!(s.auth, AuthMethod::ClientSecret);
+        assert_eq!(s.secret, SecretSource::Env(env::CLIENT_SECRET.into()));
+    }
+
+    #[test]
+    fn show_never_prints_the_secret() {
+        let cfg = config("[profiles.a]\nclient_secret_file = \"/run/secret\"\n");
+        let shown = cfg.settings_with_env(None, |_| None).unwrap().to_string();
+        assert!(
+            shown.contains("******** (from file /run/secret)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unknown_profile_is_named() {
+        let cfg = config("[profiles.a]\n");
+        let err = cfg.settings_with_env(Some("b"), |_| None).unwrap_err();
+        assert!(err.to_string().contains("no profile named \"b\""), "{err}");
+    }
+}

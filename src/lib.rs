@@ -1,0 +1,21 @@
+//! warroom: a terminal console for winning back a Microsoft Entra ID /
+//! Microsoft 365 / AD FS tenant after an identity compromise.
+//!
+//! The binary (`main.rs`) only parses arguments and dispatches; everything
+//! lives here so integration tests can reach it. `model`, `config` and
+//! `doctor` never import ratatui or crossterm; only `app` draws.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod doctor;
+pub mod logging;
+pub mod model;
+pub mod paths;
+
+/// Installs the process-wide TLS crypto provider (ring). Every HTTP client is
+/// built after this; calling it twice is harmless.
+pub fn install_crypto_provider() {
+    // `install_default` fails only when a provider is already installed.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

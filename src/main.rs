@@ -1,0 +1,82 @@
+//! The `warroom` binary: parse the command line and dispatch.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::Parser;
+
+use warroom::cli::{Cli, Command, ConfigCommand};
+use warroom::config::Config;
+use warroom::doctor::{self, Verdict};
+use warroom::paths::Paths;
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let cli = Cli::parse();
+    match run(cli, started) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("warroom: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
+    if let Some(command) = &cli.command
+        && let Some(what) = command.not_yet_available()
+    {
+        eprintln!(
+            "warroom {}: not in this build yet (it needs {what}, which is still being built). Nothing was done.",
+            command.name()
+        );
+        return Ok(2);
+    }
+    let paths = Paths::discover()?;
+    let config_path = cli.config.clone().unwrap_or_else(|| paths.config_file());
+    let config = Config::load(&config_path, cli.config.is_some());
+    match &cli.command {
+        None => {
+            if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+                anyhow::bail!(
+                    "the console needs a terminal on standard input and output; for scripts use `warroom scan` or `warroom pull`"
+                );
+            }
+            let config = config?;
+            warroom::app::open(&cli, &paths, &config, started)
+        }
+        Some(Command::Config(ConfigCommand::Path)) => {
+            println!("{}", config_path.display());
+            Ok(0)
+        }
+        Some(Command::Config(ConfigCommand::Show)) => {
+            let config = config?;
+            if !config.exists {
+                println!(
+                    "# no config file at {}; defaults and environment in use",
+                    config.path.display()
+                );
+            }
+            print!("{}", config.settings(cli.profile.as_deref())?);
+            Ok(0)
+        }
+        Some(Command::Doctor) => {
+            let settings = config
+                .as_ref()
+                .ok()
+                .and_then(|c| c.settings(cli.profile.as_deref()).ok());
+            warroom::install_crypto_provider();
+            let checks = doctor::run(&paths, &config, settings.as_ref());
+            for check in &checks {
+                println!("{check}");
+            }
+            Ok(u8::from(checks.iter().any(|c| c.verdict == Verdict::Fail)))
+        }
+        Some(other) => {
+            // Every other command returned above through `not_yet_available`.
+            eprintln!("warroom {}: not available in this build yet.", other.name());
+            Ok(2)
+        }
+    }
+}

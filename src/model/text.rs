@@ -1,0 +1,127 @@
+//! Terminal-safe text.
+//!
+//! Every string that comes from a tenant, a log file, a config file or a
+//! paste is wrapped in [`SafeText`] before anything can draw it. App names,
+//! user agents and display names are chosen by the attacker, so a raw string
+//! could carry escape sequences that clear the screen, write to the
+//! responder's clipboard (OSC 52) or reorder text with bidi overrides.
+//!
+//! The inner string is private and only [`SafeText::new`] (or
+//! [`SafeText::multiline`]) can build one, so holding a `SafeText` proves the
+//! text was sanitised. Dangerous characters become visible escapes such as
+//! `\x1b` or `\u{202e}`: the responder sees that something was there.
+
+use std::fmt;
+
+#[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SafeText(Box<str>);
+
+impl SafeText {
+    /// Sanitises text for a single-line cell: every control character,
+    /// including newline and tab, becomes a visible escape.
+    pub fn new(raw: &str) -> Self {
+        Self(sanitise(raw, false).into_boxed_str())
+    }
+
+    /// Sanitises text that may span lines (note bodies): newlines survive,
+    /// everything else is treated as in [`SafeText::new`].
+    pub fn multiline(raw: &str) -> Self {
+        Self(sanitise(raw, true).into_boxed_str())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for SafeText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for SafeText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+/// True for characters that must never reach a terminal as themselves.
+pub fn is_dangerous(c: char) -> bool {
+    matches!(c,
+        // C0 controls (ESC, BEL, BS, CR, ...), DEL and C1 controls (CSI is U+009B).
+        '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}'
+        // Bidi embeddings, overrides and isolates; they reorder what follows.
+        | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+        | '\u{200e}' | '\u{200f}' | '\u{061c}'
+        // Invisible characters that make two names look the same.
+        | '\u{200b}' | '\u{200c}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}'
+        // Line and paragraph separators break the row layout.
+        | '\u{2028}' | '\u{2029}'
+        // Tag characters are invisible and have been used to smuggle text.
+        | '\u{e0000}'..='\u{e007f}'
+        // Interlinear annotation controls.
+        | '\u{fff9}'..='\u{fffb}')
+}
+
+fn sanitise(raw: &str, keep_newlines: bool) -> String {
+    let keep = |c: char| !is_dangerous(c) || (keep_newlines && c == '\n');
+    if raw.chars().all(keep) {
+        return raw.to_owned();
+    }
+    let mut out = String::with_capacity(raw.len() + 16);
+    for c in raw.chars() {
+        if keep(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_unchanged() {
+        let t = SafeText::new("Adele Vance <adele@contoso.com> — Outlook ✓ 日本");
+        assert_eq!(
+            t.as_str(),
+            "Adele Vance <adele@contoso.com> — Outlook ✓ 日本"
+        );
+    }
+
+    #[test]
+    fn escape_sequences_become_visible() {
+        let t = SafeText::new("a\x1b]52;c;ZXZpbA==\x07b\x1b[2Jc\u{202e}d\u{9b}e");
+        assert_eq!(
+            t.as_str(),
+            "a\\x1b]52;c;ZXZpbA==\\x07b\\x1b[2Jc\\u{202e}d\\x9be"
+        );
+    }
+
+    #[test]
+    fn newlines_survive_only_in_multiline() {
+        assert_eq!(SafeText::new("a\nb\tc").as_str(), "a\\x0ab\\x09c");
+        assert_eq!(SafeText::multiline("a\nb\rc").as_str(), "a\nb\\x0dc");
+    }
+
+    /// Every Unicode scalar value: the output never contains a dangerous one.
+    #[test]
+    fn no_dangerous_character_survives() {
+        let all: String = (0..=0x10ffff_u32).filter_map(char::from_u32).collect();
+        let safe = SafeText::new(&all);
+        assert!(!safe.as_str().chars().any(is_dangerous));
+        assert!(!safe.as_str().chars().any(char::is_control));
+        let multi = SafeText::multiline(&all);
+        assert!(!multi.as_str().chars().any(|c| is_dangerous(c) && c != '\n'));
+    }
+}
