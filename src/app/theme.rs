@@ -20,7 +20,7 @@ pub struct Symbols {
     pub fail: &'static str,
     pub separator: &'static str,
     pub collapsed: &'static str,
-    pub focus_marker: &'static str,
+    pub ellipsis: &'static str,
 }
 
 const UNICODE_SYMBOLS: Symbols = Symbols {
@@ -30,7 +30,7 @@ const UNICODE_SYMBOLS: Symbols = Symbols {
     fail: "✗",
     separator: " · ",
     collapsed: "▸",
-    focus_marker: "▶",
+    ellipsis: "…",
 };
 
 const ASCII_SYMBOLS: Symbols = Symbols {
@@ -40,7 +40,7 @@ const ASCII_SYMBOLS: Symbols = Symbols {
     fail: "x",
     separator: " | ",
     collapsed: ">",
-    focus_marker: ">",
+    ellipsis: "...",
 };
 
 /// Plain borders for terminals without box drawing.

@@ -47,6 +47,7 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
         .unwrap_or_else(|| " ".to_owned());
     let right = format!("{clock}{help}");
 
+    let right_width = right.chars().count() as u16;
     let left = match &state.toast {
         Some(toast) => {
             let style = match toast.level {
@@ -58,40 +59,50 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
                 Span::styled(toast.text.as_str(), style),
             ])
         }
-        None => Line::from(session_spans(state, theme)),
+        None => session_line(state, theme, area.width.saturating_sub(right_width)),
     };
-    let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(right.len() as u16)])
-        .areas(area);
+    let [l, r] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(right_width)]).areas(area);
     frame.render_widget(Paragraph::new(left).style(theme.status_bar), l);
     frame.render_widget(Paragraph::new(right).style(theme.status_bar), r);
 }
 
-fn session_spans<'a>(state: &'a AppState, theme: &Theme) -> Vec<Span<'a>> {
+/// Tenant, stream and case. The stream and case states are short and always
+/// shown; the tenant name gets what room is left and is cut with an ellipsis.
+fn session_line<'a>(state: &'a AppState, theme: &Theme, width: u16) -> Line<'a> {
     let sym = theme.symbols;
-    let mut spans = vec![Span::raw(" tenant ")];
-    match &state.session.tenant {
-        Some(tenant) => spans.push(Span::raw(tenant.as_str())),
-        None => spans.push(Span::raw("(none)")),
-    }
-    spans.push(Span::raw(sym.separator));
-    spans.push(match &state.session.stream {
+    let stream = match &state.session.stream {
         StreamHealth::NotConnected => Span::raw(format!("{} no stream", sym.down)),
         StreamHealth::Live { per_minute } => {
             Span::styled(format!("{} live {per_minute}/min", sym.live), theme.ok)
         }
         StreamHealth::Throttled { retry_in_secs } => Span::styled(
-            format!("{} throttled, retry in {retry_in_secs}s", sym.live),
+            format!("{} throttled {retry_in_secs}s", sym.live),
             theme.warn,
         ),
         StreamHealth::Failed(reason) => {
             Span::styled(format!("{} stream failed: {reason}", sym.fail), theme.error)
         }
-    });
-    spans.push(Span::raw(sym.separator));
-    spans.push(match &state.session.case {
+    };
+    let case = match &state.session.case {
         CaseLock::NoCase => Span::raw("no case"),
         CaseLock::Locked(name) => Span::styled(format!("case {name} locked"), theme.warn),
-        CaseLock::Unlocked(name) => Span::raw(format!("case {name} unlocked")),
-    });
-    spans
+        CaseLock::Unlocked(name) => Span::raw(format!("case {name} open")),
+    };
+    let tenant = state
+        .session
+        .tenant
+        .as_ref()
+        .map_or("(none)", |t| t.as_str());
+    let fixed =
+        " tenant ".len() + 2 * sym.separator.chars().count() + stream.width() + case.width() + 1;
+    let room = usize::from(width).saturating_sub(fixed).max(8);
+    Line::from(vec![
+        Span::raw(" tenant "),
+        Span::raw(super::truncate(tenant, room, sym.ellipsis)),
+        Span::raw(sym.separator),
+        stream,
+        Span::raw(sym.separator),
+        case,
+    ])
 }

@@ -12,7 +12,10 @@ mod prompt;
 mod remediation;
 mod signins;
 
+use std::borrow::Cow;
+
 use ratatui::Frame;
+use unicode_width::UnicodeWidthChar;
 
 use super::state::{AppState, Mode, PaneId};
 use super::theme::Theme;
@@ -61,5 +64,38 @@ fn summary(state: &AppState, pane: PaneId) -> &'static str {
         PaneId::SignIns => signins::summary(state),
         PaneId::Remediation => remediation::summary(state),
         PaneId::Notes => notes::summary(state),
+    }
+}
+
+/// Cuts `text` to at most `width` terminal columns, ending with `ellipsis`
+/// when something was cut.
+pub fn truncate<'a>(text: &'a str, width: usize, ellipsis: &str) -> Cow<'a, str> {
+    if unicode_width::UnicodeWidthStr::width(text) <= width {
+        return Cow::Borrowed(text);
+    }
+    let budget = width.saturating_sub(unicode_width::UnicodeWidthStr::width(ellipsis));
+    let mut used = 0;
+    let mut out = String::new();
+    for c in text.chars() {
+        let w = c.width().unwrap_or(0);
+        if used + w > budget {
+            break;
+        }
+        used += w;
+        out.push(c);
+    }
+    out.push_str(ellipsis);
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::truncate;
+
+    #[test]
+    fn truncates_by_columns() {
+        assert_eq!(truncate("contoso", 10, "…"), "contoso");
+        assert_eq!(truncate("contoso.onmicrosoft.com", 10, "…"), "contoso.o…");
+        assert_eq!(truncate("日本語テナント", 7, "..."), "日本...");
     }
 }

@@ -1,0 +1,232 @@
+//! Rendered screens of the console shell, as insta snapshots of ratatui's
+//! TestBackend. States are reached the way a user reaches them: keys go
+//! through the keymap and `update`, not by poking fields.
+
+use std::sync::Arc;
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::style::Color;
+
+use warroom::app::runtime::to_msg;
+use warroom::app::state::{CaseLock, Session, StreamHealth};
+use warroom::app::{AppState, Keymap, Msg, Theme, ui, update};
+use warroom::config::ThemeName;
+use warroom::model::SafeText;
+
+const NOW: &str = "2026-11-25T12:04:15Z";
+
+fn state(width: u16, height: u16) -> AppState {
+    let session = Session {
+        profile: Some(SafeText::new("contoso-ir")),
+        tenant: Some(SafeText::new("contoso.onmicrosoft.com")),
+        ..Session::default()
+    };
+    let mut state = AppState::new(Arc::new(Keymap::default()), session, NOW.parse().unwrap());
+    update(&mut state, Msg::Resize(width, height));
+    state
+}
+
+fn press(state: &mut AppState, code: KeyCode) {
+    let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
+    if let Some(msg) = to_msg(state, event) {
+        update(state, msg);
+    }
+}
+
+fn type_text(state: &mut AppState, text: &str) {
+    for c in text.chars() {
+        press(state, KeyCode::Char(c));
+    }
+}
+
+fn render(state: &AppState, theme: &Theme) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(state.screen.0, state.screen.1)).unwrap();
+    terminal.draw(|f| ui::draw(f, state, theme)).unwrap();
+    terminal
+}
+
+fn dark() -> Theme {
+    Theme::for_terminal(ThemeName::Dark, false, false)
+}
+
+fn buffer_text(buffer: &Buffer) -> String {
+    buffer.content().iter().map(|c| c.symbol()).collect()
+}
+
+#[test]
+fn shell_80x24_stacks_panes_around_the_focused_one() {
+    let state = state(80, 24);
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn shell_80x24_after_tab_opens_sign_ins() {
+    let mut state = state(80, 24);
+    press(&mut state, KeyCode::Tab);
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn shell_160x48_shows_the_grid() {
+    let state = state(160, 48);
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn shell_200x60_uses_the_room() {
+    let mut state = state(200, 60);
+    press(&mut state, KeyCode::Char('3'));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn help_overlay_80x24() {
+    let mut state = state(80, 24);
+    press(&mut state, KeyCode::Char('?'));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn help_overlay_scrolled_to_the_end() {
+    let mut state = state(80, 24);
+    press(&mut state, KeyCode::Char('?'));
+    press(&mut state, KeyCode::Char('G'));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn help_overlay_160x48_fits_whole() {
+    let mut state = state(160, 48);
+    press(&mut state, KeyCode::F(1));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn zoomed_sign_ins_at_160x48() {
+    let mut state = state(160, 48);
+    press(&mut state, KeyCode::Char('2'));
+    press(&mut state, KeyCode::Char('z'));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn command_line_with_completions() {
+    let mut state = state(80, 24);
+    press(&mut state, KeyCode::Char(':'));
+    type_text(&mut state, "f");
+    press(&mut state, KeyCode::Tab);
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn unknown_command_shows_an_error_in_the_status_bar() {
+    let mut state = state(80, 24);
+    press(&mut state, KeyCode::Char(':'));
+    type_text(&mut state, "frobnicate");
+    press(&mut state, KeyCode::Enter);
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn filter_prompt_then_filter_in_the_title() {
+    let mut state = state(120, 40);
+    press(&mut state, KeyCode::Char('/'));
+    type_text(&mut state, "adele@contoso");
+    insta::assert_snapshot!("filter_prompt_typing", render(&state, &dark()).backend());
+    press(&mut state, KeyCode::Enter);
+    insta::assert_snapshot!("filter_applied", render(&state, &dark()).backend());
+}
+
+#[test]
+fn confirm_quit_while_work_is_in_flight() {
+    let mut state = state(80, 24);
+    state
+        .in_flight
+        .push("pulling sign-ins (page 14)".to_owned());
+    press(&mut state, KeyCode::Char('q'));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn status_bar_states() {
+    let mut state = state(100, 30);
+    state.session.stream = StreamHealth::Live { per_minute: 412 };
+    state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
+    insta::assert_snapshot!("status_live_case_open", render(&state, &dark()).backend());
+    state.session.stream = StreamHealth::Throttled { retry_in_secs: 9 };
+    state.session.case = CaseLock::Locked(SafeText::new("IR-2026-11"));
+    insta::assert_snapshot!(
+        "status_throttled_case_locked",
+        render(&state, &dark()).backend()
+    );
+}
+
+#[test]
+fn no_color_draws_without_colour() {
+    let state = state(80, 24);
+    let mono = Theme::for_terminal(ThemeName::Dark, false, true);
+    let terminal = render(&state, &mono);
+    insta::assert_snapshot!(terminal.backend());
+    for cell in terminal.backend().buffer().content() {
+        assert!(
+            matches!(cell.fg, Color::Reset) && matches!(cell.bg, Color::Reset),
+            "cell {:?} has a colour under NO_COLOR",
+            cell.symbol()
+        );
+    }
+}
+
+#[test]
+fn ascii_mode_uses_plain_characters() {
+    let mut state = state(120, 40);
+    press(&mut state, KeyCode::Char('?'));
+    let ascii = Theme::for_terminal(ThemeName::Dark, true, false);
+    let terminal = render(&state, &ascii);
+    insta::assert_snapshot!(terminal.backend());
+    let text = buffer_text(terminal.backend().buffer());
+    assert!(text.is_ascii(), "non-ASCII symbol drawn in ASCII mode");
+}
+
+#[test]
+fn ascii_mode_at_80x24() {
+    let state = state(80, 24);
+    let ascii = Theme::for_terminal(ThemeName::Mono, true, false);
+    let terminal = render(&state, &ascii);
+    insta::assert_snapshot!(terminal.backend());
+    assert!(buffer_text(terminal.backend().buffer()).is_ascii());
+}
+
+/// A tenant name carrying an OSC 52 clipboard write, a clear-screen and a
+/// right-to-left override is drawn as inert, visible text.
+#[test]
+fn hostile_tenant_string_is_drawn_inert() {
+    let hostile = "evil\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2Jcorp\u{202e}moc.\u{9b}31m";
+    let mut state = state(120, 40);
+    state.session.tenant = Some(SafeText::new(hostile));
+    let mut filter_prompt = state.clone();
+    let terminal = render(&state, &dark());
+    let text = buffer_text(terminal.backend().buffer());
+    for bad in ['\x1b', '\x07', '\u{202e}', '\u{9b}'] {
+        assert!(!text.contains(bad), "{bad:?} reached the screen buffer");
+    }
+    assert!(
+        text.contains(r"evil\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2Jcorp\u{202e}moc.\x9b31m"),
+        "{text}"
+    );
+    insta::assert_snapshot!(terminal.backend());
+
+    // The same string pasted into a prompt never reaches the editor raw.
+    press(&mut filter_prompt, KeyCode::Char('/'));
+    update(&mut filter_prompt, Msg::Paste(hostile.to_owned()));
+    press(&mut filter_prompt, KeyCode::Enter);
+    let text = buffer_text(render(&filter_prompt, &dark()).backend().buffer());
+    for bad in ['\x1b', '\x07', '\u{202e}', '\u{9b}'] {
+        assert!(
+            !text.contains(bad),
+            "{bad:?} reached the screen from a paste"
+        );
+    }
+}
