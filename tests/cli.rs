@@ -1,0 +1,197 @@
+//! The command line without a terminal: commands that are not built yet say
+//! so and exit 2, config errors name the file and line, `config show` masks
+//! secrets, and `doctor` checks the clock against a real HTTP server.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+
+use common::Home;
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn commands_not_built_yet_say_so_and_exit_2() {
+    let home = Home::new();
+    for args in [
+        vec!["demo"],
+        vec!["emulator", "--listen", "127.0.0.1:0"],
+        vec!["login"],
+        vec!["pull", "--since", "1d", "--out", "x.ndjson"],
+        vec!["scan", "x.json"],
+        vec!["posture"],
+        vec!["lock"],
+        vec!["case", "list"],
+        vec!["notes", "list"],
+    ] {
+        let out = home.run(&args, &[]);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(stdout(&out).is_empty(), "{args:?} printed output");
+        assert!(
+            stderr(&out).contains("not in this build yet"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(stderr(&out).contains("Nothing was done"), "{args:?}");
+    }
+}
+
+#[test]
+fn config_path_follows_xdg() {
+    let home = Home::new();
+    let out = home.run(&["config", "path"], &[]);
+    assert!(out.status.success());
+    assert_eq!(
+        stdout(&out).trim(),
+        home.config_file().display().to_string()
+    );
+}
+
+#[test]
+fn config_show_masks_secrets() {
+    let home = Home::new();
+    home.write_config(
+        "default_profile = \"ir\"\n[profiles.ir]\ntenant = \"contoso.onmicrosoft.com\"\nclient_id = \"11111111-2222-3333-4444-555555555555\"\nauth = \"client-secret\"\n",
+    );
+    let out = home.run(
+        &["config", "show"],
+        &[
+            ("WARROOM_CLIENT_SECRET", "hunter2-very-secret"),
+            ("WARROOM_ACCESS_TOKEN", "eyJ0eXAi.secret.token"),
+        ],
+    );
+    let text = stdout(&out);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        text.contains("tenant         = contoso.onmicrosoft.com"),
+        "{text}"
+    );
+    assert!(
+        text.contains("******** (from $WARROOM_CLIENT_SECRET)"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("hunter2") && !text.contains("eyJ0eXAi"),
+        "secret printed:\n{text}"
+    );
+}
+
+#[test]
+fn bad_config_names_file_and_line() {
+    let home = Home::new();
+    home.write_config("[profiles.ir]\ntenant = \"contoso\"\ncloud = \"mars\"\n");
+    let out = home.run(&["config", "show"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let want = format!("{}:3:9:", home.config_file().display());
+    assert!(err.contains(&want), "{err}");
+    assert!(err.contains("mars"), "{err}");
+}
+
+#[test]
+fn explicit_missing_config_is_an_error() {
+    let home = Home::new();
+    let out = home.run(
+        &["--config", "/nonexistent/warroom.toml", "config", "show"],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read config file /nonexistent/warroom.toml"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn console_without_a_terminal_explains() {
+    let home = Home::new();
+    let out = home.run(&[], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("needs a terminal"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Serves one HEAD request with a `Date` header ten minutes in the past.
+fn skewed_server() -> (String, std::thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 2048];
+        let _ = conn.read(&mut buf);
+        let past = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600);
+        let date = jiff::fmt::rfc2822::to_string(&past.to_zoned(jiff::tz::TimeZone::UTC)).unwrap();
+        let date = date.replace("+0000", "GMT");
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nDate: {date}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        conn.write_all(reply.as_bytes()).unwrap();
+    });
+    (url, handle)
+}
+
+#[test]
+fn doctor_reports_every_check_and_catches_clock_skew() {
+    let home = Home::new();
+    let (url, server) = skewed_server();
+    let out = home.run(&["doctor"], &[("WARROOM_GRAPH_URL", url.as_str())]);
+    server.join().unwrap();
+    let text = stdout(&out);
+    let names = [
+        "keyring",
+        "terminal size",
+        "colour",
+        "unicode",
+        "tmux",
+        "config",
+        "config dir",
+        "data dir",
+        "state dir",
+        "clock",
+    ];
+    assert_eq!(text.lines().count(), names.len(), "{text}");
+    for (line, name) in text.lines().zip(names) {
+        let verdict = &line[..4];
+        assert!(
+            ["ok  ", "skip", "WARN", "FAIL"].contains(&verdict),
+            "{line}"
+        );
+        assert!(line[6..].starts_with(name), "{line}");
+    }
+    let clock = text.lines().last().unwrap();
+    let skew_seen = ["+599 s", "+600 s", "+601 s"]
+        .iter()
+        .any(|s| clock.contains(s));
+    assert!(clock.starts_with("FAIL") && skew_seen, "{clock}");
+    assert_eq!(out.status.code(), Some(1), "a failed check exits 1");
+}
+
+#[test]
+fn doctor_skips_the_clock_when_graph_is_unreachable() {
+    let home = Home::new();
+    // A port nothing listens on.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}");
+    let out = home.run(&["doctor"], &[("WARROOM_GRAPH_URL", url.as_str())]);
+    let text = stdout(&out);
+    let clock = text.lines().last().unwrap();
+    assert!(
+        clock.starts_with("skip") && clock.contains("unreachable"),
+        "{clock}"
+    );
+}

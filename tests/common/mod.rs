@@ -1,0 +1,206 @@
+//! Helpers for tests that drive the real binary: required system tools, a
+//! private tmux server per test, and private XDG directories.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+
+/// True when `tool` is on PATH. When it is missing the test is skipped with a
+/// message, unless `WARROOM_REQUIRE_TOOLS=1` (CI), where it fails.
+pub fn have_tool(tool: &str, package: &str) -> bool {
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        if std::env::var("WARROOM_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{tool} is required (WARROOM_REQUIRE_TOOLS=1): apt-get install {package}");
+        }
+        eprintln!("skipped: install {package} to run this test");
+    }
+    found
+}
+
+/// Private config, data, state and cache directories for one test.
+pub struct Home {
+    pub dir: tempfile::TempDir,
+}
+
+impl Home {
+    pub fn new() -> Self {
+        Self {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn env(&self) -> Vec<(String, String)> {
+        let p = self.dir.path().display();
+        vec![
+            ("HOME".into(), format!("{p}/home")),
+            ("XDG_CONFIG_HOME".into(), format!("{p}/config")),
+            ("XDG_DATA_HOME".into(), format!("{p}/data")),
+            ("XDG_STATE_HOME".into(), format!("{p}/state")),
+            ("XDG_CACHE_HOME".into(), format!("{p}/cache")),
+        ]
+    }
+
+    pub fn config_file(&self) -> PathBuf {
+        self.dir.path().join("config/warroom/config.toml")
+    }
+
+    pub fn write_config(&self, text: &str) {
+        let file = self.config_file();
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, text).unwrap();
+    }
+
+    /// Runs the binary with these directories and no WARROOM_* from outside.
+    pub fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(BIN);
+        cmd.args(args);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("WARROOM_") || k == "NO_COLOR" {
+                cmd.env_remove(k);
+            }
+        }
+        cmd.envs(self.env()).envs(extra_env.iter().copied());
+        cmd.output().expect("run warroom")
+    }
+}
+
+/// A tmux server of our own, with one window running an interactive shell.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(width: u16, height: u16, env: &[(String, String)]) -> Self {
+        static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let tmux = Self {
+            socket: format!("warroom-test-{}-{n}", std::process::id()),
+        };
+        let mut args: Vec<String> = vec![
+            "-f".into(),
+            "/dev/null".into(),
+            "new-session".into(),
+            "-d".into(),
+            "-x".into(),
+            width.to_string(),
+            "-y".into(),
+            height.to_string(),
+        ];
+        for (k, v) in env {
+            args.push("-e".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push("bash --norc --noprofile".into());
+        tmux.cmd(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        tmux
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .output()
+            .expect("run tmux");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Types a line into the shell and presses Enter.
+    pub fn type_line(&self, line: &str) {
+        self.cmd(&["send-keys", "-l", line]);
+        self.cmd(&["send-keys", "Enter"]);
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.cmd(&["send-keys", k]);
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    pub fn screen(&self) -> String {
+        self.cmd(&["capture-pane", "-p"])
+    }
+
+    /// The screen with its SGR escape sequences.
+    pub fn screen_with_styles(&self) -> String {
+        self.cmd(&["capture-pane", "-p", "-e"])
+    }
+
+    pub fn wait_for(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.screen().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        false
+    }
+
+    pub fn shell_pid(&self) -> u32 {
+        self.cmd(&["display", "-p", "#{pane_pid}"])
+            .trim()
+            .parse()
+            .expect("pane pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .arg("kill-server")
+            .output();
+    }
+}
+
+/// The first child process of `parent`, read from /proc.
+pub fn child_of(parent: u32) -> Option<u32> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: u32 = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(entry.path().join("stat")).ok()?;
+            // Fields after the command name, which is in parentheses.
+            let rest = &stat[stat.rfind(')')? + 2..];
+            let ppid: u32 = rest.split(' ').nth(1)?.parse().ok()?;
+            (ppid == parent).then_some(pid)
+        })
+}
+
+pub fn wait_for_file(path: &Path, timeout: Duration) -> Option<String> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            // Give the writer a moment to finish the line.
+            std::thread::sleep(Duration::from_millis(50));
+            return std::fs::read_to_string(path).ok();
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+/// True when `stty -a` output shows a cooked terminal.
+pub fn is_cooked(stty: &str) -> bool {
+    let words: Vec<&str> = stty.split_whitespace().collect();
+    words.contains(&"icanon") && words.contains(&"echo")
+}

@@ -1,0 +1,251 @@
+//! The real binary in a real terminal (tmux): open, move, help, quit, and
+//! the terminal is cooked again afterwards, also after SIGHUP and SIGTERM.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{BIN, Home, Tmux, child_of, have_tool, is_cooked, wait_for_file};
+
+const START: Duration = Duration::from_secs(15);
+
+/// Starts the console from a shell that records the exit status and the
+/// terminal mode once it returns.
+fn launch(tmux: &Tmux, home: &Home, args: &str) {
+    let dir = home.path().display();
+    tmux.type_line(&format!(
+        "{BIN} {args}; echo $? > {dir}/rc; stty -a > {dir}/stty"
+    ));
+}
+
+#[test]
+fn open_move_help_quit_restores_the_terminal() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let tmux = Tmux::start(80, 24, &home.env());
+    launch(&tmux, &home, "");
+    assert!(
+        tmux.wait_for("1 Findings", START),
+        "no console: {}",
+        tmux.screen()
+    );
+    let screen = tmux.screen();
+    for pane in ["Findings", "Sign-ins", "Remediation", "Notes"] {
+        assert!(screen.contains(pane), "{pane} missing at 80x24:\n{screen}");
+    }
+    tmux.keys(&["Tab"]);
+    assert!(
+        tmux.wait_for("▸ 1 Findings", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+    assert!(tmux.screen().contains("┏ 2 Sign-ins"), "{}", tmux.screen());
+    tmux.keys(&["?"]);
+    assert!(
+        tmux.wait_for("Help: key bindings", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.keys(&["Escape"]);
+    assert!(tmux.wait_for("NORMAL", Duration::from_secs(3)));
+    tmux.keys(&["q"]);
+    let stty =
+        wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("q did not quit");
+    assert!(is_cooked(&stty), "terminal left raw:\n{stty}");
+    let rc = std::fs::read_to_string(home.path().join("rc")).unwrap();
+    assert_eq!(rc.trim(), "0");
+}
+
+#[test]
+fn signals_restore_the_terminal() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    for (signal, name, code) in [
+        (1, "SIGHUP", "129"),
+        (15, "SIGTERM", "143"),
+        (2, "SIGINT", "130"),
+    ] {
+        let home = Home::new();
+        let tmux = Tmux::start(100, 30, &home.env());
+        launch(&tmux, &home, "");
+        assert!(tmux.wait_for("1 Findings", START), "{name}: no console");
+        let pid = child_of(tmux.shell_pid()).expect("console process");
+        let status = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("kill -{signal} {pid}"))
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let stty = wait_for_file(&home.path().join("stty"), Duration::from_secs(8))
+            .unwrap_or_else(|| panic!("{name}: console did not exit"));
+        assert!(is_cooked(&stty), "{name}: terminal left raw:\n{stty}");
+        let rc = std::fs::read_to_string(home.path().join("rc")).unwrap();
+        assert_eq!(rc.trim(), code, "{name}: exit status");
+    }
+}
+
+/// A tenant name carrying OSC 52 (clipboard write), a screen clear and a
+/// right-to-left override: on a real terminal it shows as text, the screen
+/// is intact and no clipboard buffer was set.
+#[test]
+fn hostile_tenant_name_is_inert_on_a_real_terminal() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let mut env = home.env();
+    env.push((
+        "WARROOM_TENANT".into(),
+        "evil\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2Jcorp\u{202e}gpj.exe".into(),
+    ));
+    let tmux = Tmux::start(120, 40, &env);
+    // tmux accepts OSC 52 from programs with set-clipboard on, so a leak
+    // would show up as a paste buffer.
+    tmux.cmd(&["set", "-g", "set-clipboard", "on"]);
+    launch(&tmux, &home, "");
+    assert!(tmux.wait_for("1 Findings", START), "{}", tmux.screen());
+    let screen = tmux.screen();
+    assert!(
+        screen.contains(r"tenant evil\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2Jcorp\u{202e}gpj.exe"),
+        "{screen}"
+    );
+    assert!(
+        screen.lines().next().unwrap_or("").contains("warroom"),
+        "title line wiped:\n{screen}"
+    );
+    assert_eq!(
+        tmux.cmd(&["list-buffers"]).trim(),
+        "",
+        "an OSC 52 clipboard write got through"
+    );
+    tmux.keys(&["q"]);
+    wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("quit");
+
+    // Control: the same bytes printed raw do reach the clipboard, so the
+    // check above can fail.
+    tmux.type_line("printf 'evil\\033]52;c;cm0gLXJmIH4=\\007'");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_ne!(
+        tmux.cmd(&["list-buffers"]).trim(),
+        "",
+        "control: raw OSC 52 should set a buffer"
+    );
+}
+
+/// SGR parameters that set a foreground or background colour.
+fn colour_params(styled: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for seq in styled.split("\x1b[").skip(1) {
+        let Some(end) = seq.find(|c: char| !(c.is_ascii_digit() || c == ';')) else {
+            continue;
+        };
+        if !seq[end..].starts_with('m') {
+            continue;
+        }
+        for p in seq[..end].split(';') {
+            if let Ok(n) = p.parse::<u16>()
+                && matches!(n, 30..=38 | 40..=48 | 90..=97 | 100..=107)
+            {
+                found.push(seq[..end].to_owned());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn no_color_and_ascii_on_a_real_terminal() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let tmux = Tmux::start(80, 24, &home.env());
+    launch(&tmux, &home, "");
+    assert!(tmux.wait_for("1 Findings", START));
+    assert!(
+        !colour_params(&tmux.screen_with_styles()).is_empty(),
+        "control: default theme has colour"
+    );
+    tmux.keys(&["q"]);
+    wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("quit");
+
+    let home = Home::new();
+    let mut env = home.env();
+    env.push(("NO_COLOR".into(), "1".into()));
+    let tmux = Tmux::start(80, 24, &env);
+    launch(&tmux, &home, "--ascii");
+    assert!(tmux.wait_for("1 Findings", START), "{}", tmux.screen());
+    let styled = tmux.screen_with_styles();
+    assert_eq!(
+        colour_params(&styled),
+        Vec::<String>::new(),
+        "colour under NO_COLOR"
+    );
+    let screen = tmux.screen();
+    assert!(screen.is_ascii(), "non-ASCII under --ascii:\n{screen}");
+    assert!(
+        screen.contains("#="),
+        "focused pane not marked in ASCII:\n{screen}"
+    );
+    tmux.keys(&["q"]);
+    wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("quit");
+}
+
+#[test]
+fn wide_terminal_shows_all_four_panes_open() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let tmux = Tmux::start(200, 60, &home.env());
+    launch(&tmux, &home, "");
+    assert!(tmux.wait_for("1 Findings", START));
+    let screen = tmux.screen();
+    for title in [
+        "┏ 1 Findings",
+        "┌ 2 Sign-ins",
+        "┌ 3 Remediation",
+        "┌ 4 Notes",
+    ] {
+        assert!(
+            screen.contains(title),
+            "{title} not open at 200x60:\n{screen}"
+        );
+    }
+    // Resizing to 80x24 switches to the stacked layout live.
+    tmux.cmd(&["resize-window", "-x", "80", "-y", "24"]);
+    assert!(
+        tmux.wait_for("▸ 2 Sign-ins", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.keys(&["q"]);
+    wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("quit");
+}
+
+#[test]
+fn bad_keymap_in_config_is_reported_before_the_terminal_changes() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    home.write_config("[keys.normal]\nzoom = [\"q\"]\n");
+    let tmux = Tmux::start(100, 30, &home.env());
+    launch(&tmux, &home, "");
+    let stty = wait_for_file(&home.path().join("stty"), Duration::from_secs(10)).expect("exit");
+    assert!(is_cooked(&stty));
+    let screen = tmux.screen().replace('\n', "");
+    assert!(
+        screen.contains("\"q\" is bound to both zoom and quit"),
+        "{screen}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("rc"))
+            .unwrap()
+            .trim(),
+        "1"
+    );
+}
