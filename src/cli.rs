@@ -29,6 +29,10 @@ pub struct Cli {
     #[arg(long, hide = true)]
     pub bench_startup: bool,
 
+    /// Panic after the first frame (tests that the terminal is restored).
+    #[arg(long, hide = true)]
+    pub panic_after_first_frame: bool,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }

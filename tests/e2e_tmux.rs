@@ -249,3 +249,38 @@ fn bad_keymap_in_config_is_reported_before_the_terminal_changes() {
         "1"
     );
 }
+
+#[test]
+fn a_panic_restores_the_terminal_and_points_at_the_log() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let tmux = Tmux::start(100, 30, &home.env());
+    let dir = home.path().display();
+    tmux.type_line(&format!(
+        "{BIN} --panic-after-first-frame 2> {dir}/err; echo $? > {dir}/rc; stty -a > {dir}/stty"
+    ));
+    let stty = wait_for_file(&home.path().join("stty"), Duration::from_secs(10)).expect("exit");
+    assert!(is_cooked(&stty), "terminal left raw after a panic:\n{stty}");
+    assert_eq!(
+        std::fs::read_to_string(home.path().join("rc"))
+            .unwrap()
+            .trim(),
+        "101"
+    );
+    let err = std::fs::read_to_string(home.path().join("err")).unwrap();
+    let log = home.path().join("state/warroom/warroom.log");
+    assert!(
+        err.contains(&format!(
+            "the terminal was restored. Log: {}",
+            log.display()
+        )),
+        "{err}"
+    );
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("deliberate panic"),
+        "panic not in the log:\n{logged}"
+    );
+}

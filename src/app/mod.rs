@@ -64,7 +64,11 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let outcome = runtime.block_on(runtime::run(state, theme, started, cli.bench_startup));
+    let options = runtime::RunOptions {
+        stop_after_first_frame: cli.bench_startup,
+        panic_after_first_frame: cli.panic_after_first_frame,
+    };
+    let outcome = runtime.block_on(runtime::run(state, theme, started, options));
     // Input reader threads may still be parked on stdin; do not wait on them.
     runtime.shutdown_timeout(Duration::from_millis(200));
     let outcome = outcome?;

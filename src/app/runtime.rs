@@ -33,14 +33,22 @@ pub struct Outcome {
     pub first_frame: Option<Duration>,
 }
 
-/// Runs the console until the user quits or a signal arrives. With
-/// `stop_after_first_frame`, returns right after the first frame is drawn
-/// (used to measure start-up).
+/// Hidden switches for measuring and testing the runtime itself.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    /// Return right after the first frame (start-up benchmark).
+    pub stop_after_first_frame: bool,
+    /// Panic right after the first frame (tests that the panic hook
+    /// restores the terminal).
+    pub panic_after_first_frame: bool,
+}
+
+/// Runs the console until the user quits or a signal arrives.
 pub async fn run(
     mut state: AppState,
     theme: Theme,
     started: Instant,
-    stop_after_first_frame: bool,
+    options: RunOptions,
 ) -> anyhow::Result<Outcome> {
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -71,7 +79,10 @@ pub async fn run(
             last_frame = Some(now);
             if first_frame.is_none() {
                 first_frame = Some(started.elapsed());
-                if stop_after_first_frame {
+                if options.panic_after_first_frame {
+                    panic!("deliberate panic after the first frame (--panic-after-first-frame)");
+                }
+                if options.stop_after_first_frame {
                     break 0;
                 }
             }

@@ -145,7 +145,7 @@ impl Prompt {
 pub enum Mode {
     Normal,
     Help { scroll: u16 },
-    Prompt(Prompt),
+    Prompt(Box<Prompt>),
     ConfirmQuit,
 }
 

@@ -82,11 +82,13 @@ fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Focus(pane) => state.focus = pane,
         Action::ToggleZoom => state.zoomed = !state.zoomed,
         Action::OpenHelp => state.mode = Mode::Help { scroll: 0 },
-        Action::OpenCommand => state.mode = Mode::Prompt(Prompt::new(PromptKind::Command, "")),
+        Action::OpenCommand => {
+            state.mode = Mode::Prompt(Box::new(Prompt::new(PromptKind::Command, "")))
+        }
         Action::OpenFilter => {
             let current = state.pane(focus).filter.as_ref().map(|f| f.to_string());
             let prompt = Prompt::new(PromptKind::Filter(focus), current.as_deref().unwrap_or(""));
-            state.mode = Mode::Prompt(prompt);
+            state.mode = Mode::Prompt(Box::new(prompt));
         }
         Action::Back => {
             if state.zoomed {
