@@ -44,14 +44,15 @@ pub mod env {
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
-    pub default_profile: Option<String>,
+    pub default_profile: Option<toml::Spanned<String>>,
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
     #[serde(default)]
     pub ui: UiConfig,
-    /// Key overrides: layer name → action name → keys.
+    /// Key overrides: layer name → action name → keys (with their place
+    /// in the file, for error messages).
     #[serde(default)]
-    pub keys: BTreeMap<String, BTreeMap<String, Vec<String>>>,
+    pub keys: BTreeMap<String, BTreeMap<String, toml::Spanned<Vec<String>>>>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -176,6 +177,18 @@ pub struct Config {
     /// False when no file exists and defaults are in use.
     pub exists: bool,
     pub file: ConfigFile,
+    /// The file's text, to turn spans into line numbers.
+    pub text: String,
+}
+
+/// One `[keys.LAYER] action = [...]` line of the config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyOverride {
+    pub layer: String,
+    pub action: String,
+    pub keys: Vec<String>,
+    /// 1-based line in the config file.
+    pub line: Option<usize>,
 }
 
 impl Config {
@@ -189,6 +202,7 @@ impl Config {
                     path: path.to_path_buf(),
                     exists: false,
                     file: ConfigFile::default(),
+                    text: String::new(),
                 });
             }
             Err(source) => {
@@ -203,7 +217,27 @@ impl Config {
             path: path.to_path_buf(),
             exists: true,
             file,
+            text,
         })
+    }
+
+    /// The `[keys.*]` overrides in file order, with their lines.
+    pub fn key_overrides(&self) -> Vec<KeyOverride> {
+        let mut out = Vec::new();
+        for (layer, actions) in &self.file.keys {
+            for (action, keys) in actions {
+                let line = (!self.text.is_empty())
+                    .then(|| line_and_column(&self.text, keys.span().start).0);
+                out.push(KeyOverride {
+                    layer: layer.clone(),
+                    action: action.clone(),
+                    keys: keys.get_ref().clone(),
+                    line,
+                });
+            }
+        }
+        out.sort_by_key(|o| o.line);
+        out
     }
 
     pub fn parse(path: &Path, text: &str) -> Result<ConfigFile, ConfigError> {
@@ -220,10 +254,14 @@ impl Config {
             }
         })?;
         if let Some(name) = &file.default_profile
-            && !file.profiles.contains_key(name)
+            && !file.profiles.contains_key(name.get_ref())
         {
-            return Err(ConfigError::Invalid {
+            let (line, column) = line_and_column(text, name.span().start);
+            let name = name.get_ref();
+            return Err(ConfigError::Parse {
                 path: path.to_path_buf(),
+                line,
+                column,
                 message: format!("default_profile = \"{name}\" but there is no [profiles.{name}]"),
             });
         }
@@ -243,7 +281,12 @@ impl Config {
     ) -> Result<Settings, ConfigError> {
         let chosen = profile
             .map(str::to_owned)
-            .or_else(|| self.file.default_profile.clone())
+            .or_else(|| {
+                self.file
+                    .default_profile
+                    .as_ref()
+                    .map(|p| p.get_ref().clone())
+            })
             .or_else(|| {
                 // A single profile needs no `default_profile` line.
                 (self.file.profiles.len() == 1)
@@ -403,6 +446,10 @@ mod tests {
     #[test]
     fn default_profile_must_exist() {
         let err = parse("default_profile = \"b\"\n[profiles.a]\n").unwrap_err();
+        assert!(
+            err.to_string().starts_with("/cfg/config.toml:1:19: "),
+            "{err}"
+        );
         assert!(err.to_string().contains("no [profiles.b]"), "{err}");
     }
 
@@ -411,7 +458,17 @@ mod tests {
             path: PathBuf::from("/cfg/config.toml"),
             exists: true,
             file: parse(text).unwrap(),
+            text: text.to_owned(),
         }
+    }
+
+    #[test]
+    fn key_overrides_know_their_line() {
+        let cfg = config("[ui]\nascii = true\n\n[keys.normal]\nzoom = [\"Z\"]\n");
+        let overrides = cfg.key_overrides();
+        assert_eq!(overrides.len(), 1);
+        assert_eq!(overrides[0].line, Some(5));
+        assert_eq!(overrides[0].keys, vec!["Z".to_owned()]);
     }
 
     #[test]

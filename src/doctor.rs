@@ -82,8 +82,9 @@ impl fmt::Display for Check {
 pub fn run(
     paths: &Paths,
     config: &Result<Config, ConfigError>,
-    settings: Option<&Settings>,
+    profile: Option<&str>,
 ) -> Vec<Check> {
+    let settings = config.as_ref().ok().map(|c| c.settings(profile));
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut checks = vec![
         keyring(),
@@ -91,7 +92,7 @@ pub fn run(
         colour(&env),
         unicode(&env),
         term_and_tmux(&env),
-        config_check(config),
+        config_check(config, settings.as_ref()),
     ];
     for (name, dir) in [
         ("config dir", &paths.config_dir),
@@ -100,7 +101,7 @@ pub fn run(
     ] {
         checks.push(dir_permissions(name, dir));
     }
-    checks.push(match settings {
+    checks.push(match settings.as_ref().and_then(|s| s.as_ref().ok()) {
         Some(settings) => clock_skew(&settings.graph_url),
         None => Check::bad(
             "clock",
@@ -134,15 +135,18 @@ pub fn terminal_size(size: Option<(u16, u16)>) -> Check {
 pub fn colour(env: &dyn Fn(&str) -> Option<String>) -> Check {
     const NAME: &str = "colour";
     let term = env("TERM").unwrap_or_default();
-    if env("NO_COLOR").is_some() {
-        return Check::ok(NAME, "NO_COLOR is set: the mono theme is used");
-    }
     if term == "dumb" || term.is_empty() {
         return Check::bad(
             NAME,
             Verdict::Fail,
             format!("TERM={term:?} cannot run a full-screen console"),
             "export TERM=xterm-256color (or tmux-256color inside tmux)",
+        );
+    }
+    if env("NO_COLOR").is_some() {
+        return Check::ok(
+            NAME,
+            format!("TERM={term}; NO_COLOR is set: the mono theme is used"),
         );
     }
     let colorterm = env("COLORTERM").unwrap_or_default();
@@ -203,8 +207,31 @@ pub fn term_and_tmux(env: &dyn Fn(&str) -> Option<String>) -> Check {
     }
 }
 
-fn config_check(config: &Result<Config, ConfigError>) -> Check {
+/// The config as the console would load it: the file, the chosen profile
+/// and the key bindings.
+fn config_check(
+    config: &Result<Config, ConfigError>,
+    settings: Option<&Result<Settings, ConfigError>>,
+) -> Check {
     const NAME: &str = "config";
+    if let Some(Err(e)) = settings {
+        return Check::bad(
+            NAME,
+            Verdict::Fail,
+            e.to_string(),
+            "name an existing profile, or add it to the file",
+        );
+    }
+    if let Ok(c) = config
+        && let Err(e) = crate::app::Keymap::with_overrides(&c.key_overrides())
+    {
+        return Check::bad(
+            NAME,
+            Verdict::Fail,
+            format!("{}: {e}", c.path.display()),
+            "correct the [keys] tables",
+        );
+    }
     match config {
         Ok(c) if c.exists => Check::ok(
             NAME,
@@ -437,10 +464,14 @@ mod tests {
             colour(&env_of(&[("TERM", "tmux-256color")])).verdict,
             Verdict::Ok
         );
+        let dumb = env_of(&[("TERM", "dumb"), ("NO_COLOR", "1")]);
         assert_eq!(
-            colour(&env_of(&[("TERM", "dumb"), ("NO_COLOR", "1")])).verdict,
-            Verdict::Ok
+            colour(&dumb).verdict,
+            Verdict::Fail,
+            "NO_COLOR does not make TERM=dumb usable"
         );
+        let mono = env_of(&[("TERM", "xterm"), ("NO_COLOR", "1")]);
+        assert_eq!(colour(&mono).verdict, Verdict::Ok);
         assert_eq!(colour(&env_of(&[("TERM", "vt100")])).verdict, Verdict::Warn);
         assert_eq!(
             unicode(&env_of(&[("LANG", "en_US.UTF-8")])).verdict,

@@ -2,8 +2,9 @@
 //! Microsoft 365 / AD FS tenant after an identity compromise.
 //!
 //! The binary (`main.rs`) only parses arguments and dispatches; everything
-//! lives here so integration tests can reach it. `model`, `config` and
-//! `doctor` never import ratatui or crossterm; only `app` draws.
+//! lives here so integration tests can reach it. `model` and `config` never
+//! import ratatui or crossterm; only `app` draws (`doctor` asks crossterm
+//! for the terminal size and nothing else).
 
 pub mod app;
 pub mod cli;

@@ -6,15 +6,19 @@
 use std::fs::OpenOptions;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+use std::sync::Mutex;
 
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_subscriber::EnvFilter;
 
 use crate::paths::ensure_private_dir;
 
-/// Starts logging to `file`. Keep the guard alive until exit: dropping it
-/// flushes what is buffered.
-pub fn init(file: &Path) -> anyhow::Result<WorkerGuard> {
+/// The writer's guard: dropping it writes out what is buffered. Held here so
+/// that both a normal exit and the panic hook can flush.
+static GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
+
+/// Starts logging to `file`, until [`flush`].
+pub fn init(file: &Path) -> anyhow::Result<()> {
     if let Some(dir) = file.parent() {
         ensure_private_dir(dir)?;
     }
@@ -34,5 +38,18 @@ pub fn init(file: &Path) -> anyhow::Result<WorkerGuard> {
         .with_ansi(false)
         .try_init()
         .map_err(|e| anyhow::anyhow!("cannot start logging: {e}"))?;
-    Ok(guard)
+    if let Ok(mut slot) = GUARD.lock() {
+        *slot = Some(guard);
+    }
+    Ok(())
+}
+
+/// Writes out every buffered log line. Later lines are dropped.
+pub fn flush() {
+    // A poisoned lock still holds the guard; take it either way.
+    let guard = match GUARD.lock() {
+        Ok(mut slot) => slot.take(),
+        Err(poisoned) => poisoned.into_inner().take(),
+    };
+    drop(guard);
 }

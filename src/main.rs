@@ -62,12 +62,8 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             Ok(0)
         }
         Some(Command::Doctor) => {
-            let settings = config
-                .as_ref()
-                .ok()
-                .and_then(|c| c.settings(cli.profile.as_deref()).ok());
             warroom::install_crypto_provider();
-            let checks = doctor::run(&paths, &config, settings.as_ref());
+            let checks = doctor::run(&paths, &config, cli.profile.as_deref());
             for check in &checks {
                 println!("{check}");
             }

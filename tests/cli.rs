@@ -126,8 +126,21 @@ fn console_without_a_terminal_explains() {
 fn skewed_server() -> (String, std::thread::JoinHandle<()>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
     let handle = std::thread::spawn(move || {
-        let (mut conn, _) = listener.accept().unwrap();
+        // Give up after 10 s so a doctor that never connects fails the test
+        // instead of hanging it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut conn = loop {
+            match listener.accept() {
+                Ok((conn, _)) => break conn,
+                Err(_) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => panic!("doctor never connected: {e}"),
+            }
+        };
+        conn.set_nonblocking(false).unwrap();
         let mut buf = [0u8; 2048];
         let _ = conn.read(&mut buf);
         let past = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(600);

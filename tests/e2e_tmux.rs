@@ -84,6 +84,24 @@ fn signals_restore_the_terminal() {
         assert!(is_cooked(&stty), "{name}: terminal left raw:\n{stty}");
         let rc = std::fs::read_to_string(home.path().join("rc")).unwrap();
         assert_eq!(rc.trim(), code, "{name}: exit status");
+        // The shell restores modes after a job killed by a signal, so the
+        // checks above alone would pass without handlers: the console must
+        // have caught the signal, left the alternate screen and said so.
+        assert_eq!(
+            tmux.cmd(&["display", "-p", "#{alternate_on}"]).trim(),
+            "0",
+            "{name}: still on the alternate screen"
+        );
+        let log = std::fs::read_to_string(home.path().join("state/warroom/warroom.log"))
+            .unwrap_or_default();
+        assert!(
+            log.contains("shutting down"),
+            "{name}: signal not handled:\n{log}"
+        );
+        assert!(
+            log.contains(&format!("console stopped code={code}")),
+            "{name}: no orderly stop:\n{log}"
+        );
     }
 }
 

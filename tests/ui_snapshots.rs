@@ -145,7 +145,7 @@ fn confirm_quit_while_work_is_in_flight() {
     let mut state = state(80, 24);
     state
         .in_flight
-        .push("pulling sign-ins (page 14)".to_owned());
+        .push(SafeText::new("pulling sign-ins (page 14)"));
     press(&mut state, KeyCode::Char('q'));
     insta::assert_snapshot!(render(&state, &dark()).backend());
 }

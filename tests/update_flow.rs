@@ -9,6 +9,7 @@ use warroom::app::action::ShutdownReason;
 use warroom::app::runtime::to_msg;
 use warroom::app::state::{Mode, PaneId, Session};
 use warroom::app::{AppState, Effect, Keymap, Msg, update};
+use warroom::model::SafeText;
 
 fn state() -> AppState {
     let mut s = AppState::new(
@@ -83,7 +84,7 @@ fn quit_is_immediate_when_idle() {
 #[test]
 fn quit_asks_while_work_is_in_flight() {
     let mut s = state();
-    s.in_flight.push("pulling audits".into());
+    s.in_flight.push(SafeText::new("pulling audits"));
     assert_eq!(press(&mut s, KeyCode::Char('q')), vec![Effect::Render]);
     assert!(matches!(s.mode, Mode::ConfirmQuit));
     // Keys of other layers do nothing while the question is open.
@@ -97,7 +98,7 @@ fn quit_asks_while_work_is_in_flight() {
 #[test]
 fn signals_exit_with_conventional_codes() {
     let mut s = state();
-    s.in_flight.push("writing".into());
+    s.in_flight.push(SafeText::new("writing"));
     assert_eq!(
         update(&mut s, Msg::Shutdown(ShutdownReason::Hangup)),
         vec![Effect::Exit(129)]
@@ -183,7 +184,7 @@ fn command_errors_become_a_toast_that_expires() {
     type_text(&mut s, "focus moon");
     press(&mut s, KeyCode::Enter);
     let toast = s.toast.clone().expect("error shown");
-    assert!(toast.text.contains("no pane \"moon\""), "{}", toast.text);
+    assert!(toast.text.as_str().contains("no pane \"moon\""), "{}", toast.text);
     update(&mut s, Msg::Tick("2026-11-25T12:00:03Z".parse().unwrap()));
     assert!(s.toast.is_some());
     update(&mut s, Msg::Tick("2026-11-25T12:00:07Z".parse().unwrap()));

@@ -102,6 +102,8 @@ pub enum ShutdownReason {
     Hangup,
     Interrupt,
     Terminate,
+    /// SIGQUIT.
+    Quit,
     /// The terminal's input stream ended or failed.
     TerminalLost,
 }
@@ -113,6 +115,7 @@ impl ShutdownReason {
             ShutdownReason::Hangup => 129,
             ShutdownReason::Interrupt => 130,
             ShutdownReason::Terminate => 143,
+            ShutdownReason::Quit => 131,
             ShutdownReason::TerminalLost => 1,
         }
     }

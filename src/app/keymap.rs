@@ -4,12 +4,13 @@
 //! action = ["key", ...]`); a table with a duplicate or shadowed binding is
 //! refused with a message that names it.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::action::Action;
+use crate::config::KeyOverride;
 
 /// Which set of bindings is active; the top-most mode decides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -92,7 +93,7 @@ impl KeySpec {
         }
         let mut chars = rest.chars();
         let code = match (chars.next(), chars.next()) {
-            (Some(c), None) if !c.is_control() => {
+            (Some(c), None) if !crate::model::is_dangerous(c) => {
                 if mods.contains(KeyModifiers::SHIFT) && c.is_ascii_alphabetic() {
                     mods.remove(KeyModifiers::SHIFT);
                     KeyCode::Char(c.to_ascii_uppercase())
@@ -180,6 +181,15 @@ pub struct Binding {
     pub keys: Vec<KeySpec>,
     pub action: Action,
     pub description: &'static str,
+    /// The config file line that set these keys; `None` for defaults.
+    pub line: Option<usize>,
+}
+
+impl Binding {
+    /// `line 12: ` when the binding came from the config file.
+    fn place(&self) -> String {
+        self.line.map(|n| format!("line {n}: ")).unwrap_or_default()
+    }
 }
 
 /// The default table. Order is the help overlay's order.
@@ -301,6 +311,7 @@ fn default_bindings() -> Vec<Binding> {
                 .collect(),
             action: *action,
             description,
+            line: None,
         })
         .collect()
 }
@@ -309,22 +320,30 @@ impl Keymap {
     /// Builds a keymap, refusing duplicate, shadowed or missing bindings.
     pub fn from_bindings(bindings: Vec<Binding>) -> Result<Self, String> {
         let mut index = HashMap::new();
+        let mut owner: HashMap<(Layer, KeySpec), &Binding> = HashMap::new();
         let mut problems = Vec::new();
         for b in &bindings {
             for key in &b.keys {
                 if b.layer == Layer::Prompt && key.is_text_input() {
                     problems.push(format!(
-                        "[keys.prompt] {}: \"{key}\" would swallow typing; use a Ctrl or Alt key",
+                        "{}[keys.prompt] {}: \"{key}\" would swallow typing; use a Ctrl or Alt key",
+                        b.place(),
                         b.action.name()
                     ));
                 }
-                if let Some(other) = index.insert((b.layer, *key), b.action)
-                    && other != b.action
+                index.insert((b.layer, *key), b.action);
+                if let Some(other) = owner.insert((b.layer, *key), b)
+                    && other.action != b.action
                 {
+                    let place = if b.line.is_some() {
+                        b.place()
+                    } else {
+                        other.place()
+                    };
                     problems.push(format!(
-                        "[keys.{}] \"{key}\" is bound to both {} and {}",
+                        "{place}[keys.{}] \"{key}\" is bound to both {} and {}",
                         b.layer.name(),
-                        other.name(),
+                        other.action.name(),
                         b.action.name()
                     ));
                 }
@@ -356,31 +375,33 @@ impl Keymap {
 
     /// The default table with the config file's `[keys.LAYER]` overrides:
     /// each named action gets exactly the keys given.
-    pub fn with_overrides(
-        overrides: &BTreeMap<String, BTreeMap<String, Vec<String>>>,
-    ) -> Result<Self, String> {
+    pub fn with_overrides(overrides: &[KeyOverride]) -> Result<Self, String> {
         let mut bindings = default_bindings();
-        for (layer_name, actions) in overrides {
+        for o in overrides {
+            let at = o.line.map(|n| format!("line {n}: ")).unwrap_or_default();
+            let (layer_name, action_name) = (&o.layer, &o.action);
             let layer = Layer::ALL
                 .into_iter()
                 .find(|l| l.name() == layer_name)
                 .ok_or_else(|| {
-                    format!("[keys.{layer_name}]: unknown layer (normal, help, prompt, confirm)")
+                    format!(
+                        "{at}[keys.{layer_name}]: unknown layer (normal, help, prompt, confirm)"
+                    )
                 })?;
-            for (action_name, keys) in actions {
-                let keys = keys
-                    .iter()
-                    .map(|k| KeySpec::parse(k))
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| format!("[keys.{layer_name}] {action_name}: {e}"))?;
-                let binding = bindings
-                    .iter_mut()
-                    .find(|b| b.layer == layer && b.action.name() == action_name)
-                    .ok_or_else(|| {
-                        format!("[keys.{layer_name}] {action_name}: no such action in this layer")
-                    })?;
-                binding.keys = keys;
-            }
+            let keys = o
+                .keys
+                .iter()
+                .map(|k| KeySpec::parse(k))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| format!("{at}[keys.{layer_name}] {action_name}: {e}"))?;
+            let binding = bindings
+                .iter_mut()
+                .find(|b| b.layer == layer && b.action.name() == action_name)
+                .ok_or_else(|| {
+                    format!("{at}[keys.{layer_name}] {action_name}: no such action in this layer")
+                })?;
+            binding.keys = keys;
+            binding.line = o.line;
         }
         Self::from_bindings(bindings)
     }
@@ -449,47 +470,46 @@ mod tests {
         Keymap::from_bindings(default_bindings()).expect("defaults are valid");
     }
 
+    fn one(layer: &str, action: &str, keys: &[&str]) -> Vec<KeyOverride> {
+        vec![KeyOverride {
+            layer: layer.to_owned(),
+            action: action.to_owned(),
+            keys: keys.iter().map(|k| k.to_string()).collect(),
+            line: Some(7),
+        }]
+    }
+
     #[test]
-    fn duplicate_binding_is_refused() {
-        let mut overrides = BTreeMap::new();
-        overrides.insert(
-            "normal".to_owned(),
-            BTreeMap::from([("zoom".to_owned(), vec!["q".to_owned()])]),
-        );
-        let err = Keymap::with_overrides(&overrides).unwrap_err();
+    fn duplicate_binding_is_refused_with_its_line() {
+        let err = Keymap::with_overrides(&one("normal", "zoom", &["q"])).unwrap_err();
         assert!(
-            err.contains("\"q\" is bound to both zoom and quit"),
+            err.contains("line 7: [keys.normal] \"q\" is bound to both"),
             "{err}"
         );
+        assert!(err.contains("zoom") && err.contains("quit"), "{err}");
     }
 
     #[test]
     fn printable_key_in_prompt_is_refused() {
-        let overrides = BTreeMap::from([(
-            "prompt".to_owned(),
-            BTreeMap::from([("complete".to_owned(), vec!["x".to_owned()])]),
-        )]);
-        let err = Keymap::with_overrides(&overrides).unwrap_err();
+        let err = Keymap::with_overrides(&one("prompt", "complete", &["x"])).unwrap_err();
         assert!(err.contains("would swallow typing"), "{err}");
     }
 
     #[test]
     fn quit_cannot_be_unbound() {
-        let overrides = BTreeMap::from([(
-            "normal".to_owned(),
-            BTreeMap::from([("quit".to_owned(), vec![])]),
-        )]);
-        let err = Keymap::with_overrides(&overrides).unwrap_err();
+        let err = Keymap::with_overrides(&one("normal", "quit", &[])).unwrap_err();
         assert!(err.contains("quit must keep at least one key"), "{err}");
     }
 
     #[test]
+    fn bidi_override_cannot_be_a_key() {
+        let err = Keymap::with_overrides(&one("normal", "zoom", &["\u{202e}"])).unwrap_err();
+        assert!(err.contains("unknown key"), "{err}");
+    }
+
+    #[test]
     fn override_replaces_keys() {
-        let overrides = BTreeMap::from([(
-            "normal".to_owned(),
-            BTreeMap::from([("quit".to_owned(), vec!["ctrl-q".to_owned()])]),
-        )]);
-        let map = Keymap::with_overrides(&overrides).unwrap();
+        let map = Keymap::with_overrides(&one("normal", "quit", &["ctrl-q"])).unwrap();
         let q = key(KeyCode::Char('q'), KeyModifiers::NONE);
         assert_eq!(map.resolve(Layer::Normal, &q), None);
         let ctrl_q = key(KeyCode::Char('q'), KeyModifiers::CONTROL);
@@ -499,15 +519,16 @@ mod tests {
     #[test]
     fn unknown_names_are_reported() {
         for (layer, action, k, want) in [
-            ("normal", "fly", "x", "no such action"),
+            (
+                "normal",
+                "fly",
+                "x",
+                "line 7: [keys.normal] fly: no such action",
+            ),
             ("nowhere", "quit", "x", "unknown layer"),
             ("normal", "quit", "hyper-x", "unknown key"),
         ] {
-            let overrides = BTreeMap::from([(
-                layer.to_owned(),
-                BTreeMap::from([(action.to_owned(), vec![k.to_owned()])]),
-            )]);
-            let err = Keymap::with_overrides(&overrides).unwrap_err();
+            let err = Keymap::with_overrides(&one(layer, action, &[k])).unwrap_err();
             assert!(err.contains(want), "{err}");
         }
     }

@@ -35,7 +35,7 @@ use state::Session;
 /// Opens the console on the configured profile; returns the exit status.
 pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyhow::Result<u8> {
     let settings = config.settings(cli.profile.as_deref())?;
-    let keymap = Keymap::with_overrides(&config.file.keys)
+    let keymap = Keymap::with_overrides(&config.key_overrides())
         .map_err(|e| anyhow::anyhow!("{}: {e}", config.path.display()))?;
     let theme = Theme::for_terminal(
         config.file.ui.theme,
@@ -44,14 +44,14 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     );
     // A responder must not be blocked by a log file problem: say it, go on.
     let log_file = paths.log_file();
-    let _log_guard = match crate::logging::init(&log_file) {
-        Ok(guard) => Some(guard),
+    let logging = match crate::logging::init(&log_file) {
+        Ok(()) => Some(log_file),
         Err(e) => {
             eprintln!("warroom: running without a log: {e:#}");
             None
         }
     };
-    terminal::install_panic_hook(_log_guard.as_ref().map(|_| log_file.clone()));
+    terminal::install_panic_hook(logging);
     crate::install_crypto_provider();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "console starting");
 
@@ -71,12 +71,20 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     let outcome = runtime.block_on(runtime::run(state, theme, started, options));
     // Input reader threads may still be parked on stdin; do not wait on them.
     runtime.shutdown_timeout(Duration::from_millis(200));
-    let outcome = outcome?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!("console failed: {e:#}");
+            crate::logging::flush();
+            return Err(e);
+        }
+    };
     if cli.bench_startup
         && let Some(first) = outcome.first_frame
     {
         eprintln!("first frame after {:.2} ms", first.as_secs_f64() * 1000.0);
     }
     tracing::info!(code = outcome.exit_code, "console stopped");
+    crate::logging::flush();
     Ok(outcome.exit_code)
 }

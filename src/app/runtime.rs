@@ -18,6 +18,9 @@ use super::terminal::TerminalGuard;
 use super::theme::Theme;
 use super::{ui, update};
 
+/// SIGCONT on Linux.
+const SIGCONT: i32 = 18;
+
 /// Minimum gap between two frames (about 60 frames per second at most).
 pub const FRAME_INTERVAL: Duration = Duration::from_millis(16);
 /// The clock in the status bar shows seconds.
@@ -53,6 +56,9 @@ pub async fn run(
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut quit = signal(SignalKind::quit())?;
+    // After a SIGSTOP from outside, the shell may have reset the terminal.
+    let mut resumed = signal(SignalKind::from_raw(SIGCONT))?;
 
     let mut guard = TerminalGuard::enter()?;
     let size = guard.terminal.size()?;
@@ -93,6 +99,12 @@ pub async fn run(
             _ = hangup.recv() => Msg::Shutdown(ShutdownReason::Hangup),
             _ = terminate.recv() => Msg::Shutdown(ShutdownReason::Terminate),
             _ = interrupt.recv() => Msg::Shutdown(ShutdownReason::Interrupt),
+            _ = quit.recv() => Msg::Shutdown(ShutdownReason::Quit),
+            _ = resumed.recv() => {
+                guard.resume()?;
+                dirty = true;
+                continue;
+            }
             event = input.next() => match event {
                 Some(Ok(event)) => match to_msg(&state, event) {
                     Some(msg) => msg,

@@ -127,6 +127,11 @@ impl Prompt {
     pub fn new(kind: PromptKind, initial: &str) -> Self {
         let mut input = TextArea::new(vec![initial.to_owned()]);
         input.move_cursor(ratatui_textarea::CursorMove::End);
+        // Styles that read with or without colour, set once, not per frame.
+        input.set_cursor_line_style(ratatui::style::Style::new());
+        input.set_cursor_style(
+            ratatui::style::Style::new().add_modifier(ratatui::style::Modifier::REVERSED),
+        );
         Self {
             kind,
             input,
@@ -170,7 +175,7 @@ pub enum ToastLevel {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Toast {
     pub level: ToastLevel,
-    pub text: String,
+    pub text: SafeText,
     pub until: Timestamp,
 }
 
@@ -184,7 +189,7 @@ pub struct AppState {
     /// Wall clock as of the last tick; drawing never reads the clock itself.
     pub now: Timestamp,
     /// Work that quitting would interrupt (pulls, writes, journal flushes).
-    pub in_flight: Vec<String>,
+    pub in_flight: Vec<SafeText>,
     pub toast: Option<Toast>,
     pub keymap: Arc<Keymap>,
     /// Terminal size (columns, rows), kept for page sizes and help scrolling.

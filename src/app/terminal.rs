@@ -44,6 +44,22 @@ impl TerminalGuard {
     }
 }
 
+impl TerminalGuard {
+    /// Re-enters raw mode and the alternate screen after the process was
+    /// stopped and continued, and forces a full redraw.
+    pub fn resume(&mut self) -> io::Result<()> {
+        enable_raw_mode()?;
+        ACTIVE.store(true, Ordering::SeqCst);
+        execute!(
+            io::stdout(),
+            EnterAlternateScreen,
+            EnableBracketedPaste,
+            cursor::Hide
+        )?;
+        self.terminal.clear()
+    }
+}
+
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();

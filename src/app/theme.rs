@@ -84,6 +84,8 @@ pub struct Theme {
     pub title_bar: Style,
     pub status_bar: Style,
     pub overlay: Style,
+    /// Escapes standing in for control or bidi characters in tenant text.
+    pub escape: Style,
     severity: [Style; 5],
     pub symbols: Symbols,
     pub border_set: border::Set<'static>,
@@ -131,6 +133,9 @@ impl Theme {
             title_bar: Style::new().fg(Color::Black).bg(Color::Cyan),
             status_bar: Style::new().fg(Color::White).bg(Color::DarkGray),
             overlay: Style::new(),
+            escape: Style::new()
+                .fg(Color::Magenta)
+                .add_modifier(Modifier::REVERSED),
             severity: [
                 Style::new()
                     .fg(Color::White)
@@ -165,6 +170,7 @@ impl Theme {
             title_bar: plain.add_modifier(Modifier::REVERSED),
             status_bar: plain.add_modifier(Modifier::REVERSED),
             overlay: plain,
+            escape: plain.add_modifier(Modifier::REVERSED | Modifier::ITALIC),
             severity: [
                 plain.add_modifier(Modifier::BOLD | Modifier::REVERSED),
                 plain.add_modifier(Modifier::BOLD | Modifier::UNDERLINED),

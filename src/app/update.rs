@@ -1,12 +1,14 @@
 //! The only code that changes [`AppState`]. Pure and synchronous: anything
 //! slow is returned as an [`Effect`] for the runtime to run.
 
+use crossterm::event::KeyCode;
 use jiff::{SignedDuration, Timestamp};
 
 use super::action::{Action, Effect, Msg};
 use super::commands::{self, Command};
 use super::state::{AppState, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel};
 use super::ui::layout;
+use crate::model::{SafeText, is_dangerous};
 
 /// How long a status-bar message stays up.
 pub const TOAST_DURATION: SignedDuration = SignedDuration::from_secs(6);
@@ -18,7 +20,16 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             let Mode::Prompt(prompt) = &mut state.mode else {
                 return vec![];
             };
-            prompt.input.input(key);
+            match key.code {
+                // Typed or injected bidi and control characters go in as
+                // their visible escapes, never as themselves.
+                KeyCode::Char(c) if is_dangerous(c) => {
+                    prompt.input.insert_str(one_line(&c.to_string()));
+                }
+                _ => {
+                    prompt.input.input(key);
+                }
+            }
             keep_single_line(prompt);
             prompt.completion = None;
             vec![Effect::Render]
@@ -27,17 +38,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             let Mode::Prompt(prompt) = &mut state.mode else {
                 return vec![];
             };
-            // A prompt is one line: line breaks and tabs become spaces and
-            // other controls are dropped before the text reaches the editor.
-            let flat: String = text
-                .chars()
-                .filter_map(|c| match c {
-                    '\n' | '\r' | '\t' => Some(' '),
-                    c if crate::model::is_dangerous(c) => None,
-                    c => Some(c),
-                })
-                .collect();
-            prompt.input.insert_str(flat.trim_end());
+            prompt.input.insert_str(one_line(text.trim_end()));
             prompt.completion = None;
             vec![Effect::Render]
         }
@@ -74,6 +75,17 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
 }
 
 fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let before = (state.focus, state.zoomed, state.panes.clone());
+    let effects = apply_normal(state, action);
+    let unchanged = matches!(state.mode, Mode::Normal)
+        && before == (state.focus, state.zoomed, state.panes.clone());
+    if unchanged && effects == [Effect::Render] {
+        return vec![];
+    }
+    effects
+}
+
+fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
     let page = page_size(state);
     let focus = state.focus;
     match action {
@@ -93,10 +105,8 @@ fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Back => {
             if state.zoomed {
                 state.zoomed = false;
-            } else if state.pane(focus).filter.is_some() {
-                state.pane_mut(focus).filter = None;
             } else {
-                return vec![];
+                state.pane_mut(focus).filter = None;
             }
         }
         Action::Quit => return request_quit(state),
@@ -245,7 +255,7 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
 
 fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
     let text = text.trim();
-    state.pane_mut(pane).filter = (!text.is_empty()).then(|| crate::model::SafeText::new(text));
+    state.pane_mut(pane).filter = (!text.is_empty()).then(|| SafeText::new(text));
     state.pane_mut(pane).selected = 0;
 }
 
@@ -273,7 +283,24 @@ fn toast(state: &mut AppState, level: ToastLevel, text: String) {
         .now
         .checked_add(TOAST_DURATION)
         .unwrap_or(Timestamp::MAX);
+    let text = SafeText::new(&text);
     state.toast = Some(Toast { level, text, until });
+}
+
+/// Text for a one-line prompt: line breaks and tabs become spaces, other
+/// dangerous characters their visible escapes.
+fn one_line(text: &str) -> String {
+    let spaced: String = text
+        .chars()
+        .map(|c| {
+            if matches!(c, '\n' | '\r' | '\t') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect();
+    SafeText::new(&spaced).as_str().to_owned()
 }
 
 /// Editing shortcuts can split the line; a prompt stays one line.

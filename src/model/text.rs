@@ -9,44 +9,75 @@
 //! The inner string is private and only [`SafeText::new`] (or
 //! [`SafeText::multiline`]) can build one, so holding a `SafeText` proves the
 //! text was sanitised. Dangerous characters become visible escapes such as
-//! `\x1b` or `\u{202e}`: the responder sees that something was there.
+//! `\x1b` or `\u{202e}`: the responder sees that something was there. The
+//! escapes are remembered as ranges ([`SafeText::segments`]) so the console
+//! can draw them in their own style: a name that merely *contains* the text
+//! `\x1b` does not look like one that carried an escape character.
 
 use std::fmt;
 
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct SafeText(Box<str>);
+pub struct SafeText {
+    text: Box<str>,
+    /// Byte ranges of `text` that are escapes we wrote; empty (no
+    /// allocation) for the usual clean string.
+    escapes: Box<[(u32, u32)]>,
+}
 
 impl SafeText {
     /// Sanitises text for a single-line cell: every control character,
     /// including newline and tab, becomes a visible escape.
     pub fn new(raw: &str) -> Self {
-        Self(sanitise(raw, false).into_boxed_str())
+        sanitise(raw, false)
     }
 
     /// Sanitises text that may span lines (note bodies): newlines survive,
     /// everything else is treated as in [`SafeText::new`].
     pub fn multiline(raw: &str) -> Self {
-        Self(sanitise(raw, true).into_boxed_str())
+        sanitise(raw, true)
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.text
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.text.is_empty()
+    }
+
+    /// True when something had to be escaped.
+    pub fn has_escapes(&self) -> bool {
+        !self.escapes.is_empty()
+    }
+
+    /// The text in runs: `(run, is_escape)`.
+    pub fn segments(&self) -> impl Iterator<Item = (&str, bool)> {
+        let mut out = Vec::with_capacity(self.escapes.len() * 2 + 1);
+        let mut at = 0usize;
+        for &(start, end) in self.escapes.iter() {
+            let (start, end) = (start as usize, end as usize);
+            if start > at {
+                out.push((&self.text[at..start], false));
+            }
+            out.push((&self.text[start..end], true));
+            at = end;
+        }
+        if at < self.text.len() {
+            out.push((&self.text[at..], false));
+        }
+        out.into_iter()
     }
 }
 
 impl fmt::Display for SafeText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 
 impl fmt::Debug for SafeText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(&*self.text, f)
     }
 }
 
@@ -68,22 +99,33 @@ pub fn is_dangerous(c: char) -> bool {
         | '\u{fff9}'..='\u{fffb}')
 }
 
-fn sanitise(raw: &str, keep_newlines: bool) -> String {
+fn sanitise(raw: &str, keep_newlines: bool) -> SafeText {
     let keep = |c: char| !is_dangerous(c) || (keep_newlines && c == '\n');
     if raw.chars().all(keep) {
-        return raw.to_owned();
+        return SafeText {
+            text: raw.into(),
+            escapes: Box::default(),
+        };
     }
     let mut out = String::with_capacity(raw.len() + 16);
+    let mut escapes = Vec::new();
     for c in raw.chars() {
         if keep(c) {
             out.push(c);
-        } else if (c as u32) < 0x100 {
+            continue;
+        }
+        let start = out.len() as u32;
+        if (c as u32) < 0x100 {
             out.push_str(&format!("\\x{:02x}", c as u32));
         } else {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         }
+        escapes.push((start, out.len() as u32));
     }
-    out
+    SafeText {
+        text: out.into_boxed_str(),
+        escapes: escapes.into_boxed_slice(),
+    }
 }
 
 #[cfg(test)]
@@ -106,6 +148,22 @@ mod tests {
             t.as_str(),
             "a\\x1b]52;c;ZXZpbA==\\x07b\\x1b[2Jc\\u{202e}d\\x9be"
         );
+    }
+
+    #[test]
+    fn escapes_are_marked_apart_from_look_alike_text() {
+        let real = SafeText::new("a\x1bb");
+        let fake = SafeText::new("a\\x1bb");
+        assert_eq!(real.as_str(), fake.as_str());
+        assert_eq!(
+            real.segments().collect::<Vec<_>>(),
+            vec![("a", false), ("\\x1b", true), ("b", false)]
+        );
+        assert_eq!(
+            fake.segments().collect::<Vec<_>>(),
+            vec![("a\\x1bb", false)]
+        );
+        assert!(real.has_escapes() && !fake.has_escapes());
     }
 
     #[test]

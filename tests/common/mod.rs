@@ -68,7 +68,8 @@ impl Home {
         let mut cmd = Command::new(BIN);
         cmd.args(args);
         for (k, _) in std::env::vars() {
-            if k.starts_with("WARROOM_") || k == "NO_COLOR" {
+            let proxy = k.to_ascii_lowercase().ends_with("_proxy");
+            if k.starts_with("WARROOM_") || k == "NO_COLOR" || proxy {
                 cmd.env_remove(k);
             }
         }

@@ -3,6 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -17,7 +18,7 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
     if let Some(profile) = &state.session.profile {
         left.push(Span::raw(sep));
         left.push(Span::raw("profile "));
-        left.push(Span::raw(profile.as_str()));
+        left.extend(super::untrusted(profile, Style::new(), theme, 40));
     }
     let mode = match &state.mode {
         Mode::Normal => "NORMAL",
@@ -54,10 +55,14 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
                 ToastLevel::Info => theme.status_bar,
                 ToastLevel::Error => theme.error,
             };
-            Line::from(vec![
-                Span::raw(" "),
-                Span::styled(toast.text.as_str(), style),
-            ])
+            let mut spans = vec![Span::raw(" ")];
+            spans.extend(super::untrusted(
+                &toast.text,
+                style,
+                theme,
+                usize::from(area.width),
+            ));
+            Line::from(spans)
         }
         None => session_line(state, theme, area.width.saturating_sub(right_width)),
     };
@@ -89,20 +94,19 @@ fn session_line<'a>(state: &'a AppState, theme: &Theme, width: u16) -> Line<'a> 
         CaseLock::Locked(name) => Span::styled(format!("case {name} locked"), theme.warn),
         CaseLock::Unlocked(name) => Span::raw(format!("case {name} open")),
     };
-    let tenant = state
-        .session
-        .tenant
-        .as_ref()
-        .map_or("(none)", |t| t.as_str());
     let fixed =
         " tenant ".len() + 2 * sym.separator.chars().count() + stream.width() + case.width() + 1;
     let room = usize::from(width).saturating_sub(fixed).max(8);
-    Line::from(vec![
-        Span::raw(" tenant "),
-        Span::raw(super::truncate(tenant, room, sym.ellipsis)),
+    let mut spans = vec![Span::raw(" tenant ")];
+    match &state.session.tenant {
+        Some(tenant) => spans.extend(super::untrusted(tenant, Style::new(), theme, room)),
+        None => spans.push(Span::raw("(none)")),
+    }
+    spans.extend([
         Span::raw(sym.separator),
         stream,
         Span::raw(sym.separator),
         case,
-    ])
+    ]);
+    Line::from(spans)
 }

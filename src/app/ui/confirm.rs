@@ -6,22 +6,32 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::layout;
+use crate::app::Action;
+use crate::app::keymap::Layer;
 use crate::app::state::AppState;
 use crate::app::theme::Theme;
 
 pub fn draw_quit(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mut lines = vec![Line::raw("Work is still in flight:")];
-    lines.extend(
-        state
-            .in_flight
-            .iter()
-            .map(|w| Line::styled(format!("  {} {w}", theme.symbols.live), theme.warn)),
-    );
+    for work in &state.in_flight {
+        let mut spans = vec![Span::styled(
+            format!("  {} ", theme.symbols.live),
+            theme.warn,
+        )];
+        spans.extend(super::untrusted(work, theme.warn, theme, 50));
+        lines.push(Line::from(spans));
+    }
     lines.push(Line::raw(""));
+    let hint = |action| {
+        state
+            .keymap
+            .hint(Layer::Confirm, action)
+            .map_or_else(|| "(unbound)".to_owned(), |k| k.to_string())
+    };
     lines.push(Line::from(vec![
-        Span::styled("y", theme.key),
+        Span::styled(hint(Action::ConfirmYes), theme.key),
         Span::raw(" quit and stop it   "),
-        Span::styled("n", theme.key),
+        Span::styled(hint(Action::ConfirmNo), theme.key),
         Span::raw(" keep working"),
     ]));
     let height = lines.len() as u16 + 2;

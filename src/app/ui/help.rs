@@ -7,7 +7,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Clear, Paragraph};
 
 use super::layout;
-use crate::app::keymap::HelpRow;
+use crate::app::Action;
+use crate::app::keymap::{HelpRow, Layer};
 use crate::app::state::AppState;
 use crate::app::theme::Theme;
 
@@ -36,16 +37,27 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, scro
             HelpRow::Blank => Line::raw(""),
         })
         .collect();
-    let more = if usize::from(scroll) + visible < rows.len() {
-        " j/k scroll, more below "
-    } else {
-        " "
+    let hint = |action| {
+        state
+            .keymap
+            .hint(Layer::Help, action)
+            .map_or_else(|| "(unbound)".to_owned(), |k| k.to_string())
     };
+    let more = if usize::from(scroll) + visible < rows.len() {
+        format!(
+            " {}/{} scroll, more below ",
+            hint(Action::MoveDown),
+            hint(Action::MoveUp)
+        )
+    } else {
+        " ".to_owned()
+    };
+    let close = format!(" {} closes ", hint(Action::Back));
     let block = Block::bordered()
         .border_set(theme.border_set_focused)
         .border_style(theme.border_focused)
         .title(Line::styled(" Help: key bindings ", theme.title_focused))
-        .title_bottom(Line::styled(" Esc closes ", theme.dim))
+        .title_bottom(Line::styled(close, theme.dim))
         .title_bottom(Line::styled(more, theme.dim).right_aligned());
     frame.render_widget(Clear, rect);
     frame.render_widget(

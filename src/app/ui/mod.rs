@@ -15,10 +15,13 @@ mod signins;
 use std::borrow::Cow;
 
 use ratatui::Frame;
+use ratatui::style::Style;
+use ratatui::text::Span;
 use unicode_width::UnicodeWidthChar;
 
 use super::state::{AppState, Mode, PaneId};
 use super::theme::Theme;
+use crate::model::SafeText;
 use layout::PaneShape;
 
 pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
@@ -65,6 +68,33 @@ fn summary(state: &AppState, pane: PaneId) -> &'static str {
         PaneId::Remediation => remediation::summary(state),
         PaneId::Notes => notes::summary(state),
     }
+}
+
+/// Spans for a tenant- or file-supplied string, at most `width` columns:
+/// the escapes `SafeText` wrote are drawn in the theme's escape style, so
+/// they cannot be confused with look-alike text.
+pub fn untrusted<'a>(
+    text: &'a SafeText,
+    style: Style,
+    theme: &Theme,
+    width: usize,
+) -> Vec<Span<'a>> {
+    let mut spans = Vec::new();
+    let mut left = width;
+    for (run, escape) in text.segments() {
+        let run_style = if escape { theme.escape } else { style };
+        let cut = truncate(run, left, "");
+        let used = unicode_width::UnicodeWidthStr::width(cut.as_ref());
+        let was_cut = cut.len() < run.len();
+        spans.push(Span::styled(cut, run_style));
+        left -= used.min(left);
+        if was_cut {
+            // Make room for the ellipsis by dropping the last column if needed.
+            spans.push(Span::styled(theme.symbols.ellipsis, theme.dim));
+            break;
+        }
+    }
+    spans
 }
 
 /// Cuts `text` to at most `width` terminal columns, ending with `ellipsis`

@@ -30,14 +30,10 @@ pub fn block<'a>(state: &'a AppState, theme: &Theme, pane: PaneId, focused: bool
             Span::styled(format!("{} ", pane.title()), title_style),
         ]));
     if let Some(filter) = &state.pane(pane).filter {
-        block = block.title(
-            Line::from(vec![
-                Span::styled(" / ", theme.key),
-                Span::styled(filter.as_str(), theme.text),
-                Span::raw(" "),
-            ])
-            .right_aligned(),
-        );
+        let mut spans = vec![Span::styled(" / ", theme.key)];
+        spans.extend(super::untrusted(filter, theme.text, theme, 40));
+        spans.push(Span::raw(" "));
+        block = block.title(Line::from(spans).right_aligned());
     }
     block
 }
@@ -59,7 +55,7 @@ pub fn draw_collapsed(
     ];
     if let Some(filter) = &state.pane(pane).filter {
         spans.push(Span::styled(" / ", theme.key));
-        spans.push(Span::styled(filter.as_str(), theme.text));
+        spans.extend(super::untrusted(filter, theme.text, theme, 40));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

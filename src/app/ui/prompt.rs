@@ -28,10 +28,7 @@ pub fn draw(
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(Span::styled(label, theme.key)), l);
-    let mut editor = prompt.input.clone();
-    editor.set_cursor_line_style(theme.text);
-    editor.set_cursor_style(theme.text.add_modifier(Modifier::REVERSED));
-    frame.render_widget(&editor, input);
+    frame.render_widget(&prompt.input, input);
 
     if let (Some(rect), Some(completion)) = (completions, &prompt.completion) {
         let mut spans = vec![Span::raw(" ")];
