@@ -81,14 +81,17 @@ pub struct DemoArgs {
 pub struct EmulatorArgs {
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     pub listen: String,
-    #[arg(long)]
-    pub scenario: Option<String>,
-    #[arg(long)]
-    pub seed: Option<u64>,
-    #[arg(long, value_name = "N")]
-    pub signins: Option<u64>,
-    #[arg(long, value_name = "N")]
-    pub days: Option<u32>,
+    /// golden-saml, clean or hostile.
+    #[arg(long, default_value = "golden-saml")]
+    pub scenario: String,
+    #[arg(long, default_value_t = crate::emulator::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Background sign-ins across all four kinds.
+    #[arg(long, value_name = "N", default_value_t = crate::emulator::DEFAULT_SIGNINS)]
+    pub signins: u64,
+    /// Days of history, ending now.
+    #[arg(long, value_name = "N", default_value_t = crate::emulator::DEFAULT_DAYS)]
+    pub days: u32,
     #[arg(long)]
     pub live: bool,
     #[arg(long, value_name = "SPEC")]
@@ -208,7 +211,13 @@ impl Command {
     pub fn not_yet_available(&self) -> Option<&'static str> {
         Some(match self {
             Command::Demo(_) => "the emulated tenant",
-            Command::Emulator(_) => "the emulated tenant",
+            Command::Emulator(args) if args.live => "live event arrival in the emulated tenant",
+            Command::Emulator(args) if args.faults.is_some() => {
+                "fault injection in the emulated tenant"
+            }
+            Command::Emulator(args) if args.export_onprem.is_some() => {
+                "on-premises evidence export"
+            }
             Command::Login => "signing in to Microsoft Graph",
             Command::Pull(_) => "pulling logs from Microsoft Graph",
             Command::Scan(_) => "the detection engine and log importers",
@@ -216,7 +225,7 @@ impl Command {
             Command::Lock => "the encrypted case and its keyring cache",
             Command::Case(_) => "the encrypted case",
             Command::Notes(_) => "encrypted case notes",
-            Command::Doctor | Command::Config(_) => return None,
+            Command::Doctor | Command::Config(_) | Command::Emulator(_) => return None,
         })
     }
 

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use clap::Parser;
 
-use warroom::cli::{Cli, Command, ConfigCommand};
+use warroom::cli::{Cli, Command, ConfigCommand, EmulatorArgs};
 use warroom::config::Config;
 use warroom::doctor::{self, Verdict};
 use warroom::paths::Paths;
@@ -32,6 +32,9 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             command.name()
         );
         return Ok(2);
+    }
+    if let Some(Command::Emulator(args)) = &cli.command {
+        return emulator(args);
     }
     let paths = Paths::discover()?;
     let config_path = cli.config.clone().unwrap_or_else(|| paths.config_file());
@@ -75,4 +78,25 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             Ok(2)
         }
     }
+}
+
+fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
+    use warroom::emulator::{self, Scenario, Spec};
+    let Some(scenario) = Scenario::from_name(&args.scenario) else {
+        let known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        eprintln!(
+            "warroom emulator: unknown scenario \"{}\" (known: {})",
+            args.scenario,
+            known.join(", ")
+        );
+        return Ok(2);
+    };
+    let spec = Spec {
+        scenario,
+        seed: args.seed,
+        signins: args.signins,
+        days: args.days.max(1),
+        end_ms: jiff::Timestamp::now().as_millisecond(),
+    };
+    emulator::run_cli(spec, &args.listen, !args.no_throttle)
 }

@@ -184,7 +184,11 @@ fn command_errors_become_a_toast_that_expires() {
     type_text(&mut s, "focus moon");
     press(&mut s, KeyCode::Enter);
     let toast = s.toast.clone().expect("error shown");
-    assert!(toast.text.as_str().contains("no pane \"moon\""), "{}", toast.text);
+    assert!(
+        toast.text.as_str().contains("no pane \"moon\""),
+        "{}",
+        toast.text
+    );
     update(&mut s, Msg::Tick("2026-11-25T12:00:03Z".parse().unwrap()));
     assert!(s.toast.is_some());
     update(&mut s, Msg::Tick("2026-11-25T12:00:07Z".parse().unwrap()));

@@ -1,0 +1,1193 @@
+//! Builds the emulated tenant from a seed: a directory with realistic
+//! shape and security debt, weeks of background sign-ins and audits, and
+//! (per scenario) an attacker's story woven into them. The story itself
+//! lives in `story.rs`; the scenarios are described in `assets/scenarios/`.
+
+use super::catalog::{self, graph_app_role};
+use super::directory::{
+    AppRoleAssignment, Application, Credential, CredentialKind, Domain, Federation, Group,
+    PermissionGrant, PrincipalType, RoleAssignment, ServicePrincipal, User,
+};
+use super::ids::{Guid, GuidSource};
+use super::signins::{App, Auth, Issuer, Kind, Place, Principal, SignIn, SignInLog, Tables};
+use super::story;
+use super::tenant::{AnswerKey, Audit, Debt, Responder, Tenant};
+use super::time::{DAY, HOUR, MINUTE};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scenario {
+    /// A systemic compromise through forged SAML tokens (see assets/scenarios).
+    GoldenSaml,
+    /// The same tenant and noise with no attacker: the false-positive baseline.
+    Clean,
+    /// Clean, but names, apps and user agents carry terminal attacks.
+    Hostile,
+}
+
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [Scenario::GoldenSaml, Scenario::Clean, Scenario::Hostile];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::GoldenSaml => "golden-saml",
+            Scenario::Clean => "clean",
+            Scenario::Hostile => "hostile",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Scenario> {
+        Scenario::ALL.into_iter().find(|s| s.name() == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Spec {
+    pub scenario: Scenario,
+    pub seed: u64,
+    /// Background sign-ins across all four kinds.
+    pub signins: u64,
+    pub days: u32,
+    /// The end of the generated history (normally start-up time).
+    pub end_ms: i64,
+}
+
+pub const DOMAIN: &str = "contoso.com";
+pub const INITIAL_DOMAIN: &str = "contoso.onmicrosoft.com";
+const KEY_VAULT_APP_ID: &str = "cfa8b339-82a2-471a-a3c9-0fc0be7a4093";
+pub const FEDERATION_ISSUER: &str = "http://sts.contoso.com/adfs/services/trust";
+
+const FIRST: &[&str] = &[
+    "Alex", "Allan", "Anna", "Ben", "Carla", "Chris", "Dana", "Diego", "Elena", "Emily", "Ethan",
+    "Fatima", "Grace", "Hana", "Henry", "Irvin", "Jae", "James", "Johanna", "Kenji", "Lara", "Lee",
+    "Lidia", "Marcus", "Maria", "Miriam", "Nestor", "Nina", "Omar", "Pradeep", "Priya", "Raul",
+    "Sara", "Sofia", "Tomas", "Uma", "Victor", "Wei", "Yara", "Zoe",
+];
+const LAST: &[&str] = &[
+    "Adams", "Bauer", "Chen", "Diaz", "Evans", "Fischer", "Garcia", "Hughes", "Ibrahim", "Jensen",
+    "Kim", "Lopez", "Martin", "Nakamura", "Okafor", "Patel", "Quinn", "Rossi", "Schmidt", "Singh",
+    "Tanaka", "Usman", "Varga", "Walsh", "Xu", "Young", "Zhang", "Holloway", "Moreau", "Novak",
+];
+const DEPARTMENTS: &[&str] = &[
+    "Finance",
+    "Sales",
+    "Engineering",
+    "Legal",
+    "HR",
+    "Operations",
+    "Marketing",
+    "IT",
+];
+const CITIES: &[(&str, &str)] = &[
+    ("Seattle", "Washington"),
+    ("Redmond", "Washington"),
+    ("Portland", "Oregon"),
+    ("Denver", "Colorado"),
+    ("Austin", "Texas"),
+    ("Chicago", "Illinois"),
+    ("New York", "New York"),
+    ("Boston", "Massachusetts"),
+    ("Atlanta", "Georgia"),
+    ("San Francisco", "California"),
+];
+pub const AGENTS: &[&str] = &[
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Safari/605.1.15",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0",
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148",
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36",
+    "Microsoft Office/16.0 (Windows NT 10.0; Microsoft Outlook 16.0.18129; Pro)",
+    "Outlook-iOS/2.0",
+];
+/// What an attacker's tooling sends.
+pub const ATTACKER_AGENT: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/118.0.0.0 Safari/537.36";
+pub const ATTACKER_SCRIPT_AGENT: &str = "python-requests/2.31.0";
+
+/// Indexes of the special users, in the order `directory_users` makes them.
+pub mod who {
+    pub const BREAK_GLASS: usize = 0;
+    pub const MEGAN: usize = 1;
+    pub const ADELE: usize = 2;
+    pub const GRADY: usize = 3;
+    pub const LYNNE: usize = 4;
+    pub const PATTI: usize = 5;
+    pub const ISAIAH: usize = 6;
+    pub const STALE_GUEST: usize = 7;
+    pub const FIRST_REGULAR: usize = 8;
+}
+
+/// Places with a fixed role in the story, after the generated ones.
+pub struct KnownPlaces {
+    pub corp: Vec<u32>,
+    pub mobile: u32,
+    pub azure: u32,
+    pub attacker_portal: u32,
+    pub attacker_api: u32,
+}
+
+/// Everything under construction, shared with the story.
+pub struct Build {
+    pub rng: fastrand::Rng,
+    pub ids: GuidSource,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub tenant: Tenant,
+    pub tables: Tables,
+    pub records: Vec<SignIn>,
+    pub places: KnownPlaces,
+    /// Index of the first service principal in `tables.principals`.
+    pub sp_principal_base: u32,
+    /// appId index in `tables.apps` for each tenant service principal.
+    pub sp_app_index: Vec<u16>,
+}
+
+impl Build {
+    pub fn key(&mut self) -> u64 {
+        self.rng.u64(..)
+    }
+
+    pub fn place(&mut self, ip: &str, city: &str, state: &str, country: &str, asn: u32) -> u32 {
+        self.tables.places.push(Place {
+            ip: ip.to_owned(),
+            city: city.to_owned(),
+            state: state.to_owned(),
+            country: country.to_owned(),
+            asn,
+        });
+        (self.tables.places.len() - 1) as u32
+    }
+
+    pub fn agent(&mut self, agent: &str) -> u16 {
+        if let Some(i) = self.tables.agents.iter().position(|a| a == agent) {
+            return i as u16;
+        }
+        self.tables.agents.push(agent.to_owned());
+        (self.tables.agents.len() - 1) as u16
+    }
+
+    pub fn app_index(&self, app_id: &str) -> u16 {
+        self.tables
+            .apps
+            .iter()
+            .position(|a| a.app_id == app_id)
+            .unwrap_or(0) as u16
+    }
+
+    pub fn credential(&mut self, key_id: Guid) -> u16 {
+        self.tables.credentials.push(key_id);
+        (self.tables.credentials.len() - 1) as u16
+    }
+
+    pub fn sp_index(&self, display: &str) -> Option<usize> {
+        self.tenant
+            .service_principals
+            .iter()
+            .position(|s| s.display == display)
+    }
+
+    pub fn push_audit(&mut self, audit: Audit) {
+        self.tenant.audits.push(audit);
+    }
+}
+
+pub fn build(spec: &Spec) -> Tenant {
+    let start_ms = spec.end_ms - i64::from(spec.days.max(1)) * DAY;
+    let mut ids = GuidSource::new(spec.seed);
+    let tenant_id = ids.next_guid();
+    let responder_app = ids.next_guid();
+    let mut b = Build {
+        rng: fastrand::Rng::with_seed(spec.seed),
+        ids,
+        start_ms,
+        end_ms: spec.end_ms,
+        tenant: Tenant {
+            id: tenant_id,
+            display: "Contoso".into(),
+            initial_domain: INITIAL_DOMAIN.into(),
+            users: Vec::new(),
+            groups: Vec::new(),
+            applications: Vec::new(),
+            service_principals: Vec::new(),
+            app_role_assignments: Vec::new(),
+            grants: Vec::new(),
+            role_assignments: Vec::new(),
+            domains: Vec::new(),
+            federations: Vec::new(),
+            ca_policies: Vec::new(),
+            signins: SignInLog::default(),
+            audits: Vec::new(),
+            risks: Vec::new(),
+            responder: Responder {
+                app_id: responder_app,
+                secret: String::new(),
+            },
+            answer_key: AnswerKey {
+                scenario: spec.scenario.name().into(),
+                ..AnswerKey::default()
+            },
+        },
+        tables: Tables {
+            tenant_id,
+            federation_issuer: FEDERATION_ISSUER.into(),
+            forged_issuer: story::FORGED_ISSUER.into(),
+            credentials: vec![Guid(0)],
+            ..Tables::default()
+        },
+        records: Vec::new(),
+        places: KnownPlaces {
+            corp: Vec::new(),
+            mobile: 0,
+            azure: 0,
+            attacker_portal: 0,
+            attacker_api: 0,
+        },
+        sp_principal_base: 0,
+        sp_app_index: Vec::new(),
+    };
+    for agent in AGENTS {
+        b.agent(agent);
+    }
+    network(&mut b);
+    let user_count = (spec.signins / 400).clamp(40, 5000) as usize;
+    directory_users(&mut b, user_count);
+    domains(&mut b);
+    applications(&mut b);
+    roles_and_groups(&mut b);
+    conditional_access(&mut b);
+    principals_table(&mut b);
+    background_signins(&mut b, spec.signins);
+    background_audits(&mut b, (u64::from(spec.days) * 15).max(spec.signins / 150));
+    security_debt(&mut b);
+    match spec.scenario {
+        Scenario::GoldenSaml => story::golden_saml(&mut b),
+        Scenario::Clean => {}
+        Scenario::Hostile => story::hostile(&mut b),
+    }
+    b.tenant.responder.secret = responder_secret(&mut b.rng);
+    finish(b)
+}
+
+/// A client secret in the shape Entra issues (40 characters, `~` inside).
+fn responder_secret(rng: &mut fastrand::Rng) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    let mut s: String = (0..3)
+        .map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char)
+        .collect();
+    s.push_str("8Q~");
+    s.extend((0..34).map(|_| ALPHABET[rng.usize(..ALPHABET.len())] as char));
+    s
+}
+
+fn finish(mut b: Build) -> Tenant {
+    b.tenant.audits.sort_by_key(|a| a.time_ms);
+    b.tenant.risks.sort_by_key(|r| r.time_ms);
+    let records = std::mem::take(&mut b.records);
+    b.tenant.signins = SignInLog::new(std::mem::take(&mut b.tables), records);
+    b.tenant
+}
+
+/// Addresses come from the documentation ranges (RFC 5737, RFC 3849) and
+/// the ASNs from the documentation range (RFC 5398), so nothing here points
+/// at a real network.
+fn network(b: &mut Build) {
+    for i in 10..14 {
+        let p = b.place(
+            &format!("198.51.100.{i}"),
+            "Seattle",
+            "Washington",
+            "US",
+            64500,
+        );
+        b.places.corp.push(p);
+    }
+    b.places.mobile = b.place("192.0.2.77", "Seattle", "Washington", "US", 64501);
+    b.places.azure = b.place("198.51.100.200", "Quincy", "Washington", "US", 64502);
+    b.places.attacker_portal = b.place(
+        story::ATTACKER_IP_PORTAL,
+        "Amsterdam",
+        "Noord-Holland",
+        "NL",
+        64511,
+    );
+    b.places.attacker_api = b.place(
+        story::ATTACKER_IP_API,
+        "Frankfurt am Main",
+        "Hessen",
+        "DE",
+        64511,
+    );
+}
+
+fn user(b: &mut Build, display: &str, upn: &str, synced: bool, job: &str, dept: &str) -> usize {
+    let created = b.start_ms - (200 + b.rng.i64(0..1500)) * DAY;
+    let home = {
+        let (city, state) = CITIES[b.rng.usize(..CITIES.len())];
+        let n = b.tenant.users.len();
+        let ip = format!(
+            "2001:db8:{:x}:{:x}::{:x}",
+            0x100 + n / 256,
+            n % 256,
+            b.rng.u16(1..0xfff)
+        );
+        b.place(&ip, city, state, "US", 64496 + (n % 4) as u32)
+    };
+    let corp = b.places.corp[b.rng.usize(..b.places.corp.len())];
+    let agents = vec![b.rng.u16(0..4), 4 + b.rng.u16(0..4)];
+    let id = b.ids.next_guid();
+    b.tenant.users.push(User {
+        id,
+        display: display.to_owned(),
+        upn: upn.to_owned(),
+        guest: upn.contains("#EXT#"),
+        synced,
+        enabled: true,
+        created_ms: created,
+        last_sign_in_ms: None,
+        job_title: job.to_owned(),
+        department: dept.to_owned(),
+        methods: vec!["password", "microsoftAuthenticator"],
+        refresh_tokens_valid_from_ms: created,
+        usual_places: vec![corp, home],
+        usual_agents: agents,
+    });
+    b.tenant.users.len() - 1
+}
+
+fn directory_users(b: &mut Build, count: usize) {
+    let cloud = INITIAL_DOMAIN;
+    user(
+        b,
+        "Break Glass 01",
+        &format!("bg-admin01@{cloud}"),
+        false,
+        "Emergency access",
+        "IT",
+    );
+    user(
+        b,
+        "Megan Bowen",
+        &format!("megan.bowen@{DOMAIN}"),
+        true,
+        "IT Director",
+        "IT",
+    );
+    user(
+        b,
+        "Adele Vance",
+        &format!("adele.vance@{cloud}"),
+        false,
+        "Cloud Administrator",
+        "IT",
+    );
+    user(
+        b,
+        "Grady Archie",
+        &format!("grady.archie@{DOMAIN}"),
+        true,
+        "Messaging Engineer",
+        "IT",
+    );
+    user(
+        b,
+        "Lynne Robbins",
+        &format!("lynne.robbins@{DOMAIN}"),
+        true,
+        "Chief Executive Officer",
+        "Executive",
+    );
+    user(
+        b,
+        "Patti Fernandez",
+        &format!("patti.fernandez@{DOMAIN}"),
+        true,
+        "Chief Financial Officer",
+        "Executive",
+    );
+    user(
+        b,
+        "Isaiah Langer",
+        &format!("isaiah.langer@{DOMAIN}"),
+        true,
+        "Service Desk Lead",
+        "IT",
+    );
+    user(
+        b,
+        "Joni Sherman (Fabrikam)",
+        &format!("joni.sherman_fabrikam.com#EXT#@{cloud}"),
+        false,
+        "",
+        "",
+    );
+    b.tenant.users[who::BREAK_GLASS].methods = vec!["password", "fido2"];
+    b.tenant.users[who::GRADY].methods = vec!["password"];
+    let stale = &mut b.tenant.users[who::STALE_GUEST];
+    stale.last_sign_in_ms = Some(b.end_ms - 214 * DAY);
+    let mut taken = std::collections::HashSet::new();
+    while b.tenant.users.len() < count {
+        let first = FIRST[b.rng.usize(..FIRST.len())];
+        let last = LAST[b.rng.usize(..LAST.len())];
+        let mut upn = format!("{}.{}@{DOMAIN}", first.to_lowercase(), last.to_lowercase());
+        let mut n = 2;
+        while !taken.insert(upn.clone()) {
+            upn = format!(
+                "{}.{}{n}@{DOMAIN}",
+                first.to_lowercase(),
+                last.to_lowercase()
+            );
+            n += 1;
+        }
+        let dept = DEPARTMENTS[b.rng.usize(..DEPARTMENTS.len())];
+        if b.rng.u8(..100) < 3 {
+            let guest = format!(
+                "{}.{}_partner.example#EXT#@{INITIAL_DOMAIN}",
+                first.to_lowercase(),
+                last.to_lowercase()
+            );
+            user(
+                b,
+                &format!("{first} {last} (Partner)"),
+                &guest,
+                false,
+                "",
+                "",
+            );
+        } else {
+            user(b, &format!("{first} {last}"), &upn, true, "Analyst", dept);
+        }
+    }
+}
+
+fn domains(b: &mut Build) {
+    b.tenant.domains = vec![
+        Domain {
+            name: INITIAL_DOMAIN.into(),
+            federated: false,
+            is_default: false,
+            is_initial: true,
+        },
+        Domain {
+            name: DOMAIN.into(),
+            federated: true,
+            is_default: true,
+            is_initial: false,
+        },
+    ];
+    let id = b.ids.next_guid();
+    let signing = story::certificate(&mut b.rng, "CN=ADFS Signing - sts.contoso.com");
+    b.tenant.federations.push(Federation {
+        id,
+        domain: DOMAIN.into(),
+        display: "Contoso AD FS".into(),
+        issuer_uri: FEDERATION_ISSUER.into(),
+        passive_sign_in_uri: "https://sts.contoso.com/adfs/ls/".into(),
+        active_sign_in_uri: "https://sts.contoso.com/adfs/services/trust/2005/usernamemixed".into(),
+        sign_out_uri: "https://sts.contoso.com/adfs/ls/?wa=wsignout1.0".into(),
+        metadata_exchange_uri: "https://sts.contoso.com/adfs/services/trust/mex".into(),
+        signing_certificate: signing,
+        next_signing_certificate: None,
+        mfa_behavior: "acceptIfMfaDoneByFederatedIdp",
+    });
+}
+
+fn credential(b: &mut Build, kind: CredentialKind, display: &str, start_ms: i64) -> Credential {
+    Credential {
+        key_id: b.ids.next_guid(),
+        kind,
+        display: display.into(),
+        start_ms,
+        end_ms: start_ms + 730 * DAY,
+        hint: b.rng.alphanumeric().to_string() + &b.rng.alphanumeric().to_string() + "Q",
+    }
+}
+
+/// A tenant-owned application with its service principal; returns the
+/// service principal's index.
+pub fn application(
+    b: &mut Build,
+    display: &str,
+    required: Vec<(&'static str, &'static str, &'static str)>,
+    multi_tenant: bool,
+    created_ms: i64,
+) -> usize {
+    let app_id = b.ids.next_guid();
+    let cred = credential(b, CredentialKind::Password, "prod", created_ms);
+    let app = Application {
+        id: b.ids.next_guid(),
+        app_id,
+        display: display.into(),
+        created_ms,
+        credentials: vec![cred],
+        required,
+        multi_tenant,
+    };
+    b.tenant.applications.push(app);
+    service_principal(
+        b,
+        display,
+        &app_id.to_string(),
+        &b.tenant.id.to_string(),
+        PrincipalType::Application,
+        created_ms,
+    )
+}
+
+pub fn service_principal(
+    b: &mut Build,
+    display: &str,
+    app_id: &str,
+    owner: &str,
+    kind: PrincipalType,
+    created_ms: i64,
+) -> usize {
+    let id = b.ids.next_guid();
+    b.tenant.service_principals.push(ServicePrincipal {
+        id,
+        app_id: app_id.into(),
+        display: display.into(),
+        owner_tenant: owner.into(),
+        kind,
+        credentials: Vec::new(),
+        app_roles: Vec::new(),
+        created_ms,
+    });
+    b.tenant.service_principals.len() - 1
+}
+
+/// Grants an application permission (app role) to a service principal.
+pub fn grant_app_role(
+    b: &mut Build,
+    sp: usize,
+    resource: usize,
+    role: &'static str,
+    created_ms: i64,
+) {
+    let key = b.key();
+    let principal = &b.tenant.service_principals[sp];
+    let resource_sp = &b.tenant.service_principals[resource];
+    b.tenant.app_role_assignments.push(AppRoleAssignment {
+        id: opaque_id(key),
+        principal_id: principal.id,
+        principal_display: principal.display.clone(),
+        resource_id: resource_sp.id,
+        resource_display: resource_sp.display.clone(),
+        app_role_id: role,
+        created_ms,
+    });
+}
+
+/// The URL-safe base64 ids Graph gives grants and app role assignments.
+pub fn opaque_id(key: u64) -> String {
+    use base64::Engine;
+    let mut bytes = Vec::with_capacity(24);
+    for i in 0..3 {
+        bytes.extend(super::ids::mix(key ^ i).to_le_bytes());
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn delegated_grant(
+    b: &mut Build,
+    client: usize,
+    resource: usize,
+    scope: &str,
+    all: bool,
+) -> String {
+    let key = b.key();
+    let id = opaque_id(key);
+    b.tenant.grants.push(PermissionGrant {
+        id: id.clone(),
+        client_id: b.tenant.service_principals[client].id,
+        all_principals: all,
+        principal_id: None,
+        resource_id: b.tenant.service_principals[resource].id,
+        scope: scope.into(),
+    });
+    id
+}
+
+fn applications(b: &mut Build) {
+    let owner = catalog::MICROSOFT_TENANT;
+    let long_ago = b.start_ms - 900 * DAY;
+    let graph = service_principal(
+        b,
+        "Microsoft Graph",
+        catalog::GRAPH_APP_ID,
+        owner,
+        PrincipalType::Application,
+        long_ago,
+    );
+    b.tenant.service_principals[graph].app_roles = graph_app_role::ALL.to_vec();
+    let exchange = service_principal(
+        b,
+        "Office 365 Exchange Online",
+        catalog::EXCHANGE_APP_ID,
+        owner,
+        PrincipalType::Application,
+        long_ago,
+    );
+    b.tenant.service_principals[exchange].app_roles =
+        vec![(catalog::EXCHANGE_FULL_ACCESS_AS_APP, "full_access_as_app")];
+    service_principal(
+        b,
+        "Office 365 SharePoint Online",
+        catalog::SHAREPOINT_APP_ID,
+        owner,
+        PrincipalType::Application,
+        long_ago,
+    );
+
+    let t = |days: i64| b.start_ms - days * DAY;
+    let (d400, d300, d250, d500, d180) = (t(400), t(300), t(250), t(500), t(180));
+    use graph_app_role as r;
+    let g = catalog::GRAPH_APP_ID;
+    let hr = application(
+        b,
+        story::BACKDOORED_APP,
+        vec![(g, r::MAIL_READ, "Role"), (g, r::USER_READ_ALL, "Role")],
+        false,
+        d400,
+    );
+    grant_app_role(b, hr, graph, r::MAIL_READ, d400);
+    grant_app_role(b, hr, graph, r::USER_READ_ALL, d400);
+    let payroll = application(
+        b,
+        "Payroll Sync",
+        vec![(g, r::FILES_READ_ALL, "Role")],
+        false,
+        d300,
+    );
+    grant_app_role(b, payroll, graph, r::FILES_READ_ALL, d300);
+    let automation = application(
+        b,
+        "IT Automation",
+        vec![(g, r::ROLE_MANAGEMENT_READ_WRITE_DIRECTORY, "Role")],
+        false,
+        d250,
+    );
+    grant_app_role(
+        b,
+        automation,
+        graph,
+        r::ROLE_MANAGEMENT_READ_WRITE_DIRECTORY,
+        d250,
+    );
+    let archiver = application(
+        b,
+        "Journal Archiver",
+        vec![(
+            catalog::EXCHANGE_APP_ID,
+            catalog::EXCHANGE_FULL_ACCESS_AS_APP,
+            "Role",
+        )],
+        false,
+        d500,
+    );
+    grant_app_role(
+        b,
+        archiver,
+        exchange,
+        catalog::EXCHANGE_FULL_ACCESS_AS_APP,
+        d500,
+    );
+    let intranet = application(
+        b,
+        "Contoso Intranet",
+        vec![(g, "e1fe6dd8-ba31-4d61-89e7-88639da4683d", "Scope")],
+        false,
+        d500,
+    );
+    delegated_grant(b, intranet, graph, "User.Read openid profile", true);
+    let analytics = application(b, "Marketing Analytics", vec![], true, d180);
+    delegated_grant(
+        b,
+        analytics,
+        graph,
+        "Mail.ReadWrite Directory.ReadWrite.All offline_access",
+        true,
+    );
+
+    // The responder's own app for this run: read what the investigation needs.
+    let responder = b.tenant.responder.app_id;
+    b.tenant.applications.push(Application {
+        id: b.ids.next_guid(),
+        app_id: responder,
+        display: "warroom Responder".into(),
+        created_ms: b.end_ms - HOUR,
+        credentials: Vec::new(),
+        required: vec![
+            (g, r::AUDIT_LOG_READ_ALL, "Role"),
+            (g, r::DIRECTORY_READ_ALL, "Role"),
+        ],
+        multi_tenant: false,
+    });
+    let responder_sp = service_principal(
+        b,
+        "warroom Responder",
+        &responder.to_string(),
+        &b.tenant.id.to_string(),
+        PrincipalType::Application,
+        b.end_ms - HOUR,
+    );
+    grant_app_role(
+        b,
+        responder_sp,
+        graph,
+        r::AUDIT_LOG_READ_ALL,
+        b.end_ms - HOUR,
+    );
+    grant_app_role(
+        b,
+        responder_sp,
+        graph,
+        r::DIRECTORY_READ_ALL,
+        b.end_ms - HOUR,
+    );
+
+    for name in ["func-invoice-prod", "vm-build-agent-01"] {
+        let app_id = b.ids.next_guid().to_string();
+        let owner = b.tenant.id.to_string();
+        service_principal(
+            b,
+            name,
+            &app_id,
+            &owner,
+            PrincipalType::ManagedIdentity,
+            d180,
+        );
+    }
+}
+
+fn roles_and_groups(b: &mut Build) {
+    let assign = |b: &mut Build, user: usize, role: &'static str, created_ms: i64| {
+        let key = b.key();
+        b.tenant.role_assignments.push(RoleAssignment {
+            id: format!("{:x}", super::ids::mix(key)),
+            principal_id: b.tenant.users[user].id,
+            role_template_id: role,
+            created_ms,
+        });
+    };
+    let old = b.start_ms - 600 * DAY;
+    assign(b, who::BREAK_GLASS, catalog::GLOBAL_ADMINISTRATOR, old);
+    assign(b, who::MEGAN, catalog::GLOBAL_ADMINISTRATOR, old);
+    assign(b, who::ADELE, catalog::GLOBAL_ADMINISTRATOR, old);
+    assign(b, who::GRADY, catalog::EXCHANGE_ADMINISTRATOR, old);
+    assign(b, who::ISAIAH, catalog::HELPDESK_ADMINISTRATOR, old);
+    let security = who::FIRST_REGULAR.min(b.tenant.users.len() - 1);
+    assign(b, security, catalog::SECURITY_ADMINISTRATOR, old);
+
+    for (name, security) in [
+        ("All Staff", false),
+        ("IT Admins", true),
+        ("Finance", true),
+        ("VPN Users", true),
+    ] {
+        let members: Vec<Guid> = b
+            .tenant
+            .users
+            .iter()
+            .filter(|u| !u.guest && (name == "All Staff" || b.rng.u8(..4) == 0))
+            .map(|u| u.id)
+            .collect();
+        let id = b.ids.next_guid();
+        b.tenant.groups.push(Group {
+            id,
+            display: name.into(),
+            description: format!("{name} of Contoso"),
+            security,
+            members,
+            created_ms: old,
+        });
+    }
+}
+
+fn conditional_access(b: &mut Build) {
+    use serde_json::json;
+    let mfa_admins = json!({
+        "id": b.ids.next_guid().to_string(),
+        "displayName": "Require MFA for administrators",
+        "state": "enabled",
+        "createdDateTime": super::time::iso(b.start_ms - 400 * DAY),
+        "conditions": {
+            "clientAppTypes": ["browser", "mobileAppsAndDesktopClients"],
+            "users": { "includeRoles": [catalog::GLOBAL_ADMINISTRATOR, catalog::EXCHANGE_ADMINISTRATOR], "excludeUsers": [b.tenant.users[who::BREAK_GLASS].id.to_string()] },
+            "applications": { "includeApplications": ["All"] },
+        },
+        "grantControls": { "operator": "OR", "builtInControls": ["mfa"] },
+    });
+    // Legacy authentication is only reported on, never blocked: security debt.
+    let legacy = json!({
+        "id": b.ids.next_guid().to_string(),
+        "displayName": "Block legacy authentication",
+        "state": "enabledForReportingButNotEnforced",
+        "createdDateTime": super::time::iso(b.start_ms - 380 * DAY),
+        "conditions": {
+            "clientAppTypes": ["exchangeActiveSync", "other"],
+            "users": { "includeUsers": ["All"] },
+            "applications": { "includeApplications": ["All"] },
+        },
+        "grantControls": { "operator": "OR", "builtInControls": ["block"] },
+    });
+    b.tenant.ca_policies = vec![mfa_admins, legacy];
+}
+
+/// Fills the sign-in tables: principals (users, then service principals),
+/// and the apps they use.
+fn principals_table(b: &mut Build) {
+    for u in &b.tenant.users {
+        b.tables.principals.push(Principal {
+            id: u.id,
+            display: u.display.clone(),
+            upn: u.upn.clone(),
+            guest: u.guest,
+            app_id: String::new(),
+            azure_resource: String::new(),
+        });
+    }
+    b.sp_principal_base = b.tables.principals.len() as u32;
+    for (app_id, name) in catalog::CLIENT_APPS.iter().chain(catalog::RESOURCES) {
+        b.tables.apps.push(App {
+            app_id: (*app_id).into(),
+            name: (*name).into(),
+        });
+    }
+    b.tables.apps.push(App {
+        app_id: KEY_VAULT_APP_ID.into(),
+        name: "Azure Key Vault".into(),
+    });
+    let tenant = b.tenant.id;
+    for sp in &b.tenant.service_principals {
+        let azure_resource = if sp.kind == PrincipalType::ManagedIdentity {
+            format!(
+                "/subscriptions/{}/resourceGroups/prod/providers/Microsoft.Web/sites/{}",
+                Guid::from_seed(tenant.0 as u64),
+                sp.display
+            )
+        } else {
+            String::new()
+        };
+        b.tables.principals.push(Principal {
+            id: sp.id,
+            display: sp.display.clone(),
+            upn: String::new(),
+            guest: false,
+            app_id: sp.app_id.clone(),
+            azure_resource,
+        });
+        let index = match b.tables.apps.iter().position(|a| a.app_id == sp.app_id) {
+            Some(i) => i,
+            None => {
+                b.tables.apps.push(App {
+                    app_id: sp.app_id.clone(),
+                    name: sp.display.clone(),
+                });
+                b.tables.apps.len() - 1
+            }
+        };
+        b.sp_app_index.push(index as u16);
+    }
+}
+
+/// A time in the window, weighted towards the working day (US hours).
+fn working_time(b: &mut Build, busy: bool) -> i64 {
+    let day = b.rng.i64(0..(b.end_ms - b.start_ms) / DAY + 1);
+    let hour = if busy && b.rng.u8(..100) < 80 {
+        15 + b.rng.i64(0..10)
+    } else {
+        b.rng.i64(0..24)
+    };
+    let t = b.start_ms + day * DAY - (b.start_ms % DAY) + hour * HOUR + b.rng.i64(0..HOUR);
+    t.clamp(b.start_ms, b.end_ms - MINUTE)
+}
+
+fn background_signins(b: &mut Build, count: u64) {
+    let users = b.tenant.users.len();
+    let app_sps: Vec<usize> = b
+        .tenant
+        .service_principals
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| {
+            s.kind == PrincipalType::Application
+                && s.owner_tenant == b.tenant.id.to_string()
+                && s.display != "warroom Responder"
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let mis: Vec<usize> = b
+        .tenant
+        .service_principals
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.kind == PrincipalType::ManagedIdentity)
+        .map(|(i, _)| i)
+        .collect();
+    let mut sp_credentials = Vec::new();
+    for &sp in &app_sps {
+        let app_id = &b.tenant.service_principals[sp].app_id;
+        let key = b
+            .tenant
+            .applications
+            .iter()
+            .find(|a| a.app_id.to_string() == *app_id)
+            .and_then(|a| a.credentials.first())
+            .map(|c| c.key_id);
+        let index = key.map_or(0, |k| b.credential(k));
+        sp_credentials.push(index);
+    }
+    let resources_start = catalog::CLIENT_APPS.len() as u16;
+    let key_vault = b.app_index(KEY_VAULT_APP_ID);
+    b.records.reserve(count as usize + 1000);
+    for _ in 0..count {
+        let roll = b.rng.u8(..100);
+        let kind = match roll {
+            0..22 => Kind::Interactive,
+            22..88 => Kind::NonInteractive,
+            88..98 => Kind::ServicePrincipal,
+            _ => Kind::ManagedIdentity,
+        };
+        let key = b.key();
+        let record = match kind {
+            Kind::Interactive | Kind::NonInteractive => {
+                // A few people sign in far more than the rest.
+                let skew = b.rng.f64().powf(1.7);
+                let u = who::BREAK_GLASS + 1 + (skew * (users - 1) as f64) as usize;
+                let u = if u == who::STALE_GUEST || u >= users {
+                    who::FIRST_REGULAR.min(users - 1)
+                } else {
+                    u
+                };
+                let user = &b.tenant.users[u];
+                let federated = user.upn.ends_with(DOMAIN) && !user.guest;
+                let place = match b.rng.u8(..100) {
+                    0..90 => user.usual_places[b.rng.usize(..user.usual_places.len())],
+                    90..97 => b.places.mobile,
+                    _ => b.places.corp[b.rng.usize(..b.places.corp.len())],
+                };
+                let agent = user.usual_agents[b.rng.usize(..user.usual_agents.len())];
+                let interactive = kind == Kind::Interactive;
+                let legacy = interactive && b.rng.u16(..1000) < 4;
+                let error = if interactive {
+                    match b.rng.u16(..1000) {
+                        0..30 => 50126,
+                        30..50 => 50074,
+                        50..55 => 500121,
+                        55..65 => 50140,
+                        65..68 => 53003,
+                        _ => 0,
+                    }
+                } else if b.rng.u16(..1000) < 5 {
+                    50074
+                } else {
+                    0
+                };
+                let auth = match (interactive, legacy) {
+                    (true, true) => Auth::SingleFactor,
+                    (true, false) if b.rng.u8(..100) < 55 => Auth::MfaInCloud,
+                    (true, false) => Auth::SingleFactor,
+                    (false, _) => Auth::PreviouslySatisfied,
+                };
+                let client = if legacy {
+                    super::signins::LEGACY_CLIENT_START + b.rng.u8(..3)
+                } else if agent >= 4 {
+                    1
+                } else {
+                    0
+                };
+                SignIn {
+                    time_ms: working_time(b, true),
+                    key,
+                    principal: u as u32,
+                    place,
+                    app: b.rng.u16(..resources_start),
+                    resource: resources_start + b.rng.u16(..3),
+                    agent,
+                    credential: 0,
+                    error,
+                    kind,
+                    auth,
+                    issuer: if federated && interactive && !legacy {
+                        Issuer::Adfs
+                    } else {
+                        Issuer::EntraId
+                    },
+                    risk: u8::from(error == 0 && b.rng.u16(..2000) == 0),
+                    client,
+                }
+            }
+            Kind::ServicePrincipal | Kind::ManagedIdentity => {
+                let (kind, pool) = if kind == Kind::ManagedIdentity && !mis.is_empty() {
+                    (Kind::ManagedIdentity, &mis)
+                } else {
+                    (Kind::ServicePrincipal, &app_sps)
+                };
+                let pick = b.rng.usize(..pool.len());
+                let sp = pool[pick];
+                let (credential, resource) = match kind {
+                    Kind::ServicePrincipal => (sp_credentials[pick], resources_start + 1),
+                    _ => (0, key_vault),
+                };
+                SignIn {
+                    time_ms: working_time(b, false),
+                    key,
+                    principal: b.sp_principal_base + sp as u32,
+                    place: b.places.azure,
+                    app: b.sp_app_index[sp],
+                    resource,
+                    agent: 0,
+                    credential,
+                    error: 0,
+                    kind,
+                    auth: Auth::ClientCredential,
+                    issuer: Issuer::EntraId,
+                    risk: 0,
+                    client: 1,
+                }
+            }
+        };
+        if record.kind.is_user() && record.error == 0 {
+            let user = &mut b.tenant.users[record.principal as usize];
+            user.last_sign_in_ms = Some(user.last_sign_in_ms.unwrap_or(0).max(record.time_ms));
+        }
+        b.records.push(record);
+    }
+}
+
+fn background_audits(b: &mut Build, count: u64) {
+    use super::audit::{AuditSpec, Initiator, Target, audit};
+    const ROUTINE: &[(&str, &str, &str, &str)] = &[
+        ("Update user", "UserManagement", "Core Directory", "Update"),
+        (
+            "Reset user password",
+            "UserManagement",
+            "Core Directory",
+            "Update",
+        ),
+        (
+            "Add member to group",
+            "GroupManagement",
+            "Core Directory",
+            "Add",
+        ),
+        (
+            "Remove member from group",
+            "GroupManagement",
+            "Core Directory",
+            "Remove",
+        ),
+        (
+            "Change user license",
+            "UserManagement",
+            "Core Directory",
+            "Update",
+        ),
+        (
+            "Update group",
+            "GroupManagement",
+            "Core Directory",
+            "Update",
+        ),
+        ("Update device", "Device", "Core Directory", "Update"),
+    ];
+    let users = b.tenant.users.len();
+    for _ in 0..count {
+        let (activity, category, service, operation) = ROUTINE[b.rng.usize(..ROUTINE.len())];
+        let actor = if b.rng.bool() {
+            who::ISAIAH
+        } else {
+            who::GRADY
+        };
+        let target = who::FIRST_REGULAR
+            + b.rng
+                .usize(..users.saturating_sub(who::FIRST_REGULAR).max(1));
+        let target = target.min(users - 1);
+        let time_ms = working_time(b, true);
+        let key = b.key();
+        let ip = b.tables.places[b.places.corp[0] as usize].ip.clone();
+        let mut targets = vec![Target::user(&b.tenant.users[target])];
+        if category == "GroupManagement" && !b.tenant.groups.is_empty() {
+            let g = &b.tenant.groups[b.rng.usize(..b.tenant.groups.len())];
+            targets.push(Target::other(g.id.to_string(), g.display.clone(), "Group"));
+        }
+        let modified = if activity == "Update user" {
+            vec![(
+                "Department",
+                "[\"Sales\"]".to_owned(),
+                "[\"Operations\"]".to_owned(),
+            )]
+        } else {
+            Vec::new()
+        };
+        let a = audit(AuditSpec {
+            time_ms,
+            key,
+            activity,
+            category,
+            service,
+            operation,
+            initiator: Initiator::User {
+                user: &b.tenant.users[actor],
+                ip: &ip,
+            },
+            targets,
+            modified,
+            failed: b.rng.u8(..100) == 0,
+        });
+        b.push_audit(a);
+    }
+}
+
+/// The tenant's own weaknesses, present in every scenario.
+fn security_debt(b: &mut Build) {
+    let exchange = b.sp_index("Office 365 Exchange Online").unwrap_or(0);
+    let cred = credential(
+        b,
+        CredentialKind::Certificate,
+        "CN=exchange-hybrid",
+        b.start_ms - 500 * DAY,
+    );
+    b.tenant.service_principals[exchange].credentials.push(cred);
+    let users = &b.tenant.users;
+    let analytics = b.sp_index("Marketing Analytics").unwrap_or(0);
+    let debt = vec![
+        Debt {
+            kind: "permanentGlobalAdminOutsidePim",
+            object: users[who::ADELE].upn.clone(),
+            note: "Global Administrator as a standing assignment, not an eligible PIM role".into(),
+        },
+        Debt {
+            kind: "syncedAdmin",
+            object: users[who::MEGAN].upn.clone(),
+            note: "Global Administrator synced from on-premises Active Directory".into(),
+        },
+        Debt {
+            kind: "adminWithoutMfa",
+            object: users[who::GRADY].upn.clone(),
+            note: "Exchange Administrator with no authentication method but a password".into(),
+        },
+        Debt {
+            kind: "firstPartyPrincipalWithCredential",
+            object: catalog::EXCHANGE_APP_ID.into(),
+            note: "Office 365 Exchange Online's service principal carries a certificate".into(),
+        },
+        Debt {
+            kind: "tenantWideHighRiskGrant",
+            object: b.tenant.service_principals[analytics].app_id.clone(),
+            note:
+                "Marketing Analytics holds Mail.ReadWrite and Directory.ReadWrite.All for all users"
+                    .into(),
+        },
+        Debt {
+            kind: "legacyAuthNotBlocked",
+            object: "Block legacy authentication".into(),
+            note: "The policy is report-only; IMAP and SMTP sign-ins succeed".into(),
+        },
+        Debt {
+            kind: "staleGuest",
+            object: users[who::STALE_GUEST].upn.clone(),
+            note: "Guest with no sign-in for over 200 days".into(),
+        },
+    ];
+    b.tenant.answer_key.debt = debt;
+}

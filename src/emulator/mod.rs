@@ -1,0 +1,106 @@
+//! The emulated tenant: a local HTTP server that answers like the parts of
+//! the Microsoft identity platform and Microsoft Graph that warroom uses,
+//! over a generated tenant with an attack hidden in realistic noise. It is
+//! the tenant for `warroom demo`, the integration tests and the benchmarks.
+//!
+//! Nothing here draws or imports the console.
+
+pub mod audit;
+pub mod catalog;
+pub mod directory;
+pub mod generate;
+pub mod ids;
+pub mod odata;
+pub mod server;
+pub mod signins;
+pub mod story;
+pub mod tenant;
+pub mod throttle;
+pub mod time;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use generate::{Scenario, Spec};
+pub use server::Emulator;
+
+/// Defaults of `warroom emulator`.
+pub const DEFAULT_SEED: u64 = 1;
+pub const DEFAULT_SIGNINS: u64 = 100_000;
+pub const DEFAULT_DAYS: u32 = 30;
+
+/// A running emulator: where it listens and what it holds.
+pub struct Running {
+    pub emulator: Arc<Emulator>,
+    pub addr: SocketAddr,
+    pub url: String,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Builds the tenant, binds `listen` and serves on the current runtime.
+pub async fn start(spec: &Spec, listen: &str, throttle: bool) -> anyhow::Result<Running> {
+    let tenant = generate::build(spec);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let addr = listener.local_addr()?;
+    let url = format!("http://{addr}");
+    let emulator = Arc::new(Emulator::new(tenant, throttle, url.clone()));
+    let app = server::router(emulator.clone());
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running {
+        emulator,
+        addr,
+        url,
+        server,
+    })
+}
+
+/// `warroom emulator`: serve until interrupted. The first stdout line is the
+/// URL, the second the responder app's credentials.
+pub fn run_cli(spec: Spec, listen: &str, throttle: bool) -> anyhow::Result<u8> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let running = start(&spec, listen, throttle).await?;
+        let (tenant_id, client_id, secret) = {
+            let tenant = running
+                .emulator
+                .tenant
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
+            (
+                tenant.id.to_string(),
+                tenant.responder.app_id.to_string(),
+                tenant.responder.secret.clone(),
+            )
+        };
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on {}", running.url)?;
+        writeln!(
+            out,
+            "tenant={tenant_id} client_id={client_id} client_secret={secret}"
+        )?;
+        out.flush()?;
+        drop(out);
+        eprintln!(
+            "warroom emulator: scenario {} seed {} with {} sign-ins over {} days; Ctrl-C stops it",
+            spec.scenario.name(),
+            spec.seed,
+            spec.signins,
+            spec.days
+        );
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            result = running.server => {
+                result.map_err(|e| anyhow::anyhow!("server task failed: {e}"))??;
+            }
+            _ = tokio::signal::ctrl_c() => {}
+            _ = terminate.recv() => {}
+        }
+        Ok(0)
+    })
+}

@@ -1,0 +1,1016 @@
+//! The HTTP face of the emulated tenant: the token endpoint of the identity
+//! platform and the Graph paths warroom reads, with Graph's paging, limits
+//! and error bodies.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::ids::Guid;
+use super::odata::{self, Clause, Op};
+use super::signins::{Cursor, Kind, Selection, WirePage};
+use super::tenant::Tenant;
+use super::throttle::{Class, Throttle};
+use super::time;
+
+/// How long an access token lives (Entra's default is about an hour).
+pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
+const SIGNIN_PAGE_MAX: usize = 1000;
+const RISK_PAGE_MAX: usize = 500;
+const DIRECTORY_PAGE_DEFAULT: usize = 100;
+const DIRECTORY_PAGE_MAX: usize = 999;
+
+struct Token {
+    app_id: String,
+    expires: Instant,
+}
+
+pub struct Emulator {
+    pub tenant: RwLock<Tenant>,
+    throttle: Throttle,
+    tokens: Mutex<HashMap<String, Token>>,
+    /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
+    pub base_url: String,
+}
+
+impl Emulator {
+    pub fn new(tenant: Tenant, throttle: bool, base_url: String) -> Self {
+        Self {
+            tenant: RwLock::new(tenant),
+            throttle: Throttle::new(throttle),
+            tokens: Mutex::default(),
+            base_url,
+        }
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tenant> {
+        self.tenant.read().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub fn router(emulator: Arc<Emulator>) -> Router {
+    Router::new()
+        .route("/{*path}", get(graph_get).post(post))
+        .with_state(emulator)
+}
+
+fn request_id() -> String {
+    Guid::from_seed(fastrand::u64(..)).to_string()
+}
+
+/// A Graph error: status, code and message, written as Graph's error body.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+    retry_after_secs: Option<u64>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "innerError": {
+                    "date": time::iso(time::now_ms()),
+                    "request-id": request_id(),
+                    "client-request-id": request_id(),
+                },
+            },
+        });
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}
+
+/// A Graph error response.
+pub fn graph_error(status: StatusCode, code: &str, message: &str) -> Response {
+    api_error(status, code, message).into_response()
+}
+
+pub fn api_error(status: StatusCode, code: &str, message: &str) -> ApiError {
+    ApiError {
+        status,
+        code: code.to_owned(),
+        message: message.to_owned(),
+        retry_after_secs: None,
+    }
+}
+
+fn throttled(retry_after_secs: Option<u64>) -> ApiError {
+    ApiError {
+        retry_after_secs,
+        ..api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Please retry again later.",
+        )
+    }
+}
+
+/// An identity platform (AADSTS) error body.
+fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
+    let trace = request_id();
+    let body = json!({
+        "error": error,
+        "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {}\r\nTimestamp: {}", request_id(), time::iso(time::now_ms()).replace('T', " ")),
+        "error_codes": [code],
+        "timestamp": time::iso(time::now_ms()).replace('T', " "),
+        "trace_id": trace,
+        "correlation_id": request_id(),
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+async fn post(State(emu): State<Arc<Emulator>>, Path(path): Path<String>, body: Bytes) -> Response {
+    let segments: Vec<&str> = path.split('/').collect();
+    match segments.as_slice() {
+        [tenant, "oauth2", "v2.0", "token"] => token(&emu, tenant, &body),
+        _ => graph_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            "This emulator accepts no writes on this path yet.",
+        ),
+    }
+}
+
+fn token(emu: &Emulator, tenant_name: &str, body: &[u8]) -> Response {
+    let form: HashMap<String, String> = form_urlencoded_pairs(body);
+    let tenant = emu.read();
+    if !tenant.is_named(tenant_name) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_tenant",
+            90002,
+            &format!("Tenant '{tenant_name}' not found."),
+        );
+    }
+    match form.get("grant_type").map(String::as_str) {
+        Some("client_credentials") => {}
+        Some(other) => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                70003,
+                &format!("The app requested an unsupported grant type '{other}'."),
+            );
+        }
+        None => {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                900144,
+                "The request body must contain the following parameter: 'grant_type'.",
+            );
+        }
+    }
+    let scope = form.get("scope").map(String::as_str).unwrap_or("");
+    if !scope.ends_with("/.default") {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_scope",
+            1002012,
+            &format!(
+                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+            ),
+        );
+    }
+    let client_id = form.get("client_id").cloned().unwrap_or_default();
+    let responder = &tenant.responder;
+    if !client_id.eq_ignore_ascii_case(&responder.app_id.to_string()) {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unauthorized_client",
+            700016,
+            &format!(
+                "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'."
+            ),
+        );
+    }
+    if form.get("client_secret") != Some(&responder.secret) {
+        return oauth_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            7000215,
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
+        );
+    }
+    let access_token = format!("emu.{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+    let mut tokens = emu.tokens.lock().unwrap_or_else(|p| p.into_inner());
+    tokens.insert(
+        access_token.clone(),
+        Token {
+            app_id: client_id,
+            expires: Instant::now() + TOKEN_LIFETIME,
+        },
+    );
+    axum::Json(json!({
+        "token_type": "Bearer",
+        "expires_in": TOKEN_LIFETIME.as_secs(),
+        "ext_expires_in": TOKEN_LIFETIME.as_secs(),
+        "access_token": access_token,
+    }))
+    .into_response()
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body.
+fn form_urlencoded_pairs(body: &[u8]) -> HashMap<String, String> {
+    form_urlencoded::parse(body).into_owned().collect()
+}
+
+/// The calling app, or the 401 Graph sends.
+fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<String, ApiError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .unwrap_or("");
+    if token.is_empty() {
+        return Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        ));
+    }
+    let tokens = emu.tokens.lock().unwrap_or_else(|p| p.into_inner());
+    match tokens.get(token) {
+        Some(t) if t.expires > Instant::now() => Ok(t.app_id.clone()),
+        Some(_) => Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Lifetime validation failed, the token is expired.",
+        )),
+        None => Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "IDX14100: JWT is not well formed, there are no dots (.).",
+        )),
+    }
+}
+
+async fn graph_get(
+    State(emu): State<Arc<Emulator>>,
+    Path(path): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Response {
+    let app = match authenticate(&emu, &headers) {
+        Ok(app) => app,
+        Err(response) => return response.into_response(),
+    };
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((&version, rest)) = segments.split_first() else {
+        return not_found(&path).into_response();
+    };
+    if version != "v1.0" && version != "beta" {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Invalid version: {version}"),
+        );
+    }
+    let beta = version == "beta";
+    let now = Instant::now();
+    let class = match rest {
+        ["auditLogs", ..] => Some(Class::Reports),
+        ["identityProtection", ..] | ["riskyUsers", ..] => Some(Class::IdentityProtection),
+        _ => None,
+    };
+    if let Some(class) = class
+        && let Err(t) = emu.throttle.admit(&app, class, now)
+    {
+        return throttled(t.retry_after_secs).into_response();
+    }
+    let page = Paging::from_query(&query);
+    let ctx = Ctx {
+        emu: &emu,
+        version,
+        path: &path,
+        query: &query,
+    };
+    match rest {
+        ["auditLogs", "signIns"] => signins(&ctx, beta, page),
+        ["auditLogs", "signIns", id] => signin(&ctx, beta, id),
+        ["auditLogs", "directoryAudits"] => audits(&ctx, page),
+        ["auditLogs", "directoryAudits", id] => one(
+            &ctx,
+            emu.read()
+                .audits
+                .iter()
+                .find(|a| a.id == *id)
+                .map(|a| a.json.clone()),
+            "directoryAudits",
+        ),
+        ["identityProtection", "riskDetections"] => risks(&ctx, page),
+        ["identityProtection", "riskyUsers"] | ["riskyUsers"] => {
+            let list = risky_users(&emu.read());
+            listing(&ctx, "riskyUsers", list, page)
+        }
+        _ => directory(&ctx, rest, page),
+    }
+}
+
+struct Ctx<'a> {
+    emu: &'a Emulator,
+    version: &'a str,
+    path: &'a str,
+    query: &'a HashMap<String, String>,
+}
+
+impl Ctx<'_> {
+    fn context(&self, entity: &str) -> String {
+        format!("{}/{}/$metadata#{entity}", self.emu.base_url, self.version)
+    }
+
+    /// This request's URL with `$skiptoken` replaced.
+    fn next_link(&self, skiptoken: &str) -> String {
+        let mut pairs: Vec<(&str, &str)> = self
+            .query
+            .iter()
+            .filter(|(k, _)| k.as_str() != "$skiptoken")
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        pairs.sort();
+        pairs.push(("$skiptoken", skiptoken));
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
+            .collect();
+        format!("{}/{}?{}", self.emu.base_url, self.path, query.join("&"))
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~$".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Clone, Debug)]
+struct Paging {
+    top: Option<String>,
+    filter: Option<String>,
+    skiptoken: Option<String>,
+}
+
+impl Paging {
+    fn from_query(query: &HashMap<String, String>) -> Self {
+        Self {
+            top: query.get("$top").cloned(),
+            filter: query.get("$filter").cloned(),
+            skiptoken: query.get("$skiptoken").cloned(),
+        }
+    }
+
+    fn top(&self, default: usize, max: usize) -> Result<usize, ApiError> {
+        match &self.top {
+            None => Ok(default),
+            Some(text) => match text.parse::<usize>() {
+                Ok(n) if (1..=max).contains(&n) => Ok(n),
+                _ => Err(api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_UnsupportedQuery",
+                    &format!(
+                        "Invalid page size specified: '{text}'. Must be between 1 and {max} inclusive."
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn clauses(&self) -> Result<Vec<Clause>, ApiError> {
+        match &self.filter {
+            None => Ok(Vec::new()),
+            Some(f) => odata::parse(f).map_err(|e| bad_filter(&e)),
+        }
+    }
+}
+
+fn bad_filter(message: &str) -> ApiError {
+    api_error(StatusCode::BAD_REQUEST, "BadRequest", message)
+}
+
+fn not_found(path: &str) -> ApiError {
+    api_error(
+        StatusCode::NOT_FOUND,
+        "ResourceNotFound",
+        &format!("Resource not found for the segment '{path}'."),
+    )
+}
+
+#[derive(Serialize)]
+struct Envelope<T: Serialize> {
+    #[serde(rename = "@odata.context")]
+    context: String,
+    #[serde(rename = "@odata.nextLink", skip_serializing_if = "Option::is_none")]
+    next_link: Option<String>,
+    value: T,
+}
+
+fn json_response<T: Serialize>(body: &T) -> Response {
+    match serde_json::to_vec(body) {
+        Ok(bytes) => ([(header::CONTENT_TYPE, "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8")], bytes).into_response(),
+        Err(e) => graph_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", &format!("serialisation failed: {e}")),
+    }
+}
+
+/// Applies a time comparison to an inclusive millisecond range.
+fn narrow(range: &mut (i64, i64), op: Op, value: &str) -> Result<(), ApiError> {
+    let t = time::parse(value)
+        .ok_or_else(|| bad_filter(&format!("Invalid DateTimeOffset literal: {value}")))?;
+    match op {
+        Op::Ge => range.0 = range.0.max(t),
+        Op::Gt => range.0 = range.0.max(t + 1),
+        Op::Le => range.1 = range.1.min(t),
+        Op::Lt => range.1 = range.1.min(t - 1),
+        Op::Eq => {
+            range.0 = range.0.max(t);
+            range.1 = range.1.min(t + 999);
+        }
+        Op::Ne => {
+            return Err(bad_filter(
+                "The 'ne' operator is not supported on date properties.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn kinds_of(alternatives: &[(Op, String)]) -> Result<u8, ApiError> {
+    let mut mask = 0u8;
+    for (op, value) in alternatives {
+        let kind = Kind::from_name(value)
+            .ok_or_else(|| bad_filter(&format!("Invalid signInEventTypes value '{value}'.")))?;
+        mask |= match op {
+            Op::Eq => kind.bit(),
+            Op::Ne => 0b1111 & !kind.bit(),
+            _ => return Err(bad_filter("signInEventTypes supports only eq and ne.")),
+        };
+    }
+    Ok(mask)
+}
+
+fn signin_selection(
+    tenant: &Tenant,
+    clauses: &[Clause],
+    beta: bool,
+) -> Result<Selection, ApiError> {
+    let mut s = Selection::default();
+    let mut range = (i64::MIN, i64::MAX);
+    let mut kinds: Option<u8> = None;
+    for clause in clauses {
+        match clause {
+            Clause::Cmp { field, op, value } => match (field.as_str(), op) {
+                ("createdDateTime", _) => narrow(&mut range, *op, value)?,
+                ("userId" | "userPrincipalName", Op::Eq) => {
+                    let upn = field == "userPrincipalName";
+                    let index = tenant.signins.tables.principals.iter().position(|p| {
+                        if upn {
+                            p.upn.eq_ignore_ascii_case(value)
+                        } else {
+                            p.id.to_string().eq_ignore_ascii_case(value)
+                        }
+                    });
+                    // Nobody by that name: a valid filter that matches nothing.
+                    s.principal = Some(index.map_or(u32::MAX, |i| i as u32));
+                }
+                ("appId", Op::Eq) => s.app_id = Some(value.clone()),
+                ("ipAddress", Op::Eq) => s.ip = Some(value.clone()),
+                ("id", Op::Eq) => s.id = Some(Guid::parse(value).unwrap_or(Guid(u128::MAX))),
+                _ => {
+                    return Err(bad_filter(&format!(
+                        "Unsupported filter on signIns: {field}"
+                    )));
+                }
+            },
+            Clause::Any {
+                field,
+                alternatives,
+            } if field == "signInEventTypes" && beta => {
+                let mask = kinds_of(alternatives)?;
+                kinds = Some(kinds.map_or(mask, |k| k & mask));
+            }
+            Clause::Or(list) if beta => {
+                let mut mask = 0u8;
+                for c in list {
+                    match c {
+                        Clause::Any {
+                            field,
+                            alternatives,
+                        } if field == "signInEventTypes" => mask |= kinds_of(alternatives)?,
+                        _ => {
+                            return Err(bad_filter(
+                                "Only signInEventTypes clauses may be combined with 'or'.",
+                            ));
+                        }
+                    }
+                }
+                kinds = Some(kinds.map_or(mask, |k| k & mask));
+            }
+            _ => return Err(bad_filter("Invalid filter clause for signIns.")),
+        }
+    }
+    s.from_ms = range.0;
+    s.to_ms = range.1;
+    // Without a filter on signInEventTypes, Graph lists interactive sign-ins only.
+    s.kinds = kinds.unwrap_or(Kind::Interactive.bit());
+    Ok(s)
+}
+
+fn parse_cursor(token: &str) -> Option<Cursor> {
+    let (t, k) = token.split_once('_')?;
+    Some((t.parse().ok()?, u64::from_str_radix(k, 16).ok()?))
+}
+
+fn signins(ctx: &Ctx<'_>, beta: bool, page: Paging) -> Response {
+    let top = match page.top(SIGNIN_PAGE_MAX, SIGNIN_PAGE_MAX) {
+        Ok(top) => top,
+        Err(r) => return r.into_response(),
+    };
+    let clauses = match page.clauses() {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let tenant = ctx.emu.read();
+    let selection = match signin_selection(&tenant, &clauses, beta) {
+        Ok(s) => s,
+        Err(r) => return r.into_response(),
+    };
+    let after = match page.skiptoken.as_deref() {
+        None => None,
+        Some(token) => match parse_cursor(token) {
+            Some(cursor) => Some(cursor),
+            None => {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "Directory_ExpiredPageToken",
+                    "The specified page token value has expired and can no longer be included in your request.",
+                );
+            }
+        },
+    };
+    let (records, next) = tenant.signins.page(&selection, top, after);
+    let body = Envelope {
+        context: ctx.context("auditLogs/signIns"),
+        next_link: next.map(|(t, k)| ctx.next_link(&format!("{t}_{k:x}"))),
+        value: WirePage {
+            log: &tenant.signins,
+            records: &records,
+            beta,
+        },
+    };
+    json_response(&body)
+}
+
+fn signin(ctx: &Ctx<'_>, beta: bool, id: &str) -> Response {
+    let tenant = ctx.emu.read();
+    let Some(guid) = Guid::parse(id) else {
+        return not_found(ctx.path).into_response();
+    };
+    let selection = Selection {
+        kinds: 0b1111,
+        id: Some(guid),
+        ..Selection::default()
+    };
+    let (records, _) = tenant.signins.page(&selection, 1, None);
+    match records.first() {
+        Some(r) => {
+            let mut body =
+                serde_json::to_value(tenant.signins.wire(r, beta)).unwrap_or(Value::Null);
+            if let Value::Object(map) = &mut body {
+                map.insert(
+                    "@odata.context".into(),
+                    Value::from(ctx.context("auditLogs/signIns/$entity")),
+                );
+            }
+            json_response(&body)
+        }
+        None => not_found(ctx.path).into_response(),
+    }
+}
+
+/// A page of `items` (already filtered), starting at the offset in `$skiptoken`.
+fn listing(ctx: &Ctx<'_>, entity: &str, items: Vec<Value>, page: Paging) -> Response {
+    let top = match page.top(DIRECTORY_PAGE_DEFAULT, DIRECTORY_PAGE_MAX) {
+        Ok(top) => top,
+        Err(r) => return r.into_response(),
+    };
+    paged(ctx, entity, items, top, &page)
+}
+
+fn paged(ctx: &Ctx<'_>, entity: &str, items: Vec<Value>, top: usize, page: &Paging) -> Response {
+    let offset = match page
+        .skiptoken
+        .as_deref()
+        .map(|t| t.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()))
+    {
+        None => 0,
+        Some(Some(n)) => n,
+        Some(None) => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "Directory_ExpiredPageToken",
+                "The specified page token value has expired and can no longer be included in your request.",
+            );
+        }
+    };
+    let total = items.len();
+    let value: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
+    let next = (offset + top < total).then(|| ctx.next_link(&format!("o{}", offset + top)));
+    json_response(&Envelope {
+        context: ctx.context(entity),
+        next_link: next,
+        value,
+    })
+}
+
+fn audits(ctx: &Ctx<'_>, page: Paging) -> Response {
+    let top = match page.top(SIGNIN_PAGE_MAX, SIGNIN_PAGE_MAX) {
+        Ok(top) => top,
+        Err(r) => return r.into_response(),
+    };
+    let clauses = match page.clauses() {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let mut range = (i64::MIN, i64::MAX);
+    let mut activity = None;
+    let mut category = None;
+    for clause in &clauses {
+        match clause {
+            Clause::Cmp { field, op, value } if field == "activityDateTime" => {
+                if let Err(r) = narrow(&mut range, *op, value) {
+                    return r.into_response();
+                }
+            }
+            Clause::Cmp {
+                field,
+                op: Op::Eq,
+                value,
+            } if field == "activityDisplayName" => activity = Some(value.clone()),
+            Clause::Cmp {
+                field,
+                op: Op::Eq,
+                value,
+            } if field == "category" => category = Some(value.clone()),
+            _ => return bad_filter("Invalid filter clause for directoryAudits.").into_response(),
+        }
+    }
+    let tenant = ctx.emu.read();
+    let items: Vec<Value> = tenant
+        .audits
+        .iter()
+        .rev()
+        .filter(|a| a.time_ms >= range.0 && a.time_ms <= range.1)
+        .filter(|a| activity.as_deref().is_none_or(|x| a.activity == x))
+        .filter(|a| category.as_deref().is_none_or(|x| a.category == x))
+        .map(|a| a.json.clone())
+        .collect();
+    paged(ctx, "auditLogs/directoryAudits", items, top, &page)
+}
+
+fn risks(ctx: &Ctx<'_>, page: Paging) -> Response {
+    let top = match page.top(RISK_PAGE_MAX, RISK_PAGE_MAX) {
+        Ok(top) => top,
+        Err(r) => return r.into_response(),
+    };
+    let clauses = match page.clauses() {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let tenant = ctx.emu.read();
+    let mut items: Vec<Value> = tenant.risks.iter().rev().map(|r| r.json.clone()).collect();
+    for clause in &clauses {
+        match clause {
+            Clause::Cmp { field, op, value }
+                if field == "activityDateTime" || field == "detectedDateTime" =>
+            {
+                let mut range = (i64::MIN, i64::MAX);
+                if let Err(r) = narrow(&mut range, *op, value) {
+                    return r.into_response();
+                }
+                items.retain(|v| {
+                    v[field.as_str()]
+                        .as_str()
+                        .and_then(time::parse)
+                        .is_some_and(|t| t >= range.0 && t <= range.1)
+                });
+            }
+            Clause::Cmp { .. } => {
+                if let Err(r) = filter_values(&mut items, std::slice::from_ref(clause)) {
+                    return r.into_response();
+                }
+            }
+            _ => return bad_filter("Invalid filter clause for riskDetections.").into_response(),
+        }
+    }
+    paged(ctx, "identityProtection/riskDetections", items, top, &page)
+}
+
+fn risky_users(tenant: &Tenant) -> Vec<Value> {
+    let mut seen = Vec::new();
+    for r in tenant.risks.iter().rev() {
+        let id = r.json["userId"].as_str().unwrap_or_default().to_owned();
+        if seen.iter().any(|v: &Value| v["id"] == id) {
+            continue;
+        }
+        seen.push(json!({
+            "id": id,
+            "isDeleted": false,
+            "isProcessing": false,
+            "riskLastUpdatedDateTime": r.json["detectedDateTime"],
+            "riskLevel": r.json["riskLevel"],
+            "riskState": "atRisk",
+            "riskDetail": "none",
+            "userDisplayName": r.json["userDisplayName"],
+            "userPrincipalName": r.json["userPrincipalName"],
+        }));
+    }
+    seen
+}
+
+/// `eq`/`ne` on any field path (`a/b`) of directory objects.
+fn filter_values(items: &mut Vec<Value>, clauses: &[Clause]) -> Result<(), ApiError> {
+    for clause in clauses {
+        let Clause::Cmp { field, op, value } = clause else {
+            return Err(bad_filter("Unsupported filter on this collection."));
+        };
+        let pointer = format!("/{field}");
+        let matches = |v: &Value| match v.pointer(&pointer) {
+            Some(Value::String(s)) => s.eq_ignore_ascii_case(value),
+            Some(Value::Bool(b)) => b.to_string() == *value,
+            Some(Value::Number(n)) => n.to_string() == *value,
+            Some(Value::Null) => value == "null",
+            _ => false,
+        };
+        match op {
+            Op::Eq => items.retain(matches),
+            Op::Ne => items.retain(|v| !matches(v)),
+            _ => return Err(bad_filter(&format!("Operator not supported on {field}."))),
+        }
+    }
+    Ok(())
+}
+
+fn one(ctx: &Ctx<'_>, value: Option<Value>, entity: &str) -> Response {
+    match value {
+        Some(mut v) => {
+            if let Value::Object(map) = &mut v {
+                map.insert(
+                    "@odata.context".into(),
+                    Value::from(ctx.context(&format!("{entity}/$entity"))),
+                );
+            }
+            json_response(&v)
+        }
+        None => graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{}' does not exist or one of its queried reference-property objects are not present.",
+                ctx.path.rsplit('/').next().unwrap_or("")
+            ),
+        ),
+    }
+}
+
+fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
+    let tenant = ctx.emu.read();
+    let domain = tenant.initial_domain.clone();
+    let (entity, items): (String, Vec<Value>) = match rest {
+        ["users"] => (
+            "users".into(),
+            tenant.users.iter().map(|u| u.json(&domain)).collect(),
+        ),
+        ["users", id] => return one(ctx, tenant.user(id).map(|u| u.json(&domain)), "users"),
+        ["groups"] => (
+            "groups".into(),
+            tenant.groups.iter().map(|g| g.json()).collect(),
+        ),
+        ["groups", id] => {
+            return one(
+                ctx,
+                tenant
+                    .groups
+                    .iter()
+                    .find(|g| g.id.to_string() == *id)
+                    .map(|g| g.json()),
+                "groups",
+            );
+        }
+        ["groups", id, "members"] => {
+            let Some(group) = tenant.groups.iter().find(|g| g.id.to_string() == *id) else {
+                return one(ctx, None, "groups");
+            };
+            let members = tenant
+                .users
+                .iter()
+                .filter(|u| group.members.contains(&u.id))
+                .map(|u| {
+                    let mut v = u.json(&domain);
+                    v["@odata.type"] = Value::from("#microsoft.graph.user");
+                    v
+                });
+            ("directoryObjects".into(), members.collect())
+        }
+        ["domains"] => (
+            "domains".into(),
+            tenant.domains.iter().map(|d| d.json()).collect(),
+        ),
+        ["domains", id] => {
+            return one(
+                ctx,
+                tenant
+                    .domains
+                    .iter()
+                    .find(|d| d.name.eq_ignore_ascii_case(id))
+                    .map(|d| d.json()),
+                "domains",
+            );
+        }
+        ["domains", id, "federationConfiguration"] => {
+            if !tenant
+                .domains
+                .iter()
+                .any(|d| d.name.eq_ignore_ascii_case(id))
+            {
+                return one(ctx, None, "domains");
+            }
+            let list: Vec<Value> = tenant
+                .federations
+                .iter()
+                .filter(|f| f.domain.eq_ignore_ascii_case(id))
+                .map(|f| f.json())
+                .collect();
+            if list.is_empty() {
+                // A managed domain has no federation configuration.
+                return graph_error(
+                    StatusCode::NOT_FOUND,
+                    "Request_ResourceNotFound",
+                    &format!("Domain '{id}' is not federated."),
+                );
+            }
+            (format!("domains('{id}')/federationConfiguration"), list)
+        }
+        ["applications"] => (
+            "applications".into(),
+            tenant
+                .applications
+                .iter()
+                .map(|a| a.json(&domain))
+                .collect(),
+        ),
+        ["applications", id] => {
+            return one(
+                ctx,
+                tenant
+                    .applications
+                    .iter()
+                    .find(|a| a.id.to_string() == *id)
+                    .map(|a| a.json(&domain)),
+                "applications",
+            );
+        }
+        ["servicePrincipals"] => (
+            "servicePrincipals".into(),
+            tenant.service_principals.iter().map(|s| s.json()).collect(),
+        ),
+        ["servicePrincipals", id] => {
+            return one(
+                ctx,
+                tenant.service_principal(id).map(|s| s.json()),
+                "servicePrincipals",
+            );
+        }
+        ["servicePrincipals", id, "appRoleAssignedTo"] => {
+            let Some(sp) = tenant.service_principal(id) else {
+                return one(ctx, None, "servicePrincipals");
+            };
+            (
+                "appRoleAssignments".into(),
+                tenant
+                    .app_role_assignments
+                    .iter()
+                    .filter(|a| a.resource_id == sp.id)
+                    .map(|a| a.json())
+                    .collect(),
+            )
+        }
+        ["servicePrincipals", id, "appRoleAssignments"] => {
+            let Some(sp) = tenant.service_principal(id) else {
+                return one(ctx, None, "servicePrincipals");
+            };
+            (
+                "appRoleAssignments".into(),
+                tenant
+                    .app_role_assignments
+                    .iter()
+                    .filter(|a| a.principal_id == sp.id)
+                    .map(|a| a.json())
+                    .collect(),
+            )
+        }
+        ["servicePrincipals", id, "oauth2PermissionGrants"] => {
+            let Some(sp) = tenant.service_principal(id) else {
+                return one(ctx, None, "servicePrincipals");
+            };
+            (
+                "oauth2PermissionGrants".into(),
+                tenant
+                    .grants
+                    .iter()
+                    .filter(|g| g.client_id == sp.id)
+                    .map(|g| g.json())
+                    .collect(),
+            )
+        }
+        ["oauth2PermissionGrants"] => (
+            "oauth2PermissionGrants".into(),
+            tenant.grants.iter().map(|g| g.json()).collect(),
+        ),
+        ["roleManagement", "directory", "roleAssignments"] => (
+            "roleManagement/directory/roleAssignments".into(),
+            tenant.role_assignments.iter().map(|r| r.json()).collect(),
+        ),
+        ["roleManagement", "directory", "roleDefinitions"] => (
+            "roleManagement/directory/roleDefinitions".into(),
+            super::catalog::ROLES
+                .iter()
+                .map(|(id, name, privileged)| {
+                    json!({
+                        "id": id,
+                        "templateId": id,
+                        "displayName": name,
+                        "isBuiltIn": true,
+                        "isEnabled": true,
+                        "isPrivileged": privileged,
+                    })
+                })
+                .collect(),
+        ),
+        ["identity", "conditionalAccess", "policies"] => (
+            "identity/conditionalAccess/policies".into(),
+            tenant.ca_policies.clone(),
+        ),
+        ["_emulator", "answer-key"] => return json_response(&tenant.answer_key),
+        _ => return not_found(ctx.path).into_response(),
+    };
+    drop(tenant);
+    let mut items = items;
+    match page.clauses() {
+        Ok(clauses) => {
+            if let Err(r) = filter_values(&mut items, &clauses) {
+                return r.into_response();
+            }
+        }
+        Err(r) => return r.into_response(),
+    }
+    listing(ctx, &entity, items, page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_decoding() {
+        let form = form_urlencoded_pairs(b"grant_type=client_credentials&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default&x=a+b");
+        assert_eq!(form["scope"], "https://graph.microsoft.com/.default");
+        assert_eq!(form["x"], "a b");
+    }
+
+    #[test]
+    fn cursors_round_trip() {
+        assert_eq!(
+            parse_cursor("1700000000000_ff"),
+            Some((1_700_000_000_000, 255))
+        );
+        assert_eq!(parse_cursor("garbage"), None);
+    }
+}
