@@ -22,7 +22,8 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     let home = Home::new();
     for args in [
         vec!["demo"],
-        vec!["emulator", "--listen", "127.0.0.1:0"],
+        vec!["emulator", "--live"],
+        vec!["emulator", "--faults", "429:0.1"],
         vec!["login"],
         vec!["pull", "--since", "1d", "--out", "x.ndjson"],
         vec!["scan", "x.json"],

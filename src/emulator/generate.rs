@@ -846,15 +846,25 @@ fn principals_table(b: &mut Build) {
         });
     }
     b.sp_principal_base = b.tables.principals.len() as u32;
+    let sp_of = |b: &Build, app_id: &str| {
+        b.tenant
+            .service_principals
+            .iter()
+            .find(|s| s.app_id == app_id)
+            .map_or(String::new(), |s| s.id.to_string())
+    };
     for (app_id, name) in catalog::CLIENT_APPS.iter().chain(catalog::RESOURCES) {
+        let sp_id = sp_of(b, app_id);
         b.tables.apps.push(App {
             app_id: (*app_id).into(),
             name: (*name).into(),
+            sp_id,
         });
     }
     b.tables.apps.push(App {
         app_id: KEY_VAULT_APP_ID.into(),
         name: "Azure Key Vault".into(),
+        sp_id: String::new(),
     });
     let tenant = b.tenant.id;
     for sp in &b.tenant.service_principals {
@@ -881,6 +891,7 @@ fn principals_table(b: &mut Build) {
                 b.tables.apps.push(App {
                     app_id: sp.app_id.clone(),
                     name: sp.display.clone(),
+                    sp_id: sp.id.to_string(),
                 });
                 b.tables.apps.len() - 1
             }

@@ -96,6 +96,8 @@ pub struct Principal {
 pub struct App {
     pub app_id: String,
     pub name: String,
+    /// The app's service principal in this tenant, when it has one.
+    pub sp_id: String,
 }
 
 /// A network location: address with its geography and ASN.
@@ -544,7 +546,14 @@ impl Serialize for WireSignIn<'_> {
             },
         )?;
         m.serialize_entry("homeTenantId", &t.tenant_id.to_string())?;
+        m.serialize_entry("homeTenantName", "")?;
         m.serialize_entry("resourceTenantId", &t.tenant_id.to_string())?;
+        m.serialize_entry("resourceServicePrincipalId", &resource.sp_id)?;
+        m.serialize_entry("azureResourceId", "")?;
+        m.serialize_entry("federatedCredentialId", "")?;
+        m.serialize_entry("authenticationContextClassReferences", &[] as &[Empty])?;
+        m.serialize_entry("authenticationAppDeviceDetails", &[] as &[Empty])?;
+        m.serialize_entry("authenticationAppPolicyDetails", &[] as &[Empty])?;
         m.serialize_entry("autonomousSystemNumber", &place.asn)?;
         m.serialize_entry("originalRequestId", &r.id().to_string())?;
         m.serialize_entry(
