@@ -595,3 +595,86 @@ async fn responses_have_every_documented_field() {
         assert!(missing.is_empty(), "{file}: emulator lacks {missing:?}");
     }
 }
+
+#[tokio::test]
+async fn unified_audit_log_queries_run_then_page_their_records() {
+    let emu = Emu::start(Scenario::GoldenSaml, 4_000, false).await;
+    let create = |body: Value| {
+        let request = emu
+            .client
+            .post(format!(
+                "{}/v1.0/security/auditLog/queries",
+                emu.running.url
+            ))
+            .bearer_auth(&emu.token)
+            .json(&body);
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status(), response.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, query) = create(serde_json::json!({
+        "displayName": "mail read from the attacker's address",
+        "filterStartDateTime": "2026-01-01T00:00:00Z",
+        "filterEndDateTime": "2027-12-31T00:00:00Z",
+        "operationFilters": ["MailItemsAccessed", "New-InboxRule"],
+        "ipAddressFilters": ["203.0.113.140", "203.0.113.66"],
+    }))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{query}");
+    assert_eq!(query["status"], "notStarted");
+    let id = query["id"].as_str().unwrap().to_owned();
+    let (early, _, _) = emu
+        .get(&format!("/v1.0/security/auditLog/queries/{id}/records"))
+        .await;
+    assert_eq!(
+        early,
+        StatusCode::BAD_REQUEST,
+        "records before the query finished"
+    );
+    let mut status = String::new();
+    for _ in 0..50 {
+        let (_, _, q) = emu
+            .get(&format!("/v1.0/security/auditLog/queries/{id}"))
+            .await;
+        status = q["status"].as_str().unwrap().to_owned();
+        if status == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(status, "succeeded");
+    let records = emu
+        .all(&format!(
+            "/v1.0/security/auditLog/queries/{id}/records?$top=10"
+        ))
+        .await;
+    let (_, _, key) = emu.get("/_emulator/answer-key").await;
+    let expected: HashSet<_> = key["ual_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let served: HashSet<_> = records
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        served, expected,
+        "the query finds exactly the attacker's records"
+    );
+    let rule = records
+        .iter()
+        .find(|r| r["operation"] == "New-InboxRule")
+        .expect("inbox rule");
+    let params = rule["auditData"]["Parameters"].as_array().unwrap();
+    assert!(params.iter().any(|p| p["Name"] == "ForwardTo"));
+    let mail = records
+        .iter()
+        .filter(|r| r["operation"] == "MailItemsAccessed")
+        .count();
+    assert!(mail > 5);
+    let (bad, _) = create(serde_json::json!({ "filterStartDateTime": "yesterday" })).await;
+    assert_eq!(bad, StatusCode::BAD_REQUEST);
+}

@@ -217,6 +217,7 @@ pub fn build(spec: &Spec) -> Tenant {
             signins: SignInLog::default(),
             audits: Vec::new(),
             risks: Vec::new(),
+            ual: Vec::new(),
             responder: Responder {
                 app_id: responder_app,
                 secret: String::new(),
@@ -257,6 +258,7 @@ pub fn build(spec: &Spec) -> Tenant {
     principals_table(&mut b);
     background_signins(&mut b, spec.signins);
     background_audits(&mut b, (u64::from(spec.days) * 15).max(spec.signins / 150));
+    background_ual(&mut b, (u64::from(spec.days) * 20).max(spec.signins / 40));
     security_debt(&mut b);
     match spec.scenario {
         Scenario::GoldenSaml => story::golden_saml(&mut b),
@@ -281,6 +283,7 @@ fn responder_secret(rng: &mut fastrand::Rng) -> String {
 fn finish(mut b: Build) -> Tenant {
     b.tenant.audits.sort_by_key(|a| a.time_ms);
     b.tenant.risks.sort_by_key(|r| r.time_ms);
+    b.tenant.ual.sort_by_key(|r| r.time_ms);
     let records = std::mem::take(&mut b.records);
     b.tenant.signins = SignInLog::new(std::mem::take(&mut b.tables), records);
     b.tenant
@@ -1146,6 +1149,82 @@ fn background_audits(b: &mut Build, count: u64) {
             failed: b.rng.u8(..100) == 0,
         });
         b.push_audit(a);
+    }
+}
+
+/// Everyday Unified Audit Log traffic: people reading their own mail,
+/// opening files, signing in.
+fn background_ual(b: &mut Build, count: u64) {
+    use super::ual::{RecordSpec, record};
+    use serde_json::json;
+    let users = b.tenant.users.len();
+    let tenant_id = b.tenant.id.to_string();
+    for _ in 0..count {
+        let u = who::FIRST_REGULAR
+            + b.rng
+                .usize(..users.saturating_sub(who::FIRST_REGULAR).max(1));
+        let u = u.min(users - 1);
+        let user = &b.tenant.users[u];
+        let place = user.usual_places[0];
+        let ip = b.tables.places[place as usize].ip.clone();
+        let (upn, user_id) = (user.upn.clone(), user.id.to_string());
+        let time_ms = working_time(b, true);
+        let key = b.key();
+        let spec = match b.rng.u8(..10) {
+            0..6 => RecordSpec {
+                time_ms,
+                key,
+                tenant_id: &tenant_id,
+                record_type: "exchangeItemAggregated",
+                record_type_number: 50,
+                workload: "Exchange",
+                operation: "MailItemsAccessed",
+                user_id: &user_id,
+                upn: &upn,
+                user_type: "regular",
+                ip: &ip,
+                object_id: "",
+                details: json!({
+                    "MailboxOwnerUPN": upn,
+                    "LogonType": 0,
+                    "ClientInfoString": "Client=OutlookService;Outlook-iOS/2.0",
+                    "OperationProperties": [{ "Name": "MailAccessType", "Value": "Bind" }, { "Name": "IsThrottled", "Value": "False" }],
+                    "OperationCount": 1 + b.rng.u8(..5),
+                }),
+            },
+            6..9 => RecordSpec {
+                time_ms,
+                key,
+                tenant_id: &tenant_id,
+                record_type: "sharePointFileOperation",
+                record_type_number: 6,
+                workload: "SharePoint",
+                operation: "FileAccessed",
+                user_id: &user_id,
+                upn: &upn,
+                user_type: "regular",
+                ip: &ip,
+                object_id: "https://contoso.sharepoint.com/sites/finance/Shared Documents/forecast.xlsx",
+                details: json!({ "SourceFileName": "forecast.xlsx", "SiteUrl": "https://contoso.sharepoint.com/sites/finance/" }),
+            },
+            _ => RecordSpec {
+                time_ms,
+                key,
+                tenant_id: &tenant_id,
+                record_type: "azureActiveDirectoryStsLogon",
+                record_type_number: 15,
+                workload: "AzureActiveDirectory",
+                operation: "UserLoggedIn",
+                user_id: &user_id,
+                upn: &upn,
+                user_type: "regular",
+                ip: &ip,
+                object_id: "",
+                details: json!({ "ApplicationId": "00000002-0000-0ff1-ce00-000000000000" }),
+            },
+        };
+        let r = record(spec);
+        b.tenant.ual.push(r);
     }
 }
 

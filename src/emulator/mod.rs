@@ -17,6 +17,7 @@ pub mod story;
 pub mod tenant;
 pub mod throttle;
 pub mod time;
+pub mod ual;
 
 use std::io::Write;
 use std::net::SocketAddr;

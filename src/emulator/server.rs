@@ -21,6 +21,7 @@ use super::signins::{Cursor, Kind, Selection, WirePage};
 use super::tenant::Tenant;
 use super::throttle::{Class, Throttle};
 use super::time;
+use super::ual::{AuditQuery, QueryRequest};
 
 /// How long an access token lives (Entra's default is about an hour).
 pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
@@ -37,6 +38,8 @@ struct Token {
 pub struct Emulator {
     pub tenant: RwLock<Tenant>,
     throttle: Throttle,
+    /// Unified Audit Log queries created by clients.
+    queries: Mutex<Vec<AuditQuery>>,
     tokens: Mutex<HashMap<String, Token>>,
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
     pub base_url: String,
@@ -47,6 +50,7 @@ impl Emulator {
         Self {
             tenant: RwLock::new(tenant),
             throttle: Throttle::new(throttle),
+            queries: Mutex::default(),
             tokens: Mutex::default(),
             base_url,
         }
@@ -138,10 +142,21 @@ fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) ->
     (status, axum::Json(body)).into_response()
 }
 
-async fn post(State(emu): State<Arc<Emulator>>, Path(path): Path<String>, body: Bytes) -> Response {
+async fn post(
+    State(emu): State<Arc<Emulator>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let segments: Vec<&str> = path.split('/').collect();
     match segments.as_slice() {
         [tenant, "oauth2", "v2.0", "token"] => token(&emu, tenant, &body),
+        ["v1.0" | "beta", "security", "auditLog", "queries"] => {
+            match authenticate(&emu, &headers) {
+                Ok(_) => create_query(&emu, &body),
+                Err(e) => e.into_response(),
+            }
+        }
         _ => graph_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "Request_BadRequest",
@@ -227,6 +242,95 @@ fn token(emu: &Emulator, tenant_name: &str, body: &[u8]) -> Response {
         "access_token": access_token,
     }))
     .into_response()
+}
+
+/// `POST security/auditLog/queries`: starts an asynchronous search of the
+/// Unified Audit Log.
+fn create_query(emu: &Emulator, body: &[u8]) -> Response {
+    let request: QueryRequest = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                &format!("Invalid request body: {e}"),
+            );
+        }
+    };
+    let bound = |text: &Option<String>, default: i64| match text {
+        None => Ok(default),
+        Some(t) => time::parse(t).ok_or_else(|| format!("Invalid DateTimeOffset '{t}'")),
+    };
+    let (from_ms, to_ms) = match (
+        bound(&request.filter_start_date_time, i64::MIN),
+        bound(&request.filter_end_date_time, i64::MAX),
+    ) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return graph_error(StatusCode::BAD_REQUEST, "BadRequest", &e),
+    };
+    let query = AuditQuery {
+        id: request_id(),
+        request,
+        from_ms,
+        to_ms,
+        created: Instant::now(),
+    };
+    let body = query.json(Instant::now());
+    emu.queries
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(query);
+    (StatusCode::CREATED, axum::Json(body)).into_response()
+}
+
+fn audit_queries(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
+    let now = Instant::now();
+    let queries = ctx.emu.queries.lock().unwrap_or_else(|p| p.into_inner());
+    let find = |id: &str| queries.iter().find(|q| q.id == id).cloned();
+    match rest {
+        [] => {
+            let list = queries.iter().map(|q| q.json(now)).collect();
+            drop(queries);
+            listing(ctx, "security/auditLog/queries", list, page)
+        }
+        [id] => {
+            let found = find(id);
+            drop(queries);
+            one(ctx, found.map(|q| q.json(now)), "security/auditLog/queries")
+        }
+        [id, "records"] => {
+            let Some(query) = find(id) else {
+                drop(queries);
+                return one(ctx, None, "security/auditLog/queries");
+            };
+            drop(queries);
+            if query.status(now) != "succeeded" {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    &format!(
+                        "Query {id} has not finished (status {}); poll it until its status is succeeded.",
+                        query.status(now)
+                    ),
+                );
+            }
+            let top = match page.top(150, 1000) {
+                Ok(top) => top,
+                Err(r) => return r.into_response(),
+            };
+            let tenant = ctx.emu.read();
+            let items: Vec<Value> = tenant
+                .ual
+                .iter()
+                .rev()
+                .filter(|r| query.matches(r))
+                .map(|r| r.json.clone())
+                .collect();
+            drop(tenant);
+            paged(ctx, "security/auditLog/queries/records", items, top, &page)
+        }
+        _ => not_found(ctx.path).into_response(),
+    }
 }
 
 /// Decodes an `application/x-www-form-urlencoded` body.
@@ -326,6 +430,7 @@ async fn graph_get(
             "directoryAudits",
         ),
         ["identityProtection", "riskDetections"] => risks(&ctx, page),
+        ["security", "auditLog", "queries", tail @ ..] => audit_queries(&ctx, tail, page),
         ["identityProtection", "riskyUsers"] | ["riskyUsers"] => {
             let list = risky_users(&emu.read());
             listing(&ctx, "riskyUsers", list, page)

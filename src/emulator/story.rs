@@ -513,6 +513,8 @@ pub fn golden_saml(b: &mut Build) {
         );
     }
 
+    mail_theft(b, &hr_app_id, hr_sp, t2, at(1.5));
+
     let key_users = [b.tenant.users[megan].upn.clone(), upn];
     b.tenant.answer_key.malicious_users.extend(key_users);
     b.tenant
@@ -523,6 +525,81 @@ pub fn golden_saml(b: &mut Build) {
         .answer_key
         .malicious_ips
         .extend([ATTACKER_IP_PORTAL.to_owned(), ATTACKER_IP_API.to_owned()]);
+}
+
+/// The backdoored app reads the executives' mail, and a forged session as
+/// the CFO hides a forwarding rule in her mailbox.
+fn mail_theft(b: &mut Build, app_id: &str, app_sp: usize, from_ms: i64, rule_ms: i64) {
+    use super::ual::{RecordSpec, record};
+    use serde_json::json;
+    let tenant_id = b.tenant.id.to_string();
+    let sp_id = b.tenant.service_principals[app_sp].id.to_string();
+    let mut t = from_ms + HOUR;
+    let mut i = 0;
+    while t < b.end_ms - HOUR {
+        let owner = if i % 2 == 0 { who::LYNNE } else { who::PATTI };
+        let owner_upn = b.tenant.users[owner].upn.clone();
+        let key = b.key();
+        let r = record(RecordSpec {
+            time_ms: t,
+            key,
+            tenant_id: &tenant_id,
+            record_type: "exchangeItemAggregated",
+            record_type_number: 50,
+            workload: "Exchange",
+            operation: "MailItemsAccessed",
+            user_id: &sp_id,
+            upn: &owner_upn,
+            user_type: "servicePrincipal",
+            ip: ATTACKER_IP_API,
+            object_id: "",
+            details: json!({
+                "MailboxOwnerUPN": owner_upn,
+                "AppId": app_id,
+                "ClientAppId": app_id,
+                "LogonType": 0,
+                "ClientInfoString": "Client=REST;Client=RESTSystem;;",
+                "OperationProperties": [{ "Name": "MailAccessType", "Value": "Sync" }, { "Name": "IsThrottled", "Value": "False" }],
+                "Folders": [{ "Path": "\\Inbox" }, { "Path": "\\Sent Items" }],
+                "OperationCount": 40 + b.rng.u32(..200),
+            }),
+        });
+        b.tenant.answer_key.ual_ids.push(r.id.clone());
+        b.tenant.ual.push(r);
+        t += 5 * HOUR + b.rng.i64(0..3 * HOUR);
+        i += 1;
+    }
+    let patti = &b.tenant.users[who::PATTI];
+    let (upn, user_id) = (patti.upn.clone(), patti.id.to_string());
+    let key = b.key();
+    let rule = record(RecordSpec {
+        time_ms: rule_ms + 40 * MINUTE,
+        key,
+        tenant_id: &tenant_id,
+        record_type: "exchangeAdmin",
+        record_type_number: 1,
+        workload: "Exchange",
+        operation: "New-InboxRule",
+        user_id: &user_id,
+        upn: &upn,
+        user_type: "regular",
+        ip: ATTACKER_IP_PORTAL,
+        object_id: "Patti Fernandez\\.",
+        details: json!({
+            "ObjectId": "Patti Fernandez\\.",
+            "ExternalAccess": false,
+            "Parameters": [
+                { "Name": "Name", "Value": "." },
+                { "Name": "SubjectOrBodyContainsWords", "Value": "invoice;wire transfer;payment" },
+                { "Name": "ForwardTo", "Value": "ap-archive@contoso-billing.example" },
+                { "Name": "MoveToFolder", "Value": "RSS Subscriptions" },
+                { "Name": "MarkAsRead", "Value": "True" },
+                { "Name": "StopProcessingRules", "Value": "True" },
+            ],
+        }),
+    });
+    b.tenant.answer_key.ual_ids.push(rule.id.clone());
+    b.tenant.ual.push(rule);
 }
 
 /// An audit the attacker caused, from the attacker's address.

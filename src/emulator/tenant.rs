@@ -47,6 +47,9 @@ pub struct AnswerKey {
     pub sign_in_ids: Vec<String>,
     pub audit_ids: Vec<String>,
     pub risk_detection_ids: Vec<String>,
+    /// Unified Audit Log record ids (mail read by the backdoored app, the
+    /// inbox rule).
+    pub ual_ids: Vec<String>,
     pub debt: Vec<Debt>,
 }
 
@@ -77,6 +80,8 @@ pub struct Tenant {
     pub audits: Vec<Audit>,
     /// Sorted by time.
     pub risks: Vec<RiskDetection>,
+    /// Unified Audit Log records, sorted by time.
+    pub ual: Vec<super::ual::UalRecord>,
     pub responder: Responder,
     pub answer_key: AnswerKey,
 }
