@@ -318,16 +318,33 @@ fn audit_queries(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
                 Ok(top) => top,
                 Err(r) => return r.into_response(),
             };
+            let offset = match page_offset(&page) {
+                Ok(offset) => offset,
+                Err(e) => return e.into_response(),
+            };
             let tenant = ctx.emu.read();
-            let items: Vec<Value> = tenant
+            let matching: Vec<&str> = tenant
                 .ual
                 .iter()
                 .rev()
                 .filter(|r| query.matches(r))
-                .map(|r| r.json.clone())
+                .map(|r| &*r.json)
                 .collect();
+            // Only the page is turned back into JSON values.
+            let value: Vec<Value> = matching
+                .iter()
+                .skip(offset)
+                .take(top)
+                .filter_map(|text| serde_json::from_str(text).ok())
+                .collect();
+            let next = (offset + top < matching.len())
+                .then(|| ctx.next_link(&format!("o{}", offset + top)));
             drop(tenant);
-            paged(ctx, "security/auditLog/queries/records", items, top, &page)
+            json_response(&Envelope {
+                context: ctx.context("security/auditLog/queries/records"),
+                next_link: next,
+                value,
+            })
         }
         _ => not_found(ctx.path).into_response(),
     }
@@ -733,21 +750,27 @@ fn listing(ctx: &Ctx<'_>, entity: &str, items: Vec<Value>, page: Paging) -> Resp
     paged(ctx, entity, items, top, &page)
 }
 
-fn paged(ctx: &Ctx<'_>, entity: &str, items: Vec<Value>, top: usize, page: &Paging) -> Response {
-    let offset = match page
+/// The offset a listing's `$skiptoken` carries.
+fn page_offset(page: &Paging) -> Result<usize, ApiError> {
+    match page
         .skiptoken
         .as_deref()
-        .map(|t| t.strip_prefix("o").and_then(|n| n.parse::<usize>().ok()))
+        .map(|t| t.strip_prefix('o').and_then(|n| n.parse::<usize>().ok()))
     {
-        None => 0,
-        Some(Some(n)) => n,
-        Some(None) => {
-            return graph_error(
-                StatusCode::BAD_REQUEST,
-                "Directory_ExpiredPageToken",
-                "The specified page token value has expired and can no longer be included in your request.",
-            );
-        }
+        None => Ok(0),
+        Some(Some(n)) => Ok(n),
+        Some(None) => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "Directory_ExpiredPageToken",
+            "The specified page token value has expired and can no longer be included in your request.",
+        )),
+    }
+}
+
+fn paged(ctx: &Ctx<'_>, entity: &str, items: Vec<Value>, top: usize, page: &Paging) -> Response {
+    let offset = match page_offset(page) {
+        Ok(offset) => offset,
+        Err(e) => return e.into_response(),
     };
     let total = items.len();
     let value: Vec<Value> = items.into_iter().skip(offset).take(top).collect();

@@ -24,7 +24,9 @@ pub struct UalRecord {
     pub upn: String,
     pub ip: String,
     pub object_id: String,
-    pub json: Value,
+    pub service: &'static str,
+    /// The record as JSON text: compact, and what keyword search reads.
+    pub json: Box<str>,
 }
 
 pub struct RecordSpec<'a> {
@@ -34,7 +36,7 @@ pub struct RecordSpec<'a> {
     pub record_type: &'static str,
     /// The Office 365 Management API's numeric RecordType.
     pub record_type_number: u32,
-    pub workload: &'a str,
+    pub workload: &'static str,
     pub operation: &'a str,
     pub user_id: &'a str,
     pub upn: &'a str,
@@ -89,7 +91,8 @@ pub fn record(spec: RecordSpec<'_>) -> UalRecord {
         upn: spec.upn.to_owned(),
         ip: spec.ip.to_owned(),
         object_id: spec.object_id.to_owned(),
-        json,
+        service: spec.workload,
+        json: json.to_string().into_boxed_str(),
     }
 }
 
@@ -163,17 +166,11 @@ impl AuditQuery {
             && any(&r.user_principal_name_filters, &record.upn)
             && any(&r.ip_address_filters, &record.ip)
             && any(&r.object_id_filters, &record.object_id)
-            && r.service_filter.as_deref().is_none_or(|s| {
-                record.json["service"]
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case(s))
-            })
-            && r.keyword_filter.as_deref().is_none_or(|k| {
-                record
-                    .json
-                    .to_string()
-                    .to_lowercase()
-                    .contains(&k.to_lowercase())
-            })
+            && r.service_filter
+                .as_deref()
+                .is_none_or(|s| record.service.eq_ignore_ascii_case(s))
+            && r.keyword_filter
+                .as_deref()
+                .is_none_or(|k| record.json.to_lowercase().contains(&k.to_lowercase()))
     }
 }
