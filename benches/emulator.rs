@@ -82,7 +82,7 @@ fn main() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let running = emulator::start(&spec, "127.0.0.1:0", false).await.expect("start");
+        let running = emulator::start(&spec, "127.0.0.1:0", emulator::Options { throttle: false, ..Default::default() }).await.expect("start");
         let (tenant_id, id, secret) = {
             let t = running.emulator.tenant.read().unwrap();
             (t.id.to_string(), t.responder.app_id.to_string(), t.responder.secret.clone())

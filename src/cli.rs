@@ -96,8 +96,18 @@ pub struct EmulatorArgs {
     pub live: bool,
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
+    /// Serve without Graph's request limits.
     #[arg(long)]
     pub no_throttle: bool,
+    /// Lifetime of access tokens, in seconds (to exercise refresh).
+    #[arg(long, value_name = "SECS", default_value_t = 3599)]
+    pub token_lifetime: u64,
+    /// Seconds after which a device code counts as approved by the user.
+    #[arg(long, value_name = "SECS", default_value_t = 3)]
+    pub device_approve_after: u64,
+    /// The polling interval the device code flow asks clients for, in seconds.
+    #[arg(long, value_name = "SECS", default_value_t = 5)]
+    pub device_poll_interval: u64,
     #[arg(long, value_name = "DIR")]
     pub export_onprem: Option<PathBuf>,
 }

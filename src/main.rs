@@ -2,7 +2,7 @@
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::Parser;
 
@@ -98,5 +98,13 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
         days: args.days.max(1),
         end_ms: jiff::Timestamp::now().as_millisecond(),
     };
-    emulator::run_cli(spec, &args.listen, !args.no_throttle)
+    let options = emulator::Options {
+        throttle: !args.no_throttle,
+        authority: emulator::oauth::AuthorityOptions {
+            token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
+            device_approval_delay: Duration::from_secs(args.device_approve_after),
+            device_poll_interval: Duration::from_secs(args.device_poll_interval),
+        },
+    };
+    emulator::run_cli(spec, &args.listen, options)
 }

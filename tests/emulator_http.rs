@@ -29,7 +29,11 @@ struct Emu {
 impl Emu {
     async fn start(scenario: Scenario, signins: u64, throttle: bool) -> Emu {
         warroom::install_crypto_provider();
-        let running = emulator::start(&spec(scenario, signins), "127.0.0.1:0", throttle)
+        let options = emulator::Options {
+            throttle,
+            ..Default::default()
+        };
+        let running = emulator::start(&spec(scenario, signins), "127.0.0.1:0", options)
             .await
             .expect("emulator starts");
         let client = Client::new();
@@ -113,9 +117,13 @@ async fn token(client: &Client, base: &str, tenant: &str, id: &str, secret: &str
 #[tokio::test]
 async fn client_credentials_are_checked() {
     warroom::install_crypto_provider();
-    let running = emulator::start(&spec(Scenario::Clean, 2_000), "127.0.0.1:0", true)
-        .await
-        .unwrap();
+    let running = emulator::start(
+        &spec(Scenario::Clean, 2_000),
+        "127.0.0.1:0",
+        emulator::Options::default(),
+    )
+    .await
+    .unwrap();
     let client = Client::new();
     let (tenant, id, secret) = credentials(&running);
     let ok = token(&client, &running.url, &tenant, &id, &secret).await;
@@ -677,4 +685,131 @@ async fn unified_audit_log_queries_run_then_page_their_records() {
     assert!(mail > 5);
     let (bad, _) = create(serde_json::json!({ "filterStartDateTime": "yesterday" })).await;
     assert_eq!(bad, StatusCode::BAD_REQUEST);
+}
+
+async fn post_form(client: &Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    let response = client.post(url).form(form).send().await.expect("post");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// RFC 8628 as Entra answers it: pending, slow_down when polled too fast,
+/// then tokens with a refresh token that rotates; short-lived access
+/// tokens expire with Graph's 401.
+#[tokio::test]
+async fn device_code_flow_refresh_and_expiry() {
+    use std::time::Duration;
+    warroom::install_crypto_provider();
+    let options = emulator::Options {
+        throttle: false,
+        authority: emulator::oauth::AuthorityOptions {
+            token_lifetime: Duration::from_secs(1),
+            device_approval_delay: Duration::from_millis(600),
+            device_poll_interval: Duration::from_millis(200),
+        },
+    };
+    let running = emulator::start(&spec(Scenario::Clean, 1_000), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let client = Client::new();
+    let (tenant, _, _) = credentials(&running);
+    let public_client = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+    let base = format!("{}/{tenant}/oauth2/v2.0", running.url);
+    let (status, code) = post_form(
+        &client,
+        &format!("{base}/devicecode"),
+        &[
+            ("client_id", public_client),
+            (
+                "scope",
+                "AuditLog.Read.All Directory.Read.All offline_access",
+            ),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{code}");
+    for field in [
+        "user_code",
+        "device_code",
+        "verification_uri",
+        "expires_in",
+        "interval",
+        "message",
+    ] {
+        assert!(!code[field].is_null(), "{field} missing: {code}");
+    }
+    let device_code = code["device_code"].as_str().unwrap().to_owned();
+    let poll = [
+        ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+        ("client_id", public_client),
+        ("device_code", device_code.as_str()),
+    ];
+    let (status, pending) = post_form(&client, &format!("{base}/token"), &poll).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(pending["error"], "authorization_pending");
+    let (_, fast) = post_form(&client, &format!("{base}/token"), &poll).await;
+    assert_eq!(fast["error"], "slow_down", "polled again at once");
+    tokio::time::sleep(Duration::from_millis(5_300)).await;
+    let (status, tokens) = post_form(&client, &format!("{base}/token"), &poll).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_owned();
+    let access = tokens["access_token"].as_str().unwrap().to_owned();
+    let (_, reused) = post_form(&client, &format!("{base}/token"), &poll).await;
+    assert_eq!(reused["error"], "invalid_grant", "a device code works once");
+
+    let users = format!("{}/v1.0/users?$top=1", running.url);
+    assert_eq!(
+        client
+            .get(&users)
+            .bearer_auth(&access)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    let expired = client
+        .get(&users)
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = expired.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expired")
+    );
+
+    let renew = [
+        ("grant_type", "refresh_token"),
+        ("client_id", public_client),
+        ("refresh_token", refresh.as_str()),
+    ];
+    let (status, renewed) = post_form(&client, &format!("{base}/token"), &renew).await;
+    assert_eq!(status, StatusCode::OK, "{renewed}");
+    assert_ne!(
+        renewed["refresh_token"],
+        refresh.as_str(),
+        "refresh tokens rotate"
+    );
+    let fresh = renewed["access_token"].as_str().unwrap();
+    assert_eq!(
+        client
+            .get(&users)
+            .bearer_auth(fresh)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    let (_, replay) = post_form(&client, &format!("{base}/token"), &renew).await;
+    assert_eq!(
+        replay["error"], "invalid_grant",
+        "a spent refresh token is refused"
+    );
 }

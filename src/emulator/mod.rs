@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod directory;
 pub mod generate;
 pub mod ids;
+pub mod oauth;
 pub mod odata;
 pub mod server;
 pub mod signins;
@@ -24,7 +25,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use generate::{Scenario, Spec};
-pub use server::Emulator;
+pub use server::{Emulator, Options};
 
 /// Defaults of `warroom emulator`.
 pub const DEFAULT_SEED: u64 = 1;
@@ -40,14 +41,14 @@ pub struct Running {
 }
 
 /// Builds the tenant, binds `listen` and serves on the current runtime.
-pub async fn start(spec: &Spec, listen: &str, throttle: bool) -> anyhow::Result<Running> {
+pub async fn start(spec: &Spec, listen: &str, options: Options) -> anyhow::Result<Running> {
     let tenant = generate::build(spec);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr()?;
     let url = format!("http://{addr}");
-    let emulator = Arc::new(Emulator::new(tenant, throttle, url.clone()));
+    let emulator = Arc::new(Emulator::new(tenant, options, url.clone()));
     let app = server::router(emulator.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(Running {
@@ -60,12 +61,12 @@ pub async fn start(spec: &Spec, listen: &str, throttle: bool) -> anyhow::Result<
 
 /// `warroom emulator`: serve until interrupted. The first stdout line is the
 /// URL, the second the responder app's credentials.
-pub fn run_cli(spec: Spec, listen: &str, throttle: bool) -> anyhow::Result<u8> {
+pub fn run_cli(spec: Spec, listen: &str, options: Options) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let running = start(&spec, listen, throttle).await?;
+        let running = start(&spec, listen, options).await?;
         let (tenant_id, client_id, secret) = {
             let tenant = running
                 .emulator

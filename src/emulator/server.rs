@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -16,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ids::Guid;
+use super::oauth::{Authority, AuthorityOptions, Refusal};
 use super::odata::{self, Clause, Op};
 use super::signins::{Cursor, Kind, Selection, WirePage};
 use super::tenant::Tenant;
@@ -23,16 +24,26 @@ use super::throttle::{Class, Throttle};
 use super::time;
 use super::ual::{AuditQuery, QueryRequest};
 
-/// How long an access token lives (Entra's default is about an hour).
-pub const TOKEN_LIFETIME: Duration = Duration::from_secs(3599);
 const SIGNIN_PAGE_MAX: usize = 1000;
 const RISK_PAGE_MAX: usize = 500;
 const DIRECTORY_PAGE_DEFAULT: usize = 100;
 const DIRECTORY_PAGE_MAX: usize = 999;
 
-struct Token {
-    app_id: String,
-    expires: Instant,
+/// How the emulator behaves, beyond the tenant it serves.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Enforce Graph's documented request limits.
+    pub throttle: bool,
+    pub authority: AuthorityOptions,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            throttle: true,
+            authority: AuthorityOptions::default(),
+        }
+    }
 }
 
 pub struct Emulator {
@@ -40,18 +51,18 @@ pub struct Emulator {
     throttle: Throttle,
     /// Unified Audit Log queries created by clients.
     queries: Mutex<Vec<AuditQuery>>,
-    tokens: Mutex<HashMap<String, Token>>,
+    pub authority: Authority,
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
     pub base_url: String,
 }
 
 impl Emulator {
-    pub fn new(tenant: Tenant, throttle: bool, base_url: String) -> Self {
+    pub fn new(tenant: Tenant, options: Options, base_url: String) -> Self {
         Self {
             tenant: RwLock::new(tenant),
-            throttle: Throttle::new(throttle),
+            throttle: Throttle::new(options.throttle),
             queries: Mutex::default(),
-            tokens: Mutex::default(),
+            authority: Authority::new(options.authority),
             base_url,
         }
     }
@@ -128,20 +139,6 @@ fn throttled(retry_after_secs: Option<u64>) -> ApiError {
     }
 }
 
-/// An identity platform (AADSTS) error body.
-fn oauth_error(status: StatusCode, error: &str, code: u32, description: &str) -> Response {
-    let trace = request_id();
-    let body = json!({
-        "error": error,
-        "error_description": format!("AADSTS{code}: {description}\r\nTrace ID: {trace}\r\nCorrelation ID: {}\r\nTimestamp: {}", request_id(), time::iso(time::now_ms()).replace('T', " ")),
-        "error_codes": [code],
-        "timestamp": time::iso(time::now_ms()).replace('T', " "),
-        "trace_id": trace,
-        "correlation_id": request_id(),
-    });
-    (status, axum::Json(body)).into_response()
-}
-
 async fn post(
     State(emu): State<Arc<Emulator>>,
     Path(path): Path<String>,
@@ -150,7 +147,24 @@ async fn post(
 ) -> Response {
     let segments: Vec<&str> = path.split('/').collect();
     match segments.as_slice() {
-        [tenant, "oauth2", "v2.0", "token"] => token(&emu, tenant, &body),
+        [tenant, "oauth2", "v2.0", "token"] => {
+            let form = form_urlencoded_pairs(&body);
+            let result = emu.authority.token(&emu.read(), tenant, &form);
+            match result {
+                Ok(tokens) => axum::Json(tokens).into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
+        [tenant, "oauth2", "v2.0", "devicecode"] => {
+            let form = form_urlencoded_pairs(&body);
+            let result = emu
+                .authority
+                .device_code(&emu.read(), tenant, &form, &emu.base_url);
+            match result {
+                Ok(code) => axum::Json(code).into_response(),
+                Err(e) => e.into_response(),
+            }
+        }
         ["v1.0" | "beta", "security", "auditLog", "queries"] => {
             match authenticate(&emu, &headers) {
                 Ok(_) => create_query(&emu, &body),
@@ -163,85 +177,6 @@ async fn post(
             "This emulator accepts no writes on this path yet.",
         ),
     }
-}
-
-fn token(emu: &Emulator, tenant_name: &str, body: &[u8]) -> Response {
-    let form: HashMap<String, String> = form_urlencoded_pairs(body);
-    let tenant = emu.read();
-    if !tenant.is_named(tenant_name) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_tenant",
-            90002,
-            &format!("Tenant '{tenant_name}' not found."),
-        );
-    }
-    match form.get("grant_type").map(String::as_str) {
-        Some("client_credentials") => {}
-        Some(other) => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "unsupported_grant_type",
-                70003,
-                &format!("The app requested an unsupported grant type '{other}'."),
-            );
-        }
-        None => {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                900144,
-                "The request body must contain the following parameter: 'grant_type'.",
-            );
-        }
-    }
-    let scope = form.get("scope").map(String::as_str).unwrap_or("");
-    if !scope.ends_with("/.default") {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "invalid_scope",
-            1002012,
-            &format!(
-                "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
-            ),
-        );
-    }
-    let client_id = form.get("client_id").cloned().unwrap_or_default();
-    let responder = &tenant.responder;
-    if !client_id.eq_ignore_ascii_case(&responder.app_id.to_string()) {
-        return oauth_error(
-            StatusCode::BAD_REQUEST,
-            "unauthorized_client",
-            700016,
-            &format!(
-                "Application with identifier '{client_id}' was not found in the directory '{tenant_name}'."
-            ),
-        );
-    }
-    if form.get("client_secret") != Some(&responder.secret) {
-        return oauth_error(
-            StatusCode::UNAUTHORIZED,
-            "invalid_client",
-            7000215,
-            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
-        );
-    }
-    let access_token = format!("emu.{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
-    let mut tokens = emu.tokens.lock().unwrap_or_else(|p| p.into_inner());
-    tokens.insert(
-        access_token.clone(),
-        Token {
-            app_id: client_id,
-            expires: Instant::now() + TOKEN_LIFETIME,
-        },
-    );
-    axum::Json(json!({
-        "token_type": "Bearer",
-        "expires_in": TOKEN_LIFETIME.as_secs(),
-        "ext_expires_in": TOKEN_LIFETIME.as_secs(),
-        "access_token": access_token,
-    }))
-    .into_response()
 }
 
 /// `POST security/auditLog/queries`: starts an asynchronous search of the
@@ -366,22 +301,19 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<String, ApiError>
         })
         .map(str::trim)
         .unwrap_or("");
-    if token.is_empty() {
-        return Err(api_error(
-            StatusCode::UNAUTHORIZED,
-            "InvalidAuthenticationToken",
-            "Access token is empty.",
-        ));
-    }
-    let tokens = emu.tokens.lock().unwrap_or_else(|p| p.into_inner());
-    match tokens.get(token) {
-        Some(t) if t.expires > Instant::now() => Ok(t.app_id.clone()),
-        Some(_) => Err(api_error(
+    match emu.authority.check(token) {
+        Ok(caller) => Ok(caller.app_id),
+        Err(Refusal::Expired) => Err(api_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "Lifetime validation failed, the token is expired.",
         )),
-        None => Err(api_error(
+        Err(Refusal::Missing) => Err(api_error(
+            StatusCode::UNAUTHORIZED,
+            "InvalidAuthenticationToken",
+            "Access token is empty.",
+        )),
+        Err(Refusal::Unknown) => Err(api_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
             "IDX14100: JWT is not well formed, there are no dots (.).",
