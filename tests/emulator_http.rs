@@ -813,3 +813,304 @@ async fn device_code_flow_refresh_and_expiry() {
         "a spent refresh token is refused"
     );
 }
+
+/// Signs in through the device code flow as the tenant's emergency
+/// administrator; returns (access token, refresh token).
+async fn device_login(client: &Client, running: &Running) -> (String, String) {
+    let (tenant, _, _) = credentials(running);
+    let base = format!("{}/{tenant}/oauth2/v2.0", running.url);
+    let public_client = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+    let (_, code) = post_form(
+        client,
+        &format!("{base}/devicecode"),
+        &[
+            ("client_id", public_client),
+            ("scope", "Directory.AccessAsUser.All offline_access"),
+        ],
+    )
+    .await;
+    let device_code = code["device_code"].as_str().unwrap().to_owned();
+    for _ in 0..50 {
+        let poll = [
+            ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
+            ("client_id", public_client),
+            ("device_code", device_code.as_str()),
+        ];
+        let (status, body) = post_form(client, &format!("{base}/token"), &poll).await;
+        if status == StatusCode::OK {
+            return (
+                body["access_token"].as_str().unwrap().to_owned(),
+                body["refresh_token"].as_str().unwrap().to_owned(),
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(120)).await;
+    }
+    panic!("device login never completed");
+}
+
+#[tokio::test]
+async fn remediation_writes_change_the_tenant_and_are_audited() {
+    use std::time::Duration;
+    warroom::install_crypto_provider();
+    let options = emulator::Options {
+        throttle: false,
+        authority: emulator::oauth::AuthorityOptions {
+            token_lifetime: Duration::from_secs(600),
+            device_approval_delay: Duration::ZERO,
+            device_poll_interval: Duration::from_millis(100),
+        },
+    };
+    let running = emulator::start(&spec(Scenario::GoldenSaml, 3_000), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let client = Client::new();
+    let (tenant, id, secret) = credentials(&running);
+    let app_only = token(&client, &running.url, &tenant, &id, &secret).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (admin, refresh) = device_login(&client, &running).await;
+    let url = |path: &str| format!("{}/v1.0{path}", running.url);
+    let get = |path: String, token: String| {
+        let request = client.get(url(&path)).bearer_auth(token);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+
+    // The responder app reads only: a write with its token is refused.
+    let megan = get("/users/megan.bowen@contoso.com".into(), admin.clone()).await;
+    let megan_id = megan["id"].as_str().unwrap().to_owned();
+    let refused = client
+        .patch(url(&format!("/users/{megan_id}")))
+        .bearer_auth(&app_only)
+        .json(&serde_json::json!({"accountEnabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "Authorization_RequestDenied");
+
+    // Disable the compromised admin.
+    let done = client
+        .patch(url(&format!("/users/{megan_id}")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"accountEnabled": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        get(format!("/users/{megan_id}"), admin.clone()).await["accountEnabled"],
+        false
+    );
+
+    // Remove the secret the attacker added to the mail-reading app.
+    let apps = get("/applications".into(), admin.clone()).await;
+    let hr = apps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["displayName"] == "Contoso HR Connector")
+        .unwrap()
+        .clone();
+    let backdoor = hr["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["displayName"] == "backup")
+        .unwrap()["keyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hr_id = hr["id"].as_str().unwrap();
+    let removed = client
+        .post(url(&format!("/applications/{hr_id}/removePassword")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"keyId": backdoor}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    let after = get(format!("/applications/{hr_id}"), admin.clone()).await;
+    assert!(
+        after["passwordCredentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["keyId"] != backdoor.as_str())
+    );
+    let again = client
+        .post(url(&format!("/applications/{hr_id}/removePassword")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"keyId": backdoor}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        StatusCode::BAD_REQUEST,
+        "the same key cannot be removed twice"
+    );
+
+    // Withdraw the tenant-wide consent and the rogue admin's role.
+    let grants = get("/oauth2PermissionGrants".into(), admin.clone()).await;
+    let sps = get("/servicePrincipals".into(), admin.clone()).await;
+    let archiver = sps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["displayName"] == "Mail Archiver Pro")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grant = grants["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["clientId"] == archiver.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client
+            .delete(url(&format!("/oauth2PermissionGrants/{grant}")))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let rogue = get(
+        "/users/svc-adsync-backup@contoso.onmicrosoft.com".into(),
+        admin.clone(),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let roles = get(
+        "/roleManagement/directory/roleAssignments".into(),
+        admin.clone(),
+    )
+    .await;
+    let assignment = roles["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["principalId"] == rogue.as_str())
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        client
+            .delete(url(&format!(
+                "/roleManagement/directory/roleAssignments/{assignment}"
+            )))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        client
+            .delete(url(&format!(
+                "/roleManagement/directory/roleAssignments/{assignment}"
+            )))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Put the federation trust back.
+    let fed = get(
+        "/domains/contoso.com/federationConfiguration".into(),
+        admin.clone(),
+    )
+    .await["value"][0]
+        .clone();
+    let fed_id = fed["id"].as_str().unwrap();
+    let fixed = client
+        .patch(url(&format!("/domains/contoso.com/federationConfiguration/{fed_id}")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"nextSigningCertificate": null, "issuerUri": "http://sts.contoso.com/adfs/services/trust"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fixed.status(), StatusCode::OK);
+    let fed = get(
+        "/domains/contoso.com/federationConfiguration".into(),
+        admin.clone(),
+    )
+    .await["value"][0]
+        .clone();
+    assert!(fed["nextSigningCertificate"].is_null());
+    assert_eq!(
+        fed["issuerUri"],
+        "http://sts.contoso.com/adfs/services/trust"
+    );
+
+    // Revoking the admin's own sessions kills their refresh token.
+    let revoke = client
+        .post(url(
+            "/users/bg-admin01@contoso.onmicrosoft.com/revokeSignInSessions",
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    assert_eq!(revoke.json::<Value>().await.unwrap()["value"], true);
+    let base = format!("{}/{tenant}/oauth2/v2.0/token", running.url);
+    let (_, renewed) = post_form(
+        &client,
+        &base,
+        &[
+            ("grant_type", "refresh_token"),
+            ("client_id", "14d82eec-204b-4c2f-b7e8-296a70dab67e"),
+            ("refresh_token", refresh.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(renewed["error"], "invalid_grant");
+    assert!(
+        renewed["error_description"]
+            .as_str()
+            .unwrap()
+            .starts_with("AADSTS50173")
+    );
+
+    // Every write left its audit, by the administrator.
+    let audits = get("/auditLogs/directoryAudits?$top=20".into(), admin.clone()).await;
+    let recent: Vec<&str> = audits["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["initiatedBy"]["user"]["userPrincipalName"] == "bg-admin01@contoso.onmicrosoft.com"
+                && a["initiatedBy"]["user"]["ipAddress"] == "127.0.0.1"
+        })
+        .map(|a| a["activityDisplayName"].as_str().unwrap())
+        .collect();
+    for activity in [
+        "Disable account",
+        "Update application – Certificates and secrets management ",
+        "Remove delegated permission grant",
+        "Remove member from role",
+        "Set federation settings on domain",
+        "Update user",
+    ] {
+        assert!(
+            recent.contains(&activity),
+            "no audit for '{activity}': {recent:?}"
+        );
+    }
+}

@@ -19,6 +19,7 @@ pub mod tenant;
 pub mod throttle;
 pub mod time;
 pub mod ual;
+pub mod writes;
 
 use std::io::Write;
 use std::net::SocketAddr;

@@ -16,13 +16,14 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ids::Guid;
-use super::oauth::{Authority, AuthorityOptions, Refusal};
+use super::oauth::{Authority, AuthorityOptions, Caller, Refusal};
 use super::odata::{self, Clause, Op};
 use super::signins::{Cursor, Kind, Selection, WirePage};
 use super::tenant::Tenant;
 use super::throttle::{Class, Throttle};
 use super::time;
 use super::ual::{AuditQuery, QueryRequest};
+use super::writes::{self, Method, Outcome};
 
 const SIGNIN_PAGE_MAX: usize = 1000;
 const RISK_PAGE_MAX: usize = 500;
@@ -74,7 +75,10 @@ impl Emulator {
 
 pub fn router(emulator: Arc<Emulator>) -> Router {
     Router::new()
-        .route("/{*path}", get(graph_get).post(post))
+        .route(
+            "/{*path}",
+            get(graph_get).post(post).patch(patch).delete(delete),
+        )
         .with_state(emulator)
 }
 
@@ -171,11 +175,53 @@ async fn post(
                 Err(e) => e.into_response(),
             }
         }
-        _ => graph_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "Request_BadRequest",
-            "This emulator accepts no writes on this path yet.",
-        ),
+        _ => write(&emu, &headers, Method::Post, &path, &body),
+    }
+}
+
+async fn patch(
+    State(emu): State<Arc<Emulator>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    write(&emu, &headers, Method::Patch, &path, &body)
+}
+
+async fn delete(
+    State(emu): State<Arc<Emulator>>,
+    Path(path): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    write(&emu, &headers, Method::Delete, &path, &[])
+}
+
+/// A write to the directory, by an authenticated caller.
+fn write(emu: &Emulator, headers: &HeaderMap, method: Method, path: &str, body: &[u8]) -> Response {
+    let caller = match authenticate(emu, headers) {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let Some((&version, rest)) = segments.split_first() else {
+        return not_found(path).into_response();
+    };
+    if version != "v1.0" && version != "beta" {
+        return not_found(path).into_response();
+    }
+    let mut tenant = emu.tenant.write().unwrap_or_else(|p| p.into_inner());
+    match writes::apply(&mut tenant, &caller, method, rest, body) {
+        Ok(Outcome::NoContent) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Outcome::Body(mut value)) => {
+            if let Value::Object(map) = &mut value {
+                map.insert(
+                    "@odata.context".into(),
+                    Value::from(format!("{}/{version}/$metadata#Edm.Boolean", emu.base_url)),
+                );
+            }
+            json_response(&value)
+        }
+        Err(e) => e.into_response(),
     }
 }
 
@@ -291,7 +337,7 @@ fn form_urlencoded_pairs(body: &[u8]) -> HashMap<String, String> {
 }
 
 /// The calling app, or the 401 Graph sends.
-fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<String, ApiError> {
+fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<Caller, ApiError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -302,7 +348,7 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<String, ApiError>
         .map(str::trim)
         .unwrap_or("");
     match emu.authority.check(token) {
-        Ok(caller) => Ok(caller.app_id),
+        Ok(caller) => Ok(caller),
         Err(Refusal::Expired) => Err(api_error(
             StatusCode::UNAUTHORIZED,
             "InvalidAuthenticationToken",
@@ -328,7 +374,7 @@ async fn graph_get(
     headers: HeaderMap,
 ) -> Response {
     let app = match authenticate(&emu, &headers) {
-        Ok(app) => app,
+        Ok(caller) => caller.app_id,
         Err(response) => return response.into_response(),
     };
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();

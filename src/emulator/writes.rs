@@ -1,0 +1,513 @@
+//! The writes remediation uses, as Graph performs them: each changes the
+//! tenant and logs the directory audit the real service logs, initiated by
+//! the signed-in user. App-only callers are refused, as the responder app
+//! holds read permissions only; a delegated caller must be a Global
+//! Administrator.
+
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::audit::{AuditSpec, Initiator, Target, audit};
+use super::catalog;
+use super::oauth::Caller;
+use super::server::{ApiError, api_error};
+use super::tenant::Tenant;
+use super::time;
+
+/// What a successful write answers.
+#[derive(Debug, PartialEq)]
+pub enum Outcome {
+    /// 204 No Content.
+    NoContent,
+    /// 200 with this body.
+    Body(Value),
+}
+
+/// The write methods remediation needs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Post,
+    Patch,
+    Delete,
+}
+
+/// Where audits say a write came from.
+const CALLER_IP: &str = "127.0.0.1";
+
+fn denied() -> ApiError {
+    api_error(
+        StatusCode::FORBIDDEN,
+        "Authorization_RequestDenied",
+        "Insufficient privileges to complete the operation.",
+    )
+}
+
+fn missing(what: &str, id: &str) -> ApiError {
+    api_error(
+        StatusCode::NOT_FOUND,
+        "Request_ResourceNotFound",
+        &format!(
+            "Resource '{id}' does not exist or one of its queried reference-property objects are not present. ({what})"
+        ),
+    )
+}
+
+fn bad_body(message: impl std::fmt::Display) -> ApiError {
+    api_error(
+        StatusCode::BAD_REQUEST,
+        "Request_BadRequest",
+        &format!("Invalid request body: {message}"),
+    )
+}
+
+/// The user behind a delegated token, if they may change the tenant.
+fn actor(tenant: &Tenant, caller: &Caller) -> Result<usize, ApiError> {
+    let user = caller.user.ok_or_else(denied)?;
+    let index = tenant
+        .users
+        .iter()
+        .position(|u| u.id == user)
+        .ok_or_else(denied)?;
+    let is_admin = tenant
+        .role_assignments
+        .iter()
+        .any(|r| r.principal_id == user && r.role_template_id == catalog::GLOBAL_ADMINISTRATOR);
+    if is_admin { Ok(index) } else { Err(denied()) }
+}
+
+struct Change<'a> {
+    activity: &'a str,
+    category: &'a str,
+    operation: &'a str,
+    targets: Vec<Target>,
+    modified: Vec<(&'a str, String, String)>,
+}
+
+fn log(tenant: &mut Tenant, actor: usize, change: Change<'_>) {
+    let key = fastrand::u64(..);
+    let a = audit(AuditSpec {
+        time_ms: time::now_ms(),
+        key,
+        activity: change.activity,
+        category: change.category,
+        service: "Core Directory",
+        operation: change.operation,
+        initiator: Initiator::User {
+            user: &tenant.users[actor],
+            ip: CALLER_IP,
+        },
+        targets: change.targets,
+        modified: change.modified,
+        failed: false,
+    });
+    tenant.audits.push(a);
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyIdBody {
+    key_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserPatch {
+    account_enabled: Option<bool>,
+    password_profile: Option<Value>,
+}
+
+/// Applies one write; `segments` is the path after the version.
+pub fn apply(
+    tenant: &mut Tenant,
+    caller: &Caller,
+    method: Method,
+    segments: &[&str],
+    body: &[u8],
+) -> Result<Outcome, ApiError> {
+    let who = actor(tenant, caller)?;
+    match (method, segments) {
+        (Method::Post, ["users", id, "revokeSignInSessions"]) => {
+            let u = tenant
+                .users
+                .iter()
+                .position(|u| u.id.to_string() == *id || u.upn.eq_ignore_ascii_case(id))
+                .ok_or_else(|| missing("user", id))?;
+            let before = tenant.users[u].refresh_tokens_valid_from_ms;
+            let now = time::now_ms();
+            tenant.users[u].refresh_tokens_valid_from_ms = now;
+            let target = Target::user(&tenant.users[u]);
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Update user",
+                    category: "UserManagement",
+                    operation: "Update",
+                    targets: vec![target],
+                    modified: vec![(
+                        "StsRefreshTokensValidFrom",
+                        format!("[\"{}\"]", time::iso(before)),
+                        format!("[\"{}\"]", time::iso(now)),
+                    )],
+                },
+            );
+            Ok(Outcome::Body(serde_json::json!({ "value": true })))
+        }
+        (Method::Patch, ["users", id]) => {
+            let patch: UserPatch = serde_json::from_slice(body).map_err(bad_body)?;
+            let u = tenant
+                .users
+                .iter()
+                .position(|u| u.id.to_string() == *id || u.upn.eq_ignore_ascii_case(id))
+                .ok_or_else(|| missing("user", id))?;
+            if let Some(enabled) = patch.account_enabled {
+                let before = tenant.users[u].enabled;
+                tenant.users[u].enabled = enabled;
+                let t = Target::user(&tenant.users[u]);
+                log(
+                    tenant,
+                    who,
+                    Change {
+                        activity: if enabled {
+                            "Enable account"
+                        } else {
+                            "Disable account"
+                        },
+                        category: "UserManagement",
+                        operation: "Update",
+                        targets: vec![t],
+                        modified: vec![(
+                            "AccountEnabled",
+                            format!("[{before}]"),
+                            format!("[{enabled}]"),
+                        )],
+                    },
+                );
+            }
+            if patch.password_profile.is_some() {
+                let t = Target::user(&tenant.users[u]);
+                log(
+                    tenant,
+                    who,
+                    Change {
+                        activity: "Reset user password",
+                        category: "UserManagement",
+                        operation: "Update",
+                        targets: vec![t],
+                        modified: vec![],
+                    },
+                );
+            }
+            Ok(Outcome::NoContent)
+        }
+        (Method::Post, ["applications", id, "removePassword"]) => {
+            let key: KeyIdBody = serde_json::from_slice(body).map_err(bad_body)?;
+            let app = tenant
+                .applications
+                .iter_mut()
+                .find(|a| a.id.to_string() == *id)
+                .ok_or_else(|| missing("application", id))?;
+            let before = app.credentials.len();
+            app.credentials
+                .retain(|c| !(c.key_id.to_string().eq_ignore_ascii_case(&key.key_id)));
+            if app.credentials.len() == before {
+                return Err(api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    &format!("No password credential with keyId '{}'.", key.key_id),
+                ));
+            }
+            let target = Target::other(id.to_string(), app.display.clone(), "Application");
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Update application – Certificates and secrets management ",
+                    category: "ApplicationManagement",
+                    operation: "Update",
+                    targets: vec![target],
+                    modified: vec![(
+                        "KeyDescription",
+                        format!("[\"[KeyIdentifier={}]\"]", key.key_id),
+                        "[]".into(),
+                    )],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        (Method::Post, ["servicePrincipals", id, "removePassword"]) => {
+            let key: KeyIdBody = serde_json::from_slice(body).map_err(bad_body)?;
+            let sp = tenant
+                .service_principals
+                .iter_mut()
+                .find(|s| s.id.to_string() == *id)
+                .ok_or_else(|| missing("servicePrincipal", id))?;
+            let before = sp.credentials.len();
+            sp.credentials
+                .retain(|c| !(c.key_id.to_string().eq_ignore_ascii_case(&key.key_id)));
+            if sp.credentials.len() == before {
+                return Err(api_error(
+                    StatusCode::BAD_REQUEST,
+                    "Request_BadRequest",
+                    &format!("No password credential with keyId '{}'.", key.key_id),
+                ));
+            }
+            let target = Target::other(id.to_string(), sp.display.clone(), "ServicePrincipal");
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Remove service principal credentials",
+                    category: "ApplicationManagement",
+                    operation: "Update",
+                    targets: vec![target],
+                    modified: vec![(
+                        "KeyDescription",
+                        format!("[\"[KeyIdentifier={}]\"]", key.key_id),
+                        "[]".into(),
+                    )],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        (Method::Patch, ["applications", id]) => {
+            #[derive(Deserialize)]
+            #[serde(rename_all = "camelCase")]
+            struct AppPatch {
+                key_credentials: Option<Vec<Value>>,
+            }
+            let patch: AppPatch = serde_json::from_slice(body).map_err(bad_body)?;
+            let Some(keep) = patch.key_credentials else {
+                return Err(bad_body("only keyCredentials may be changed here"));
+            };
+            let keep: Vec<String> = keep
+                .iter()
+                .filter_map(|k| k["keyId"].as_str().map(str::to_lowercase))
+                .collect();
+            let app = tenant
+                .applications
+                .iter_mut()
+                .find(|a| a.id.to_string() == *id)
+                .ok_or_else(|| missing("application", id))?;
+            app.credentials.retain(|c| {
+                c.kind == super::directory::CredentialKind::Password
+                    || keep.contains(&c.key_id.to_string())
+            });
+            let target = Target::other(id.to_string(), app.display.clone(), "Application");
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Update application – Certificates and secrets management ",
+                    category: "ApplicationManagement",
+                    operation: "Update",
+                    targets: vec![target],
+                    modified: vec![(
+                        "KeyDescription",
+                        "[\"(certificates)\"]".into(),
+                        format!("{keep:?}"),
+                    )],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        (Method::Delete, ["oauth2PermissionGrants", id]) => {
+            let at = tenant
+                .grants
+                .iter()
+                .position(|g| g.id == *id)
+                .ok_or_else(|| missing("oauth2PermissionGrant", id))?;
+            let grant = tenant.grants.remove(at);
+            let display = tenant
+                .service_principals
+                .iter()
+                .find(|s| s.id == grant.client_id)
+                .map(|s| s.display.clone())
+                .unwrap_or_default();
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Remove delegated permission grant",
+                    category: "ApplicationManagement",
+                    operation: "Unassign",
+                    targets: vec![Target::other(
+                        grant.client_id.to_string(),
+                        display,
+                        "ServicePrincipal",
+                    )],
+                    modified: vec![(
+                        "DelegatedPermissionGrant.Scope",
+                        format!("\"{}\"", grant.scope),
+                        "\"\"".into(),
+                    )],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        (Method::Delete, ["servicePrincipals", resource, "appRoleAssignedTo", id]) => {
+            let at = tenant
+                .app_role_assignments
+                .iter()
+                .position(|a| a.id == *id && a.resource_id.to_string() == *resource)
+                .ok_or_else(|| missing("appRoleAssignment", id))?;
+            let assignment = tenant.app_role_assignments.remove(at);
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Remove app role assignment from service principal",
+                    category: "ApplicationManagement",
+                    operation: "Unassign",
+                    targets: vec![Target::other(
+                        assignment.principal_id.to_string(),
+                        assignment.principal_display.clone(),
+                        "ServicePrincipal",
+                    )],
+                    modified: vec![(
+                        "AppRole.Id",
+                        format!("\"{}\"", assignment.app_role_id),
+                        "\"\"".into(),
+                    )],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        (Method::Delete, ["roleManagement", "directory", "roleAssignments", id]) => {
+            let at = tenant
+                .role_assignments
+                .iter()
+                .position(|r| r.id == *id)
+                .ok_or_else(|| missing("roleAssignment", id))?;
+            let assignment = tenant.role_assignments.remove(at);
+            let role = catalog::ROLES
+                .iter()
+                .find(|r| r.0 == assignment.role_template_id)
+                .map_or("", |r| r.1);
+            let mut targets = Vec::new();
+            if let Some(u) = tenant
+                .users
+                .iter()
+                .find(|u| u.id == assignment.principal_id)
+            {
+                targets.push(Target::user(u));
+            }
+            targets.push(Target::other(assignment.role_template_id, role, "Role"));
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Remove member from role",
+                    category: "RoleManagement",
+                    operation: "Unassign",
+                    targets,
+                    modified: vec![("Role.DisplayName", format!("\"{role}\""), "\"\"".into())],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        (Method::Patch, ["domains", domain, "federationConfiguration", fed_id]) => {
+            let patch: serde_json::Map<String, Value> =
+                serde_json::from_slice(body).map_err(bad_body)?;
+            let fed = tenant
+                .federations
+                .iter_mut()
+                .find(|f| f.domain.eq_ignore_ascii_case(domain) && f.id.to_string() == *fed_id)
+                .ok_or_else(|| missing("internalDomainFederation", fed_id))?;
+            let mut modified = Vec::new();
+            for (field, value) in &patch {
+                let text = |v: &Value| v.as_str().map(str::to_owned);
+                match field.as_str() {
+                    "signingCertificate" => {
+                        let new = text(value)
+                            .ok_or_else(|| bad_body("signingCertificate must be a string"))?;
+                        modified.push((
+                            "SigningCertificate",
+                            "[\"(previous)\"]".to_owned(),
+                            format!("[\"{}\"]", &new[..new.len().min(48)]),
+                        ));
+                        fed.signing_certificate = new;
+                    }
+                    "nextSigningCertificate" => {
+                        let old = fed.next_signing_certificate.take().unwrap_or_default();
+                        fed.next_signing_certificate = text(value);
+                        modified.push((
+                            "NextSigningCertificate",
+                            format!("[\"{}\"]", &old[..old.len().min(48)]),
+                            format!(
+                                "[\"{}\"]",
+                                fed.next_signing_certificate.as_deref().unwrap_or("")
+                            ),
+                        ));
+                    }
+                    "issuerUri" => {
+                        let new =
+                            text(value).ok_or_else(|| bad_body("issuerUri must be a string"))?;
+                        modified.push((
+                            "IssuerUri",
+                            format!("[\"{}\"]", fed.issuer_uri),
+                            format!("[\"{new}\"]"),
+                        ));
+                        fed.issuer_uri = new;
+                    }
+                    other => return Err(bad_body(format!("'{other}' cannot be changed here"))),
+                }
+            }
+            let body = fed.json();
+            let target = Target::other(domain.to_string(), domain.to_string(), "Domain");
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Set federation settings on domain",
+                    category: "DirectoryManagement",
+                    operation: "Update",
+                    targets: vec![target],
+                    modified,
+                },
+            );
+            Ok(Outcome::Body(body))
+        }
+        (Method::Delete, ["domains", domain, "federationConfiguration", fed_id]) => {
+            let at = tenant
+                .federations
+                .iter()
+                .position(|f| f.domain.eq_ignore_ascii_case(domain) && f.id.to_string() == *fed_id)
+                .ok_or_else(|| missing("internalDomainFederation", fed_id))?;
+            tenant.federations.remove(at);
+            if let Some(d) = tenant
+                .domains
+                .iter_mut()
+                .find(|d| d.name.eq_ignore_ascii_case(domain))
+            {
+                d.federated = false;
+            }
+            log(
+                tenant,
+                who,
+                Change {
+                    activity: "Set domain authentication",
+                    category: "DirectoryManagement",
+                    operation: "Update",
+                    targets: vec![Target::other(
+                        domain.to_string(),
+                        domain.to_string(),
+                        "Domain",
+                    )],
+                    modified: vec![(
+                        "AuthenticationType",
+                        "[\"Federated\"]".into(),
+                        "[\"Managed\"]".into(),
+                    )],
+                },
+            );
+            Ok(Outcome::NoContent)
+        }
+        _ => Err(api_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "Request_BadRequest",
+            "This write is not supported here.",
+        )),
+    }
+}
