@@ -94,6 +94,8 @@ pub struct EmulatorArgs {
     pub days: u32,
     #[arg(long)]
     pub live: bool,
+    /// Injected failures, KIND:RATE,...: 429, 500, 503, 504, slow, reset,
+    /// malformed, page-token (e.g. 429:0.05,reset:0.01).
     #[arg(long, value_name = "SPEC")]
     pub faults: Option<String>,
     /// Serve without Graph's request limits.

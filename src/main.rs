@@ -98,8 +98,22 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
         days: args.days.max(1),
         end_ms: jiff::Timestamp::now().as_millisecond(),
     };
+    let faults = match args
+        .faults
+        .as_deref()
+        .map(emulator::faults::FaultSpec::parse)
+    {
+        None => emulator::faults::FaultSpec { rates: Vec::new() },
+        Some(Ok(spec)) => spec,
+        Some(Err(e)) => {
+            eprintln!("warroom emulator: --faults: {e}");
+            return Ok(2);
+        }
+    };
     let options = emulator::Options {
         throttle: !args.no_throttle,
+        faults,
+        seed: args.seed,
         authority: emulator::oauth::AuthorityOptions {
             token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
             device_approval_delay: Duration::from_secs(args.device_approve_after),

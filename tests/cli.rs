@@ -23,7 +23,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     for args in [
         vec!["demo"],
         vec!["emulator", "--live"],
-        vec!["emulator", "--faults", "429:0.1"],
         vec!["login"],
         vec!["pull", "--since", "1d", "--out", "x.ndjson"],
         vec!["scan", "x.json"],

@@ -707,6 +707,7 @@ async fn device_code_flow_refresh_and_expiry() {
             device_approval_delay: Duration::from_millis(600),
             device_poll_interval: Duration::from_millis(200),
         },
+        ..Default::default()
     };
     let running = emulator::start(&spec(Scenario::Clean, 1_000), "127.0.0.1:0", options)
         .await
@@ -859,6 +860,7 @@ async fn remediation_writes_change_the_tenant_and_are_audited() {
             device_approval_delay: Duration::ZERO,
             device_poll_interval: Duration::from_millis(100),
         },
+        ..Default::default()
     };
     let running = emulator::start(&spec(Scenario::GoldenSaml, 3_000), "127.0.0.1:0", options)
         .await
@@ -1113,4 +1115,117 @@ async fn remediation_writes_change_the_tenant_and_are_audited() {
             "no audit for '{activity}': {recent:?}"
         );
     }
+}
+
+/// With resets, cut JSON, 503s and forgotten page tokens injected, a client
+/// that retries and resumes from the oldest event it holds still gets every
+/// sign-in exactly once; and every fault kind really happened.
+#[tokio::test]
+async fn faults_are_injected_and_survivable() {
+    warroom::install_crypto_provider();
+    let options = emulator::Options {
+        throttle: false,
+        faults: emulator::faults::FaultSpec::parse(
+            "reset:0.15,malformed:0.15,503:0.15,page-token:1",
+        )
+        .unwrap(),
+        seed: 3,
+        ..Default::default()
+    };
+    let running = emulator::start(&spec(Scenario::Clean, 20_000), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let client = Client::new();
+    let (tenant, id, secret) = credentials(&running);
+    let token = token(&client, &running.url, &tenant, &id, &secret).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expected: HashSet<String> = {
+        let t = running.emulator.tenant.read().unwrap();
+        t.signins
+            .records()
+            .iter()
+            .filter(|r| r.kind == warroom::emulator::signins::Kind::Interactive)
+            .map(|r| r.id().to_string())
+            .collect()
+    };
+    let first = format!("{}/beta/auditLogs/signIns?$top=300", running.url);
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut oldest: Option<String> = None;
+    let mut url = Some(first.clone());
+    let (mut resets, mut malformed, mut unavailable, mut forgotten) = (0, 0, 0, 0);
+    let mut attempts = 0;
+    while let Some(current) = url.clone() {
+        attempts += 1;
+        assert!(attempts < 2_000, "no progress");
+        let response = match client.get(&current).bearer_auth(&token).send().await {
+            Ok(r) => r,
+            Err(_) => {
+                resets += 1;
+                continue;
+            }
+        };
+        let status = response.status();
+        let bytes = match response.bytes().await {
+            Ok(b) => b,
+            Err(_) => {
+                resets += 1;
+                continue;
+            }
+        };
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            unavailable += 1;
+            continue;
+        }
+        if status == StatusCode::BAD_REQUEST {
+            let body: Value = serde_json::from_slice(&bytes).unwrap();
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("DirectoryPageTokenNotFoundException")
+            );
+            forgotten += 1;
+            // Resume below the oldest event already held; duplicates at the
+            // boundary are dropped by id.
+            let bound = oldest
+                .clone()
+                .expect("a page token implies an earlier page");
+            url = Some(format!("{first}&$filter=createdDateTime%20le%20{bound}"));
+            continue;
+        }
+        assert_eq!(status, StatusCode::OK);
+        let Ok(page) = serde_json::from_slice::<Value>(&bytes) else {
+            malformed += 1;
+            continue;
+        };
+        for e in page["value"].as_array().unwrap() {
+            seen.insert(e["id"].as_str().unwrap().to_owned());
+            let when = e["createdDateTime"].as_str().unwrap().to_owned();
+            if oldest.as_ref().is_none_or(|o| when < *o) {
+                oldest = Some(when);
+            }
+        }
+        url = page["@odata.nextLink"].as_str().map(str::to_owned);
+        // Replay the page token once to meet the forgotten-token fault.
+        if let Some(next) = &url
+            && forgotten == 0
+            && seen.len() > 600
+        {
+            let _ = client
+                .get(next)
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .bytes()
+                .await;
+        }
+    }
+    assert_eq!(seen, expected, "lost or invented events under faults");
+    assert!(
+        resets > 0 && malformed > 0 && unavailable > 0 && forgotten > 0,
+        "resets {resets}, malformed {malformed}, 503 {unavailable}, forgotten tokens {forgotten}"
+    );
 }

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod directory;
+pub mod faults;
 pub mod generate;
 pub mod ids;
 pub mod oauth;

@@ -15,6 +15,7 @@ use axum::routing::get;
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use super::faults::{Fault, FaultSpec, Injector, SLOW_DELAY};
 use super::ids::Guid;
 use super::oauth::{Authority, AuthorityOptions, Caller, Refusal};
 use super::odata::{self, Clause, Op};
@@ -31,11 +32,14 @@ const DIRECTORY_PAGE_DEFAULT: usize = 100;
 const DIRECTORY_PAGE_MAX: usize = 999;
 
 /// How the emulator behaves, beyond the tenant it serves.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Options {
     /// Enforce Graph's documented request limits.
     pub throttle: bool,
     pub authority: AuthorityOptions,
+    pub faults: FaultSpec,
+    /// Seeds the fault injector.
+    pub seed: u64,
 }
 
 impl Default for Options {
@@ -43,6 +47,8 @@ impl Default for Options {
         Self {
             throttle: true,
             authority: AuthorityOptions::default(),
+            faults: FaultSpec { rates: Vec::new() },
+            seed: 1,
         }
     }
 }
@@ -53,6 +59,7 @@ pub struct Emulator {
     /// Unified Audit Log queries created by clients.
     queries: Mutex<Vec<AuditQuery>>,
     pub authority: Authority,
+    faults: Injector,
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
     pub base_url: String,
 }
@@ -64,6 +71,7 @@ impl Emulator {
             throttle: Throttle::new(options.throttle),
             queries: Mutex::default(),
             authority: Authority::new(options.authority),
+            faults: Injector::new(options.faults, options.seed),
             base_url,
         }
     }
@@ -392,7 +400,6 @@ async fn graph_get(
             &format!("Invalid version: {version}"),
         );
     }
-    let beta = version == "beta";
     let now = Instant::now();
     let class = match rest {
         ["auditLogs", ..] => Some(Class::Reports),
@@ -404,12 +411,113 @@ async fn graph_get(
     {
         return throttled(t.retry_after_secs).into_response();
     }
-    let page = Paging::from_query(&query);
+    let fault = emu.faults.pick(query.get("$skiptoken").map(String::as_str));
+    match fault {
+        Some(Fault::Slow) => tokio::time::sleep(SLOW_DELAY).await,
+        Some(other @ (Fault::Reset | Fault::Malformed)) => {
+            let response = read(&emu, version, rest, &path, &query);
+            return break_body(response, other).await;
+        }
+        Some(other) => return fault_response(other),
+        None => {}
+    }
+    read(&emu, version, rest, &path, &query)
+}
+
+/// The response an injected fault answers with.
+fn fault_response(fault: Fault) -> Response {
+    let (status, code, message, retry) = match fault {
+        Fault::TooManyRequests => (
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            "Please retry again later.",
+            Some(1),
+        ),
+        Fault::InternalServerError => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "An internal server error occurred.",
+            None,
+        ),
+        Fault::ServiceUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serviceNotAvailable",
+            "The service is temporarily unavailable.",
+            Some(2),
+        ),
+        Fault::GatewayTimeout => (
+            StatusCode::GATEWAY_TIMEOUT,
+            "UnknownError",
+            "The gateway timed out.",
+            None,
+        ),
+        Fault::PageTokenReuse => (
+            StatusCode::BAD_REQUEST,
+            "Directory_ExpiredPageToken",
+            "DirectoryPageTokenNotFoundException: the page token was already used and can no longer be included in your request.",
+            None,
+        ),
+        Fault::Slow | Fault::Reset | Fault::Malformed => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "generalException",
+            "fault",
+            None,
+        ),
+    };
+    ApiError {
+        retry_after_secs: retry,
+        ..api_error(status, code, message)
+    }
+    .into_response()
+}
+
+/// Cuts a good response: `Malformed` sends half the JSON as a complete
+/// 200; `Reset` sends half and then drops the connection.
+async fn break_body(response: Response, fault: Fault) -> Response {
+    let (parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return fault_response(Fault::InternalServerError);
+    };
+    let half = bytes.slice(..bytes.len() / 2);
+    match fault {
+        Fault::Reset => {
+            let chunks: Vec<Result<Bytes, std::io::Error>> = vec![
+                Ok(half),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "injected reset",
+                )),
+            ];
+            let mut parts = parts;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(
+                parts,
+                axum::body::Body::from_stream(futures_util::stream::iter(chunks)),
+            )
+        }
+        _ => {
+            let mut parts = parts;
+            parts.headers.remove(header::CONTENT_LENGTH);
+            Response::from_parts(parts, axum::body::Body::from(half))
+        }
+    }
+}
+
+/// A read of Graph data, after authentication, limits and faults.
+fn read(
+    emu: &Emulator,
+    version: &str,
+    rest: &[&str],
+    path: &str,
+    query: &HashMap<String, String>,
+) -> Response {
+    let beta = version == "beta";
+    let page = Paging::from_query(query);
     let ctx = Ctx {
-        emu: &emu,
+        emu,
         version,
-        path: &path,
-        query: &query,
+        path,
+        query,
     };
     match rest {
         ["auditLogs", "signIns"] => signins(&ctx, beta, page),
