@@ -92,8 +92,12 @@ pub struct EmulatorArgs {
     /// Days of history, ending now.
     #[arg(long, value_name = "N", default_value_t = crate::emulator::DEFAULT_DAYS)]
     pub days: u32,
+    /// Keep new sign-ins and audits arriving in real time.
     #[arg(long)]
     pub live: bool,
+    /// With --live: new sign-ins per minute.
+    #[arg(long, value_name = "N", default_value_t = 240)]
+    pub live_rate: u32,
     /// Injected failures, KIND:RATE,...: 429, 500, 503, 504, slow, reset,
     /// malformed, page-token (e.g. 429:0.05,reset:0.01).
     #[arg(long, value_name = "SPEC")]
@@ -223,7 +227,6 @@ impl Command {
     pub fn not_yet_available(&self) -> Option<&'static str> {
         Some(match self {
             Command::Demo(_) => "the emulated tenant",
-            Command::Emulator(args) if args.live => "live event arrival in the emulated tenant",
             Command::Emulator(args) if args.faults.is_some() => {
                 "fault injection in the emulated tenant"
             }

@@ -114,6 +114,7 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
         throttle: !args.no_throttle,
         faults,
         seed: args.seed,
+        live_per_minute: args.live.then_some(args.live_rate),
         authority: emulator::oauth::AuthorityOptions {
             token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
             device_approval_delay: Duration::from_secs(args.device_approve_after),

@@ -22,7 +22,7 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     let home = Home::new();
     for args in [
         vec!["demo"],
-        vec!["emulator", "--live"],
+        vec!["emulator", "--export-onprem", "/tmp/x"],
         vec!["login"],
         vec!["pull", "--since", "1d", "--out", "x.ndjson"],
         vec!["scan", "x.json"],

@@ -1229,3 +1229,52 @@ async fn faults_are_injected_and_survivable() {
         "resets {resets}, malformed {malformed}, 503 {unavailable}, forgotten tokens {forgotten}"
     );
 }
+
+/// With `--live`, new sign-ins keep arriving (some of them late), the
+/// attacker's app keeps signing in, and paging stays exact.
+#[tokio::test]
+async fn live_events_keep_arriving() {
+    use warroom::emulator::{live, time};
+    let mut tenant = emulator::generate::build(&spec(Scenario::GoldenSaml, 2_000));
+    let before = tenant.signins.len();
+    let start = time::now_ms();
+    for second in 0..120 {
+        live::advance(&mut tenant, start + second * 1000, 600);
+    }
+    let added = tenant.signins.len() - before;
+    assert!(
+        (1150..=1300).contains(&added),
+        "{added} new sign-ins for 2 minutes at 600/min"
+    );
+    let records = tenant.signins.records();
+    assert!(
+        records
+            .windows(2)
+            .all(|w| (w[0].time_ms, w[0].key) <= (w[1].time_ms, w[1].key)),
+        "kept in order"
+    );
+    let late = records
+        .iter()
+        .filter(|r| r.time_ms < start - 30_000 && r.time_ms > start - 6 * 60_000)
+        .count();
+    assert!(late > 0, "some events are ingested late");
+
+    // Over HTTP, with the live task running.
+    warroom::install_crypto_provider();
+    let options = emulator::Options {
+        throttle: false,
+        live_per_minute: Some(1200),
+        ..Default::default()
+    };
+    let running = emulator::start(&spec(Scenario::GoldenSaml, 1_000), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let count = || running.emulator.tenant.read().unwrap().signins.len();
+    let first = count();
+    tokio::time::sleep(std::time::Duration::from_millis(2_500)).await;
+    assert!(
+        count() >= first + 20,
+        "live task adds events: {first} -> {}",
+        count()
+    );
+}

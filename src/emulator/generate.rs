@@ -9,6 +9,7 @@ use super::directory::{
     PermissionGrant, PrincipalType, RoleAssignment, ServicePrincipal, User,
 };
 use super::ids::{Guid, GuidSource};
+use super::live::LiveSource;
 use super::signins::{App, Auth, Issuer, Kind, Place, Principal, SignIn, SignInLog, Tables};
 use super::story;
 use super::tenant::{AnswerKey, Audit, Debt, Responder, Tenant};
@@ -139,6 +140,10 @@ pub struct Build {
     pub sp_principal_base: u32,
     /// appId index in `tables.apps` for each tenant service principal.
     pub sp_app_index: Vec<u16>,
+    /// How many users the background traffic was made for.
+    pub noise_users: usize,
+    /// The attacker's app sign-in that `--live` keeps repeating.
+    pub live_attacker: Option<SignIn>,
 }
 
 impl Build {
@@ -174,6 +179,9 @@ impl Build {
     }
 
     pub fn credential(&mut self, key_id: Guid) -> u16 {
+        if let Some(i) = self.tables.credentials.iter().position(|k| *k == key_id) {
+            return i as u16;
+        }
         self.tables.credentials.push(key_id);
         (self.tables.credentials.len() - 1) as u16
     }
@@ -226,6 +234,7 @@ pub fn build(spec: &Spec) -> Tenant {
                 scenario: spec.scenario.name().into(),
                 ..AnswerKey::default()
             },
+            live: LiveSource::placeholder(),
         },
         tables: Tables {
             tenant_id,
@@ -244,6 +253,8 @@ pub fn build(spec: &Spec) -> Tenant {
         },
         sp_principal_base: 0,
         sp_app_index: Vec::new(),
+        noise_users: 0,
+        live_attacker: None,
     };
     for agent in AGENTS {
         b.agent(agent);
@@ -281,6 +292,10 @@ fn responder_secret(rng: &mut fastrand::Rng) -> String {
 }
 
 fn finish(mut b: Build) -> Tenant {
+    let users = b.noise_users;
+    let noise = NoiseModel::new(&mut b, users);
+    let seed = b.rng.u64(..);
+    b.tenant.live = LiveSource::new(noise, seed, b.live_attacker.take());
     b.tenant.audits.sort_by_key(|a| a.time_ms);
     b.tenant.risks.sort_by_key(|r| r.time_ms);
     b.tenant.ual.sort_by_key(|r| r.time_ms);
@@ -904,86 +919,128 @@ fn principals_table(b: &mut Build) {
 }
 
 /// A time in the window, weighted towards the working day (US hours).
-fn working_time(b: &mut Build, busy: bool) -> i64 {
-    let day = b.rng.i64(0..(b.end_ms - b.start_ms) / DAY + 1);
-    let hour = if busy && b.rng.u8(..100) < 80 {
-        15 + b.rng.i64(0..10)
+fn working_time(rng: &mut fastrand::Rng, start_ms: i64, end_ms: i64, busy: bool) -> i64 {
+    let day = rng.i64(0..(end_ms - start_ms) / DAY + 1);
+    let hour = if busy && rng.u8(..100) < 80 {
+        15 + rng.i64(0..10)
     } else {
-        b.rng.i64(0..24)
+        rng.i64(0..24)
     };
-    let t = b.start_ms + day * DAY - (b.start_ms % DAY) + hour * HOUR + b.rng.i64(0..HOUR);
-    t.clamp(b.start_ms, b.end_ms - MINUTE)
+    let t = start_ms + day * DAY - (start_ms % DAY) + hour * HOUR + rng.i64(0..HOUR);
+    t.clamp(start_ms, end_ms - MINUTE)
 }
 
-fn background_signins(b: &mut Build, count: u64) {
-    let users = b.tenant.users.len();
-    let app_sps: Vec<usize> = b
-        .tenant
-        .service_principals
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| {
-            s.kind == PrincipalType::Application
-                && s.owner_tenant == b.tenant.id.to_string()
-                && s.display != "warroom Responder"
-        })
-        .map(|(i, _)| i)
-        .collect();
-    let mis: Vec<usize> = b
-        .tenant
-        .service_principals
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| s.kind == PrincipalType::ManagedIdentity)
-        .map(|(i, _)| i)
-        .collect();
-    let mut sp_credentials = Vec::new();
-    for &sp in &app_sps {
-        let app_id = &b.tenant.service_principals[sp].app_id;
-        let key = b
+/// Where everyday sign-ins come from; used for the history and, with
+/// `--live`, for new events as they arrive.
+#[derive(Clone, Debug, Default)]
+pub struct NoiseModel {
+    users: usize,
+    app_sps: Vec<usize>,
+    mis: Vec<usize>,
+    sp_credentials: Vec<u16>,
+    resources_start: u16,
+    key_vault: u16,
+    sp_principal_base: u32,
+    sp_app_index: Vec<u16>,
+    mobile: u32,
+    corp: Vec<u32>,
+    azure: u32,
+}
+
+impl NoiseModel {
+    /// The model for the first `users_count` users (those the background
+    /// was made for; story accounts come later).
+    pub fn new(b: &mut Build, users_count: usize) -> Self {
+        let users = users_count;
+        let app_sps: Vec<usize> = b
             .tenant
-            .applications
+            .service_principals
             .iter()
-            .find(|a| a.app_id.to_string() == *app_id)
-            .and_then(|a| a.credentials.first())
-            .map(|c| c.key_id);
-        let index = key.map_or(0, |k| b.credential(k));
-        sp_credentials.push(index);
+            .enumerate()
+            .filter(|(_, s)| {
+                s.kind == PrincipalType::Application
+                    && s.owner_tenant == b.tenant.id.to_string()
+                    && s.display != "warroom Responder"
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let mis: Vec<usize> = b
+            .tenant
+            .service_principals
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.kind == PrincipalType::ManagedIdentity)
+            .map(|(i, _)| i)
+            .collect();
+        let mut sp_credentials = Vec::new();
+        for &sp in &app_sps {
+            let app_id = &b.tenant.service_principals[sp].app_id;
+            let key = b
+                .tenant
+                .applications
+                .iter()
+                .find(|a| a.app_id.to_string() == *app_id)
+                .and_then(|a| a.credentials.first())
+                .map(|c| c.key_id);
+            let index = key.map_or(0, |k| b.credential(k));
+            sp_credentials.push(index);
+        }
+        let resources_start = catalog::CLIENT_APPS.len() as u16;
+        let key_vault = b.app_index(KEY_VAULT_APP_ID);
+
+        Self {
+            users,
+            app_sps,
+            mis,
+            sp_credentials,
+            resources_start,
+            key_vault,
+            sp_principal_base: b.sp_principal_base,
+            sp_app_index: b.sp_app_index.clone(),
+            mobile: b.places.mobile,
+            corp: b.places.corp.clone(),
+            azure: b.places.azure,
+        }
     }
-    let resources_start = catalog::CLIENT_APPS.len() as u16;
-    let key_vault = b.app_index(KEY_VAULT_APP_ID);
-    b.records.reserve(count as usize + 1000);
-    for _ in 0..count {
-        let roll = b.rng.u8(..100);
+
+    /// One everyday sign-in; `time` picks its moment (`true`: a person's
+    /// working hours).
+    pub fn signin(
+        &self,
+        rng: &mut fastrand::Rng,
+        users: &[User],
+        key: u64,
+        time: &dyn Fn(&mut fastrand::Rng, bool) -> i64,
+    ) -> SignIn {
+        let roll = rng.u8(..100);
         let kind = match roll {
             0..22 => Kind::Interactive,
             22..88 => Kind::NonInteractive,
             88..98 => Kind::ServicePrincipal,
             _ => Kind::ManagedIdentity,
         };
-        let key = b.key();
-        let record = match kind {
+        match kind {
             Kind::Interactive | Kind::NonInteractive => {
                 // A few people sign in far more than the rest.
-                let skew = b.rng.f64().powf(1.7);
-                let u = who::BREAK_GLASS + 1 + (skew * (users - 1) as f64) as usize;
-                let u = if u == who::STALE_GUEST || u >= users {
-                    who::FIRST_REGULAR.min(users - 1)
+                let skew = rng.f64().powf(1.7);
+                let u = who::BREAK_GLASS + 1 + (skew * (self.users - 1) as f64) as usize;
+                let u = if u == who::STALE_GUEST || u >= self.users {
+                    who::FIRST_REGULAR.min(self.users - 1)
                 } else {
                     u
                 };
-                let user = &b.tenant.users[u];
+                let user = &users[u];
                 let federated = user.upn.ends_with(DOMAIN) && !user.guest;
-                let place = match b.rng.u8(..100) {
-                    0..90 => user.usual_places[b.rng.usize(..user.usual_places.len())],
-                    90..97 => b.places.mobile,
-                    _ => b.places.corp[b.rng.usize(..b.places.corp.len())],
+                let place = match rng.u8(..100) {
+                    0..90 => user.usual_places[rng.usize(..user.usual_places.len())],
+                    90..97 => self.mobile,
+                    _ => self.corp[rng.usize(..self.corp.len())],
                 };
-                let agent = user.usual_agents[b.rng.usize(..user.usual_agents.len())];
+                let agent = user.usual_agents[rng.usize(..user.usual_agents.len())];
                 let interactive = kind == Kind::Interactive;
-                let legacy = interactive && b.rng.u16(..1000) < 4;
+                let legacy = interactive && rng.u16(..1000) < 4;
                 let error = if interactive {
-                    match b.rng.u16(..1000) {
+                    match rng.u16(..1000) {
                         0..30 => 50126,
                         30..50 => 50074,
                         50..55 => 500121,
@@ -991,31 +1048,31 @@ fn background_signins(b: &mut Build, count: u64) {
                         65..68 => 53003,
                         _ => 0,
                     }
-                } else if b.rng.u16(..1000) < 5 {
+                } else if rng.u16(..1000) < 5 {
                     50074
                 } else {
                     0
                 };
                 let auth = match (interactive, legacy) {
                     (true, true) => Auth::SingleFactor,
-                    (true, false) if b.rng.u8(..100) < 55 => Auth::MfaInCloud,
+                    (true, false) if rng.u8(..100) < 55 => Auth::MfaInCloud,
                     (true, false) => Auth::SingleFactor,
                     (false, _) => Auth::PreviouslySatisfied,
                 };
                 let client = if legacy {
-                    super::signins::LEGACY_CLIENT_START + b.rng.u8(..3)
+                    super::signins::LEGACY_CLIENT_START + rng.u8(..3)
                 } else if agent >= 4 {
                     1
                 } else {
                     0
                 };
                 SignIn {
-                    time_ms: working_time(b, true),
+                    time_ms: time(rng, true),
                     key,
                     principal: u as u32,
                     place,
-                    app: b.rng.u16(..resources_start),
-                    resource: resources_start + b.rng.u16(..3),
+                    app: rng.u16(..self.resources_start),
+                    resource: self.resources_start + rng.u16(..3),
                     agent,
                     credential: 0,
                     error,
@@ -1026,28 +1083,28 @@ fn background_signins(b: &mut Build, count: u64) {
                     } else {
                         Issuer::EntraId
                     },
-                    risk: u8::from(error == 0 && b.rng.u16(..2000) == 0),
+                    risk: u8::from(error == 0 && rng.u16(..2000) == 0),
                     client,
                 }
             }
             Kind::ServicePrincipal | Kind::ManagedIdentity => {
-                let (kind, pool) = if kind == Kind::ManagedIdentity && !mis.is_empty() {
-                    (Kind::ManagedIdentity, &mis)
+                let (kind, pool) = if kind == Kind::ManagedIdentity && !self.mis.is_empty() {
+                    (Kind::ManagedIdentity, &self.mis)
                 } else {
-                    (Kind::ServicePrincipal, &app_sps)
+                    (Kind::ServicePrincipal, &self.app_sps)
                 };
-                let pick = b.rng.usize(..pool.len());
+                let pick = rng.usize(..pool.len());
                 let sp = pool[pick];
                 let (credential, resource) = match kind {
-                    Kind::ServicePrincipal => (sp_credentials[pick], resources_start + 1),
-                    _ => (0, key_vault),
+                    Kind::ServicePrincipal => (self.sp_credentials[pick], self.resources_start + 1),
+                    _ => (0, self.key_vault),
                 };
                 SignIn {
-                    time_ms: working_time(b, false),
+                    time_ms: time(rng, false),
                     key,
-                    principal: b.sp_principal_base + sp as u32,
-                    place: b.places.azure,
-                    app: b.sp_app_index[sp],
+                    principal: self.sp_principal_base + sp as u32,
+                    place: self.azure,
+                    app: self.sp_app_index[sp],
                     resource,
                     agent: 0,
                     credential,
@@ -1059,13 +1116,26 @@ fn background_signins(b: &mut Build, count: u64) {
                     client: 1,
                 }
             }
-        };
+        }
+    }
+}
+
+fn background_signins(b: &mut Build, count: u64) {
+    let users = b.tenant.users.len();
+    let model = NoiseModel::new(b, users);
+    let (start, end) = (b.start_ms, b.end_ms);
+    let time = move |rng: &mut fastrand::Rng, busy: bool| working_time(rng, start, end, busy);
+    b.records.reserve(count as usize + 1000);
+    for _ in 0..count {
+        let key = b.key();
+        let record = model.signin(&mut b.rng, &b.tenant.users, key, &time);
         if record.kind.is_user() && record.error == 0 {
             let user = &mut b.tenant.users[record.principal as usize];
             user.last_sign_in_ms = Some(user.last_sign_in_ms.unwrap_or(0).max(record.time_ms));
         }
         b.records.push(record);
     }
+    b.noise_users = b.tenant.users.len();
 }
 
 fn background_audits(b: &mut Build, count: u64) {
@@ -1116,7 +1186,7 @@ fn background_audits(b: &mut Build, count: u64) {
             + b.rng
                 .usize(..users.saturating_sub(who::FIRST_REGULAR).max(1));
         let target = target.min(users - 1);
-        let time_ms = working_time(b, true);
+        let time_ms = working_time(&mut b.rng, b.start_ms, b.end_ms, true);
         let key = b.key();
         let ip = b.tables.places[b.places.corp[0] as usize].ip.clone();
         let mut targets = vec![Target::user(&b.tenant.users[target])];
@@ -1168,7 +1238,7 @@ fn background_ual(b: &mut Build, count: u64) {
         let place = user.usual_places[0];
         let ip = b.tables.places[place as usize].ip.clone();
         let (upn, user_id) = (user.upn.clone(), user.id.to_string());
-        let time_ms = working_time(b, true);
+        let time_ms = working_time(&mut b.rng, b.start_ms, b.end_ms, true);
         let key = b.key();
         let spec = match b.rng.u8(..10) {
             0..6 => RecordSpec {

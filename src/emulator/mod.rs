@@ -11,6 +11,7 @@ pub mod directory;
 pub mod faults;
 pub mod generate;
 pub mod ids;
+pub mod live;
 pub mod oauth;
 pub mod odata;
 pub mod server;
@@ -44,6 +45,7 @@ pub struct Running {
 
 /// Builds the tenant, binds `listen` and serves on the current runtime.
 pub async fn start(spec: &Spec, listen: &str, options: Options) -> anyhow::Result<Running> {
+    let live = options.live_per_minute;
     let tenant = generate::build(spec);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -53,6 +55,9 @@ pub async fn start(spec: &Spec, listen: &str, options: Options) -> anyhow::Resul
     let emulator = Arc::new(Emulator::new(tenant, options, url.clone()));
     let app = server::router(emulator.clone());
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    if let Some(per_minute) = live {
+        tokio::spawn(live::run(emulator.clone(), per_minute));
+    }
     Ok(Running {
         emulator,
         addr,

@@ -40,6 +40,8 @@ pub struct Options {
     pub faults: FaultSpec,
     /// Seeds the fault injector.
     pub seed: u64,
+    /// With `--live`: new sign-ins per minute.
+    pub live_per_minute: Option<u32>,
 }
 
 impl Default for Options {
@@ -49,6 +51,7 @@ impl Default for Options {
             authority: AuthorityOptions::default(),
             faults: FaultSpec { rates: Vec::new() },
             seed: 1,
+            live_per_minute: None,
         }
     }
 }

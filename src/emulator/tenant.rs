@@ -84,6 +84,8 @@ pub struct Tenant {
     pub ual: Vec<super::ual::UalRecord>,
     pub responder: Responder,
     pub answer_key: AnswerKey,
+    /// What `--live` uses to keep events coming.
+    pub live: super::live::LiveSource,
 }
 
 impl Tenant {
