@@ -1,7 +1,18 @@
 //! Domain types shared by every part of warroom. Nothing here draws.
 
+pub mod audit;
+mod de;
+pub mod federation;
+pub mod graph;
+pub mod risk;
 mod severity;
+pub mod signin;
 mod text;
 
+pub use audit::DirectoryAudit;
+pub use federation::{Domain, FederationConfiguration};
+pub use graph::{Page, ReadError, read_page};
+pub use risk::RiskDetection;
 pub use severity::Severity;
+pub use signin::{SignIn, SignInKind};
 pub use text::{SafeText, is_dangerous};

@@ -69,6 +69,28 @@ impl SafeText {
     }
 }
 
+/// Read from JSON as a sanitised string: `null` becomes empty, numbers and
+/// booleans their text, so a record with an odd value still loads.
+impl<'de> serde::Deserialize<'de> for SafeText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde_json::Value;
+        Ok(match Value::deserialize(d)? {
+            Value::String(s) => SafeText::new(&s),
+            Value::Null => SafeText::default(),
+            Value::Bool(b) => SafeText::new(&b.to_string()),
+            Value::Number(n) => SafeText::new(&n.to_string()),
+            other => SafeText::new(&other.to_string()),
+        })
+    }
+}
+
+/// Written as its sanitised text.
+impl serde::Serialize for SafeText {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text)
+    }
+}
+
 impl fmt::Display for SafeText {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.text)
