@@ -65,11 +65,9 @@ impl TargetResource {
         }
         let odata = self.odata_type.as_str();
         let name = odata.rsplit('.').next().unwrap_or("");
-        let name = name
-            .strip_prefix("TargetResource")
+        name.strip_prefix("TargetResource")
             .or_else(|| name.strip_prefix("targetResource"))
-            .unwrap_or(name);
-        name
+            .unwrap_or(name)
     }
 }
 
