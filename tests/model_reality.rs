@@ -2,7 +2,7 @@
 //! responses (in ../shared/data, read in place) and the emulator's
 //! responses go through the same reader.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use warroom::model::{
@@ -19,7 +19,7 @@ fn data_dir() -> Option<PathBuf> {
     }
 }
 
-fn read<T: DeserializeOwned>(dir: &PathBuf, file: &str) -> Page<T> {
+fn read<T: DeserializeOwned>(dir: &Path, file: &str) -> Page<T> {
     let text = std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
     read_page(&text).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
