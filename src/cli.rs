@@ -116,6 +116,10 @@ pub struct EmulatorArgs {
     pub device_poll_interval: u64,
     #[arg(long, value_name = "DIR")]
     pub export_onprem: Option<PathBuf>,
+    /// A certificate (PEM or DER) the responder app accepts signed client
+    /// assertions for, as if uploaded to its registration.
+    #[arg(long, value_name = "FILE")]
+    pub responder_certificate: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -110,11 +110,25 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
             return Ok(2);
         }
     };
+    let responder_certificate = match &args.responder_certificate {
+        None => None,
+        Some(path) => match read_certificate(path) {
+            Ok(der) => Some(der),
+            Err(e) => {
+                eprintln!(
+                    "warroom emulator: --responder-certificate {}: {e}",
+                    path.display()
+                );
+                return Ok(2);
+            }
+        },
+    };
     let options = emulator::Options {
         throttle: !args.no_throttle,
         faults,
         seed: args.seed,
         live_per_minute: args.live.then_some(args.live_rate),
+        responder_certificate,
         authority: emulator::oauth::AuthorityOptions {
             token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
             device_approval_delay: Duration::from_secs(args.device_approve_after),
@@ -122,4 +136,23 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
         },
     };
     emulator::run_cli(spec, &args.listen, options)
+}
+
+/// A certificate file, PEM or DER.
+fn read_certificate(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use base64::Engine;
+    let bytes = std::fs::read(path)?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(bytes);
+    };
+    let body: String = text
+        .lines()
+        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
+        .collect();
+    if body.is_empty() {
+        anyhow::bail!("no PEM certificate block in the file");
+    }
+    Ok(base64::engine::general_purpose::STANDARD.decode(body.trim())?)
 }

@@ -1278,3 +1278,115 @@ async fn live_events_keep_arriving() {
         count()
     );
 }
+
+/// Signs a client assertion with the test key (RS256, `x5t#S256`).
+fn assertion(claims: Value, thumbprint_of: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let key = std::fs::read(dir.join("responder-test-key.pk8")).unwrap();
+    let key = ring::signature::RsaKeyPair::from_pkcs8(&key).unwrap();
+    let thumbprint = b64.encode(ring::digest::digest(&ring::digest::SHA256, thumbprint_of));
+    let header = serde_json::json!({ "alg": "RS256", "typ": "JWT", "x5t#S256": thumbprint });
+    let signed = format!(
+        "{}.{}",
+        b64.encode(header.to_string()),
+        b64.encode(claims.to_string())
+    );
+    let mut signature = vec![0; key.public().modulus_len()];
+    key.sign(
+        &ring::signature::RSA_PKCS1_SHA256,
+        &ring::rand::SystemRandom::new(),
+        signed.as_bytes(),
+        &mut signature,
+    )
+    .unwrap();
+    format!("{signed}.{}", b64.encode(signature))
+}
+
+#[tokio::test]
+async fn certificate_client_assertions_are_verified() {
+    warroom::install_crypto_provider();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cert = std::fs::read(dir.join("responder-test-cert.der")).unwrap();
+    let options = emulator::Options {
+        responder_certificate: Some(cert.clone()),
+        ..Default::default()
+    };
+    let running = emulator::start(&spec(Scenario::Clean, 1_000), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let client = Client::new();
+    let (tenant, id, _) = credentials(&running);
+    let endpoint = format!("{}/{tenant}/oauth2/v2.0/token", running.url);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let claims = |jti: &str, aud: &str, exp: i64| serde_json::json!({ "aud": aud, "iss": id, "sub": id, "jti": jti, "nbf": now - 10, "exp": exp });
+    let exchange = |jwt: String| {
+        let form = vec![
+            ("grant_type".to_owned(), "client_credentials".to_owned()),
+            ("client_id".to_owned(), id.clone()),
+            (
+                "scope".to_owned(),
+                "https://graph.microsoft.com/.default".to_owned(),
+            ),
+            (
+                "client_assertion_type".to_owned(),
+                "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+            ),
+            ("client_assertion".to_owned(), jwt),
+        ];
+        let request = client.post(&endpoint).form(&form);
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let good = assertion(claims("one", &endpoint, now + 600), &cert);
+    let ok = exchange(good.clone()).await;
+    assert!(ok["access_token"].is_string(), "{ok}");
+    let code = |v: &Value| v["error_codes"][0].as_u64().unwrap();
+    assert_eq!(code(&exchange(good.clone()).await), 700025, "replayed jti");
+    assert_eq!(
+        code(
+            &exchange(assertion(
+                claims("two", "https://elsewhere.example/token", now + 600),
+                &cert
+            ))
+            .await
+        ),
+        700016
+    );
+    assert_eq!(
+        code(&exchange(assertion(claims("three", &endpoint, now - 3600), &cert)).await),
+        700024
+    );
+    assert_eq!(
+        code(
+            &exchange(assertion(
+                claims("four", &endpoint, now + 600),
+                b"another certificate"
+            ))
+            .await
+        ),
+        700027
+    );
+    let mut tampered = assertion(claims("five", &endpoint, now + 600), &cert);
+    tampered.insert(tampered.find('.').unwrap() + 2, 'A');
+    let refused = exchange(tampered).await;
+    assert!(matches!(code(&refused), 700027 | 50027), "{refused}");
+    // The certificate shows on the responder's registration.
+    let apps = running
+        .emulator
+        .tenant
+        .read()
+        .unwrap()
+        .applications
+        .iter()
+        .any(|a| {
+            a.display == "warroom Responder"
+                && a.credentials
+                    .iter()
+                    .any(|c| c.kind == warroom::emulator::directory::CredentialKind::Certificate)
+        });
+    assert!(apps);
+}

@@ -229,6 +229,7 @@ pub fn build(spec: &Spec) -> Tenant {
             responder: Responder {
                 app_id: responder_app,
                 secret: String::new(),
+                certificates: Vec::new(),
             },
             answer_key: AnswerKey {
                 scenario: spec.scenario.name().into(),

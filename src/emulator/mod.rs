@@ -46,7 +46,10 @@ pub struct Running {
 /// Builds the tenant, binds `listen` and serves on the current runtime.
 pub async fn start(spec: &Spec, listen: &str, options: Options) -> anyhow::Result<Running> {
     let live = options.live_per_minute;
-    let tenant = generate::build(spec);
+    let mut tenant = generate::build(spec);
+    if let Some(der) = &options.responder_certificate {
+        register_certificate(&mut tenant, der.clone());
+    }
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
@@ -64,6 +67,34 @@ pub async fn start(spec: &Spec, listen: &str, options: Options) -> anyhow::Resul
         url,
         server,
     })
+}
+
+/// Registers a certificate on the responder app, as an administrator would
+/// upload it, so the app can authenticate with signed assertions.
+pub fn register_certificate(tenant: &mut tenant::Tenant, der: Vec<u8>) {
+    let key_id = ids::Guid::from_seed(ids::mix(
+        der.len() as u64
+            ^ u64::from(
+                der.iter()
+                    .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(*b))),
+            ),
+    ));
+    let responder = tenant.responder.app_id;
+    if let Some(app) = tenant
+        .applications
+        .iter_mut()
+        .find(|a| a.app_id == responder)
+    {
+        app.credentials.push(directory::Credential {
+            key_id,
+            kind: directory::CredentialKind::Certificate,
+            display: "CN=warroom responder".into(),
+            start_ms: time::now_ms(),
+            end_ms: time::now_ms() + 365 * time::DAY,
+            hint: String::new(),
+        });
+    }
+    tenant.responder.certificates.push(der);
 }
 
 /// `warroom emulator`: serve until interrupted. The first stdout line is the

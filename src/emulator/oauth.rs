@@ -17,6 +17,7 @@ use super::tenant::Tenant;
 use super::time;
 
 pub const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /// How long a device code may be polled.
 pub const DEVICE_CODE_LIFETIME: Duration = Duration::from_secs(900);
 /// The polling interval the device authorization response asks for.
@@ -128,6 +129,8 @@ pub enum Refusal {
 #[derive(Default)]
 pub struct Authority {
     options: AuthorityOptions,
+    /// Assertion ids (`jti`) already used: an assertion works once.
+    used_assertions: Mutex<std::collections::HashSet<String>>,
     access: Mutex<HashMap<String, AccessToken>>,
     refresh: Mutex<HashMap<String, RefreshGrant>>,
     devices: Mutex<HashMap<String, DeviceCode>>,
@@ -299,19 +302,147 @@ impl Authority {
         if !client_id.eq_ignore_ascii_case(&responder.app_id.to_string()) {
             return Err(unknown_app(&client_id, tenant_name));
         }
-        if form.get("client_secret") != Some(&responder.secret) {
-            return Err(OAuthError::new(
-                StatusCode::UNAUTHORIZED,
-                "invalid_client",
-                7000215,
-                "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
-            ));
+        match form.get("client_assertion_type").map(String::as_str) {
+            Some(JWT_BEARER_ASSERTION) => {
+                let assertion = form
+                    .get("client_assertion")
+                    .map(String::as_str)
+                    .unwrap_or("");
+                let audience = format!("/{tenant_name}/oauth2/v2.0/token");
+                self.verify_assertion(tenant, &client_id, assertion, &audience)?;
+            }
+            Some(other) => {
+                return Err(OAuthError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    700023,
+                    format!("Unsupported client assertion type '{other}'."),
+                ));
+            }
+            None if form.get("client_secret") != Some(&responder.secret) => {
+                return Err(OAuthError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    7000215,
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.",
+                ));
+            }
+            None => {}
         }
         let caller = Caller {
             app_id: client_id,
             user: None,
         };
         Ok(self.issue(caller, "https://graph.microsoft.com/.default", false))
+    }
+
+    /// Checks a JWT client assertion: signed (RS256 or PS256) by a
+    /// certificate registered on the app, named by its `x5t#S256` (or
+    /// `x5t`) thumbprint, for this token endpoint, by this client, in its
+    /// validity window, and never seen before.
+    fn verify_assertion(
+        &self,
+        tenant: &Tenant,
+        client_id: &str,
+        assertion: &str,
+        audience_path: &str,
+    ) -> Result<(), OAuthError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let invalid = |code: u32, text: &str| {
+            OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", code, text)
+        };
+        let malformed = || invalid(50027, "JWT token is invalid or malformed.");
+        let mut parts = assertion.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(malformed());
+        };
+        let decode = |part: &str| -> Result<Value, OAuthError> {
+            let bytes = b64.decode(part).map_err(|_| malformed())?;
+            serde_json::from_slice(&bytes).map_err(|_| malformed())
+        };
+        let (header_json, claims) = (decode(header)?, decode(payload)?);
+        let signature = b64.decode(signature).map_err(|_| malformed())?;
+        let algorithm = match header_json["alg"].as_str() {
+            Some("RS256") => webpki::ring::RSA_PKCS1_2048_8192_SHA256,
+            Some("PS256") => webpki::ring::RSA_PSS_2048_8192_SHA256_LEGACY_KEY,
+            _ => {
+                return Err(invalid(
+                    5002738,
+                    "The client assertion must be signed with RS256 or PS256.",
+                ));
+            }
+        };
+        let thumbprint_256 = header_json["x5t#S256"].as_str();
+        let thumbprint_1 = header_json["x5t"].as_str();
+        let certificate = tenant.responder.certificates.iter().find(|der| {
+            let s256 = b64.encode(ring::digest::digest(&ring::digest::SHA256, der));
+            let s1 = b64.encode(ring::digest::digest(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                der,
+            ));
+            thumbprint_256 == Some(s256.as_str()) || thumbprint_1 == Some(s1.as_str())
+        });
+        let Some(certificate) = certificate else {
+            let named = thumbprint_256.or(thumbprint_1).unwrap_or("");
+            return Err(invalid(
+                700027,
+                &format!(
+                    "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{named}']"
+                ),
+            ));
+        };
+        let der = rustls::pki_types::CertificateDer::from(certificate.as_slice());
+        let cert = webpki::EndEntityCert::try_from(&der).map_err(|_| {
+            invalid(
+                700027,
+                "Client assertion failed signature validation (unreadable certificate).",
+            )
+        })?;
+        let signed = &assertion[..header.len() + 1 + payload.len()];
+        cert.verify_signature(algorithm, signed.as_bytes(), &signature)
+            .map_err(|_| invalid(700027, "Client assertion failed signature validation."))?;
+
+        let text = |name: &str| claims[name].as_str().unwrap_or("");
+        if !text("aud").ends_with(audience_path) {
+            return Err(invalid(
+                700016,
+                &format!(
+                    "The audience '{}' in the client assertion is not this token endpoint.",
+                    text("aud")
+                ),
+            ));
+        }
+        if !text("iss").eq_ignore_ascii_case(client_id)
+            || !text("sub").eq_ignore_ascii_case(client_id)
+        {
+            return Err(invalid(
+                700021,
+                "Client assertion application identifier doesn't match 'client_id' parameter.",
+            ));
+        }
+        let now = time::now_ms() / 1000;
+        let (nbf, exp) = (
+            claims["nbf"].as_i64().unwrap_or(0),
+            claims["exp"].as_i64().unwrap_or(0),
+        );
+        // Entra allows five minutes of clock skew.
+        if exp + 300 < now || nbf - 300 > now {
+            return Err(invalid(
+                700024,
+                "Client assertion is not within its valid time range.",
+            ));
+        }
+        let jti = text("jti");
+        if jti.is_empty() || !lock(&self.used_assertions).insert(jti.to_owned()) {
+            return Err(invalid(
+                700025,
+                "Client assertion has already been used (jti replay) or carries no jti.",
+            ));
+        }
+        Ok(())
     }
 
     fn device_poll(

@@ -42,6 +42,8 @@ pub struct Options {
     pub seed: u64,
     /// With `--live`: new sign-ins per minute.
     pub live_per_minute: Option<u32>,
+    /// A certificate (DER) the responder app accepts client assertions for.
+    pub responder_certificate: Option<Vec<u8>>,
 }
 
 impl Default for Options {
@@ -52,6 +54,7 @@ impl Default for Options {
             faults: FaultSpec { rates: Vec::new() },
             seed: 1,
             live_per_minute: None,
+            responder_certificate: None,
         }
     }
 }

@@ -34,6 +34,8 @@ pub struct RiskDetection {
 pub struct Responder {
     pub app_id: Guid,
     pub secret: String,
+    /// DER certificates registered for certificate client assertions.
+    pub certificates: Vec<Vec<u8>>,
 }
 
 /// What is malicious in a scenario, and the tenant's own security debt, for
