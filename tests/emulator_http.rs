@@ -1390,3 +1390,411 @@ async fn certificate_client_assertions_are_verified() {
         });
     assert!(apps);
 }
+
+/// Each injected fault, alone at rate 1, answers as it should.
+#[tokio::test]
+async fn each_fault_kind_answers_as_documented() {
+    warroom::install_crypto_provider();
+    for (kind, want_status, retry_after) in [
+        ("429", Some(429), Some("1")),
+        ("500", Some(500), None),
+        ("503", Some(503), Some("2")),
+        ("504", Some(504), None),
+        ("malformed", Some(200), None),
+        ("reset", None, None),
+    ] {
+        let options = emulator::Options {
+            throttle: false,
+            faults: emulator::faults::FaultSpec::parse(&format!("{kind}:1")).unwrap(),
+            ..Default::default()
+        };
+        let running = emulator::start(&spec(Scenario::Clean, 500), "127.0.0.1:0", options)
+            .await
+            .unwrap();
+        let client = Client::new();
+        let (tenant, id, secret) = credentials(&running);
+        let token = token(&client, &running.url, &tenant, &id, &secret).await["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let result = client
+            .get(format!("{}/beta/auditLogs/signIns", running.url))
+            .bearer_auth(&token)
+            .send()
+            .await;
+        match want_status {
+            None => {
+                // The connection drops mid-body: the client sees an error.
+                let failed = match result {
+                    Err(_) => true,
+                    Ok(r) => r.bytes().await.is_err(),
+                };
+                assert!(failed, "{kind}: body arrived whole");
+            }
+            Some(status) => {
+                let response = result.unwrap();
+                assert_eq!(response.status().as_u16(), status, "{kind}");
+                assert_eq!(
+                    response
+                        .headers()
+                        .get("retry-after")
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .as_deref(),
+                    retry_after,
+                    "{kind}"
+                );
+                let body = response.bytes().await.unwrap();
+                let parsed = serde_json::from_slice::<Value>(&body);
+                if kind == "malformed" {
+                    assert!(parsed.is_err(), "malformed page parsed");
+                } else {
+                    assert!(
+                        parsed.unwrap()["error"]["code"].is_string(),
+                        "{kind}: Graph error body"
+                    );
+                }
+            }
+        }
+    }
+    // `slow` holds the answer back.
+    let options = emulator::Options {
+        throttle: false,
+        faults: emulator::faults::FaultSpec::parse("slow:1").unwrap(),
+        ..Default::default()
+    };
+    let running = emulator::start(&spec(Scenario::Clean, 500), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let client = Client::new();
+    let (tenant, id, secret) = credentials(&running);
+    let token = token(&client, &running.url, &tenant, &id, &secret).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = std::time::Instant::now();
+    let r = client
+        .get(format!("{}/v1.0/users?$top=1", running.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(started.elapsed() >= emulator::faults::SLOW_DELAY);
+}
+
+#[tokio::test]
+async fn more_filters_select_what_they_say() {
+    let emu = Emu::start(Scenario::GoldenSaml, 6_000, false).await;
+    let some: Vec<Value> = emu.all("/beta/auditLogs/signIns?$top=5&$filter=signInEventTypes/any(t:%20t%20eq%20'servicePrincipal')").await.into_iter().take(5).collect();
+    let one = &some[0];
+    let by_id = emu
+        .all(&format!(
+            "/beta/auditLogs/signIns?$filter={}",
+            urlencode(&format!("id eq '{}'", one["id"].as_str().unwrap()))
+        ))
+        .await;
+    // `id` reaches every kind? No: without an event-type filter only
+    // interactive sign-ins are listed, as in Graph.
+    assert!(by_id.is_empty());
+    let by_id = emu
+        .all(&format!(
+            "/beta/auditLogs/signIns?$filter={}",
+            urlencode(&format!(
+                "id eq '{}' and signInEventTypes/any(t: t eq 'servicePrincipal')",
+                one["id"].as_str().unwrap()
+            ))
+        ))
+        .await;
+    assert_eq!(by_id.len(), 1);
+    let app = one["appId"].as_str().unwrap();
+    let by_app = emu
+        .all(&format!(
+            "/beta/auditLogs/signIns?$filter={}",
+            urlencode(&format!(
+                "appId eq '{app}' and signInEventTypes/any(t: t eq 'servicePrincipal')"
+            ))
+        ))
+        .await;
+    assert!(!by_app.is_empty() && by_app.iter().all(|e| e["appId"] == app));
+    let user = emu.all("/beta/auditLogs/signIns?$top=1").await[0]["userId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let by_user = emu
+        .all(&format!(
+            "/beta/auditLogs/signIns?$filter={}",
+            urlencode(&format!("userId eq '{user}'"))
+        ))
+        .await;
+    assert!(!by_user.is_empty() && by_user.iter().all(|e| e["userId"] == user.as_str()));
+
+    let roles = emu
+        .all(&format!(
+            "/v1.0/auditLogs/directoryAudits?$filter={}",
+            urlencode("category eq 'RoleManagement'")
+        ))
+        .await;
+    assert!(!roles.is_empty() && roles.iter().all(|a| a["category"] == "RoleManagement"));
+    let fed = emu
+        .all(&format!(
+            "/v1.0/auditLogs/directoryAudits?$filter={}",
+            urlencode("activityDisplayName eq 'Set federation settings on domain'")
+        ))
+        .await;
+    assert_eq!(fed.len(), 2, "the attacker's change and the key roll");
+    let recent = emu
+        .all(&format!(
+            "/v1.0/auditLogs/directoryAudits?$filter={}",
+            urlencode("activityDateTime ge 2026-11-20T00:00:00Z")
+        ))
+        .await;
+    assert!(
+        recent
+            .iter()
+            .all(|a| a["activityDateTime"].as_str().unwrap() >= "2026-11-20T00:00:00Z")
+    );
+    let risks = emu
+        .all(&format!(
+            "/v1.0/identityProtection/riskDetections?$filter={}",
+            urlencode("detectedDateTime ge 2030-01-01T00:00:00Z")
+        ))
+        .await;
+    assert!(risks.is_empty());
+    let by_app_id = emu
+        .all(&format!(
+            "/v1.0/servicePrincipals?$filter={}",
+            urlencode("appId eq '00000002-0000-0ff1-ce00-000000000000'")
+        ))
+        .await;
+    assert_eq!(by_app_id.len(), 1);
+    assert_eq!(by_app_id[0]["displayName"], "Office 365 Exchange Online");
+}
+
+#[tokio::test]
+async fn pim_and_authentication_methods_show_the_debt() {
+    let emu = Emu::start(Scenario::GoldenSaml, 2_000, false).await;
+    let users = emu.all("/v1.0/users").await;
+    let id_of = |upn: &str| {
+        users
+            .iter()
+            .find(|u| u["userPrincipalName"] == upn)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let instances = emu
+        .all("/v1.0/roleManagement/directory/roleAssignmentScheduleInstances")
+        .await;
+    let of = |upn: &str| {
+        instances
+            .iter()
+            .find(|i| i["principalId"] == id_of(upn).as_str())
+            .unwrap()
+            .clone()
+    };
+    let adele = of("adele.vance@contoso.onmicrosoft.com");
+    assert_eq!(adele["assignmentType"], "Assigned");
+    assert!(adele["endDateTime"].is_null(), "standing, outside PIM");
+    assert_eq!(of("megan.bowen@contoso.com")["assignmentType"], "Activated");
+    assert_eq!(
+        of("svc-adsync-backup@contoso.onmicrosoft.com")["assignmentType"],
+        "Assigned"
+    );
+    let eligible = emu
+        .all("/v1.0/roleManagement/directory/roleEligibilitySchedules")
+        .await;
+    assert!(
+        eligible
+            .iter()
+            .any(|e| e["principalId"] == id_of("megan.bowen@contoso.com").as_str())
+    );
+    let grady = emu
+        .all(&format!(
+            "/v1.0/users/{}/authentication/methods",
+            id_of("grady.archie@contoso.com")
+        ))
+        .await;
+    assert_eq!(grady.len(), 1);
+    assert_eq!(
+        grady[0]["@odata.type"],
+        "#microsoft.graph.passwordAuthenticationMethod"
+    );
+    let megan = emu
+        .all(&format!(
+            "/v1.0/users/{}/authentication/methods",
+            id_of("megan.bowen@contoso.com")
+        ))
+        .await;
+    assert!(
+        megan
+            .iter()
+            .any(|m| m["@odata.type"]
+                == "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod")
+    );
+}
+
+#[tokio::test]
+async fn the_other_remediation_writes() {
+    use std::time::Duration;
+    warroom::install_crypto_provider();
+    let options = emulator::Options {
+        throttle: false,
+        authority: emulator::oauth::AuthorityOptions {
+            token_lifetime: Duration::from_secs(600),
+            device_approval_delay: Duration::ZERO,
+            device_poll_interval: Duration::from_millis(100),
+        },
+        ..Default::default()
+    };
+    let running = emulator::start(&spec(Scenario::GoldenSaml, 2_000), "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let client = Client::new();
+    let (admin, _) = device_login(&client, &running).await;
+    let url = |path: &str| format!("{}/v1.0{path}", running.url);
+    let get = |path: String| {
+        let request = client.get(url(&path)).bearer_auth(admin.clone());
+        async move { request.send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let sps = get("/servicePrincipals".into()).await;
+    let hr = sps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["displayName"] == "Contoso HR Connector")
+        .unwrap()
+        .clone();
+    let hr_id = hr["id"].as_str().unwrap().to_owned();
+    let backdoor = hr["passwordCredentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["displayName"] == "backup")
+        .unwrap()["keyId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = client
+        .post(url(&format!("/servicePrincipals/{hr_id}/removePassword")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"keyId": backdoor}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // Take Mail.Read away from the app.
+    let graph = sps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["appId"] == "00000003-0000-0000-c000-000000000000")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let assigned = get(format!("/servicePrincipals/{graph}/appRoleAssignedTo")).await;
+    let mail_read = assigned["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| {
+            a["principalId"] == hr_id.as_str()
+                && a["appRoleId"] == "810c84a8-4a9e-49e6-bf7d-12d183f40d01"
+        })
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = client
+        .delete(url(&format!(
+            "/servicePrincipals/{graph}/appRoleAssignedTo/{mail_read}"
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let assigned = get(format!("/servicePrincipals/{graph}/appRoleAssignedTo")).await;
+    assert!(
+        assigned["value"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["id"] != mail_read.as_str())
+    );
+    // Replace an app's certificates with none.
+    let apps = get("/applications".into()).await;
+    let responder = apps["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["displayName"] == "Payroll Sync")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = client
+        .patch(url(&format!("/applications/{responder}")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"keyCredentials": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    // Reset a password, then turn the domain back to managed.
+    let r = client.patch(url("/users/patti.fernandez@contoso.com")).bearer_auth(&admin).json(&serde_json::json!({"passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "x"}})).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let fed = get("/domains/contoso.com/federationConfiguration".into()).await["value"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = client
+        .delete(url(&format!(
+            "/domains/contoso.com/federationConfiguration/{fed}"
+        )))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        get("/domains/contoso.com".into()).await["authenticationType"],
+        "Managed"
+    );
+    let r = client
+        .get(url("/domains/contoso.com/federationConfiguration"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    // A malformed body is a 400, and nothing changes.
+    let r = client
+        .post(url(&format!("/servicePrincipals/{hr_id}/removePassword")))
+        .bearer_auth(&admin)
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let audits = get("/auditLogs/directoryAudits?$top=15".into()).await;
+    let names: Vec<&str> = audits["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["activityDisplayName"].as_str().unwrap())
+        .collect();
+    for activity in [
+        "Remove service principal credentials",
+        "Remove app role assignment from service principal",
+        "Reset user password",
+        "Set domain authentication",
+        "Update application – Certificates and secrets management ",
+    ] {
+        assert!(
+            names.contains(&activity),
+            "no audit for '{activity}': {names:?}"
+        );
+    }
+}

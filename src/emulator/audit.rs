@@ -150,6 +150,7 @@ pub fn risk(spec: RiskSpec<'_>) -> RiskDetection {
         u128::from(mix(spec.key)) << 64 | u128::from(mix(spec.key ^ 1))
     );
     let json = json!({
+        "@odata.type": "#microsoft.graph.riskDetection",
         "id": id,
         "requestId": spec.request_id,
         "correlationId": Guid::from_seed(mix(spec.key ^ 2)).to_string(),

@@ -43,11 +43,19 @@ impl User {
         } else {
             self.upn.clone()
         };
+        let mut names = self.display.split_whitespace();
+        let (given, surname) = (names.next().unwrap_or(""), names.next_back().unwrap_or(""));
         json!({
             "id": self.id.to_string(),
             "displayName": self.display,
+            "givenName": given,
+            "surname": surname,
             "userPrincipalName": self.upn,
             "mail": mail,
+            "businessPhones": [],
+            "mobilePhone": null,
+            "officeLocation": null,
+            "preferredLanguage": "en-US",
             "userType": if self.guest { "Guest" } else { "Member" },
             "accountEnabled": self.enabled,
             "jobTitle": self.job_title,
@@ -75,14 +83,39 @@ pub struct Group {
 
 impl Group {
     pub fn json(&self) -> Value {
+        let nickname: String = self
+            .display
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
         json!({
             "id": self.id.to_string(),
+            "deletedDateTime": null,
+            "classification": null,
             "displayName": self.display,
             "description": self.description,
             "securityEnabled": self.security,
             "mailEnabled": !self.security,
+            "mail": if self.security { Value::Null } else { Value::from(format!("{nickname}@contoso.com")) },
+            "mailNickname": nickname,
             "groupTypes": if self.security { json!([]) } else { json!(["Unified"]) },
             "createdDateTime": iso(self.created_ms),
+            "renewedDateTime": iso(self.created_ms),
+            "expirationDateTime": null,
+            "isAssignableToRole": null,
+            "membershipRule": null,
+            "membershipRuleProcessingState": null,
+            "onPremisesLastSyncDateTime": null,
+            "onPremisesSecurityIdentifier": null,
+            "onPremisesSyncEnabled": null,
+            "onPremisesProvisioningErrors": [],
+            "preferredDataLocation": null,
+            "preferredLanguage": null,
+            "proxyAddresses": [],
+            "resourceBehaviorOptions": [],
+            "resourceProvisioningOptions": [],
+            "theme": null,
+            "visibility": if self.security { Value::Null } else { Value::from("Private") },
         })
     }
 }
@@ -170,6 +203,7 @@ impl Application {
             "createdDateTime": iso(self.created_ms),
             "publisherDomain": tenant_domain,
             "signInAudience": if self.multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" },
+            "identifierUris": [format!("api://{}", self.app_id)],
             "keyCredentials": credentials_json(&self.credentials, CredentialKind::Certificate),
             "passwordCredentials": credentials_json(&self.credentials, CredentialKind::Password),
             "requiredResourceAccess": by_resource.into_iter().map(|(r, access)| json!({
@@ -212,6 +246,17 @@ impl ServicePrincipal {
                 PrincipalType::ManagedIdentity => "ManagedIdentity",
             },
             "accountEnabled": true,
+            "deletedDateTime": null,
+            "appRoleAssignmentRequired": false,
+            "homepage": null,
+            "logoutUrl": null,
+            "publisherName": if self.owner_tenant == super::catalog::MICROSOFT_TENANT { "Microsoft Services" } else { "Contoso" },
+            "replyUrls": [],
+            "servicePrincipalNames": [self.app_id.clone()],
+            "tags": [],
+            "addIns": [],
+            "info": null,
+            "oauth2PermissionScopes": [],
             "createdDateTime": iso(self.created_ms),
             "keyCredentials": credentials_json(&self.credentials, CredentialKind::Certificate),
             "passwordCredentials": credentials_json(&self.credentials, CredentialKind::Password),
@@ -242,6 +287,7 @@ impl AppRoleAssignment {
     pub fn json(&self) -> Value {
         json!({
             "id": self.id,
+            "deletedDateTime": null,
             "appRoleId": self.app_role_id,
             "createdDateTime": iso(self.created_ms),
             "principalId": self.principal_id.to_string(),
@@ -268,6 +314,7 @@ pub struct PermissionGrant {
 impl PermissionGrant {
     pub fn json(&self) -> Value {
         json!({
+            "@odata.id": format!("https://graph.microsoft.com/v2/oauth2PermissionGrants/{}", self.id),
             "id": self.id,
             "clientId": self.client_id.to_string(),
             "consentType": if self.all_principals { "AllPrincipals" } else { "Principal" },
@@ -284,6 +331,9 @@ pub struct RoleAssignment {
     pub principal_id: Guid,
     pub role_template_id: &'static str,
     pub created_ms: i64,
+    /// `None`: a standing assignment made outside PIM. `Some(end)`: an
+    /// eligible role activated through PIM until `end`.
+    pub activated_until_ms: Option<i64>,
 }
 
 impl RoleAssignment {
@@ -293,8 +343,95 @@ impl RoleAssignment {
             "principalId": self.principal_id.to_string(),
             "roleDefinitionId": self.role_template_id,
             "directoryScopeId": "/",
+            "resourceScope": "/",
             "createdDateTime": iso(self.created_ms),
         })
+    }
+
+    /// As `roleAssignmentScheduleInstances` lists it.
+    pub fn schedule_instance_json(&self) -> Value {
+        let activated = self.activated_until_ms.is_some();
+        json!({
+            "id": format!("{}-1", self.id),
+            "principalId": self.principal_id.to_string(),
+            "roleDefinitionId": self.role_template_id,
+            "directoryScopeId": "/",
+            "appScopeId": null,
+            "startDateTime": if activated { Value::from(iso(self.created_ms)) } else { Value::Null },
+            "endDateTime": self.activated_until_ms.map(iso),
+            "assignmentType": if activated { "Activated" } else { "Assigned" },
+            "memberType": "Direct",
+            "roleAssignmentOriginId": self.id,
+            "roleAssignmentScheduleId": self.id,
+        })
+    }
+}
+
+/// A PIM eligibility: the principal may activate the role when needed.
+#[derive(Clone, Debug)]
+pub struct RoleEligibility {
+    pub id: Guid,
+    pub principal_id: Guid,
+    pub role_template_id: &'static str,
+    pub start_ms: i64,
+    pub end_ms: i64,
+}
+
+impl RoleEligibility {
+    pub fn json(&self) -> Value {
+        json!({
+            "id": self.id.to_string(),
+            "principalId": self.principal_id.to_string(),
+            "roleDefinitionId": self.role_template_id,
+            "directoryScopeId": "/",
+            "appScopeId": null,
+            "createdUsing": self.id.to_string(),
+            "createdDateTime": iso(self.start_ms),
+            "modifiedDateTime": iso(self.start_ms),
+            "status": "Provisioned",
+            "memberType": "Direct",
+            "scheduleInfo": {
+                "startDateTime": iso(self.start_ms),
+                "recurrence": null,
+                "expiration": { "type": "afterDateTime", "endDateTime": iso(self.end_ms), "duration": null },
+            },
+        })
+    }
+}
+
+/// A registered authentication method, as `users/{id}/authentication/methods` lists it.
+pub fn method_json(user: &User, method: &str) -> Value {
+    let id = Guid::from_seed(user.id.0 as u64 ^ method.len() as u64).to_string();
+    let created = iso(user.created_ms);
+    match method {
+        "password" => json!({
+            "@odata.type": "#microsoft.graph.passwordAuthenticationMethod",
+            // The password method has this fixed id in every tenant.
+            "id": "28c10230-6103-485e-b985-444c60001490",
+            "password": null,
+            "createdDateTime": created,
+        }),
+        "microsoftAuthenticator" => json!({
+            "@odata.type": "#microsoft.graph.microsoftAuthenticatorAuthenticationMethod",
+            "id": id,
+            "displayName": "iPhone 15",
+            "deviceTag": "SoftwareTokenActivated",
+            "phoneAppVersion": "6.8.17",
+            "createdDateTime": created,
+        }),
+        "fido2" => json!({
+            "@odata.type": "#microsoft.graph.fido2AuthenticationMethod",
+            "id": id,
+            "displayName": "Security key",
+            "creationDateTime": created,
+            "aaGuid": "2fc0579f-8113-47ea-b116-555a8db9202a",
+            "model": "NFC key",
+            "attestationCertificates": [],
+            "attestationLevel": "attested",
+        }),
+        other => {
+            json!({ "@odata.type": format!("#microsoft.graph.{other}AuthenticationMethod"), "id": id })
+        }
     }
 }
 
@@ -311,6 +448,7 @@ impl Domain {
         json!({
             "id": self.name,
             "authenticationType": if self.federated { "Federated" } else { "Managed" },
+            "availabilityStatus": null,
             "isAdminManaged": true,
             "isDefault": self.is_default,
             "isInitial": self.is_initial,

@@ -6,7 +6,7 @@
 use super::catalog::{self, graph_app_role};
 use super::directory::{
     AppRoleAssignment, Application, Credential, CredentialKind, Domain, Federation, Group,
-    PermissionGrant, PrincipalType, RoleAssignment, ServicePrincipal, User,
+    PermissionGrant, PrincipalType, RoleAssignment, RoleEligibility, ServicePrincipal, User,
 };
 use super::ids::{Guid, GuidSource};
 use super::live::LiveSource;
@@ -219,6 +219,7 @@ pub fn build(spec: &Spec) -> Tenant {
             app_role_assignments: Vec::new(),
             grants: Vec::new(),
             role_assignments: Vec::new(),
+            role_eligibilities: Vec::new(),
             domains: Vec::new(),
             federations: Vec::new(),
             ca_policies: Vec::new(),
@@ -778,23 +779,51 @@ fn applications(b: &mut Build) {
 }
 
 fn roles_and_groups(b: &mut Build) {
-    let assign = |b: &mut Build, user: usize, role: &'static str, created_ms: i64| {
+    // Standing (outside PIM) when `active_for` is None; else eligible in
+    // PIM and activated for that long.
+    let assign = |b: &mut Build, user: usize, role: &'static str, active_for: Option<i64>| {
         let key = b.key();
+        let principal_id = b.tenant.users[user].id;
+        let (created_ms, activated_until_ms) = match active_for {
+            None => (b.start_ms - 600 * DAY, None),
+            Some(span) => (b.end_ms - HOUR, Some(b.end_ms - HOUR + span)),
+        };
         b.tenant.role_assignments.push(RoleAssignment {
             id: format!("{:x}", super::ids::mix(key)),
-            principal_id: b.tenant.users[user].id,
+            principal_id,
             role_template_id: role,
             created_ms,
+            activated_until_ms,
         });
+        if active_for.is_some() {
+            let id = b.ids.next_guid();
+            b.tenant.role_eligibilities.push(RoleEligibility {
+                id,
+                principal_id,
+                role_template_id: role,
+                start_ms: b.start_ms - 400 * DAY,
+                end_ms: b.end_ms + 365 * DAY,
+            });
+        }
     };
-    let old = b.start_ms - 600 * DAY;
-    assign(b, who::BREAK_GLASS, catalog::GLOBAL_ADMINISTRATOR, old);
-    assign(b, who::MEGAN, catalog::GLOBAL_ADMINISTRATOR, old);
-    assign(b, who::ADELE, catalog::GLOBAL_ADMINISTRATOR, old);
-    assign(b, who::GRADY, catalog::EXCHANGE_ADMINISTRATOR, old);
-    assign(b, who::ISAIAH, catalog::HELPDESK_ADMINISTRATOR, old);
+    // Break-glass accounts stay standing by design; Adele's is debt.
+    assign(b, who::BREAK_GLASS, catalog::GLOBAL_ADMINISTRATOR, None);
+    assign(b, who::ADELE, catalog::GLOBAL_ADMINISTRATOR, None);
+    assign(b, who::MEGAN, catalog::GLOBAL_ADMINISTRATOR, Some(8 * HOUR));
+    assign(
+        b,
+        who::GRADY,
+        catalog::EXCHANGE_ADMINISTRATOR,
+        Some(4 * HOUR),
+    );
+    assign(
+        b,
+        who::ISAIAH,
+        catalog::HELPDESK_ADMINISTRATOR,
+        Some(8 * HOUR),
+    );
     let security = who::FIRST_REGULAR.min(b.tenant.users.len() - 1);
-    assign(b, security, catalog::SECURITY_ADMINISTRATOR, old);
+    assign(b, security, catalog::SECURITY_ADMINISTRATOR, Some(2 * HOUR));
 
     for (name, security) in [
         ("All Staff", false),
@@ -816,7 +845,7 @@ fn roles_and_groups(b: &mut Build) {
             description: format!("{name} of Contoso"),
             security,
             members,
-            created_ms: old,
+            created_ms: b.start_ms - 600 * DAY,
         });
     }
 }
@@ -828,6 +857,8 @@ fn conditional_access(b: &mut Build) {
         "displayName": "Require MFA for administrators",
         "state": "enabled",
         "createdDateTime": super::time::iso(b.start_ms - 400 * DAY),
+        "modifiedDateTime": null,
+        "sessionControls": null,
         "conditions": {
             "clientAppTypes": ["browser", "mobileAppsAndDesktopClients"],
             "users": { "includeRoles": [catalog::GLOBAL_ADMINISTRATOR, catalog::EXCHANGE_ADMINISTRATOR], "excludeUsers": [b.tenant.users[who::BREAK_GLASS].id.to_string()] },
@@ -841,6 +872,8 @@ fn conditional_access(b: &mut Build) {
         "displayName": "Block legacy authentication",
         "state": "enabledForReportingButNotEnforced",
         "createdDateTime": super::time::iso(b.start_ms - 380 * DAY),
+        "modifiedDateTime": super::time::iso(b.start_ms - 200 * DAY),
+        "sessionControls": null,
         "conditions": {
             "clientAppTypes": ["exchangeActiveSync", "other"],
             "users": { "includeUsers": ["All"] },

@@ -1198,6 +1198,34 @@ fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
                 })
                 .collect(),
         ),
+        [
+            "roleManagement",
+            "directory",
+            "roleAssignmentScheduleInstances",
+        ] => (
+            "roleManagement/directory/roleAssignmentScheduleInstances".into(),
+            tenant
+                .role_assignments
+                .iter()
+                .map(|r| r.schedule_instance_json())
+                .collect(),
+        ),
+        ["roleManagement", "directory", "roleEligibilitySchedules"] => (
+            "roleManagement/directory/roleEligibilitySchedules".into(),
+            tenant.role_eligibilities.iter().map(|r| r.json()).collect(),
+        ),
+        ["users", id, "authentication", "methods"] => {
+            let Some(user) = tenant.user(id) else {
+                return one(ctx, None, "users");
+            };
+            (
+                format!("users('{}')/authentication/methods", user.id),
+                user.methods
+                    .iter()
+                    .map(|m| super::directory::method_json(user, m))
+                    .collect(),
+            )
+        }
         ["identity", "conditionalAccess", "policies"] => (
             "identity/conditionalAccess/policies".into(),
             tenant.ca_policies.clone(),

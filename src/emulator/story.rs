@@ -384,6 +384,8 @@ pub fn golden_saml(b: &mut Build) {
             principal_id: b.tenant.users[rogue].id,
             role_template_id: catalog::GLOBAL_ADMINISTRATOR,
             created_ms: t4 + 3 * MINUTE,
+            // Added straight to the role, not through PIM.
+            activated_until_ms: None,
         });
     let mut role_target = Target::user(&b.tenant.users[rogue]);
     role_target.kind = "User";

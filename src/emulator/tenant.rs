@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::directory::{
     AppRoleAssignment, Application, Domain, Federation, Group, PermissionGrant, RoleAssignment,
-    ServicePrincipal, User,
+    RoleEligibility, ServicePrincipal, User,
 };
 use super::ids::Guid;
 use super::signins::SignInLog;
@@ -74,6 +74,7 @@ pub struct Tenant {
     pub app_role_assignments: Vec<AppRoleAssignment>,
     pub grants: Vec<PermissionGrant>,
     pub role_assignments: Vec<RoleAssignment>,
+    pub role_eligibilities: Vec<RoleEligibility>,
     pub domains: Vec<Domain>,
     pub federations: Vec<Federation>,
     pub ca_policies: Vec<Value>,
