@@ -849,8 +849,9 @@ async fn device_login(client: &Client, running: &Running) -> (String, String) {
     panic!("device login never completed");
 }
 
-#[tokio::test]
-async fn remediation_writes_change_the_tenant_and_are_audited() {
+/// A golden-saml tenant and a delegated session of its Global
+/// Administrator: (emulator, client, access token, refresh token).
+async fn admin_session(signins: u64) -> (Running, Client, String, String) {
     use std::time::Duration;
     warroom::install_crypto_provider();
     let options = emulator::Options {
@@ -862,16 +863,22 @@ async fn remediation_writes_change_the_tenant_and_are_audited() {
         },
         ..Default::default()
     };
-    let running = emulator::start(&spec(Scenario::GoldenSaml, 3_000), "127.0.0.1:0", options)
+    let running = emulator::start(&spec(Scenario::GoldenSaml, signins), "127.0.0.1:0", options)
         .await
         .unwrap();
     let client = Client::new();
+    let (admin, refresh) = device_login(&client, &running).await;
+    (running, client, admin, refresh)
+}
+
+#[tokio::test]
+async fn remediation_writes_change_the_tenant_and_are_audited() {
+    let (running, client, admin, refresh) = admin_session(3_000).await;
     let (tenant, id, secret) = credentials(&running);
     let app_only = token(&client, &running.url, &tenant, &id, &secret).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let (admin, refresh) = device_login(&client, &running).await;
     let url = |path: &str| format!("{}/v1.0{path}", running.url);
     let get = |path: String, token: String| {
         let request = client.get(url(&path)).bearer_auth(token);
@@ -1636,22 +1643,7 @@ async fn pim_and_authentication_methods_show_the_debt() {
 
 #[tokio::test]
 async fn the_other_remediation_writes() {
-    use std::time::Duration;
-    warroom::install_crypto_provider();
-    let options = emulator::Options {
-        throttle: false,
-        authority: emulator::oauth::AuthorityOptions {
-            token_lifetime: Duration::from_secs(600),
-            device_approval_delay: Duration::ZERO,
-            device_poll_interval: Duration::from_millis(100),
-        },
-        ..Default::default()
-    };
-    let running = emulator::start(&spec(Scenario::GoldenSaml, 2_000), "127.0.0.1:0", options)
-        .await
-        .unwrap();
-    let client = Client::new();
-    let (admin, _) = device_login(&client, &running).await;
+    let (running, client, admin, _) = admin_session(2_000).await;
     let url = |path: &str| format!("{}/v1.0{path}", running.url);
     let get = |path: String| {
         let request = client.get(url(&path)).bearer_auth(admin.clone());

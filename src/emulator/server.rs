@@ -1132,47 +1132,43 @@ fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
                 "servicePrincipals",
             );
         }
-        ["servicePrincipals", id, "appRoleAssignedTo"] => {
+        [
+            "servicePrincipals",
+            id,
+            relation @ ("appRoleAssignedTo" | "appRoleAssignments" | "oauth2PermissionGrants"),
+        ] => {
             let Some(sp) = tenant.service_principal(id) else {
                 return one(ctx, None, "servicePrincipals");
             };
-            (
-                "appRoleAssignments".into(),
+            let assignments = |held_by: bool| -> Vec<Value> {
+                let holder = |a: &&super::directory::AppRoleAssignment| {
+                    if held_by {
+                        a.principal_id == sp.id
+                    } else {
+                        a.resource_id == sp.id
+                    }
+                };
                 tenant
                     .app_role_assignments
                     .iter()
-                    .filter(|a| a.resource_id == sp.id)
+                    .filter(holder)
                     .map(|a| a.json())
-                    .collect(),
-            )
-        }
-        ["servicePrincipals", id, "appRoleAssignments"] => {
-            let Some(sp) = tenant.service_principal(id) else {
-                return one(ctx, None, "servicePrincipals");
+                    .collect()
             };
-            (
-                "appRoleAssignments".into(),
-                tenant
-                    .app_role_assignments
-                    .iter()
-                    .filter(|a| a.principal_id == sp.id)
-                    .map(|a| a.json())
-                    .collect(),
-            )
-        }
-        ["servicePrincipals", id, "oauth2PermissionGrants"] => {
-            let Some(sp) = tenant.service_principal(id) else {
-                return one(ctx, None, "servicePrincipals");
-            };
-            (
-                "oauth2PermissionGrants".into(),
-                tenant
-                    .grants
-                    .iter()
-                    .filter(|g| g.client_id == sp.id)
-                    .map(|g| g.json())
-                    .collect(),
-            )
+            match *relation {
+                // Who holds this resource's app roles / which roles this principal holds.
+                "appRoleAssignedTo" => ("appRoleAssignments".into(), assignments(false)),
+                "appRoleAssignments" => ("appRoleAssignments".into(), assignments(true)),
+                _ => (
+                    "oauth2PermissionGrants".into(),
+                    tenant
+                        .grants
+                        .iter()
+                        .filter(|g| g.client_id == sp.id)
+                        .map(|g| g.json())
+                        .collect(),
+                ),
+            }
         }
         ["oauth2PermissionGrants"] => (
             "oauth2PermissionGrants".into(),

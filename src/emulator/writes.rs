@@ -117,6 +117,33 @@ struct UserPatch {
     password_profile: Option<Value>,
 }
 
+/// `removePassword`: drops the credential the body's `keyId` names.
+fn remove_password(
+    credentials: &mut Vec<super::directory::Credential>,
+    body: &[u8],
+) -> Result<String, ApiError> {
+    let key: KeyIdBody = serde_json::from_slice(body).map_err(bad_body)?;
+    let before = credentials.len();
+    credentials.retain(|c| !c.key_id.to_string().eq_ignore_ascii_case(&key.key_id));
+    if credentials.len() == before {
+        return Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            &format!("No password credential with keyId '{}'.", key.key_id),
+        ));
+    }
+    Ok(key.key_id)
+}
+
+/// The `KeyDescription` change an audit shows for a removed credential.
+fn key_removed(key_id: &str) -> Vec<(&'static str, String, String)> {
+    vec![(
+        "KeyDescription",
+        format!("[\"[KeyIdentifier={key_id}]\"]"),
+        "[]".into(),
+    )]
+}
+
 /// Applies one write; `segments` is the path after the version.
 pub fn apply(
     tenant: &mut Tenant,
@@ -202,22 +229,12 @@ pub fn apply(
             Ok(Outcome::NoContent)
         }
         (Method::Post, ["applications", id, "removePassword"]) => {
-            let key: KeyIdBody = serde_json::from_slice(body).map_err(bad_body)?;
             let app = tenant
                 .applications
                 .iter_mut()
                 .find(|a| a.id.to_string() == *id)
                 .ok_or_else(|| missing("application", id))?;
-            let before = app.credentials.len();
-            app.credentials
-                .retain(|c| !(c.key_id.to_string().eq_ignore_ascii_case(&key.key_id)));
-            if app.credentials.len() == before {
-                return Err(api_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    &format!("No password credential with keyId '{}'.", key.key_id),
-                ));
-            }
+            let key_id = remove_password(&mut app.credentials, body)?;
             let target = Target::other(id.to_string(), app.display.clone(), "Application");
             log(
                 tenant,
@@ -227,32 +244,18 @@ pub fn apply(
                     category: "ApplicationManagement",
                     operation: "Update",
                     targets: vec![target],
-                    modified: vec![(
-                        "KeyDescription",
-                        format!("[\"[KeyIdentifier={}]\"]", key.key_id),
-                        "[]".into(),
-                    )],
+                    modified: key_removed(&key_id),
                 },
             );
             Ok(Outcome::NoContent)
         }
         (Method::Post, ["servicePrincipals", id, "removePassword"]) => {
-            let key: KeyIdBody = serde_json::from_slice(body).map_err(bad_body)?;
             let sp = tenant
                 .service_principals
                 .iter_mut()
                 .find(|s| s.id.to_string() == *id)
                 .ok_or_else(|| missing("servicePrincipal", id))?;
-            let before = sp.credentials.len();
-            sp.credentials
-                .retain(|c| !(c.key_id.to_string().eq_ignore_ascii_case(&key.key_id)));
-            if sp.credentials.len() == before {
-                return Err(api_error(
-                    StatusCode::BAD_REQUEST,
-                    "Request_BadRequest",
-                    &format!("No password credential with keyId '{}'.", key.key_id),
-                ));
-            }
+            let key_id = remove_password(&mut sp.credentials, body)?;
             let target = Target::other(id.to_string(), sp.display.clone(), "ServicePrincipal");
             log(
                 tenant,
@@ -262,11 +265,7 @@ pub fn apply(
                     category: "ApplicationManagement",
                     operation: "Update",
                     targets: vec![target],
-                    modified: vec![(
-                        "KeyDescription",
-                        format!("[\"[KeyIdentifier={}]\"]", key.key_id),
-                        "[]".into(),
-                    )],
+                    modified: key_removed(&key_id),
                 },
             );
             Ok(Outcome::NoContent)
