@@ -132,7 +132,8 @@ pub struct PullArgs {
     #[arg(long, value_name = "TS", requires = "from")]
     pub to: Option<String>,
     /// Comma-separated: interactive, noninteractive, serviceprincipal,
-    /// managedidentity, audit, risk, ual, directory (default: all).
+    /// managedidentity, audit, risk (default: all of these; ual and
+    /// directory are not in this build yet).
     #[arg(long, value_name = "LIST")]
     pub streams: Option<String>,
     #[arg(long, value_name = "FILE")]
@@ -238,13 +239,14 @@ impl Command {
                 "on-premises evidence export"
             }
             Command::Login => "signing in to Microsoft Graph",
-            Command::Pull(_) => "pulling logs from Microsoft Graph",
             Command::Scan(_) => "the detection engine and log importers",
             Command::Posture(_) => "the posture review",
             Command::Lock => "the encrypted case and its keyring cache",
             Command::Case(_) => "the encrypted case",
             Command::Notes(_) => "encrypted case notes",
-            Command::Doctor | Command::Config(_) | Command::Emulator(_) => return None,
+            Command::Doctor | Command::Config(_) | Command::Emulator(_) | Command::Pull(_) => {
+                return None;
+            }
         })
     }
 

@@ -14,6 +14,7 @@ pub mod emulator;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod source;
 
 /// Installs the process-wide TLS crypto provider (ring). Every HTTP client is
 /// built after this; calling it twice is harmless.

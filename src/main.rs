@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use clap::Parser;
 
-use warroom::cli::{Cli, Command, ConfigCommand, EmulatorArgs};
+use warroom::cli::{Cli, Command, ConfigCommand, EmulatorArgs, PullArgs};
 use warroom::config::Config;
 use warroom::doctor::{self, Verdict};
 use warroom::paths::Paths;
@@ -63,6 +63,10 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             }
             print!("{}", config.settings(cli.profile.as_deref())?);
             Ok(0)
+        }
+        Some(Command::Pull(args)) => {
+            let settings = config?.settings(cli.profile.as_deref())?;
+            pull(args, &settings)
         }
         Some(Command::Doctor) => {
             warroom::install_crypto_provider();
@@ -155,4 +159,113 @@ fn read_certificate(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         anyhow::bail!("no PEM certificate block in the file");
     }
     Ok(base64::engine::general_purpose::STANDARD.decode(body.trim())?)
+}
+
+fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result<u8> {
+    use warroom::source::graph::{self, pull};
+    let streams = match args.streams.as_deref().map(pull::Stream::parse_list) {
+        None => pull::Stream::ALL.to_vec(),
+        Some(Ok(streams)) => streams,
+        Some(Err(e)) => {
+            eprintln!("warroom pull: {e}");
+            return Ok(2);
+        }
+    };
+    let now = jiff::Timestamp::now();
+    let window = match (&args.since, &args.from, &args.to) {
+        (Some(since), _, _) => pull::parse_duration(since)
+            .and_then(|secs| {
+                now.checked_sub(jiff::SignedDuration::from_secs(secs))
+                    .map_err(|e| e.to_string())
+            })
+            .map(|from| (from, now)),
+        (None, Some(from), Some(to)) => match (
+            from.parse::<jiff::Timestamp>(),
+            to.parse::<jiff::Timestamp>(),
+        ) {
+            (Ok(f), Ok(t)) if f < t => Ok((f, t)),
+            (Ok(_), Ok(_)) => Err("--from must be before --to".to_owned()),
+            _ => Err("--from and --to take times like 2026-11-01T00:00:00Z".to_owned()),
+        },
+        _ => Ok((now - jiff::SignedDuration::from_hours(24 * 7), now)),
+    };
+    let (from, to) = match window {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("warroom pull: {e}");
+            return Ok(2);
+        }
+    };
+    let client = match graph::connect(settings) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("warroom pull: {e}");
+            return Ok(1);
+        }
+    };
+    let request = pull::PullRequest {
+        graph_url: settings.graph_url.clone(),
+        streams,
+        from,
+        to,
+        out: args.out.clone(),
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let stats_client = client.clone();
+    let progress_bar = bar.clone();
+    let result = runtime.block_on(pull::pull(client, request, move |line| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let s = &stats_client.stats;
+        progress_bar.set_message(format!(
+            "{line}; {} requests, {} throttled, {} retries, {:.0} s waiting for the budget",
+            s.requests.load(Relaxed),
+            s.throttled.load(Relaxed),
+            s.retries.load(Relaxed),
+            s.budget_wait_ms.load(Relaxed) as f64 / 1000.0
+        ));
+    }));
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            let total: u64 = summary.per_stream.iter().map(|(_, n)| n).sum();
+            let parts: Vec<String> = summary
+                .per_stream
+                .iter()
+                .map(|(s, n)| format!("{} {n}", s.name()))
+                .collect();
+            eprintln!(
+                "warroom pull: {} {total} events to {} in {:.1} s ({:.0}/s): {}{}",
+                if summary.resumed {
+                    "finished a resumed pull:"
+                } else {
+                    "pulled"
+                },
+                args.out.display(),
+                summary.seconds,
+                total as f64 / summary.seconds.max(0.001),
+                parts.join(", "),
+                if summary.duplicates_dropped > 0 {
+                    format!("; {} repeats dropped", summary.duplicates_dropped)
+                } else {
+                    String::new()
+                }
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("warroom pull: {e}");
+            eprintln!(
+                "warroom pull: what was pulled is kept; run the same command again to continue."
+            );
+            Ok(1)
+        }
+    }
 }

@@ -1,0 +1,238 @@
+//! GET requests to Graph with the budget, retries and error explanations a
+//! long pull needs. Reads are safe to repeat: a throttled, failed, cut or
+//! garbled page is fetched again from the same URL, so paging resumes from
+//! the last page that arrived whole. (Writes never come through here: they
+//! are never retried automatically.)
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use super::auth::{AuthError, Authenticator};
+use super::budget::{Budget, Family};
+
+/// Give up on one URL after this many failed attempts in a row.
+pub const MAX_ATTEMPTS: u32 = 12;
+const BACKOFF_BASE: Duration = Duration::from_millis(500);
+const BACKOFF_CAP: Duration = Duration::from_secs(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum GraphError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("Graph refused access to {what}: {message}. The app needs {needs}")]
+    Permission {
+        what: String,
+        message: String,
+        needs: &'static str,
+    },
+    #[error("the page token expired")]
+    ExpiredPageToken,
+    #[error("Graph answered {status} {code}: {message}")]
+    Rejected {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("gave up on {url} after {attempts} attempts; last: {last}")]
+    GaveUp {
+        url: String,
+        attempts: u32,
+        last: String,
+    },
+}
+
+/// One page of a collection, with events kept as Graph sent them.
+#[derive(Debug)]
+pub struct Page {
+    pub value: Vec<Value>,
+    pub next_link: Option<String>,
+}
+
+/// Counters for progress reports.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub throttled: AtomicU64,
+    pub retries: AtomicU64,
+    pub budget_wait_ms: AtomicU64,
+}
+
+pub struct GraphClient {
+    http: reqwest::Client,
+    auth: Authenticator,
+    reports: Budget,
+    identity_protection: Budget,
+    pub stats: Stats,
+}
+
+/// What a call needs, in the words of Graph's permission reference.
+fn permission_for(url: &str) -> &'static str {
+    if url.contains("/auditLogs/signIns") {
+        "AuditLog.Read.All and Directory.Read.All (application permissions), or a Reports Reader or Security Reader role when signed in"
+    } else if url.contains("/auditLogs/directoryAudits") {
+        "AuditLog.Read.All (application permission), or a Reports Reader or Security Reader role when signed in"
+    } else if url.contains("/identityProtection/") || url.contains("/riskyUsers") {
+        "IdentityRiskEvent.Read.All (application permission) and an Entra ID P2 licence"
+    } else if url.contains("/security/auditLog/") {
+        "AuditLogsQuery.Read.All (application permission)"
+    } else {
+        "Directory.Read.All (application permission), or a Global Reader role when signed in"
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let exp = BACKOFF_BASE
+        .saturating_mul(1 << attempt.min(8))
+        .min(BACKOFF_CAP);
+    // ±20 % jitter so parallel streams do not retry in step.
+    let jitter = 0.8 + fastrand::f64() * 0.4;
+    exp.mul_f64(jitter)
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
+    value
+        .trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|s| *s >= 0.0)
+        .map(Duration::from_secs_f64)
+}
+
+impl GraphClient {
+    pub fn new(http: reqwest::Client, auth: Authenticator) -> Self {
+        Self {
+            http,
+            auth,
+            reports: Budget::for_family(Family::Reports).expect("reports are budgeted"),
+            identity_protection: Budget::for_family(Family::IdentityProtection)
+                .expect("identity protection is budgeted"),
+            stats: Stats::default(),
+        }
+    }
+
+    fn budget(&self, family: Family) -> Option<&Budget> {
+        match family {
+            Family::Reports => Some(&self.reports),
+            Family::IdentityProtection => Some(&self.identity_protection),
+            Family::Directory => None,
+        }
+    }
+
+    /// Fetches one page, waiting for the family's budget and retrying what
+    /// can be retried.
+    pub async fn page(&self, url: &str, family: Family) -> Result<Page, GraphError> {
+        let mut refreshed = false;
+        let mut last = String::new();
+        for attempt in 0..MAX_ATTEMPTS {
+            if attempt > 0 {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(budget) = self.budget(family) {
+                let waited = budget.acquire().await;
+                self.stats
+                    .budget_wait_ms
+                    .fetch_add(waited.as_millis() as u64, Ordering::Relaxed);
+            }
+            let token = self.auth.token().await?;
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let response = match self.http.get(url).bearer_auth(&token).send().await {
+                Ok(r) => r,
+                Err(e) => {
+                    last = format!("network: {e}");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            };
+            let status = response.status();
+            if status == StatusCode::TOO_MANY_REQUESTS {
+                self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                let wait = retry_after(&response).unwrap_or_else(|| backoff(attempt));
+                if let Some(budget) = self.budget(family) {
+                    budget.pause(wait);
+                } else {
+                    tokio::time::sleep(wait).await;
+                }
+                last = "429 Too Many Requests".into();
+                continue;
+            }
+            if status.is_server_error() {
+                let wait = retry_after(&response).unwrap_or_else(|| backoff(attempt));
+                last = format!("{status}");
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    last = format!("connection dropped mid-page: {e}");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+            };
+            if status == StatusCode::UNAUTHORIZED && !refreshed && self.auth.invalidate().await {
+                refreshed = true;
+                continue;
+            }
+            let body: Value = match serde_json::from_slice(&bytes) {
+                Ok(v) => v,
+                Err(e) if status.is_success() => {
+                    last = format!("unreadable page: {e}");
+                    tokio::time::sleep(backoff(attempt)).await;
+                    continue;
+                }
+                Err(_) => Value::Null,
+            };
+            if !status.is_success() {
+                let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+                let message = body["error"]["message"].as_str().unwrap_or("").to_owned();
+                return Err(match status {
+                    StatusCode::FORBIDDEN => GraphError::Permission {
+                        what: url.to_owned(),
+                        message,
+                        needs: permission_for(url),
+                    },
+                    StatusCode::BAD_REQUEST
+                        if code == "Directory_ExpiredPageToken"
+                            || message.contains("DirectoryPageTokenNotFoundException") =>
+                    {
+                        GraphError::ExpiredPageToken
+                    }
+                    StatusCode::UNAUTHORIZED => GraphError::Rejected {
+                        status: 401,
+                        code,
+                        message: format!(
+                            "{message} (the token was refused even after renewing it)"
+                        ),
+                    },
+                    _ => GraphError::Rejected {
+                        status: status.as_u16(),
+                        code,
+                        message,
+                    },
+                });
+            }
+            let next_link = body["@odata.nextLink"].as_str().map(str::to_owned);
+            let value = match body {
+                Value::Object(mut map) => match map.remove("value") {
+                    Some(Value::Array(items)) => items,
+                    _ => Vec::new(),
+                },
+                _ => Vec::new(),
+            };
+            return Ok(Page { value, next_link });
+        }
+        Err(GraphError::GaveUp {
+            url: url.to_owned(),
+            attempts: MAX_ATTEMPTS,
+            last,
+        })
+    }
+}

@@ -1,0 +1,26 @@
+//! Microsoft Graph: sign-in, request budgets, paged reads with retries, and
+//! pulls to files. Works unchanged against the emulated tenant.
+
+pub mod auth;
+pub mod budget;
+pub mod client;
+pub mod pull;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+
+pub use client::GraphClient;
+
+/// A client for the profile in `settings`.
+pub fn connect(settings: &Settings) -> Result<Arc<GraphClient>, auth::AuthError> {
+    crate::install_crypto_provider();
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(120))
+        .build()
+        .map_err(|e| auth::AuthError::Setup(format!("cannot start the HTTP client: {e}")))?;
+    let authenticator = auth::Authenticator::from_settings(settings, http.clone())?;
+    Ok(Arc::new(GraphClient::new(http, authenticator)))
+}

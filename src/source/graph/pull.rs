@@ -1,0 +1,536 @@
+//! `warroom pull`: every event of the chosen streams in a time window, to
+//! NDJSON in Graph's own shape, exactly once, resumable after a kill.
+//!
+//! Streams page concurrently inside the shared budgets. After each page the
+//! new events are appended, flushed to disk, and only then is the
+//! checkpoint (`OUT.state.json`: per-stream next link, bytes written)
+//! replaced. A restarted pull cuts the file back to the checkpoint, reloads
+//! the ids already written, and continues from the saved links, so nothing
+//! is lost or written twice. A page token that Graph has forgotten restarts
+//! that stream below the oldest event it already holds.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::budget::Family;
+use super::client::{GraphClient, GraphError};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Interactive,
+    NonInteractive,
+    ServicePrincipal,
+    ManagedIdentity,
+    Audit,
+    Risk,
+}
+
+impl Stream {
+    /// The streams this build pulls, in the contract's order.
+    pub const ALL: [Stream; 6] = [
+        Stream::Interactive,
+        Stream::NonInteractive,
+        Stream::ServicePrincipal,
+        Stream::ManagedIdentity,
+        Stream::Audit,
+        Stream::Risk,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stream::Interactive => "interactive",
+            Stream::NonInteractive => "noninteractive",
+            Stream::ServicePrincipal => "serviceprincipal",
+            Stream::ManagedIdentity => "managedidentity",
+            Stream::Audit => "audit",
+            Stream::Risk => "risk",
+        }
+    }
+
+    /// Parses a `--streams` list; `ual` and `directory` are refused with
+    /// a plain reason until they are built.
+    pub fn parse_list(text: &str) -> Result<Vec<Stream>, String> {
+        let mut streams = Vec::new();
+        for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+            let stream = match name {
+                "all" => return Ok(Stream::ALL.to_vec()),
+                "ual" | "directory" => {
+                    return Err(format!("stream \"{name}\" is not in this build yet"));
+                }
+                _ => Stream::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
+                    format!("unknown stream \"{name}\" (interactive, noninteractive, serviceprincipal, managedidentity, audit, risk)")
+                })?,
+            };
+            if !streams.contains(&stream) {
+                streams.push(stream);
+            }
+        }
+        if streams.is_empty() {
+            return Err("no stream named".into());
+        }
+        Ok(streams)
+    }
+
+    fn family(self) -> Family {
+        match self {
+            Stream::Risk => Family::IdentityProtection,
+            _ => Family::Reports,
+        }
+    }
+
+    /// The event's time field, used for windows and restarts.
+    fn time_field(self) -> &'static str {
+        match self {
+            Stream::Audit => "activityDateTime",
+            Stream::Risk => "detectedDateTime",
+            _ => "createdDateTime",
+        }
+    }
+
+    /// The first page of the window `[from, to]`.
+    fn first_url(self, graph: &str, from: &str, to: &str) -> String {
+        let field = self.time_field();
+        let window = format!("{field} ge {from} and {field} le {to}");
+        let (path, extra, top) = match self {
+            Stream::Interactive => (
+                "beta/auditLogs/signIns",
+                " and signInEventTypes/any(t: t eq 'interactiveUser')",
+                1000,
+            ),
+            Stream::NonInteractive => (
+                "beta/auditLogs/signIns",
+                " and signInEventTypes/any(t: t eq 'nonInteractiveUser')",
+                1000,
+            ),
+            Stream::ServicePrincipal => (
+                "beta/auditLogs/signIns",
+                " and signInEventTypes/any(t: t eq 'servicePrincipal')",
+                1000,
+            ),
+            Stream::ManagedIdentity => (
+                "beta/auditLogs/signIns",
+                " and signInEventTypes/any(t: t eq 'managedIdentity')",
+                1000,
+            ),
+            Stream::Audit => ("v1.0/auditLogs/directoryAudits", "", 1000),
+            Stream::Risk => ("v1.0/identityProtection/riskDetections", "", 500),
+        };
+        format!(
+            "{}/{path}?$top={top}&$filter={}",
+            graph.trim_end_matches('/'),
+            encode(&format!("{window}{extra}"))
+        )
+    }
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() * 2);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error("{0}")]
+    Graph(#[from] GraphError),
+    #[error("{path}: {source}")]
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Refused(String),
+}
+
+fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> PullError + '_ {
+    move |source| PullError::File {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StreamState {
+    stream: Stream,
+    next: Option<String>,
+    done: bool,
+    /// The oldest event time written for this stream (ISO text).
+    oldest: Option<String>,
+    written: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Checkpoint {
+    from: String,
+    to: String,
+    /// Bytes of the output that are complete and counted.
+    bytes: u64,
+    streams: Vec<StreamState>,
+}
+
+pub struct PullRequest {
+    pub graph_url: String,
+    pub streams: Vec<Stream>,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub out: PathBuf,
+}
+
+#[derive(Debug)]
+pub struct Summary {
+    pub resumed: bool,
+    pub per_stream: Vec<(Stream, u64)>,
+    pub duplicates_dropped: u64,
+    pub seconds: f64,
+}
+
+struct Output {
+    file: File,
+    path: PathBuf,
+    state_path: PathBuf,
+    ids: HashSet<String>,
+    checkpoint: Checkpoint,
+    duplicates: u64,
+}
+
+impl Output {
+    /// Appends a page's new events, makes them durable, then moves the
+    /// checkpoint past them.
+    fn commit(
+        &mut self,
+        stream: Stream,
+        events: &[Value],
+        next: Option<String>,
+    ) -> Result<u64, PullError> {
+        let mut text = String::new();
+        let mut added = 0;
+        let mut oldest: Option<String> = None;
+        for event in events {
+            let Some(id) = event["id"].as_str() else {
+                continue;
+            };
+            if let Some(t) = event[stream.time_field()].as_str()
+                && oldest.as_deref().is_none_or(|o| t < o)
+            {
+                oldest = Some(t.to_owned());
+            }
+            if !self.ids.insert(id.to_owned()) {
+                self.duplicates += 1;
+                continue;
+            }
+            text.push_str(&event.to_string());
+            text.push('\n');
+            added += 1;
+        }
+        self.file
+            .write_all(text.as_bytes())
+            .map_err(file_error(&self.path))?;
+        self.file.sync_data().map_err(file_error(&self.path))?;
+        self.checkpoint.bytes += text.len() as u64;
+        let state = self
+            .checkpoint
+            .streams
+            .iter_mut()
+            .find(|s| s.stream == stream)
+            .expect("every pulled stream has a state");
+        state.written += added;
+        state.done = next.is_none();
+        state.next = next;
+        if let Some(t) = oldest
+            && state.oldest.as_deref().is_none_or(|o| t.as_str() < o)
+        {
+            state.oldest = Some(t);
+        }
+        self.save()?;
+        Ok(added)
+    }
+
+    fn save(&self) -> Result<(), PullError> {
+        let tmp = self.state_path.with_extension("tmp");
+        let text = serde_json::to_vec_pretty(&self.checkpoint).unwrap_or_default();
+        std::fs::write(&tmp, text).map_err(file_error(&tmp))?;
+        std::fs::rename(&tmp, &self.state_path).map_err(file_error(&self.state_path))
+    }
+
+    fn state(&self, stream: Stream) -> StreamState {
+        self.checkpoint
+            .streams
+            .iter()
+            .find(|s| s.stream == stream)
+            .cloned()
+            .expect("state exists")
+    }
+}
+
+pub fn state_path(out: &Path) -> PathBuf {
+    let mut name = out
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".state.json");
+    out.with_file_name(name)
+}
+
+/// Opens the output: fresh, or resumed from its checkpoint.
+fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
+    let out = &request.out;
+    let state_path = state_path(out);
+    if state_path.exists() {
+        let text = std::fs::read_to_string(&state_path).map_err(file_error(&state_path))?;
+        let checkpoint: Checkpoint = serde_json::from_str(&text).map_err(|e| {
+            PullError::Refused(format!(
+                "{}: unreadable checkpoint ({e}); remove it to start over",
+                state_path.display()
+            ))
+        })?;
+        let mut had: Vec<Stream> = checkpoint.streams.iter().map(|s| s.stream).collect();
+        let mut want = request.streams.clone();
+        had.sort_by_key(|s| s.name());
+        want.sort_by_key(|s| s.name());
+        if had != want {
+            return Err(PullError::Refused(format!(
+                "{} holds an unfinished pull of other streams; finish it with the same --streams, or remove {} to start over",
+                out.display(),
+                state_path.display()
+            )));
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(out)
+            .map_err(file_error(out))?;
+        // Drop anything written after the last checkpoint: it is fetched again.
+        file.set_len(checkpoint.bytes).map_err(file_error(out))?;
+        let mut ids = HashSet::new();
+        for line in BufReader::new(&file).lines() {
+            let line = line.map_err(file_error(out))?;
+            if let Some(id) = serde_json::from_str::<Value>(&line)
+                .ok()
+                .and_then(|v| v["id"].as_str().map(str::to_owned))
+            {
+                ids.insert(id);
+            }
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .open(out)
+            .map_err(file_error(out))?;
+        let output = Output {
+            file,
+            path: out.clone(),
+            state_path,
+            ids,
+            checkpoint,
+            duplicates: 0,
+        };
+        return Ok((output, true));
+    }
+    if out.exists() && std::fs::metadata(out).map(|m| m.len() > 0).unwrap_or(false) {
+        return Err(PullError::Refused(format!(
+            "{} already exists and is not an unfinished pull; choose another --out (evidence is never overwritten)",
+            out.display()
+        )));
+    }
+    let file = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .open(out)
+        .map_err(file_error(out))?;
+    let iso = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let checkpoint = Checkpoint {
+        from: iso(request.from),
+        to: iso(request.to),
+        bytes: 0,
+        streams: request
+            .streams
+            .iter()
+            .map(|s| StreamState {
+                stream: *s,
+                next: None,
+                done: false,
+                oldest: None,
+                written: 0,
+            })
+            .collect(),
+    };
+    let output = Output {
+        file,
+        path: out.clone(),
+        state_path,
+        ids: HashSet::new(),
+        checkpoint,
+        duplicates: 0,
+    };
+    output.save()?;
+    Ok((output, false))
+}
+
+/// Pulls every stream to the output; `progress` is told after each page.
+pub async fn pull(
+    client: Arc<GraphClient>,
+    request: PullRequest,
+    progress: impl Fn(&str) + Send + Sync + 'static,
+) -> Result<Summary, PullError> {
+    let started = Instant::now();
+    let (output, resumed) = open(&request)?;
+    let (from, to) = (output.checkpoint.from.clone(), output.checkpoint.to.clone());
+    let output = Arc::new(Mutex::new(output));
+    let progress = Arc::new(progress);
+    let mut tasks = tokio::task::JoinSet::new();
+    for stream in request.streams.iter().copied() {
+        let (client, output, progress) = (client.clone(), output.clone(), progress.clone());
+        let (graph, from, to) = (request.graph_url.clone(), from.clone(), to.clone());
+        tasks.spawn(async move {
+            let state = output
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .state(stream);
+            if state.done {
+                return Ok::<(), PullError>(());
+            }
+            let mut url = state
+                .next
+                .unwrap_or_else(|| stream.first_url(&graph, &from, &to));
+            loop {
+                let page = match client.page(&url, stream.family()).await {
+                    Ok(page) => page,
+                    Err(GraphError::ExpiredPageToken) => {
+                        // Continue below the oldest event held; duplicates
+                        // at the boundary are dropped by id.
+                        let oldest = output
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .state(stream)
+                            .oldest;
+                        url = stream.first_url(&graph, &from, oldest.as_deref().unwrap_or(&to));
+                        continue;
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let next = page.next_link.clone();
+                let line = {
+                    let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+                    out.commit(stream, &page.value, next.clone())?;
+                    let total: u64 = out.checkpoint.streams.iter().map(|s| s.written).sum();
+                    format!(
+                        "{total} events ({} {})",
+                        stream.name(),
+                        out.state(stream).written
+                    )
+                };
+                progress(&line);
+                match next {
+                    Some(n) => url = n,
+                    None => return Ok(()),
+                }
+            }
+        });
+    }
+    let mut first_error = None;
+    while let Some(result) = tasks.join_next().await {
+        let outcome = result
+            .unwrap_or_else(|e| Err(PullError::Refused(format!("a stream task failed: {e}"))));
+        if let Err(e) = outcome
+            && first_error.is_none()
+        {
+            first_error = Some(e);
+            // Stop the others; the checkpoint lets a rerun finish the job.
+            tasks.abort_all();
+        }
+    }
+    if let Some(e) = first_error {
+        return Err(e);
+    }
+    let out = output.lock().unwrap_or_else(|p| p.into_inner());
+    std::fs::remove_file(&out.state_path).map_err(file_error(&out.state_path))?;
+    Ok(Summary {
+        resumed,
+        per_stream: out
+            .checkpoint
+            .streams
+            .iter()
+            .map(|s| (s.stream, s.written))
+            .collect(),
+        duplicates_dropped: out.duplicates,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// `7d`, `12h`, `30m` → seconds.
+pub fn parse_duration(text: &str) -> Result<i64, String> {
+    let text = text.trim();
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("\"{text}\": write a number and a unit, e.g. 7d, 12h or 30m"))?;
+    let seconds = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        "s" => 1,
+        _ => return Err(format!("\"{text}\": the unit must be d, h, m or s")),
+    };
+    Ok(n * seconds)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn streams_and_durations() {
+        assert_eq!(
+            Stream::parse_list("interactive,audit").unwrap(),
+            vec![Stream::Interactive, Stream::Audit]
+        );
+        assert_eq!(Stream::parse_list("all").unwrap().len(), 6);
+        assert!(
+            Stream::parse_list("ual")
+                .unwrap_err()
+                .contains("not in this build yet")
+        );
+        assert!(
+            Stream::parse_list("bogus")
+                .unwrap_err()
+                .contains("unknown stream")
+        );
+        assert_eq!(parse_duration("7d"), Ok(604_800));
+        assert_eq!(parse_duration("90m"), Ok(5_400));
+        assert!(parse_duration("7 weeks").is_err());
+    }
+
+    #[test]
+    fn first_urls_bound_the_window() {
+        let url = Stream::NonInteractive.first_url(
+            "http://h",
+            "2026-01-01T00:00:00Z",
+            "2026-02-01T00:00:00Z",
+        );
+        assert!(url.starts_with("http://h/beta/auditLogs/signIns?$top=1000&$filter=createdDateTime%20ge%202026-01-01T00:00:00Z"));
+        assert!(url.contains("nonInteractiveUser"));
+        assert!(
+            Stream::Risk
+                .first_url("http://h", "a", "b")
+                .contains("$top=500")
+        );
+    }
+}

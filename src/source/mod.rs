@@ -1,0 +1,4 @@
+//! Where events come from: Microsoft Graph (live or pulled to files).
+//! Nothing here draws.
+
+pub mod graph;
