@@ -231,10 +231,7 @@ impl Command {
     /// binary says so and exits 2 rather than printing anything made up.
     pub fn not_yet_available(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Demo(_) => "the emulated tenant",
-            Command::Emulator(args) if args.faults.is_some() => {
-                "fault injection in the emulated tenant"
-            }
+            Command::Demo(_) => "the console's live feed from the emulated tenant",
             Command::Emulator(args) if args.export_onprem.is_some() => {
                 "on-premises evidence export"
             }

@@ -167,7 +167,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
         None => pull::Stream::ALL.to_vec(),
         Some(Ok(streams)) => streams,
         Some(Err(e)) => {
-            eprintln!("warroom pull: {e}");
+            eprintln!("warroom pull: {e}. Nothing was done.");
             return Ok(2);
         }
     };
@@ -192,7 +192,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
     let (from, to) = match window {
         Ok(w) => w,
         Err(e) => {
-            eprintln!("warroom pull: {e}");
+            eprintln!("warroom pull: {e}. Nothing was done.");
             return Ok(2);
         }
     };
