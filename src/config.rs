@@ -10,6 +10,7 @@
 //! client_id = "00000000-0000-0000-0000-000000000000"
 //! auth = "device-code"        # device-code | client-secret | certificate | access-token
 //! client_secret_env = "CONTOSO_IR_SECRET"   # or client_secret_file = "/path"
+//! # auth = "certificate": certificate = "/path/cert.pem", private_key = "/path/key.pem"
 //!
 //! [ui]
 //! ascii = false
@@ -339,6 +340,7 @@ impl Config {
             secret,
             has_access_token,
             certificate: base.certificate,
+            private_key: base.private_key,
             case: env(env::CASE),
             identity: env(env::IDENTITY).map(PathBuf::from),
         })
@@ -367,6 +369,8 @@ pub struct Settings {
     pub secret: SecretSource,
     pub has_access_token: bool,
     pub certificate: Option<PathBuf>,
+    /// The certificate's private key (PEM, PKCS#8 or PKCS#1); never shown.
+    pub private_key: Option<PathBuf>,
     pub case: Option<String>,
     pub identity: Option<PathBuf>,
 }

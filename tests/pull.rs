@@ -202,3 +202,32 @@ fn pull_errors_are_plain() {
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("not in this build yet"));
 }
+
+#[test]
+fn pull_signs_in_with_a_certificate() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let cert = fixtures.join("responder-test-cert.pem");
+    let emu = emulator(&[
+        "--seed",
+        "24",
+        "--signins",
+        "500",
+        "--no-throttle",
+        "--responder-certificate",
+        cert.to_str().unwrap(),
+    ]);
+    let home = Home::new();
+    home.write_config(&format!(
+        "[profiles.ir]\nauth = \"certificate\"\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+        cert.display(),
+        fixtures.join("responder-test-key.pem").display()
+    ));
+    let out = home.path().join("pull.ndjson");
+    let mut cmd = pull_command(&home, &emu, &out);
+    cmd.env_remove("WARROOM_CLIENT_SECRET")
+        .args(["--streams", "interactive"]);
+    let result = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(!pulled_ids(&out).is_empty());
+}

@@ -25,6 +25,9 @@ pub enum AuthError {
 
 enum Credential {
     ClientSecret(String),
+    /// A certificate registered on the app and its private key: each token
+    /// request carries a fresh signed assertion.
+    Certificate(CertificateKey),
     /// A token obtained elsewhere; it cannot be renewed here.
     Fixed(String),
 }
@@ -84,7 +87,8 @@ impl Authenticator {
                 Credential::Fixed(token)
             }
             AuthMethod::ClientSecret => Credential::ClientSecret(read_secret(&settings.secret)?),
-            AuthMethod::DeviceCode | AuthMethod::Certificate => {
+            AuthMethod::Certificate => Credential::Certificate(CertificateKey::load(settings)?),
+            AuthMethod::DeviceCode => {
                 return Err(AuthError::Setup(format!(
                     "auth {} is not in this build yet: use a client secret ({}) or a token ({})",
                     settings.auth.name(),
@@ -146,21 +150,30 @@ impl Authenticator {
     }
 
     async fn fetch(&self) -> Result<Token, AuthError> {
-        let secret = match &self.credential {
+        let mut form = vec![
+            ("grant_type", "client_credentials".to_owned()),
+            ("client_id", self.client_id.clone()),
+            ("scope", self.scope.clone()),
+        ];
+        match &self.credential {
             Credential::Fixed(token) => {
                 return Ok(Token {
                     value: token.clone(),
                     renew_at: None,
                 });
             }
-            Credential::ClientSecret(secret) => secret,
-        };
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("client_id", self.client_id.as_str()),
-            ("client_secret", secret.as_str()),
-            ("scope", self.scope.as_str()),
-        ];
+            Credential::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
+            Credential::Certificate(key) => {
+                form.push((
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer".to_owned(),
+                ));
+                form.push((
+                    "client_assertion",
+                    key.assertion(&self.client_id, &self.token_url)?,
+                ));
+            }
+        }
         let response = self
             .http
             .post(&self.token_url)
@@ -194,5 +207,97 @@ impl Authenticator {
             error: body["error"].as_str().unwrap_or("unknown_error").to_owned(),
             description,
         })
+    }
+}
+
+/// An RSA key and the certificate registered for it, for signed client
+/// assertions (RFC 7523) as Entra expects them: RS256, `x5t#S256`.
+pub struct CertificateKey {
+    key: ring::signature::RsaKeyPair,
+    /// Base64url SHA-256 of the certificate (DER).
+    thumbprint: String,
+}
+
+/// The DER inside the first PEM block whose label contains `label`.
+fn pem_block(text: &str, label: &str) -> Option<Vec<u8>> {
+    use base64::Engine;
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !(l.starts_with("-----BEGIN ") && l.contains(label)));
+    lines.next()?;
+    let body: String = lines.take_while(|l| !l.starts_with("-----END ")).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .ok()
+}
+
+impl CertificateKey {
+    fn load(settings: &Settings) -> Result<Self, AuthError> {
+        let setup = |m: String| AuthError::Setup(m);
+        let cert_path = settings.certificate.as_ref().ok_or_else(|| {
+            setup("auth is certificate but the profile names no certificate".into())
+        })?;
+        let key_path = settings.private_key.as_ref().ok_or_else(|| {
+            setup("auth is certificate but the profile names no private_key".into())
+        })?;
+        let cert_text = std::fs::read_to_string(cert_path)
+            .map_err(|e| setup(format!("cannot read {}: {e}", cert_path.display())))?;
+        let key_text = std::fs::read_to_string(key_path)
+            .map_err(|e| setup(format!("cannot read {}: {e}", key_path.display())))?;
+        let cert = pem_block(&cert_text, "CERTIFICATE")
+            .ok_or_else(|| setup(format!("{}: no PEM certificate in it", cert_path.display())))?;
+        let key = if let Some(der) = pem_block(&key_text, "RSA PRIVATE KEY") {
+            ring::signature::RsaKeyPair::from_der(&der)
+        } else if let Some(der) = pem_block(&key_text, "PRIVATE KEY") {
+            ring::signature::RsaKeyPair::from_pkcs8(&der)
+        } else {
+            return Err(setup(format!(
+                "{}: no PEM private key in it",
+                key_path.display()
+            )));
+        }
+        .map_err(|e| {
+            setup(format!(
+                "{}: not a usable RSA key ({e})",
+                key_path.display()
+            ))
+        })?;
+        use base64::Engine;
+        let thumbprint = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(ring::digest::digest(&ring::digest::SHA256, &cert));
+        Ok(Self { key, thumbprint })
+    }
+
+    /// A fresh assertion for one token request.
+    fn assertion(&self, client_id: &str, audience: &str) -> Result<String, AuthError> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let now = jiff::Timestamp::now().as_second();
+        let header =
+            serde_json::json!({ "alg": "RS256", "typ": "JWT", "x5t#S256": self.thumbprint });
+        let claims = serde_json::json!({
+            "aud": audience,
+            "iss": client_id,
+            "sub": client_id,
+            "jti": format!("{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..)),
+            "nbf": now,
+            "iat": now,
+            "exp": now + 600,
+        });
+        let signed = format!(
+            "{}.{}",
+            b64.encode(header.to_string()),
+            b64.encode(claims.to_string())
+        );
+        let mut signature = vec![0; self.key.public().modulus_len()];
+        self.key
+            .sign(
+                &ring::signature::RSA_PKCS1_SHA256,
+                &ring::rand::SystemRandom::new(),
+                signed.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| AuthError::Setup("could not sign the client assertion".into()))?;
+        Ok(format!("{signed}.{}", b64.encode(signature)))
     }
 }
