@@ -27,7 +27,7 @@ enum Credential {
     ClientSecret(String),
     /// A certificate registered on the app and its private key: each token
     /// request carries a fresh signed assertion.
-    Certificate(CertificateKey),
+    Certificate(Box<CertificateKey>),
     /// A token obtained elsewhere; it cannot be renewed here.
     Fixed(String),
 }
@@ -87,7 +87,9 @@ impl Authenticator {
                 Credential::Fixed(token)
             }
             AuthMethod::ClientSecret => Credential::ClientSecret(read_secret(&settings.secret)?),
-            AuthMethod::Certificate => Credential::Certificate(CertificateKey::load(settings)?),
+            AuthMethod::Certificate => {
+                Credential::Certificate(Box::new(CertificateKey::load(settings)?))
+            }
             AuthMethod::DeviceCode => {
                 return Err(AuthError::Setup(format!(
                     "auth {} is not in this build yet: use a client secret ({}) or a token ({})",
