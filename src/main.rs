@@ -220,6 +220,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
         .enable_all()
         .build()?;
     let stats_client = client.clone();
+    let final_stats = client.clone();
     let progress_bar = bar.clone();
     let result = runtime.block_on(pull::pull(client, request, move |line| {
         use std::sync::atomic::Ordering::Relaxed;
@@ -241,8 +242,10 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
                 .iter()
                 .map(|(s, n)| format!("{} {n}", s.name()))
                 .collect();
+            use std::sync::atomic::Ordering::Relaxed;
+            let s = &final_stats.stats;
             eprintln!(
-                "warroom pull: {} {total} events to {} in {:.1} s ({:.0}/s): {}{}",
+                "warroom pull: {} {total} events to {} in {:.1} s ({:.0}/s): {}{}; {} requests, {} throttled (429), {} retries",
                 if summary.resumed {
                     "finished a resumed pull:"
                 } else {
@@ -256,7 +259,10 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
                     format!("; {} repeats dropped", summary.duplicates_dropped)
                 } else {
                     String::new()
-                }
+                },
+                s.requests.load(Relaxed),
+                s.throttled.load(Relaxed),
+                s.retries.load(Relaxed),
             );
             Ok(0)
         }
