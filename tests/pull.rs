@@ -76,6 +76,14 @@ fn expected_ids(seed: u64, signins: u64) -> HashSet<String> {
         .collect();
     ids.extend(tenant.audits.iter().map(|a| a.id.clone()));
     ids.extend(tenant.risks.iter().map(|r| r.id.clone()));
+    let wanted = warroom::source::graph::pull::UAL_OPERATIONS;
+    ids.extend(
+        tenant
+            .ual
+            .iter()
+            .filter(|r| wanted.contains(&r.operation.as_str()))
+            .map(|r| r.id.clone()),
+    );
     ids
 }
 
@@ -196,7 +204,7 @@ fn pull_errors_are_plain() {
     // Streams this build cannot pull say so.
     let out = home.path().join("c.ndjson");
     let result = pull_command(&home, &emu, &out)
-        .args(["--streams", "ual"])
+        .args(["--streams", "directory"])
         .output()
         .unwrap();
     assert_eq!(result.status.code(), Some(2));

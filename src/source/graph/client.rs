@@ -129,6 +129,40 @@ impl GraphClient {
     /// Fetches one page, waiting for the family's budget and retrying what
     /// can be retried.
     pub async fn page(&self, url: &str, family: Family) -> Result<Page, GraphError> {
+        let body = self
+            .request(reqwest::Method::GET, url, family, None)
+            .await?;
+        let next_link = body["@odata.nextLink"].as_str().map(str::to_owned);
+        let value = match body {
+            Value::Object(mut map) => match map.remove("value") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        Ok(Page { value, next_link })
+    }
+
+    /// GETs one object (a query's status, a single record).
+    pub async fn get(&self, url: &str, family: Family) -> Result<Value, GraphError> {
+        self.request(reqwest::Method::GET, url, family, None).await
+    }
+
+    /// POSTs a search job (an audit log query). Only for requests that
+    /// change nothing in the tenant: a repeated search is harmless, a
+    /// repeated write is not, and writes never come through here.
+    pub async fn start_search(&self, url: &str, body: &Value) -> Result<Value, GraphError> {
+        self.request(reqwest::Method::POST, url, Family::Directory, Some(body))
+            .await
+    }
+
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        family: Family,
+        body: Option<&Value>,
+    ) -> Result<Value, GraphError> {
         let mut refreshed = false;
         let mut last = String::new();
         for attempt in 0..MAX_ATTEMPTS {
@@ -143,7 +177,11 @@ impl GraphClient {
             }
             let token = self.auth.token().await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let response = match self.http.get(url).bearer_auth(&token).send().await {
+            let mut builder = self.http.request(method.clone(), url).bearer_auth(&token);
+            if let Some(body) = body {
+                builder = builder.json(body);
+            }
+            let response = match builder.send().await {
                 Ok(r) => r,
                 Err(e) => {
                     last = format!("network: {e}");
@@ -219,15 +257,7 @@ impl GraphClient {
                     },
                 });
             }
-            let next_link = body["@odata.nextLink"].as_str().map(str::to_owned);
-            let value = match body {
-                Value::Object(mut map) => match map.remove("value") {
-                    Some(Value::Array(items)) => items,
-                    _ => Vec::new(),
-                },
-                _ => Vec::new(),
-            };
-            return Ok(Page { value, next_link });
+            return Ok(body);
         }
         Err(GraphError::GaveUp {
             url: url.to_owned(),

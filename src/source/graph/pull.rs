@@ -32,17 +32,35 @@ pub enum Stream {
     ManagedIdentity,
     Audit,
     Risk,
+    /// Unified Audit Log records, through an audit log query.
+    Ual,
 }
+
+/// The Unified Audit Log operations the investigation needs: mail read by
+/// apps, inbox rules and forwarding, mailbox permissions, consent.
+pub const UAL_OPERATIONS: &[&str] = &[
+    "MailItemsAccessed",
+    "New-InboxRule",
+    "Set-InboxRule",
+    "UpdateInboxRules",
+    "Set-Mailbox",
+    "Add-MailboxPermission",
+    "Add-RecipientPermission",
+    "Consent to application.",
+    "Add app role assignment to service principal.",
+    "Add delegated permission grant.",
+];
 
 impl Stream {
     /// The streams this build pulls, in the contract's order.
-    pub const ALL: [Stream; 6] = [
+    pub const ALL: [Stream; 7] = [
         Stream::Interactive,
         Stream::NonInteractive,
         Stream::ServicePrincipal,
         Stream::ManagedIdentity,
         Stream::Audit,
         Stream::Risk,
+        Stream::Ual,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +71,7 @@ impl Stream {
             Stream::ManagedIdentity => "managedidentity",
             Stream::Audit => "audit",
             Stream::Risk => "risk",
+            Stream::Ual => "ual",
         }
     }
 
@@ -63,11 +82,11 @@ impl Stream {
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let stream = match name {
                 "all" => return Ok(Stream::ALL.to_vec()),
-                "ual" | "directory" => {
+                "directory" => {
                     return Err(format!("stream \"{name}\" is not in this build yet"));
                 }
                 _ => Stream::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
-                    format!("unknown stream \"{name}\" (interactive, noninteractive, serviceprincipal, managedidentity, audit, risk)")
+                    format!("unknown stream \"{name}\" (interactive, noninteractive, serviceprincipal, managedidentity, audit, risk, ual)")
                 })?,
             };
             if !streams.contains(&stream) {
@@ -83,6 +102,7 @@ impl Stream {
     fn family(self) -> Family {
         match self {
             Stream::Risk => Family::IdentityProtection,
+            Stream::Ual => Family::Directory,
             _ => Family::Reports,
         }
     }
@@ -123,6 +143,8 @@ impl Stream {
             ),
             Stream::Audit => ("v1.0/auditLogs/directoryAudits", "", 1000),
             Stream::Risk => ("v1.0/identityProtection/riskDetections", "", 500),
+            // Records come from a query (see `ual_records_url`), not a filter.
+            Stream::Ual => ("v1.0/security/auditLog/queries", "", 1000),
         };
         format!(
             "{}/{path}?$top={top}&$filter={}",
@@ -167,6 +189,9 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> PullError + '_ {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct StreamState {
     stream: Stream,
+    /// For `ual`: the audit log query that holds the records.
+    #[serde(default)]
+    query: Option<String>,
     next: Option<String>,
     done: bool,
     /// The oldest event time written for this stream (ISO text).
@@ -267,6 +292,18 @@ impl Output {
         std::fs::rename(&tmp, &self.state_path).map_err(file_error(&self.state_path))
     }
 
+    fn set_query(&mut self, stream: Stream, id: &str) -> Result<(), PullError> {
+        if let Some(state) = self
+            .checkpoint
+            .streams
+            .iter_mut()
+            .find(|s| s.stream == stream)
+        {
+            state.query = Some(id.to_owned());
+        }
+        self.save()
+    }
+
     fn state(&self, stream: Stream) -> StreamState {
         self.checkpoint
             .streams
@@ -362,6 +399,7 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
             .iter()
             .map(|s| StreamState {
                 stream: *s,
+                query: None,
                 next: None,
                 done: false,
                 oldest: None,
@@ -404,12 +442,42 @@ pub async fn pull(
             if state.done {
                 return Ok::<(), PullError>(());
             }
-            let mut url = state
-                .next
-                .unwrap_or_else(|| stream.first_url(&graph, &from, &to));
+            let mut url = match (stream, state.next) {
+                (_, Some(next)) => next,
+                (Stream::Ual, None) => {
+                    let query = match state.query {
+                        Some(id) => id,
+                        None => {
+                            let id = start_ual_query(&client, &graph, &from, &to).await?;
+                            output
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .set_query(stream, &id)?;
+                            id
+                        }
+                    };
+                    wait_for_query(&client, &graph, &query, &*progress).await?;
+                    ual_records_url(&graph, &query)
+                }
+                (_, None) => stream.first_url(&graph, &from, &to),
+            };
             loop {
                 let page = match client.page(&url, stream.family()).await {
                     Ok(page) => page,
+                    Err(GraphError::ExpiredPageToken) if stream == Stream::Ual => {
+                        // Page the query's records again from the start;
+                        // what is already written is dropped by id.
+                        let query = output
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .state(stream)
+                            .query;
+                        match query {
+                            Some(id) => url = ual_records_url(&graph, &id),
+                            None => return Err(GraphError::ExpiredPageToken.into()),
+                        }
+                        continue;
+                    }
                     Err(GraphError::ExpiredPageToken) => {
                         // Continue below the oldest event held; duplicates
                         // at the boundary are dropped by id.
@@ -470,6 +538,67 @@ pub async fn pull(
         duplicates_dropped: out.duplicates,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+/// Starts an audit log query over the window for the operations the
+/// investigation needs; returns its id.
+async fn start_ual_query(
+    client: &GraphClient,
+    graph: &str,
+    from: &str,
+    to: &str,
+) -> Result<String, PullError> {
+    let body = serde_json::json!({
+        "@odata.type": "#microsoft.graph.security.auditLogQuery",
+        "displayName": format!("warroom pull {from} to {to}"),
+        "filterStartDateTime": from,
+        "filterEndDateTime": to,
+        "operationFilters": UAL_OPERATIONS,
+    });
+    let url = format!(
+        "{}/v1.0/security/auditLog/queries",
+        graph.trim_end_matches('/')
+    );
+    let query = client.start_search(&url, &body).await?;
+    query["id"].as_str().map(str::to_owned).ok_or_else(|| {
+        PullError::Refused("Graph accepted the audit log query but returned no id".into())
+    })
+}
+
+fn ual_records_url(graph: &str, query: &str) -> String {
+    format!(
+        "{}/v1.0/security/auditLog/queries/{query}/records?$top=1000",
+        graph.trim_end_matches('/')
+    )
+}
+
+/// Polls an audit log query until it has succeeded.
+async fn wait_for_query(
+    client: &GraphClient,
+    graph: &str,
+    id: &str,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(), PullError> {
+    let url = format!(
+        "{}/v1.0/security/auditLog/queries/{id}",
+        graph.trim_end_matches('/')
+    );
+    let mut wait = std::time::Duration::from_millis(500);
+    loop {
+        let query = client.get(&url, Family::Directory).await?;
+        match query["status"].as_str() {
+            Some("succeeded") => return Ok(()),
+            Some("failed" | "cancelled") => {
+                return Err(PullError::Refused(format!(
+                    "the audit log query {id} ended as {}",
+                    query["status"]
+                )));
+            }
+            status => progress(&format!("audit log query {}", status.unwrap_or("pending"))),
+        }
+        tokio::time::sleep(wait).await;
+        wait = (wait * 2).min(std::time::Duration::from_secs(15));
+    }
 }
 
 /// `7d`, `12h`, `30m` → seconds.
