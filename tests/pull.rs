@@ -194,6 +194,26 @@ fn pull_errors_are_plain() {
         stderr.contains("sign-in refused: invalid_client: AADSTS7000215"),
         "{stderr}"
     );
+    // Nothing listening: said at once, with the reason.
+    let out = home.path().join("d.ndjson");
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut cmd = pull_command(&home, &emu, &out);
+    cmd.env(
+        "WARROOM_AUTHORITY_URL",
+        format!("http://127.0.0.1:{closed}"),
+    );
+    let result = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(1));
+    assert!(
+        stderr.contains("cannot reach the sign-in endpoint")
+            && stderr.to_lowercase().contains("refused"),
+        "{stderr}"
+    );
     // Evidence is never overwritten.
     let out = home.path().join("b.ndjson");
     std::fs::write(&out, "{\"id\":\"x\"}\n").unwrap();

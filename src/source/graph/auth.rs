@@ -184,7 +184,7 @@ impl Authenticator {
             .await
             .map_err(|e| AuthError::Network {
                 url: self.token_url.clone(),
-                reason: e.to_string(),
+                reason: super::client::cause(&e),
             })?;
         let body: serde_json::Value = response.json().await.map_err(|e| AuthError::Network {
             url: self.token_url.clone(),

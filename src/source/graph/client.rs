@@ -92,6 +92,18 @@ fn backoff(attempt: u32) -> Duration {
     exp.mul_f64(jitter)
 }
 
+/// The innermost reason of an HTTP error ("Connection refused"), which is
+/// what a responder needs to read.
+pub(crate) fn cause(error: &dyn std::error::Error) -> String {
+    let mut innermost = error.to_string();
+    let mut source = error.source();
+    while let Some(s) = source {
+        innermost = s.to_string();
+        source = s.source();
+    }
+    innermost
+}
+
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     let value = response
         .headers()
@@ -184,7 +196,7 @@ impl GraphClient {
             let response = match builder.send().await {
                 Ok(r) => r,
                 Err(e) => {
-                    last = format!("network: {e}");
+                    last = cause(&e);
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }
@@ -210,7 +222,7 @@ impl GraphClient {
             let bytes = match response.bytes().await {
                 Ok(b) => b,
                 Err(e) => {
-                    last = format!("connection dropped mid-page: {e}");
+                    last = format!("connection dropped mid-page: {}", cause(&e));
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
                 }
