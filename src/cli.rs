@@ -132,8 +132,8 @@ pub struct PullArgs {
     #[arg(long, value_name = "TS", requires = "from")]
     pub to: Option<String>,
     /// Comma-separated: interactive, noninteractive, serviceprincipal,
-    /// managedidentity, audit, risk (default: all of these; ual and
-    /// directory are not in this build yet).
+    /// managedidentity, audit, risk, ual (default: all of these; directory
+    /// is not in this build yet).
     #[arg(long, value_name = "LIST")]
     pub streams: Option<String>,
     #[arg(long, value_name = "FILE")]

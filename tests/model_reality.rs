@@ -41,6 +41,7 @@ fn documented_sign_ins_read() {
     for file in files {
         let page: Page<SignIn> = read(&dir, file);
         assert!(!page.records.is_empty(), "{file}");
+        assert_eq!(page.skipped, 0, "{file}: {:?}", page.first_error);
         for s in &page.records {
             assert!(!s.id.is_empty(), "{file}: no id");
             assert!(s.created_date_time.is_some(), "{file}: no time");

@@ -520,7 +520,14 @@ impl Authority {
         form: &HashMap<String, String>,
     ) -> Result<Value, OAuthError> {
         let presented = form.get("refresh_token").cloned().unwrap_or_default();
-        let grant = lock(&self.refresh).remove(&presented);
+        // Redeeming a refresh token does not use it up (Entra's refresh
+        // tokens live until they expire or are revoked), so a client that
+        // retries a refresh is not locked out.
+        let grant = lock(&self.refresh).get(&presented).map(|g| RefreshGrant {
+            caller: g.caller.clone(),
+            scope: g.scope.clone(),
+            issued_ms: g.issued_ms,
+        });
         let Some(grant) = grant else {
             return Err(OAuthError::new(
                 StatusCode::BAD_REQUEST,

@@ -3,6 +3,9 @@
 //! `any()` clauses. Anything else is refused the way Graph refuses it, with
 //! a 400 that names the clause.
 
+const MAX_FILTER_LENGTH: usize = 4096;
+const MAX_NESTING: usize = 16;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Op {
     Eq,
@@ -46,6 +49,24 @@ pub enum Clause {
 
 /// Parses a `$filter` into clauses that must all hold.
 pub fn parse(filter: &str) -> Result<Vec<Clause>, String> {
+    // Graph refuses long and deeply nested filters; so do we, before any
+    // recursion.
+    if filter.len() > MAX_FILTER_LENGTH {
+        return Err(format!(
+            "The filter is longer than {MAX_FILTER_LENGTH} characters."
+        ));
+    }
+    let mut depth = 0usize;
+    for c in filter.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err("The filter nests parentheses too deeply.".into());
+        }
+    }
     split_top(filter, " and ")
         .into_iter()
         .map(|part| parse_clause(strip_parens(part.trim())))
@@ -150,7 +171,7 @@ fn split_top<'a>(text: &'a str, sep: &str) -> Vec<&'a str> {
             b'\'' => quoted = !quoted,
             b'(' if !quoted => depth += 1,
             b')' if !quoted => depth -= 1,
-            _ if !quoted && depth == 0 && lower[i..].starts_with(sep) => {
+            _ if !quoted && depth == 0 && lower.as_bytes()[i..].starts_with(sep.as_bytes()) => {
                 parts.push(&text[start..i]);
                 i += sep.len();
                 start = i;
@@ -193,6 +214,14 @@ mod tests {
         );
         let quoted = parse("userPrincipalName eq 'o''neil@contoso.com'").unwrap();
         assert!(matches!(&quoted[0], Clause::Cmp { value, .. } if value == "o'neil@contoso.com"));
+    }
+
+    #[test]
+    fn hostile_filters_are_refused_not_fatal() {
+        assert!(parse("userPrincipalName eq 'é' and displayName eq 'ü'").is_ok());
+        assert!(parse("é and ü or ö").is_err());
+        assert!(parse(&"(".repeat(10_000)).is_err());
+        assert!(parse(&"a".repeat(5_000)).is_err());
     }
 
     #[test]

@@ -332,8 +332,8 @@ fn audit_queries(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
                 .take(top)
                 .filter_map(|text| serde_json::from_str(text).ok())
                 .collect();
-            let next = (offset + top < matching.len())
-                .then(|| ctx.next_link(&format!("o{}", offset + top)));
+            let next = (offset.saturating_add(top) < matching.len())
+                .then(|| ctx.next_link(&format!("o{}", offset.saturating_add(top))));
             drop(tenant);
             json_response(&Envelope {
                 context: ctx.context("security/auditLog/queries/records"),
@@ -417,7 +417,14 @@ async fn graph_get(
     {
         return throttled(t.retry_after_secs).into_response();
     }
-    let fault = emu.faults.pick(query.get("$skiptoken").map(String::as_str));
+    // A page token is "used" per request URL: the same token text in
+    // another listing is another token.
+    let page_request = query.get("$skiptoken").map(|_| {
+        let mut pairs: Vec<_> = query.iter().collect();
+        pairs.sort();
+        format!("{path}?{pairs:?}")
+    });
+    let fault = emu.faults.pick(page_request.as_deref());
     match fault {
         Some(Fault::Slow) => tokio::time::sleep(SLOW_DELAY).await,
         Some(other @ (Fault::Reset | Fault::Malformed)) => {
@@ -866,7 +873,8 @@ fn paged(ctx: &Ctx<'_>, entity: &str, items: Vec<Value>, top: usize, page: &Pagi
     };
     let total = items.len();
     let value: Vec<Value> = items.into_iter().skip(offset).take(top).collect();
-    let next = (offset + top < total).then(|| ctx.next_link(&format!("o{}", offset + top)));
+    let next = (offset.saturating_add(top) < total)
+        .then(|| ctx.next_link(&format!("o{}", offset.saturating_add(top))));
     json_response(&Envelope {
         context: ctx.context(entity),
         next_link: next,

@@ -117,6 +117,13 @@ struct UserPatch {
     password_profile: Option<Value>,
 }
 
+/// A value as `modifiedProperties` shows it: a JSON array holding the text,
+/// certificates cut to their first 48 characters.
+fn audit_value(text: &str) -> String {
+    let shown: String = text.chars().take(48).collect();
+    serde_json::to_string(&[shown]).unwrap_or_default()
+}
+
 /// `removePassword`: drops the credential the body's `keyId` names.
 fn remove_password(
     credentials: &mut Vec<super::directory::Credential>,
@@ -139,7 +146,7 @@ fn remove_password(
 fn key_removed(key_id: &str) -> Vec<(&'static str, String, String)> {
     vec![(
         "KeyDescription",
-        format!("[\"[KeyIdentifier={key_id}]\"]"),
+        audit_value(&format!("[KeyIdentifier={key_id}]")),
         "[]".into(),
     )]
 }
@@ -414,44 +421,44 @@ pub fn apply(
                 .iter_mut()
                 .find(|f| f.domain.eq_ignore_ascii_case(domain) && f.id.to_string() == *fed_id)
                 .ok_or_else(|| missing("internalDomainFederation", fed_id))?;
-            let mut modified = Vec::new();
+            // Check every field before changing anything: a refused
+            // request leaves the trust as it was.
+            let mut changes: Vec<(&str, Option<String>)> = Vec::new();
             for (field, value) in &patch {
-                let text = |v: &Value| v.as_str().map(str::to_owned);
-                match field.as_str() {
-                    "signingCertificate" => {
-                        let new = text(value)
-                            .ok_or_else(|| bad_body("signingCertificate must be a string"))?;
-                        modified.push((
-                            "SigningCertificate",
-                            "[\"(previous)\"]".to_owned(),
-                            format!("[\"{}\"]", &new[..new.len().min(48)]),
-                        ));
-                        fed.signing_certificate = new;
+                let text = value.as_str().map(str::to_owned);
+                match (field.as_str(), &text) {
+                    ("signingCertificate" | "issuerUri", None) => {
+                        return Err(bad_body(format!("{field} must be a string")));
                     }
-                    "nextSigningCertificate" => {
-                        let old = fed.next_signing_certificate.take().unwrap_or_default();
-                        fed.next_signing_certificate = text(value);
-                        modified.push((
-                            "NextSigningCertificate",
-                            format!("[\"{}\"]", &old[..old.len().min(48)]),
-                            format!(
-                                "[\"{}\"]",
-                                fed.next_signing_certificate.as_deref().unwrap_or("")
-                            ),
-                        ));
+                    ("signingCertificate" | "issuerUri" | "nextSigningCertificate", _) => {
+                        changes.push((field.as_str(), text))
                     }
-                    "issuerUri" => {
-                        let new =
-                            text(value).ok_or_else(|| bad_body("issuerUri must be a string"))?;
-                        modified.push((
-                            "IssuerUri",
-                            format!("[\"{}\"]", fed.issuer_uri),
-                            format!("[\"{new}\"]"),
-                        ));
-                        fed.issuer_uri = new;
+                    (other, _) => {
+                        return Err(bad_body(format!("'{other}' cannot be changed here")));
                     }
-                    other => return Err(bad_body(format!("'{other}' cannot be changed here"))),
                 }
+            }
+            let mut modified = Vec::new();
+            for (field, new) in changes {
+                let slot = match field {
+                    "signingCertificate" => &mut fed.signing_certificate,
+                    "issuerUri" => &mut fed.issuer_uri,
+                    _ => fed.next_signing_certificate.get_or_insert_with(String::new),
+                };
+                let old = std::mem::replace(slot, new.clone().unwrap_or_default());
+                if field == "nextSigningCertificate" && new.is_none() {
+                    fed.next_signing_certificate = None;
+                }
+                let name = match field {
+                    "signingCertificate" => "SigningCertificate",
+                    "issuerUri" => "IssuerUri",
+                    _ => "NextSigningCertificate",
+                };
+                modified.push((
+                    name,
+                    audit_value(&old),
+                    audit_value(new.as_deref().unwrap_or("")),
+                ));
             }
             let body = fed.json();
             let target = Target::other(domain.to_string(), domain.to_string(), "Domain");

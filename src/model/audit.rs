@@ -91,6 +91,7 @@ pub struct DirectoryAudit {
     pub operation_type: SafeText,
     pub result: SafeText,
     pub result_reason: SafeText,
+    #[serde(deserialize_with = "de::or_default")]
     pub initiated_by: InitiatedBy,
     #[serde(alias = "targetResource", deserialize_with = "de::list")]
     pub target_resources: Vec<TargetResource>,

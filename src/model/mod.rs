@@ -1,7 +1,7 @@
 //! Domain types shared by every part of warroom. Nothing here draws.
 
 pub mod audit;
-mod de;
+pub mod de;
 pub mod federation;
 pub mod graph;
 pub mod risk;

@@ -32,5 +32,6 @@ pub struct RiskDetection {
     pub user_display_name: SafeText,
     pub user_principal_name: SafeText,
     pub additional_info: SafeText,
+    #[serde(deserialize_with = "de::or_default")]
     pub location: Location,
 }

@@ -125,8 +125,11 @@ pub struct SignIn {
     pub risk_event_types: Vec<SafeText>,
     #[serde(rename = "riskEventTypes_v2", deserialize_with = "de::list")]
     pub risk_event_types_v2: Vec<SafeText>,
+    #[serde(deserialize_with = "de::or_default")]
     pub status: Status,
+    #[serde(deserialize_with = "de::or_default")]
     pub device_detail: DeviceDetail,
+    #[serde(deserialize_with = "de::or_default")]
     pub location: Location,
     #[serde(deserialize_with = "de::list")]
     pub applied_conditional_access_policies: Vec<AppliedPolicy>,

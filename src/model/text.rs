@@ -111,8 +111,12 @@ pub fn is_dangerous(c: char) -> bool {
         // Bidi embeddings, overrides and isolates; they reorder what follows.
         | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
         | '\u{200e}' | '\u{200f}' | '\u{061c}'
-        // Invisible characters that make two names look the same.
+        // Invisible characters that make two names look the same (zero
+        // widths, soft hyphen, Mongolian vowel separator, combining grapheme
+        // joiner, Hangul fillers). ZWJ and variation selectors stay: emoji
+        // need them.
         | '\u{200b}' | '\u{200c}' | '\u{2060}'..='\u{2064}' | '\u{feff}' | '\u{00ad}'
+        | '\u{180e}' | '\u{034f}' | '\u{115f}' | '\u{1160}' | '\u{3164}' | '\u{ffa0}'
         // Line and paragraph separators break the row layout.
         | '\u{2028}' | '\u{2029}'
         // Tag characters are invisible and have been used to smuggle text.

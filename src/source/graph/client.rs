@@ -17,6 +17,8 @@ use super::budget::{Budget, Family};
 pub const MAX_ATTEMPTS: u32 = 12;
 const BACKOFF_BASE: Duration = Duration::from_millis(500);
 const BACKOFF_CAP: Duration = Duration::from_secs(30);
+/// The longest `Retry-After` honoured as given.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
 
 #[derive(Debug, thiserror::Error)]
 pub enum GraphError {
@@ -110,12 +112,14 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
         .get(reqwest::header::RETRY_AFTER)?
         .to_str()
         .ok()?;
-    value
+    // Graph sends seconds, sometimes with a fraction; anything odd or huge
+    // is held to a sane bound.
+    let seconds = value
         .trim()
         .parse::<f64>()
         .ok()
-        .filter(|s| *s >= 0.0)
-        .map(Duration::from_secs_f64)
+        .filter(|s| s.is_finite() && *s >= 0.0)?;
+    Duration::try_from_secs_f64(seconds.min(MAX_RETRY_AFTER.as_secs_f64())).ok()
 }
 
 impl GraphClient {
@@ -195,10 +199,19 @@ impl GraphClient {
             }
             let response = match builder.send().await {
                 Ok(r) => r,
-                Err(e) => {
+                Err(e) if method == reqwest::Method::GET => {
                     last = cause(&e);
                     tokio::time::sleep(backoff(attempt)).await;
                     continue;
+                }
+                // A search may have been started already: do not repeat it.
+                Err(e) => {
+                    let url = url.split('?').next().unwrap_or(url).to_owned();
+                    return Err(GraphError::GaveUp {
+                        url,
+                        attempts: attempt + 1,
+                        last: cause(&e),
+                    });
                 }
             };
             let status = response.status();
@@ -212,6 +225,14 @@ impl GraphClient {
                 }
                 last = "429 Too Many Requests".into();
                 continue;
+            }
+            if status.is_server_error() && method != reqwest::Method::GET {
+                let message = "the search was not started; run the command again".to_owned();
+                return Err(GraphError::Rejected {
+                    status: status.as_u16(),
+                    code: String::new(),
+                    message,
+                });
             }
             if status.is_server_error() {
                 let wait = retry_after(&response).unwrap_or_else(|| backoff(attempt));

@@ -231,6 +231,8 @@ struct Output {
     ids: HashSet<String>,
     checkpoint: Checkpoint,
     duplicates: u64,
+    /// Set when a write failed: nothing more is appended.
+    failed: bool,
 }
 
 impl Output {
@@ -262,10 +264,24 @@ impl Output {
             text.push('\n');
             added += 1;
         }
-        self.file
+        if self.failed {
+            return Err(PullError::Refused(
+                "an earlier write failed; stopping".into(),
+            ));
+        }
+        let written = self
+            .file
             .write_all(text.as_bytes())
-            .map_err(file_error(&self.path))?;
-        self.file.sync_data().map_err(file_error(&self.path))?;
+            .and_then(|()| self.file.sync_data());
+        if let Err(e) = written {
+            // Cut back to the last checkpoint so a rerun finds a whole file.
+            self.failed = true;
+            let _ = self.file.set_len(self.checkpoint.bytes);
+            return Err(PullError::File {
+                path: self.path.clone(),
+                source: e,
+            });
+        }
         self.checkpoint.bytes += text.len() as u64;
         let state = self
             .checkpoint
@@ -374,6 +390,7 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
             ids,
             checkpoint,
             duplicates: 0,
+            failed: false,
         };
         return Ok((output, true));
     }
@@ -414,6 +431,7 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
         ids: HashSet::new(),
         checkpoint,
         duplicates: 0,
+        failed: false,
     };
     output.save()?;
     Ok((output, false))
@@ -443,7 +461,7 @@ pub async fn pull(
                 return Ok::<(), PullError>(());
             }
             let mut url = match (stream, state.next) {
-                (_, Some(next)) => next,
+                (_, Some(next)) => rebase(&next, &graph),
                 (Stream::Ual, None) => {
                     let query = match state.query {
                         Some(id) => id,
@@ -461,6 +479,7 @@ pub async fn pull(
                 }
                 (_, None) => stream.first_url(&graph, &from, &to),
             };
+            let mut restarts = 0;
             loop {
                 let page = match client.page(&url, stream.family()).await {
                     Ok(page) => page,
@@ -479,19 +498,36 @@ pub async fn pull(
                         continue;
                     }
                     Err(GraphError::ExpiredPageToken) => {
-                        // Continue below the oldest event held; duplicates
-                        // at the boundary are dropped by id.
+                        restarts += 1;
+                        if restarts > MAX_RESTARTS {
+                            return Err(PullError::Refused(format!(
+                                "{}: Graph kept forgetting page tokens ({MAX_RESTARTS} restarts)",
+                                stream.name()
+                            )));
+                        }
+                        // Sign-ins and audits come newest first: continue
+                        // below the oldest event held (its whole second;
+                        // repeats are dropped by id). Risk detections have
+                        // no promised order: page the window again.
                         let oldest = output
                             .lock()
                             .unwrap_or_else(|p| p.into_inner())
                             .state(stream)
                             .oldest;
-                        url = stream.first_url(&graph, &from, oldest.as_deref().unwrap_or(&to));
+                        let below = oldest.as_deref().and_then(one_second_later);
+                        url = match (stream, below) {
+                            (Stream::Risk, _) | (_, None) => stream.first_url(&graph, &from, &to),
+                            (_, Some(upper)) => stream
+                                .first_url(&graph, &from, &upper)
+                                .replacen("%20le%20", "%20lt%20", 1),
+                        };
                         continue;
                     }
                     Err(e) => return Err(e.into()),
                 };
-                let next = page.next_link.clone();
+                // Links are followed only on the Graph host warroom was
+                // given: the token never goes anywhere else.
+                let next = page.next_link.as_deref().map(|link| rebase(link, &graph));
                 let line = {
                     let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
                     out.commit(stream, &page.value, next.clone())?;
@@ -584,7 +620,14 @@ async fn wait_for_query(
         graph.trim_end_matches('/')
     );
     let mut wait = std::time::Duration::from_millis(500);
+    let deadline = std::time::Instant::now() + QUERY_DEADLINE;
     loop {
+        if std::time::Instant::now() > deadline {
+            return Err(PullError::Refused(format!(
+                "the audit log query {id} has not finished after {} minutes; run the command again later to pick it up",
+                QUERY_DEADLINE.as_secs() / 60
+            )));
+        }
         let query = client.get(&url, Family::Directory).await?;
         match query["status"].as_str() {
             Some("succeeded") => return Ok(()),
@@ -599,6 +642,34 @@ async fn wait_for_query(
         tokio::time::sleep(wait).await;
         wait = (wait * 2).min(std::time::Duration::from_secs(15));
     }
+}
+
+/// `link` with its scheme and host replaced by `graph`'s: a next link
+/// from the service (or an edited checkpoint) cannot send the token to
+/// another host, and a resumed pull follows a moved Graph URL.
+fn rebase(link: &str, graph: &str) -> String {
+    fn split(url: &str) -> (&str, &str) {
+        let start = url.find("://").map_or(0, |i| i + 3);
+        let end = url[start..].find('/').map_or(url.len(), |i| start + i);
+        url.split_at(end)
+    }
+    let (origin, _) = split(graph.trim_end_matches('/'));
+    let (_, rest) = split(link);
+    format!("{origin}{rest}")
+}
+
+/// How long to wait for an audit log query (large tenants take minutes).
+const QUERY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
+/// How many times one stream may start over after forgotten page tokens.
+const MAX_RESTARTS: u32 = 50;
+
+/// The second after an event time, to bound a restart with `lt` (Graph's
+/// times have sub-second precision; the text may not).
+fn one_second_later(time: &str) -> Option<String> {
+    let t = crate::model::de::parse_time(time)?;
+    let next = t.checked_add(jiff::SignedDuration::from_secs(1)).ok()?;
+    Some(next.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
 }
 
 /// `7d`, `12h`, `30m` → seconds.
@@ -618,7 +689,8 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         "s" => 1,
         _ => return Err(format!("\"{text}\": the unit must be d, h, m or s")),
     };
-    Ok(n * seconds)
+    n.checked_mul(seconds)
+        .ok_or_else(|| format!("\"{text}\" is too long ago"))
 }
 
 #[cfg(test)]
@@ -631,9 +703,9 @@ mod tests {
             Stream::parse_list("interactive,audit").unwrap(),
             vec![Stream::Interactive, Stream::Audit]
         );
-        assert_eq!(Stream::parse_list("all").unwrap().len(), 6);
+        assert_eq!(Stream::parse_list("all").unwrap().len(), 7);
         assert!(
-            Stream::parse_list("ual")
+            Stream::parse_list("directory")
                 .unwrap_err()
                 .contains("not in this build yet")
         );
@@ -645,6 +717,28 @@ mod tests {
         assert_eq!(parse_duration("7d"), Ok(604_800));
         assert_eq!(parse_duration("90m"), Ok(5_400));
         assert!(parse_duration("7 weeks").is_err());
+    }
+
+    #[test]
+    fn next_links_stay_on_the_graph_host() {
+        assert_eq!(
+            rebase(
+                "https://evil.example:8443/v1.0/users?$skiptoken=x",
+                "http://127.0.0.1:5000"
+            ),
+            "http://127.0.0.1:5000/v1.0/users?$skiptoken=x"
+        );
+        assert_eq!(
+            rebase(
+                "https://graph.microsoft.com/beta/x?a=b",
+                "https://graph.microsoft.com/"
+            ),
+            "https://graph.microsoft.com/beta/x?a=b"
+        );
+        assert_eq!(
+            one_second_later("2026-11-25T12:04:15Z").as_deref(),
+            Some("2026-11-25T12:04:16Z")
+        );
     }
 
     #[test]
