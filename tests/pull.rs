@@ -259,3 +259,46 @@ fn pull_signs_in_with_a_certificate() {
     assert!(result.status.success(), "{stderr}");
     assert!(!pulled_ids(&out).is_empty());
 }
+
+#[test]
+fn pull_signs_in_a_person_with_a_device_code() {
+    // Throttled and with 2-second tokens: the pull outlives several tokens,
+    // which the refresh token renews without asking the person again.
+    let emu = emulator(&[
+        "--seed",
+        "25",
+        "--signins",
+        "9000",
+        "--token-lifetime",
+        "2",
+        "--device-approve-after",
+        "1",
+        "--device-poll-interval",
+        "1",
+    ]);
+    let home = Home::new();
+    home.write_config("[profiles.ir]\nauth = \"device-code\"\n");
+    let out = home.path().join("pull.ndjson");
+    let mut cmd = pull_command(&home, &emu, &out);
+    cmd.env_remove("WARROOM_CLIENT_SECRET")
+        .args(["--streams", "interactive,noninteractive,audit"]);
+    let result = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("to sign in, open")
+            && stderr.contains("/devicelogin")
+            && stderr.contains("enter the code"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("\x1b]52"),
+        "no clipboard escape when stderr is not a terminal"
+    );
+    assert_eq!(
+        stderr.matches("to sign in, open").count(),
+        1,
+        "asked to sign in again: {stderr}"
+    );
+    assert!(!pulled_ids(&out).is_empty());
+}

@@ -30,6 +30,46 @@ enum Credential {
     Certificate(Box<CertificateKey>),
     /// A token obtained elsewhere; it cannot be renewed here.
     Fixed(String),
+    /// A person signs in with the device code flow; the refresh token
+    /// stays in memory for this process.
+    DeviceCode {
+        refresh: std::sync::Mutex<Option<String>>,
+    },
+}
+
+/// What a person must do to finish a device code sign-in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DevicePrompt {
+    pub verification_uri: String,
+    pub user_code: String,
+    pub expires_in_secs: u64,
+}
+
+/// Shows a device code prompt: stderr for commands, the console its own.
+pub type Announce = std::sync::Arc<dyn Fn(&DevicePrompt) + Send + Sync>;
+
+/// The public client used for device code sign-in when the profile names
+/// none: Microsoft's Graph command-line tools app, present in every tenant.
+pub const DEFAULT_PUBLIC_CLIENT: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+
+/// Tells the person at the terminal what to do, and puts the code on their
+/// clipboard with OSC 52 when stderr is a terminal (the code is short-lived
+/// and worthless without their sign-in).
+pub fn announce_on_stderr(prompt: &DevicePrompt) {
+    use base64::Engine;
+    use std::io::{IsTerminal, Write};
+    let mut err = std::io::stderr();
+    let _ = writeln!(
+        err,
+        "warroom: to sign in, open {} and enter the code {} (valid {} minutes)",
+        crate::model::SafeText::new(&prompt.verification_uri),
+        crate::model::SafeText::new(&prompt.user_code),
+        prompt.expires_in_secs / 60
+    );
+    if err.is_terminal() && prompt.user_code.chars().all(|c| c.is_ascii_alphanumeric()) {
+        let code = base64::engine::general_purpose::STANDARD.encode(&prompt.user_code);
+        let _ = write!(err, "\x1b]52;c;{code}\x07");
+    }
 }
 
 struct Token {
@@ -44,6 +84,7 @@ pub struct Authenticator {
     scope: String,
     credential: Credential,
     token: Mutex<Option<Token>>,
+    announce: Announce,
 }
 
 fn read_secret(source: &SecretSource) -> Result<String, AuthError> {
@@ -90,14 +131,9 @@ impl Authenticator {
             AuthMethod::Certificate => {
                 Credential::Certificate(Box::new(CertificateKey::load(settings)?))
             }
-            AuthMethod::DeviceCode => {
-                return Err(AuthError::Setup(format!(
-                    "auth {} is not in this build yet: use a client secret ({}) or a token ({})",
-                    settings.auth.name(),
-                    env::CLIENT_SECRET,
-                    env::ACCESS_TOKEN
-                )));
-            }
+            AuthMethod::DeviceCode => Credential::DeviceCode {
+                refresh: std::sync::Mutex::new(None),
+            },
         };
         let tenant = settings.tenant.clone().ok_or_else(|| {
             AuthError::Setup(format!(
@@ -105,7 +141,11 @@ impl Authenticator {
                 env::TENANT
             ))
         })?;
-        let client_id = settings.client_id.clone().unwrap_or_default();
+        let client_id = match (&settings.client_id, &credential) {
+            (Some(id), _) => id.clone(),
+            (None, Credential::DeviceCode { .. }) => DEFAULT_PUBLIC_CLIENT.to_owned(),
+            (None, _) => String::new(),
+        };
         if client_id.is_empty() && !matches!(credential, Credential::Fixed(_)) {
             return Err(AuthError::Setup(format!(
                 "no client id: set {} or client_id in the profile",
@@ -124,7 +164,14 @@ impl Authenticator {
             scope: format!("{}/.default", settings.cloud.graph_url()),
             credential,
             token: Mutex::new(None),
+            announce: std::sync::Arc::new(announce_on_stderr),
         })
+    }
+
+    /// Where device code prompts go (the console shows them in a pane).
+    pub fn with_announce(mut self, announce: Announce) -> Self {
+        self.announce = announce;
+        self
     }
 
     /// A token valid for a while yet.
@@ -165,6 +212,7 @@ impl Authenticator {
                 });
             }
             Credential::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
+            Credential::DeviceCode { refresh } => return self.signed_in_user(refresh).await,
             Credential::Certificate(key) => {
                 form.push((
                     "client_assertion_type",
@@ -176,39 +224,143 @@ impl Authenticator {
                 ));
             }
         }
-        let response = self
-            .http
-            .post(&self.token_url)
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| AuthError::Network {
-                url: self.token_url.clone(),
-                reason: super::client::cause(&e),
-            })?;
-        let body: serde_json::Value = response.json().await.map_err(|e| AuthError::Network {
-            url: self.token_url.clone(),
-            reason: format!("unreadable answer: {e}"),
-        })?;
-        if let Some(token) = body["access_token"].as_str() {
-            let lifetime = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3599));
-            let renew_in = lifetime.saturating_sub(RENEW_BEFORE).max(lifetime / 2);
-            return Ok(Token {
-                value: token.to_owned(),
-                renew_at: Some(Instant::now() + renew_in),
-            });
+        let body = self.exchange(&form).await?;
+        Ok(token_from(&body))
+    }
+
+    /// A delegated token: renewed with the refresh token when there is one,
+    /// else through the device code flow.
+    async fn signed_in_user(
+        &self,
+        refresh: &std::sync::Mutex<Option<String>>,
+    ) -> Result<Token, AuthError> {
+        let saved = refresh.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let body = match saved {
+            Some(rt) => {
+                let form = vec![
+                    ("grant_type", "refresh_token".to_owned()),
+                    ("client_id", self.client_id.clone()),
+                    ("refresh_token", rt),
+                    ("scope", format!("{} offline_access", self.scope)),
+                ];
+                match self.exchange(&form).await {
+                    Ok(body) => body,
+                    // Revoked or expired: the person signs in again.
+                    Err(AuthError::Refused { .. }) => self.device_flow().await?,
+                    Err(e) => return Err(e),
+                }
+            }
+            None => self.device_flow().await?,
+        };
+        if let Some(rt) = body["refresh_token"].as_str() {
+            *refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt.to_owned());
         }
-        let description = body["error_description"]
+        Ok(token_from(&body))
+    }
+
+    /// RFC 8628: ask for a code, show it, poll at the interval asked
+    /// (slower after `slow_down`) until approved, refused or expired.
+    async fn device_flow(&self) -> Result<serde_json::Value, AuthError> {
+        let devicecode_url = self
+            .token_url
+            .replace("/oauth2/v2.0/token", "/oauth2/v2.0/devicecode");
+        let form = vec![
+            ("client_id", self.client_id.clone()),
+            ("scope", format!("{} offline_access", self.scope)),
+        ];
+        let code = self.post(&devicecode_url, &form).await?;
+        let device_code = code["device_code"]
             .as_str()
-            .unwrap_or("")
-            .lines()
-            .next()
-            .unwrap_or("")
+            .ok_or_else(|| refused(&code))?
             .to_owned();
-        Err(AuthError::Refused {
-            error: body["error"].as_str().unwrap_or("unknown_error").to_owned(),
-            description,
+        let prompt = DevicePrompt {
+            verification_uri: code["verification_uri"].as_str().unwrap_or("").to_owned(),
+            user_code: code["user_code"].as_str().unwrap_or("").to_owned(),
+            expires_in_secs: code["expires_in"].as_u64().unwrap_or(900),
+        };
+        (self.announce)(&prompt);
+        let mut interval = Duration::from_secs(code["interval"].as_u64().unwrap_or(5).max(1));
+        let deadline = Instant::now() + Duration::from_secs(prompt.expires_in_secs);
+        let poll = vec![
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:device_code".to_owned(),
+            ),
+            ("client_id", self.client_id.clone()),
+            ("device_code", device_code),
+        ];
+        loop {
+            tokio::time::sleep(interval).await;
+            let body = self.post(&self.token_url, &poll).await?;
+            if body["access_token"].is_string() {
+                return Ok(body);
+            }
+            match body["error"].as_str() {
+                Some("authorization_pending") if Instant::now() < deadline => {}
+                Some("slow_down") => interval += Duration::from_secs(5),
+                Some("authorization_pending" | "expired_token") => {
+                    return Err(AuthError::Setup(
+                        "the sign-in code expired before it was used; run the command again".into(),
+                    ));
+                }
+                _ => return Err(refused(&body)),
+            }
+        }
+    }
+
+    /// A token request whose answer must carry a token.
+    async fn exchange(&self, form: &[(&str, String)]) -> Result<serde_json::Value, AuthError> {
+        let body = self.post(&self.token_url, form).await?;
+        if body["access_token"].is_string() {
+            Ok(body)
+        } else {
+            Err(refused(&body))
+        }
+    }
+
+    async fn post(
+        &self,
+        url: &str,
+        form: &[(&str, String)],
+    ) -> Result<serde_json::Value, AuthError> {
+        let response =
+            self.http
+                .post(url)
+                .form(form)
+                .send()
+                .await
+                .map_err(|e| AuthError::Network {
+                    url: url.to_owned(),
+                    reason: super::client::cause(&e),
+                })?;
+        response.json().await.map_err(|e| AuthError::Network {
+            url: url.to_owned(),
+            reason: format!("unreadable answer: {e}"),
         })
+    }
+}
+
+fn token_from(body: &serde_json::Value) -> Token {
+    let lifetime = Duration::from_secs(body["expires_in"].as_u64().unwrap_or(3599));
+    let renew_in = lifetime.saturating_sub(RENEW_BEFORE).max(lifetime / 2);
+    Token {
+        value: body["access_token"].as_str().unwrap_or_default().to_owned(),
+        renew_at: Some(Instant::now() + renew_in),
+    }
+}
+
+/// The identity platform's refusal, first line of its description.
+fn refused(body: &serde_json::Value) -> AuthError {
+    let description = body["error_description"]
+        .as_str()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_owned();
+    AuthError::Refused {
+        error: body["error"].as_str().unwrap_or("unknown_error").to_owned(),
+        description,
     }
 }
 
