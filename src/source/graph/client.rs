@@ -145,8 +145,19 @@ impl GraphClient {
     /// Fetches one page, waiting for the family's budget and retrying what
     /// can be retried.
     pub async fn page(&self, url: &str, family: Family) -> Result<Page, GraphError> {
+        self.page_with_attempts(url, family, MAX_ATTEMPTS).await
+    }
+
+    /// As [`GraphClient::page`], giving up after `attempts` (the live feed
+    /// polls again soon anyway and wants to report trouble quickly).
+    pub async fn page_with_attempts(
+        &self,
+        url: &str,
+        family: Family,
+        attempts: u32,
+    ) -> Result<Page, GraphError> {
         let body = self
-            .request(reqwest::Method::GET, url, family, None)
+            .attempt(reqwest::Method::GET, url, family, None, attempts.max(1))
             .await?;
         let next_link = body["@odata.nextLink"].as_str().map(str::to_owned);
         let value = match body {
@@ -179,9 +190,20 @@ impl GraphClient {
         family: Family,
         body: Option<&Value>,
     ) -> Result<Value, GraphError> {
+        self.attempt(method, url, family, body, MAX_ATTEMPTS).await
+    }
+
+    async fn attempt(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        family: Family,
+        body: Option<&Value>,
+        attempts: u32,
+    ) -> Result<Value, GraphError> {
         let mut refreshed = false;
         let mut last = String::new();
-        for attempt in 0..MAX_ATTEMPTS {
+        for attempt in 0..attempts {
             if attempt > 0 {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
             }
@@ -294,7 +316,7 @@ impl GraphClient {
         }
         Err(GraphError::GaveUp {
             url: url.to_owned(),
-            attempts: MAX_ATTEMPTS,
+            attempts,
             last,
         })
     }

@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod budget;
 pub mod client;
+pub mod live;
 pub mod pull;
 
 use std::sync::Arc;

@@ -99,7 +99,7 @@ impl Stream {
         Ok(streams)
     }
 
-    fn family(self) -> Family {
+    pub(crate) fn family(self) -> Family {
         match self {
             Stream::Risk => Family::IdentityProtection,
             Stream::Ual => Family::Directory,
@@ -108,7 +108,7 @@ impl Stream {
     }
 
     /// The event's time field, used for windows and restarts.
-    fn time_field(self) -> &'static str {
+    pub(crate) fn time_field(self) -> &'static str {
         match self {
             Stream::Audit => "activityDateTime",
             Stream::Risk => "detectedDateTime",
@@ -117,6 +117,11 @@ impl Stream {
     }
 
     /// The first page of the window `[from, to]`.
+    /// Every event of the stream in `[from, to]`, newest first.
+    pub(crate) fn window_url(self, graph: &str, from: &str, to: &str) -> String {
+        self.first_url(graph, from, to)
+    }
+
     fn first_url(self, graph: &str, from: &str, to: &str) -> String {
         let field = self.time_field();
         let window = format!("{field} ge {from} and {field} le {to}");
@@ -647,7 +652,7 @@ async fn wait_for_query(
 /// `link` with its scheme and host replaced by `graph`'s: a next link
 /// from the service (or an edited checkpoint) cannot send the token to
 /// another host, and a resumed pull follows a moved Graph URL.
-fn rebase(link: &str, graph: &str) -> String {
+pub(crate) fn rebase(link: &str, graph: &str) -> String {
     fn split(url: &str) -> (&str, &str) {
         let start = url.find("://").map_or(0, |i| i + 3);
         let end = url[start..].find('/').map_or(url.len(), |i| start + i);

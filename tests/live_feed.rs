@@ -1,0 +1,203 @@
+//! The live feed against the emulated tenant over HTTP: events that keep
+//! arriving (some of them minutes late) are delivered exactly once, and a
+//! dead endpoint shows as a failing stream, not as silence.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use warroom::config::{AuthMethod, Config, ConfigFile, SecretSource, env};
+use warroom::emulator::{self, Scenario, Spec, live, signins::Kind};
+use warroom::source::graph::{self, live::LiveConfig, live::LiveEvent, pull::Stream};
+
+/// Settings for the emulator at `url`, the secret in a private file (the
+/// tests run in parallel, so not in the process environment).
+fn settings(
+    url: &str,
+    tenant: &str,
+    id: &str,
+    secret: &str,
+    dir: &std::path::Path,
+) -> warroom::config::Settings {
+    let config = Config {
+        path: PathBuf::from("/none"),
+        exists: false,
+        file: ConfigFile::default(),
+        text: String::new(),
+    };
+    let pairs = [
+        (env::GRAPH_URL, url),
+        (env::AUTHORITY_URL, url),
+        (env::TENANT, tenant),
+        (env::CLIENT_ID, id),
+    ];
+    let mut s = config
+        .settings_with_env(None, |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap();
+    let file = dir.join("secret");
+    std::fs::write(&file, secret).unwrap();
+    s.auth = AuthMethod::ClientSecret;
+    s.secret = SecretSource::File(file);
+    s
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn arriving_events_are_delivered_once_including_late_ones() {
+    warroom::install_crypto_provider();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let spec = Spec {
+        scenario: Scenario::GoldenSaml,
+        seed: 31,
+        signins: 3_000,
+        days: 1,
+        end_ms: now,
+    };
+    let running = emulator::start(
+        &spec,
+        "127.0.0.1:0",
+        emulator::Options {
+            throttle: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (tenant, id, secret) = {
+        let t = running.emulator.tenant.read().unwrap();
+        (
+            t.id.to_string(),
+            t.responder.app_id.to_string(),
+            t.responder.secret.clone(),
+        )
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let client =
+        graph::connect(&settings(&running.url, &tenant, &id, &secret, dir.path())).unwrap();
+    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(2);
+    let streams = vec![
+        Stream::Interactive,
+        Stream::NonInteractive,
+        Stream::ServicePrincipal,
+    ];
+    let config = LiveConfig {
+        graph_url: running.url.clone(),
+        streams,
+        interval: Duration::from_millis(400),
+        overlap: Duration::from_secs(600),
+        since,
+        attempts: 3,
+    };
+    let (tx, mut rx) = mpsc::channel(64);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let feed = tokio::spawn(graph::live::run(client, config, tx, stop_rx));
+    // New events arrive while the feed runs; some carry times minutes old.
+    for _ in 0..6 {
+        {
+            let mut t = running.emulator.tenant.write().unwrap();
+            live::advance(&mut t, jiff::Timestamp::now().as_millisecond(), 1800);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop_tx.send(true).unwrap();
+    let mut delivered = Vec::new();
+    let mut healthy = 0;
+    while let Some(event) = rx.recv().await {
+        match event {
+            LiveEvent::Batch { events, .. } => {
+                delivered.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_owned()))
+            }
+            LiveEvent::Health(h) => {
+                assert_eq!(h.failures, 0, "{h:?}");
+                healthy += 1;
+            }
+        }
+    }
+    feed.await.unwrap();
+    let unique: HashSet<_> = delivered.iter().cloned().collect();
+    assert_eq!(
+        unique.len(),
+        delivered.len(),
+        "an event was delivered twice"
+    );
+    let expected: HashSet<String> = {
+        let t = running.emulator.tenant.read().unwrap();
+        t.signins
+            .records()
+            .iter()
+            .filter(|r| {
+                r.time_ms >= since.as_millisecond()
+                    && matches!(
+                        r.kind,
+                        Kind::Interactive | Kind::NonInteractive | Kind::ServicePrincipal
+                    )
+            })
+            .map(|r| r.id().to_string())
+            .collect()
+    };
+    assert!(expected.len() > 100, "the test added too few events");
+    assert_eq!(unique, expected, "missed or invented events");
+    assert!(healthy >= 3);
+}
+
+#[tokio::test]
+async fn an_unreachable_tenant_shows_as_a_failing_stream() {
+    warroom::install_crypto_provider();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{closed}");
+    let dir = tempfile::tempdir().unwrap();
+    let client = graph::connect(&settings(
+        &url,
+        "contoso.onmicrosoft.com",
+        "00000000-0000-0000-0000-000000000001",
+        "s",
+        dir.path(),
+    ))
+    .unwrap();
+    let config = LiveConfig {
+        graph_url: url,
+        streams: vec![Stream::Interactive],
+        interval: Duration::from_millis(200),
+        overlap: Duration::from_secs(600),
+        since: jiff::Timestamp::now(),
+        attempts: 1,
+    };
+    let (tx, mut rx) = mpsc::channel(8);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let feed = tokio::spawn(graph::live::run(client, config, tx, stop_rx));
+    let mut failures = 0;
+    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .ok()
+        .flatten()
+    {
+        if let LiveEvent::Health(h) = event {
+            assert!(
+                h.last_error
+                    .as_deref()
+                    .unwrap_or("")
+                    .to_lowercase()
+                    .contains("refused"),
+                "{h:?}"
+            );
+            failures = h.failures;
+            if failures >= 2 {
+                break;
+            }
+        }
+    }
+    assert!(failures >= 2, "the failing stream did not report twice");
+    stop_tx.send(true).unwrap();
+    drop(rx);
+    feed.await.unwrap();
+}
