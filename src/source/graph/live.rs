@@ -146,7 +146,7 @@ async fn poll_stream(
                     .unwrap_or(newest);
                 seen.retain(|_, t| *t >= horizon);
                 if !fresh.is_empty() {
-                    fresh.sort_by(|a, b| b.0.cmp(&a.0));
+                    fresh.sort_by_key(|e| std::cmp::Reverse(e.0));
                     let events = fresh.into_iter().map(|(_, e)| e).collect();
                     if tx.send(LiveEvent::Batch { stream, events }).await.is_err() {
                         return;
