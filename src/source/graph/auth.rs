@@ -189,12 +189,16 @@ impl Authenticator {
     }
 
     /// Forget the current token after Graph refused it (401).
-    pub async fn invalidate(&self) -> bool {
+    /// `stale` is the token Graph refused: another task may already have
+    /// replaced it, and a fresh token is kept.
+    pub async fn invalidate(&self, stale: &str) -> bool {
         let mut slot = self.token.lock().await;
         if matches!(self.credential, Credential::Fixed(_)) {
             return false;
         }
-        *slot = None;
+        if slot.as_ref().is_some_and(|t| t.value == stale) {
+            *slot = None;
+        }
         true
     }
 
@@ -246,7 +250,13 @@ impl Authenticator {
                 match self.exchange(&form).await {
                     Ok(body) => body,
                     // Revoked or expired: the person signs in again.
-                    Err(AuthError::Refused { .. }) => self.device_flow().await?,
+                    // Only a grant that is gone needs the person again;
+                    // an outage or a bad client id is reported as such.
+                    Err(AuthError::Refused { error, .. })
+                        if error == "invalid_grant" || error == "interaction_required" =>
+                    {
+                        self.device_flow().await?
+                    }
                     Err(e) => return Err(e),
                 }
             }
@@ -273,9 +283,17 @@ impl Authenticator {
             .as_str()
             .ok_or_else(|| refused(&code))?
             .to_owned();
+        let (Some(uri), Some(user_code)) = (
+            code["verification_uri"].as_str(),
+            code["user_code"].as_str(),
+        ) else {
+            return Err(AuthError::Setup(
+                "the device code answer lacks the sign-in address or the code".into(),
+            ));
+        };
         let prompt = DevicePrompt {
-            verification_uri: code["verification_uri"].as_str().unwrap_or("").to_owned(),
-            user_code: code["user_code"].as_str().unwrap_or("").to_owned(),
+            verification_uri: uri.to_owned(),
+            user_code: user_code.to_owned(),
             expires_in_secs: code["expires_in"].as_u64().unwrap_or(900),
         };
         (self.announce)(&prompt);
@@ -290,15 +308,29 @@ impl Authenticator {
             ("device_code", device_code),
         ];
         loop {
+            if Instant::now() >= deadline {
+                return Err(AuthError::Setup(
+                    "the sign-in code expired before it was used; run the command again".into(),
+                ));
+            }
             tokio::time::sleep(interval).await;
-            let body = self.post(&self.token_url, &poll).await?;
+            let body = match self.post(&self.token_url, &poll).await {
+                Ok(body) => body,
+                // RFC 8628 3.5: on a connection problem, poll more slowly
+                // and keep going until the code expires.
+                Err(AuthError::Network { .. }) => {
+                    interval = (interval * 2).min(Duration::from_secs(60));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             if body["access_token"].is_string() {
                 return Ok(body);
             }
             match body["error"].as_str() {
-                Some("authorization_pending") if Instant::now() < deadline => {}
+                Some("authorization_pending") => {}
                 Some("slow_down") => interval += Duration::from_secs(5),
-                Some("authorization_pending" | "expired_token") => {
+                Some("expired_token") => {
                     return Err(AuthError::Setup(
                         "the sign-in code expired before it was used; run the command again".into(),
                     ));

@@ -270,7 +270,10 @@ impl GraphClient {
                     continue;
                 }
             };
-            if status == StatusCode::UNAUTHORIZED && !refreshed && self.auth.invalidate().await {
+            if status == StatusCode::UNAUTHORIZED
+                && !refreshed
+                && self.auth.invalidate(&token).await
+            {
                 refreshed = true;
                 continue;
             }

@@ -61,7 +61,8 @@ pub async fn run(
     stop: watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
-    for stream in config.streams.iter().copied() {
+    // Audit log records come from search jobs, not from a window to poll.
+    for stream in config.streams.iter().copied().filter(|s| *s != Stream::Ual) {
         let (client, config, tx, stop) = (client.clone(), config.clone(), tx.clone(), stop.clone());
         tasks.spawn(poll_stream(client, config, stream, tx, stop));
     }
@@ -79,7 +80,8 @@ async fn poll_stream(
     tx: mpsc::Sender<LiveEvent>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let overlap = jiff::SignedDuration::try_from(config.overlap)
+    // At least a second: windows are written to the second.
+    let overlap = jiff::SignedDuration::try_from(config.overlap.max(Duration::from_secs(1)))
         .unwrap_or(jiff::SignedDuration::from_mins(10));
     let mut newest = config.since;
     // Ids delivered, with their times, kept for the overlap window only.
@@ -93,6 +95,9 @@ async fn poll_stream(
         delivered: 0,
     };
     loop {
+        if *stop.borrow() {
+            return;
+        }
         let from = newest
             .checked_sub(overlap)
             .unwrap_or(newest)
@@ -105,10 +110,13 @@ async fn poll_stream(
         let mut fresh = Vec::new();
         let mut failed = None;
         while let Some(current) = url.take() {
-            match client
-                .page_with_attempts(&current, stream.family(), config.attempts)
-                .await
-            {
+            // A stop ends a poll that is still waiting (for the budget, a
+            // retry, or a person signing in).
+            let fetched = tokio::select! {
+                page = client.page_with_attempts(&current, stream.family(), config.attempts) => page,
+                _ = stop.changed() => return,
+            };
+            match fetched {
                 Ok(page) => {
                     for event in page.value {
                         let Some(id) = event["id"].as_str() else {
@@ -154,11 +162,14 @@ async fn poll_stream(
                 }
             }
             Some(error) => {
-                // What was fetched before the failure is not delivered; the
-                // next poll asks for the same window again.
-                for (_, event) in fresh {
-                    if let Some(id) = event["id"].as_str() {
-                        seen.remove(id);
+                // Pages that arrived whole are delivered; the window does
+                // not move, so the next poll asks for the rest again.
+                if !fresh.is_empty() {
+                    fresh.sort_by_key(|e| std::cmp::Reverse(e.0));
+                    health.delivered += fresh.len() as u64;
+                    let events = fresh.into_iter().map(|(_, e)| e).collect();
+                    if tx.send(LiveEvent::Batch { stream, events }).await.is_err() {
+                        return;
                     }
                 }
                 health.failures += 1;
@@ -170,7 +181,8 @@ async fn poll_stream(
         }
         tokio::select! {
             _ = tokio::time::sleep(config.interval) => {}
-            _ = stop.changed() => {}
+            // A dropped sender means stop too.
+            changed = stop.changed() => if changed.is_err() { return; },
         }
         if *stop.borrow() {
             return;
