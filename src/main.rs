@@ -144,21 +144,12 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
 
 /// A certificate file, PEM or DER.
 fn read_certificate(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
-    use base64::Engine;
     let bytes = std::fs::read(path)?;
     let Ok(text) = std::str::from_utf8(&bytes) else {
         return Ok(bytes);
     };
-    let body: String = text
-        .lines()
-        .skip_while(|l| !l.starts_with("-----BEGIN CERTIFICATE-----"))
-        .skip(1)
-        .take_while(|l| !l.starts_with("-----END CERTIFICATE-----"))
-        .collect();
-    if body.is_empty() {
-        anyhow::bail!("no PEM certificate block in the file");
-    }
-    Ok(base64::engine::general_purpose::STANDARD.decode(body.trim())?)
+    warroom::source::graph::auth::pem_block(text, "CERTIFICATE")
+        .ok_or_else(|| anyhow::anyhow!("no PEM certificate block in the file"))
 }
 
 fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result<u8> {

@@ -10,10 +10,7 @@ pub const DAY: i64 = 24 * HOUR;
 
 /// `2026-11-25T12:04:15Z`: UTC, second precision, as Graph lists show.
 pub fn iso(ms: i64) -> String {
-    Timestamp::from_millisecond(ms)
-        .unwrap_or(Timestamp::UNIX_EPOCH)
-        .strftime("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
+    crate::model::de::graph_time(Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH))
 }
 
 /// Parses an OData `DateTimeOffset` literal (`2026-11-25T12:04:15Z`, with

@@ -23,6 +23,12 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
     })
 }
 
+/// A time as Graph writes it in lists and filters: UTC, to the second
+/// (`2026-11-25T12:04:15Z`).
+pub fn graph_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// A number that may arrive as a JSON number or as a numeric string.
 pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Value::deserialize(d)? {

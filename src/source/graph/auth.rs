@@ -405,7 +405,7 @@ pub struct CertificateKey {
 }
 
 /// The DER inside the first PEM block whose label contains `label`.
-fn pem_block(text: &str, label: &str) -> Option<Vec<u8>> {
+pub fn pem_block(text: &str, label: &str) -> Option<Vec<u8>> {
     use base64::Engine;
     let mut lines = text
         .lines()

@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, watch};
 
 use super::client::GraphClient;
 use super::pull::Stream;
+use crate::model::de::graph_time as iso;
 
 #[derive(Clone, Debug)]
 pub struct LiveConfig {
@@ -67,10 +68,6 @@ pub async fn run(
         tasks.spawn(poll_stream(client, config, stream, tx, stop));
     }
     while tasks.join_next().await.is_some() {}
-}
-
-fn iso(t: Timestamp) -> String {
-    t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
 async fn poll_stream(

@@ -411,7 +411,7 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
         .truncate(true)
         .open(out)
         .map_err(file_error(out))?;
-    let iso = |t: Timestamp| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let iso = crate::model::de::graph_time;
     let checkpoint = Checkpoint {
         from: iso(request.from),
         to: iso(request.to),
@@ -674,7 +674,7 @@ const MAX_RESTARTS: u32 = 50;
 fn one_second_later(time: &str) -> Option<String> {
     let t = crate::model::de::parse_time(time)?;
     let next = t.checked_add(jiff::SignedDuration::from_secs(1)).ok()?;
-    Some(next.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+    Some(crate::model::de::graph_time(next))
 }
 
 /// `7d`, `12h`, `30m` → seconds.
