@@ -87,17 +87,44 @@ fn expected_ids(seed: u64, signins: u64) -> HashSet<String> {
     ids
 }
 
+/// The key of every line: event ids, and `source#id` for directory
+/// objects (one sign-in method id recurs for every user).
 fn pulled_ids(path: &std::path::Path) -> Vec<String> {
     std::fs::read_to_string(path)
         .unwrap()
         .lines()
         .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
+            let line: serde_json::Value = serde_json::from_str(l).unwrap();
+            warroom::source::graph::snapshot::line_key(&line).unwrap()
         })
         .collect()
+}
+
+/// Splits keys into events and directory objects.
+fn split(keys: &[String]) -> (HashSet<String>, HashSet<String>) {
+    let (directory, events): (Vec<_>, Vec<_>) = keys.iter().cloned().partition(|k| k.contains('#'));
+    (
+        events.into_iter().collect(),
+        directory.into_iter().collect(),
+    )
+}
+
+/// The directory snapshot of an unthrottled, fault-free emulator with the
+/// same seed: what a pull through faults must match.
+fn reference_directory(seed: &str, signins: &str) -> HashSet<String> {
+    let emu = emulator(&["--seed", seed, "--signins", signins, "--no-throttle"]);
+    let home = Home::new();
+    let out = home.path().join("reference.ndjson");
+    let result = pull_command(&home, &emu, &out)
+        .args(["--streams", "directory"])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    pulled_ids(&out).into_iter().collect()
 }
 
 fn pull_command(home: &Home, emu: &Emulator, out: &std::path::Path) -> Command {
@@ -133,7 +160,13 @@ fn pull_gets_every_event_exactly_once_through_faults() {
     let got = pulled_ids(&out);
     let unique: HashSet<String> = got.iter().cloned().collect();
     assert_eq!(unique.len(), got.len(), "duplicates in the output");
-    assert_eq!(unique, expected_ids(21, 8000), "lost or extra events");
+    let (events, directory) = split(&got);
+    assert_eq!(events, expected_ids(21, 8000), "lost or extra events");
+    assert_eq!(
+        directory,
+        reference_directory("21", "8000"),
+        "lost or extra directory objects"
+    );
     assert!(
         stderr.contains("pulled") && stderr.contains("interactive"),
         "{stderr}"
@@ -176,7 +209,9 @@ fn a_killed_pull_resumes_without_loss_or_repeats() {
     let unique: HashSet<String> = got.iter().cloned().collect();
     assert!(got.len() > partial);
     assert_eq!(unique.len(), got.len(), "duplicates after resuming");
-    assert_eq!(unique, expected_ids(22, 6000));
+    let (events, directory) = split(&got);
+    assert_eq!(events, expected_ids(22, 6000));
+    assert_eq!(directory, reference_directory("22", "6000"));
 }
 
 #[test]
@@ -221,14 +256,119 @@ fn pull_errors_are_plain() {
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert_eq!(result.status.code(), Some(1));
     assert!(stderr.contains("already exists"), "{stderr}");
-    // Streams this build cannot pull say so.
+    // An unknown stream is named, with the known ones, and nothing is done.
     let out = home.path().join("c.ndjson");
+    let result = pull_command(&home, &emu, &out)
+        .args(["--streams", "interactive,signins"])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("unknown stream \"signins\"") && stderr.contains("directory"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
+
+#[test]
+fn directory_snapshot_holds_what_the_posture_review_needs() {
+    let emu = emulator(&["--seed", "26", "--signins", "500", "--no-throttle"]);
+    let home = Home::new();
+    let out = home.path().join("snapshot.ndjson");
     let result = pull_command(&home, &emu, &out)
         .args(["--streams", "directory"])
         .output()
         .unwrap();
-    assert_eq!(result.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&result.stderr).contains("not in this build yet"));
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let from = |source: &str| -> HashSet<String> {
+        lines
+            .iter()
+            .filter(|l| l["@warroom.source"] == source)
+            .map(|l| l["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(lines.iter().all(|l| l["@odata.type"].is_string()
+        && l["@warroom.snapshotAt"].is_string()
+        && l.get("@warroom.gap").is_none()));
+    let tenant = generate::build(&Spec {
+        scenario: Scenario::GoldenSaml,
+        seed: 26,
+        signins: 500,
+        days: 30,
+        end_ms: 1_795_000_000_000,
+    });
+    let ids = |it: &mut dyn Iterator<Item = String>| -> HashSet<String> { it.collect() };
+    assert_eq!(
+        from("users"),
+        ids(&mut tenant.users.iter().map(|u| u.id.to_string()))
+    );
+    assert_eq!(
+        from("servicePrincipals"),
+        ids(&mut tenant.service_principals.iter().map(|s| s.id.to_string()))
+    );
+    assert_eq!(
+        from("applications"),
+        ids(&mut tenant.applications.iter().map(|a| a.id.to_string()))
+    );
+    assert_eq!(from("oauth2PermissionGrants").len(), tenant.grants.len());
+    assert_eq!(
+        from("roleManagement/directory/roleAssignments").len(),
+        tenant.role_assignments.len()
+    );
+    assert_eq!(from("domains").len(), tenant.domains.len());
+    assert_eq!(
+        from("identity/conditionalAccess/policies").len(),
+        tenant.ca_policies.len()
+    );
+    assert_eq!(
+        from("policies/identitySecurityDefaultsEnforcementPolicy").len(),
+        1
+    );
+    // The federated domain's trust, with its signing certificate.
+    let federated = tenant.domains.iter().find(|d| d.federated).unwrap();
+    let trust: Vec<_> = lines
+        .iter()
+        .filter(|l| {
+            l["@warroom.source"] == format!("domains/{}/federationConfiguration", federated.name)
+        })
+        .collect();
+    assert_eq!(trust.len(), 1);
+    assert!(trust[0]["signingCertificate"].is_string());
+    // Sign-in methods of every Global Administrator who is a user.
+    for assignment in tenant
+        .role_assignments
+        .iter()
+        .filter(|a| a.role_template_id == "62e90394-69f5-4237-9190-012177145e10")
+    {
+        if let Some(user) = tenant
+            .users
+            .iter()
+            .find(|u| u.id == assignment.principal_id)
+        {
+            assert_eq!(
+                from(&format!("users/{}/authentication/methods", user.id)).len(),
+                user.methods.len(),
+                "methods of {}",
+                user.upn
+            );
+        }
+    }
+    // Who holds Microsoft Graph's application permissions.
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["@odata.type"] == "#microsoft.graph.appRoleAssignment")
+    );
 }
 
 #[test]

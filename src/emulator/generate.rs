@@ -223,6 +223,7 @@ pub fn build(spec: &Spec) -> Tenant {
             domains: Vec::new(),
             federations: Vec::new(),
             ca_policies: Vec::new(),
+            security_defaults_enabled: false,
             signins: SignInLog::default(),
             audits: Vec::new(),
             risks: Vec::new(),

@@ -1230,6 +1230,20 @@ fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
                     .collect(),
             )
         }
+        ["policies", "identitySecurityDefaultsEnforcementPolicy"] => {
+            let policy = json!({
+                "id": "00000000-0000-0000-0000-000000000005",
+                "displayName": "Security Defaults",
+                "description": "Security defaults is a set of basic identity security mechanisms recommended by Microsoft.",
+                "isEnabled": tenant.security_defaults_enabled,
+            });
+            drop(tenant);
+            return one(
+                ctx,
+                Some(policy),
+                "policies/identitySecurityDefaultsEnforcementPolicy",
+            );
+        }
         ["identity", "conditionalAccess", "policies"] => (
             "identity/conditionalAccess/policies".into(),
             tenant.ca_policies.clone(),

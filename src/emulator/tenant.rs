@@ -78,6 +78,8 @@ pub struct Tenant {
     pub domains: Vec<Domain>,
     pub federations: Vec<Federation>,
     pub ca_policies: Vec<Value>,
+    /// Security defaults; off wherever conditional access is in use.
+    pub security_defaults_enabled: bool,
     pub signins: SignInLog,
     /// Sorted by time.
     pub audits: Vec<Audit>,

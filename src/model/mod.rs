@@ -5,6 +5,7 @@ pub mod de;
 pub mod federation;
 pub mod graph;
 pub mod risk;
+pub mod roles;
 mod severity;
 pub mod signin;
 mod text;

@@ -80,6 +80,16 @@ fn permission_for(url: &str) -> &'static str {
         "IdentityRiskEvent.Read.All (application permission) and an Entra ID P2 licence"
     } else if url.contains("/security/auditLog/") {
         "AuditLogsQuery.Read.All (application permission)"
+    } else if url.contains("signInActivity") {
+        "AuditLog.Read.All and Directory.Read.All (application permissions) and an Entra ID P1 licence"
+    } else if url.contains("/roleManagement/") {
+        "RoleManagement.Read.Directory (application permission), and Entra ID P2 for PIM schedules"
+    } else if url.contains("/conditionalAccess/") || url.contains("/policies/") {
+        "Policy.Read.All (application permission), or a Security Reader role when signed in"
+    } else if url.contains("/authentication/methods") {
+        "UserAuthenticationMethod.Read.All (application permission)"
+    } else if url.contains("/federationConfiguration") {
+        "Domain.Read.All (application permission)"
     } else {
         "Directory.Read.All (application permission), or a Global Reader role when signed in"
     }

@@ -62,8 +62,9 @@ pub async fn run(
     stop: watch::Receiver<bool>,
 ) {
     let mut tasks = tokio::task::JoinSet::new();
-    // Audit log records come from search jobs, not from a window to poll.
-    for stream in config.streams.iter().copied().filter(|s| *s != Stream::Ual) {
+    // Audit log records come from search jobs and the directory from
+    // snapshots, not from a window to poll.
+    for stream in config.streams.iter().copied().filter(|s| s.is_windowed()) {
         let (client, config, tx, stop) = (client.clone(), config.clone(), tx.clone(), stop.clone());
         tasks.spawn(poll_stream(client, config, stream, tx, stop));
     }

@@ -6,6 +6,7 @@ pub mod budget;
 pub mod client;
 pub mod live;
 pub mod pull;
+pub mod snapshot;
 
 use std::sync::Arc;
 

@@ -34,6 +34,8 @@ pub enum Stream {
     Risk,
     /// Unified Audit Log records, through an audit log query.
     Ual,
+    /// A snapshot of the directory (see `snapshot`), not a time window.
+    Directory,
 }
 
 /// The Unified Audit Log operations the investigation needs: mail read by
@@ -53,7 +55,7 @@ pub const UAL_OPERATIONS: &[&str] = &[
 
 impl Stream {
     /// The streams this build pulls, in the contract's order.
-    pub const ALL: [Stream; 7] = [
+    pub const ALL: [Stream; 8] = [
         Stream::Interactive,
         Stream::NonInteractive,
         Stream::ServicePrincipal,
@@ -61,6 +63,7 @@ impl Stream {
         Stream::Audit,
         Stream::Risk,
         Stream::Ual,
+        Stream::Directory,
     ];
 
     pub fn name(self) -> &'static str {
@@ -72,21 +75,23 @@ impl Stream {
             Stream::Audit => "audit",
             Stream::Risk => "risk",
             Stream::Ual => "ual",
+            Stream::Directory => "directory",
         }
     }
 
-    /// Parses a `--streams` list; `ual` and `directory` are refused with
-    /// a plain reason until they are built.
+    /// Whether the stream is a time window that can be polled again.
+    pub fn is_windowed(self) -> bool {
+        !matches!(self, Stream::Ual | Stream::Directory)
+    }
+
+    /// Parses a `--streams` list.
     pub fn parse_list(text: &str) -> Result<Vec<Stream>, String> {
         let mut streams = Vec::new();
         for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
             let stream = match name {
                 "all" => return Ok(Stream::ALL.to_vec()),
-                "directory" => {
-                    return Err(format!("stream \"{name}\" is not in this build yet"));
-                }
                 _ => Stream::ALL.into_iter().find(|s| s.name() == name).ok_or_else(|| {
-                    format!("unknown stream \"{name}\" (interactive, noninteractive, serviceprincipal, managedidentity, audit, risk, ual)")
+                    format!("unknown stream \"{name}\" (interactive, noninteractive, serviceprincipal, managedidentity, audit, risk, ual, directory)")
                 })?,
             };
             if !streams.contains(&stream) {
@@ -102,7 +107,7 @@ impl Stream {
     pub(crate) fn family(self) -> Family {
         match self {
             Stream::Risk => Family::IdentityProtection,
-            Stream::Ual => Family::Directory,
+            Stream::Ual | Stream::Directory => Family::Directory,
             _ => Family::Reports,
         }
     }
@@ -148,8 +153,9 @@ impl Stream {
             ),
             Stream::Audit => ("v1.0/auditLogs/directoryAudits", "", 1000),
             Stream::Risk => ("v1.0/identityProtection/riskDetections", "", 500),
-            // Records come from a query (see `ual_records_url`), not a filter.
-            Stream::Ual => ("v1.0/security/auditLog/queries", "", 1000),
+            // Records come from a query (see `ual_records_url`), and the
+            // directory from `snapshot`, not from a filtered window.
+            Stream::Ual | Stream::Directory => ("v1.0/security/auditLog/queries", "", 1000),
         };
         format!(
             "{}/{path}?$top={top}&$filter={}",
@@ -253,7 +259,7 @@ impl Output {
         let mut added = 0;
         let mut oldest: Option<String> = None;
         for event in events {
-            let Some(id) = event["id"].as_str() else {
+            let Some(id) = super::snapshot::line_key(event) else {
                 continue;
             };
             if let Some(t) = event[stream.time_field()].as_str()
@@ -261,7 +267,7 @@ impl Output {
             {
                 oldest = Some(t.to_owned());
             }
-            if !self.ids.insert(id.to_owned()) {
+            if !self.ids.insert(id) {
                 self.duplicates += 1;
                 continue;
             }
@@ -379,7 +385,7 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
             let line = line.map_err(file_error(out))?;
             if let Some(id) = serde_json::from_str::<Value>(&line)
                 .ok()
-                .and_then(|v| v["id"].as_str().map(str::to_owned))
+                .and_then(|v| super::snapshot::line_key(&v))
             {
                 ids.insert(id);
             }
@@ -464,6 +470,29 @@ pub async fn pull(
                 .state(stream);
             if state.done {
                 return Ok::<(), PullError>(());
+            }
+            if stream == Stream::Directory {
+                // A snapshot is small next to the logs: an interrupted one
+                // is read again whole and what is already written is
+                // dropped by key.
+                super::snapshot::snapshot(
+                    &client,
+                    &graph,
+                    |lines| {
+                        output
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .commit(stream, &lines, Some("snapshot".into()))
+                            .map(drop)
+                    },
+                    &*progress,
+                )
+                .await?;
+                output
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .commit(stream, &[], None)?;
+                return Ok(());
             }
             let mut url = match (stream, state.next) {
                 (_, Some(next)) => rebase(&next, &graph),
@@ -708,11 +737,10 @@ mod tests {
             Stream::parse_list("interactive,audit").unwrap(),
             vec![Stream::Interactive, Stream::Audit]
         );
-        assert_eq!(Stream::parse_list("all").unwrap().len(), 7);
-        assert!(
-            Stream::parse_list("directory")
-                .unwrap_err()
-                .contains("not in this build yet")
+        assert_eq!(Stream::parse_list("all").unwrap().len(), 8);
+        assert_eq!(
+            Stream::parse_list("directory").unwrap(),
+            vec![Stream::Directory]
         );
         assert!(
             Stream::parse_list("bogus")
