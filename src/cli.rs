@@ -231,7 +231,6 @@ impl Command {
     /// binary says so and exits 2 rather than printing anything made up.
     pub fn not_yet_available(&self) -> Option<&'static str> {
         Some(match self {
-            Command::Demo(_) => "the console's live feed from the emulated tenant",
             Command::Emulator(args) if args.export_onprem.is_some() => {
                 "on-premises evidence export"
             }
@@ -241,7 +240,11 @@ impl Command {
             Command::Lock => "the encrypted case and its keyring cache",
             Command::Case(_) => "the encrypted case",
             Command::Notes(_) => "encrypted case notes",
-            Command::Doctor | Command::Config(_) | Command::Emulator(_) | Command::Pull(_) => {
+            Command::Doctor
+            | Command::Config(_)
+            | Command::Emulator(_)
+            | Command::Pull(_)
+            | Command::Demo(_) => {
                 return None;
             }
         })

@@ -354,6 +354,19 @@ pub enum SecretSource {
     None,
     Env(String),
     File(PathBuf),
+    /// Held in memory by warroom itself (the demo's emulated tenant); never
+    /// read from a flag or a config file.
+    InMemory(InMemorySecret),
+}
+
+/// A secret held in memory, kept out of `Debug` output and logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InMemorySecret(pub String);
+
+impl fmt::Debug for InMemorySecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InMemorySecret(********)")
+    }
 }
 
 /// The connection settings in force.
@@ -398,6 +411,7 @@ impl fmt::Display for Settings {
             }
             SecretSource::Env(var) => format!("(from ${var}, which is not set)"),
             SecretSource::File(path) => format!("******** (from file {})", path.display()),
+            SecretSource::InMemory(_) => "******** (held in memory)".to_owned(),
         };
         writeln!(f, "client_secret  = {secret}")?;
         if self.has_access_token {

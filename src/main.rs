@@ -64,6 +64,14 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             print!("{}", config.settings(cli.profile.as_deref())?);
             Ok(0)
         }
+        Some(Command::Demo(args)) => {
+            if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+                anyhow::bail!(
+                    "the demo is the console: it needs a terminal on standard input and output"
+                );
+            }
+            warroom::app::demo(&cli, &paths, &config?, args, started)
+        }
         Some(Command::Pull(args)) => {
             let settings = config?.settings(cli.profile.as_deref())?;
             pull(args, &settings)
@@ -187,7 +195,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
             return Ok(2);
         }
     };
-    let client = match graph::connect(settings) {
+    let client = match graph::connect(settings, None) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("warroom pull: {e}");

@@ -21,18 +21,8 @@ fn stdout(out: &std::process::Output) -> String {
 fn commands_not_built_yet_say_so_and_exit_2() {
     let home = Home::new();
     for args in [
-        vec!["demo"],
         vec!["emulator", "--export-onprem", "/tmp/x"],
         vec!["login"],
-        vec![
-            "pull",
-            "--since",
-            "1d",
-            "--streams",
-            "directory",
-            "--out",
-            "x.ndjson",
-        ],
         vec!["scan", "x.json"],
         vec!["posture"],
         vec!["lock"],

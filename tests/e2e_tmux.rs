@@ -119,6 +119,15 @@ fn hostile_tenant_name_is_inert_on_a_real_terminal() {
         "WARROOM_TENANT".into(),
         "evil\x1b]52;c;cm0gLXJmIH4=\x07\x1b[2Jcorp\u{202e}gpj.exe".into(),
     ));
+    // Sign-in goes nowhere: a closed port on loopback.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for var in ["WARROOM_AUTHORITY_URL", "WARROOM_GRAPH_URL"] {
+        env.push((var.into(), format!("http://127.0.0.1:{closed}")));
+    }
     let tmux = Tmux::start(120, 40, &env);
     // tmux accepts OSC 52 from programs with set-clipboard on, so a leak
     // would show up as a paste buffer.
@@ -151,6 +160,34 @@ fn hostile_tenant_name_is_inert_on_a_real_terminal() {
         "",
         "control: raw OSC 52 should set a buffer"
     );
+}
+
+/// `warroom demo`: the console against the in-process emulated tenant
+/// fills the sign-in feed, shows every stream live, and quits cleanly.
+#[test]
+fn demo_streams_sign_ins_into_the_console() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let tmux = Tmux::start(120, 40, &home.env());
+    launch(&tmux, &home, "demo --seed 3");
+    assert!(
+        tmux.wait_for("live 6/6", Duration::from_secs(60)),
+        "streams not live: {}",
+        tmux.screen()
+    );
+    assert!(
+        tmux.wait_for("mi     ", Duration::from_secs(30)),
+        "no sign-in rows: {}",
+        tmux.screen()
+    );
+    let screen = tmux.screen();
+    assert!(screen.contains("Contoso (emulated"), "{screen}");
+    tmux.keys(&["q"]);
+    wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("q did not quit");
+    let rc = std::fs::read_to_string(home.path().join("rc")).unwrap();
+    assert_eq!(rc.trim(), "0");
 }
 
 /// SGR parameters that set a foreground or background colour.

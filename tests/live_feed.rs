@@ -77,8 +77,11 @@ async fn arriving_events_are_delivered_once_including_late_ones() {
         )
     };
     let dir = tempfile::tempdir().unwrap();
-    let client =
-        graph::connect(&settings(&running.url, &tenant, &id, &secret, dir.path())).unwrap();
+    let client = graph::connect(
+        &settings(&running.url, &tenant, &id, &secret, dir.path()),
+        None,
+    )
+    .unwrap();
     let since = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(2);
     let streams = vec![
         Stream::Interactive,
@@ -175,13 +178,16 @@ async fn an_unreachable_tenant_shows_as_a_failing_stream() {
         .port();
     let url = format!("http://127.0.0.1:{closed}");
     let dir = tempfile::tempdir().unwrap();
-    let client = graph::connect(&settings(
-        &url,
-        "contoso.onmicrosoft.com",
-        "00000000-0000-0000-0000-000000000001",
-        "s",
-        dir.path(),
-    ))
+    let client = graph::connect(
+        &settings(
+            &url,
+            "contoso.onmicrosoft.com",
+            "00000000-0000-0000-0000-000000000001",
+            "s",
+            dir.path(),
+        ),
+        None,
+    )
     .unwrap();
     let config = LiveConfig {
         graph_url: url,

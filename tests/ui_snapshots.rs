@@ -10,8 +10,9 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
 
+use warroom::app::feed::{Connection, Kind, SignInRow, StreamStatus};
 use warroom::app::runtime::to_msg;
-use warroom::app::state::{CaseLock, Session, StreamHealth};
+use warroom::app::state::{CaseLock, PaneId, Session};
 use warroom::app::{AppState, Keymap, Msg, Theme, ui, update};
 use warroom::config::ThemeName;
 use warroom::model::SafeText;
@@ -22,6 +23,7 @@ fn state(width: u16, height: u16) -> AppState {
     let session = Session {
         profile: Some(SafeText::new("contoso-ir")),
         tenant: Some(SafeText::new("contoso.onmicrosoft.com")),
+        connection: Connection::Connecting,
         ..Session::default()
     };
     let mut state = AppState::new(Arc::new(Keymap::default()), session, NOW.parse().unwrap());
@@ -150,18 +152,156 @@ fn confirm_quit_while_work_is_in_flight() {
     insta::assert_snapshot!(render(&state, &dark()).backend());
 }
 
+fn stream(name: &'static str, failures: u32, error: Option<&str>) -> StreamStatus {
+    StreamStatus {
+        name,
+        last_success: Some("2026-11-25T12:04:03Z".parse().unwrap()),
+        lag_secs: Some(95),
+        failures,
+        last_error: error.map(SafeText::new),
+        delivered: 1204,
+        budget: Some((3, 5)),
+    }
+}
+
+/// Sign-ins as the live feed delivers them, hostile strings included.
+fn feed_rows() -> Vec<SignInRow> {
+    let row = |secs: i64, kind, who: &str, app: &str, ip: &str, code, claim| SignInRow {
+        time: jiff::Timestamp::from_second(1_795_000_000 + secs).unwrap(),
+        kind,
+        principal: SafeText::new(who),
+        app: SafeText::new(app),
+        ip: SafeText::new(ip),
+        location: SafeText::new("US Quincy"),
+        error_code: code,
+        mfa_by_claim: claim,
+        risk: SafeText::new(if claim { "high" } else { "none" }),
+    };
+    vec![
+        row(
+            50,
+            Kind::Interactive,
+            "adele.vance@contoso.com",
+            "Office 365 Exchange Online",
+            "185.220.101.7",
+            0,
+            true,
+        ),
+        row(
+            40,
+            Kind::Interactive,
+            "admin\u{202e}moc.nimda@contoso.com",
+            "Outlook\x1b[31m",
+            "2001:db8::7",
+            50126,
+            false,
+        ),
+        row(
+            30,
+            Kind::ServicePrincipal,
+            "Journal Archiver",
+            "Journal Archiver",
+            "198.51.100.200",
+            0,
+            false,
+        ),
+        row(
+            20,
+            Kind::NonInteractive,
+            "megan.bowen@contoso.com",
+            "Microsoft Teams",
+            "203.0.113.9",
+            0,
+            false,
+        ),
+        row(
+            10,
+            Kind::ManagedIdentity,
+            "vm-build-agent-01",
+            "vm-build-agent-01",
+            "10.0.0.4",
+            0,
+            false,
+        ),
+    ]
+}
+
 #[test]
 fn status_bar_states() {
     let mut state = state(100, 30);
-    state.session.stream = StreamHealth::Live { per_minute: 412 };
+    state.session.connection = Connection::Connected;
+    state.session.streams = vec![stream("interactive", 0, None), stream("audit", 0, None)];
     state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
     insta::assert_snapshot!("status_live_case_open", render(&state, &dark()).backend());
-    state.session.stream = StreamHealth::Throttled { retry_in_secs: 9 };
+    state.session.streams[1] = stream(
+        "audit",
+        3,
+        Some("cannot reach graph.microsoft.com: connection refused"),
+    );
     state.session.case = CaseLock::Locked(SafeText::new("IR-2026-11"));
     insta::assert_snapshot!(
-        "status_throttled_case_locked",
+        "status_stream_failing_case_locked",
         render(&state, &dark()).backend()
     );
+}
+
+#[test]
+fn signins_pane_waits_for_a_device_code_sign_in() {
+    let mut state = state(100, 30);
+    update(
+        &mut state,
+        Msg::Connection(Connection::SignIn {
+            url: SafeText::new("https://microsoft.com/devicelogin"),
+            code: SafeText::new("FJ7QK2LXP"),
+            expires: "2026-11-25T12:19:15Z".parse().unwrap(),
+        }),
+    );
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
+#[test]
+fn signins_pane_shows_the_feed_with_hostile_strings_escaped() {
+    for (width, height) in [(80, 24), (200, 60)] {
+        let mut state = state(width, height);
+        update(&mut state, Msg::Connection(Connection::Connected));
+        for name in [
+            "interactive",
+            "noninteractive",
+            "serviceprincipal",
+            "managedidentity",
+        ] {
+            update(&mut state, Msg::Stream(stream(name, 0, None)));
+        }
+        update(&mut state, Msg::SignIns(feed_rows()));
+        press(&mut state, KeyCode::Char('2'));
+        press(&mut state, KeyCode::Char('j'));
+        let terminal = render(&state, &dark());
+        let text = buffer_text(terminal.backend().buffer());
+        assert!(!text.contains('\u{202e}') && !text.contains('\x1b'));
+        assert!(
+            text.contains("\\u{202e}"),
+            "the override shows as its escape"
+        );
+        assert_eq!(state.pane(PaneId::SignIns).selected, 1);
+        insta::assert_snapshot!(format!("signins_feed_{width}x{height}"), terminal.backend());
+    }
+}
+
+#[test]
+fn a_paused_feed_keeps_the_selected_row() {
+    let mut state = state(120, 40);
+    update(&mut state, Msg::SignIns(feed_rows()[2..].to_vec()));
+    press(&mut state, KeyCode::Char('2'));
+    press(&mut state, KeyCode::Char('j'));
+    let before = state.feed.get(1).unwrap().clone();
+    // Newer sign-ins arrive while the responder reads row 1.
+    update(&mut state, Msg::SignIns(feed_rows()[..2].to_vec()));
+    let selected = state.pane(PaneId::SignIns).selected;
+    assert_eq!(state.feed.get(selected), Some(&before));
+    // On the top row, the feed follows the newest.
+    press(&mut state, KeyCode::Char('g'));
+    update(&mut state, Msg::SignIns(feed_rows()[..1].to_vec()));
+    assert_eq!(state.pane(PaneId::SignIns).selected, 0);
 }
 
 #[test]

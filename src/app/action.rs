@@ -6,6 +6,7 @@
 use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
+use super::feed::{Connection, SignInRow, StreamStatus};
 use super::state::PaneId;
 
 /// A user intent. Every variant has a stable kebab-case name: the keymap,
@@ -134,6 +135,12 @@ pub enum Msg {
     /// The terminal changed size (columns, rows): redraw.
     Resize(u16, u16),
     Shutdown(ShutdownReason),
+    /// Where the console stands with the tenant.
+    Connection(Connection),
+    /// New sign-ins from the live feed (any order; placed by time).
+    SignIns(Vec<SignInRow>),
+    /// A live stream's health after a poll.
+    Stream(StreamStatus),
 }
 
 /// What `update` asks the runtime to do.
@@ -143,4 +150,7 @@ pub enum Effect {
     Render,
     /// Leave the event loop, restore the terminal and exit with this status.
     Exit(u8),
+    /// Put this text on the local clipboard (OSC 52), where the terminal
+    /// allows it.
+    Copy(String),
 }

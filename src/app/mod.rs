@@ -9,7 +9,9 @@
 
 pub mod action;
 pub mod commands;
+pub mod feed;
 pub mod keymap;
+pub mod live;
 pub mod runtime;
 pub mod state;
 pub mod terminal;
@@ -26,15 +28,108 @@ pub use update::update;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cli::Cli;
+use crate::cli::{Cli, DemoArgs};
 use crate::config::Config;
 use crate::model::SafeText;
 use crate::paths::Paths;
+use feed::Connection;
 use state::Session;
 
 /// Opens the console on the configured profile; returns the exit status.
 pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyhow::Result<u8> {
     let settings = config.settings(cli.profile.as_deref())?;
+    // A tenant (or a token) is what makes a profile usable; without one
+    // the panes say how to set it up.
+    let configured = settings.tenant.is_some() || settings.has_access_token;
+    let session = Session {
+        profile: settings.profile.as_deref().map(SafeText::new),
+        tenant: settings.tenant.as_deref().map(SafeText::new),
+        connection: if configured {
+            Connection::Connecting
+        } else {
+            Connection::NotConfigured
+        },
+        ..Session::default()
+    };
+    let start = configured.then(|| {
+        live::starter(live::LiveSetup {
+            settings,
+            backfill: jiff::SignedDuration::from_hours(1),
+        })
+    });
+    console(cli, paths, config, session, start, started)
+}
+
+/// The console against an emulated tenant under attack, served in this
+/// process on loopback; nothing to set up.
+pub fn demo(
+    cli: &Cli,
+    paths: &Paths,
+    config: &Config,
+    args: &DemoArgs,
+    started: Instant,
+) -> anyhow::Result<u8> {
+    use crate::emulator::{self, Scenario, Spec};
+    let name = args.scenario.as_deref().unwrap_or("golden-saml");
+    let Some(scenario) = Scenario::from_name(name) else {
+        let known: Vec<&str> = Scenario::ALL.iter().map(|s| s.name()).collect();
+        anyhow::bail!("unknown scenario \"{name}\" (known: {})", known.join(", "));
+    };
+    let speed = args.speed.unwrap_or(1.0);
+    if !(speed.is_finite() && speed > 0.0 && speed <= 1000.0) {
+        anyhow::bail!("--speed takes a number above 0 and up to 1000, such as 0.5 or 10");
+    }
+    let spec = Spec {
+        scenario,
+        seed: args.seed.unwrap_or(7),
+        signins: 5_000,
+        days: 7,
+        end_ms: jiff::Timestamp::now().as_millisecond(),
+    };
+    let options = emulator::Options {
+        seed: spec.seed,
+        live_per_minute: Some((DEMO_SIGNINS_PER_MINUTE * speed).round().max(1.0) as u32),
+        ..emulator::Options::default()
+    };
+    let session = Session {
+        profile: Some(SafeText::new(&format!("demo ({name})"))),
+        tenant: Some(SafeText::new("Contoso (emulated on loopback)")),
+        connection: Connection::Connecting,
+        ..Session::default()
+    };
+    let start: runtime::Starter = Box::new(move |tx| {
+        tokio::spawn(async move {
+            let running = match emulator::start(&spec, "127.0.0.1:0", options).await {
+                Ok(running) => running,
+                Err(e) => {
+                    let reason = SafeText::new(&format!("the emulated tenant did not start: {e}"));
+                    let _ = tx.send(Msg::Connection(Connection::Failed(reason))).await;
+                    return;
+                }
+            };
+            let settings = running.responder_settings();
+            live::starter(live::LiveSetup {
+                settings,
+                backfill: jiff::SignedDuration::from_hours(24 * 7),
+            })(tx);
+            // The server runs on its own task; keep its handle alive here.
+            let _ = running.server.await;
+        });
+    });
+    console(cli, paths, config, session, Some(start), started)
+}
+
+/// New sign-ins per minute the demo's tenant makes at speed 1.
+const DEMO_SIGNINS_PER_MINUTE: f64 = 30.0;
+
+fn console(
+    cli: &Cli,
+    paths: &Paths,
+    config: &Config,
+    session: Session,
+    start: Option<runtime::Starter>,
+    started: Instant,
+) -> anyhow::Result<u8> {
     let keymap = Keymap::with_overrides(&config.key_overrides())
         .map_err(|e| anyhow::anyhow!("{}: {e}", config.path.display()))?;
     let theme = Theme::for_terminal(
@@ -55,11 +150,6 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     crate::install_crypto_provider();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "console starting");
 
-    let session = Session {
-        profile: settings.profile.as_deref().map(SafeText::new),
-        tenant: settings.tenant.as_deref().map(SafeText::new),
-        ..Session::default()
-    };
     let state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -68,7 +158,7 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
         stop_after_first_frame: cli.bench_startup,
         panic_after_first_frame: cli.panic_after_first_frame,
     };
-    let outcome = runtime.block_on(runtime::run(state, theme, started, options));
+    let outcome = runtime.block_on(runtime::run(state, theme, started, options, start));
     // Input reader threads may still be parked on stdin; do not wait on them.
     runtime.shutdown_timeout(Duration::from_millis(200));
     let outcome = match outcome {

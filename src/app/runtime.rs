@@ -46,12 +46,17 @@ pub struct RunOptions {
     pub panic_after_first_frame: bool,
 }
 
+/// Starts the console's background work (the live feed) with a sender
+/// into the console's message channel.
+pub type Starter = Box<dyn FnOnce(mpsc::Sender<Msg>) + Send>;
+
 /// Runs the console until the user quits or a signal arrives.
 pub async fn run(
     mut state: AppState,
     theme: Theme,
     started: Instant,
     options: RunOptions,
+    start: Option<Starter>,
 ) -> anyhow::Result<Outcome> {
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -66,6 +71,9 @@ pub async fn run(
 
     // Tasks get clones of `msg_tx`; results come back through `msg_rx`.
     let (msg_tx, mut msg_rx) = mpsc::channel::<Msg>(MSG_CHANNEL_CAPACITY);
+    if let Some(start) = start {
+        start(msg_tx.clone());
+    }
     let mut input = EventStream::new();
     let mut clock = interval_at(next_whole_second(), CLOCK_INTERVAL);
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -121,16 +129,16 @@ pub async fn run(
             _ = sleep_until(frame_due), if dirty => continue,
         };
 
-        if let Some(code) = apply(&mut state, msg, &mut dirty) {
-            break code;
-        }
+        let mut copies = Vec::new();
+        let mut exit = apply(&mut state, msg, &mut dirty, &mut copies);
         // Apply a burst of task results before drawing once for all of them.
-        let mut exit = None;
-        while let Ok(msg) = msg_rx.try_recv() {
-            exit = apply(&mut state, msg, &mut dirty);
-            if exit.is_some() {
-                break;
-            }
+        while exit.is_none()
+            && let Ok(msg) = msg_rx.try_recv()
+        {
+            exit = apply(&mut state, msg, &mut dirty, &mut copies);
+        }
+        for text in copies {
+            copy_to_clipboard(guard.terminal.backend_mut(), &text);
         }
         if let Some(code) = exit {
             break code;
@@ -145,9 +153,10 @@ pub async fn run(
 }
 
 /// Applies one message; returns the exit code when the console must stop.
-fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool) -> Option<u8> {
+fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, copies: &mut Vec<String>) -> Option<u8> {
     match &msg {
-        Msg::Tick(_) | Msg::Resize(..) => {}
+        Msg::Tick(_) | Msg::Resize(..) | Msg::SignIns(_) | Msg::Stream(_) => {}
+        Msg::Connection(c) => tracing::info!(connection = c.label(), "connection"),
         Msg::PromptKey(_) | Msg::Paste(_) => tracing::trace!("prompt input"),
         Msg::Action(action) => tracing::debug!(action = action.name(), "dispatch"),
         Msg::Shutdown(reason) => tracing::info!(?reason, "shutting down"),
@@ -157,6 +166,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool) -> Option<u8> {
         match effect {
             Effect::Render => *dirty = true,
             Effect::Exit(code) => exit = Some(code),
+            Effect::Copy(text) => copies.push(text),
         }
     }
     exit
@@ -188,4 +198,16 @@ fn next_whole_second() -> tokio::time::Instant {
         .unwrap_or_default();
     let into_second = Duration::from_nanos(u64::from(since_epoch.subsec_nanos()));
     tokio::time::Instant::now() + (Duration::from_secs(1) - into_second)
+}
+
+/// OSC 52: the terminal (and tmux with `set-clipboard on`) puts the text on
+/// the local clipboard, even over SSH. Terminals that do not know it ignore
+/// it.
+fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(text);
+    let written = write!(out, "\x1b]52;c;{encoded}\x07").and_then(|()| out.flush());
+    if let Err(e) = written {
+        tracing::warn!("clipboard escape not written: {e}");
+    }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use ratatui_textarea::TextArea;
 
+use super::feed::{Connection, SignInFeed, StreamStatus};
 use super::keymap::{Keymap, Layer};
 use crate::model::SafeText;
 
@@ -71,20 +72,6 @@ pub struct PaneState {
     pub filter: Option<SafeText>,
 }
 
-/// Health of the live sign-in stream, as the status bar shows it.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub enum StreamHealth {
-    #[default]
-    NotConnected,
-    Live {
-        per_minute: u32,
-    },
-    Throttled {
-        retry_in_secs: u32,
-    },
-    Failed(SafeText),
-}
-
 /// Whether a case is open and whether its key is unlocked.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub enum CaseLock {
@@ -99,7 +86,9 @@ pub enum CaseLock {
 pub struct Session {
     pub profile: Option<SafeText>,
     pub tenant: Option<SafeText>,
-    pub stream: StreamHealth,
+    pub connection: Connection,
+    /// Every live stream, in the order they first reported.
+    pub streams: Vec<StreamStatus>,
     pub case: CaseLock,
 }
 
@@ -191,6 +180,7 @@ pub struct AppState {
     /// Work that quitting would interrupt (pulls, writes, journal flushes).
     pub in_flight: Vec<SafeText>,
     pub toast: Option<Toast>,
+    pub feed: SignInFeed,
     pub keymap: Arc<Keymap>,
     /// Terminal size (columns, rows), kept for page sizes and help scrolling.
     pub screen: (u16, u16),
@@ -207,6 +197,7 @@ impl AppState {
             now,
             in_flight: Vec::new(),
             toast: None,
+            feed: SignInFeed::default(),
             keymap,
             screen: (80, 24),
         }

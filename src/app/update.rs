@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::action::{Action, Effect, Msg};
 use super::commands::{self, Command};
+use super::feed::Connection;
 use super::state::{AppState, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel};
 use super::ui::layout;
 use crate::model::{SafeText, is_dangerous};
@@ -55,6 +56,49 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![Effect::Render]
         }
         Msg::Shutdown(reason) => vec![Effect::Exit(reason.exit_code())],
+        Msg::Connection(connection) => {
+            // The device code goes to the clipboard too: it is short-lived
+            // and worthless without the person's own sign-in.
+            let copy = match &connection {
+                Connection::SignIn { code, .. }
+                    if code.as_str().chars().all(|c| c.is_ascii_alphanumeric()) =>
+                {
+                    Some(Effect::Copy(code.to_string()))
+                }
+                _ => None,
+            };
+            state.session.connection = connection;
+            std::iter::once(Effect::Render).chain(copy).collect()
+        }
+        Msg::SignIns(rows) => {
+            let selected = state.pane(PaneId::SignIns).selected;
+            let above = state.feed.insert(rows, selected);
+            let len = state.feed.len();
+            let pane = state.pane_mut(PaneId::SignIns);
+            pane.len = len;
+            // On the top row the feed follows the newest; elsewhere the
+            // selection stays on the row the responder is reading.
+            if pane.selected > 0 {
+                pane.selected = (pane.selected + above).min(len.saturating_sub(1));
+            }
+            vec![Effect::Render]
+        }
+        Msg::Stream(status) => {
+            if status.healthy()
+                && matches!(
+                    state.session.connection,
+                    Connection::Connecting | Connection::SignIn { .. }
+                )
+            {
+                state.session.connection = Connection::Connected;
+            }
+            let streams = &mut state.session.streams;
+            match streams.iter_mut().find(|s| s.name == status.name) {
+                Some(known) => *known = status,
+                None => streams.push(status),
+            }
+            vec![Effect::Render]
+        }
     }
 }
 

@@ -43,6 +43,30 @@ pub struct Running {
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
+impl Running {
+    /// Connection settings for the responder app registered in the
+    /// emulated tenant, signing in with its client secret.
+    pub fn responder_settings(&self) -> crate::config::Settings {
+        use crate::config::{AuthMethod, Cloud, InMemorySecret, SecretSource, Settings};
+        let tenant = self.emulator.read();
+        Settings {
+            profile: None,
+            tenant: Some(tenant.id.to_string()),
+            cloud: Cloud::default(),
+            authority_url: self.url.clone(),
+            graph_url: self.url.clone(),
+            client_id: Some(tenant.responder.app_id.to_string()),
+            auth: AuthMethod::ClientSecret,
+            secret: SecretSource::InMemory(InMemorySecret(tenant.responder.secret.clone())),
+            has_access_token: false,
+            certificate: None,
+            private_key: None,
+            case: None,
+            identity: None,
+        }
+    }
+}
+
 /// Builds the tenant, binds `listen` and serves on the current runtime.
 pub async fn start(spec: &Spec, listen: &str, options: Options) -> anyhow::Result<Running> {
     let live = options.live_per_minute;

@@ -82,7 +82,7 @@ impl Emulator {
         }
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, Tenant> {
+    pub(crate) fn read(&self) -> std::sync::RwLockReadGuard<'_, Tenant> {
         self.tenant.read().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -8,8 +8,9 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use crate::app::Action;
+use crate::app::feed::Connection;
 use crate::app::keymap::Layer;
-use crate::app::state::{AppState, CaseLock, Mode, PromptKind, StreamHealth, ToastLevel};
+use crate::app::state::{AppState, CaseLock, Mode, PromptKind, ToastLevel};
 use crate::app::theme::Theme;
 
 pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
@@ -76,24 +77,19 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
 /// shown; the tenant name gets what room is left and is cut with an ellipsis.
 fn session_line<'a>(state: &'a AppState, theme: &Theme, width: u16) -> Line<'a> {
     let sym = theme.symbols;
-    let stream = match &state.session.stream {
-        StreamHealth::NotConnected => Span::raw(format!("{} no stream", sym.down)),
-        StreamHealth::Live { per_minute } => {
-            Span::styled(format!("{} live {per_minute}/min", sym.live), theme.ok)
-        }
-        StreamHealth::Throttled { retry_in_secs } => Span::styled(
-            format!("{} throttled {retry_in_secs}s", sym.live),
-            theme.warn,
-        ),
-        StreamHealth::Failed(reason) => {
-            Span::styled(format!("{} stream failed: {reason}", sym.fail), theme.error)
-        }
-    };
     let case = match &state.session.case {
         CaseLock::NoCase => Span::raw("no case"),
         CaseLock::Locked(name) => Span::styled(format!("case {name} locked"), theme.warn),
         CaseLock::Unlocked(name) => Span::raw(format!("case {name} open")),
     };
+    // The stream's trouble gets what is left after the case and a
+    // shortened tenant name.
+    let stream_room = usize::from(width)
+        .saturating_sub(
+            " tenant ".len() + 12 + 2 * sym.separator.chars().count() + case.width() + 1,
+        )
+        .max(12);
+    let stream = stream_span(state, theme, stream_room);
     let fixed =
         " tenant ".len() + 2 * sym.separator.chars().count() + stream.width() + case.width() + 1;
     let room = usize::from(width).saturating_sub(fixed).max(8);
@@ -109,4 +105,66 @@ fn session_line<'a>(state: &'a AppState, theme: &Theme, width: u16) -> Line<'a> 
         case,
     ]);
     Line::from(spans)
+}
+
+/// The connection and the streams in a few words: all well, or the first
+/// trouble in one line a responder can act on.
+fn stream_span(state: &AppState, theme: &Theme, room: usize) -> Span<'static> {
+    let sym = theme.symbols;
+    let cut = |text: String| super::truncate(&text, room.min(72), sym.ellipsis).into_owned();
+    match &state.session.connection {
+        Connection::NotConfigured => Span::raw(format!("{} no stream", sym.down)),
+        Connection::Connecting => Span::styled(format!("{} connecting", sym.live), theme.warn),
+        Connection::SignIn { code, .. } => Span::styled(
+            cut(format!("{} sign in with code {code}", sym.live)),
+            theme.warn,
+        ),
+        Connection::Failed(reason) => {
+            Span::styled(cut(format!("{} {reason}", sym.fail)), theme.error)
+        }
+        Connection::Connected => {
+            let streams = &state.session.streams;
+            let live = streams.iter().filter(|s| s.healthy()).count();
+            if streams.is_empty() {
+                return Span::styled(format!("{} connected", sym.live), theme.ok);
+            }
+            match streams.iter().find(|s| s.failures > 0) {
+                Some(failing) => Span::styled(
+                    cut(format!(
+                        "{} {live}/{} live; {}: {}",
+                        sym.fail,
+                        streams.len(),
+                        failing.name,
+                        failing
+                            .last_error
+                            .as_ref()
+                            .map_or("failing".to_owned(), |e| e.to_string())
+                    )),
+                    theme.error,
+                ),
+                None => {
+                    // How stale the feed is: the stream heard from longest ago.
+                    let oldest = streams.iter().filter_map(|s| s.last_success).min();
+                    let age = oldest.map_or(String::new(), |t| {
+                        let secs = state.now.as_second() - t.as_second();
+                        format!(" {} ago", short_duration(secs))
+                    });
+                    Span::styled(
+                        format!("{} live {live}/{}{age}", sym.live, streams.len()),
+                        theme.ok,
+                    )
+                }
+            }
+        }
+    }
+}
+
+/// `42s`, `7m`, `3h`, `2d`.
+fn short_duration(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7_200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3_600),
+        s => format!("{}d", s / 86_400),
+    }
 }

@@ -14,14 +14,14 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
         area,
         block,
         theme,
-        "No findings: no source connected.",
+        "No findings yet.",
         &[
             "Findings appear here when detections match live Microsoft Graph data or imported logs.",
-            "This build has the console shell only; see README (Status) for what works today.",
+            "The detection engine is not in this build yet; see README (Status) for what works today.",
         ],
     );
 }
 
 pub fn summary(_state: &AppState) -> &'static str {
-    "no source connected"
+    "no detections in this build"
 }

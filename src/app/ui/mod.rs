@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         let focused = pane == state.focus;
         match shape {
             PaneShape::Collapsed => {
-                pane::draw_collapsed(frame, rect, state, theme, pane, summary(state, pane))
+                pane::draw_collapsed(frame, rect, state, theme, pane, &summary(state, pane))
             }
             PaneShape::Open => match pane {
                 PaneId::Findings => findings::draw(frame, rect, state, theme, focused),
@@ -61,12 +61,12 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
 }
 
 /// The one-line summary a collapsed pane shows.
-fn summary(state: &AppState, pane: PaneId) -> &'static str {
+fn summary(state: &AppState, pane: PaneId) -> Cow<'static, str> {
     match pane {
-        PaneId::Findings => findings::summary(state),
-        PaneId::SignIns => signins::summary(state),
-        PaneId::Remediation => remediation::summary(state),
-        PaneId::Notes => notes::summary(state),
+        PaneId::Findings => findings::summary(state).into(),
+        PaneId::SignIns => signins::summary(state).into(),
+        PaneId::Remediation => remediation::summary(state).into(),
+        PaneId::Notes => notes::summary(state).into(),
     }
 }
 
@@ -81,7 +81,16 @@ pub fn untrusted<'a>(
 ) -> Vec<Span<'a>> {
     let mut spans = Vec::new();
     let mut left = width;
-    for (run, escape) in text.segments() {
+    let segments: Vec<(&str, bool)> = text.segments().collect();
+    let total: usize = segments
+        .iter()
+        .map(|(run, _)| unicode_width::UnicodeWidthStr::width(*run))
+        .sum();
+    // When the text does not fit, one column is kept for the ellipsis.
+    if total > width {
+        left = width.saturating_sub(1);
+    }
+    for (run, escape) in segments {
         let run_style = if escape { theme.escape } else { style };
         let cut = truncate(run, left, "");
         let used = unicode_width::UnicodeWidthStr::width(cut.as_ref());
@@ -89,10 +98,11 @@ pub fn untrusted<'a>(
         spans.push(Span::styled(cut, run_style));
         left -= used.min(left);
         if was_cut {
-            // Make room for the ellipsis by dropping the last column if needed.
-            spans.push(Span::styled(theme.symbols.ellipsis, theme.dim));
             break;
         }
+    }
+    if total > width && width > 0 {
+        spans.push(Span::styled(theme.symbols.ellipsis, theme.dim));
     }
     spans
 }

@@ -105,6 +105,7 @@ fn read_secret(source: &SecretSource) -> Result<String, AuthError> {
                     path.display()
                 ))
             }),
+        SecretSource::InMemory(secret) => Ok(secret.0.clone()),
         SecretSource::None => Err(AuthError::Setup(format!(
             "no client secret: set {} or client_secret_env / client_secret_file in the profile",
             env::CLIENT_SECRET

@@ -82,6 +82,18 @@ impl Budget {
         }
     }
 
+    /// Requests sent in the current window, and the window's limit.
+    pub fn in_use(&self) -> (usize, usize) {
+        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let recent = s
+            .sent
+            .iter()
+            .filter(|t| now.duration_since(**t) < self.window)
+            .count();
+        (recent, self.limit)
+    }
+
     /// After a 429: hold every request of this family for `wait`.
     pub fn pause(&self, wait: Duration) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -133,6 +133,15 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 }
 
 impl GraphClient {
+    /// How much of a family's budget the current window has used.
+    pub fn budget_use(&self, family: Family) -> Option<(usize, usize)> {
+        match family {
+            Family::Reports => Some(self.reports.in_use()),
+            Family::IdentityProtection => Some(self.identity_protection.in_use()),
+            Family::Directory => None,
+        }
+    }
+
     pub fn new(http: reqwest::Client, auth: Authenticator) -> Self {
         Self {
             http,

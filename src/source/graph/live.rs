@@ -143,7 +143,11 @@ async fn poll_stream(
                 health.failures = 0;
                 health.last_error = None;
                 health.last_success = Some(Timestamp::now());
-                health.lag_secs = Some(Timestamp::now().as_second() - newest.as_second());
+                // Until the stream has brought an event there is no lag
+                // to speak of (the start of the window is not an event).
+                if health.delivered > 0 || !fresh.is_empty() {
+                    health.lag_secs = Some(Timestamp::now().as_second() - newest.as_second());
+                }
                 health.delivered += fresh.len() as u64;
                 let horizon = newest
                     .checked_sub(overlap)

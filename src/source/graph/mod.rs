@@ -14,8 +14,12 @@ use crate::config::Settings;
 
 pub use client::GraphClient;
 
-/// A client for the profile in `settings`.
-pub fn connect(settings: &Settings) -> Result<Arc<GraphClient>, auth::AuthError> {
+/// A client for the profile in `settings`; device code prompts go to
+/// `announce` (stderr when `None`).
+pub fn connect(
+    settings: &Settings,
+    announce: Option<auth::Announce>,
+) -> Result<Arc<GraphClient>, auth::AuthError> {
     crate::install_crypto_provider();
     let http = reqwest::Client::builder()
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
@@ -23,6 +27,9 @@ pub fn connect(settings: &Settings) -> Result<Arc<GraphClient>, auth::AuthError>
         .timeout(std::time::Duration::from_secs(120))
         .build()
         .map_err(|e| auth::AuthError::Setup(format!("cannot start the HTTP client: {e}")))?;
-    let authenticator = auth::Authenticator::from_settings(settings, http.clone())?;
+    let mut authenticator = auth::Authenticator::from_settings(settings, http.clone())?;
+    if let Some(announce) = announce {
+        authenticator = authenticator.with_announce(announce);
+    }
     Ok(Arc::new(GraphClient::new(http, authenticator)))
 }

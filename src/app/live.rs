@@ -1,0 +1,139 @@
+//! The console's live feed: signs in with the profile, runs the Graph live
+//! poller on tasks, and turns what it reports into messages. Parsing Graph
+//! JSON into feed rows happens here, off the event loop.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::sync::{mpsc, watch};
+
+use super::action::Msg;
+use super::feed::{Connection, SignInRow, StreamStatus};
+use super::runtime::Starter;
+use crate::config::Settings;
+use crate::model::{SafeText, SignIn};
+use crate::source::graph::auth::{Announce, DevicePrompt};
+use crate::source::graph::live::{self, LiveConfig, LiveEvent};
+use crate::source::graph::pull::Stream;
+
+/// What the console polls: the four sign-in streams, directory audits and
+/// risk detections (the detections read the last two).
+pub const CONSOLE_STREAMS: [Stream; 6] = [
+    Stream::Interactive,
+    Stream::NonInteractive,
+    Stream::ServicePrincipal,
+    Stream::ManagedIdentity,
+    Stream::Audit,
+    Stream::Risk,
+];
+
+/// Five report streams polling every 15 s use two thirds of the reports
+/// budget (5 requests per 10 s), leaving room for pages of a busy minute.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
+
+/// How far back each poll looks again for sign-ins Entra logged late.
+pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
+
+pub struct LiveSetup {
+    pub settings: Settings,
+    /// How far back the feed starts.
+    pub backfill: SignedDuration,
+}
+
+pub fn starter(setup: LiveSetup) -> Starter {
+    Box::new(move |tx| {
+        tokio::spawn(run(setup, tx));
+    })
+}
+
+async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
+    let _ = tx.send(Msg::Connection(Connection::Connecting)).await;
+    let prompt_tx = tx.clone();
+    let announce: Announce = Arc::new(move |prompt: &DevicePrompt| {
+        let secs = i64::try_from(prompt.expires_in_secs).unwrap_or(900);
+        let expires = Timestamp::now()
+            .checked_add(SignedDuration::from_secs(secs))
+            .unwrap_or(Timestamp::MAX);
+        // A full channel only delays the prompt until the next one.
+        let _ = prompt_tx.try_send(Msg::Connection(Connection::SignIn {
+            url: SafeText::new(&prompt.verification_uri),
+            code: SafeText::new(&prompt.user_code),
+            expires,
+        }));
+    });
+    let client = match crate::source::graph::connect(&setup.settings, Some(announce)) {
+        Ok(client) => client,
+        Err(e) => {
+            let reason = SafeText::new(&e.to_string());
+            let _ = tx.send(Msg::Connection(Connection::Failed(reason))).await;
+            return;
+        }
+    };
+    let config = LiveConfig {
+        graph_url: setup.settings.graph_url.clone(),
+        streams: CONSOLE_STREAMS.to_vec(),
+        interval: POLL_INTERVAL,
+        overlap: OVERLAP,
+        since: Timestamp::now()
+            .checked_sub(setup.backfill)
+            .unwrap_or(Timestamp::UNIX_EPOCH),
+        attempts: 2,
+    };
+    // Every stream is listed from the start, in a fixed order.
+    for stream in &config.streams {
+        let waiting = StreamStatus {
+            name: stream.name(),
+            last_success: None,
+            lag_secs: None,
+            failures: 0,
+            last_error: None,
+            delivered: 0,
+            budget: None,
+        };
+        if tx.send(Msg::Stream(waiting)).await.is_err() {
+            return;
+        }
+    }
+    let (live_tx, mut live_rx) = mpsc::channel(64);
+    // Dropped when this task ends (the console is gone): the poller stops.
+    let (_stop, stop_rx) = watch::channel(false);
+    tokio::spawn(live::run(client.clone(), config, live_tx, stop_rx));
+    while let Some(event) = live_rx.recv().await {
+        let msg = match event {
+            LiveEvent::Batch { stream, events } if is_signin(stream) => {
+                let rows: Vec<SignInRow> = events
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value::<SignIn>(v).ok())
+                    .filter_map(|s| SignInRow::from_signin(&s))
+                    .collect();
+                Msg::SignIns(rows)
+            }
+            // Audits and risk detections wait for the detection engine;
+            // their health is reported all the same.
+            LiveEvent::Batch { .. } => continue,
+            LiveEvent::Health(h) => Msg::Stream(StreamStatus {
+                name: h.stream.name(),
+                last_success: h.last_success,
+                lag_secs: h.lag_secs,
+                failures: h.failures,
+                last_error: h.last_error.as_deref().map(SafeText::new),
+                delivered: h.delivered,
+                budget: client.budget_use(h.stream.family()),
+            }),
+        };
+        if tx.send(msg).await.is_err() {
+            return;
+        }
+    }
+}
+
+fn is_signin(stream: Stream) -> bool {
+    matches!(
+        stream,
+        Stream::Interactive
+            | Stream::NonInteractive
+            | Stream::ServicePrincipal
+            | Stream::ManagedIdentity
+    )
+}
