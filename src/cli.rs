@@ -234,17 +234,17 @@ impl Command {
             Command::Emulator(args) if args.export_onprem.is_some() => {
                 "on-premises evidence export"
             }
-            Command::Login => "signing in to Microsoft Graph",
             Command::Scan(_) => "the detection engine and log importers",
             Command::Posture(_) => "the posture review",
-            Command::Lock => "the encrypted case and its keyring cache",
             Command::Case(_) => "the encrypted case",
             Command::Notes(_) => "encrypted case notes",
             Command::Doctor
             | Command::Config(_)
             | Command::Emulator(_)
             | Command::Pull(_)
-            | Command::Demo(_) => {
+            | Command::Demo(_)
+            | Command::Login
+            | Command::Lock => {
                 return None;
             }
         })

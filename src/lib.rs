@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod emulator;
+pub mod keyring;
 pub mod logging;
 pub mod model;
 pub mod paths;

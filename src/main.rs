@@ -47,6 +47,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
                 );
             }
             let config = config?;
+            join_session_keyring();
             warroom::app::open(&cli, &paths, &config, started)
         }
         Some(Command::Config(ConfigCommand::Path)) => {
@@ -74,7 +75,17 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
         }
         Some(Command::Pull(args)) => {
             let settings = config?.settings(cli.profile.as_deref())?;
+            join_session_keyring();
             pull(args, &settings)
+        }
+        Some(Command::Login) => {
+            let settings = config?.settings(cli.profile.as_deref())?;
+            join_session_keyring();
+            login(&settings)
+        }
+        Some(Command::Lock) => {
+            join_session_keyring();
+            lock()
         }
         Some(Command::Doctor) => {
             warroom::install_crypto_provider();
@@ -88,6 +99,85 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             // Every other command returned above through `not_yet_available`.
             eprintln!("warroom {}: not available in this build yet.", other.name());
             Ok(2)
+        }
+    }
+}
+
+/// Before any thread starts: a session keyring of this process's own, so
+/// sign-ins can be cached even where the SSH login set none up. Without a
+/// usable keyring warroom still works; it asks again next time.
+fn join_session_keyring() {
+    if let Err(e) = warroom::keyring::join_fresh_session() {
+        tracing::info!("no session keyring of our own: {e}");
+    }
+}
+
+fn login(settings: &warroom::config::Settings) -> anyhow::Result<u8> {
+    use warroom::config::AuthMethod;
+    use warroom::source::graph::{self, auth};
+    if settings.auth != AuthMethod::DeviceCode {
+        eprintln!(
+            "warroom login: this profile signs in as an app ({}); there is no person's sign-in to cache, and every command signs in by itself.",
+            settings.auth.name()
+        );
+        return Ok(0);
+    }
+    let cache = match auth::SignInCache::for_settings(settings) {
+        Ok(cache) => cache,
+        Err(e) => {
+            eprintln!(
+                "warroom login: {e}. The sign-in cannot be kept between commands here; each command will show its own device code. Nothing was done."
+            );
+            return Ok(1);
+        }
+    };
+    drop(cache);
+    let client = match graph::connect(settings, None) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("warroom login: {e}");
+            return Ok(1);
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    match runtime.block_on(client.sign_in()) {
+        Ok(()) => {
+            eprintln!(
+                "warroom login: signed in to {}; the sign-in is kept in the kernel keyring for {} hours (`warroom lock` forgets it now).",
+                warroom::model::SafeText::new(settings.tenant.as_deref().unwrap_or("the tenant")),
+                auth::SIGNIN_CACHE_TTL.as_secs() / 3600
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("warroom login: {e}");
+            Ok(1)
+        }
+    }
+}
+
+/// Drops every secret warroom keeps in the kernel keyring.
+fn lock() -> anyhow::Result<u8> {
+    let cache = match warroom::keyring::Cache::open() {
+        Ok(cache) => cache,
+        Err(e) => {
+            eprintln!("warroom lock: {e}; warroom keeps nothing in it here.");
+            return Ok(0);
+        }
+    };
+    match cache.remove_all() {
+        Ok(n) => {
+            eprintln!(
+                "warroom lock: dropped {n} cached secret{} (sign-ins, case keys) from the kernel keyring.",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("warroom lock: {e}");
+            Ok(1)
         }
     }
 }

@@ -22,10 +22,8 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     let home = Home::new();
     for args in [
         vec!["emulator", "--export-onprem", "/tmp/x"],
-        vec!["login"],
         vec!["scan", "x.json"],
         vec!["posture"],
-        vec!["lock"],
         vec!["case", "list"],
         vec!["notes", "list"],
     ] {

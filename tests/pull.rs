@@ -128,8 +128,14 @@ fn reference_directory(seed: &str, signins: &str) -> HashSet<String> {
 }
 
 fn pull_command(home: &Home, emu: &Emulator, out: &std::path::Path) -> Command {
-    let mut cmd = Command::new(BIN);
+    let mut cmd = command(home, emu);
     cmd.args(["pull", "--since", "90d", "--out"]).arg(out);
+    cmd
+}
+
+/// `warroom` with the test's home and the emulator's connection settings.
+fn command(home: &Home, emu: &Emulator) -> Command {
+    let mut cmd = Command::new(BIN);
     for (k, _) in std::env::vars() {
         if k.starts_with("WARROOM_") || k.to_ascii_lowercase().ends_with("_proxy") {
             cmd.env_remove(k);
@@ -441,4 +447,49 @@ fn pull_signs_in_a_person_with_a_device_code() {
         "asked to sign in again: {stderr}"
     );
     assert!(!pulled_ids(&out).is_empty());
+
+    // The refresh token went to the kernel keyring (never a file): the next
+    // command signs in without asking, `lock` forgets it, `login` asks once
+    // and caches it again.
+    if warroom::keyring::Cache::open().is_err() {
+        assert!(
+            std::env::var_os("WARROOM_REQUIRE_TOOLS").is_none(),
+            "the kernel keyring is not usable"
+        );
+        return;
+    }
+    let run = |args: &[&str], out: Option<&str>| {
+        let mut cmd = match out {
+            Some(name) => pull_command(&home, &emu, &home.path().join(name)),
+            None => command(&home, &emu),
+        };
+        cmd.env_remove("WARROOM_CLIENT_SECRET").args(args);
+        let result = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr).into_owned();
+        assert!(result.status.success(), "{args:?}: {stderr}");
+        stderr
+    };
+    let asked = |stderr: &str| stderr.contains("to sign in, open");
+    let again = run(&["--streams", "audit"], Some("again.ndjson"));
+    assert!(
+        !asked(&again),
+        "asked although the sign-in is cached: {again}"
+    );
+    let locked = run(&["lock"], None);
+    assert!(
+        locked.contains("dropped") && !locked.contains("dropped 0"),
+        "{locked}"
+    );
+    let login = run(&["login"], None);
+    assert!(asked(&login) && login.contains("signed in to"), "{login}");
+    let after = run(&["--streams", "audit"], Some("after.ndjson"));
+    assert!(!asked(&after), "login did not cache the sign-in: {after}");
+    run(&["lock"], None);
+    assert!(
+        !home.path().read_dir().unwrap().any(|e| {
+            std::fs::read(e.unwrap().path())
+                .is_ok_and(|b| String::from_utf8_lossy(&b).contains("emr."))
+        }),
+        "a refresh token reached a file"
+    );
 }

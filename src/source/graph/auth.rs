@@ -1,7 +1,9 @@
 //! Getting an access token for Graph: app-only with a client secret (read
 //! from an environment variable or a file, never a flag), or a token the
-//! responder already holds (`WARROOM_ACCESS_TOKEN`). Tokens live in memory
-//! only and are renewed before they expire. Nothing here logs a secret.
+//! responder already holds (`WARROOM_ACCESS_TOKEN`), or a person signing in
+//! with a device code. Access tokens live in memory only and are renewed
+//! before they expire; a person's refresh token is also kept in the kernel
+//! keyring for a working shift, never in a file. Nothing here logs a secret.
 
 use std::time::Duration;
 
@@ -31,10 +33,69 @@ enum Credential {
     /// A token obtained elsewhere; it cannot be renewed here.
     Fixed(String),
     /// A person signs in with the device code flow; the refresh token
-    /// stays in memory for this process.
+    /// stays in memory, and in the keyring cache when there is one.
     DeviceCode {
         refresh: std::sync::Mutex<Option<String>>,
+        cache: Option<SignInCache>,
     },
+}
+
+/// How long a person's sign-in stays cached in the keyring: a shift.
+pub const SIGNIN_CACHE_TTL: Duration = Duration::from_secs(12 * 3600);
+
+/// A person's refresh token in the kernel keyring, under a name that ties
+/// it to the authority, tenant and client it was issued for.
+pub struct SignInCache {
+    cache: crate::keyring::Cache,
+    name: String,
+}
+
+impl SignInCache {
+    /// The cache for `settings`, when the kernel keyring is usable.
+    pub fn for_settings(settings: &Settings) -> Result<Self, crate::keyring::KeyringError> {
+        Ok(Self {
+            cache: crate::keyring::Cache::open()?,
+            name: signin_cache_name(settings),
+        })
+    }
+
+    fn load(&self) -> Option<String> {
+        match self.cache.load(&self.name) {
+            Ok(found) => found.and_then(|s| String::from_utf8(s.to_vec()).ok()),
+            Err(e) => {
+                tracing::warn!("cached sign-in not read: {e}");
+                None
+            }
+        }
+    }
+
+    fn store(&self, refresh_token: &str) {
+        if let Err(e) = self
+            .cache
+            .store(&self.name, refresh_token.as_bytes(), SIGNIN_CACHE_TTL)
+        {
+            tracing::warn!("sign-in not cached: {e}");
+        }
+    }
+
+    /// Drops the cached sign-in; says whether there was one.
+    pub fn forget(&self) -> Result<bool, crate::keyring::KeyringError> {
+        self.cache.remove(&self.name)
+    }
+}
+
+/// `signin:<authority>/<tenant>/<client>`: one cached sign-in per profile
+/// target.
+pub fn signin_cache_name(settings: &Settings) -> String {
+    format!(
+        "signin:{}/{}/{}",
+        settings.authority_url.trim_end_matches('/'),
+        settings.tenant.as_deref().unwrap_or(""),
+        settings
+            .client_id
+            .as_deref()
+            .unwrap_or(DEFAULT_PUBLIC_CLIENT)
+    )
 }
 
 /// What a person must do to finish a device code sign-in.
@@ -134,6 +195,10 @@ impl Authenticator {
             }
             AuthMethod::DeviceCode => Credential::DeviceCode {
                 refresh: std::sync::Mutex::new(None),
+                // Without a usable keyring the sign-in lasts this process.
+                cache: SignInCache::for_settings(settings)
+                    .inspect_err(|e| tracing::info!("sign-ins are not cached: {e}"))
+                    .ok(),
             },
         };
         let tenant = settings.tenant.clone().ok_or_else(|| {
@@ -217,7 +282,9 @@ impl Authenticator {
                 });
             }
             Credential::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
-            Credential::DeviceCode { refresh } => return self.signed_in_user(refresh).await,
+            Credential::DeviceCode { refresh, cache } => {
+                return self.signed_in_user(refresh, cache.as_ref()).await;
+            }
             Credential::Certificate(key) => {
                 form.push((
                     "client_assertion_type",
@@ -238,8 +305,13 @@ impl Authenticator {
     async fn signed_in_user(
         &self,
         refresh: &std::sync::Mutex<Option<String>>,
+        cache: Option<&SignInCache>,
     ) -> Result<Token, AuthError> {
-        let saved = refresh.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let saved = refresh
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .or_else(|| cache.and_then(SignInCache::load));
         let body = match saved {
             Some(rt) => {
                 let form = vec![
@@ -256,6 +328,9 @@ impl Authenticator {
                     Err(AuthError::Refused { error, .. })
                         if error == "invalid_grant" || error == "interaction_required" =>
                     {
+                        if let Some(cache) = cache {
+                            let _ = cache.forget();
+                        }
                         self.device_flow().await?
                     }
                     Err(e) => return Err(e),
@@ -265,6 +340,9 @@ impl Authenticator {
         };
         if let Some(rt) = body["refresh_token"].as_str() {
             *refresh.lock().unwrap_or_else(|p| p.into_inner()) = Some(rt.to_owned());
+            if let Some(cache) = cache {
+                cache.store(rt);
+            }
         }
         Ok(token_from(&body))
     }

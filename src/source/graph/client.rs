@@ -133,6 +133,12 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
 }
 
 impl GraphClient {
+    /// Signs in now (a person is asked for a device code if needed), so
+    /// later calls find a token ready.
+    pub async fn sign_in(&self) -> Result<(), AuthError> {
+        self.auth.token().await.map(drop)
+    }
+
     /// How much of a family's budget the current window has used.
     pub fn budget_use(&self, family: Family) -> Option<(usize, usize)> {
         match family {
