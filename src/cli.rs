@@ -132,10 +132,14 @@ pub struct PullArgs {
     #[arg(long, value_name = "TS", requires = "from")]
     pub to: Option<String>,
     /// Comma-separated: interactive, noninteractive, serviceprincipal,
-    /// managedidentity, audit, risk, ual (default: all of these; directory
-    /// is not in this build yet).
+    /// managedidentity, audit, risk, ual, directory (default: all).
     #[arg(long, value_name = "LIST")]
     pub streams: Option<String>,
+    /// Split the time range into windows of this size (e.g. 1d), each
+    /// paged and resumed on its own. Every window costs at least one
+    /// request, so the default is one window.
+    #[arg(long, value_name = "DUR")]
+    pub window: Option<String>,
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }

@@ -285,6 +285,18 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
             return Ok(2);
         }
     };
+    let window = match args.window.as_deref().map(pull::parse_duration) {
+        None => None,
+        Some(Ok(secs)) if secs > 0 => Some(jiff::SignedDuration::from_secs(secs)),
+        Some(Ok(_)) => {
+            eprintln!("warroom pull: --window must be longer than zero. Nothing was done.");
+            return Ok(2);
+        }
+        Some(Err(e)) => {
+            eprintln!("warroom pull: --window {e}. Nothing was done.");
+            return Ok(2);
+        }
+    };
     let client = match graph::connect(settings, None) {
         Ok(c) => c,
         Err(e) => {
@@ -293,6 +305,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
         }
     };
     let request = pull::PullRequest {
+        window,
         graph_url: settings.graph_url.clone(),
         streams,
         from,

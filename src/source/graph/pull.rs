@@ -200,6 +200,11 @@ fn file_error(path: &Path) -> impl FnOnce(std::io::Error) -> PullError + '_ {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct StreamState {
     stream: Stream,
+    /// The window this entry covers (ISO text); the whole range when absent.
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
     /// For `ual`: the audit log query that holds the records.
     #[serde(default)]
     query: Option<String>,
@@ -224,7 +229,32 @@ pub struct PullRequest {
     pub streams: Vec<Stream>,
     pub from: Timestamp,
     pub to: Timestamp,
+    /// Window size for `--window`; `None`: one window.
+    pub window: Option<jiff::SignedDuration>,
     pub out: PathBuf,
+}
+
+/// `[from, to]` in windows of `size`, newest first (the order Graph
+/// returns events in); one window when `size` is `None`.
+fn split(
+    from: Timestamp,
+    to: Timestamp,
+    size: Option<jiff::SignedDuration>,
+) -> Vec<(Timestamp, Timestamp)> {
+    let Some(size) = size.filter(|s| s.is_positive()) else {
+        return vec![(from, to)];
+    };
+    let mut windows = Vec::new();
+    let mut upper = to;
+    while upper > from {
+        let lower = upper.checked_sub(size).unwrap_or(from).max(from);
+        windows.push((lower, upper));
+        upper = lower;
+    }
+    if windows.is_empty() {
+        windows.push((from, to));
+    }
+    windows
 }
 
 #[derive(Debug)]
@@ -251,10 +281,11 @@ impl Output {
     /// checkpoint past them.
     fn commit(
         &mut self,
-        stream: Stream,
+        index: usize,
         events: &[Value],
         next: Option<String>,
     ) -> Result<u64, PullError> {
+        let stream = self.checkpoint.streams[index].stream;
         let mut text = String::new();
         let mut added = 0;
         let mut oldest: Option<String> = None;
@@ -294,12 +325,7 @@ impl Output {
             });
         }
         self.checkpoint.bytes += text.len() as u64;
-        let state = self
-            .checkpoint
-            .streams
-            .iter_mut()
-            .find(|s| s.stream == stream)
-            .expect("every pulled stream has a state");
+        let state = &mut self.checkpoint.streams[index];
         state.written += added;
         state.done = next.is_none();
         state.next = next;
@@ -319,25 +345,23 @@ impl Output {
         std::fs::rename(&tmp, &self.state_path).map_err(file_error(&self.state_path))
     }
 
-    fn set_query(&mut self, stream: Stream, id: &str) -> Result<(), PullError> {
-        if let Some(state) = self
-            .checkpoint
-            .streams
-            .iter_mut()
-            .find(|s| s.stream == stream)
-        {
-            state.query = Some(id.to_owned());
-        }
+    fn set_query(&mut self, index: usize, id: &str) -> Result<(), PullError> {
+        self.checkpoint.streams[index].query = Some(id.to_owned());
         self.save()
     }
 
-    fn state(&self, stream: Stream) -> StreamState {
+    fn state(&self, index: usize) -> StreamState {
+        self.checkpoint.streams[index].clone()
+    }
+
+    /// Events written for `stream` across its windows.
+    fn written(&self, stream: Stream) -> u64 {
         self.checkpoint
             .streams
             .iter()
-            .find(|s| s.stream == stream)
-            .cloned()
-            .expect("state exists")
+            .filter(|s| s.stream == stream)
+            .map(|s| s.written)
+            .sum()
     }
 }
 
@@ -365,6 +389,7 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
         let mut had: Vec<Stream> = checkpoint.streams.iter().map(|s| s.stream).collect();
         let mut want = request.streams.clone();
         had.sort_by_key(|s| s.name());
+        had.dedup();
         want.sort_by_key(|s| s.name());
         if had != want {
             return Err(PullError::Refused(format!(
@@ -425,13 +450,24 @@ fn open(request: &PullRequest) -> Result<(Output, bool), PullError> {
         streams: request
             .streams
             .iter()
-            .map(|s| StreamState {
-                stream: *s,
-                query: None,
-                next: None,
-                done: false,
-                oldest: None,
-                written: 0,
+            .flat_map(|s| {
+                // Audit log queries and snapshots are not windows.
+                let windows = if s.is_windowed() {
+                    split(request.from, request.to, request.window)
+                } else {
+                    vec![(request.from, request.to)]
+                };
+                let whole = windows.len() == 1;
+                windows.into_iter().map(move |(from, to)| StreamState {
+                    stream: *s,
+                    from: (!whole).then(|| iso(from)),
+                    to: (!whole).then(|| iso(to)),
+                    query: None,
+                    next: None,
+                    done: false,
+                    oldest: None,
+                    written: 0,
+                })
             })
             .collect(),
     };
@@ -456,128 +492,37 @@ pub async fn pull(
 ) -> Result<Summary, PullError> {
     let started = Instant::now();
     let (output, resumed) = open(&request)?;
-    let (from, to) = (output.checkpoint.from.clone(), output.checkpoint.to.clone());
+    let range = (output.checkpoint.from.clone(), output.checkpoint.to.clone());
+    let entries: Vec<(usize, Stream)> = output
+        .checkpoint
+        .streams
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (i, s.stream))
+        .collect();
     let output = Arc::new(Mutex::new(output));
-    let progress = Arc::new(progress);
+    let progress: Arc<Progress> = Arc::new(progress);
     let mut tasks = tokio::task::JoinSet::new();
+    // Streams run side by side; a stream's windows run one after another,
+    // newest first, each resumable on its own.
     for stream in request.streams.iter().copied() {
-        let (client, output, progress) = (client.clone(), output.clone(), progress.clone());
-        let (graph, from, to) = (request.graph_url.clone(), from.clone(), to.clone());
+        let windows: Vec<usize> = entries
+            .iter()
+            .filter(|(_, s)| *s == stream)
+            .map(|(i, _)| *i)
+            .collect();
+        let job = Job {
+            client: client.clone(),
+            output: output.clone(),
+            progress: progress.clone(),
+            graph: request.graph_url.clone(),
+            range: range.clone(),
+        };
         tasks.spawn(async move {
-            let state = output
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .state(stream);
-            if state.done {
-                return Ok::<(), PullError>(());
+            for index in windows {
+                job.window(index).await?;
             }
-            if stream == Stream::Directory {
-                // A snapshot is small next to the logs: an interrupted one
-                // is read again whole and what is already written is
-                // dropped by key.
-                super::snapshot::snapshot(
-                    &client,
-                    &graph,
-                    |lines| {
-                        output
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .commit(stream, &lines, Some("snapshot".into()))
-                            .map(drop)
-                    },
-                    &*progress,
-                )
-                .await?;
-                output
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .commit(stream, &[], None)?;
-                return Ok(());
-            }
-            let mut url = match (stream, state.next) {
-                (_, Some(next)) => rebase(&next, &graph),
-                (Stream::Ual, None) => {
-                    let query = match state.query {
-                        Some(id) => id,
-                        None => {
-                            let id = start_ual_query(&client, &graph, &from, &to).await?;
-                            output
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .set_query(stream, &id)?;
-                            id
-                        }
-                    };
-                    wait_for_query(&client, &graph, &query, &*progress).await?;
-                    ual_records_url(&graph, &query)
-                }
-                (_, None) => stream.first_url(&graph, &from, &to),
-            };
-            let mut restarts = 0;
-            loop {
-                let page = match client.page(&url, stream.family()).await {
-                    Ok(page) => page,
-                    Err(GraphError::ExpiredPageToken) if stream == Stream::Ual => {
-                        // Page the query's records again from the start;
-                        // what is already written is dropped by id.
-                        let query = output
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .state(stream)
-                            .query;
-                        match query {
-                            Some(id) => url = ual_records_url(&graph, &id),
-                            None => return Err(GraphError::ExpiredPageToken.into()),
-                        }
-                        continue;
-                    }
-                    Err(GraphError::ExpiredPageToken) => {
-                        restarts += 1;
-                        if restarts > MAX_RESTARTS {
-                            return Err(PullError::Refused(format!(
-                                "{}: Graph kept forgetting page tokens ({MAX_RESTARTS} restarts)",
-                                stream.name()
-                            )));
-                        }
-                        // Sign-ins and audits come newest first: continue
-                        // below the oldest event held (its whole second;
-                        // repeats are dropped by id). Risk detections have
-                        // no promised order: page the window again.
-                        let oldest = output
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .state(stream)
-                            .oldest;
-                        let below = oldest.as_deref().and_then(one_second_later);
-                        url = match (stream, below) {
-                            (Stream::Risk, _) | (_, None) => stream.first_url(&graph, &from, &to),
-                            (_, Some(upper)) => stream
-                                .first_url(&graph, &from, &upper)
-                                .replacen("%20le%20", "%20lt%20", 1),
-                        };
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                };
-                // Links are followed only on the Graph host warroom was
-                // given: the token never goes anywhere else.
-                let next = page.next_link.as_deref().map(|link| rebase(link, &graph));
-                let line = {
-                    let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
-                    out.commit(stream, &page.value, next.clone())?;
-                    let total: u64 = out.checkpoint.streams.iter().map(|s| s.written).sum();
-                    format!(
-                        "{total} events ({} {})",
-                        stream.name(),
-                        out.state(stream).written
-                    )
-                };
-                progress(&line);
-                match next {
-                    Some(n) => url = n,
-                    None => return Ok(()),
-                }
-            }
+            Ok::<(), PullError>(())
         });
     }
     let mut first_error = None;
@@ -599,15 +544,129 @@ pub async fn pull(
     std::fs::remove_file(&out.state_path).map_err(file_error(&out.state_path))?;
     Ok(Summary {
         resumed,
-        per_stream: out
-            .checkpoint
+        per_stream: request
             .streams
             .iter()
-            .map(|s| (s.stream, s.written))
+            .map(|s| (*s, out.written(*s)))
             .collect(),
         duplicates_dropped: out.duplicates,
         seconds: started.elapsed().as_secs_f64(),
     })
+}
+
+type Progress = dyn Fn(&str) + Send + Sync;
+
+/// What one stream's task needs.
+struct Job {
+    client: Arc<GraphClient>,
+    output: Arc<Mutex<Output>>,
+    progress: Arc<Progress>,
+    graph: String,
+    /// The whole range (ISO text), for entries that are not windows.
+    range: (String, String),
+}
+
+impl Job {
+    fn output(&self) -> std::sync::MutexGuard<'_, Output> {
+        self.output.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pulls one checkpoint entry (a stream's window) to the end.
+    async fn window(&self, index: usize) -> Result<(), PullError> {
+        let state = self.output().state(index);
+        if state.done {
+            return Ok(());
+        }
+        let stream = state.stream;
+        let (graph, client) = (self.graph.as_str(), &*self.client);
+        let from = state.from.clone().unwrap_or_else(|| self.range.0.clone());
+        let to = state.to.clone().unwrap_or_else(|| self.range.1.clone());
+        if stream == Stream::Directory {
+            // A snapshot is small next to the logs: an interrupted one is
+            // read again whole and what is already written is dropped by key.
+            super::snapshot::snapshot(
+                client,
+                graph,
+                |lines| {
+                    self.output()
+                        .commit(index, &lines, Some("snapshot".into()))
+                        .map(drop)
+                },
+                &*self.progress,
+            )
+            .await?;
+            self.output().commit(index, &[], None)?;
+            return Ok(());
+        }
+        let mut url = match (stream, state.next) {
+            (_, Some(next)) => rebase(&next, graph),
+            (Stream::Ual, None) => {
+                let query = match state.query {
+                    Some(id) => id,
+                    None => {
+                        let id = start_ual_query(client, graph, &from, &to).await?;
+                        self.output().set_query(index, &id)?;
+                        id
+                    }
+                };
+                wait_for_query(client, graph, &query, &*self.progress).await?;
+                ual_records_url(graph, &query)
+            }
+            (_, None) => stream.first_url(graph, &from, &to),
+        };
+        let mut restarts = 0;
+        loop {
+            let page = match client.page(&url, stream.family()).await {
+                Ok(page) => page,
+                Err(GraphError::ExpiredPageToken) if stream == Stream::Ual => {
+                    // Page the query's records again from the start; what
+                    // is already written is dropped by id.
+                    match self.output().state(index).query {
+                        Some(id) => url = ual_records_url(graph, &id),
+                        None => return Err(GraphError::ExpiredPageToken.into()),
+                    }
+                    continue;
+                }
+                Err(GraphError::ExpiredPageToken) => {
+                    restarts += 1;
+                    if restarts > MAX_RESTARTS {
+                        return Err(PullError::Refused(format!(
+                            "{}: Graph kept forgetting page tokens ({MAX_RESTARTS} restarts)",
+                            stream.name()
+                        )));
+                    }
+                    // Sign-ins and audits come newest first: continue below
+                    // the oldest event this window holds (its whole second;
+                    // repeats are dropped by id). Risk detections have no
+                    // promised order: page the window again.
+                    let oldest = self.output().state(index).oldest;
+                    let below = oldest.as_deref().and_then(one_second_later);
+                    url = match (stream, below) {
+                        (Stream::Risk, _) | (_, None) => stream.first_url(graph, &from, &to),
+                        (_, Some(upper)) => stream
+                            .first_url(graph, &from, &upper)
+                            .replacen("%20le%20", "%20lt%20", 1),
+                    };
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
+            };
+            // Links are followed only on the Graph host warroom was given:
+            // the token never goes anywhere else.
+            let next = page.next_link.as_deref().map(|link| rebase(link, graph));
+            let line = {
+                let mut out = self.output();
+                out.commit(index, &page.value, next.clone())?;
+                let total: u64 = out.checkpoint.streams.iter().map(|s| s.written).sum();
+                format!("{total} events ({} {})", stream.name(), out.written(stream))
+            };
+            (self.progress)(&line);
+            match next {
+                Some(n) => url = n,
+                None => return Ok(()),
+            }
+        }
+    }
 }
 
 /// Starts an audit log query over the window for the operations the
@@ -750,6 +809,22 @@ mod tests {
         assert_eq!(parse_duration("7d"), Ok(604_800));
         assert_eq!(parse_duration("90m"), Ok(5_400));
         assert!(parse_duration("7 weeks").is_err());
+    }
+
+    #[test]
+    fn windows_cover_the_range_newest_first() {
+        let t = |s: &str| s.parse::<Timestamp>().unwrap();
+        let from = t("2026-11-01T00:00:00Z");
+        let to = t("2026-11-03T12:00:00Z");
+        let day = Some(jiff::SignedDuration::from_hours(24));
+        let windows = split(from, to, day);
+        assert_eq!(windows.len(), 3);
+        assert_eq!(windows[0], (t("2026-11-02T12:00:00Z"), to));
+        assert_eq!(windows[2], (from, t("2026-11-01T12:00:00Z")));
+        for pair in windows.windows(2) {
+            assert_eq!(pair[0].0, pair[1].1, "gap or overlap between windows");
+        }
+        assert_eq!(split(from, to, None), vec![(from, to)]);
     }
 
     #[test]
