@@ -21,6 +21,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
+    /// age identity file (or SSH private key) that opens cases; default
+    /// $WARROOM_IDENTITY, then the identity in the data directory.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub identity: Option<PathBuf>,
+
     /// Plain ASCII borders and symbols, for terminals without Unicode.
     #[arg(long, global = true)]
     pub ascii: bool,
@@ -240,15 +245,15 @@ impl Command {
             }
             Command::Scan(_) => "the detection engine and log importers",
             Command::Posture(_) => "the posture review",
-            Command::Case(_) => "the encrypted case",
-            Command::Notes(_) => "encrypted case notes",
             Command::Doctor
             | Command::Config(_)
             | Command::Emulator(_)
             | Command::Pull(_)
             | Command::Demo(_)
             | Command::Login
-            | Command::Lock => {
+            | Command::Lock
+            | Command::Case(_)
+            | Command::Notes(_) => {
                 return None;
             }
         })

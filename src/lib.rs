@@ -7,6 +7,7 @@
 //! for the terminal size and nothing else).
 
 pub mod app;
+pub mod case;
 pub mod cli;
 pub mod config;
 pub mod doctor;

@@ -83,6 +83,22 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             join_session_keyring();
             login(&settings)
         }
+        Some(Command::Case(command)) => {
+            let settings = config?.settings(cli.profile.as_deref())?;
+            join_session_keyring();
+            Ok(warroom::case::cli::case(
+                &case_context(&cli, &paths, &settings),
+                command,
+            ))
+        }
+        Some(Command::Notes(command)) => {
+            let settings = config?.settings(cli.profile.as_deref())?;
+            join_session_keyring();
+            Ok(warroom::case::cli::notes(
+                &case_context(&cli, &paths, &settings),
+                command,
+            ))
+        }
         Some(Command::Lock) => {
             join_session_keyring();
             lock()
@@ -155,6 +171,18 @@ fn login(settings: &warroom::config::Settings) -> anyhow::Result<u8> {
             eprintln!("warroom login: {e}");
             Ok(1)
         }
+    }
+}
+
+fn case_context(
+    cli: &Cli,
+    paths: &Paths,
+    settings: &warroom::config::Settings,
+) -> warroom::case::cli::Context {
+    warroom::case::cli::Context {
+        data_dir: paths.data_dir.clone(),
+        identity: cli.identity.clone().or_else(|| settings.identity.clone()),
+        default_case: settings.case.clone(),
     }
 }
 

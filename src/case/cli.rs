@@ -1,0 +1,309 @@
+//! `warroom case …` and `warroom notes …`: the case from scripts. Text a
+//! responder wrote is printed through `SafeText`, like anything shown.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use age::secrecy::SecretString;
+use zeroize::Zeroizing;
+
+use super::keys::{self, Identity, Recipient};
+use super::record::Body;
+use super::{Case, CaseError};
+use crate::cli::{CaseCommand, NotesCommand, RecipientsCommand};
+use crate::model::SafeText;
+
+/// What the case commands need to know about this run.
+pub struct Context {
+    pub data_dir: PathBuf,
+    /// `--identity`, else `WARROOM_IDENTITY`.
+    pub identity: Option<PathBuf>,
+    /// `WARROOM_CASE`.
+    pub default_case: Option<String>,
+}
+
+impl Context {
+    fn identity_path(&self) -> PathBuf {
+        keys::identity_path(self.identity.as_deref(), None, &self.data_dir)
+    }
+
+    fn identity(&self) -> Result<Identity, CaseError> {
+        keys::load_identity(
+            &self.identity_path(),
+            &ask_passphrase,
+            keys::IDENTITY_CACHE_TTL,
+        )
+    }
+
+    fn case_name(&self, given: Option<&str>) -> Result<String, CaseError> {
+        given
+            .map(str::to_owned)
+            .or_else(|| self.default_case.clone())
+            .ok_or_else(|| {
+                CaseError::Invalid(
+                    "which case? name it with --case NAME or WARROOM_CASE (`warroom case list` shows them)"
+                        .into(),
+                )
+            })
+    }
+
+    fn unlocked(&self, name: &str) -> Result<super::Unlocked, CaseError> {
+        let identity = self.identity()?;
+        Case::find(&self.data_dir, name)?.unlock(&identity)
+    }
+}
+
+/// Asks on the terminal, without echo.
+pub fn ask_passphrase(prompt: &str) -> Option<SecretString> {
+    rpassword::prompt_password(prompt)
+        .ok()
+        .map(SecretString::from)
+}
+
+/// Runs a `case` command; returns the exit status.
+pub fn case(ctx: &Context, command: &CaseCommand) -> u8 {
+    report(match command {
+        CaseCommand::New { name, recipient } => new(ctx, name, recipient),
+        CaseCommand::List => list(ctx),
+        CaseCommand::Verify { name } => verify(ctx, name),
+        CaseCommand::Recipients(RecipientsCommand::List { name }) => {
+            Case::find(&ctx.data_dir, name).map(|case| {
+                for r in &case.header.recipients {
+                    println!("{}", SafeText::new(r));
+                }
+                0
+            })
+        }
+        CaseCommand::Recipients(RecipientsCommand::Add { name, keys }) => {
+            change_recipients(ctx, name, keys, true)
+        }
+        CaseCommand::Recipients(RecipientsCommand::Remove { name, keys }) => {
+            change_recipients(ctx, name, keys, false)
+        }
+        CaseCommand::Export { .. } => {
+            eprintln!("warroom case export: not in this build yet. Nothing was done.");
+            Ok(2)
+        }
+    })
+}
+
+/// Runs a `notes` command; returns the exit status.
+pub fn notes(ctx: &Context, command: &NotesCommand) -> u8 {
+    report(match command {
+        NotesCommand::Add { case, tag } => add_note(ctx, case.as_deref(), tag),
+        NotesCommand::List { case } => list_notes(ctx, case.as_deref()),
+    })
+}
+
+fn report(result: Result<u8, CaseError>) -> u8 {
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("warroom: {e}");
+            1
+        }
+    }
+}
+
+fn new(ctx: &Context, name: &str, given: &[String]) -> Result<u8, CaseError> {
+    let recipients: Vec<Recipient> = if given.is_empty() {
+        // Readable by this responder alone until the team is added.
+        let identity = ctx.identity()?;
+        if identity.public.is_empty() {
+            return Err(CaseError::Key(format!(
+                "no public key is known for {}; name the recipients with --recipient",
+                identity.path.display()
+            )));
+        }
+        identity
+            .public
+            .iter()
+            .map(|p| Recipient::parse(p))
+            .collect::<Result<_, _>>()?
+    } else {
+        given
+            .iter()
+            .map(|r| Recipient::parse(r))
+            .collect::<Result<_, _>>()?
+    };
+    let count = recipients.len();
+    let case = Case::create(&ctx.data_dir, name, recipients)?;
+    println!("{}", case.dir.display());
+    eprintln!(
+        "warroom: case {name} created, readable by {count} recipient{}",
+        if count == 1 { "" } else { "s" }
+    );
+    Ok(0)
+}
+
+fn list(ctx: &Context) -> Result<u8, CaseError> {
+    let cases = Case::list(&ctx.data_dir);
+    if cases.is_empty() {
+        eprintln!(
+            "warroom: no cases under {}",
+            Case::root(&ctx.data_dir).display()
+        );
+    }
+    for case in cases {
+        match case {
+            Ok(case) => println!(
+                "{}\tcreated {}\t{} recipient{}",
+                case.header.name,
+                case.header.created,
+                case.header.recipients.len(),
+                if case.header.recipients.len() == 1 {
+                    ""
+                } else {
+                    "s"
+                }
+            ),
+            Err((name, e)) => println!("{name}\tunreadable: {e}"),
+        }
+    }
+    Ok(0)
+}
+
+fn verify(ctx: &Context, name: &str) -> Result<u8, CaseError> {
+    let case = ctx.unlocked(name)?;
+    let contents = case.read()?;
+    let n = contents.records.len();
+    if let Some(damage) = contents.damage {
+        println!("case {name}: {}", CaseError::Damaged(damage));
+        return Ok(1);
+    }
+    if let Some(bytes) = contents.torn {
+        println!(
+            "case {name}: the last record is torn ({bytes} bytes cut short by a crash during a write); it is set aside at the next write, and the {n} records before it are intact"
+        );
+        return Ok(1);
+    }
+    if contents.unreadable > 0 {
+        println!(
+            "case {name}: {} records open but are not records this warroom can read",
+            contents.unreadable
+        );
+        return Ok(1);
+    }
+    println!("case {name}: {n} records, chain intact");
+    Ok(0)
+}
+
+fn change_recipients(
+    ctx: &Context,
+    name: &str,
+    keys: &[String],
+    add: bool,
+) -> Result<u8, CaseError> {
+    if keys.is_empty() {
+        return Err(CaseError::Invalid("name at least one key".into()));
+    }
+    let case = ctx.unlocked(name)?;
+    let mut texts = case.case.header.recipients.clone();
+    for key in keys {
+        Recipient::parse(key)?;
+        let key = key.trim().to_owned();
+        if add {
+            if !texts.contains(&key) {
+                texts.push(key);
+            }
+        } else if let Some(i) = texts.iter().position(|t| same_key(t, &key)) {
+            texts.remove(i);
+        } else {
+            return Err(CaseError::Invalid(format!(
+                "{} is not a recipient of case {name}",
+                SafeText::new(&key)
+            )));
+        }
+    }
+    let recipients = texts
+        .iter()
+        .map(|t| Recipient::parse(t))
+        .collect::<Result<Vec<_>, _>>()?;
+    let count = recipients.len();
+    // Removing someone replaces the key: they must not read what follows.
+    case.set_recipients(recipients, !add)?;
+    eprintln!(
+        "warroom: case {name} is now readable by {count} recipient{}{}",
+        if count == 1 { "" } else { "s" },
+        if add {
+            ""
+        } else {
+            "; the data key was replaced and every record sealed again"
+        }
+    );
+    Ok(0)
+}
+
+/// SSH key lines match on type and key, whatever the comment says.
+fn same_key(a: &str, b: &str) -> bool {
+    let core = |s: &str| s.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    core(a) == core(b)
+}
+
+fn add_note(ctx: &Context, case: Option<&str>, tags: &[String]) -> Result<u8, CaseError> {
+    let name = ctx.case_name(case)?;
+    let mut bytes = Zeroizing::new(Vec::new());
+    std::io::stdin().read_to_end(&mut bytes)?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| CaseError::Invalid("the note is not UTF-8 text".into()))?
+        .trim_end()
+        .to_owned();
+    if text.trim().is_empty() {
+        return Err(CaseError::Invalid(
+            "the note is empty (its text is read from standard input)".into(),
+        ));
+    }
+    let case = ctx.unlocked(&name)?;
+    let record = case.append(Body::Note {
+        text,
+        tags: tags.to_vec(),
+        links: Vec::new(),
+        supersedes: None,
+    })?;
+    // Printed only once the record is on disk.
+    println!("{}", record.id);
+    Ok(0)
+}
+
+fn list_notes(ctx: &Context, case: Option<&str>) -> Result<u8, CaseError> {
+    let name = ctx.case_name(case)?;
+    let case = ctx.unlocked(&name)?;
+    let contents = case.read()?;
+    for record in contents.records.iter().rev() {
+        let Body::Note {
+            text,
+            tags,
+            supersedes,
+            ..
+        } = &record.body
+        else {
+            continue;
+        };
+        let mut head = format!(
+            "{}  {}  {}",
+            record.time,
+            SafeText::new(&record.author),
+            record.id
+        );
+        if !tags.is_empty() {
+            head.push_str(&format!("  [{}]", SafeText::new(&tags.join(", "))));
+        }
+        if let Some(old) = supersedes {
+            head.push_str(&format!("  (amends {})", SafeText::new(old)));
+        }
+        println!("{head}");
+        for line in text.lines() {
+            println!("    {}", SafeText::new(line));
+        }
+    }
+    if let Some(damage) = contents.damage {
+        eprintln!("warroom: {}", CaseError::Damaged(damage));
+        return Ok(1);
+    }
+    if contents.torn.is_some() {
+        eprintln!(
+            "warroom: the last record was cut short by a crash and is not shown; it is set aside at the next write"
+        );
+    }
+    Ok(0)
+}

@@ -1,0 +1,389 @@
+//! The encrypted case: where the team's truth lives.
+//!
+//! A case is a private directory under `$XDG_DATA_HOME/warroom/cases/NAME`:
+//!
+//! - `case.json`: plaintext header (format, case id, name, generation, the
+//!   recipients' public keys) so anyone can see who can read it;
+//! - `key.GEN.age`: the case's data key, age-encrypted to the recipients
+//!   (readable with the `age` tool and a recipient's identity);
+//! - `journal.GEN`: the append-only journal of records sealed under that
+//!   key (see `journal`).
+//!
+//! Changing who can read the case writes a new generation and switches the
+//! header to it in one rename; removing someone also replaces the data key
+//! and re-seals every record, so the removed key opens nothing new.
+
+pub mod cli;
+pub mod journal;
+pub mod keys;
+pub mod record;
+pub mod store;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use journal::{Damage, DataKey};
+use keys::{Identity, Recipient};
+use record::{Body, Record};
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaseError {
+    #[error("{0}")]
+    Io(String),
+    #[error("{0}")]
+    Key(String),
+    #[error("{0}")]
+    Unsafe(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "the journal is damaged at record {} (byte {}): {}; every record before it is intact",
+        .0.record, .0.offset, .0.reason
+    )]
+    Damaged(Damage),
+}
+
+impl From<std::io::Error> for CaseError {
+    fn from(e: std::io::Error) -> Self {
+        CaseError::Io(e.to_string())
+    }
+}
+
+const FORMAT: u32 = 1;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Header {
+    pub format: u32,
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub generation: u32,
+    pub recipients: Vec<String>,
+}
+
+/// A case found by `Case::list`, or its name and why it cannot be opened.
+pub type Listed = Result<Case, (String, CaseError)>;
+
+pub struct Case {
+    pub dir: PathBuf,
+    pub header: Header,
+}
+
+/// Case names are directory names: letters, digits, `.`, `_`, `-`.
+fn check_name(name: &str) -> Result<(), CaseError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('.')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(CaseError::Invalid(format!(
+            "\"{}\" is not a case name: use up to 64 letters, digits, '.', '_' or '-'",
+            crate::model::SafeText::new(name)
+        )))
+    }
+}
+
+fn seal_key(key: &DataKey, recipients: &[Recipient]) -> Result<Vec<u8>, CaseError> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.key.as_ref() as _))
+        .map_err(|e| CaseError::Key(format!("cannot encrypt to these recipients: {e}")))?;
+    let mut out = Vec::new();
+    let mut writer = encryptor.wrap_output(&mut out)?;
+    writer.write_all(key.as_ref())?;
+    writer.finish()?;
+    Ok(out)
+}
+
+impl Case {
+    pub fn root(data_dir: &Path) -> PathBuf {
+        data_dir.join("cases")
+    }
+
+    fn header_path(&self) -> PathBuf {
+        self.dir.join("case.json")
+    }
+
+    pub fn journal_path(&self) -> PathBuf {
+        self.dir.join(format!("journal.{}", self.header.generation))
+    }
+
+    fn key_path(&self) -> PathBuf {
+        self.dir.join(format!("key.{}.age", self.header.generation))
+    }
+
+    /// Creates a case readable by `recipients`, its journal opened by a
+    /// first record.
+    pub fn create(
+        data_dir: &Path,
+        name: &str,
+        recipients: Vec<Recipient>,
+    ) -> Result<Case, CaseError> {
+        check_name(name)?;
+        if recipients.is_empty() {
+            return Err(CaseError::Key(
+                "a case needs at least one recipient (--recipient age1… or an SSH public key)"
+                    .into(),
+            ));
+        }
+        let root = Self::root(data_dir);
+        crate::paths::ensure_private_dir(&root)?;
+        let dir = root.join(name);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(CaseError::Invalid(format!(
+                    "a case named {name} already exists ({})",
+                    dir.display()
+                )));
+            }
+            Err(e) => return Err(CaseError::Io(format!("{}: {e}", dir.display()))),
+        }
+        crate::paths::ensure_private_dir(&dir)?;
+        let mut id = [0u8; 16];
+        journal::getrandom(&mut id)?;
+        let header = Header {
+            format: FORMAT,
+            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            name: name.to_owned(),
+            created: crate::model::de::graph_time(jiff::Timestamp::now()),
+            generation: 1,
+            recipients: recipients.iter().map(|r| r.text.clone()).collect(),
+        };
+        let case = Case { dir, header };
+        let mut key = Zeroizing::new([0u8; 32]);
+        journal::getrandom(key.as_mut())?;
+        store::write_new_private(&case.key_path(), &seal_key(&key, &recipients)?)?;
+        store::write_new_private(&case.journal_path(), &[])?;
+        let unlocked = Unlocked { case, key };
+        unlocked.append(Body::CaseOpened {
+            name: name.to_owned(),
+        })?;
+        // The header last: a case without one was never finished.
+        let text = serde_json::to_vec_pretty(&unlocked.case.header).expect("header serializes");
+        store::write_new_private(&unlocked.case.header_path(), &text)?;
+        Ok(unlocked.case)
+    }
+
+    /// Opens the case named `name`, refusing one others can read or write.
+    pub fn find(data_dir: &Path, name: &str) -> Result<Case, CaseError> {
+        check_name(name)?;
+        let dir = Self::root(data_dir).join(name);
+        if !dir.exists() {
+            return Err(CaseError::Invalid(format!(
+                "no case named {name} (`warroom case list` shows the cases here)"
+            )));
+        }
+        store::check_private(&dir)?;
+        let header_path = dir.join("case.json");
+        store::check_private(&header_path)?;
+        let text = std::fs::read(&header_path)
+            .map_err(|e| CaseError::Io(format!("{}: {e}", header_path.display())))?;
+        let header: Header = serde_json::from_slice(&text).map_err(|e| {
+            CaseError::Invalid(format!(
+                "{}: not a case header ({e})",
+                header_path.display()
+            ))
+        })?;
+        if header.format != FORMAT {
+            return Err(CaseError::Invalid(format!(
+                "case {name} has format {}, this warroom reads format {FORMAT}",
+                header.format
+            )));
+        }
+        let case = Case { dir, header };
+        for path in [case.key_path(), case.journal_path()] {
+            store::check_private(&path)?;
+        }
+        Ok(case)
+    }
+
+    /// Every case under the data directory, by name.
+    pub fn list(data_dir: &Path) -> Vec<Listed> {
+        let root = Self::root(data_dir);
+        let Ok(entries) = std::fs::read_dir(&root) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+            .into_iter()
+            .map(|n| Self::find(data_dir, &n).map_err(|e| (n, e)))
+            .collect()
+    }
+
+    /// Opens the data key with this responder's identity.
+    pub fn unlock(self, identity: &Identity) -> Result<Unlocked, CaseError> {
+        let path = self.key_path();
+        let sealed =
+            std::fs::read(&path).map_err(|e| CaseError::Io(format!("{}: {e}", path.display())))?;
+        let decryptor = age::Decryptor::new(&sealed[..])
+            .map_err(|e| CaseError::Invalid(format!("{}: {e}", path.display())))?;
+        let mut key = Zeroizing::new(Vec::new());
+        decryptor
+            .decrypt(identity.keys.iter().map(|k| k.as_ref() as &dyn age::Identity))
+            .map_err(|e| match e {
+                age::DecryptError::NoMatchingKeys => CaseError::Key(format!(
+                    "the identity {} is not among the recipients of case {} (`warroom case recipients list {}` shows them)",
+                    identity.path.display(),
+                    self.header.name,
+                    self.header.name
+                )),
+                other => CaseError::Key(format!("{}: {other}", path.display())),
+            })?
+            .read_to_end(&mut key)?;
+        let key: [u8; 32] = key
+            .as_slice()
+            .try_into()
+            .map_err(|_| CaseError::Invalid(format!("{}: not a case key", path.display())))?;
+        Ok(Unlocked {
+            case: self,
+            key: Zeroizing::new(key),
+        })
+    }
+}
+
+/// A case whose data key is open.
+pub struct Unlocked {
+    pub case: Case,
+    key: DataKey,
+}
+
+/// Every record that opened, and what stopped the reading if anything.
+pub struct Contents {
+    pub records: Vec<Record>,
+    /// Bytes of a record cut short by a crash, at the end.
+    pub torn: Option<u64>,
+    pub damage: Option<Damage>,
+    /// Records whose text is not a record (written by something else).
+    pub unreadable: u64,
+}
+
+impl Unlocked {
+    /// Appends one record durably; returns it once it is on disk.
+    pub fn append(&self, body: Body) -> Result<Record, CaseError> {
+        Ok(self.append_all(vec![body])?.remove(0))
+    }
+
+    pub fn append_all(&self, bodies: Vec<Body>) -> Result<Vec<Record>, CaseError> {
+        let author = record::author();
+        let time = crate::model::de::graph_time(jiff::Timestamp::now());
+        let records = bodies
+            .into_iter()
+            .map(|body| {
+                Ok(Record {
+                    id: record::new_id()?,
+                    time: time.clone(),
+                    author: author.clone(),
+                    body,
+                })
+            })
+            .collect::<Result<Vec<_>, CaseError>>()?;
+        let plain: Vec<Zeroizing<Vec<u8>>> = records
+            .iter()
+            .map(|r| Zeroizing::new(serde_json::to_vec(r).expect("records serialize")))
+            .collect();
+        let slices: Vec<&[u8]> = plain.iter().map(|p| p.as_slice()).collect();
+        let mut writer = journal::Writer::open(&self.case.journal_path())?;
+        writer.append(&self.key, &self.case.header.id, &slices)?;
+        Ok(records)
+    }
+
+    pub fn read(&self) -> Result<Contents, CaseError> {
+        let path = self.case.journal_path();
+        let bytes = Zeroizing::new(
+            std::fs::read(&path).map_err(|e| CaseError::Io(format!("{}: {e}", path.display())))?,
+        );
+        let scan = journal::scan(&bytes, &self.case.header.id, Some(&self.key));
+        let mut unreadable = 0;
+        let records = scan
+            .records
+            .iter()
+            .filter_map(|(_, plain)| {
+                serde_json::from_slice::<Record>(plain)
+                    .inspect_err(|_| unreadable += 1)
+                    .ok()
+            })
+            .collect();
+        Ok(Contents {
+            records,
+            torn: scan.torn.map(|(_, len)| len),
+            damage: scan.damage,
+            unreadable,
+        })
+    }
+
+    /// Makes the case readable by `recipients` from now on. With `rekey`
+    /// (someone was removed) the data key is replaced and every record
+    /// sealed again under it.
+    pub fn set_recipients(
+        mut self,
+        recipients: Vec<Recipient>,
+        rekey: bool,
+    ) -> Result<Unlocked, CaseError> {
+        if recipients.is_empty() {
+            return Err(CaseError::Key(
+                "a case must keep at least one recipient".into(),
+            ));
+        }
+        let journal_path = self.case.journal_path();
+        let old_key_path = self.case.key_path();
+        let file = std::fs::File::open(&journal_path)?;
+        // Writers wait while the case changes generation.
+        let _lock = store::FileLock::exclusive(&file)?;
+        let contents = self.read()?;
+        if let Some(damage) = contents.damage {
+            return Err(CaseError::Damaged(damage));
+        }
+        let mut key = self.key.clone();
+        if rekey {
+            journal::getrandom(key.as_mut())?;
+        }
+        let mut next = self.case.header.clone();
+        next.generation += 1;
+        next.recipients = recipients.iter().map(|r| r.text.clone()).collect();
+        let next_case = Case {
+            dir: self.case.dir.clone(),
+            header: next,
+        };
+        // Every record, then one saying who can read the case now.
+        let change = Record {
+            id: record::new_id()?,
+            time: crate::model::de::graph_time(jiff::Timestamp::now()),
+            author: record::author(),
+            body: Body::Recipients {
+                recipients: next_case.header.recipients.clone(),
+                rekeyed: rekey,
+            },
+        };
+        let mut sealed = Vec::new();
+        let mut previous = journal::genesis(&next_case.header.id);
+        for (i, record) in contents.records.iter().chain([&change]).enumerate() {
+            let plain = Zeroizing::new(serde_json::to_vec(record).expect("records serialize"));
+            let frame = journal::seal(&key, &next_case.header.id, i as u64 + 1, &previous, &plain)?;
+            previous = journal::chain(&previous, &frame);
+            sealed.extend_from_slice(&frame);
+        }
+        let _ = std::fs::remove_file(next_case.journal_path());
+        let _ = std::fs::remove_file(next_case.key_path());
+        store::write_new_private(&next_case.journal_path(), &sealed)?;
+        store::write_new_private(&next_case.key_path(), &seal_key(&key, &recipients)?)?;
+        // The switch: one rename.
+        let text = serde_json::to_vec_pretty(&next_case.header).expect("header serializes");
+        store::replace_private(&next_case.header_path(), &text)?;
+        let _ = std::fs::remove_file(&journal_path);
+        let _ = std::fs::remove_file(&old_key_path);
+        self.case = next_case;
+        self.key = key;
+        Ok(self)
+    }
+}

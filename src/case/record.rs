@@ -1,0 +1,106 @@
+//! What the journal records: who did what, when. Serialized as JSON inside
+//! the encryption; kinds this build does not know are kept and shown as such.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    /// Unique, random; what `notes add` prints and links point at.
+    pub id: String,
+    /// UTC, RFC 3339.
+    pub time: String,
+    pub author: String,
+    #[serde(flatten)]
+    pub body: Body,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Body {
+    CaseOpened {
+        name: String,
+    },
+    /// A note; an amendment names the note it supersedes (notes are never
+    /// edited in place).
+    Note {
+        text: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<String>,
+        /// Findings, events, entities or checklist items it is about.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        links: Vec<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        supersedes: Option<String>,
+    },
+    /// Who can read the case from this record on.
+    Recipients {
+        recipients: Vec<String>,
+        /// Whether the data key was replaced (someone was removed).
+        rekeyed: bool,
+    },
+    /// Written by a newer warroom.
+    #[serde(other)]
+    Unknown,
+}
+
+impl Body {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Body::CaseOpened { .. } => "case-opened",
+            Body::Note { .. } => "note",
+            Body::Recipients { .. } => "recipients",
+            Body::Unknown => "unknown",
+        }
+    }
+}
+
+/// A fresh record id: 128 random bits, hex.
+pub fn new_id() -> Result<String, super::CaseError> {
+    let mut bytes = [0u8; 16];
+    super::journal::getrandom(&mut bytes)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// `user@host`, or `WARROOM_AUTHOR` when set.
+pub fn author() -> String {
+    if let Ok(author) = std::env::var("WARROOM_AUTHOR")
+        && !author.trim().is_empty()
+    {
+        return author.trim().to_owned();
+    }
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .unwrap_or_else(|_| "localhost".into());
+    format!("{user}@{host}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kinds_are_kept_readable() {
+        let r: Record = serde_json::from_str(
+            r#"{"id":"1","time":"t","author":"a","kind":"triage","finding":"x"}"#,
+        )
+        .unwrap();
+        assert_eq!(r.body, Body::Unknown);
+        let note = Record {
+            id: "2".into(),
+            time: "t".into(),
+            author: "a".into(),
+            body: Body::Note {
+                text: "x".into(),
+                tags: vec![],
+                links: vec![],
+                supersedes: None,
+            },
+        };
+        let text = serde_json::to_string(&note).unwrap();
+        assert!(text.contains(r#""kind":"note""#), "{text}");
+        assert_eq!(serde_json::from_str::<Record>(&text).unwrap(), note);
+    }
+}
