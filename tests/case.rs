@@ -1,0 +1,554 @@
+//! The encrypted case through the real binary: age and SSH recipients, the
+//! `age` tool reading what warroom wrote, re-keying when someone leaves,
+//! kill -9 during appends, tampering, permissions, and no plaintext on disk.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use common::{BIN, Home, Tmux, have_tool, wait_for_file};
+
+fn warroom(home: &Home, args: &[&str], stdin: &str, identity: &Path) -> Output {
+    let mut child = command(home, args, identity)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn command(home: &Home, args: &[&str], identity: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WARROOM_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.args(args)
+        .envs(home.env())
+        .env("WARROOM_IDENTITY", identity)
+        .env("WARROOM_AUTHOR", "tester@jumpbox");
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A fresh age identity; returns (file, public key).
+fn age_identity(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let out = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (path, text(&public.stdout).trim().to_owned())
+}
+
+fn case_dir(home: &Home, name: &str) -> PathBuf {
+    home.path().join("data/warroom/cases").join(name)
+}
+
+#[test]
+fn notes_round_trip_and_the_age_tool_opens_the_case_key() {
+    if !have_tool("age", "age") {
+        return;
+    }
+    let home = Home::new();
+    let (id, public) = age_identity(home.path(), "id.txt");
+    let out = warroom(
+        &home,
+        &["case", "new", "ir-1", "--recipient", &public],
+        "",
+        &id,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = warroom(
+        &home,
+        &["notes", "add", "--case", "ir-1", "--tag", "adfs"],
+        "token-signing cert exported from ADFS01\nsecond line\n",
+        &id,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let note_id = text(&out.stdout).trim().to_owned();
+    assert_eq!(note_id.len(), 32, "prints the record id");
+    let out = warroom(&home, &["notes", "list", "--case", "ir-1"], "", &id);
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains(&note_id) && listed.contains("[adfs]"),
+        "{listed}"
+    );
+    assert!(listed.contains("    token-signing cert exported from ADFS01\n    second line"));
+    assert!(listed.contains("tester@jumpbox"));
+    // The age tool, with the same identity, opens the case key (and
+    // nothing but a recipient can).
+    let key = case_dir(&home, "ir-1").join("key.1.age");
+    let opened = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&id)
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(opened.status.success(), "{}", text(&opened.stderr));
+    assert_eq!(opened.stdout.len(), 32);
+    let (stranger, _) = age_identity(home.path(), "stranger.txt");
+    let refused = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&stranger)
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let out = warroom(&home, &["notes", "list", "--case", "ir-1"], "", &stranger);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("not among the recipients"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = warroom(&home, &["case", "verify", "ir-1"], "", &id);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("2 records, chain intact"));
+}
+
+#[test]
+fn ssh_keys_are_recipients_and_identities() {
+    if !have_tool("ssh-keygen", "openssh-client") {
+        return;
+    }
+    let home = Home::new();
+    let mut publics = Vec::new();
+    let mut privates = Vec::new();
+    for kind in ["ed25519", "rsa"] {
+        let key = home.path().join(format!("id_{kind}"));
+        let out = Command::new("ssh-keygen")
+            .args([
+                "-q",
+                "-t",
+                kind,
+                "-N",
+                "",
+                "-C",
+                &format!("{kind}@team"),
+                "-f",
+            ])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        publics.push(
+            std::fs::read_to_string(key.with_extension("pub"))
+                .unwrap()
+                .trim()
+                .to_owned(),
+        );
+        privates.push(key);
+    }
+    let out = warroom(
+        &home,
+        &[
+            "case",
+            "new",
+            "ssh-case",
+            "--recipient",
+            &publics[0],
+            "--recipient",
+            &publics[1],
+        ],
+        "",
+        &privates[0],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = warroom(
+        &home,
+        &["notes", "add", "--case", "ssh-case"],
+        "from ed25519",
+        &privates[0],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = warroom(
+        &home,
+        &["notes", "list", "--case", "ssh-case"],
+        "",
+        &privates[1],
+    );
+    assert!(
+        text(&out.stdout).contains("from ed25519"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = warroom(
+        &home,
+        &["case", "recipients", "list", "ssh-case"],
+        "",
+        &privates[1],
+    );
+    assert!(text(&out.stdout).contains("ed25519@team") && text(&out.stdout).contains("rsa@team"));
+}
+
+#[test]
+fn removing_a_recipient_replaces_the_key() {
+    let home = Home::new();
+    let (alice, alice_pub) = age_identity(home.path(), "alice.txt");
+    let (bob, bob_pub) = age_identity(home.path(), "bob.txt");
+    let new = [
+        "case",
+        "new",
+        "team",
+        "--recipient",
+        &alice_pub,
+        "--recipient",
+        &bob_pub,
+    ];
+    assert!(warroom(&home, &new, "", &alice).status.success());
+    assert!(
+        warroom(&home, &["notes", "add", "--case", "team"], "before", &bob)
+            .status
+            .success()
+    );
+    let out = warroom(
+        &home,
+        &["case", "recipients", "remove", "team", &bob_pub],
+        "",
+        &alice,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = warroom(&home, &["notes", "list", "--case", "team"], "", &bob);
+    assert!(
+        text(&out.stderr).contains("not among the recipients"),
+        "{}",
+        text(&out.stderr)
+    );
+    // The old generation is gone; the new key is not sealed to Bob.
+    let dir = case_dir(&home, "team");
+    assert!(!dir.join("journal.1").exists() && !dir.join("key.1.age").exists());
+    let opened = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&bob)
+        .arg(dir.join("key.2.age"))
+        .output();
+    if let Ok(opened) = opened {
+        assert!(!opened.status.success());
+    }
+    assert!(
+        warroom(&home, &["notes", "add", "--case", "team"], "after", &alice)
+            .status
+            .success()
+    );
+    let out = warroom(&home, &["notes", "list", "--case", "team"], "", &alice);
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("before") && listed.contains("after"),
+        "{listed}"
+    );
+    let out = warroom(&home, &["case", "verify", "team"], "", &alice);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+    let out = warroom(
+        &home,
+        &["case", "recipients", "add", "team", &bob_pub],
+        "",
+        &alice,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = warroom(&home, &["notes", "list", "--case", "team"], "", &bob);
+    assert!(text(&out.stdout).contains("after"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn kill_9_during_appends_loses_no_acknowledged_note() {
+    let home = Home::new();
+    let (id, public) = age_identity(home.path(), "id.txt");
+    assert!(
+        warroom(
+            &home,
+            &["case", "new", "crash", "--recipient", &public],
+            "",
+            &id
+        )
+        .status
+        .success()
+    );
+    let mut acked = Vec::new();
+    let mut killed = 0;
+    for i in 0..200 {
+        let mut child = command(&home, &["notes", "add", "--case", "crash"], &id)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("note-{i}").as_bytes())
+            .unwrap();
+        if fastrand::u8(..) < 90 {
+            // At a random moment of its run: starting, sealing, writing.
+            std::thread::sleep(Duration::from_micros(fastrand::u64(0..12_000)));
+            let _ = child.kill();
+            killed += 1;
+        }
+        let out = child.wait_with_output().unwrap();
+        if out.status.success() && text(&out.stdout).trim().len() == 32 {
+            acked.push(format!("note-{i}"));
+        }
+    }
+    assert!(
+        killed > 20 && acked.len() > 50,
+        "killed {killed}, acked {}",
+        acked.len()
+    );
+    let out = warroom(&home, &["notes", "list", "--case", "crash"], "", &id);
+    let listed = text(&out.stdout);
+    let lines: std::collections::HashSet<&str> = listed.lines().map(str::trim).collect();
+    let lost: Vec<&String> = acked
+        .iter()
+        .filter(|n| !lines.contains(n.as_str()))
+        .collect();
+    assert!(lost.is_empty(), "acknowledged notes lost: {lost:?}");
+    let out = warroom(&home, &["case", "verify", "crash"], "", &id);
+    let said = text(&out.stdout);
+    assert!(out.status.success() || said.contains("torn"), "{said}");
+    // The next write sets a torn tail aside; then the chain is whole.
+    assert!(
+        warroom(&home, &["notes", "add", "--case", "crash"], "after", &id)
+            .status
+            .success()
+    );
+    let out = warroom(&home, &["case", "verify", "crash"], "", &id);
+    assert!(out.status.success(), "{}", text(&out.stdout));
+}
+
+#[test]
+fn tampering_and_loose_permissions_are_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = Home::new();
+    let (id, public) = age_identity(home.path(), "id.txt");
+    assert!(
+        warroom(
+            &home,
+            &["case", "new", "t", "--recipient", &public],
+            "",
+            &id
+        )
+        .status
+        .success()
+    );
+    for i in 0..5 {
+        assert!(
+            warroom(
+                &home,
+                &["notes", "add", "--case", "t"],
+                &format!("n{i}"),
+                &id
+            )
+            .status
+            .success()
+        );
+    }
+    let journal = case_dir(&home, "t").join("journal.1");
+    let good = std::fs::read(&journal).unwrap();
+    let mut bad = good.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x01;
+    std::fs::write(&journal, &bad).unwrap();
+    let out = warroom(&home, &["case", "verify", "t"], "", &id);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("damaged at record"),
+        "{}",
+        text(&out.stdout)
+    );
+    // Nothing is appended to an altered journal.
+    let out = warroom(&home, &["notes", "add", "--case", "t"], "more", &id);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(std::fs::read(&journal).unwrap(), bad);
+    std::fs::write(&journal, &good).unwrap();
+    assert!(
+        warroom(&home, &["case", "verify", "t"], "", &id)
+            .status
+            .success()
+    );
+    // A case directory others can enter is refused, with the fix.
+    let dir = case_dir(&home, "t");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = warroom(&home, &["notes", "list", "--case", "t"], "", &id);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("chmod -R go-rwx"),
+        "{}",
+        text(&out.stderr)
+    );
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // So is an identity others can read.
+    std::fs::set_permissions(&id, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = warroom(&home, &["notes", "list", "--case", "t"], "", &id);
+    assert!(
+        text(&out.stderr).contains("chmod 600"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn a_note_never_reaches_disk_in_plaintext() {
+    let home = Home::new();
+    let (id, public) = age_identity(home.path(), "id.txt");
+    let canary = format!("CANARY-{}-golden", fastrand::u64(..));
+    assert!(
+        warroom(
+            &home,
+            &["case", "new", "leak", "--recipient", &public],
+            "",
+            &id
+        )
+        .status
+        .success()
+    );
+    let out = warroom(
+        &home,
+        &["notes", "add", "--case", "leak", "--tag", &canary],
+        &canary,
+        &id,
+    );
+    assert!(out.status.success());
+    assert!(
+        text(&warroom(&home, &["notes", "list", "--case", "leak"], "", &id).stdout)
+            .contains(&canary)
+    );
+    let mut found = Vec::new();
+    let mut stack = vec![home.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(&canary) {
+                found.push(path);
+            }
+        }
+    }
+    assert!(found.is_empty(), "canary in plaintext: {found:?}");
+}
+
+/// A passphrase-protected identity made by the `age` tool: warroom asks
+/// for the passphrase on the terminal (no echo), caches the unlocked
+/// identity in the kernel keyring, and `lock` drops it.
+#[test]
+fn a_passphrase_identity_is_asked_once_then_cached_until_lock() {
+    if !have_tool("tmux", "tmux") || !have_tool("age", "age") {
+        return;
+    }
+    if warroom::keyring::Cache::open().is_err() {
+        assert!(
+            std::env::var_os("WARROOM_REQUIRE_TOOLS").is_none(),
+            "no kernel keyring"
+        );
+        return;
+    }
+    let home = Home::new();
+    let (plain, public) = age_identity(home.path(), "plain.txt");
+    let sealed = home.path().join("id.age");
+    let mut env = home.env();
+    env.push(("WARROOM_IDENTITY".into(), sealed.display().to_string()));
+    env.push(("WARROOM_CASE".into(), "pp".into()));
+    let tmux = Tmux::start(120, 30, &env);
+    // age -p asks twice on the terminal.
+    tmux.type_line(&format!(
+        "age -a -p -o {} {}",
+        sealed.display(),
+        plain.display()
+    ));
+    for _ in 0..2 {
+        assert!(
+            tmux.wait_for("passphrase", Duration::from_secs(10)),
+            "{}",
+            tmux.screen()
+        );
+        std::thread::sleep(Duration::from_millis(300));
+        tmux.type_line("correct horse battery");
+    }
+    assert!(
+        wait_for_file(&sealed, Duration::from_secs(10)).is_some(),
+        "age wrote no identity: {}",
+        tmux.screen()
+    );
+    std::fs::remove_file(&plain).unwrap();
+    let mut sealed_mode = std::fs::metadata(&sealed).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut sealed_mode, 0o600);
+    std::fs::set_permissions(&sealed, sealed_mode).unwrap();
+    tmux.type_line("clear");
+    let done = home.path().join("done");
+    tmux.type_line(&format!(
+        "{BIN} case new pp --recipient {public} && echo note-one | {BIN} notes add; echo done > {}",
+        done.display()
+    ));
+    assert!(
+        tmux.wait_for("Passphrase for", Duration::from_secs(10)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.type_line("correct horse battery");
+    wait_for_file(&done, Duration::from_secs(20)).expect("commands finished");
+    assert!(
+        !tmux.screen().contains("correct horse"),
+        "the passphrase was echoed"
+    );
+    // Cached: no question this time.
+    let out = Command::new(BIN)
+        .args(["notes", "list"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stdout).contains("note-one"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Locked: asked again.
+    let out = Command::new(BIN)
+        .arg("lock")
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        text(&out.stderr).contains("dropped"),
+        "{}",
+        text(&out.stderr)
+    );
+    tmux.type_line("clear");
+    tmux.type_line(&format!("{BIN} notes list"));
+    assert!(
+        tmux.wait_for("Passphrase for", Duration::from_secs(10)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.type_line("wrong horse");
+    assert!(
+        tmux.wait_for("wrong passphrase", Duration::from_secs(20)),
+        "{}",
+        tmux.screen()
+    );
+}
