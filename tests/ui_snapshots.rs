@@ -370,3 +370,64 @@ fn hostile_tenant_string_is_drawn_inert() {
         );
     }
 }
+
+fn note(id: &str, time: &str, tags: &[&str], text: &str) -> warroom::app::notes::NoteRow {
+    warroom::app::notes::NoteRow {
+        id: id.into(),
+        time: time.into(),
+        author: SafeText::new("alice@jump01"),
+        tags: tags.iter().map(|t| SafeText::new(t)).collect(),
+        lines: text.lines().map(SafeText::new).collect(),
+        supersedes: None,
+    }
+}
+
+#[test]
+fn notes_pane_lists_notes_and_shows_the_selected_one() {
+    let mut state = state(120, 40);
+    state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
+    for row in [
+        note(
+            "9f2c",
+            "2026-11-25 11:58",
+            &["adfs"],
+            "Token-signing cert exported from ADFS01\nThumbprint 3F2A…",
+        ),
+        note(
+            "a71b",
+            "2026-11-25 12:02",
+            &[],
+            "Pasted from chat: \u{1b}]52;c;cm0gLXJmIH4=\u{7} do not trust\nrow two",
+        ),
+    ] {
+        update(&mut state, Msg::NoteSaved(row));
+    }
+    press(&mut state, KeyCode::Char('4'));
+    press(&mut state, KeyCode::Char('z'));
+    let terminal = render(&state, &dark());
+    let text = buffer_text(terminal.backend().buffer());
+    assert!(!text.contains('\u{1b}') && text.contains("\\x1b]52"));
+    insta::assert_snapshot!(terminal.backend());
+}
+
+#[test]
+fn note_editor_and_discard_question() {
+    let mut state = state(80, 24);
+    state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
+    press(&mut state, KeyCode::Char('n'));
+    type_text(&mut state, "DCSync from 10.0.4.17 at 02:14 #dcsync");
+    insta::assert_snapshot!("note_editor", render(&state, &dark()).backend());
+    press(&mut state, KeyCode::Esc);
+    insta::assert_snapshot!("note_discard_question", render(&state, &dark()).backend());
+}
+
+#[test]
+fn notes_pane_says_why_a_case_is_locked() {
+    let mut state = state(100, 30);
+    state.session.case = CaseLock::Locked(SafeText::new("IR-2026-11"));
+    state.session.case_detail = Some(SafeText::new(
+        "the identity /home/alice/.local/share/warroom/identity.age is not among the recipients of case IR-2026-11",
+    ));
+    press(&mut state, KeyCode::Char('4'));
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}

@@ -238,3 +238,103 @@ fn selection_stays_in_range_of_an_empty_pane() {
     press(&mut s, KeyCode::Home);
     assert_eq!(s.pane(PaneId::Findings).selected, 0);
 }
+
+fn note_row(id: &str, text: &str) -> warroom::app::notes::NoteRow {
+    warroom::app::notes::NoteRow {
+        id: id.into(),
+        time: "2026-11-25 12:00".into(),
+        author: SafeText::new("alice@jump"),
+        tags: vec![],
+        lines: text.lines().map(SafeText::new).collect(),
+        supersedes: None,
+    }
+}
+
+#[test]
+fn writing_a_note_saves_through_an_effect_and_keeps_the_text_until_saved() {
+    let mut s = state();
+    // No case: said, nothing opens.
+    press(&mut s, KeyCode::Char('n'));
+    assert!(matches!(s.mode, Mode::Normal));
+    assert!(
+        s.toast
+            .as_ref()
+            .unwrap()
+            .text
+            .as_str()
+            .contains("no case open")
+    );
+    s.session.case = warroom::app::state::CaseLock::Unlocked(SafeText::new("ir"));
+    press(&mut s, KeyCode::Char('n'));
+    assert!(matches!(s.mode, Mode::Editor(_)));
+    assert_eq!(s.focus, PaneId::Notes);
+    // `q` and `n` are text here; Enter is a line break.
+    type_text(&mut s, "quiet #adfs");
+    press(&mut s, KeyCode::Enter);
+    type_text(&mut s, "line two");
+    let effects = key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(
+        effects.contains(&Effect::SaveNote {
+            text: "quiet #adfs\nline two".into(),
+            tags: vec!["adfs".into()],
+        }),
+        "{effects:?}"
+    );
+    assert_eq!(s.in_flight.len(), 1);
+    // A failed save keeps the editor and its text.
+    update(&mut s, Msg::NoteFailed(SafeText::new("disk full")));
+    let Mode::Editor(editor) = &s.mode else {
+        panic!("editor closed on failure")
+    };
+    assert_eq!(editor.text(), "quiet #adfs\nline two");
+    assert!(s.in_flight.is_empty());
+    key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    update(
+        &mut s,
+        Msg::NoteSaved(note_row("n1", "quiet #adfs\nline two")),
+    );
+    assert!(matches!(s.mode, Mode::Normal));
+    assert_eq!(s.notes.len(), 1);
+    assert_eq!(s.pane(PaneId::Notes).len, 1);
+}
+
+#[test]
+fn closing_an_unsaved_note_asks_first() {
+    let mut s = state();
+    s.session.case = warroom::app::state::CaseLock::Unlocked(SafeText::new("ir"));
+    press(&mut s, KeyCode::Char('n'));
+    // An empty editor just closes.
+    press(&mut s, KeyCode::Esc);
+    assert!(matches!(s.mode, Mode::Normal));
+    press(&mut s, KeyCode::Char('n'));
+    type_text(&mut s, "draft");
+    press(&mut s, KeyCode::Esc);
+    assert!(matches!(s.mode, Mode::ConfirmDiscard(_)));
+    press(&mut s, KeyCode::Char('n'));
+    let Mode::Editor(editor) = &s.mode else {
+        panic!("the draft was not kept")
+    };
+    assert_eq!(editor.text(), "draft");
+    press(&mut s, KeyCode::Esc);
+    press(&mut s, KeyCode::Char('y'));
+    assert!(matches!(s.mode, Mode::Normal));
+}
+
+#[test]
+fn searching_notes_narrows_the_list() {
+    let mut s = state();
+    s.session.case = warroom::app::state::CaseLock::Unlocked(SafeText::new("ir"));
+    for (id, text) in [
+        ("a", "krbtgt reset"),
+        ("b", "ADFS cert exported"),
+        ("c", "adfs farm rebuilt"),
+    ] {
+        update(&mut s, Msg::NoteSaved(note_row(id, text)));
+    }
+    assert_eq!(s.pane(PaneId::Notes).len, 3);
+    press(&mut s, KeyCode::Char('4'));
+    press(&mut s, KeyCode::Char('/'));
+    type_text(&mut s, "adfs");
+    press(&mut s, KeyCode::Enter);
+    assert_eq!(s.pane(PaneId::Notes).len, 2);
+}

@@ -7,7 +7,9 @@ use crossterm::event::KeyEvent;
 use jiff::Timestamp;
 
 use super::feed::{Connection, SignInRow, StreamStatus};
+use super::notes::NoteRow;
 use super::state::PaneId;
+use crate::model::SafeText;
 
 /// A user intent. Every variant has a stable kebab-case name: the keymap,
 /// the config file and the help overlay refer to actions by it.
@@ -33,11 +35,13 @@ pub enum Action {
     CompletePrev,
     ConfirmYes,
     ConfirmNo,
+    NewNote,
+    Save,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 23] = [
+    pub const ALL: [Action; 25] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -61,6 +65,8 @@ impl Action {
         Action::CompletePrev,
         Action::ConfirmYes,
         Action::ConfirmNo,
+        Action::NewNote,
+        Action::Save,
     ];
 
     pub fn name(self) -> &'static str {
@@ -88,6 +94,8 @@ impl Action {
             Action::CompletePrev => "complete-prev",
             Action::ConfirmYes => "confirm-yes",
             Action::ConfirmNo => "confirm-no",
+            Action::NewNote => "new-note",
+            Action::Save => "save",
         }
     }
 
@@ -141,6 +149,10 @@ pub enum Msg {
     SignIns(Vec<SignInRow>),
     /// A live stream's health after a poll.
     Stream(StreamStatus),
+    /// A note is in the journal (durably).
+    NoteSaved(NoteRow),
+    /// A note could not be saved; the editor keeps it.
+    NoteFailed(SafeText),
 }
 
 /// What `update` asks the runtime to do.
@@ -153,4 +165,7 @@ pub enum Effect {
     /// Put this text on the local clipboard (OSC 52), where the terminal
     /// allows it.
     Copy(String),
+    /// Append a note to the case journal; answered by `NoteSaved` or
+    /// `NoteFailed`.
+    SaveNote { text: String, tags: Vec<String> },
 }

@@ -19,10 +19,18 @@ pub enum Layer {
     Help,
     Prompt,
     Confirm,
+    /// The note editor: everything typed is text except its bindings.
+    Editor,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 4] = [Layer::Normal, Layer::Help, Layer::Prompt, Layer::Confirm];
+    pub const ALL: [Layer; 5] = [
+        Layer::Normal,
+        Layer::Help,
+        Layer::Prompt,
+        Layer::Confirm,
+        Layer::Editor,
+    ];
 
     /// The name used in the config file (`[keys.normal]`).
     pub fn name(self) -> &'static str {
@@ -31,6 +39,7 @@ impl Layer {
             Layer::Help => "help",
             Layer::Prompt => "prompt",
             Layer::Confirm => "confirm",
+            Layer::Editor => "editor",
         }
     }
 
@@ -41,6 +50,7 @@ impl Layer {
             Layer::Help => "This help",
             Layer::Prompt => "Command line (:) and filter (/)",
             Layer::Confirm => "Confirmations",
+            Layer::Editor => "Note editor",
         }
     }
 }
@@ -209,6 +219,7 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             "Focus Remediation",
         ),
         (Normal, &["4"], Focus(PaneId::Notes), "Focus Notes"),
+        (Normal, &["n"], NewNote, "Write a note to the case"),
         (
             Normal,
             &["z"],
@@ -264,6 +275,18 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         (Prompt, &["esc", "ctrl-c"], Back, "Cancel"),
         (Confirm, &["y"], ConfirmYes, "Yes"),
         (Confirm, &["n", "esc"], ConfirmNo, "No"),
+        (
+            Editor,
+            &["ctrl-s"],
+            Save,
+            "Save the note (encrypted, to the case)",
+        ),
+        (
+            Editor,
+            &["esc"],
+            Back,
+            "Close (asks when there is unsaved text)",
+        ),
     ]
 };
 
@@ -274,6 +297,8 @@ const REQUIRED: &[(Layer, Action)] = &[
     (Layer::Prompt, Action::Back),
     (Layer::Prompt, Action::Submit),
     (Layer::Confirm, Action::ConfirmNo),
+    (Layer::Editor, Action::Save),
+    (Layer::Editor, Action::Back),
 ];
 
 /// One line of the help overlay.
@@ -324,10 +349,11 @@ impl Keymap {
         let mut problems = Vec::new();
         for b in &bindings {
             for key in &b.keys {
-                if b.layer == Layer::Prompt && key.is_text_input() {
+                if matches!(b.layer, Layer::Prompt | Layer::Editor) && key.is_text_input() {
                     problems.push(format!(
-                        "{}[keys.prompt] {}: \"{key}\" would swallow typing; use a Ctrl or Alt key",
+                        "{}[keys.{}] {}: \"{key}\" would swallow typing; use a Ctrl or Alt key",
                         b.place(),
+                        b.layer.name(),
                         b.action.name()
                     ));
                 }

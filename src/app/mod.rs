@@ -12,6 +12,7 @@ pub mod commands;
 pub mod feed;
 pub mod keymap;
 pub mod live;
+pub mod notes;
 pub mod runtime;
 pub mod state;
 pub mod terminal;
@@ -33,7 +34,7 @@ use crate::config::Config;
 use crate::model::SafeText;
 use crate::paths::Paths;
 use feed::Connection;
-use state::Session;
+use state::{CaseLock, Session};
 
 /// Opens the console on the configured profile; returns the exit status.
 pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyhow::Result<u8> {
@@ -51,13 +52,89 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
         },
         ..Session::default()
     };
+    let mut session = session;
+    // Opened before the terminal changes: a passphrase is asked here.
+    let opened = open_case(cli, paths, &settings, &mut session);
     let start = configured.then(|| {
         live::starter(live::LiveSetup {
             settings,
             backfill: jiff::SignedDuration::from_hours(1),
         })
     });
-    console(cli, paths, config, session, start, started)
+    console(cli, paths, config, session, start, opened, started)
+}
+
+/// The case named by `WARROOM_CASE`, unlocked with this responder's
+/// identity; on failure the console still opens and says why.
+fn open_case(
+    cli: &Cli,
+    paths: &Paths,
+    settings: &crate::config::Settings,
+    session: &mut Session,
+) -> OpenedCase {
+    use crate::case::{Case, keys};
+    let Some(name) = settings.case.clone() else {
+        return OpenedCase::default();
+    };
+    let identity_path = keys::identity_path(
+        cli.identity.as_deref(),
+        settings.identity.as_deref(),
+        &paths.data_dir,
+    );
+    let unlocked = keys::load_identity(
+        &identity_path,
+        &crate::case::cli::ask_passphrase,
+        keys::IDENTITY_CACHE_TTL,
+    )
+    .and_then(|identity| Case::find(&paths.data_dir, &name)?.unlock(&identity));
+    let display = SafeText::new(&name);
+    match unlocked {
+        Ok(case) => {
+            session.case = CaseLock::Unlocked(display);
+            OpenedCase::from(case, session)
+        }
+        Err(e) => {
+            session.case = CaseLock::Locked(display);
+            session.case_detail = Some(SafeText::new(&e.to_string()));
+            OpenedCase::default()
+        }
+    }
+}
+
+/// An unlocked case and the notes it holds.
+#[derive(Default)]
+struct OpenedCase {
+    case: Option<Arc<crate::case::Unlocked>>,
+    notes: Vec<notes::NoteRow>,
+}
+
+impl OpenedCase {
+    fn from(case: crate::case::Unlocked, session: &mut Session) -> Self {
+        let notes = match case.read() {
+            Ok(contents) => {
+                if let Some(damage) = &contents.damage {
+                    session.case_detail = Some(SafeText::new(&format!(
+                        "the journal is damaged at record {}: {}; run `warroom case verify`",
+                        damage.record, damage.reason
+                    )));
+                }
+                contents
+                    .records
+                    .iter()
+                    .rev()
+                    .filter_map(notes::NoteRow::from_record)
+                    .collect()
+            }
+            Err(e) => {
+                session.case_detail = Some(SafeText::new(&e.to_string()));
+                Vec::new()
+            }
+        };
+        Self {
+            case: Some(Arc::new(case)),
+            notes,
+        }
+    }
 }
 
 /// The console against an emulated tenant under attack, served in this
@@ -97,6 +174,14 @@ pub fn demo(
         connection: Connection::Connecting,
         ..Session::default()
     };
+    let mut session = session;
+    let (opened, throwaway) = match demo_case(&mut session) {
+        Ok((opened, dir)) => (opened, Some(dir)),
+        Err(e) => {
+            session.case_detail = Some(SafeText::new(&format!("no demo case: {e}")));
+            (OpenedCase::default(), None)
+        }
+    };
     let start: runtime::Starter = Box::new(move |tx| {
         tokio::spawn(async move {
             let running = match emulator::start(&spec, "127.0.0.1:0", options).await {
@@ -116,7 +201,41 @@ pub fn demo(
             let _ = running.server.await;
         });
     });
-    console(cli, paths, config, session, Some(start), started)
+    let outcome = console(cli, paths, config, session, Some(start), opened, started);
+    if let Some(dir) = throwaway {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    outcome
+}
+
+/// A throwaway case for the demo: a fresh identity that lives only in
+/// memory, and a case under a private temporary directory that is
+/// removed when the demo ends.
+fn demo_case(
+    session: &mut Session,
+) -> Result<(OpenedCase, std::path::PathBuf), crate::case::CaseError> {
+    use crate::case::{Case, keys};
+    let mut random = [0u8; 8];
+    crate::case::journal::getrandom(&mut random)?;
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("warroom-demo-{suffix}"));
+    crate::paths::ensure_private_dir(&dir)?;
+    let secret = age::x25519::Identity::generate();
+    let public = secret.to_public().to_string();
+    let recipient = keys::Recipient::parse(&public)?;
+    let case = Case::create(&dir, "demo", vec![recipient])?;
+    let identity = keys::Identity {
+        path: dir.join("(in memory)"),
+        keys: vec![Box::new(secret)],
+        public: vec![public],
+    };
+    let unlocked = case.unlock(&identity)?;
+    session.case = CaseLock::Unlocked(SafeText::new("demo"));
+    session.case_detail = Some(SafeText::new(&format!(
+        "A throwaway demo case in {} with a fresh key held only in memory; it is deleted when you quit.",
+        dir.display()
+    )));
+    Ok((OpenedCase::from(unlocked, session), dir))
 }
 
 /// New sign-ins per minute the demo's tenant makes at speed 1.
@@ -128,6 +247,7 @@ fn console(
     config: &Config,
     session: Session,
     start: Option<runtime::Starter>,
+    opened: OpenedCase,
     started: Instant,
 ) -> anyhow::Result<u8> {
     let keymap = Keymap::with_overrides(&config.key_overrides())
@@ -150,7 +270,10 @@ fn console(
     crate::install_crypto_provider();
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "console starting");
 
-    let state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
+    let mut state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
+    state.pane_mut(state::PaneId::Notes).len = opened.notes.len();
+    state.notes = opened.notes;
+    let services = runtime::Services { case: opened.case };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -158,7 +281,9 @@ fn console(
         stop_after_first_frame: cli.bench_startup,
         panic_after_first_frame: cli.panic_after_first_frame,
     };
-    let outcome = runtime.block_on(runtime::run(state, theme, started, options, start));
+    let outcome = runtime.block_on(runtime::run(
+        state, theme, started, options, start, services,
+    ));
     // Input reader threads may still be parked on stdin; do not wait on them.
     runtime.shutdown_timeout(Duration::from_millis(200));
     let outcome = match outcome {

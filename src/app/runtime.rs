@@ -50,6 +50,12 @@ pub struct RunOptions {
 /// into the console's message channel.
 pub type Starter = Box<dyn FnOnce(mpsc::Sender<Msg>) + Send>;
 
+/// What effects act on: the open case, when there is one.
+#[derive(Clone, Default)]
+pub struct Services {
+    pub case: Option<std::sync::Arc<crate::case::Unlocked>>,
+}
+
 /// Runs the console until the user quits or a signal arrives.
 pub async fn run(
     mut state: AppState,
@@ -57,6 +63,7 @@ pub async fn run(
     started: Instant,
     options: RunOptions,
     start: Option<Starter>,
+    services: Services,
 ) -> anyhow::Result<Outcome> {
     let mut hangup = signal(SignalKind::hangup())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -129,16 +136,22 @@ pub async fn run(
             _ = sleep_until(frame_due), if dirty => continue,
         };
 
-        let mut copies = Vec::new();
-        let mut exit = apply(&mut state, msg, &mut dirty, &mut copies);
+        let mut work = Vec::new();
+        let mut exit = apply(&mut state, msg, &mut dirty, &mut work);
         // Apply a burst of task results before drawing once for all of them.
         while exit.is_none()
             && let Ok(msg) = msg_rx.try_recv()
         {
-            exit = apply(&mut state, msg, &mut dirty, &mut copies);
+            exit = apply(&mut state, msg, &mut dirty, &mut work);
         }
-        for text in copies {
-            copy_to_clipboard(guard.terminal.backend_mut(), &text);
+        for effect in work {
+            match effect {
+                Effect::Copy(text) => copy_to_clipboard(guard.terminal.backend_mut(), &text),
+                Effect::SaveNote { text, tags } => {
+                    save_note(&services, text, tags, msg_tx.clone());
+                }
+                Effect::Render | Effect::Exit(_) => {}
+            }
         }
         if let Some(code) = exit {
             break code;
@@ -153,9 +166,12 @@ pub async fn run(
 }
 
 /// Applies one message; returns the exit code when the console must stop.
-fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, copies: &mut Vec<String>) -> Option<u8> {
+fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect>) -> Option<u8> {
     match &msg {
         Msg::Tick(_) | Msg::Resize(..) | Msg::SignIns(_) | Msg::Stream(_) => {}
+        // Never the note itself: the log is plaintext.
+        Msg::NoteSaved(_) => tracing::info!("note saved"),
+        Msg::NoteFailed(_) => tracing::warn!("note not saved"),
         Msg::Connection(c) => tracing::info!(connection = c.label(), "connection"),
         Msg::PromptKey(_) | Msg::Paste(_) => tracing::trace!("prompt input"),
         Msg::Action(action) => tracing::debug!(action = action.name(), "dispatch"),
@@ -166,7 +182,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, copies: &mut Vec<Stri
         match effect {
             Effect::Render => *dirty = true,
             Effect::Exit(code) => exit = Some(code),
-            Effect::Copy(text) => copies.push(text),
+            other @ (Effect::Copy(_) | Effect::SaveNote { .. }) => work.push(other),
         }
     }
     exit
@@ -181,7 +197,8 @@ pub fn to_msg(state: &AppState, event: Event) -> Option<Msg> {
             let layer = state.layer();
             match state.keymap.resolve(layer, &key) {
                 Some(action) => Some(Msg::Action(action)),
-                None if layer == Layer::Prompt => Some(Msg::PromptKey(key)),
+                // Unbound keys in a text layer are typing.
+                None if matches!(layer, Layer::Prompt | Layer::Editor) => Some(Msg::PromptKey(key)),
                 None => None,
             }
         }
@@ -210,4 +227,37 @@ fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
     if let Err(e) = written {
         tracing::warn!("clipboard escape not written: {e}");
     }
+}
+
+/// Appends a note on a blocking task (fsync) and reports back.
+fn save_note(services: &Services, text: String, tags: Vec<String>, tx: mpsc::Sender<Msg>) {
+    let Some(case) = services.case.clone() else {
+        let _ = tx.try_send(Msg::NoteFailed(crate::model::SafeText::new(
+            "no case is open",
+        )));
+        return;
+    };
+    tokio::spawn(async move {
+        let text = zeroize::Zeroizing::new(text);
+        let saved = tokio::task::spawn_blocking(move || {
+            case.append(crate::case::record::Body::Note {
+                text: text.to_string(),
+                tags,
+                links: Vec::new(),
+                supersedes: None,
+            })
+        })
+        .await;
+        let msg = match saved {
+            Ok(Ok(record)) => match super::notes::NoteRow::from_record(&record) {
+                Some(row) => Msg::NoteSaved(row),
+                None => Msg::NoteFailed(crate::model::SafeText::new("saved, but not as a note")),
+            },
+            Ok(Err(e)) => Msg::NoteFailed(crate::model::SafeText::new(&e.to_string())),
+            Err(e) => Msg::NoteFailed(crate::model::SafeText::new(&format!(
+                "the save task failed: {e}"
+            ))),
+        };
+        let _ = tx.send(msg).await;
+    });
 }

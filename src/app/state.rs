@@ -8,6 +8,7 @@ use ratatui_textarea::TextArea;
 
 use super::feed::{Connection, SignInFeed, StreamStatus};
 use super::keymap::{Keymap, Layer};
+use super::notes::{NoteEditor, NoteRow};
 use crate::model::SafeText;
 
 /// The four panes, in focus order.
@@ -90,6 +91,9 @@ pub struct Session {
     /// Every live stream, in the order they first reported.
     pub streams: Vec<StreamStatus>,
     pub case: CaseLock,
+    /// A line about the case the notes pane shows: why it is locked, or
+    /// that it is a throwaway demo case.
+    pub case_detail: Option<SafeText>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -138,9 +142,15 @@ impl Prompt {
 #[derive(Clone, Debug)]
 pub enum Mode {
     Normal,
-    Help { scroll: u16 },
+    Help {
+        scroll: u16,
+    },
     Prompt(Box<Prompt>),
     ConfirmQuit,
+    /// Writing a note.
+    Editor(Box<NoteEditor>),
+    /// Asked before unsaved note text is thrown away; keeps the draft.
+    ConfirmDiscard(Box<NoteEditor>),
 }
 
 impl Mode {
@@ -149,7 +159,8 @@ impl Mode {
             Mode::Normal => Layer::Normal,
             Mode::Help { .. } => Layer::Help,
             Mode::Prompt(_) => Layer::Prompt,
-            Mode::ConfirmQuit => Layer::Confirm,
+            Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => Layer::Confirm,
+            Mode::Editor(_) => Layer::Editor,
         }
     }
 }
@@ -181,6 +192,8 @@ pub struct AppState {
     pub in_flight: Vec<SafeText>,
     pub toast: Option<Toast>,
     pub feed: SignInFeed,
+    /// The case's notes, newest first.
+    pub notes: Vec<NoteRow>,
     pub keymap: Arc<Keymap>,
     /// Terminal size (columns, rows), kept for page sizes and help scrolling.
     pub screen: (u16, u16),
@@ -198,6 +211,7 @@ impl AppState {
             in_flight: Vec::new(),
             toast: None,
             feed: SignInFeed::default(),
+            notes: Vec::new(),
             keymap,
             screen: (80, 24),
         }

@@ -7,7 +7,9 @@ use jiff::{SignedDuration, Timestamp};
 use super::action::{Action, Effect, Msg};
 use super::commands::{self, Command};
 use super::feed::Connection;
-use super::state::{AppState, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel};
+use super::state::{
+    AppState, CaseLock, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel,
+};
 use super::ui::layout;
 use crate::model::{SafeText, is_dangerous};
 
@@ -17,6 +19,37 @@ pub const TOAST_DURATION: SignedDuration = SignedDuration::from_secs(6);
 pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
     match msg {
         Msg::Action(action) => on_action(state, action),
+        Msg::PromptKey(key) if matches!(state.mode, Mode::Editor(_)) => {
+            let Mode::Editor(editor) = &mut state.mode else {
+                return vec![];
+            };
+            if editor.saving {
+                return vec![];
+            }
+            match key.code {
+                KeyCode::Char(c) if is_dangerous(c) => {
+                    editor
+                        .input
+                        .insert_str(SafeText::new(&c.to_string()).as_str());
+                }
+                _ => {
+                    editor.input.input(key);
+                }
+            }
+            vec![Effect::Render]
+        }
+        Msg::Paste(text) if matches!(state.mode, Mode::Editor(_)) => {
+            let Mode::Editor(editor) = &mut state.mode else {
+                return vec![];
+            };
+            // Line breaks stay; every other control character is escaped.
+            let lines: Vec<String> = text
+                .lines()
+                .map(|l| SafeText::new(l).as_str().to_owned())
+                .collect();
+            editor.input.insert_str(lines.join("\n"));
+            vec![Effect::Render]
+        }
         Msg::PromptKey(key) => {
             let Mode::Prompt(prompt) = &mut state.mode else {
                 return vec![];
@@ -83,6 +116,28 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::Render]
         }
+        Msg::NoteSaved(note) => {
+            state.in_flight.retain(|w| w.as_str() != SAVING_NOTE);
+            state.notes.insert(0, note);
+            refresh_notes_len(state);
+            if matches!(&state.mode, Mode::Editor(e) if e.saving) {
+                state.mode = Mode::Normal;
+            }
+            toast(state, ToastLevel::Info, "note saved to the case".into());
+            vec![Effect::Render]
+        }
+        Msg::NoteFailed(reason) => {
+            state.in_flight.retain(|w| w.as_str() != SAVING_NOTE);
+            if let Mode::Editor(editor) = &mut state.mode {
+                editor.saving = false;
+            }
+            toast(
+                state,
+                ToastLevel::Error,
+                format!("note not saved (the text is kept): {reason}"),
+            );
+            vec![Effect::Render]
+        }
         Msg::Stream(status) => {
             if status.healthy()
                 && matches!(
@@ -107,6 +162,22 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Mode::Normal => on_normal(state, action),
         Mode::Help { .. } => on_help(state, action),
         Mode::Prompt(_) => on_prompt(state, action),
+        Mode::Editor(_) => on_editor(state, action),
+        Mode::ConfirmDiscard(_) => {
+            let Mode::ConfirmDiscard(editor) = std::mem::replace(&mut state.mode, Mode::Normal)
+            else {
+                return vec![];
+            };
+            match action {
+                Action::ConfirmYes => toast(state, ToastLevel::Info, "note discarded".into()),
+                Action::ConfirmNo | Action::Back => state.mode = Mode::Editor(editor),
+                _ => {
+                    state.mode = Mode::ConfirmDiscard(editor);
+                    return vec![];
+                }
+            }
+            vec![Effect::Render]
+        }
         Mode::ConfirmQuit => match action {
             Action::ConfirmYes => vec![Effect::Exit(0)],
             Action::ConfirmNo | Action::Back => {
@@ -154,6 +225,19 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Quit => return request_quit(state),
+        Action::NewNote => {
+            if !matches!(state.session.case, CaseLock::Unlocked(_)) {
+                toast(
+                    state,
+                    ToastLevel::Error,
+                    "no case open: start warroom with --case NAME (or WARROOM_CASE) to keep notes"
+                        .into(),
+                );
+                return vec![Effect::Render];
+            }
+            state.focus = PaneId::Notes;
+            state.mode = Mode::Editor(Box::default());
+        }
         Action::MoveDown => move_selection(state, focus, 1),
         Action::MoveUp => move_selection(state, focus, -1),
         Action::PageDown => move_selection(state, focus, page),
@@ -164,9 +248,55 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Complete
         | Action::CompletePrev
         | Action::ConfirmYes
-        | Action::ConfirmNo => return vec![],
+        | Action::ConfirmNo
+        | Action::Save => return vec![],
     }
     vec![Effect::Render]
+}
+
+/// What the in-flight list says while a note is being written.
+const SAVING_NOTE: &str = "saving a note to the case";
+
+fn on_editor(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let Mode::Editor(editor) = &mut state.mode else {
+        return vec![];
+    };
+    match action {
+        Action::Save if editor.saving => vec![],
+        Action::Save if editor.is_blank() => {
+            toast(state, ToastLevel::Error, "the note is empty".into());
+            vec![Effect::Render]
+        }
+        Action::Save => {
+            editor.saving = true;
+            let effect = Effect::SaveNote {
+                text: editor.text().trim_end().to_owned(),
+                tags: editor.tags(),
+            };
+            state.in_flight.push(SafeText::new(SAVING_NOTE));
+            vec![Effect::Render, effect]
+        }
+        Action::Back if editor.saving => vec![],
+        Action::Back => {
+            let Mode::Editor(editor) = std::mem::replace(&mut state.mode, Mode::Normal) else {
+                return vec![];
+            };
+            if !editor.is_blank() {
+                state.mode = Mode::ConfirmDiscard(editor);
+            }
+            vec![Effect::Render]
+        }
+        _ => vec![],
+    }
+}
+
+/// The notes pane's row count follows the notes and its search.
+fn refresh_notes_len(state: &mut AppState) {
+    let filter = state.pane(PaneId::Notes).filter.clone();
+    let len = super::notes::visible(&state.notes, filter.as_ref()).len();
+    let pane = state.pane_mut(PaneId::Notes);
+    pane.len = len;
+    pane.selected = pane.selected.min(len.saturating_sub(1));
 }
 
 fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
@@ -196,7 +326,9 @@ fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Complete
         | Action::CompletePrev
         | Action::ConfirmYes
-        | Action::ConfirmNo => return vec![],
+        | Action::ConfirmNo
+        | Action::NewNote
+        | Action::Save => return vec![],
     };
     *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
     clamp_help_scroll(state);
@@ -250,7 +382,9 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Top
         | Action::Bottom
         | Action::ConfirmYes
-        | Action::ConfirmNo => return vec![],
+        | Action::ConfirmNo
+        | Action::NewNote
+        | Action::Save => return vec![],
     }
     vec![Effect::Render]
 }
@@ -301,6 +435,9 @@ fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
     let text = text.trim();
     state.pane_mut(pane).filter = (!text.is_empty()).then(|| SafeText::new(text));
     state.pane_mut(pane).selected = 0;
+    if pane == PaneId::Notes {
+        refresh_notes_len(state);
+    }
 }
 
 fn request_quit(state: &mut AppState) -> Vec<Effect> {

@@ -26,7 +26,8 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         Mode::Help { .. } => "HELP",
         Mode::Prompt(p) if p.kind == PromptKind::Command => "COMMAND",
         Mode::Prompt(_) => "FILTER",
-        Mode::ConfirmQuit => "CONFIRM",
+        Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
+        Mode::Editor(_) => "NOTE",
     };
     let right = if state.zoomed {
         format!("ZOOM {mode} ")

@@ -11,6 +11,35 @@ use crate::app::keymap::Layer;
 use crate::app::state::AppState;
 use crate::app::theme::Theme;
 
+pub fn draw_discard(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let hint = |action| {
+        state
+            .keymap
+            .hint(Layer::Confirm, action)
+            .map_or_else(|| "(unbound)".to_owned(), |k| k.to_string())
+    };
+    let lines = vec![
+        Line::raw("The note has not been saved."),
+        Line::raw(""),
+        Line::from(vec![
+            Span::styled(hint(Action::ConfirmYes), theme.key),
+            Span::raw(" throw it away   "),
+            Span::styled(hint(Action::ConfirmNo), theme.key),
+            Span::raw(" keep writing"),
+        ]),
+    ];
+    let rect = layout::centered(area, 48, lines.len() as u16 + 2);
+    let block = Block::bordered()
+        .border_set(theme.border_set_focused)
+        .border_style(theme.warn)
+        .title(Line::styled(" Discard the note? ", theme.warn));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(block).style(theme.overlay),
+        rect,
+    );
+}
+
 pub fn draw_quit(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mut lines = vec![Line::raw("Work is still in flight:")];
     for work in &state.in_flight {

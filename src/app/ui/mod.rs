@@ -28,7 +28,11 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
     let area = frame.area();
     let prompt = match &state.mode {
         Mode::Prompt(prompt) => Some(prompt),
-        Mode::Normal | Mode::Help { .. } | Mode::ConfirmQuit => None,
+        Mode::Normal
+        | Mode::Help { .. }
+        | Mode::ConfirmQuit
+        | Mode::Editor(_)
+        | Mode::ConfirmDiscard(_) => None,
     };
     let completions = prompt.is_some_and(|p| p.completion.is_some());
     let screen = layout::screen(area, prompt.is_some(), completions);
@@ -56,7 +60,8 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
     match &state.mode {
         Mode::Help { scroll } => help::draw(frame, area, state, theme, *scroll),
         Mode::ConfirmQuit => confirm::draw_quit(frame, area, state, theme),
-        Mode::Normal | Mode::Prompt(_) => {}
+        Mode::ConfirmDiscard(_) => confirm::draw_discard(frame, area, state, theme),
+        Mode::Normal | Mode::Prompt(_) | Mode::Editor(_) => {}
     }
 }
 
