@@ -339,3 +339,74 @@ fn a_panic_restores_the_terminal_and_points_at_the_log() {
         "panic not in the log:\n{logged}"
     );
 }
+
+/// A note written in the console lands in the encrypted case (the CLI
+/// reads it back) and nowhere on disk in plaintext: not in the data,
+/// config, state (log) or cache directories, nor in the temp directory.
+#[test]
+fn a_note_written_in_the_console_is_saved_encrypted_and_nowhere_in_plaintext() {
+    if !have_tool("tmux", "tmux") || !have_tool("age-keygen", "age") {
+        return;
+    }
+    let home = Home::new();
+    let id = home.path().join("id.txt");
+    assert!(
+        std::process::Command::new("age-keygen")
+            .arg("-o")
+            .arg(&id)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let public = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&id)
+        .output()
+        .unwrap();
+    let public = String::from_utf8_lossy(&public.stdout).trim().to_owned();
+    let tmp = home.path().join("tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let mut env = home.env();
+    env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
+    env.push(("WARROOM_CASE".into(), "ir".into()));
+    env.push(("TMPDIR".into(), tmp.display().to_string()));
+    let created = std::process::Command::new(BIN)
+        .args(["case", "new", "ir", "--recipient", &public])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let canary = format!("CANARY{}", fastrand::u64(..));
+    let tmux = Tmux::start(100, 30, &env);
+    launch(&tmux, &home, "");
+    assert!(tmux.wait_for("case ir open", START), "{}", tmux.screen());
+    tmux.keys(&["n"]);
+    assert!(tmux.wait_for("new note", Duration::from_secs(3)), "{}", tmux.screen());
+    tmux.cmd(&["send-keys", "-l", &format!("golden saml {canary} #adfs")]);
+    tmux.keys(&["C-s"]);
+    assert!(
+        tmux.wait_for("note saved to the case", Duration::from_secs(5)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.keys(&["q"]);
+    wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("q did not quit");
+    let listed = std::process::Command::new(BIN)
+        .args(["notes", "list"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&listed.stdout).contains(&canary));
+    let mut stack = vec![home.path().to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if String::from_utf8_lossy(&std::fs::read(&path).unwrap()).contains(&canary) {
+                panic!("canary in plaintext in {}", path.display());
+            }
+        }
+    }
+}
