@@ -39,16 +39,25 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|c| c
-                .lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_owned()))
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned())
+            )
             .unwrap_or_default()
     );
     let dir = tempfile::tempdir().unwrap();
     let secret = age::x25519::Identity::generate();
     let public = secret.to_public().to_string();
-    let case = Case::create(dir.path(), "bench", vec![Recipient::parse(&public).unwrap()]).unwrap();
+    let case = Case::create(
+        dir.path(),
+        "bench",
+        vec![Recipient::parse(&public).unwrap()],
+    )
+    .unwrap();
     let identity = Identity {
         path: dir.path().join("(memory)"),
         keys: vec![Box::new(secret.clone())],
@@ -61,7 +70,8 @@ fn main() {
     let fill = records.saturating_sub(200);
     let started = Instant::now();
     for chunk in (0..fill).collect::<Vec<_>>().chunks(500) {
-        case.append_all(chunk.iter().map(|&i| note(i)).collect()).unwrap();
+        case.append_all(chunk.iter().map(|&i| note(i)).collect())
+            .unwrap();
     }
     let fill_time = started.elapsed();
     let mut latencies = Vec::new();
@@ -105,7 +115,9 @@ fn main() {
         .filter_map(warroom::app::notes::NoteRow::from_record)
         .collect();
     let t = Instant::now();
-    let hits = warroom::app::notes::visible(&rows, Some(&warroom::model::SafeText::new("3f2a9c004242"))).len();
+    let hits =
+        warroom::app::notes::visible(&rows, Some(&warroom::model::SafeText::new("3f2a9c004242")))
+            .len();
     println!(
         "search {} notes for a thumbprint: {:.2} ms ({hits} hit)",
         rows.len(),
@@ -133,7 +145,12 @@ fn main() {
             .stdin(std::process::Stdio::piped())
             .spawn()
             .unwrap();
-        child.stdin.take().unwrap().write_all(plain.as_bytes()).unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(plain.as_bytes())
+            .unwrap();
         child.wait().unwrap();
         let mut runs = Vec::new();
         for _ in 0..5 {

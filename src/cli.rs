@@ -58,8 +58,11 @@ pub enum Command {
     Posture(PostureArgs),
     /// Check this jump box: terminal, keyring, config, directories, clock.
     Doctor,
-    /// Drop the cached case identity from the keyring now.
+    /// Drop every secret warroom caches in the keyring (sign-ins, unlocked identities) now.
     Lock,
+    /// Your age identity: create one protected by a passphrase, or show its public key.
+    #[command(subcommand)]
+    Identity(IdentityCommand),
     /// Create, list, verify and export encrypted cases.
     #[command(subcommand)]
     Case(CaseCommand),
@@ -194,12 +197,25 @@ pub enum CaseCommand {
     Verify {
         name: String,
     },
+    /// Write the case out: md or json (decrypted, for the report) or
+    /// bundle (encrypted, for a teammate's `case import`).
     Export {
         name: String,
         #[arg(long, value_name = "md|json|bundle")]
         format: String,
+        /// Where to write (`-` for standard output); never overwritten.
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
+        /// Bundle only: who can open it (default: the case's recipients).
+        #[arg(long, value_name = "KEY")]
+        recipient: Vec<String>,
+    },
+    /// Create a case from a bundle made by `case export --format bundle`.
+    Import {
+        bundle: PathBuf,
+        /// Name for the case here (default: the name in the bundle).
+        #[arg(long)]
+        name: Option<String>,
     },
     #[command(subcommand)]
     Recipients(RecipientsCommand),
@@ -210,6 +226,15 @@ pub enum RecipientsCommand {
     Add { name: String, keys: Vec<String> },
     Remove { name: String, keys: Vec<String> },
     List { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Create an identity protected by a passphrase (at --identity, or the
+    /// data directory); prints its public key for `case new --recipient`.
+    New,
+    /// Print the public key of the identity.
+    Show,
 }
 
 #[derive(Debug, Subcommand)]
@@ -253,6 +278,7 @@ impl Command {
             | Command::Login
             | Command::Lock
             | Command::Case(_)
+            | Command::Identity(_)
             | Command::Notes(_) => {
                 return None;
             }
@@ -269,6 +295,7 @@ impl Command {
             Command::Posture(_) => "posture",
             Command::Doctor => "doctor",
             Command::Lock => "lock",
+            Command::Identity(_) => "identity",
             Command::Case(_) => "case",
             Command::Notes(_) => "notes",
             Command::Config(_) => "config",

@@ -91,6 +91,14 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
                 command,
             ))
         }
+        Some(Command::Identity(command)) => {
+            let settings = config?.settings(cli.profile.as_deref())?;
+            join_session_keyring();
+            Ok(warroom::case::cli::identity(
+                &case_context(&cli, &paths, &settings),
+                command,
+            ))
+        }
         Some(Command::Notes(command)) => {
             let settings = config?.settings(cli.profile.as_deref())?;
             join_session_keyring();

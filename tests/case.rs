@@ -552,3 +552,171 @@ fn a_passphrase_identity_is_asked_once_then_cached_until_lock() {
         tmux.screen()
     );
 }
+
+#[test]
+fn exports_for_the_report_and_a_bundle_for_a_teammate() {
+    let home = Home::new();
+    let (alice, alice_pub) = age_identity(home.path(), "alice.txt");
+    let (bob, bob_pub) = age_identity(home.path(), "bob.txt");
+    assert!(
+        warroom(
+            &home,
+            &["case", "new", "ir", "--recipient", &alice_pub],
+            "",
+            &alice
+        )
+        .status
+        .success()
+    );
+    assert!(
+        warroom(
+            &home,
+            &["notes", "add", "--case", "ir", "--tag", "adfs"],
+            "cert | exported\nfrom ADFS01",
+            &alice
+        )
+        .status
+        .success()
+    );
+    // A decrypted export needs to be asked for, and never overwrites.
+    let out = warroom(
+        &home,
+        &["case", "export", "ir", "--format", "md"],
+        "",
+        &alice,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("--out"), "{}", text(&out.stderr));
+    let md = home.path().join("report.md");
+    let out = warroom(
+        &home,
+        &[
+            "case",
+            "export",
+            "ir",
+            "--format",
+            "md",
+            "--out",
+            md.to_str().unwrap(),
+        ],
+        "",
+        &alice,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let report = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        report.contains("# Case ir") && report.contains("note: cert \\| exported"),
+        "{report}"
+    );
+    assert!(report.contains("    from ADFS01") && report.contains("Tags: adfs"));
+    let again = warroom(
+        &home,
+        &[
+            "case",
+            "export",
+            "ir",
+            "--format",
+            "md",
+            "--out",
+            md.to_str().unwrap(),
+        ],
+        "",
+        &alice,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    let json = warroom(
+        &home,
+        &["case", "export", "ir", "--format", "json", "--out", "-"],
+        "",
+        &alice,
+    );
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed["records"].as_array().unwrap().len(), 2);
+    // A bundle sealed to Bob: Bob imports it on his jump box.
+    let bundle = home.path().join("ir.bundle");
+    let out = warroom(
+        &home,
+        &[
+            "case",
+            "export",
+            "ir",
+            "--format",
+            "bundle",
+            "--recipient",
+            &bob_pub,
+            "--out",
+            bundle.to_str().unwrap(),
+        ],
+        "",
+        &alice,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!String::from_utf8_lossy(&std::fs::read(&bundle).unwrap()).contains("ADFS01"));
+    let bob_home = Home::new();
+    let out = warroom(
+        &bob_home,
+        &["case", "import", bundle.to_str().unwrap()],
+        "",
+        &bob,
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = warroom(&bob_home, &["notes", "list", "--case", "ir"], "", &bob);
+    assert!(
+        text(&out.stdout).contains("from ADFS01"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        warroom(&bob_home, &["case", "verify", "ir"], "", &bob)
+            .status
+            .success()
+    );
+    // Alice cannot open what was sealed to Bob alone.
+    let out = warroom(
+        &home,
+        &["case", "import", bundle.to_str().unwrap(), "--name", "copy"],
+        "",
+        &alice,
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// `identity new` writes a passphrase-protected identity that the `age`
+/// tool opens with the same passphrase.
+#[test]
+fn identity_new_is_an_age_passphrase_file() {
+    if !have_tool("tmux", "tmux") || !have_tool("age", "age") {
+        return;
+    }
+    let home = Home::new();
+    let path = home.path().join("me.age");
+    let mut env = home.env();
+    env.push(("WARROOM_IDENTITY".into(), path.display().to_string()));
+    let tmux = Tmux::start(120, 30, &env);
+    let public = home.path().join("public");
+    tmux.type_line(&format!("{BIN} identity new > {}", public.display()));
+    for prompt in ["New passphrase", "same passphrase"] {
+        assert!(
+            tmux.wait_for(prompt, Duration::from_secs(10)),
+            "{}",
+            tmux.screen()
+        );
+        tmux.type_line("a long passphrase for tests");
+    }
+    let public = wait_for_file(&public, Duration::from_secs(20)).expect("public key printed");
+    assert!(public.trim().starts_with("age1"), "{public}");
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&path).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600);
+    let opened = home.path().join("opened");
+    tmux.type_line(&format!("age -d {} > {}", path.display(), opened.display()));
+    assert!(
+        tmux.wait_for("Enter passphrase", Duration::from_secs(10)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.type_line("a long passphrase for tests");
+    let secret = wait_for_file(&opened, Duration::from_secs(20)).expect("age opened it");
+    assert!(secret.contains("AGE-SECRET-KEY-1"));
+    assert!(secret.contains(public.trim()));
+}

@@ -376,13 +376,21 @@ fn a_note_written_in_the_console_is_saved_encrypted_and_nowhere_in_plaintext() {
         .envs(env.iter().map(|(k, v)| (k, v)))
         .output()
         .unwrap();
-    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
     let canary = format!("CANARY{}", fastrand::u64(..));
     let tmux = Tmux::start(100, 30, &env);
     launch(&tmux, &home, "");
     assert!(tmux.wait_for("case ir open", START), "{}", tmux.screen());
     tmux.keys(&["n"]);
-    assert!(tmux.wait_for("new note", Duration::from_secs(3)), "{}", tmux.screen());
+    assert!(
+        tmux.wait_for("new note", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
     tmux.cmd(&["send-keys", "-l", &format!("golden saml {canary} #adfs")]);
     tmux.keys(&["C-s"]);
     assert!(

@@ -80,11 +80,63 @@ pub fn case(ctx: &Context, command: &CaseCommand) -> u8 {
         CaseCommand::Recipients(RecipientsCommand::Remove { name, keys }) => {
             change_recipients(ctx, name, keys, false)
         }
-        CaseCommand::Export { .. } => {
-            eprintln!("warroom case export: not in this build yet. Nothing was done.");
-            Ok(2)
-        }
+        CaseCommand::Export {
+            name,
+            format,
+            out,
+            recipient,
+        } => export(ctx, name, format, out.as_deref(), recipient),
+        CaseCommand::Import { bundle, name } => import(ctx, bundle, name.as_deref()),
     })
+}
+
+/// Runs an `identity` command; returns the exit status.
+pub fn identity(ctx: &Context, command: &crate::cli::IdentityCommand) -> u8 {
+    use crate::cli::IdentityCommand;
+    report(match command {
+        IdentityCommand::New => new_identity(ctx),
+        IdentityCommand::Show => ctx.identity().and_then(|id| {
+            if id.public.is_empty() {
+                return Err(CaseError::Key(format!(
+                    "no public key is known for {}",
+                    id.path.display()
+                )));
+            }
+            for public in &id.public {
+                println!("{public}");
+            }
+            Ok(0)
+        }),
+    })
+}
+
+fn new_identity(ctx: &Context) -> Result<u8, CaseError> {
+    use age::secrecy::ExposeSecret;
+    let path = ctx.identity_path();
+    let ask = |prompt: &str| {
+        ask_passphrase(prompt).ok_or_else(|| {
+            CaseError::Key("a passphrase is asked on the terminal, and there is none".into())
+        })
+    };
+    let first = ask(&format!("New passphrase for {}: ", path.display()))?;
+    if first.expose_secret().chars().count() < 12 {
+        return Err(CaseError::Key(
+            "use a passphrase of at least 12 characters; nothing was written".into(),
+        ));
+    }
+    let second = ask("The same passphrase again: ")?;
+    if first.expose_secret() != second.expose_secret() {
+        return Err(CaseError::Key(
+            "the passphrases differ; nothing was written".into(),
+        ));
+    }
+    let public = keys::create_identity(&path, first)?;
+    println!("{public}");
+    eprintln!(
+        "warroom: identity written to {} (passphrase-protected, age scrypt); give the line above to your team for `case new --recipient`",
+        path.display()
+    );
+    Ok(0)
 }
 
 /// Runs a `notes` command; returns the exit status.
@@ -132,6 +184,81 @@ fn new(ctx: &Context, name: &str, given: &[String]) -> Result<u8, CaseError> {
     eprintln!(
         "warroom: case {name} created, readable by {count} recipient{}",
         if count == 1 { "" } else { "s" }
+    );
+    Ok(0)
+}
+
+fn import(ctx: &Context, bundle: &std::path::Path, name: Option<&str>) -> Result<u8, CaseError> {
+    let sealed =
+        std::fs::read(bundle).map_err(|e| CaseError::Io(format!("{}: {e}", bundle.display())))?;
+    let identity = ctx.identity()?;
+    let case = super::export::import(&ctx.data_dir, &sealed, &identity, name)?;
+    eprintln!(
+        "warroom: case {} imported, readable by {} recipients",
+        case.header.name,
+        case.header.recipients.len()
+    );
+    Ok(0)
+}
+
+fn export(
+    ctx: &Context,
+    name: &str,
+    format: &str,
+    out: Option<&std::path::Path>,
+    recipients: &[String],
+) -> Result<u8, CaseError> {
+    use super::export;
+    let Some(out) = out else {
+        return Err(CaseError::Invalid(
+            "say where the export goes: --out FILE (or --out - for standard output); a decrypted export is plaintext"
+                .into(),
+        ));
+    };
+    let case = ctx.unlocked(name)?;
+    let collected = export::collect(&case)?;
+    let bytes = match format {
+        "md" | "markdown" => export::markdown(&collected),
+        "json" => export::json(&collected),
+        "bundle" => {
+            let texts = if recipients.is_empty() {
+                case.case.header.recipients.clone()
+            } else {
+                recipients.to_vec()
+            };
+            let parsed = texts
+                .iter()
+                .map(|t| Recipient::parse(t))
+                .collect::<Result<Vec<_>, _>>()?;
+            export::bundle(&collected, &parsed)?
+        }
+        other => {
+            return Err(CaseError::Invalid(format!(
+                "unknown export format \"{}\" (md, json or bundle)",
+                SafeText::new(other)
+            )));
+        }
+    };
+    if out.as_os_str() == "-" {
+        use std::io::Write;
+        std::io::stdout().write_all(&bytes)?;
+        return Ok(0);
+    }
+    super::store::write_new_private(out, &bytes).map_err(|e| {
+        CaseError::Io(format!(
+            "{}: {e} (an export never overwrites a file)",
+            out.display()
+        ))
+    })?;
+    eprintln!(
+        "warroom: case {name} exported to {} ({} records{})",
+        out.display(),
+        collected.records.len(),
+        if format == "bundle" {
+            ", encrypted"
+        } else {
+            ", decrypted: keep it safe"
+        }
     );
     Ok(0)
 }

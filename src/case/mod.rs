@@ -14,6 +14,7 @@
 //! and re-seals every record, so the removed key opens nothing new.
 
 pub mod cli;
+pub mod export;
 pub mod journal;
 pub mod keys;
 pub mod record;
@@ -288,6 +289,14 @@ impl Unlocked {
                 })
             })
             .collect::<Result<Vec<_>, CaseError>>()?;
+        self.append_records(records)
+    }
+
+    /// Appends records as they are (ids, times and authors kept).
+    pub fn append_records(&self, records: Vec<Record>) -> Result<Vec<Record>, CaseError> {
+        if records.is_empty() {
+            return Ok(records);
+        }
         let plain: Vec<Zeroizing<Vec<u8>>> = records
             .iter()
             .map(|r| Zeroizing::new(serde_json::to_vec(r).expect("records serialize")))

@@ -1,0 +1,170 @@
+//! Getting a case out: a decrypted incident record for the final report
+//! (Markdown or JSON, written only where the responder says), or an
+//! encrypted bundle for a teammate on another jump box.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::keys::{Identity, Recipient};
+use super::record::{Body, Record};
+use super::{Case, CaseError, Header, Unlocked};
+use crate::model::SafeText;
+
+/// What a JSON export and a bundle hold.
+#[derive(Serialize, Deserialize)]
+pub struct Export {
+    pub warroom_export: u32,
+    pub case: Header,
+    pub records: Vec<Record>,
+}
+
+pub fn collect(case: &Unlocked) -> Result<Export, CaseError> {
+    let contents = case.read()?;
+    if let Some(damage) = contents.damage {
+        return Err(CaseError::Damaged(damage));
+    }
+    Ok(Export {
+        warroom_export: 1,
+        case: case.case.header.clone(),
+        records: contents.records,
+    })
+}
+
+pub fn json(export: &Export) -> Vec<u8> {
+    let mut out = serde_json::to_vec_pretty(export).expect("exports serialize");
+    out.push(b'\n');
+    out
+}
+
+/// The incident record as Markdown: a timeline of every record, then the
+/// notes in full (amendments marked). Text is escaped as on screen.
+pub fn markdown(export: &Export) -> Vec<u8> {
+    let h = &export.case;
+    let mut md = String::new();
+    md.push_str(&format!("# Case {}\n\n", SafeText::new(&h.name)));
+    md.push_str(&format!(
+        "- Case id: `{}`\n- Created: {}\n- Readable by: {}\n- Records: {}\n\n",
+        h.id,
+        h.created,
+        h.recipients
+            .iter()
+            .map(|r| format!("`{}`", SafeText::new(r)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        export.records.len()
+    ));
+    md.push_str("## Timeline\n\n| time (UTC) | who | what |\n|---|---|---|\n");
+    for r in &export.records {
+        let what = match &r.body {
+            Body::CaseOpened { name } => format!("case {} opened", SafeText::new(name)),
+            Body::Note { text, .. } => format!(
+                "note: {}",
+                SafeText::new(text.lines().next().unwrap_or(""))
+                    .as_str()
+                    .replace('|', "\\|")
+            ),
+            Body::Recipients {
+                recipients,
+                rekeyed,
+            } => format!(
+                "readable by {} recipient(s){}",
+                recipients.len(),
+                if *rekeyed { ", key replaced" } else { "" }
+            ),
+            Body::Unknown => "a record this warroom does not know".into(),
+        };
+        md.push_str(&format!(
+            "| {} | {} | {} |\n",
+            r.time,
+            SafeText::new(&r.author).as_str().replace('|', "\\|"),
+            what
+        ));
+    }
+    md.push_str("\n## Notes\n");
+    for r in &export.records {
+        let Body::Note {
+            text,
+            tags,
+            supersedes,
+            ..
+        } = &r.body
+        else {
+            continue;
+        };
+        md.push_str(&format!(
+            "\n### {} — {} (`{}`)\n\n",
+            r.time,
+            SafeText::new(&r.author),
+            r.id
+        ));
+        if !tags.is_empty() {
+            md.push_str(&format!("Tags: {}\n\n", SafeText::new(&tags.join(", "))));
+        }
+        if let Some(old) = supersedes {
+            md.push_str(&format!("Amends `{}`.\n\n", SafeText::new(old)));
+        }
+        for line in text.lines() {
+            md.push_str(&format!("    {}\n", SafeText::new(line)));
+        }
+    }
+    md.into_bytes()
+}
+
+/// The export, age-encrypted to `recipients`.
+pub fn bundle(export: &Export, recipients: &[Recipient]) -> Result<Vec<u8>, CaseError> {
+    let encryptor = age::Encryptor::with_recipients(recipients.iter().map(|r| r.key.as_ref() as _))
+        .map_err(|e| CaseError::Key(format!("cannot encrypt to these recipients: {e}")))?;
+    let mut out = Vec::new();
+    let mut writer = encryptor.wrap_output(&mut out)?;
+    writer.write_all(&json(export))?;
+    writer.finish()?;
+    Ok(out)
+}
+
+/// Opens a bundle and creates a case from it, readable by the recipients
+/// it names; the records keep their ids, times and authors.
+pub fn import(
+    data_dir: &std::path::Path,
+    sealed: &[u8],
+    identity: &Identity,
+    name: Option<&str>,
+) -> Result<Case, CaseError> {
+    let decryptor = age::Decryptor::new(sealed)
+        .map_err(|e| CaseError::Invalid(format!("not a warroom bundle: {e}")))?;
+    let mut plain = zeroize::Zeroizing::new(Vec::new());
+    decryptor
+        .decrypt(
+            identity
+                .keys
+                .iter()
+                .map(|k| k.as_ref() as &dyn age::Identity),
+        )
+        .map_err(|e| CaseError::Key(format!("cannot open the bundle: {e}")))?
+        .read_to_end(&mut plain)?;
+    let export: Export = serde_json::from_slice(&plain)
+        .map_err(|e| CaseError::Invalid(format!("not a warroom bundle: {e}")))?;
+    // The case's team, and whoever imports it (a bundle may have been
+    // sealed to someone new).
+    let mut texts = export.case.recipients.clone();
+    for public in &identity.public {
+        if !texts.contains(public) {
+            texts.push(public.clone());
+        }
+    }
+    let recipients = texts
+        .iter()
+        .map(|r| Recipient::parse(r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let name = name.unwrap_or(&export.case.name);
+    let case = Case::create(data_dir, name, recipients)?;
+    let unlocked = case.unlock(identity)?;
+    unlocked.append_records(
+        export
+            .records
+            .into_iter()
+            .filter(|r| !matches!(r.body, Body::CaseOpened { .. }))
+            .collect(),
+    )?;
+    Ok(unlocked.case)
+}
