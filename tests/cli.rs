@@ -24,8 +24,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
         vec!["emulator", "--export-onprem", "/tmp/x"],
         vec!["scan", "x.json"],
         vec!["posture"],
-        vec!["case", "list"],
-        vec!["notes", "list"],
     ] {
         let out = home.run(&args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
