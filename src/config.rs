@@ -50,6 +50,8 @@ pub struct ConfigFile {
     pub profiles: BTreeMap<String, Profile>,
     #[serde(default)]
     pub ui: UiConfig,
+    #[serde(default)]
+    pub case: CaseConfig,
     /// Key overrides: layer name → action name → keys (with their place
     /// in the file, for error messages).
     #[serde(default)]
@@ -141,6 +143,23 @@ pub struct UiConfig {
     pub ascii: bool,
     #[serde(default)]
     pub theme: ThemeName,
+}
+
+/// `[case]`: how the encrypted case behaves.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseConfig {
+    /// Hours an unlocked identity stays in the kernel keyring (default 8).
+    pub unlock_hours: Option<f64>,
+}
+
+impl CaseConfig {
+    pub fn unlock_ttl(&self) -> std::time::Duration {
+        self.unlock_hours
+            .filter(|h| h.is_finite() && *h > 0.0)
+            .map(|h| std::time::Duration::from_secs_f64((h * 3600.0).min(7.0 * 86400.0)))
+            .unwrap_or(crate::case::keys::IDENTITY_CACHE_TTL)
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]

@@ -84,28 +84,25 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             login(&settings)
         }
         Some(Command::Case(command)) => {
-            let settings = config?.settings(cli.profile.as_deref())?;
+            let config = config?;
+            let settings = config.settings(cli.profile.as_deref())?;
             join_session_keyring();
-            Ok(warroom::case::cli::case(
-                &case_context(&cli, &paths, &settings),
-                command,
-            ))
+            let ctx = case_context(&cli, &paths, &config, &settings);
+            Ok(warroom::case::cli::case(&ctx, command))
         }
         Some(Command::Identity(command)) => {
-            let settings = config?.settings(cli.profile.as_deref())?;
+            let config = config?;
+            let settings = config.settings(cli.profile.as_deref())?;
             join_session_keyring();
-            Ok(warroom::case::cli::identity(
-                &case_context(&cli, &paths, &settings),
-                command,
-            ))
+            let ctx = case_context(&cli, &paths, &config, &settings);
+            Ok(warroom::case::cli::identity(&ctx, command))
         }
         Some(Command::Notes(command)) => {
-            let settings = config?.settings(cli.profile.as_deref())?;
+            let config = config?;
+            let settings = config.settings(cli.profile.as_deref())?;
             join_session_keyring();
-            Ok(warroom::case::cli::notes(
-                &case_context(&cli, &paths, &settings),
-                command,
-            ))
+            let ctx = case_context(&cli, &paths, &config, &settings);
+            Ok(warroom::case::cli::notes(&ctx, command))
         }
         Some(Command::Lock) => {
             join_session_keyring();
@@ -185,12 +182,14 @@ fn login(settings: &warroom::config::Settings) -> anyhow::Result<u8> {
 fn case_context(
     cli: &Cli,
     paths: &Paths,
+    config: &Config,
     settings: &warroom::config::Settings,
 ) -> warroom::case::cli::Context {
     warroom::case::cli::Context {
         data_dir: paths.data_dir.clone(),
         identity: cli.identity.clone().or_else(|| settings.identity.clone()),
         default_case: settings.case.clone(),
+        unlock_ttl: config.file.case.unlock_ttl(),
     }
 }
 

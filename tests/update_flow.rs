@@ -277,6 +277,7 @@ fn writing_a_note_saves_through_an_effect_and_keeps_the_text_until_saved() {
         effects.contains(&Effect::SaveNote {
             text: "quiet #adfs\nline two".into(),
             tags: vec!["adfs".into()],
+            supersedes: None,
         }),
         "{effects:?}"
     );
@@ -337,4 +338,24 @@ fn searching_notes_narrows_the_list() {
     type_text(&mut s, "adfs");
     press(&mut s, KeyCode::Enter);
     assert_eq!(s.pane(PaneId::Notes).len, 2);
+}
+
+#[test]
+fn amending_a_note_starts_from_its_text_and_names_it() {
+    let mut s = state();
+    s.session.case = warroom::app::state::CaseLock::Unlocked(SafeText::new("ir"));
+    update(&mut s, Msg::NoteSaved(note_row("n1", "cert exported")));
+    press(&mut s, KeyCode::Char('4'));
+    press(&mut s, KeyCode::Char('a'));
+    let Mode::Editor(editor) = &s.mode else {
+        panic!("no editor")
+    };
+    assert_eq!(editor.text(), "cert exported");
+    type_text(&mut s, " twice");
+    let effects = key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(effects.contains(&Effect::SaveNote {
+        text: "cert exported twice".into(),
+        tags: vec![],
+        supersedes: Some("n1".into()),
+    }));
 }

@@ -36,12 +36,13 @@ pub enum Action {
     ConfirmYes,
     ConfirmNo,
     NewNote,
+    AmendNote,
     Save,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -66,6 +67,7 @@ impl Action {
         Action::ConfirmYes,
         Action::ConfirmNo,
         Action::NewNote,
+        Action::AmendNote,
         Action::Save,
     ];
 
@@ -95,6 +97,7 @@ impl Action {
             Action::ConfirmYes => "confirm-yes",
             Action::ConfirmNo => "confirm-no",
             Action::NewNote => "new-note",
+            Action::AmendNote => "amend-note",
             Action::Save => "save",
         }
     }
@@ -167,5 +170,10 @@ pub enum Effect {
     Copy(String),
     /// Append a note to the case journal; answered by `NoteSaved` or
     /// `NoteFailed`.
-    SaveNote { text: String, tags: Vec<String> },
+    SaveNote {
+        text: String,
+        tags: Vec<String>,
+        /// The note this one amends.
+        supersedes: Option<String>,
+    },
 }

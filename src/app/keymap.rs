@@ -222,6 +222,12 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         (Normal, &["n"], NewNote, "Write a note to the case"),
         (
             Normal,
+            &["a"],
+            AmendNote,
+            "Amend the selected note (kept; the amendment supersedes it)",
+        ),
+        (
+            Normal,
             &["z"],
             ToggleZoom,
             "Zoom the focused pane (again to restore)",

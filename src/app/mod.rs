@@ -54,7 +54,7 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     };
     let mut session = session;
     // Opened before the terminal changes: a passphrase is asked here.
-    let opened = open_case(cli, paths, &settings, &mut session);
+    let opened = open_case(cli, paths, config, &settings, &mut session);
     let start = configured.then(|| {
         live::starter(live::LiveSetup {
             settings,
@@ -69,6 +69,7 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
 fn open_case(
     cli: &Cli,
     paths: &Paths,
+    config: &Config,
     settings: &crate::config::Settings,
     session: &mut Session,
 ) -> OpenedCase {
@@ -84,7 +85,7 @@ fn open_case(
     let unlocked = keys::load_identity(
         &identity_path,
         &crate::case::cli::ask_passphrase,
-        keys::IDENTITY_CACHE_TTL,
+        config.file.case.unlock_ttl(),
     )
     .and_then(|identity| Case::find(&paths.data_dir, &name)?.unlock(&identity));
     let display = SafeText::new(&name);

@@ -69,6 +69,8 @@ pub struct NoteEditor {
     pub input: TextArea<'static>,
     /// Sent to be saved; waiting for the journal to confirm.
     pub saving: bool,
+    /// The note this one amends.
+    pub amends: Option<String>,
 }
 
 impl Default for NoteEditor {
@@ -81,6 +83,7 @@ impl Default for NoteEditor {
         Self {
             input,
             saving: false,
+            amends: None,
         }
     }
 }

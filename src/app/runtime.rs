@@ -147,8 +147,12 @@ pub async fn run(
         for effect in work {
             match effect {
                 Effect::Copy(text) => copy_to_clipboard(guard.terminal.backend_mut(), &text),
-                Effect::SaveNote { text, tags } => {
-                    save_note(&services, text, tags, msg_tx.clone());
+                Effect::SaveNote {
+                    text,
+                    tags,
+                    supersedes,
+                } => {
+                    save_note(&services, text, tags, supersedes, msg_tx.clone());
                 }
                 Effect::Render | Effect::Exit(_) => {}
             }
@@ -230,7 +234,13 @@ fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
 }
 
 /// Appends a note on a blocking task (fsync) and reports back.
-fn save_note(services: &Services, text: String, tags: Vec<String>, tx: mpsc::Sender<Msg>) {
+fn save_note(
+    services: &Services,
+    text: String,
+    tags: Vec<String>,
+    supersedes: Option<String>,
+    tx: mpsc::Sender<Msg>,
+) {
     let Some(case) = services.case.clone() else {
         let _ = tx.try_send(Msg::NoteFailed(crate::model::SafeText::new(
             "no case is open",
@@ -244,7 +254,7 @@ fn save_note(services: &Services, text: String, tags: Vec<String>, tx: mpsc::Sen
                 text: text.to_string(),
                 tags,
                 links: Vec::new(),
-                supersedes: None,
+                supersedes,
             })
         })
         .await;

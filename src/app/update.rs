@@ -238,6 +238,28 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.focus = PaneId::Notes;
             state.mode = Mode::Editor(Box::default());
         }
+        Action::AmendNote => {
+            let filter = state.pane(PaneId::Notes).filter.clone();
+            let shown = super::notes::visible(&state.notes, filter.as_ref());
+            let chosen = shown
+                .get(state.pane(PaneId::Notes).selected)
+                .map(|&i| &state.notes[i]);
+            let Some(note) = chosen.filter(|_| focus == PaneId::Notes) else {
+                toast(
+                    state,
+                    ToastLevel::Error,
+                    "select a note in the Notes pane to amend it".into(),
+                );
+                return vec![Effect::Render];
+            };
+            let mut editor = super::notes::NoteEditor {
+                amends: Some(note.id.clone()),
+                ..Default::default()
+            };
+            let text: Vec<&str> = note.lines.iter().map(|l| l.as_str()).collect();
+            editor.input.insert_str(text.join("\n"));
+            state.mode = Mode::Editor(Box::new(editor));
+        }
         Action::MoveDown => move_selection(state, focus, 1),
         Action::MoveUp => move_selection(state, focus, -1),
         Action::PageDown => move_selection(state, focus, page),
@@ -272,6 +294,7 @@ fn on_editor(state: &mut AppState, action: Action) -> Vec<Effect> {
             let effect = Effect::SaveNote {
                 text: editor.text().trim_end().to_owned(),
                 tags: editor.tags(),
+                supersedes: editor.amends.clone(),
             };
             state.in_flight.push(SafeText::new(SAVING_NOTE));
             vec![Effect::Render, effect]
@@ -328,6 +351,7 @@ fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::ConfirmYes
         | Action::ConfirmNo
         | Action::NewNote
+        | Action::AmendNote
         | Action::Save => return vec![],
     };
     *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
@@ -384,6 +408,7 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::ConfirmYes
         | Action::ConfirmNo
         | Action::NewNote
+        | Action::AmendNote
         | Action::Save => return vec![],
     }
     vec![Effect::Render]

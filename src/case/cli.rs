@@ -20,6 +20,8 @@ pub struct Context {
     pub identity: Option<PathBuf>,
     /// `WARROOM_CASE`.
     pub default_case: Option<String>,
+    /// How long an unlocked identity stays cached.
+    pub unlock_ttl: std::time::Duration,
 }
 
 impl Context {
@@ -28,11 +30,7 @@ impl Context {
     }
 
     fn identity(&self) -> Result<Identity, CaseError> {
-        keys::load_identity(
-            &self.identity_path(),
-            &ask_passphrase,
-            keys::IDENTITY_CACHE_TTL,
-        )
+        keys::load_identity(&self.identity_path(), &ask_passphrase, self.unlock_ttl)
     }
 
     fn case_name(&self, given: Option<&str>) -> Result<String, CaseError> {

@@ -155,7 +155,12 @@ fn draw_editor(
     let status = if editor.saving {
         " saving (encrypting and writing to the journal)…".to_owned()
     } else {
-        format!(" new note · {save} save · {close} close · #words become tags")
+        let what = if editor.amends.is_some() {
+            "amending a note (the original is kept)"
+        } else {
+            "new note"
+        };
+        format!(" {what} · {save} save · {close} close · #words become tags")
     };
     let inner = block.inner(area);
     frame.render_widget(block, area);
