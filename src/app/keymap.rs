@@ -224,7 +224,7 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             Normal,
             &["a"],
             AmendNote,
-            "Amend the selected note (kept; the amendment supersedes it)",
+            "Amend the selected note (a new record)",
         ),
         (
             Normal,
