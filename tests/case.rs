@@ -720,3 +720,62 @@ fn identity_new_is_an_age_passphrase_file() {
     assert!(secret.contains("AGE-SECRET-KEY-1"));
     assert!(secret.contains(public.trim()));
 }
+
+/// Pulled events kept in the case: sealed segments the journal vouches
+/// for, readable after a re-key and carried by a bundle.
+#[test]
+fn pulled_events_are_kept_sealed_and_vouched_for() {
+    use warroom::case::Case;
+    use warroom::case::keys::Recipient;
+    let home = Home::new();
+    let (id, public) = age_identity(home.path(), "id.txt");
+    let data = home.path().join("data/warroom");
+    let identity =
+        || warroom::case::keys::load_identity(&id, &|_| None, Duration::from_secs(60)).unwrap();
+    let case = Case::create(&data, "ev", vec![Recipient::parse(&public).unwrap()]).unwrap();
+    let case = case.unlock(&identity()).unwrap();
+    let batch: Vec<serde_json::Value> = (0..500)
+        .map(|i| serde_json::json!({"id": format!("e{i}"), "userPrincipalName": "adele.vance@contoso.com", "ipAddress": "185.220.101.7"}))
+        .collect();
+    case.save_events("interactive", &batch).unwrap();
+    case.save_events("audit", &batch[..3]).unwrap();
+    let out = warroom(&home, &["case", "verify", "ev"], "", &id);
+    assert!(
+        text(&out.stdout).contains("503 pulled events"),
+        "{}",
+        text(&out.stdout)
+    );
+    // No plaintext, and smaller than the JSON.
+    let segments = case_dir(&home, "ev").join("events.1");
+    let first = std::fs::read(segments.join("000001.seg")).unwrap();
+    assert!(!String::from_utf8_lossy(&first).contains("adele"));
+    assert!(first.len() < serde_json::to_vec(&batch).unwrap().len() / 3);
+    // Removing someone re-seals the segments under the new key.
+    let (_, other_pub) = age_identity(home.path(), "other.txt");
+    let case = case
+        .set_recipients(
+            vec![
+                Recipient::parse(&public).unwrap(),
+                Recipient::parse(&other_pub).unwrap(),
+            ],
+            true,
+        )
+        .unwrap();
+    let contents = case.read().unwrap();
+    let kept: usize = contents
+        .records
+        .iter()
+        .map(|r| case.load_events(r).unwrap().len())
+        .sum();
+    assert_eq!(kept, 503);
+    // A segment swapped for another is caught.
+    let dir = case_dir(&home, "ev").join("events.2");
+    std::fs::copy(dir.join("000002.seg"), dir.join("000001.seg")).unwrap();
+    let out = warroom(&home, &["case", "verify", "ev"], "", &id);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("not the one the journal vouches for"),
+        "{}",
+        text(&out.stdout)
+    );
+}

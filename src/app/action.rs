@@ -156,6 +156,8 @@ pub enum Msg {
     NoteSaved(NoteRow),
     /// A note could not be saved; the editor keeps it.
     NoteFailed(SafeText),
+    /// Background work went wrong in a way the responder must know.
+    Problem(SafeText),
 }
 
 /// What `update` asks the runtime to do.

@@ -39,6 +39,8 @@ pub struct LiveSetup {
     pub settings: Settings,
     /// How far back the feed starts.
     pub backfill: SignedDuration,
+    /// Where pulled events are kept (encrypted), when a case is open.
+    pub case: Option<Arc<crate::case::Unlocked>>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -100,6 +102,9 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
     let (_stop, stop_rx) = watch::channel(false);
     tokio::spawn(live::run(client.clone(), config, live_tx, stop_rx));
     while let Some(event) = live_rx.recv().await {
+        if let (Some(case), LiveEvent::Batch { stream, events }) = (&setup.case, &event) {
+            keep(case.clone(), stream.name(), events.clone(), tx.clone());
+        }
         let msg = match event {
             LiveEvent::Batch { stream, events } if is_signin(stream) => {
                 let rows: Vec<SignInRow> = events
@@ -126,6 +131,26 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     }
+}
+
+/// Keeps a batch in the case on a blocking task (it fsyncs); a failure is
+/// shown, since those events then live only in memory.
+fn keep(
+    case: Arc<crate::case::Unlocked>,
+    stream: &'static str,
+    events: Vec<serde_json::Value>,
+    tx: mpsc::Sender<Msg>,
+) {
+    tokio::spawn(async move {
+        let saved = tokio::task::spawn_blocking(move || case.save_events(stream, &events)).await;
+        let problem = match saved {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let text = format!("{stream} events not kept in the case: {problem}");
+        let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+    });
 }
 
 fn is_signin(stream: Stream) -> bool {

@@ -55,10 +55,12 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     let mut session = session;
     // Opened before the terminal changes: a passphrase is asked here.
     let opened = open_case(cli, paths, config, &settings, &mut session);
+    let case = opened.case.clone();
     let start = configured.then(|| {
         live::starter(live::LiveSetup {
             settings,
             backfill: jiff::SignedDuration::from_hours(1),
+            case,
         })
     });
     console(cli, paths, config, session, start, opened, started)
@@ -183,6 +185,7 @@ pub fn demo(
             (OpenedCase::default(), None)
         }
     };
+    let demo_events_case = opened.case.clone();
     let start: runtime::Starter = Box::new(move |tx| {
         tokio::spawn(async move {
             let running = match emulator::start(&spec, "127.0.0.1:0", options).await {
@@ -197,6 +200,7 @@ pub fn demo(
             live::starter(live::LiveSetup {
                 settings,
                 backfill: jiff::SignedDuration::from_hours(24 * 7),
+                case: demo_events_case,
             })(tx);
             // The server runs on its own task; keep its handle alive here.
             let _ = running.server.await;

@@ -176,6 +176,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         // Never the note itself: the log is plaintext.
         Msg::NoteSaved(_) => tracing::info!("note saved"),
         Msg::NoteFailed(_) => tracing::warn!("note not saved"),
+        Msg::Problem(text) => tracing::warn!(problem = %text, "background problem"),
         Msg::Connection(c) => tracing::info!(connection = c.label(), "connection"),
         Msg::PromptKey(_) | Msg::Paste(_) => tracing::trace!("prompt input"),
         Msg::Action(action) => tracing::debug!(action = action.name(), "dispatch"),

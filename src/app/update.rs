@@ -126,6 +126,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             toast(state, ToastLevel::Info, "note saved to the case".into());
             vec![Effect::Render]
         }
+        Msg::Problem(text) => {
+            toast(state, ToastLevel::Error, text.to_string());
+            vec![Effect::Render]
+        }
         Msg::NoteFailed(reason) => {
             state.in_flight.retain(|w| w.as_str() != SAVING_NOTE);
             if let Mode::Editor(editor) = &mut state.mode {

@@ -214,7 +214,9 @@ fn export(
         ));
     };
     let case = ctx.unlocked(name)?;
-    let collected = export::collect(&case)?;
+    // Pulled events travel in a bundle; a report lists them, not their
+    // contents.
+    let collected = export::collect(&case, format == "bundle")?;
     let bytes = match format {
         "md" | "markdown" => export::markdown(&collected),
         "json" => export::json(&collected),
@@ -302,6 +304,16 @@ fn verify(ctx: &Context, name: &str) -> Result<u8, CaseError> {
         );
         return Ok(1);
     }
+    let mut events = 0;
+    for record in &contents.records {
+        match case.load_events(record) {
+            Ok(batch) => events += batch.len(),
+            Err(e) => {
+                println!("case {name}: {e}");
+                return Ok(1);
+            }
+        }
+    }
     if contents.unreadable > 0 {
         println!(
             "case {name}: {} records open but are not records this warroom can read",
@@ -309,7 +321,7 @@ fn verify(ctx: &Context, name: &str) -> Result<u8, CaseError> {
         );
         return Ok(1);
     }
-    println!("case {name}: {n} records, chain intact");
+    println!("case {name}: {n} records, chain intact; {events} pulled events in their segments");
     Ok(0)
 }
 

@@ -16,18 +16,46 @@ use crate::model::SafeText;
 pub struct Export {
     pub warroom_export: u32,
     pub case: Header,
+    /// In a bundle, without the event records: their batches travel in
+    /// `events`.
     pub records: Vec<Record>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventBatch>,
 }
 
-pub fn collect(case: &Unlocked) -> Result<Export, CaseError> {
+#[derive(Serialize, Deserialize)]
+pub struct EventBatch {
+    pub stream: String,
+    pub time: String,
+    pub events: Vec<serde_json::Value>,
+}
+
+/// The case's records, and its pulled events when `with_events`.
+pub fn collect(case: &Unlocked, with_events: bool) -> Result<Export, CaseError> {
     let contents = case.read()?;
     if let Some(damage) = contents.damage {
         return Err(CaseError::Damaged(damage));
     }
+    let mut records = Vec::new();
+    let mut events = Vec::new();
+    for record in contents.records {
+        // In a bundle the batches travel whole (the importer keeps them
+        // again); in a report their records say what was kept.
+        if let (true, Body::Events { stream, .. }) = (with_events, &record.body) {
+            events.push(EventBatch {
+                stream: stream.clone(),
+                time: record.time.clone(),
+                events: case.load_events(&record)?,
+            });
+            continue;
+        }
+        records.push(record);
+    }
     Ok(Export {
         warroom_export: 1,
         case: case.case.header.clone(),
-        records: contents.records,
+        records,
+        events,
     })
 }
 
@@ -72,6 +100,9 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 recipients.len(),
                 if *rekeyed { ", key replaced" } else { "" }
             ),
+            Body::Events { stream, count, .. } => {
+                format!("{count} {} events kept", SafeText::new(stream))
+            }
             Body::Unknown => "a record this warroom does not know".into(),
         };
         md.push_str(&format!(
@@ -166,5 +197,8 @@ pub fn import(
             .filter(|r| !matches!(r.body, Body::CaseOpened { .. }))
             .collect(),
     )?;
+    for batch in &export.events {
+        unlocked.save_events(&batch.stream, &batch.events)?;
+    }
     Ok(unlocked.case)
 }

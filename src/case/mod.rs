@@ -14,6 +14,7 @@
 //! and re-seals every record, so the removed key opens nothing new.
 
 pub mod cli;
+pub mod events;
 pub mod export;
 pub mod journal;
 pub mod keys;
@@ -307,6 +308,61 @@ impl Unlocked {
         Ok(records)
     }
 
+    /// Keeps a batch of pulled events in the case: an encrypted segment,
+    /// then the journal record that vouches for it.
+    pub fn save_events(
+        &self,
+        stream: &str,
+        batch: &[serde_json::Value],
+    ) -> Result<Record, CaseError> {
+        let dir = events::dir(&self.case.dir, self.case.header.generation);
+        crate::paths::ensure_private_dir(&dir)?;
+        let sealed_for = |name: &str| events::seal(&self.key, &self.case.header.id, name, batch);
+        let (name, sealed) = loop {
+            let next = std::fs::read_dir(&dir)?.count() + 1;
+            let name = format!("{next:06}.seg");
+            let sealed = sealed_for(&name)?;
+            match store::write_new_private(&dir.join(&name), &sealed) {
+                Ok(()) => break (name, sealed),
+                // Another writer took that number: take the next.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(CaseError::Io(format!("{}: {e}", dir.display()))),
+            }
+        };
+        self.append(Body::Events {
+            stream: stream.to_owned(),
+            segment: name,
+            count: batch.len() as u64,
+            sha256: events::hash(&sealed),
+        })
+    }
+
+    /// The events of one segment record, checked against its hash.
+    pub fn load_events(&self, record: &Record) -> Result<Vec<serde_json::Value>, CaseError> {
+        match &record.body {
+            Body::Events {
+                segment, sha256, ..
+            } => self.load_segment(segment, sha256),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn load_segment(
+        &self,
+        segment: &str,
+        sha256: &str,
+    ) -> Result<Vec<serde_json::Value>, CaseError> {
+        let path = events::dir(&self.case.dir, self.case.header.generation).join(segment);
+        let bytes = std::fs::read(&path)
+            .map_err(|e| CaseError::Invalid(format!("event segment {segment}: {e}")))?;
+        if events::hash(&bytes) != sha256 {
+            return Err(CaseError::Invalid(format!(
+                "event segment {segment} is not the one the journal vouches for (replaced or altered)"
+            )));
+        }
+        events::open(&self.key, &self.case.header.id, segment, &bytes)
+    }
+
     pub fn read(&self) -> Result<Contents, CaseError> {
         let path = self.case.journal_path();
         let bytes = Zeroizing::new(
@@ -374,9 +430,28 @@ impl Unlocked {
                 rekeyed: rekey,
             },
         };
+        // Event segments move to the new generation, sealed again under the
+        // key in force; their records name the new hashes.
+        let next_events = events::dir(&next_case.dir, next_case.header.generation);
+        let _ = std::fs::remove_dir_all(&next_events);
+        let mut records = contents.records.clone();
+        for record in records.iter_mut() {
+            let Body::Events {
+                segment, sha256, ..
+            } = &mut record.body
+            else {
+                continue;
+            };
+            let batch = self.load_segment(segment, sha256)?;
+            crate::paths::ensure_private_dir(&next_events)?;
+            let resealed = events::seal(&key, &next_case.header.id, segment, &batch)?;
+            store::write_new_private(&next_events.join(&*segment), &resealed)?;
+            *sha256 = events::hash(&resealed);
+        }
+        let old_events = events::dir(&self.case.dir, self.case.header.generation);
         let mut sealed = Vec::new();
         let mut previous = journal::genesis(&next_case.header.id);
-        for (i, record) in contents.records.iter().chain([&change]).enumerate() {
+        for (i, record) in records.iter().chain([&change]).enumerate() {
             let plain = Zeroizing::new(serde_json::to_vec(record).expect("records serialize"));
             let frame = journal::seal(&key, &next_case.header.id, i as u64 + 1, &previous, &plain)?;
             previous = journal::chain(&previous, &frame);
@@ -391,6 +466,7 @@ impl Unlocked {
         store::replace_private(&next_case.header_path(), &text)?;
         let _ = std::fs::remove_file(&journal_path);
         let _ = std::fs::remove_file(&old_key_path);
+        let _ = std::fs::remove_dir_all(&old_events);
         self.case = next_case;
         self.key = key;
         Ok(self)

@@ -38,6 +38,14 @@ pub enum Body {
         /// Whether the data key was replaced (someone was removed).
         rekeyed: bool,
     },
+    /// A batch of pulled events, kept in an encrypted segment beside the
+    /// journal; its hash binds the segment into the chain.
+    Events {
+        stream: String,
+        segment: String,
+        count: u64,
+        sha256: String,
+    },
     /// Written by a newer warroom.
     #[serde(other)]
     Unknown,
@@ -49,6 +57,7 @@ impl Body {
             Body::CaseOpened { .. } => "case-opened",
             Body::Note { .. } => "note",
             Body::Recipients { .. } => "recipients",
+            Body::Events { .. } => "events",
             Body::Unknown => "unknown",
         }
     }
