@@ -245,6 +245,10 @@ pub enum NotesCommand {
         case: Option<String>,
         #[arg(long)]
         tag: Vec<String>,
+        /// What the note is about: an event (signin:ID), an entity, a
+        /// finding or a checklist item; repeat for several.
+        #[arg(long)]
+        link: Vec<String>,
     },
     List {
         #[arg(long)]

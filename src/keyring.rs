@@ -62,6 +62,12 @@ fn refused(action: &'static str) -> impl FnOnce(KeyError) -> KeyringError {
 
 impl Cache {
     pub fn open() -> Result<Self, KeyringError> {
+        // For machines where secrets must not outlive the process.
+        if std::env::var_os("WARROOM_NO_KEYRING").is_some_and(|v| !v.is_empty()) {
+            return Err(KeyringError::Unavailable(
+                "turned off by WARROOM_NO_KEYRING".into(),
+            ));
+        }
         let session = KeyRing::from_special_id(KeyRingIdentifier::Session, true)
             .map_err(|e| KeyringError::Unavailable(format!("no session keyring: {e}")))?;
         let persistent = KeyRing::get_persistent(KeyRingIdentifier::Session).map_err(|e| {

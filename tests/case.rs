@@ -779,3 +779,59 @@ fn pulled_events_are_kept_sealed_and_vouched_for() {
         text(&out.stdout)
     );
 }
+
+/// Without a usable keyring, the passphrase is asked every time, and the
+/// responder is told why.
+#[test]
+fn without_a_keyring_the_passphrase_is_asked_each_time() {
+    if !have_tool("tmux", "tmux") || !have_tool("age", "age") {
+        return;
+    }
+    let home = Home::new();
+    let path = home.path().join("me.age");
+    let mut env = home.env();
+    env.push(("WARROOM_IDENTITY".into(), path.display().to_string()));
+    env.push(("WARROOM_CASE".into(), "nk".into()));
+    env.push(("WARROOM_NO_KEYRING".into(), "1".into()));
+    let tmux = Tmux::start(120, 30, &env);
+    let public = home.path().join("public");
+    tmux.type_line(&format!("{BIN} identity new > {}", public.display()));
+    for prompt in ["New passphrase", "same passphrase"] {
+        assert!(
+            tmux.wait_for(prompt, Duration::from_secs(10)),
+            "{}",
+            tmux.screen()
+        );
+        tmux.type_line("a long passphrase for tests");
+    }
+    let public = wait_for_file(&public, Duration::from_secs(20)).expect("public key");
+    // Naming the recipient needs no identity; reading does, every time.
+    let created = home.path().join("created");
+    tmux.type_line(&format!(
+        "{BIN} case new nk --recipient {} && echo ok > {}",
+        public.trim(),
+        created.display()
+    ));
+    wait_for_file(&created, Duration::from_secs(20)).expect("case created");
+    for (i, args) in ["notes list".to_owned(), "notes list".to_owned()]
+        .iter()
+        .enumerate()
+    {
+        tmux.type_line("clear");
+        let done = home.path().join(format!("done{i}"));
+        tmux.type_line(&format!("{BIN} {args}; echo $? > {}", done.display()));
+        assert!(
+            tmux.wait_for("Passphrase for", Duration::from_secs(10)),
+            "{}",
+            tmux.screen()
+        );
+        assert!(
+            tmux.screen().contains("WARROOM_NO_KEYRING"),
+            "{}",
+            tmux.screen()
+        );
+        tmux.type_line("a long passphrase for tests");
+        let rc = wait_for_file(&done, Duration::from_secs(20)).expect("finished");
+        assert_eq!(rc.trim(), "0", "{}", tmux.screen());
+    }
+}

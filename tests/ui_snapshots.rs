@@ -167,6 +167,7 @@ fn stream(name: &'static str, failures: u32, error: Option<&str>) -> StreamStatu
 /// Sign-ins as the live feed delivers them, hostile strings included.
 fn feed_rows() -> Vec<SignInRow> {
     let row = |secs: i64, kind, who: &str, app: &str, ip: &str, code, claim| SignInRow {
+        id: SafeText::new(&format!("evt-{secs}")),
         time: jiff::Timestamp::from_second(1_795_000_000 + secs).unwrap(),
         kind,
         principal: SafeText::new(who),
@@ -378,6 +379,7 @@ fn note(id: &str, time: &str, tags: &[&str], text: &str) -> warroom::app::notes:
         author: SafeText::new("alice@jump01"),
         tags: tags.iter().map(|t| SafeText::new(t)).collect(),
         lines: text.lines().map(SafeText::new).collect(),
+        links: vec![SafeText::new("signin:evt-50")],
         supersedes: None,
     }
 }

@@ -246,6 +246,7 @@ fn note_row(id: &str, text: &str) -> warroom::app::notes::NoteRow {
         author: SafeText::new("alice@jump"),
         tags: vec![],
         lines: text.lines().map(SafeText::new).collect(),
+        links: vec![],
         supersedes: None,
     }
 }
@@ -278,6 +279,7 @@ fn writing_a_note_saves_through_an_effect_and_keeps_the_text_until_saved() {
             text: "quiet #adfs\nline two".into(),
             tags: vec!["adfs".into()],
             supersedes: None,
+            links: vec![],
         }),
         "{effects:?}"
     );
@@ -357,5 +359,31 @@ fn amending_a_note_starts_from_its_text_and_names_it() {
         text: "cert exported twice".into(),
         tags: vec![],
         supersedes: Some("n1".into()),
+        links: vec![],
     }));
+}
+
+#[test]
+fn a_note_started_on_a_sign_in_links_it() {
+    let mut s = state();
+    s.session.case = warroom::app::state::CaseLock::Unlocked(SafeText::new("ir"));
+    let row = warroom::app::feed::SignInRow {
+        id: SafeText::new("a1b2"),
+        time: "2026-11-25T12:00:00Z".parse().unwrap(),
+        kind: warroom::app::feed::Kind::Interactive,
+        principal: SafeText::new("adele@contoso.com"),
+        app: SafeText::default(),
+        ip: SafeText::default(),
+        location: SafeText::default(),
+        error_code: 0,
+        mfa_by_claim: true,
+        risk: SafeText::default(),
+    };
+    update(&mut s, Msg::SignIns(vec![row]));
+    press(&mut s, KeyCode::Char('2'));
+    press(&mut s, KeyCode::Char('n'));
+    type_text(&mut s, "forged token?");
+    let effects = key(&mut s, KeyCode::Char('s'), KeyModifiers::CONTROL);
+    assert!(effects.iter().any(|e| matches!(e,
+        Effect::SaveNote { links, .. } if links == &vec!["signin:a1b2".to_string()])));
 }

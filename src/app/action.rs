@@ -177,5 +177,6 @@ pub enum Effect {
         tags: Vec<String>,
         /// The note this one amends.
         supersedes: Option<String>,
+        links: Vec<String>,
     },
 }

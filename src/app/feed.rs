@@ -37,6 +37,8 @@ impl Kind {
 /// What one line of the feed shows; every string is already sanitised.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignInRow {
+    /// Graph's id of the event (what notes link to).
+    pub id: SafeText,
     pub time: Timestamp,
     pub kind: Kind,
     /// The user's principal name, or the service principal's name.
@@ -78,6 +80,7 @@ impl SignInRow {
             (country, city) => SafeText::new(&format!("{country} {city}")),
         };
         Some(Self {
+            id: s.id.clone(),
             time: s.created_date_time?,
             kind,
             principal,
@@ -204,6 +207,7 @@ mod tests {
 
     fn row(secs: i64) -> SignInRow {
         SignInRow {
+            id: SafeText::new("e"),
             time: Timestamp::from_second(secs).unwrap(),
             kind: Kind::Interactive,
             principal: SafeText::new("u"),

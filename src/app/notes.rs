@@ -16,6 +16,8 @@ pub struct NoteRow {
     pub tags: Vec<SafeText>,
     /// The text, line by line.
     pub lines: Vec<SafeText>,
+    /// What the note is about: `signin:ID`, later findings and items.
+    pub links: Vec<SafeText>,
     pub supersedes: Option<String>,
 }
 
@@ -24,8 +26,8 @@ impl NoteRow {
         let Body::Note {
             text,
             tags,
+            links,
             supersedes,
-            ..
         } = &record.body
         else {
             return None;
@@ -41,6 +43,7 @@ impl NoteRow {
             author: SafeText::new(&record.author),
             tags: tags.iter().map(|t| SafeText::new(t)).collect(),
             lines: text.lines().map(SafeText::new).collect(),
+            links: links.iter().map(|l| SafeText::new(l)).collect(),
             supersedes: supersedes.clone(),
         })
     }
@@ -71,6 +74,8 @@ pub struct NoteEditor {
     pub saving: bool,
     /// The note this one amends.
     pub amends: Option<String>,
+    /// What the note is about (the row selected when it was started).
+    pub links: Vec<String>,
 }
 
 impl Default for NoteEditor {
@@ -84,6 +89,7 @@ impl Default for NoteEditor {
             input,
             saving: false,
             amends: None,
+            links: Vec::new(),
         }
     }
 }

@@ -151,8 +151,15 @@ pub async fn run(
                     text,
                     tags,
                     supersedes,
+                    links,
                 } => {
-                    save_note(&services, text, tags, supersedes, msg_tx.clone());
+                    let note = NoteToSave {
+                        text,
+                        tags,
+                        supersedes,
+                        links,
+                    };
+                    save_note(&services, note, msg_tx.clone());
                 }
                 Effect::Render | Effect::Exit(_) => {}
             }
@@ -235,13 +242,20 @@ fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
 }
 
 /// Appends a note on a blocking task (fsync) and reports back.
-fn save_note(
-    services: &Services,
+struct NoteToSave {
     text: String,
     tags: Vec<String>,
     supersedes: Option<String>,
-    tx: mpsc::Sender<Msg>,
-) {
+    links: Vec<String>,
+}
+
+fn save_note(services: &Services, note: NoteToSave, tx: mpsc::Sender<Msg>) {
+    let NoteToSave {
+        text,
+        tags,
+        supersedes,
+        links,
+    } = note;
     let Some(case) = services.case.clone() else {
         let _ = tx.try_send(Msg::NoteFailed(crate::model::SafeText::new(
             "no case is open",
@@ -254,7 +268,7 @@ fn save_note(
             case.append(crate::case::record::Body::Note {
                 text: text.to_string(),
                 tags,
-                links: Vec::new(),
+                links,
                 supersedes,
             })
         })

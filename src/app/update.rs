@@ -239,8 +239,15 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
                 );
                 return vec![Effect::Render];
             }
+            // A note started on a sign-in is about that sign-in.
+            let mut editor = super::notes::NoteEditor::default();
+            if focus == PaneId::SignIns
+                && let Some(row) = state.feed.get(state.pane(PaneId::SignIns).selected)
+            {
+                editor.links.push(format!("signin:{}", row.id));
+            }
             state.focus = PaneId::Notes;
-            state.mode = Mode::Editor(Box::default());
+            state.mode = Mode::Editor(Box::new(editor));
         }
         Action::AmendNote => {
             let filter = state.pane(PaneId::Notes).filter.clone();
@@ -258,6 +265,7 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             };
             let mut editor = super::notes::NoteEditor {
                 amends: Some(note.id.clone()),
+                links: note.links.iter().map(|l| l.to_string()).collect(),
                 ..Default::default()
             };
             let text: Vec<&str> = note.lines.iter().map(|l| l.as_str()).collect();
@@ -299,6 +307,7 @@ fn on_editor(state: &mut AppState, action: Action) -> Vec<Effect> {
                 text: editor.text().trim_end().to_owned(),
                 tags: editor.tags(),
                 supersedes: editor.amends.clone(),
+                links: editor.links.clone(),
             };
             state.in_flight.push(SafeText::new(SAVING_NOTE));
             vec![Effect::Render, effect]

@@ -140,7 +140,7 @@ fn new_identity(ctx: &Context) -> Result<u8, CaseError> {
 /// Runs a `notes` command; returns the exit status.
 pub fn notes(ctx: &Context, command: &NotesCommand) -> u8 {
     report(match command {
-        NotesCommand::Add { case, tag } => add_note(ctx, case.as_deref(), tag),
+        NotesCommand::Add { case, tag, link } => add_note(ctx, case.as_deref(), tag, link),
         NotesCommand::List { case } => list_notes(ctx, case.as_deref()),
     })
 }
@@ -377,7 +377,12 @@ fn same_key(a: &str, b: &str) -> bool {
     core(a) == core(b)
 }
 
-fn add_note(ctx: &Context, case: Option<&str>, tags: &[String]) -> Result<u8, CaseError> {
+fn add_note(
+    ctx: &Context,
+    case: Option<&str>,
+    tags: &[String],
+    links: &[String],
+) -> Result<u8, CaseError> {
     let name = ctx.case_name(case)?;
     let mut bytes = Zeroizing::new(Vec::new());
     std::io::stdin().read_to_end(&mut bytes)?;
@@ -394,7 +399,7 @@ fn add_note(ctx: &Context, case: Option<&str>, tags: &[String]) -> Result<u8, Ca
     let record = case.append(Body::Note {
         text,
         tags: tags.to_vec(),
-        links: Vec::new(),
+        links: links.to_vec(),
         supersedes: None,
     })?;
     // Printed only once the record is on disk.
@@ -410,8 +415,8 @@ fn list_notes(ctx: &Context, case: Option<&str>) -> Result<u8, CaseError> {
         let Body::Note {
             text,
             tags,
+            links,
             supersedes,
-            ..
         } = &record.body
         else {
             continue;
@@ -427,6 +432,9 @@ fn list_notes(ctx: &Context, case: Option<&str>) -> Result<u8, CaseError> {
         }
         if let Some(old) = supersedes {
             head.push_str(&format!("  (amends {})", SafeText::new(old)));
+        }
+        if !links.is_empty() {
+            head.push_str(&format!("  about {}", SafeText::new(&links.join(", "))));
         }
         println!("{head}");
         for line in text.lines() {

@@ -131,6 +131,11 @@ fn draw_full(frame: &mut Frame, area: Rect, note: &NoteRow, theme: &Theme) {
     if let Some(old) = &note.supersedes {
         lines.push(Line::styled(format!("amends {old}"), theme.dim));
     }
+    for link in &note.links {
+        let mut spans = vec![Span::styled("about ", theme.dim)];
+        spans.extend(super::untrusted(link, theme.key, theme, 80));
+        lines.push(Line::from(spans));
+    }
     for line in &note.lines {
         lines.push(Line::from(super::untrusted(
             line,
@@ -155,10 +160,10 @@ fn draw_editor(
     let status = if editor.saving {
         " saving (encrypting and writing to the journal)…".to_owned()
     } else {
-        let what = if editor.amends.is_some() {
-            "amending a note (the original is kept)"
-        } else {
-            "new note"
+        let what = match (&editor.amends, editor.links.first()) {
+            (Some(_), _) => "amending a note (the original is kept)".to_owned(),
+            (None, Some(link)) => format!("new note about {}", crate::model::SafeText::new(link)),
+            (None, None) => "new note".to_owned(),
         };
         format!(" {what} · {save} save · {close} close · #words become tags")
     };
