@@ -196,6 +196,19 @@ fn ssh_keys_are_recipients_and_identities() {
         "{}",
         text(&out.stderr)
     );
+    // The age tool opens the case key with the SSH private key too.
+    if have_tool("age", "age") {
+        let key = case_dir(&home, "ssh-case").join("key.1.age");
+        let opened = Command::new("age")
+            .arg("-d")
+            .arg("-i")
+            .arg(&privates[0])
+            .arg(&key)
+            .output()
+            .unwrap();
+        assert!(opened.status.success(), "{}", text(&opened.stderr));
+        assert_eq!(opened.stdout.len(), 32);
+    }
     let out = warroom(
         &home,
         &["case", "recipients", "list", "ssh-case"],
