@@ -272,7 +272,6 @@ impl Command {
             Command::Emulator(args) if args.export_onprem.is_some() => {
                 "on-premises evidence export"
             }
-            Command::Scan(_) => "the detection engine and log importers",
             Command::Posture(_) => "the posture review",
             Command::Doctor
             | Command::Config(_)
@@ -283,6 +282,7 @@ impl Command {
             | Command::Lock
             | Command::Case(_)
             | Command::Identity(_)
+            | Command::Scan(_)
             | Command::Notes(_) => {
                 return None;
             }

@@ -10,6 +10,7 @@ pub mod app;
 pub mod case;
 pub mod cli;
 pub mod config;
+pub mod detect;
 pub mod doctor;
 pub mod emulator;
 pub mod keyring;

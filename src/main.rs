@@ -78,6 +78,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             join_session_keyring();
             pull(args, &settings)
         }
+        Some(Command::Scan(args)) => scan(args),
         Some(Command::Login) => {
             let settings = config?.settings(cli.profile.as_deref())?;
             join_session_keyring();
@@ -191,6 +192,70 @@ fn case_context(
         default_case: settings.case.clone(),
         unlock_ttl: config.file.case.unlock_ttl(),
     }
+}
+
+fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
+    use warroom::cli::Format;
+    use warroom::detect::{Engine, report, scan};
+    if args.sigma.is_some() || args.ioc.is_some() {
+        eprintln!("warroom scan: --sigma and --ioc are not in this build yet. Nothing was done.");
+        return Ok(2);
+    }
+    let engine = match Engine::built_in() {
+        Ok(engine) => engine,
+        Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let started = Instant::now();
+    let shown = bar.clone();
+    let scanned = scan::scan(engine, &args.files, threads, &move |bytes| {
+        if let Some(bar) = &shown {
+            bar.set_message(format!("{:.0} MB read", bytes as f64 / 1e6));
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let findings = scanned.engine.findings();
+    let out = match args.format {
+        Format::Table => report::table(&findings),
+        Format::Json => report::json(&findings),
+        Format::Ndjson => report::ndjson(&findings),
+        Format::Markdown => report::markdown(&findings),
+    };
+    print!("{out}");
+    let mut unreadable = false;
+    for file in &scanned.files {
+        eprintln!("warroom scan: {}", file.line());
+        unreadable |= file.format == "unreadable";
+    }
+    let seen: Vec<String> = scanned
+        .engine
+        .seen
+        .iter()
+        .map(|(kind, n)| format!("{n} {kind}s"))
+        .collect();
+    eprintln!(
+        "warroom scan: {} findings from {} in {:.1} s{}",
+        findings.len(),
+        if seen.is_empty() { "no known records".to_owned() } else { seen.join(", ") },
+        started.elapsed().as_secs_f64(),
+        if scanned.unknown > 0 {
+            format!("; {} records of no kind warroom reads were passed over", scanned.unknown)
+        } else {
+            String::new()
+        }
+    );
+    Ok(if unreadable { 1 } else { 0 })
 }
 
 /// Drops every secret warroom keeps in the kernel keyring.

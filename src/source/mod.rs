@@ -2,3 +2,4 @@
 //! Nothing here draws.
 
 pub mod graph;
+pub mod import;

@@ -1,0 +1,123 @@
+//! One record of evidence as the engine sees it: Graph's own JSON shape
+//! (importers turn other shapes into it), what kind of record it is, when
+//! it happened and where it came from.
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    SignIn,
+    Audit,
+    Risk,
+    /// Unified Audit Log (mail, SharePoint, Exchange admin).
+    MailAudit,
+    /// A directory object from a snapshot.
+    Directory,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::SignIn => "sign-in",
+            Kind::Audit => "directory audit",
+            Kind::Risk => "risk detection",
+            Kind::MailAudit => "audit log record",
+            Kind::Directory => "directory object",
+        }
+    }
+}
+
+/// What kind of record a Graph-shaped value is, by the fields only that
+/// kind has.
+pub fn classify(v: &Value) -> Option<Kind> {
+    let map = v.as_object()?;
+    let has = |k: &str| map.contains_key(k);
+    if has("@warroom.source") {
+        Some(Kind::Directory)
+    } else if has("activityDisplayName") {
+        Some(Kind::Audit)
+    } else if has("riskEventType") {
+        Some(Kind::Risk)
+    } else if has("operation") && (has("auditData") || has("auditLogRecordType")) {
+        Some(Kind::MailAudit)
+    } else if has("createdDateTime") && (has("status") || has("ipAddress") || has("appId")) {
+        Some(Kind::SignIn)
+    } else {
+        None
+    }
+}
+
+/// The field that says when a record of this kind happened.
+pub fn time_field(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Audit => "activityDateTime",
+        Kind::Risk => "detectedDateTime",
+        Kind::SignIn | Kind::MailAudit | Kind::Directory => "createdDateTime",
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Event {
+    pub kind: Kind,
+    pub time: Option<Timestamp>,
+    /// The record's own id, or its place in the file when it has none.
+    pub id: String,
+    pub value: Value,
+}
+
+impl Event {
+    pub fn new(value: Value, place: impl FnOnce() -> String) -> Option<Self> {
+        let kind = classify(&value)?;
+        let time = value[time_field(kind)]
+            .as_str()
+            .and_then(crate::model::de::parse_time);
+        let id = match value["id"].as_str() {
+            Some(id) => id.to_owned(),
+            None => place(),
+        };
+        Some(Self {
+            kind,
+            time,
+            id,
+            value,
+        })
+    }
+}
+
+/// Every value at `path` (dot-separated; arrays are looked into, so
+/// `targetResources.modifiedProperties.displayName` reaches every
+/// property of every target).
+pub fn values_at<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
+    fn walk<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<&'a Value>) {
+        match (v, parts.split_first()) {
+            (Value::Array(items), _) => {
+                for item in items {
+                    walk(item, parts, out);
+                }
+            }
+            (_, None) => out.push(v),
+            (Value::Object(map), Some((head, rest))) => {
+                if let Some(next) = map.get(*head) {
+                    walk(next, rest, out);
+                }
+            }
+            _ => {}
+        }
+    }
+    let parts: Vec<&str> = path.split('.').collect();
+    walk(value, &parts, out);
+}
+
+/// The first text at `path` (numbers and booleans as text).
+pub fn text_at(value: &Value, path: &str) -> Option<String> {
+    let mut found = Vec::new();
+    values_at(value, path, &mut found);
+    found.into_iter().find_map(|v| match v {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    })
+}

@@ -1,0 +1,147 @@
+//! The detection engine: rules as data (`rule`) run over every event in
+//! one pass; matches are grouped, counted and windowed into findings that
+//! say which events, which fields and which threshold made them fire.
+//! `warroom scan` and the console feed the same `Engine`.
+
+pub mod event;
+pub mod report;
+pub mod rule;
+pub mod scan;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::Severity;
+pub use event::{Event, Kind};
+use rule::{Aggregate, Hit, Ready};
+
+/// What a detection concluded, with its evidence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// Stable for the same detection and group (so triage can refer to it).
+    pub id: String,
+    pub detection: String,
+    pub severity: Severity,
+    pub title: String,
+    pub techniques: Vec<String>,
+    pub entities: Vec<Entity>,
+    /// Event ids (the first ones, when there are very many).
+    pub evidence: Vec<String>,
+    pub count: u64,
+    pub first_seen: Option<String>,
+    pub last_seen: Option<String>,
+    pub remediation: Vec<String>,
+    /// Why it fired, in a sentence.
+    pub explanation: String,
+    pub rationale: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Entity {
+    /// The field it came from (`userPrincipalName`, `ipAddress`, …).
+    pub field: String,
+    pub value: String,
+}
+
+/// The rules and their state.
+pub struct Engine {
+    pub rules: Vec<Ready>,
+    state: Aggregate,
+    /// Events seen, by kind.
+    pub seen: BTreeMap<&'static str, u64>,
+}
+
+impl Engine {
+    pub fn new(rules: Vec<Ready>) -> Self {
+        Self {
+            rules,
+            state: Aggregate::default(),
+            seen: BTreeMap::new(),
+        }
+    }
+
+    pub fn built_in() -> Result<Self, String> {
+        Ok(Self::new(rule::built_in()?))
+    }
+
+    /// The stateless part of running one event: which rules match, and
+    /// what each keeps. Safe to run on many threads at once.
+    pub fn hits(rules: &[Ready], event: &Event) -> Vec<(usize, Hit)> {
+        rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.matches(event))
+            .map(|(i, r)| (i, r.hit(event)))
+            .collect()
+    }
+
+    /// Takes the hits of one event (from `hits`).
+    pub fn absorb(&mut self, kind: Kind, hits: Vec<(usize, Hit)>) {
+        *self.seen.entry(kind.name()).or_default() += 1;
+        for (rule, hit) in hits {
+            self.state.add(rule, hit);
+        }
+    }
+
+    /// Runs one event through every rule.
+    pub fn observe(&mut self, event: &Event) {
+        let hits = Self::hits(&self.rules, event);
+        self.absorb(event.kind, hits);
+    }
+
+    /// Every finding so far, most severe first, then most recent.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut out = Vec::new();
+        for ((index, key), group) in &self.state.groups {
+            let ready = &self.rules[*index];
+            let rule = &ready.rule;
+            let peak = group.peak(ready.window(), rule.distinct.is_some());
+            if peak < rule.threshold {
+                continue;
+            }
+            let mut entities: Vec<Entity> = group
+                .entities
+                .iter()
+                .flat_map(|(field, values)| {
+                    values.iter().map(move |v| Entity {
+                        field: field.clone(),
+                        value: v.clone(),
+                    })
+                })
+                .collect();
+            entities.sort();
+            let iso = |t: Option<jiff::Timestamp>| t.map(crate::model::de::graph_time);
+            out.push(Finding {
+                id: finding_id(&rule.id, key),
+                detection: rule.id.clone(),
+                severity: rule.severity,
+                title: rule.title.clone(),
+                techniques: rule.techniques.clone(),
+                entities,
+                evidence: group.evidence_ids(),
+                count: group.count,
+                first_seen: iso(group.first),
+                last_seen: iso(group.last),
+                remediation: rule.remediation.clone(),
+                explanation: rule::explain(ready, group, peak),
+                rationale: rule.rationale.clone(),
+            });
+        }
+        out.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then_with(|| b.last_seen.cmp(&a.last_seen))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out
+    }
+}
+
+/// `detection:` and a short hash of the group key.
+fn finding_id(detection: &str, key: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{detection}\u{0}{key}").as_bytes());
+    let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{detection}:{short}")
+}

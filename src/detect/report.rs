@@ -1,0 +1,85 @@
+//! Findings for people and programs: a table (the default), JSON (one
+//! array), NDJSON (one finding a line) and Markdown for the incident
+//! record. Text from the evidence is escaped as on screen.
+
+use super::Finding;
+use crate::model::SafeText;
+
+pub fn json(findings: &[Finding]) -> String {
+    let mut out = serde_json::to_string_pretty(findings).expect("findings serialize");
+    out.push('\n');
+    out
+}
+
+pub fn ndjson(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(|f| serde_json::to_string(f).expect("findings serialize") + "\n")
+        .collect()
+}
+
+pub fn table(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "No findings.\n".to_owned();
+    }
+    let mut out = String::new();
+    for f in findings {
+        out.push_str(&format!(
+            "{}  {}  ({}; {} events, {} to {})\n      {}\n",
+            f.severity.label(),
+            f.title,
+            f.techniques.join(", "),
+            f.count,
+            f.first_seen.as_deref().unwrap_or("?"),
+            f.last_seen.as_deref().unwrap_or("?"),
+            SafeText::new(&f.explanation),
+        ));
+    }
+    out
+}
+
+pub fn markdown(findings: &[Finding]) -> String {
+    let mut md = String::from("# Findings\n\n| severity | finding | techniques | events | first seen | last seen |\n|---|---|---|---|---|---|\n");
+    for f in findings {
+        md.push_str(&format!(
+            "| {:?} | {} | {} | {} | {} | {} |\n",
+            f.severity,
+            f.title,
+            f.techniques.join(", "),
+            f.count,
+            f.first_seen.as_deref().unwrap_or(""),
+            f.last_seen.as_deref().unwrap_or("")
+        ));
+    }
+    for f in findings {
+        md.push_str(&format!(
+            "\n## {} (`{}`)\n\n{}\n\n**Why it matters.** {}\n\n",
+            f.title,
+            f.id,
+            SafeText::new(&f.explanation).as_str().replace('|', "\\|"),
+            f.rationale
+        ));
+        if !f.entities.is_empty() {
+            md.push_str("Entities:\n\n");
+            for e in f.entities.iter().take(20) {
+                md.push_str(&format!("- {}: `{}`\n", e.field, SafeText::new(&e.value)));
+            }
+            md.push('\n');
+        }
+        if !f.remediation.is_empty() {
+            md.push_str(&format!("Remediation: {}\n\n", f.remediation.join(", ")));
+        }
+        md.push_str(&format!(
+            "Evidence ({} events; first {} ids): {}\n",
+            f.count,
+            f.evidence.len().min(10),
+            f.evidence
+                .iter()
+                .take(10)
+                .map(|e| format!("`{}`", SafeText::new(e)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    md
+}

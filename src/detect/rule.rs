@@ -1,0 +1,397 @@
+//! Detections as data (`assets/detections/*.toml`): which records, which
+//! fields, the match, what to group by, how many and within what window.
+//! Only operations that KQL has too (`==`, `has`, `startswith`, `in`,
+//! `isnotempty`, numeric comparison), so the same files can later be
+//! compiled to queries that run where the logs live.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use jiff::{SignedDuration, Timestamp};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::event::{Event, Kind, text_at, values_at};
+use crate::model::Severity;
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleFile {
+    pub rule: Vec<Rule>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub techniques: Vec<String>,
+    #[serde(default)]
+    pub remediation: Vec<String>,
+    /// Why this matters, for the responder reading the finding.
+    pub rationale: String,
+    pub kind: Kind,
+    /// Every condition must hold.
+    #[serde(default, rename = "where")]
+    pub all: Vec<Condition>,
+    /// At least one of these must hold (when any are given).
+    #[serde(default)]
+    pub any: Vec<Condition>,
+    /// One finding per distinct value of these fields.
+    #[serde(default)]
+    pub group_by: Vec<String>,
+    /// Fields whose values are named in the finding.
+    #[serde(default)]
+    pub entities: Vec<String>,
+    /// Matches (or distinct values of `distinct`) needed for a finding.
+    #[serde(default = "one")]
+    pub threshold: usize,
+    /// Count distinct values of this field instead of matches.
+    pub distinct: Option<String>,
+    /// The threshold must be reached within this long (`1h`, `10m`).
+    pub window: Option<String>,
+    /// How the finding explains itself; `{count}`, `{distinct}`,
+    /// `{window}` and `{FIELD}` (first value seen) are filled in.
+    pub explain: String,
+}
+
+fn one() -> usize {
+    1
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Condition {
+    pub field: String,
+    pub op: Op,
+    #[serde(default)]
+    pub value: Option<Value>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Equal, ignoring case for text.
+    Eq,
+    Ne,
+    /// Contains the text, ignoring case (KQL `contains`).
+    Contains,
+    NotContains,
+    StartsWith,
+    /// Equal to one of a list.
+    In,
+    NotIn,
+    Exists,
+    Missing,
+    Gt,
+    Lt,
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.to_lowercase()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn as_number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A condition ready to run: texts lower-cased once.
+#[derive(Clone, Debug)]
+struct Compiled {
+    field: String,
+    op: Op,
+    texts: Vec<String>,
+    number: Option<f64>,
+}
+
+impl Compiled {
+    fn new(c: &Condition) -> Result<Self, String> {
+        let texts = match &c.value {
+            Some(Value::Array(items)) => items.iter().filter_map(as_text).collect(),
+            Some(v) => as_text(v).into_iter().collect(),
+            None => Vec::new(),
+        };
+        let needs_value = !matches!(c.op, Op::Exists | Op::Missing);
+        if needs_value && texts.is_empty() {
+            return Err(format!("condition on {} needs a value", c.field));
+        }
+        let number = c.value.as_ref().and_then(as_number);
+        if matches!(c.op, Op::Gt | Op::Lt) && number.is_none() {
+            return Err(format!("condition on {} compares with a number", c.field));
+        }
+        Ok(Self {
+            field: c.field.clone(),
+            op: c.op,
+            texts,
+            number,
+        })
+    }
+
+    fn holds(&self, event: &Value) -> bool {
+        let mut found: Vec<&Value> = Vec::new();
+        values_at(event, &self.field, &mut found);
+        let present = |v: &&Value| !v.is_null() && v.as_str() != Some("");
+        let texts = || found.iter().filter_map(|v| as_text(v));
+        let has = |t: &String| self.texts.iter().any(|n| t.contains(n.as_str()));
+        match self.op {
+            Op::Exists => found.iter().any(present),
+            Op::Missing => !found.iter().any(present),
+            Op::Eq | Op::In => texts().any(|t| self.texts.contains(&t)),
+            Op::Ne | Op::NotIn => !texts().any(|t| self.texts.contains(&t)),
+            Op::Contains => texts().any(|t| has(&t)),
+            Op::NotContains => !texts().any(|t| has(&t)),
+            Op::StartsWith => texts().any(|t| self.texts.iter().any(|n| t.starts_with(n.as_str()))),
+            Op::Gt => found
+                .iter()
+                .filter_map(|v| as_number(v))
+                .any(|n| self.number.is_some_and(|limit| n > limit)),
+            Op::Lt => found
+                .iter()
+                .filter_map(|v| as_number(v))
+                .any(|n| self.number.is_some_and(|limit| n < limit)),
+        }
+    }
+}
+
+/// A rule ready to run.
+#[derive(Clone, Debug)]
+pub struct Ready {
+    pub rule: Rule,
+    all: Vec<Compiled>,
+    any: Vec<Compiled>,
+    window: Option<SignedDuration>,
+}
+
+impl Ready {
+    pub fn new(rule: Rule) -> Result<Self, String> {
+        let compile = |cs: &[Condition]| -> Result<Vec<Compiled>, String> {
+            cs.iter()
+                .map(|c| Compiled::new(c).map_err(|e| format!("rule {}: {e}", rule.id)))
+                .collect()
+        };
+        let window = match &rule.window {
+            None => None,
+            Some(w) => Some(SignedDuration::from_secs(
+                crate::source::graph::pull::parse_duration(w)
+                    .map_err(|e| format!("rule {}: window {e}", rule.id))?,
+            )),
+        };
+        if rule.all.is_empty() && rule.any.is_empty() {
+            return Err(format!("rule {} matches nothing: give `where` or `any`", rule.id));
+        }
+        Ok(Self {
+            all: compile(&rule.all)?,
+            any: compile(&rule.any)?,
+            window,
+            rule,
+        })
+    }
+
+    pub fn window(&self) -> Option<SignedDuration> {
+        self.window
+    }
+
+    /// Whether one event matches (the stateless part, run on any thread).
+    pub fn matches(&self, event: &Event) -> bool {
+        event.kind == self.rule.kind
+            && self.all.iter().all(|c| c.holds(&event.value))
+            && (self.any.is_empty() || self.any.iter().any(|c| c.holds(&event.value)))
+    }
+
+    /// What the aggregation keeps of a matching event.
+    pub fn hit(&self, event: &Event) -> Hit {
+        let key = self
+            .rule
+            .group_by
+            .iter()
+            .map(|f| text_at(&event.value, f).unwrap_or_default())
+            .collect::<Vec<_>>()
+            .join("\u{1f}");
+        let mut fields = BTreeMap::new();
+        let mut wanted: Vec<&String> = self.rule.entities.iter().collect();
+        wanted.extend(self.rule.group_by.iter());
+        wanted.extend(self.rule.distinct.iter());
+        for field in wanted {
+            if let Some(v) = text_at(&event.value, field) {
+                fields.insert(field.clone(), v);
+            }
+        }
+        Hit {
+            key,
+            time: event.time,
+            id: event.id.clone(),
+            distinct: self
+                .rule
+                .distinct
+                .as_ref()
+                .and_then(|f| text_at(&event.value, f)),
+            fields,
+        }
+    }
+}
+
+/// One matching event, as the aggregation needs it.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub key: String,
+    pub time: Option<Timestamp>,
+    pub id: String,
+    pub distinct: Option<String>,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// How many event ids a finding lists as evidence (the count is exact).
+pub const MAX_EVIDENCE: usize = 200;
+
+/// The matches of one group.
+#[derive(Clone, Debug, Default)]
+pub struct Group {
+    pub count: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// (time, event id): the earliest matches, kept in a stable order.
+    pub evidence: Vec<(Option<Timestamp>, String)>,
+    /// Entity field → values seen.
+    pub entities: BTreeMap<String, BTreeSet<String>>,
+    /// (time, distinct value) of each match, for windows and distinct counts.
+    pub points: Vec<(Option<Timestamp>, Option<String>)>,
+}
+
+impl Group {
+    pub fn add(&mut self, hit: Hit) {
+        self.count += 1;
+        if let Some(t) = hit.time {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+        self.evidence.push((hit.time, hit.id));
+        if self.evidence.len() >= 2 * MAX_EVIDENCE {
+            self.trim_evidence();
+        }
+        for (field, value) in hit.fields {
+            let values = self.entities.entry(field).or_default();
+            if values.len() < 50 {
+                values.insert(value);
+            }
+        }
+        self.points.push((hit.time, hit.distinct));
+    }
+
+    /// Keeps the earliest evidence (the same whatever order events came in).
+    pub fn trim_evidence(&mut self) {
+        self.evidence.sort();
+        self.evidence.dedup();
+        self.evidence.truncate(MAX_EVIDENCE);
+    }
+
+    /// The earliest evidence ids.
+    pub fn evidence_ids(&self) -> Vec<String> {
+        let mut evidence = self.evidence.clone();
+        evidence.sort();
+        evidence.dedup();
+        evidence.into_iter().take(MAX_EVIDENCE).map(|(_, id)| id).collect()
+    }
+
+    /// The most matches (or distinct values) inside any window of `window`;
+    /// all of them when there is no window.
+    pub fn peak(&self, window: Option<SignedDuration>, distinct: bool) -> usize {
+        let measure = |points: &[&(Option<Timestamp>, Option<String>)]| -> usize {
+            if distinct {
+                points
+                    .iter()
+                    .filter_map(|(_, d)| d.as_deref())
+                    .collect::<BTreeSet<_>>()
+                    .len()
+            } else {
+                points.len()
+            }
+        };
+        let Some(window) = window else {
+            return measure(&self.points.iter().collect::<Vec<_>>());
+        };
+        let mut timed: Vec<&(Option<Timestamp>, Option<String>)> =
+            self.points.iter().filter(|(t, _)| t.is_some()).collect();
+        timed.sort_by_key(|(t, _)| *t);
+        let mut best = 0;
+        let mut start = 0;
+        for end in 0..timed.len() {
+            let end_time = timed[end].0.expect("timed");
+            while timed[start].0.expect("timed") < end_time - window {
+                start += 1;
+            }
+            best = best.max(measure(&timed[start..=end]));
+        }
+        best
+    }
+}
+
+/// The state of every rule over the events seen so far.
+#[derive(Debug, Default)]
+pub struct Aggregate {
+    pub groups: HashMap<(usize, String), Group>,
+}
+
+impl Aggregate {
+    pub fn add(&mut self, rule: usize, hit: Hit) {
+        self.groups
+            .entry((rule, hit.key.clone()))
+            .or_default()
+            .add(hit);
+    }
+}
+
+/// Fills `{count}`, `{distinct}`, `{window}` and `{field}` in a rule's
+/// explanation.
+pub fn explain(rule: &Ready, group: &Group, peak: usize) -> String {
+    let mut text = rule.rule.explain.clone();
+    text = text.replace("{count}", &group.count.to_string());
+    text = text.replace("{distinct}", &peak.to_string());
+    text = text.replace("{window}", rule.rule.window.as_deref().unwrap_or("the data"));
+    for (field, values) in &group.entities {
+        let shown: Vec<&str> = values.iter().take(3).map(String::as_str).collect();
+        let mut joined = shown.join(", ");
+        if values.len() > 3 {
+            joined.push_str(&format!(" and {} more", values.len() - 3));
+        }
+        text = text.replace(&format!("{{{field}}}"), &joined);
+    }
+    // Fields no matching event had say nothing.
+    for field in rule.rule.entities.iter().chain(&rule.rule.group_by) {
+        text = text.replace(&format!("{{{field}}}"), "");
+    }
+    text
+}
+
+/// The shipped rule files.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("signins.toml", include_str!("../../assets/detections/signins.toml")),
+    ("audits.toml", include_str!("../../assets/detections/audits.toml")),
+    ("mail.toml", include_str!("../../assets/detections/mail.toml")),
+];
+
+/// Every built-in rule, ready to run.
+pub fn built_in() -> Result<Vec<Ready>, String> {
+    let mut rules = Vec::new();
+    for (name, text) in BUILT_IN {
+        let file: RuleFile = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
+        for rule in file.rule {
+            rules.push(Ready::new(rule)?);
+        }
+    }
+    let mut ids = BTreeSet::new();
+    for r in &rules {
+        if !ids.insert(r.rule.id.clone()) {
+            return Err(format!("two rules are called {}", r.rule.id));
+        }
+    }
+    Ok(rules)
+}

@@ -1,0 +1,206 @@
+//! Reading evidence files a responder was handed: the format is found per
+//! file (NDJSON, a Graph page, an array, pages one after another; gzip
+//! read directly), every record is handed on as Graph-shaped JSON, and a
+//! record that cannot be read is skipped and counted with its file and
+//! line, never fatal.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// What reading one file found.
+#[derive(Clone, Debug, Default)]
+pub struct FileSummary {
+    pub path: PathBuf,
+    pub format: &'static str,
+    pub records: u64,
+    pub skipped: u64,
+    /// The first few skipped records: `file:line: reason`.
+    pub skips: Vec<String>,
+    pub bytes: u64,
+}
+
+impl FileSummary {
+    fn skip(&mut self, line: u64, reason: impl std::fmt::Display) {
+        self.skipped += 1;
+        if self.skips.len() < 5 {
+            self.skips
+                .push(format!("{}:{line}: {reason}", self.path.display()));
+        }
+    }
+
+    /// `signins.ndjson: NDJSON, 120000 records (2 skipped: …)`.
+    pub fn line(&self) -> String {
+        let mut text = format!(
+            "{}: {}, {} records",
+            self.path.display(),
+            self.format,
+            self.records
+        );
+        if self.skipped > 0 {
+            text.push_str(&format!(
+                " ({} skipped; first: {})",
+                self.skipped,
+                self.skips.first().map(String::as_str).unwrap_or("")
+            ));
+        }
+        text
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// How a file's records are laid out.
+pub enum Layout {
+    /// One JSON value per line: read line by line (and in parallel).
+    Lines(Box<dyn BufRead + Send>),
+    /// Anything else JSON: read as a stream of values.
+    Json(Box<dyn BufRead + Send>),
+}
+
+/// Opens a file, unpacking gzip, and finds how its records are laid out.
+pub fn open(path: &Path) -> Result<(Layout, &'static str), ImportError> {
+    let io = |source| ImportError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let file = File::open(path).map_err(io)?;
+    let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, file));
+    let gz = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    if gz {
+        reader = Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        ));
+    }
+    let head = reader.fill_buf().map_err(io)?.to_vec();
+    let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+    let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let (layout, name) = match first {
+        None => (Layout::Lines(reader), "empty"),
+        Some(b'[') => (Layout::Json(reader), "JSON array"),
+        Some(b'{') if first_line_is_whole(text) => (Layout::Lines(reader), "NDJSON"),
+        Some(b'{') => (Layout::Json(reader), "JSON"),
+        Some(_) if looks_like_zip(&head) => {
+            return Err(ImportError::Unsupported(format!(
+                "{}: a zip archive; unzip it and scan the files inside (zip is not read directly yet)",
+                path.display()
+            )));
+        }
+        Some(_) => {
+            return Err(ImportError::Unsupported(format!(
+                "{}: not JSON or NDJSON (CSV and EVTX exports are not read by this build yet)",
+                path.display()
+            )));
+        }
+    };
+    let name = match (gz, name) {
+        (true, "NDJSON") => "NDJSON (gzip)",
+        (true, "JSON") => "JSON (gzip)",
+        (true, "JSON array") => "JSON array (gzip)",
+        (_, n) => n,
+    };
+    Ok((layout, name))
+}
+
+fn looks_like_zip(head: &[u8]) -> bool {
+    head.starts_with(b"PK\x03\x04")
+}
+
+/// Whether the first line holds a whole JSON value (NDJSON), not the
+/// start of a pretty-printed document.
+fn first_line_is_whole(text: &[u8]) -> bool {
+    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let rest = &text[start..];
+    let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+    serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..end]).is_ok()
+}
+
+/// The records inside one JSON value: a page's `value`, an array's
+/// elements, or the value itself.
+pub fn records_of(value: Value, out: &mut Vec<Value>) {
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                records_of(item, out);
+            }
+        }
+        Value::Object(mut map) if matches!(map.get("value"), Some(Value::Array(_))) => {
+            if let Some(Value::Array(items)) = map.remove("value") {
+                out.extend(items);
+            }
+        }
+        other => out.push(other),
+    }
+}
+
+/// Reads a JSON (not line-based) file: values one after another, each a
+/// page, an array or a record. `each` gets every record with its place.
+pub fn read_json(
+    reader: Box<dyn BufRead + Send>,
+    summary: &mut FileSummary,
+    each: &mut dyn FnMut(Value, String),
+) {
+    let counted = CountingReader {
+        inner: reader,
+        bytes: 0,
+    };
+    let mut stream = serde_json::Deserializer::from_reader(counted).into_iter::<Value>();
+    let mut n = 0u64;
+    loop {
+        match stream.next() {
+            None => break,
+            Some(Ok(value)) => {
+                n += 1;
+                let mut records = Vec::new();
+                records_of(value, &mut records);
+                for (i, record) in records.into_iter().enumerate() {
+                    summary.records += 1;
+                    each(record, format!("{}#{n}.{i}", summary.path.display()));
+                }
+            }
+            Some(Err(e)) => {
+                // A broken document cannot be resynchronised safely.
+                summary.skip(e.line() as u64, format!("unreadable JSON ({e}); the rest of the file is not read"));
+                break;
+            }
+        }
+    }
+}
+
+struct CountingReader {
+    inner: Box<dyn BufRead + Send>,
+    bytes: u64,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Parses one NDJSON line into records (a line may hold a page); a line
+/// that is not JSON is skipped with its reason.
+pub fn parse_line(line: &[u8]) -> Result<Vec<Value>, String> {
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    if line.iter().all(|b| b.is_ascii_whitespace()) {
+        return Ok(Vec::new());
+    }
+    let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON ({e})"))?;
+    let mut out = Vec::new();
+    records_of(value, &mut out);
+    Ok(out)
+}
