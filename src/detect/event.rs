@@ -90,24 +90,21 @@ impl Event {
 /// `targetResources.modifiedProperties.displayName` reaches every
 /// property of every target).
 pub fn values_at<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
-    fn walk<'a>(v: &'a Value, parts: &[&str], out: &mut Vec<&'a Value>) {
-        match (v, parts.split_first()) {
-            (Value::Array(items), _) => {
-                for item in items {
-                    walk(item, parts, out);
-                }
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                values_at(item, path, out);
             }
-            (_, None) => out.push(v),
-            (Value::Object(map), Some((head, rest))) => {
-                if let Some(next) = map.get(*head) {
-                    walk(next, rest, out);
-                }
-            }
-            _ => {}
         }
+        _ if path.is_empty() => out.push(value),
+        Value::Object(map) => {
+            let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+            if let Some(next) = map.get(head) {
+                values_at(next, rest, out);
+            }
+        }
+        _ => {}
     }
-    let parts: Vec<&str> = path.split('.').collect();
-    walk(value, &parts, out);
 }
 
 /// The first text at `path` (numbers and booleans as text).

@@ -4,6 +4,7 @@
 //! `warroom scan` and the console feed the same `Engine`.
 
 pub mod event;
+pub mod lazy;
 pub mod report;
 pub mod rule;
 pub mod scan;

@@ -140,16 +140,29 @@ impl Compiled {
         let mut found: Vec<&Value> = Vec::new();
         values_at(event, &self.field, &mut found);
         let present = |v: &&Value| !v.is_null() && v.as_str() != Some("");
-        let texts = || found.iter().filter_map(|v| as_text(v));
-        let has = |t: &String| self.texts.iter().any(|n| t.contains(n.as_str()));
+        // Needles are lower-cased once; texts are compared without copies.
+        let equal = |v: &Value| match v {
+            Value::String(s) => self.texts.iter().any(|n| s.eq_ignore_ascii_case(n)),
+            other => as_text(other).is_some_and(|t| self.texts.contains(&t)),
+        };
+        let contains = |v: &Value| match v {
+            Value::String(s) => self.texts.iter().any(|n| contains_ignore_case(s, n)),
+            other => as_text(other).is_some_and(|t| self.texts.iter().any(|n| t.contains(n.as_str()))),
+        };
+        let starts = |v: &Value| match v {
+            Value::String(s) => self.texts.iter().any(|n| {
+                s.len() >= n.len() && s.as_bytes()[..n.len()].eq_ignore_ascii_case(n.as_bytes())
+            }),
+            _ => false,
+        };
         match self.op {
             Op::Exists => found.iter().any(present),
             Op::Missing => !found.iter().any(present),
-            Op::Eq | Op::In => texts().any(|t| self.texts.contains(&t)),
-            Op::Ne | Op::NotIn => !texts().any(|t| self.texts.contains(&t)),
-            Op::Contains => texts().any(|t| has(&t)),
-            Op::NotContains => !texts().any(|t| has(&t)),
-            Op::StartsWith => texts().any(|t| self.texts.iter().any(|n| t.starts_with(n.as_str()))),
+            Op::Eq | Op::In => found.iter().any(|v| equal(v)),
+            Op::Ne | Op::NotIn => !found.iter().any(|v| equal(v)),
+            Op::Contains => found.iter().any(|v| contains(v)),
+            Op::NotContains => !found.iter().any(|v| contains(v)),
+            Op::StartsWith => found.iter().any(|v| starts(v)),
             Op::Gt => found
                 .iter()
                 .filter_map(|v| as_number(v))
@@ -160,6 +173,15 @@ impl Compiled {
                 .any(|n| self.number.is_some_and(|limit| n < limit)),
         }
     }
+}
+
+/// Whether `hay` contains `needle` (already lower-case), ignoring ASCII case.
+fn contains_ignore_case(hay: &str, needle: &str) -> bool {
+    let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
+    needle.is_empty()
+        || hay
+            .windows(needle.len())
+            .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
 /// A rule ready to run.
@@ -194,6 +216,36 @@ impl Ready {
             window,
             rule,
         })
+    }
+
+    /// Texts one of which any matching record's JSON must contain (any
+    /// case): lets a scan skip parsing records no rule can match. `None`
+    /// when the rule has no such text (every record must be parsed).
+    pub fn literals(&self) -> Option<Vec<String>> {
+        let positive = |c: &Compiled| matches!(c.op, Op::Eq | Op::In | Op::Contains | Op::StartsWith);
+        // JSON may escape these, so the raw text might not contain them.
+        let safe = |t: &String| {
+            !t.is_empty()
+                && t.chars().all(|c| c.is_ascii_graphic() || c == ' ')
+                && !t.contains(['"', '\\', '/'])
+        };
+        let texts: Vec<String> = if !self.any.is_empty() && self.any.iter().all(positive) {
+            self.any.iter().flat_map(|c| c.texts.clone()).collect()
+        } else {
+            self.all.iter().find(|c| positive(c))?.texts.clone()
+        };
+        texts.iter().all(safe).then_some(texts)
+    }
+
+    /// Every field path the rule reads.
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.all
+            .iter()
+            .chain(&self.any)
+            .map(|c| c.field.as_str())
+            .chain(self.rule.group_by.iter().map(String::as_str))
+            .chain(self.rule.entities.iter().map(String::as_str))
+            .chain(self.rule.distinct.iter().map(String::as_str))
     }
 
     pub fn window(&self) -> Option<SignedDuration> {

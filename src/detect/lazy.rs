@@ -1,0 +1,105 @@
+//! Parsing only what the rules read: a record's top-level fields are
+//! skimmed as raw JSON text, and only the fields some rule (or the engine)
+//! looks at are parsed into values. A sign-in carries sixty-odd fields and
+//! the rules read a dozen, so most of each line is never built.
+
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::rule::Ready;
+
+/// The top-level fields the engine needs: those the rules read, and those
+/// that say what kind of record it is, when and which.
+pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
+    let mut fields: BTreeSet<String> = [
+        "id",
+        "@warroom.source",
+        "activityDisplayName",
+        "activityDateTime",
+        "riskEventType",
+        "detectedDateTime",
+        "operation",
+        "auditData",
+        "auditLogRecordType",
+        "createdDateTime",
+        "status",
+        "ipAddress",
+        "appId",
+        // A Graph page on one line: its records are read whole.
+        "value",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect();
+    for rule in rules {
+        fields.extend(rule.paths().map(|p| p.split('.').next().unwrap_or(p).to_owned()));
+    }
+    fields
+}
+
+/// The needed keys by length: a key is compared only with those of its
+/// length (most keys of a record are not needed, and differ in length).
+pub struct Needed {
+    by_len: Vec<Vec<String>>,
+}
+
+impl Needed {
+    pub fn new(fields: &BTreeSet<String>) -> Self {
+        let mut by_len: Vec<Vec<String>> = Vec::new();
+        for f in fields {
+            if by_len.len() <= f.len() {
+                by_len.resize(f.len() + 1, Vec::new());
+            }
+            by_len[f.len()].push(f.clone());
+        }
+        Self { by_len }
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.by_len
+            .get(key.len())
+            .is_some_and(|keys| keys.iter().any(|k| k == key))
+    }
+}
+
+struct Skim<'a, 'n> {
+    needed: &'n Needed,
+    out: serde_json::Map<String, Value>,
+    _text: std::marker::PhantomData<&'a ()>,
+}
+
+impl<'de, 'n> Visitor<'de> for Skim<'de, 'n> {
+    type Value = serde_json::Map<String, Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let raw: &'de RawValue = map.next_value()?;
+            if self.needed.contains(key.as_ref()) {
+                let value: Value =
+                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+                self.out.insert(key.into_owned(), value);
+            }
+        }
+        Ok(self.out)
+    }
+}
+
+/// The needed fields of one JSON object, as a value the rules can read.
+pub fn parse(text: &str, needed: &Needed) -> Result<Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let map = de.deserialize_map(Skim {
+        needed,
+        out: serde_json::Map::new(),
+        _text: std::marker::PhantomData,
+    })?;
+    de.end()?;
+    Ok(Value::Object(map))
+}
