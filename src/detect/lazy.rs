@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use super::rule::Ready;
 
@@ -29,6 +28,10 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "status",
         "ipAddress",
         "appId",
+        // What the claim baseline reads.
+        "userPrincipalName",
+        "autonomousSystemNumber",
+        "authenticationDetails",
         // A Graph page on one line: its records are read whole.
         "value",
     ]
@@ -81,11 +84,11 @@ impl<'de, 'n> Visitor<'de> for Skim<'de, 'n> {
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let raw: &'de RawValue = map.next_value()?;
             if self.needed.contains(key.as_ref()) {
-                let value: Value =
-                    serde_json::from_str(raw.get()).map_err(serde::de::Error::custom)?;
+                let value: Value = map.next_value()?;
                 self.out.insert(key.into_owned(), value);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
         Ok(self.out)

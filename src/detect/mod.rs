@@ -3,6 +3,7 @@
 //! say which events, which fields and which threshold made them fire.
 //! `warroom scan` and the console feed the same `Engine`.
 
+pub mod baseline;
 pub mod event;
 pub mod lazy;
 pub mod report;
@@ -49,6 +50,7 @@ pub struct Entity {
 pub struct Engine {
     pub rules: Vec<Ready>,
     state: Aggregate,
+    claims: baseline::ClaimBaseline,
     /// Events seen, by kind.
     pub seen: BTreeMap<&'static str, u64>,
 }
@@ -58,6 +60,7 @@ impl Engine {
         Self {
             rules,
             state: Aggregate::default(),
+            claims: baseline::ClaimBaseline::default(),
             seen: BTreeMap::new(),
         }
     }
@@ -68,21 +71,28 @@ impl Engine {
 
     /// The stateless part of running one event: which rules match, and
     /// what each keeps. Safe to run on many threads at once.
-    pub fn hits(rules: &[Ready], event: &Event) -> Vec<(usize, Hit)> {
-        rules
-            .iter()
-            .enumerate()
-            .filter(|(_, r)| r.matches(event))
-            .map(|(i, r)| (i, r.hit(event)))
-            .collect()
+    pub fn hits(rules: &[Ready], event: &Event) -> Observed {
+        Observed {
+            hits: rules
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.matches(event))
+                .map(|(i, r)| (i, r.hit(event)))
+                .collect(),
+            claim: baseline::claim_fact(event),
+        }
     }
 
-    /// Takes the hits of one event (from `hits`).
-    pub fn absorb(&mut self, kind: Kind, hits: Vec<(usize, Hit)>) {
-        *self.seen.entry(kind.name()).or_default() += 1;
-        for (rule, hit) in hits {
-            self.state.add(rule, hit);
-        }
+    /// Takes what `hits` made of one event.
+    pub fn absorb(&mut self, kind: Kind, observed: Observed) {
+        absorb(
+            &self.rules,
+            &mut self.state,
+            &mut self.claims,
+            &mut self.seen,
+            kind,
+            observed,
+        );
     }
 
     /// Runs one event through every rule.
@@ -129,6 +139,7 @@ impl Engine {
                 rationale: rule.rationale.clone(),
             });
         }
+        out.extend(self.claims.findings());
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -139,8 +150,34 @@ impl Engine {
     }
 }
 
+/// What the stateless pass found in one event.
+#[derive(Debug, Default)]
+pub struct Observed {
+    pub hits: Vec<(usize, Hit)>,
+    pub claim: Option<baseline::ClaimFact>,
+}
+
+/// Adds one event's observations to the state (shared by `Engine` and
+/// the scan's collector thread).
+pub(crate) fn absorb(
+    rules: &[Ready],
+    state: &mut Aggregate,
+    claims: &mut baseline::ClaimBaseline,
+    seen: &mut BTreeMap<&'static str, u64>,
+    kind: Kind,
+    observed: Observed,
+) {
+    *seen.entry(kind.name()).or_default() += 1;
+    for (rule, hit) in observed.hits {
+        state.add(rule, hit, rules[rule].needs_points());
+    }
+    if let Some(fact) = observed.claim {
+        claims.add(fact);
+    }
+}
+
 /// `detection:` and a short hash of the group key.
-fn finding_id(detection: &str, key: &str) -> String {
+pub(crate) fn finding_id(detection: &str, key: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{detection}\u{0}{key}").as_bytes());
     let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();

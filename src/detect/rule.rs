@@ -248,6 +248,11 @@ impl Ready {
             .chain(self.rule.distinct.iter().map(String::as_str))
     }
 
+    /// Whether matches must be kept one by one (windows, distinct counts).
+    pub fn needs_points(&self) -> bool {
+        self.window.is_some() || self.rule.distinct.is_some()
+    }
+
     pub fn window(&self) -> Option<SignedDuration> {
         self.window
     }
@@ -319,7 +324,7 @@ pub struct Group {
 }
 
 impl Group {
-    pub fn add(&mut self, hit: Hit) {
+    pub fn add(&mut self, hit: Hit, points: bool) {
         self.count += 1;
         if let Some(t) = hit.time {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
@@ -335,7 +340,9 @@ impl Group {
                 values.insert(value);
             }
         }
-        self.points.push((hit.time, hit.distinct));
+        if points {
+            self.points.push((hit.time, hit.distinct));
+        }
     }
 
     /// Keeps the earliest evidence (the same whatever order events came in).
@@ -368,6 +375,9 @@ impl Group {
             }
         };
         let Some(window) = window else {
+            if !distinct {
+                return self.count as usize;
+            }
             return measure(&self.points.iter().collect::<Vec<_>>());
         };
         let mut timed: Vec<&(Option<Timestamp>, Option<String>)> =
@@ -393,11 +403,14 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    pub fn add(&mut self, rule: usize, hit: Hit) {
+    /// `points`: whether the rule needs each match's time and value
+    /// (windows, distinct counts); otherwise counts suffice and memory
+    /// stays flat however many events match.
+    pub fn add(&mut self, rule: usize, hit: Hit, points: bool) {
         self.groups
             .entry((rule, hit.key.clone()))
             .or_default()
-            .add(hit);
+            .add(hit, points);
     }
 }
 

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::rule::{Aggregate, Hit, Ready};
+use super::rule::{Aggregate, Ready};
 use super::{Engine, Event, Kind};
 use crate::source::import::{self, FileSummary, Layout};
 
@@ -36,7 +36,7 @@ struct Done {
     records: u64,
     unknown: u64,
     skips: Vec<(u64, String)>,
-    events: Vec<(Kind, Vec<(usize, Hit)>)>,
+    events: Vec<(Kind, super::Observed)>,
     /// Records no rule could match, counted by kind without parsing them.
     passed: Vec<Kind>,
 }
@@ -109,6 +109,12 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
             text,
         } => {
             done.file = file;
+            // The prefilter pays only when most records are passed over;
+            // where most would be parsed anyway (every federated sign-in
+            // carries an MFA claim), it is skipped for the chunk.
+            let sample: Vec<&[u8]> = text.split(|b| *b == b'\n').take(64).collect();
+            let wanted = sample.iter().filter(|l| prefilter.wanted(l)).count();
+            let filter = wanted * 2 < sample.len();
             for (i, line) in text.split(|b| *b == b'\n').enumerate() {
                 let number = first_line + i as u64;
                 let trimmed = line.trim_ascii();
@@ -116,7 +122,7 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
                     continue;
                 }
                 // A line no rule can match is only checked for being whole.
-                if !prefilter.wanted(trimmed) {
+                if filter && !prefilter.wanted(trimmed) {
                     if !(trimmed.starts_with(b"{") && trimmed.ends_with(b"}")) {
                         done.skips.push((number, "not a whole JSON object".into()));
                         continue;
@@ -184,6 +190,7 @@ pub fn scan(
     let Engine {
         rules,
         state,
+        claims,
         seen,
     } = engine;
     let (work_tx, work_rx) = sync_channel::<Work>(threads * 2);
@@ -191,7 +198,7 @@ pub fn scan(
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
     let prefilter = Prefilter::new(&rules);
     let needed = super::lazy::Needed::new(&super::lazy::needed_fields(&rules));
-    let (state, seen, counts, _) = std::thread::scope(|s| {
+    let (state, claims, seen, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
             let (rx, tx, rules, prefilter, needed) =
                 (work_rx.clone(), done_tx.clone(), &rules, &prefilter, &needed);
@@ -207,7 +214,8 @@ pub fn scan(
         }
         drop(done_tx);
         let n_files = files.len();
-        let collector = s.spawn(move || collect(done_rx, state, seen, n_files));
+        let rules_ref = &rules;
+        let collector = s.spawn(move || collect(rules_ref, done_rx, state, claims, seen, n_files));
         for (index, summary) in files.iter_mut().enumerate() {
             read_file(index, summary, &work_tx, progress);
         }
@@ -227,7 +235,12 @@ pub fn scan(
             }
         }
     }
-    engine = Engine { rules, state, seen };
+    engine = Engine {
+        rules,
+        state,
+        claims,
+        seen,
+    };
     Scanned {
         engine,
         files,
@@ -238,30 +251,32 @@ pub fn scan(
 type Counts = Vec<(u64, Vec<(u64, String)>, u64)>;
 
 fn collect(
+    rules: &[Ready],
     rx: Receiver<Done>,
     mut state: Aggregate,
+    mut claims: super::baseline::ClaimBaseline,
     mut seen: BTreeMap<&'static str, u64>,
     n_files: usize,
-) -> (Aggregate, BTreeMap<&'static str, u64>, Counts, u64) {
+) -> (
+    Aggregate,
+    super::baseline::ClaimBaseline,
+    BTreeMap<&'static str, u64>,
+    Counts,
+) {
     let mut counts: Counts = vec![(0, Vec::new(), 0); n_files];
-    let mut unknown = 0;
     for done in rx {
         let entry = &mut counts[done.file];
         entry.0 += done.records;
         entry.2 += done.unknown;
-        unknown += done.unknown;
         entry.1.extend(done.skips);
         for kind in done.passed {
             *seen.entry(kind.name()).or_default() += 1;
         }
-        for (kind, hits) in done.events {
-            *seen.entry(kind.name()).or_default() += 1;
-            for (rule, hit) in hits {
-                state.add(rule, hit);
-            }
+        for (kind, observed) in done.events {
+            super::absorb(rules, &mut state, &mut claims, &mut seen, kind, observed);
         }
     }
-    (state, seen, counts, unknown)
+    (state, claims, seen, counts)
 }
 
 fn read_file(
