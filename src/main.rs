@@ -247,10 +247,17 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
     eprintln!(
         "warroom scan: {} findings from {} in {:.1} s{}",
         findings.len(),
-        if seen.is_empty() { "no known records".to_owned() } else { seen.join(", ") },
+        if seen.is_empty() {
+            "no known records".to_owned()
+        } else {
+            seen.join(", ")
+        },
         started.elapsed().as_secs_f64(),
         if scanned.unknown > 0 {
-            format!("; {} records of no kind warroom reads were passed over", scanned.unknown)
+            format!(
+                "; {} records of no kind warroom reads were passed over",
+                scanned.unknown
+            )
         } else {
             String::new()
         }

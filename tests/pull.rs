@@ -5,58 +5,12 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Home};
+use common::{BIN, Emulator, Home, emulator};
 use warroom::emulator::{Scenario, Spec, generate};
-
-struct Emulator {
-    child: Child,
-    env: Vec<(String, String)>,
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `warroom emulator ARGS` and reads its two announcement lines.
-fn emulator(args: &[&str]) -> Emulator {
-    let mut child = Command::new(BIN)
-        .args(["emulator", "--listen", "127.0.0.1:0"])
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start emulator");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let url = lines
-        .next()
-        .unwrap()
-        .unwrap()
-        .trim_start_matches("listening on ")
-        .to_owned();
-    let creds = lines.next().unwrap().unwrap();
-    let field = |name: &str| {
-        creds
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .to_owned()
-    };
-    let env = vec![
-        ("WARROOM_GRAPH_URL".to_owned(), url.clone()),
-        ("WARROOM_AUTHORITY_URL".to_owned(), url),
-        ("WARROOM_TENANT".to_owned(), field("tenant")),
-        ("WARROOM_CLIENT_ID".to_owned(), field("client_id")),
-        ("WARROOM_CLIENT_SECRET".to_owned(), field("client_secret")),
-    ];
-    Emulator { child, env }
-}
 
 /// Every event id the emulator serves for this seed and size (the ids do
 /// not depend on when the emulator started).

@@ -140,7 +140,9 @@ impl ClaimBaseline {
                 out.push(Finding {
                     id: super::finding_id("signin.claim-from-new-network", &format!("{user}\u{1f}{name}")),
                     detection: "signin.claim-from-new-network".into(),
-                    severity: Severity::High,
+                    // A new network alone is a lead, not proof (people travel);
+                    // the AD FS issuance join settles it.
+                    severity: Severity::Medium,
                     title: "MFA claim from a network new to the user (forged SAML token?)".into(),
                     techniques: vec!["T1606.002".into(), "T1550.001".into()],
                     entities,

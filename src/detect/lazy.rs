@@ -39,7 +39,10 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
     .map(str::to_owned)
     .collect();
     for rule in rules {
-        fields.extend(rule.paths().map(|p| p.split('.').next().unwrap_or(p).to_owned()));
+        fields.extend(
+            rule.paths()
+                .map(|p| p.split('.').next().unwrap_or(p).to_owned()),
+        );
     }
     fields
 }

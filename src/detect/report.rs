@@ -39,7 +39,9 @@ pub fn table(findings: &[Finding]) -> String {
 }
 
 pub fn markdown(findings: &[Finding]) -> String {
-    let mut md = String::from("# Findings\n\n| severity | finding | techniques | events | first seen | last seen |\n|---|---|---|---|---|---|\n");
+    let mut md = String::from(
+        "# Findings\n\n| severity | finding | techniques | events | first seen | last seen |\n|---|---|---|---|---|---|\n",
+    );
     for f in findings {
         md.push_str(&format!(
             "| {:?} | {} | {} | {} | {} | {} |\n",

@@ -147,7 +147,9 @@ impl Compiled {
         };
         let contains = |v: &Value| match v {
             Value::String(s) => self.texts.iter().any(|n| contains_ignore_case(s, n)),
-            other => as_text(other).is_some_and(|t| self.texts.iter().any(|n| t.contains(n.as_str()))),
+            other => {
+                as_text(other).is_some_and(|t| self.texts.iter().any(|n| t.contains(n.as_str())))
+            }
         };
         let starts = |v: &Value| match v {
             Value::String(s) => self.texts.iter().any(|n| {
@@ -208,7 +210,10 @@ impl Ready {
             )),
         };
         if rule.all.is_empty() && rule.any.is_empty() {
-            return Err(format!("rule {} matches nothing: give `where` or `any`", rule.id));
+            return Err(format!(
+                "rule {} matches nothing: give `where` or `any`",
+                rule.id
+            ));
         }
         Ok(Self {
             all: compile(&rule.all)?,
@@ -222,7 +227,8 @@ impl Ready {
     /// case): lets a scan skip parsing records no rule can match. `None`
     /// when the rule has no such text (every record must be parsed).
     pub fn literals(&self) -> Option<Vec<String>> {
-        let positive = |c: &Compiled| matches!(c.op, Op::Eq | Op::In | Op::Contains | Op::StartsWith);
+        let positive =
+            |c: &Compiled| matches!(c.op, Op::Eq | Op::In | Op::Contains | Op::StartsWith);
         // JSON may escape these, so the raw text might not contain them.
         let safe = |t: &String| {
             !t.is_empty()
@@ -357,7 +363,11 @@ impl Group {
         let mut evidence = self.evidence.clone();
         evidence.sort();
         evidence.dedup();
-        evidence.into_iter().take(MAX_EVIDENCE).map(|(_, id)| id).collect()
+        evidence
+            .into_iter()
+            .take(MAX_EVIDENCE)
+            .map(|(_, id)| id)
+            .collect()
     }
 
     /// The most matches (or distinct values) inside any window of `window`;
@@ -420,7 +430,10 @@ pub fn explain(rule: &Ready, group: &Group, peak: usize) -> String {
     let mut text = rule.rule.explain.clone();
     text = text.replace("{count}", &group.count.to_string());
     text = text.replace("{distinct}", &peak.to_string());
-    text = text.replace("{window}", rule.rule.window.as_deref().unwrap_or("the data"));
+    text = text.replace(
+        "{window}",
+        rule.rule.window.as_deref().unwrap_or("the data"),
+    );
     for (field, values) in &group.entities {
         let shown: Vec<&str> = values.iter().take(3).map(String::as_str).collect();
         let mut joined = shown.join(", ");
@@ -438,9 +451,18 @@ pub fn explain(rule: &Ready, group: &Group, peak: usize) -> String {
 
 /// The shipped rule files.
 pub const BUILT_IN: &[(&str, &str)] = &[
-    ("signins.toml", include_str!("../../assets/detections/signins.toml")),
-    ("audits.toml", include_str!("../../assets/detections/audits.toml")),
-    ("mail.toml", include_str!("../../assets/detections/mail.toml")),
+    (
+        "signins.toml",
+        include_str!("../../assets/detections/signins.toml"),
+    ),
+    (
+        "audits.toml",
+        include_str!("../../assets/detections/audits.toml"),
+    ),
+    (
+        "mail.toml",
+        include_str!("../../assets/detections/mail.toml"),
+    ),
 ];
 
 /// Every built-in rule, ready to run.

@@ -85,7 +85,13 @@ impl Prefilter {
     /// The kind of a record from the first kind-telling key in its text
     /// (only for counting records that are not parsed).
     fn kind_of(&self, line: &[u8]) -> Option<Kind> {
-        let kinds = [Kind::Directory, Kind::Audit, Kind::Risk, Kind::MailAudit, Kind::SignIn];
+        let kinds = [
+            Kind::Directory,
+            Kind::Audit,
+            Kind::Risk,
+            Kind::MailAudit,
+            Kind::SignIn,
+        ];
         self.keys.find(line).map(|m| kinds[m.pattern().as_usize()])
     }
 }
@@ -200,8 +206,13 @@ pub fn scan(
     let needed = super::lazy::Needed::new(&super::lazy::needed_fields(&rules));
     let (state, claims, seen, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
-            let (rx, tx, rules, prefilter, needed) =
-                (work_rx.clone(), done_tx.clone(), &rules, &prefilter, &needed);
+            let (rx, tx, rules, prefilter, needed) = (
+                work_rx.clone(),
+                done_tx.clone(),
+                &rules,
+                &prefilter,
+                &needed,
+            );
             s.spawn(move || {
                 loop {
                     let item = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();

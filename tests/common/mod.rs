@@ -205,3 +205,51 @@ pub fn is_cooked(stty: &str) -> bool {
     let words: Vec<&str> = stty.split_whitespace().collect();
     words.contains(&"icanon") && words.contains(&"echo")
 }
+
+/// `warroom emulator` as a real process, killed when dropped.
+pub struct Emulator {
+    child: std::process::Child,
+    /// `WARROOM_*` settings that point `warroom` at it.
+    pub env: Vec<(String, String)>,
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `warroom emulator ARGS` and reads its two announcement lines.
+pub fn emulator(args: &[&str]) -> Emulator {
+    let mut child = std::process::Command::new(BIN)
+        .args(["emulator", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start emulator");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .trim_start_matches("listening on ")
+        .to_owned();
+    let creds = lines.next().unwrap().unwrap();
+    let field = |name: &str| {
+        creds
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{name}=")))
+            .unwrap()
+            .to_owned()
+    };
+    let env = vec![
+        ("WARROOM_GRAPH_URL".to_owned(), url.clone()),
+        ("WARROOM_AUTHORITY_URL".to_owned(), url),
+        ("WARROOM_TENANT".to_owned(), field("tenant")),
+        ("WARROOM_CLIENT_ID".to_owned(), field("client_id")),
+        ("WARROOM_CLIENT_SECRET".to_owned(), field("client_secret")),
+    ];
+    Emulator { child, env }
+}

@@ -121,7 +121,10 @@ fn looks_like_zip(head: &[u8]) -> bool {
 /// Whether the first line holds a whole JSON value (NDJSON), not the
 /// start of a pretty-printed document.
 fn first_line_is_whole(text: &[u8]) -> bool {
-    let start = text.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(0);
+    let start = text
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
     let rest = &text[start..];
     let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
     serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..end]).is_ok()
@@ -172,7 +175,10 @@ pub fn read_json(
             }
             Some(Err(e)) => {
                 // A broken document cannot be resynchronised safely.
-                summary.skip(e.line() as u64, format!("unreadable JSON ({e}); the rest of the file is not read"));
+                summary.skip(
+                    e.line() as u64,
+                    format!("unreadable JSON ({e}); the rest of the file is not read"),
+                );
                 break;
             }
         }

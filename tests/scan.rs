@@ -1,0 +1,222 @@
+//! `warroom scan` over what `warroom pull` got from each emulated
+//! scenario, over awkward files, and the engine's two faces (a scan and
+//! events fed one by one, as the console does) agreeing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use common::{BIN, Home, emulator};
+use warroom::emulator::{Scenario, Spec, generate};
+
+fn pull(home: &Home, scenario: &str, seed: &str) -> std::path::PathBuf {
+    let emu = emulator(&[
+        "--scenario",
+        scenario,
+        "--seed",
+        seed,
+        "--signins",
+        "15000",
+        "--no-throttle",
+    ]);
+    let out = home.path().join(format!("{scenario}.ndjson"));
+    let mut cmd = Command::new(BIN);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("WARROOM_") {
+            cmd.env_remove(k);
+        }
+    }
+    let result = cmd
+        .args(["pull", "--since", "90d", "--out"])
+        .arg(&out)
+        .envs(home.env())
+        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    out
+}
+
+fn scan(files: &[&Path]) -> (Vec<serde_json::Value>, String) {
+    let out = Command::new(BIN)
+        .arg("scan")
+        .args(files)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
+fn detections(findings: &[serde_json::Value]) -> BTreeSet<String> {
+    findings
+        .iter()
+        .map(|f| f["detection"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn golden_saml_raises_every_step_of_the_intrusion() {
+    let home = Home::new();
+    let file = pull(&home, "golden-saml", "31");
+    let (findings, stderr) = scan(&[&file]);
+    let found = detections(&findings);
+    for wanted in [
+        "audit.federation-changed",
+        "audit.app-credential-added",
+        "audit.high-risk-permission-granted",
+        "audit.privileged-role-member-added",
+        "audit.refresh-tokens-valid-from-changed",
+        "signin.claim-from-new-network",
+        "signin.rotated-key-in-use",
+        "mail.read-by-application",
+        "mail.inbox-rule-hides-or-forwards",
+    ] {
+        assert!(found.contains(wanted), "{wanted} missing from {found:?}");
+    }
+    // The forged-token finding names the attacker's address.
+    let key = generate::build(&Spec {
+        scenario: Scenario::GoldenSaml,
+        seed: 31,
+        signins: 8000,
+        days: 30,
+        end_ms: 1_795_000_000_000,
+    })
+    .answer_key;
+    let claim_ips: BTreeSet<&str> = findings
+        .iter()
+        .filter(|f| f["detection"] == "signin.claim-from-new-network")
+        .flat_map(|f| f["entities"].as_array().unwrap())
+        .filter(|e| e["field"] == "ipAddress")
+        .map(|e| e["value"].as_str().unwrap())
+        .collect();
+    assert!(
+        key.malicious_ips
+            .iter()
+            .any(|ip| claim_ips.contains(ip.as_str())),
+        "{claim_ips:?} vs {:?}",
+        key.malicious_ips
+    );
+    // Every finding carries the contract's fields and explains itself.
+    for f in &findings {
+        for field in [
+            "id",
+            "detection",
+            "severity",
+            "title",
+            "techniques",
+            "entities",
+            "evidence",
+            "first_seen",
+            "last_seen",
+            "remediation",
+            "explanation",
+        ] {
+            assert!(f.get(field).is_some(), "{field} missing in {f}");
+        }
+        assert!(!f["explanation"].as_str().unwrap().contains('{'), "{f}");
+    }
+    assert!(
+        stderr.contains("sign-ins") && stderr.contains("directory audits"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_clean_tenant_raises_nothing_critical_or_high() {
+    let home = Home::new();
+    let file = pull(&home, "clean", "32");
+    let (findings, _) = scan(&[&file]);
+    let serious: Vec<&serde_json::Value> = findings
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("critical" | "high")))
+        .collect();
+    assert!(serious.is_empty(), "{serious:#?}");
+    // What does fire is the tenant's security debt, each explained.
+    for f in &findings {
+        assert!(!f["explanation"].as_str().unwrap().is_empty());
+    }
+}
+
+#[test]
+fn broken_records_are_skipped_and_counted_and_other_layouts_are_read() {
+    let home = Home::new();
+    let dir = home.path();
+    let signin = |id: &str, detail: &str| {
+        format!(
+            r#"{{"id":"{id}","createdDateTime":"2026-11-20T10:00:00Z","userPrincipalName":"a@contoso.com","ipAddress":"203.0.113.5","status":{{"errorCode":5000811,"additionalDetails":"{detail}"}}}}"#
+        )
+    };
+    // NDJSON with a line that is not JSON and a last line cut short.
+    let ndjson = dir.join("mixed.ndjson");
+    std::fs::write(
+        &ndjson,
+        format!(
+            "{}\nthis is not json\n{}\n{{\"id\":\"cut",
+            signin("s1", "x"),
+            signin("s2", "y")
+        ),
+    )
+    .unwrap();
+    // A Graph page, pretty-printed, gzip-compressed.
+    let page = serde_json::json!({"@odata.context": "x", "value": [
+        serde_json::from_str::<serde_json::Value>(&signin("s3", "z")).unwrap()
+    ]});
+    let gz = dir.join("page.json.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(serde_json::to_string_pretty(&page).unwrap().as_bytes())
+        .unwrap();
+    encoder.finish().unwrap();
+    let (findings, stderr) = scan(&[&ndjson, &gz]);
+    assert!(
+        stderr.contains("mixed.ndjson: NDJSON, 2 records (2 skipped; first:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("mixed.ndjson:2: not"), "{stderr}");
+    assert!(
+        stderr.contains("page.json.gz: JSON (gzip), 1 records"),
+        "{stderr}"
+    );
+    let rotated = findings
+        .iter()
+        .find(|f| f["detection"] == "signin.rotated-key-in-use")
+        .expect("5000811 finding");
+    assert_eq!(rotated["count"], 3);
+}
+
+#[test]
+fn scanning_and_feeding_events_one_by_one_agree() {
+    let home = Home::new();
+    let file = pull(&home, "golden-saml", "33");
+    let scanned = warroom::detect::scan::scan(
+        warroom::detect::Engine::built_in().unwrap(),
+        std::slice::from_ref(&file),
+        2,
+        &|_| {},
+    );
+    let mut live = warroom::detect::Engine::built_in().unwrap();
+    for (n, line) in std::fs::read_to_string(&file).unwrap().lines().enumerate() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        if let Some(event) = warroom::detect::Event::new(value, || format!("line {n}")) {
+            live.observe(&event);
+        }
+    }
+    let key = |f: &warroom::detect::Finding| (f.id.clone(), f.count, f.evidence.clone());
+    let a: Vec<_> = scanned.engine.findings().iter().map(key).collect();
+    let b: Vec<_> = live.findings().iter().map(key).collect();
+    assert!(!a.is_empty());
+    assert_eq!(a, b);
+}
