@@ -170,6 +170,9 @@ pub struct ScanArgs {
     pub sigma: Option<PathBuf>,
     #[arg(long, value_name = "FILE")]
     pub ioc: Option<PathBuf>,
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -205,7 +205,9 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
         Ok(engine) => engine,
         Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = std::io::stderr().is_terminal().then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `warroom scan` (every detection) against jq and a Python json.loads loop
+# each doing only the MFA-by-claim filter, on the same sign-in NDJSON from
+# the emulator, in one run; one thread and all cores; peak memory.
+# Usage: cargo build --release && benches/scan.sh [SIGNINS]   (default 120000)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-120000}
+bin=$PWD/target/release/warroom
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null; rm -rf "$work"' EXIT
+export XDG_CONFIG_HOME=$work/c XDG_STATE_HOME=$work/s XDG_DATA_HOME=$work/d XDG_CACHE_HOME=$work/x
+"$bin" emulator --scenario golden-saml --signins "$n" --seed 5 --no-throttle > "$work/emu" 2>/dev/null &
+for _ in $(seq 1 100); do [ "$(wc -l < "$work/emu")" -ge 2 ] && break; sleep 0.1; done
+url=$(sed -n '1s/^listening on //p' "$work/emu"); creds=$(sed -n 2p "$work/emu")
+export WARROOM_GRAPH_URL=$url WARROOM_AUTHORITY_URL=$url
+export WARROOM_TENANT=$(echo "$creds" | sed 's/.*tenant=\([^ ]*\).*/\1/') WARROOM_CLIENT_ID=$(echo "$creds" | sed 's/.*client_id=\([^ ]*\).*/\1/') WARROOM_CLIENT_SECRET=$(echo "$creds" | sed 's/.*client_secret=\([^ ]*\).*/\1/')
+"$bin" pull --since 90d --streams interactive,noninteractive,serviceprincipal,managedidentity --out "$work/s.ndjson" 2>/dev/null </dev/null
+kill %1 2>/dev/null || true
+size=$(stat -c %s "$work/s.ndjson")
+cat > "$work/py.py" <<'PY'
+import json, sys
+n = 0
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if (e.get("status") or {}).get("additionalDetails") == "MFA requirement satisfied by claim in the token": n += 1
+print(n)
+PY
+best() { # best of 3, in ms
+  local b=999999999
+  for _ in 1 2 3; do local s; s=$(date +%s%N); "$@" >/dev/null 2>&1; local e=$(( ($(date +%s%N) - s) / 1000000 )); [ $e -lt $b ] && b=$e; done
+  echo $b
+}
+echo "machine: $(nproc) cores, $(awk '/model name/{$1=$2=$3="";print;exit}' /proc/cpuinfo | sed 's/^ *//')"
+echo "file: $(wc -l < "$work/s.ndjson") sign-ins, $((size / 1000000)) MB"
+"$bin" scan "$work/s.ndjson" --format json >/dev/null 2>&1
+jq_ms=$(best jq -c 'select(.status.additionalDetails == "MFA requirement satisfied by claim in the token")' "$work/s.ndjson")
+py_ms=$(best python3 "$work/py.py" "$work/s.ndjson")
+one_ms=$(best "$bin" scan "$work/s.ndjson" --format json --threads 1)
+all_ms=$(best "$bin" scan "$work/s.ndjson" --format json)
+/usr/bin/time -f "%M" -o "$work/mem" "$bin" scan "$work/s.ndjson" --format json >/dev/null 2>&1
+mem=$(tail -n 1 "$work/mem")
+python3 - "$size" "$jq_ms" "$py_ms" "$one_ms" "$all_ms" "$mem" <<'PY'
+import sys
+size, jq, py, one, allc, mem = (float(x) for x in sys.argv[1:])
+mb = size / 1e6
+for name, ms in [("jq, one filter", jq), ("python json.loads, one filter", py), ("warroom scan, every detection, 1 thread", one), ("warroom scan, every detection, all cores", allc)]:
+    print(f"{name:<42} {ms:7.0f} ms  {mb / (ms / 1000):6.0f} MB/s")
+print(f"warroom vs jq: {jq/one:.1f}x (1 thread), {jq/allc:.1f}x (all cores); vs python: {py/one:.1f}x, {py/allc:.1f}x")
+print(f"warroom peak memory (all cores): {mem/1024:.0f} MiB")
+PY
