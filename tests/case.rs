@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{BIN, Home, Tmux, have_tool, wait_for_file};
+use common::{BIN, Home, Tmux, age_identity, have_tool, wait_for_file};
 
 fn warroom(home: &Home, args: &[&str], stdin: &str, identity: &Path) -> Output {
     let mut child = command(home, args, identity)
@@ -28,14 +28,8 @@ fn warroom(home: &Home, args: &[&str], stdin: &str, identity: &Path) -> Output {
 }
 
 fn command(home: &Home, args: &[&str], identity: &Path) -> Command {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WARROOM_") {
-            cmd.env_remove(k);
-        }
-    }
+    let mut cmd = home.command();
     cmd.args(args)
-        .envs(home.env())
         .env("WARROOM_IDENTITY", identity)
         .env("WARROOM_AUTHOR", "tester@jumpbox");
     cmd
@@ -43,23 +37,6 @@ fn command(home: &Home, args: &[&str], identity: &Path) -> Command {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// A fresh age identity; returns (file, public key).
-fn age_identity(dir: &Path, name: &str) -> (PathBuf, String) {
-    let path = dir.join(name);
-    let out = Command::new("age-keygen")
-        .arg("-o")
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    let public = Command::new("age-keygen")
-        .arg("-y")
-        .arg(&path)
-        .output()
-        .unwrap();
-    (path, text(&public.stdout).trim().to_owned())
 }
 
 fn case_dir(home: &Home, name: &str) -> PathBuf {

@@ -22,7 +22,7 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     let home = Home::new();
     for args in [
         vec!["emulator", "--export-onprem", "/tmp/x"],
-        vec!["scan", "x.json"],
+        vec!["scan", "x.json", "--sigma", "rules"],
         vec!["posture"],
     ] {
         let out = home.run(&args, &[]);

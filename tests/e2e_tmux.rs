@@ -349,22 +349,7 @@ fn a_note_written_in_the_console_is_saved_encrypted_and_nowhere_in_plaintext() {
         return;
     }
     let home = Home::new();
-    let id = home.path().join("id.txt");
-    assert!(
-        std::process::Command::new("age-keygen")
-            .arg("-o")
-            .arg(&id)
-            .output()
-            .unwrap()
-            .status
-            .success()
-    );
-    let public = std::process::Command::new("age-keygen")
-        .arg("-y")
-        .arg(&id)
-        .output()
-        .unwrap();
-    let public = String::from_utf8_lossy(&public.stdout).trim().to_owned();
+    let (id, public) = common::age_identity(home.path(), "id.txt");
     let tmp = home.path().join("tmp");
     std::fs::create_dir_all(&tmp).unwrap();
     let mut env = home.env();

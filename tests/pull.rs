@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Emulator, Home, emulator};
+use common::{Emulator, Home, emulator};
 use warroom::emulator::{Scenario, Spec, generate};
 
 /// Every event id the emulator serves for this seed and size (the ids do
@@ -89,14 +89,8 @@ fn pull_command(home: &Home, emu: &Emulator, out: &std::path::Path) -> Command {
 
 /// `warroom` with the test's home and the emulator's connection settings.
 fn command(home: &Home, emu: &Emulator) -> Command {
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WARROOM_") || k.to_ascii_lowercase().ends_with("_proxy") {
-            cmd.env_remove(k);
-        }
-    }
-    cmd.envs(home.env())
-        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut cmd = home.command();
+    cmd.envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     cmd.stdin(Stdio::null());
     cmd
 }

@@ -23,16 +23,10 @@ fn pull(home: &Home, scenario: &str, seed: &str) -> std::path::PathBuf {
         "--no-throttle",
     ]);
     let out = home.path().join(format!("{scenario}.ndjson"));
-    let mut cmd = Command::new(BIN);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("WARROOM_") {
-            cmd.env_remove(k);
-        }
-    }
-    let result = cmd
+    let result = home
+        .command()
         .args(["pull", "--since", "90d", "--out"])
         .arg(&out)
-        .envs(home.env())
         .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
         .stdin(Stdio::null())
         .output()

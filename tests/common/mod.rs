@@ -65,16 +65,23 @@ impl Home {
 
     /// Runs the binary with these directories and no WARROOM_* from outside.
     pub fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command();
+        cmd.args(args).envs(extra_env.iter().copied());
+        cmd.output().expect("run warroom")
+    }
+
+    /// `warroom` with these directories, and none of the caller's
+    /// `WARROOM_*`, proxy or `NO_COLOR` settings.
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.args(args);
         for (k, _) in std::env::vars() {
             let proxy = k.to_ascii_lowercase().ends_with("_proxy");
             if k.starts_with("WARROOM_") || k == "NO_COLOR" || proxy {
                 cmd.env_remove(k);
             }
         }
-        cmd.envs(self.env()).envs(extra_env.iter().copied());
-        cmd.output().expect("run warroom")
+        cmd.envs(self.env());
+        cmd
     }
 }
 
@@ -252,4 +259,24 @@ pub fn emulator(args: &[&str]) -> Emulator {
         ("WARROOM_CLIENT_SECRET".to_owned(), field("client_secret")),
     ];
     Emulator { child, env }
+}
+
+/// A fresh age identity from `age-keygen`: (file, public key).
+pub fn age_identity(dir: &Path, name: &str) -> (PathBuf, String) {
+    let path = dir.join(name);
+    let made = Command::new("age-keygen")
+        .arg("-o")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "age-keygen failed");
+    let public = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&path)
+        .output()
+        .unwrap();
+    (
+        path,
+        String::from_utf8_lossy(&public.stdout).trim().to_owned(),
+    )
 }
