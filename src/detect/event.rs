@@ -68,7 +68,9 @@ pub struct Event {
 }
 
 impl Event {
+    /// An event from a record in any shape the importers know.
     pub fn new(value: Value, place: impl FnOnce() -> String) -> Option<Self> {
+        let value = crate::source::import::normalize::to_graph(value);
         let kind = classify(&value)?;
         let time = value[time_field(kind)]
             .as_str()

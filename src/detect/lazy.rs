@@ -44,6 +44,22 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
                 .map(|p| p.split('.').next().unwrap_or(p).to_owned()),
         );
     }
+    // The same columns as Log Analytics and diagnostic settings name them.
+    let capitalised: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            let mut c = f.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    fields.extend(capitalised);
+    fields.extend(
+        crate::source::import::normalize::EXTRA_COLUMNS
+            .iter()
+            .map(|c| (*c).to_owned()),
+    );
     fields
 }
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub mod normalize;
+
 /// What reading one file found.
 #[derive(Clone, Debug, Default)]
 pub struct FileSummary {
