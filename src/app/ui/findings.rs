@@ -17,11 +17,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
         "No findings yet.",
         &[
             "Findings appear here when detections match live Microsoft Graph data or imported logs.",
-            "The detection engine is not in this build yet; see README (Status) for what works today.",
+            "The console does not run the detections on its live feed yet; `warroom scan` runs them over exported or pulled logs.",
         ],
     );
 }
 
 pub fn summary(_state: &AppState) -> &'static str {
-    "no detections in this build"
+    "detections not live yet"
 }
