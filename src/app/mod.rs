@@ -222,7 +222,7 @@ fn demo_case(
     use crate::case::{Case, keys};
     let mut random = [0u8; 8];
     crate::case::journal::getrandom(&mut random)?;
-    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let suffix = crate::model::hex(&random);
     let dir = std::env::temp_dir().join(format!("warroom-demo-{suffix}"));
     crate::paths::ensure_private_dir(&dir)?;
     let secret = age::x25519::Identity::generate();

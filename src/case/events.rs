@@ -6,14 +6,14 @@
 
 use std::path::{Path, PathBuf};
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Nonce};
+use chacha20poly1305::Nonce;
+use chacha20poly1305::aead::{Aead, Payload};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
 use super::CaseError;
-use super::journal::{DataKey, getrandom};
+use super::journal::{DataKey, cipher_for, getrandom};
 
 const NONCE: usize = 12;
 
@@ -21,20 +21,12 @@ pub fn dir(case_dir: &Path, generation: u32) -> PathBuf {
     case_dir.join(format!("events.{generation}"))
 }
 
-fn cipher(key: &DataKey) -> ChaCha20Poly1305 {
-    let bytes: &[u8; 32] = key;
-    ChaCha20Poly1305::new(bytes.into())
-}
-
 fn associated(case_id: &str, name: &str) -> Vec<u8> {
     format!("{case_id}\0events\0{name}").into_bytes()
 }
 
 pub fn hash(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::model::hex(&Sha256::digest(bytes))
 }
 
 /// Seals a batch: NDJSON, compressed, encrypted. The file's name is part
@@ -53,7 +45,7 @@ pub fn seal(
     let packed = Zeroizing::new(lz4_flex::compress_prepend_size(&ndjson));
     let mut nonce = [0u8; NONCE];
     getrandom(&mut nonce)?;
-    let sealed = cipher(key)
+    let sealed = cipher_for(key)
         .encrypt(
             Nonce::from_slice(&nonce),
             Payload {
@@ -79,7 +71,7 @@ pub fn open(
         return Err(bad("too short"));
     }
     let packed = Zeroizing::new(
-        cipher(key)
+        cipher_for(key)
             .decrypt(
                 Nonce::from_slice(&bytes[..NONCE]),
                 Payload {

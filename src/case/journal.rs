@@ -58,7 +58,8 @@ fn associated(case_id: &str, seq: u64, previous: &[u8; 32]) -> Vec<u8> {
     aad
 }
 
-fn cipher_for(key: &DataKey) -> ChaCha20Poly1305 {
+/// The AEAD for the case's data key (journal records and event segments).
+pub(crate) fn cipher_for(key: &DataKey) -> ChaCha20Poly1305 {
     let bytes: &[u8; 32] = key;
     ChaCha20Poly1305::new(bytes.into())
 }

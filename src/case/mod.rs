@@ -151,7 +151,7 @@ impl Case {
         journal::getrandom(&mut id)?;
         let header = Header {
             format: FORMAT,
-            id: id.iter().map(|b| format!("{b:02x}")).collect(),
+            id: crate::model::hex(&id),
             name: name.to_owned(),
             created: crate::model::de::graph_time(jiff::Timestamp::now()),
             generation: 1,

@@ -67,7 +67,7 @@ impl Body {
 pub fn new_id() -> Result<String, super::CaseError> {
     let mut bytes = [0u8; 16];
     super::journal::getrandom(&mut bytes)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::model::hex(&bytes))
 }
 
 /// `user@host`, or `WARROOM_AUTHOR` when set.

@@ -180,6 +180,6 @@ pub(crate) fn absorb(
 pub(crate) fn finding_id(detection: &str, key: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{detection}\u{0}{key}").as_bytes());
-    let short: String = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
+    let short = crate::model::hex(&digest[..6]);
     format!("{detection}:{short}")
 }

@@ -17,3 +17,8 @@ pub use risk::RiskDetection;
 pub use severity::Severity;
 pub use signin::{SignIn, SignInKind};
 pub use text::{SafeText, is_dangerous};
+
+/// Bytes as lower-case hex (ids, hashes).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -165,10 +165,12 @@ impl Stream {
     }
 }
 
-fn encode(text: &str) -> String {
+/// Percent-encodes everything but RFC 3986's unreserved characters and
+/// `:` and `@` (allowed in paths and queries alike).
+pub(crate) fn encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len() * 2);
     for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {
+        if b.is_ascii_alphanumeric() || b"-._~:@".contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::budget::Family;
 use super::client::{GraphClient, GraphError};
-use super::pull::{PullError, rebase};
+use super::pull::{PullError, encode, rebase};
 
 /// Resource service principals whose app roles are the high-risk
 /// application permissions (Microsoft Graph, Exchange Online, SharePoint
@@ -138,7 +138,7 @@ pub async fn snapshot(
         let Some(name) = domain["id"].as_str() else {
             continue;
         };
-        let path = format!("domains/{}/federationConfiguration", encode_segment(name));
+        let path = format!("domains/{}/federationConfiguration", encode(name));
         let lines = reader
             .list(&path, "#microsoft.graph.internalDomainFederation")
             .await?
@@ -154,7 +154,7 @@ pub async fn snapshot(
         };
         let path = format!(
             "servicePrincipals/{}/appRoleAssignedTo?$top=999",
-            encode_segment(id)
+            encode(id)
         );
         let lines = reader
             .list(&path, "#microsoft.graph.appRoleAssignment")
@@ -163,7 +163,7 @@ pub async fn snapshot(
         reader.emit(lines, &mut commit, progress)?;
     }
     for user in privileged_users(&assignments, &definitions, &user_ids) {
-        let path = format!("users/{}/authentication/methods", encode_segment(&user));
+        let path = format!("users/{}/authentication/methods", encode(&user));
         let lines = reader
             .list(&path, "#microsoft.graph.authenticationMethod")
             .await?
@@ -319,19 +319,6 @@ impl Reader<'_> {
 
 fn id_of(object: &Value) -> Option<String> {
     object["id"].as_str().map(str::to_owned)
-}
-
-/// A path segment with the characters a URL path cannot carry escaped.
-fn encode_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~@".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// The key a snapshot line is de-duplicated by: the same id can appear
