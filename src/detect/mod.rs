@@ -4,6 +4,7 @@
 //! `warroom scan` and the console feed the same `Engine`.
 
 pub mod baseline;
+pub mod catalogue;
 pub mod event;
 pub mod lazy;
 pub mod report;

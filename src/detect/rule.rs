@@ -81,6 +81,8 @@ pub enum Op {
     /// Equal to one of a list.
     In,
     NotIn,
+    /// Present, and none of a list (KQL `isnotempty(x) and x !in (…)`).
+    OtherThan,
     Exists,
     Missing,
     Gt,
@@ -104,6 +106,9 @@ fn as_number(v: &Value) -> Option<f64> {
     }
 }
 
+static CATALOGUE: std::sync::LazyLock<super::catalogue::Catalogue> =
+    std::sync::LazyLock::new(super::catalogue::Catalogue::built_in);
+
 /// A condition ready to run: texts lower-cased once.
 #[derive(Clone, Debug)]
 struct Compiled {
@@ -115,11 +120,24 @@ struct Compiled {
 
 impl Compiled {
     fn new(c: &Condition) -> Result<Self, String> {
-        let texts = match &c.value {
-            Some(Value::Array(items)) => items.iter().filter_map(as_text).collect(),
-            Some(v) => as_text(v).into_iter().collect(),
+        let mut texts: Vec<String> = Vec::new();
+        let items: Vec<&Value> = match &c.value {
+            Some(Value::Array(items)) => items.iter().collect(),
+            Some(v) => vec![v],
             None => Vec::new(),
         };
+        for item in items {
+            // `@name` stands for a list of the permission catalogue.
+            match item.as_str().and_then(|t| t.strip_prefix('@')) {
+                Some(list) => {
+                    let named = CATALOGUE.list(list).ok_or_else(|| {
+                        format!("condition on {}: no list called @{list}", c.field)
+                    })?;
+                    texts.extend(named.iter().map(|t| t.to_lowercase()));
+                }
+                None => texts.extend(as_text(item)),
+            }
+        }
         let needs_value = !matches!(c.op, Op::Exists | Op::Missing);
         if needs_value && texts.is_empty() {
             return Err(format!("condition on {} needs a value", c.field));
@@ -162,6 +180,7 @@ impl Compiled {
             Op::Missing => !found.iter().any(present),
             Op::Eq | Op::In => found.iter().any(|v| equal(v)),
             Op::Ne | Op::NotIn => !found.iter().any(|v| equal(v)),
+            Op::OtherThan => found.iter().any(present) && !found.iter().any(|v| equal(v)),
             Op::Contains => found.iter().any(|v| contains(v)),
             Op::NotContains => !found.iter().any(|v| contains(v)),
             Op::StartsWith => found.iter().any(|v| starts(v)),

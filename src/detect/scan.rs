@@ -21,6 +21,8 @@ const CHUNK_BYTES: usize = 4 << 20;
 enum Work {
     Lines {
         file: usize,
+        /// The archive member the lines are from.
+        entry: Option<String>,
         first_line: u64,
         text: Vec<u8>,
     },
@@ -35,7 +37,7 @@ struct Done {
     file: usize,
     records: u64,
     unknown: u64,
-    skips: Vec<(u64, String)>,
+    skips: Vec<(String, String)>,
     events: Vec<(Kind, super::Observed)>,
     /// Records no rule could match, counted by kind without parsing them.
     passed: Vec<Kind>,
@@ -111,10 +113,15 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
     match item {
         Work::Lines {
             file,
+            entry,
             first_line,
             text,
         } => {
             done.file = file;
+            let at = |number: u64| match &entry {
+                Some(name) => format!("{name}:{number}"),
+                None => number.to_string(),
+            };
             // The prefilter pays only when most records are passed over;
             // where most would be parsed anyway (every federated sign-in
             // carries an MFA claim), it is skipped for the chunk.
@@ -130,7 +137,8 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
                 // A line no rule can match is only checked for being whole.
                 if filter && !prefilter.wanted(trimmed) {
                     if !(trimmed.starts_with(b"{") && trimmed.ends_with(b"}")) {
-                        done.skips.push((number, "not a whole JSON object".into()));
+                        done.skips
+                            .push((at(number), "not a whole JSON object".into()));
                         continue;
                     }
                     done.records += 1;
@@ -146,17 +154,19 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
                         super::lazy::parse(text, needed).map_err(|e| format!("not JSON ({e})"))
                     })
                     .and_then(|value| match value.get("value") {
-                        // A page: its records, read whole.
+                        // A page: its records, read whole; so are shapes
+                        // the skim cannot name the fields of.
                         Some(Value::Array(_)) => import::parse_line(trimmed),
+                        _ if import::normalize::read_whole(&value) => import::parse_line(trimmed),
                         _ => Ok(vec![value]),
                     });
                 match parsed {
                     Ok(values) => {
                         for value in values {
-                            take(&mut done, value, &|| format!("line {number}"));
+                            take(&mut done, value, &|| format!("line {}", at(number)));
                         }
                     }
-                    Err(reason) => done.skips.push((number, reason)),
+                    Err(reason) => done.skips.push((at(number), reason)),
                 }
             }
         }
@@ -259,7 +269,7 @@ pub fn scan(
     }
 }
 
-type Counts = Vec<(u64, Vec<(u64, String)>, u64)>;
+type Counts = Vec<(u64, Vec<(String, String)>, u64)>;
 
 fn collect(
     rules: &[Ready],
@@ -296,82 +306,173 @@ fn read_file(
     work: &std::sync::mpsc::SyncSender<Work>,
     progress: &(dyn Fn(u64) + Sync),
 ) {
-    let (layout, format) = match import::open(&summary.path) {
+    let opened = match import::open(&summary.path) {
         Ok(opened) => opened,
         Err(e) => {
-            summary.format = "unreadable";
+            summary.format = "unreadable".into();
             summary.skipped += 1;
             summary.skips.push(e.to_string());
             return;
         }
     };
-    summary.format = format;
-    match layout {
-        Layout::Lines(mut reader) => {
-            let mut line_no = 1u64;
-            loop {
-                let mut text = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
-                let mut lines = 0u64;
-                while text.len() < CHUNK_BYTES {
-                    match reader.read_until(b'\n', &mut text) {
-                        Ok(0) => break,
-                        Ok(n) => {
-                            lines += 1;
-                            summary.bytes += n as u64;
+    match opened {
+        import::Opened::Stream(layout, format) => {
+            summary.format = format;
+            let mut reader = Reader {
+                index,
+                summary,
+                work,
+                progress,
+                line_no: 1,
+            };
+            reader.read(layout, None);
+        }
+        import::Opened::Zip(mut archive) => {
+            let mut formats: Vec<String> = Vec::new();
+            let mut reader = Reader {
+                index,
+                summary,
+                work,
+                progress,
+                line_no: 1,
+            };
+            for i in 0..archive.len() {
+                let entry = match archive.by_index(i) {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        reader
+                            .summary
+                            .skip(0, format!("zip entry {i} unreadable ({e})"));
+                        continue;
+                    }
+                };
+                if entry.is_dir() {
+                    continue;
+                }
+                let name = match entry.name() {
+                    Ok(name) => name.into_owned(),
+                    Err(_) => format!("entry {i}"),
+                };
+                let stream = Box::new(std::io::BufReader::with_capacity(1 << 20, entry));
+                match import::sniff(stream) {
+                    Ok((layout, format)) => {
+                        if !formats.contains(&format) {
+                            formats.push(format);
                         }
-                        Err(e) => {
-                            summary.skipped += 1;
-                            summary.skips.push(format!(
-                                "{}:{}: read failed ({e}); the rest of the file is not read",
-                                summary.path.display(),
-                                line_no + lines
-                            ));
-                            break;
-                        }
+                        reader.line_no = 1;
+                        reader.read(layout, Some(&name));
+                    }
+                    Err(why) => reader.summary.skip(0, format!("{name}: {why}")),
+                }
+            }
+            let n = archive.len();
+            reader.summary.format = format!("zip of {n} ({})", formats.join(", "));
+        }
+    }
+}
+
+/// Cuts one stream into work for the workers.
+struct Reader<'s, 'w> {
+    index: usize,
+    summary: &'s mut FileSummary,
+    work: &'w std::sync::mpsc::SyncSender<Work>,
+    progress: &'w (dyn Fn(u64) + Sync),
+    line_no: u64,
+}
+
+impl Reader<'_, '_> {
+    /// `entry` names the member of an archive the stream is.
+    fn read(&mut self, layout: import::Layout<'_>, entry: Option<&str>) {
+        match layout {
+            Layout::Lines(reader) => self.lines(reader, entry),
+            Layout::Json(reader) => self.values(entry, |summary, each| {
+                import::read_json(reader, summary, each)
+            }),
+            Layout::Csv(reader) => self.values(entry, |summary, each| {
+                import::csv::read_csv(reader, summary, each)
+            }),
+        }
+    }
+
+    fn lines(&mut self, mut reader: Box<dyn BufRead + '_>, entry: Option<&str>) {
+        let at = |line: u64| match entry {
+            Some(name) => format!("{name}:{line}"),
+            None => line.to_string(),
+        };
+        loop {
+            let mut text = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
+            let mut lines = 0u64;
+            while text.len() < CHUNK_BYTES {
+                match reader.read_until(b'\n', &mut text) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        lines += 1;
+                        self.summary.bytes += n as u64;
+                    }
+                    Err(e) => {
+                        self.summary.skipped += 1;
+                        self.summary.skips.push(format!(
+                            "{}:{}: read failed ({e}); the rest of the file is not read",
+                            self.summary.path.display(),
+                            at(self.line_no + lines)
+                        ));
+                        break;
                     }
                 }
-                if lines == 0 {
-                    break;
-                }
-                if text.last() == Some(&b'\n') {
-                    text.pop();
-                }
-                progress(summary.bytes);
-                let item = Work::Lines {
-                    file: index,
-                    first_line: line_no,
-                    text,
-                };
-                line_no += lines;
-                if work.send(item).is_err() {
-                    break;
-                }
+            }
+            if lines == 0 {
+                break;
+            }
+            if text.last() == Some(&b'\n') {
+                text.pop();
+            }
+            (self.progress)(self.summary.bytes);
+            let item = Work::Lines {
+                file: self.index,
+                entry: entry.map(str::to_owned),
+                first_line: self.line_no,
+                text,
+            };
+            self.line_no += lines;
+            if self.work.send(item).is_err() {
+                break;
             }
         }
-        Layout::Json(reader) => {
-            let mut batch = Vec::new();
-            let mut local = FileSummary {
-                path: summary.path.clone(),
-                ..FileSummary::default()
-            };
-            import::read_json(reader, &mut local, &mut |value, place| {
-                batch.push((value, place));
-                if batch.len() >= 2048 {
-                    let _ = work.send(Work::Values {
-                        file: index,
-                        values: std::mem::take(&mut batch),
-                    });
-                }
-            });
-            if !batch.is_empty() {
+    }
+
+    /// Streams whose records are read here and parsed values handed on.
+    fn values(
+        &mut self,
+        entry: Option<&str>,
+        read: impl FnOnce(&mut FileSummary, &mut dyn FnMut(Value, String)),
+    ) {
+        let mut batch = Vec::new();
+        let shown = match entry {
+            Some(name) => PathBuf::from(format!("{}!{name}", self.summary.path.display())),
+            None => self.summary.path.clone(),
+        };
+        let mut local = FileSummary {
+            path: shown,
+            ..FileSummary::default()
+        };
+        let (work, index) = (self.work, self.index);
+        read(&mut local, &mut |value, place| {
+            batch.push((value, place));
+            if batch.len() >= 2048 {
                 let _ = work.send(Work::Values {
                     file: index,
-                    values: batch,
+                    values: std::mem::take(&mut batch),
                 });
             }
-            // Records are counted by the workers; skips of the reader here.
-            summary.skipped += local.skipped;
-            summary.skips.extend(local.skips);
+        });
+        if !batch.is_empty() {
+            let _ = work.send(Work::Values {
+                file: index,
+                values: batch,
+            });
         }
+        // Records are counted by the workers; skips of the reader here.
+        self.summary.skipped += local.skipped;
+        self.summary.skips.extend(local.skips);
     }
 }

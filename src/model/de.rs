@@ -17,10 +17,69 @@ pub fn time<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Err
 /// Graph writes UTC with `Z`; exports sometimes drop the zone.
 pub fn parse_time(text: &str) -> Option<Timestamp> {
     let text = text.trim();
-    text.parse::<Timestamp>().ok().or_else(|| {
-        // No zone: read as UTC.
-        format!("{text}Z").parse::<Timestamp>().ok()
-    })
+    text.parse::<Timestamp>()
+        .ok()
+        .or_else(|| {
+            // No zone (`2023-09-20T04:05:03`, `2025-01-15 09:30:20.123`): UTC.
+            format!("{text}Z").parse::<Timestamp>().ok()
+        })
+        .or_else(|| parse_localised(text))
+}
+
+/// A time in RFC 3339 UTC with its fraction of a second, as Graph writes
+/// `createdDateTime`.
+pub fn iso_time(t: Timestamp) -> String {
+    t.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
+}
+
+/// The localised forms exports write times in: `10/2/2026, 3:52:10.114 AM` (month first when
+/// there is an AM/PM), `2/10/2026 15:52:10` (day first without one, unless
+/// the first number cannot be a day… of a month), `2.10.2026 15:52:10`.
+fn parse_localised(text: &str) -> Option<Timestamp> {
+    let (date, rest) = text.split_once([' ', ','])?;
+    let rest = rest.trim_start_matches([',', ' ']);
+    let (clock, meridiem) = match rest.rsplit_once(' ') {
+        Some((clock, m)) if m.eq_ignore_ascii_case("AM") || m.eq_ignore_ascii_case("PM") => {
+            (clock.trim(), Some(m.eq_ignore_ascii_case("PM")))
+        }
+        _ => (rest.trim(), None),
+    };
+    let dotted = date.contains('.');
+    let parts: Vec<u32> = date
+        .split(['/', '.', '-'])
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    let [a, b, year] = parts[..] else { return None };
+    let (month, day) = if dotted {
+        (b, a)
+    } else if meridiem.is_some() {
+        if a > 12 { (b, a) } else { (a, b) }
+    } else if b > 12 {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    let mut pieces = clock.split(':');
+    let mut hour: u32 = pieces.next()?.parse().ok()?;
+    let minute: u32 = pieces.next()?.parse().ok()?;
+    let seconds = pieces.next().unwrap_or("0");
+    let (second, fraction) = seconds.split_once('.').unwrap_or((seconds, ""));
+    let second: u32 = second.parse().ok()?;
+    if !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    match meridiem {
+        Some(true) if hour < 12 => hour += 12,
+        Some(false) if hour == 12 => hour = 0,
+        _ => {}
+    }
+    let fraction = if fraction.is_empty() {
+        String::new()
+    } else {
+        format!(".{fraction}")
+    };
+    let iso = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{fraction}Z");
+    iso.parse().ok()
 }
 
 /// A time as Graph writes it in lists and filters: UTC, to the second

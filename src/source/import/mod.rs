@@ -10,13 +10,15 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+pub mod csv;
+pub mod m365;
 pub mod normalize;
 
 /// What reading one file found.
 #[derive(Clone, Debug, Default)]
 pub struct FileSummary {
     pub path: PathBuf,
-    pub format: &'static str,
+    pub format: String,
     pub records: u64,
     pub skipped: u64,
     /// The first few skipped records: `file:line: reason`.
@@ -25,7 +27,7 @@ pub struct FileSummary {
 }
 
 impl FileSummary {
-    fn skip(&mut self, line: u64, reason: impl std::fmt::Display) {
+    pub(crate) fn skip(&mut self, line: u64, reason: impl std::fmt::Display) {
         self.skipped += 1;
         if self.skips.len() < 5 {
             self.skips
@@ -63,30 +65,61 @@ pub enum ImportError {
     Unsupported(String),
 }
 
-/// How a file's records are laid out.
-pub enum Layout {
+/// How a stream's records are laid out.
+pub enum Layout<'a> {
     /// One JSON value per line: read line by line (and in parallel).
-    Lines(Box<dyn BufRead + Send>),
+    Lines(Box<dyn BufRead + 'a>),
     /// Anything else JSON: read as a stream of values.
-    Json(Box<dyn BufRead + Send>),
+    Json(Box<dyn BufRead + 'a>),
+    /// A CSV export with a header row.
+    Csv(Box<dyn BufRead + 'a>),
 }
 
-/// Opens a file, unpacking gzip, and finds how its records are laid out.
-pub fn open(path: &Path) -> Result<(Layout, &'static str), ImportError> {
+/// What a file is: one stream of records, or a zip archive of them.
+pub enum Opened {
+    Stream(Layout<'static>, String),
+    Zip(zip::ZipArchive<File>),
+}
+
+/// Opens a file and finds what it holds: a zip archive, or a stream of
+/// records (gzip unpacked) and how they are laid out.
+pub fn open(path: &Path) -> Result<Opened, ImportError> {
     let io = |source| ImportError::Io {
         path: path.to_path_buf(),
         source,
     };
-    let file = File::open(path).map_err(io)?;
-    let mut reader: Box<dyn BufRead + Send> = Box::new(BufReader::with_capacity(1 << 20, file));
-    let gz = reader.fill_buf().map_err(io)?.starts_with(&[0x1f, 0x8b]);
+    let mut file = File::open(path).map_err(io)?;
+    let mut magic = [0u8; 4];
+    let n = file.read(&mut magic).map_err(io)?;
+    if n == 4 && (magic == *b"PK\x03\x04" || magic == *b"PK\x05\x06") {
+        let archive = zip::ZipArchive::new(file).map_err(|e| {
+            ImportError::Unsupported(format!(
+                "{}: a damaged zip archive ({e}); unzip it with another tool and scan the files inside",
+                path.display()
+            ))
+        })?;
+        return Ok(Opened::Zip(archive));
+    }
+    use std::io::Seek;
+    file.rewind().map_err(io)?;
+    let reader = Box::new(BufReader::with_capacity(1 << 20, file));
+    let (layout, name) = sniff(reader)
+        .map_err(|why| ImportError::Unsupported(format!("{}: {why}", path.display())))?;
+    Ok(Opened::Stream(layout, name))
+}
+
+/// Finds how a stream's records are laid out from its first bytes (gzip
+/// is unpacked first), and names the format for the summary.
+pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Result<(Layout<'a>, String), String> {
+    let head = reader.fill_buf().map_err(|e| e.to_string())?;
+    let gz = head.starts_with(&[0x1f, 0x8b]);
     if gz {
         reader = Box::new(BufReader::with_capacity(
             1 << 20,
             flate2::bufread::MultiGzDecoder::new(reader),
         ));
     }
-    let head = reader.fill_buf().map_err(io)?.to_vec();
+    let head = reader.fill_buf().map_err(|e| e.to_string())?.to_vec();
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let (layout, name) = match first {
@@ -94,30 +127,29 @@ pub fn open(path: &Path) -> Result<(Layout, &'static str), ImportError> {
         Some(b'[') => (Layout::Json(reader), "JSON array"),
         Some(b'{') if first_line_is_whole(text) => (Layout::Lines(reader), "NDJSON"),
         Some(b'{') => (Layout::Json(reader), "JSON"),
-        Some(_) if looks_like_zip(&head) => {
-            return Err(ImportError::Unsupported(format!(
-                "{}: a zip archive; unzip it and scan the files inside (zip is not read directly yet)",
-                path.display()
-            )));
+        Some(_) if head.starts_with(b"ElfFile\0") => {
+            return Err(
+                "an EVTX event log (Windows event logs are not read by this build yet)".into(),
+            );
         }
+        Some(_) if looks_like_csv(text) => (Layout::Csv(reader), "CSV"),
         Some(_) => {
-            return Err(ImportError::Unsupported(format!(
-                "{}: not JSON or NDJSON (CSV and EVTX exports are not read by this build yet)",
-                path.display()
-            )));
+            return Err("not JSON, NDJSON or CSV with a header row".into());
         }
     };
-    let name = match (gz, name) {
-        (true, "NDJSON") => "NDJSON (gzip)",
-        (true, "JSON") => "JSON (gzip)",
-        (true, "JSON array") => "JSON array (gzip)",
-        (_, n) => n,
+    let name = if gz {
+        format!("{name} (gzip)")
+    } else {
+        name.to_owned()
     };
     Ok((layout, name))
 }
 
-fn looks_like_zip(head: &[u8]) -> bool {
-    head.starts_with(b"PK\x03\x04")
+/// A header row: text with a comma in its first line.
+fn looks_like_csv(text: &[u8]) -> bool {
+    let end = text.iter().position(|b| *b == b'\n').unwrap_or(text.len());
+    let line = &text[..end];
+    !line.contains(&0) && std::str::from_utf8(line).is_ok() && line.contains(&b',')
 }
 
 /// Whether the first line holds a whole JSON value (NDJSON), not the
@@ -153,7 +185,7 @@ pub fn records_of(value: Value, out: &mut Vec<Value>) {
 /// Reads a JSON (not line-based) file: values one after another, each a
 /// page, an array or a record. `each` gets every record with its place.
 pub fn read_json(
-    reader: Box<dyn BufRead + Send>,
+    reader: Box<dyn BufRead + '_>,
     summary: &mut FileSummary,
     each: &mut dyn FnMut(Value, String),
 ) {
@@ -187,12 +219,12 @@ pub fn read_json(
     }
 }
 
-struct CountingReader {
-    inner: Box<dyn BufRead + Send>,
+struct CountingReader<'a> {
+    inner: Box<dyn BufRead + 'a>,
     bytes: u64,
 }
 
-impl Read for CountingReader {
+impl Read for CountingReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.bytes += n as u64;

@@ -1,10 +1,14 @@
 //! Other shapes of the same records, brought into Graph's: Log Analytics /
 //! Sentinel rows (`AuditLogs`, `SigninLogs` and the other sign-in tables:
 //! PascalCase columns, JSON columns held as text, `ResultType` for the
-//! error code) and Azure Monitor diagnostic-settings records (the event
-//! under `properties`). Graph-shaped records pass through untouched.
+//! error code), Azure Monitor diagnostic-settings records (the event
+//! under `properties`), Microsoft 365 audit records (`m365`), Defender XDR
+//! `IdentityLogonEvents` and Cribl events (the record as text in `_raw`).
+//! Graph-shaped records pass through untouched.
 
 use serde_json::{Map, Value};
+
+use super::m365;
 
 /// Columns whose Log Analytics name is not Graph's name with a capital.
 const RENAMED: &[(&str, &str)] = &[
@@ -31,13 +35,62 @@ pub const EXTRA_COLUMNS: &[&str] = &[
     "time",
     "category",
     "properties",
+    "Location",
+    // What `READ_WHOLE` looks for.
+    "_raw",
+    "CreationTime",
+    "creationtime",
+    "CreationDate",
+    "AuditData",
+    "OfficeWorkload",
+    "Timestamp",
 ];
+
+/// Top-level keys of shapes that are read whole, not skimmed: their
+/// fields move around too much for the skim's list of names.
+pub const READ_WHOLE: &[&str] = &[
+    "_raw",
+    "CreationTime",
+    "creationtime",
+    "CreationDate",
+    "AuditData",
+    "OfficeWorkload",
+    "Timestamp",
+];
+
+/// Whether a skimmed record is of a shape that must be read whole.
+pub fn read_whole(value: &Value) -> bool {
+    value
+        .as_object()
+        .is_some_and(|map| READ_WHOLE.iter().any(|k| map.contains_key(*k)))
+}
 
 /// A Graph-shaped record from whatever shape `value` has.
 pub fn to_graph(value: Value) -> Value {
     let Value::Object(map) = value else {
         return value;
     };
+    // A Cribl event: the record is the text of `_raw`.
+    if let Some(Value::String(raw)) = map.get("_raw")
+        && let Ok(inner @ Value::Object(_)) = serde_json::from_str::<Value>(raw)
+    {
+        return to_graph(inner);
+    }
+    if m365::is_o365(&map) {
+        return m365::from_o365(map);
+    }
+    if m365::is_purview_row(&map) {
+        return m365::from_purview_row(map);
+    }
+    if m365::is_office_activity(&map) {
+        return m365::from_office_activity(map);
+    }
+    if m365::is_cloud_app_event(&map) {
+        return m365::from_cloud_app_event(map);
+    }
+    if is_identity_logon(&map) {
+        return identity_logon(map);
+    }
     // Diagnostic settings: {time, category, properties: {...}}.
     if map.contains_key("category")
         && let Some(Value::Object(props)) = map.get("properties")
@@ -47,12 +100,16 @@ pub fn to_graph(value: Value) -> Value {
         if let Some(Value::String(time)) = map.get("time") {
             let field = if props.contains_key("activityDisplayName") {
                 "activityDateTime"
+            } else if props.contains_key("riskEventType") {
+                "detectedDateTime"
             } else {
                 "createdDateTime"
             };
-            props
-                .entry(field)
-                .or_insert_with(|| Value::String(time.clone()));
+            // `8/22/2022 6:07:16 PM` in some categories.
+            let time = crate::model::de::parse_time(time)
+                .map(crate::model::de::iso_time)
+                .unwrap_or_else(|| time.clone());
+            props.entry(field).or_insert(Value::String(time));
         }
         return Value::Object(props);
     }
@@ -68,16 +125,62 @@ pub fn to_graph(value: Value) -> Value {
     Value::Object(log_analytics(map))
 }
 
+/// Defender XDR `IdentityLogonEvents` of cloud sign-ins (on-premises
+/// logons are another matter).
+fn is_identity_logon(map: &Map<String, Value>) -> bool {
+    map.contains_key("Timestamp")
+        && matches!(
+            map.get("ActionType").and_then(Value::as_str),
+            Some("LogonSuccess" | "LogonFailed")
+        )
+        && map
+            .get("Application")
+            .and_then(Value::as_str)
+            .is_some_and(|a| a != "Active Directory")
+}
+
+fn identity_logon(map: Map<String, Value>) -> Value {
+    let text = |k: &str| map.get(k).and_then(Value::as_str).map(str::to_owned);
+    let mut status = Map::new();
+    if text("ActionType").as_deref() == Some("LogonSuccess") {
+        status.insert("errorCode".into(), Value::from(0));
+    }
+    if let Some(reason) = text("FailureReason") {
+        status.insert("failureReason".into(), Value::from(reason));
+    }
+    serde_json::json!({
+        "id": text("ReportId"),
+        "createdDateTime": text("Timestamp"),
+        "userPrincipalName": text("AccountUpn"),
+        "userDisplayName": text("AccountDisplayName"),
+        "ipAddress": text("IPAddress"),
+        "appDisplayName": text("Application"),
+        "clientAppUsed": text("LogonType"),
+        "location": {"countryOrRegion": text("Location")},
+        "status": status,
+        "@warroom.from": "IdentityLogonEvents",
+    })
+}
+
 fn log_analytics(map: Map<String, Value>) -> Map<String, Value> {
     let mut out = Map::new();
     let mut time_generated = None;
     let mut result_type = None;
     let mut result_description = None;
+    let has_location_details = map.contains_key("LocationDetails");
     for (key, value) in map {
         match key.as_str() {
             "TimeGenerated" => time_generated = Some(value),
             "ResultType" => result_type = Some(value),
             "ResultDescription" => result_description = Some(value),
+            // The country alone, when `LocationDetails` is not there.
+            "Location" if has_location_details => {}
+            "Location" => {
+                out.insert(
+                    "location".into(),
+                    serde_json::json!({ "countryOrRegion": value }),
+                );
+            }
             _ => {
                 let name = RENAMED
                     .iter()
@@ -96,13 +199,27 @@ fn log_analytics(map: Map<String, Value>) -> Map<String, Value> {
         out.insert("activityDisplayName".into(), op);
     }
     let is_audit = out.contains_key("activityDisplayName");
+    let field = if is_audit {
+        "activityDateTime"
+    } else {
+        "createdDateTime"
+    };
     if let Some(t) = time_generated {
-        let field = if is_audit {
-            "activityDateTime"
-        } else {
-            "createdDateTime"
-        };
         out.entry(field).or_insert(t);
+    }
+    let is_sign_in = !is_audit
+        && (result_type.is_some() || out.contains_key("status"))
+        && (out.contains_key("userPrincipalName") || out.contains_key("appId"));
+    if is_sign_in && !out.contains_key(field) {
+        // Exports with no time column: the first authentication step's
+        // time, else the sign-in is kept with no time.
+        let step = out
+            .get("authenticationDetails")
+            .and_then(|d| d.get(0))
+            .and_then(|d| d.get("authenticationStepDateTime"))
+            .cloned()
+            .unwrap_or(Value::Null);
+        out.insert(field.into(), step);
     }
     // Sign-in tables: the error code is `ResultType` (text), and `Status`
     // may or may not be there.
@@ -139,7 +256,7 @@ fn lower_first(key: &str) -> String {
 }
 
 /// JSON columns exported as text (`"[{...}]"`) become JSON again.
-fn unpack(value: Value) -> Value {
+pub(crate) fn unpack(value: Value) -> Value {
     match &value {
         Value::String(s) => {
             let t = s.trim_start();
