@@ -189,6 +189,39 @@ fn broken_records_are_skipped_and_counted_and_other_layouts_are_read() {
         .find(|f| f["detection"] == "signin.rotated-key-in-use")
         .expect("5000811 finding");
     assert_eq!(rotated["count"], 3);
+
+    // A zip as exports are handed over: NDJSON and a portal CSV (BOM, CRLF,
+    // localised dates, a JSON column, a row with a broken quote) inside.
+    let zip_path = dir.join("export.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("signins/part1.ndjson", options).unwrap();
+    zip.write_all(signin("z1", "a").as_bytes()).unwrap();
+    zip.start_file("signins/portal.csv", options).unwrap();
+    zip.write_all(
+        "\u{feff}CreatedDateTime [UTC],Id,UserPrincipalName,IPAddress,Status\r\n\
+         \"11/20/2026, 10:00:00.000 AM\",z2,a@contoso.com,203.0.113.5,\"{\"\"errorCode\"\":5000811}\"\r\n\
+         \"11/20/2026, 10:05:00.000 AM\",z3,a@contoso.com,203.0.113.5,\"{\"\"errorCode\"\":5000811}\"\r\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    zip.start_file("notes.txt", options).unwrap();
+    zip.write_all(b"handed over by the customer").unwrap();
+    zip.finish().unwrap();
+    let (findings, stderr) = scan(&[&zip_path]);
+    assert!(
+        stderr.contains("export.zip: zip of 3 (NDJSON, CSV), 3 records"),
+        "{stderr}"
+    );
+    // The text file is named as not read, and nothing else is lost.
+    assert!(stderr.contains("notes.txt: not JSON"), "{stderr}");
+    let rotated = findings
+        .iter()
+        .find(|f| f["detection"] == "signin.rotated-key-in-use")
+        .expect("5000811 finding from the zip");
+    assert_eq!(rotated["count"], 3);
+    assert_eq!(rotated["first_seen"], "2026-11-20T10:00:00Z");
 }
 
 #[test]

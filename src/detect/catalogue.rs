@@ -37,7 +37,14 @@ pub struct Catalogue {
     pub first_party_mail_client: Vec<FirstParty>,
 }
 
+static SHARED: std::sync::LazyLock<Catalogue> = std::sync::LazyLock::new(Catalogue::built_in);
+
 impl Catalogue {
+    /// The shipped catalogue, read once.
+    pub fn shared() -> &'static Self {
+        &SHARED
+    }
+
     pub fn built_in() -> Self {
         toml::from_str(TEXT).expect("the shipped catalogue parses (a unit test checks it)")
     }

@@ -38,7 +38,7 @@ pub fn classify(v: &Value) -> Option<Kind> {
         Some(Kind::Directory)
     } else if has("activityDisplayName") {
         Some(Kind::Audit)
-    } else if has("riskEventType") {
+    } else if has("riskEventType") || (has("riskType") && has("riskLevel")) {
         Some(Kind::Risk)
     } else if has("operation") && (has("auditData") || has("auditLogRecordType")) {
         Some(Kind::MailAudit)
@@ -74,6 +74,8 @@ impl Event {
         let kind = classify(&value)?;
         let time = value[time_field(kind)]
             .as_str()
+            // Older risk detections say when in `activityDateTime`.
+            .or_else(|| value["activityDateTime"].as_str())
             .and_then(crate::model::de::parse_time);
         let id = match value["id"].as_str() {
             Some(id) => id.to_owned(),

@@ -32,6 +32,10 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "userPrincipalName",
         "autonomousSystemNumber",
         "authenticationDetails",
+        // What the joins read.
+        "result",
+        "initiatedBy",
+        "targetResources",
         // A Graph page on one line: its records are read whole.
         "value",
     ]

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod catalogue;
 pub mod event;
+pub mod joins;
 pub mod lazy;
 pub mod report;
 pub mod rule;
@@ -52,6 +53,7 @@ pub struct Engine {
     pub rules: Vec<Ready>,
     state: Aggregate,
     claims: baseline::ClaimBaseline,
+    joins: joins::Joins,
     /// Events seen, by kind.
     pub seen: BTreeMap<&'static str, u64>,
 }
@@ -62,6 +64,7 @@ impl Engine {
             rules,
             state: Aggregate::default(),
             claims: baseline::ClaimBaseline::default(),
+            joins: joins::Joins::default(),
             seen: BTreeMap::new(),
         }
     }
@@ -81,6 +84,7 @@ impl Engine {
                 .map(|(i, r)| (i, r.hit(event)))
                 .collect(),
             claim: baseline::claim_fact(event),
+            join: joins::fact(event, catalogue::Catalogue::shared()),
         }
     }
 
@@ -90,6 +94,7 @@ impl Engine {
             &self.rules,
             &mut self.state,
             &mut self.claims,
+            &mut self.joins,
             &mut self.seen,
             kind,
             observed,
@@ -141,6 +146,7 @@ impl Engine {
             });
         }
         out.extend(self.claims.findings());
+        out.extend(self.joins.findings());
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -156,6 +162,7 @@ impl Engine {
 pub struct Observed {
     pub hits: Vec<(usize, Hit)>,
     pub claim: Option<baseline::ClaimFact>,
+    pub join: Option<joins::Fact>,
 }
 
 /// Adds one event's observations to the state (shared by `Engine` and
@@ -164,6 +171,7 @@ pub(crate) fn absorb(
     rules: &[Ready],
     state: &mut Aggregate,
     claims: &mut baseline::ClaimBaseline,
+    joins: &mut joins::Joins,
     seen: &mut BTreeMap<&'static str, u64>,
     kind: Kind,
     observed: Observed,
@@ -174,6 +182,9 @@ pub(crate) fn absorb(
     }
     if let Some(fact) = observed.claim {
         claims.add(fact);
+    }
+    if let Some(fact) = observed.join {
+        joins.add(fact);
     }
 }
 

@@ -106,9 +106,6 @@ fn as_number(v: &Value) -> Option<f64> {
     }
 }
 
-static CATALOGUE: std::sync::LazyLock<super::catalogue::Catalogue> =
-    std::sync::LazyLock::new(super::catalogue::Catalogue::built_in);
-
 /// A condition ready to run: texts lower-cased once.
 #[derive(Clone, Debug)]
 struct Compiled {
@@ -130,9 +127,11 @@ impl Compiled {
             // `@name` stands for a list of the permission catalogue.
             match item.as_str().and_then(|t| t.strip_prefix('@')) {
                 Some(list) => {
-                    let named = CATALOGUE.list(list).ok_or_else(|| {
-                        format!("condition on {}: no list called @{list}", c.field)
-                    })?;
+                    let named = super::catalogue::Catalogue::shared()
+                        .list(list)
+                        .ok_or_else(|| {
+                            format!("condition on {}: no list called @{list}", c.field)
+                        })?;
                     texts.extend(named.iter().map(|t| t.to_lowercase()));
                 }
                 None => texts.extend(as_text(item)),

@@ -67,7 +67,12 @@ impl Prefilter {
             .iter()
             .map(Ready::literals)
             .collect::<Option<Vec<_>>>()
-            .map(|sets| sets.into_iter().flatten().collect());
+            .map(|sets| {
+                sets.into_iter()
+                    .flatten()
+                    .chain(super::joins::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .collect()
+            });
         let wanted = literals.and_then(|texts| {
             // A DFA: more memory, and the fastest search there is here.
             aho_corasick::AhoCorasick::builder()
@@ -134,19 +139,20 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
                 if trimmed.is_empty() {
                     continue;
                 }
-                // A line no rule can match is only checked for being whole.
+                // A line no rule can match is only checked for being whole
+                // and counted by its kind; a line whose kind its keys do
+                // not tell (another shape of record) is read in full.
                 if filter && !prefilter.wanted(trimmed) {
                     if !(trimmed.starts_with(b"{") && trimmed.ends_with(b"}")) {
                         done.skips
                             .push((at(number), "not a whole JSON object".into()));
                         continue;
                     }
-                    done.records += 1;
-                    match prefilter.kind_of(trimmed) {
-                        Some(kind) => done.passed.push(kind),
-                        None => done.unknown += 1,
+                    if let Some(kind) = prefilter.kind_of(trimmed) {
+                        done.records += 1;
+                        done.passed.push(kind);
+                        continue;
                     }
-                    continue;
                 }
                 let parsed = std::str::from_utf8(trimmed)
                     .map_err(|_| "not UTF-8 text".to_owned())
@@ -207,6 +213,7 @@ pub fn scan(
         rules,
         state,
         claims,
+        joins,
         seen,
     } = engine;
     let (work_tx, work_rx) = sync_channel::<Work>(threads * 2);
@@ -214,7 +221,7 @@ pub fn scan(
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
     let prefilter = Prefilter::new(&rules);
     let needed = super::lazy::Needed::new(&super::lazy::needed_fields(&rules));
-    let (state, claims, seen, counts) = std::thread::scope(|s| {
+    let (state, claims, joins, seen, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
             let (rx, tx, rules, prefilter, needed) = (
                 work_rx.clone(),
@@ -236,7 +243,8 @@ pub fn scan(
         drop(done_tx);
         let n_files = files.len();
         let rules_ref = &rules;
-        let collector = s.spawn(move || collect(rules_ref, done_rx, state, claims, seen, n_files));
+        let collector =
+            s.spawn(move || collect(rules_ref, done_rx, state, claims, joins, seen, n_files));
         for (index, summary) in files.iter_mut().enumerate() {
             read_file(index, summary, &work_tx, progress);
         }
@@ -260,6 +268,7 @@ pub fn scan(
         rules,
         state,
         claims,
+        joins,
         seen,
     };
     Scanned {
@@ -276,11 +285,13 @@ fn collect(
     rx: Receiver<Done>,
     mut state: Aggregate,
     mut claims: super::baseline::ClaimBaseline,
+    mut joins: super::joins::Joins,
     mut seen: BTreeMap<&'static str, u64>,
     n_files: usize,
 ) -> (
     Aggregate,
     super::baseline::ClaimBaseline,
+    super::joins::Joins,
     BTreeMap<&'static str, u64>,
     Counts,
 ) {
@@ -294,10 +305,18 @@ fn collect(
             *seen.entry(kind.name()).or_default() += 1;
         }
         for (kind, observed) in done.events {
-            super::absorb(rules, &mut state, &mut claims, &mut seen, kind, observed);
+            super::absorb(
+                rules,
+                &mut state,
+                &mut claims,
+                &mut joins,
+                &mut seen,
+                kind,
+                observed,
+            );
         }
     }
-    (state, claims, seen, counts)
+    (state, claims, joins, seen, counts)
 }
 
 fn read_file(

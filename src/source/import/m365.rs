@@ -95,9 +95,11 @@ pub fn is_office_activity(map: &Map<String, Value>) -> bool {
 
 /// A Defender XDR `CloudAppEvents` row.
 pub fn is_cloud_app_event(map: &Map<String, Value>) -> bool {
-    map.contains_key("Timestamp")
-        && map.contains_key("ActionType")
-        && (map.contains_key("RawEventData") || map.contains_key("ActivityType"))
+    let filled = |k: &str| text(map, k).is_some();
+    filled("Timestamp")
+        && filled("ActionType")
+        && filled("Application")
+        && (filled("RawEventData") || filled("ActivityType"))
 }
 
 pub fn from_purview_row(mut row: Map<String, Value>) -> Value {

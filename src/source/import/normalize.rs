@@ -35,6 +35,7 @@ pub const EXTRA_COLUMNS: &[&str] = &[
     "time",
     "category",
     "properties",
+    "resultType",
     "Location",
     // What `READ_WHOLE` looks for.
     "_raw",
@@ -92,7 +93,11 @@ pub fn to_graph(value: Value) -> Value {
         return identity_logon(map);
     }
     // Diagnostic settings: {time, category, properties: {...}}.
+    // (Graph activity logs are requests, not sign-ins: left as they are.)
     if map.contains_key("category")
+        && !map["category"]
+            .as_str()
+            .is_some_and(|c| c.contains("GraphActivity"))
         && let Some(Value::Object(props)) = map.get("properties")
         && (map.contains_key("time") || map.contains_key("operationName"))
     {
@@ -110,6 +115,13 @@ pub fn to_graph(value: Value) -> Value {
                 .map(crate::model::de::iso_time)
                 .unwrap_or_else(|| time.clone());
             props.entry(field).or_insert(Value::String(time));
+        }
+        // A sign-in without its own status: the envelope's `resultType`.
+        if props.contains_key("createdDateTime")
+            && !props.contains_key("status")
+            && let Some(code) = map.get("resultType").and_then(number)
+        {
+            props.insert("status".into(), serde_json::json!({ "errorCode": code }));
         }
         return Value::Object(props);
     }
