@@ -11,6 +11,9 @@ use warroom::config::Config;
 use warroom::doctor::{self, Verdict};
 use warroom::paths::Paths;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let started = Instant::now();
     let cli = Cli::parse();
