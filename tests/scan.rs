@@ -13,6 +13,15 @@ use common::{BIN, Home, emulator};
 use warroom::emulator::{Scenario, Spec, generate};
 
 fn pull(home: &Home, scenario: &str, seed: &str) -> std::path::PathBuf {
+    pull_with_key(home, scenario, seed).0
+}
+
+/// The pulled file and the scenario's answer key.
+fn pull_with_key(
+    home: &Home,
+    scenario: &str,
+    seed: &str,
+) -> (std::path::PathBuf, serde_json::Value) {
     let emu = emulator(&[
         "--scenario",
         scenario,
@@ -36,7 +45,7 @@ fn pull(home: &Home, scenario: &str, seed: &str) -> std::path::PathBuf {
         "{}",
         String::from_utf8_lossy(&result.stderr)
     );
-    out
+    (out, emu.answer_key())
 }
 
 fn scan(files: &[&Path]) -> (Vec<serde_json::Value>, String) {
@@ -61,9 +70,47 @@ fn detections(findings: &[serde_json::Value]) -> BTreeSet<String> {
 #[test]
 fn golden_saml_raises_every_step_of_the_intrusion() {
     let home = Home::new();
-    let file = pull(&home, "golden-saml", "31");
+    let (file, answer) = pull_with_key(&home, "golden-saml", "31");
     let (findings, stderr) = scan(&[&file]);
     let found = detections(&findings);
+    // Every malicious record the scenario planted (directory audits, risk
+    // detections, mailbox records) is evidence of some finding, and every
+    // malicious app is named by one.
+    let evidence: BTreeSet<&str> = findings
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().unwrap())
+        .filter_map(|e| e.as_str())
+        .collect();
+    let named = findings
+        .iter()
+        .map(|f| f["entities"].to_string())
+        .collect::<String>();
+    for list in ["audit_ids", "risk_detection_ids", "ual_ids"] {
+        for id in answer[list].as_array().unwrap() {
+            let id = id.as_str().unwrap();
+            assert!(
+                evidence.contains(id),
+                "{list}: {id} is no finding's evidence"
+            );
+        }
+    }
+    // An app is named by its id, or by the name the snapshot gives it (a
+    // consent audit names the app, not its id).
+    let snapshot = std::fs::read_to_string(&file).unwrap();
+    for app in answer["malicious_apps"].as_array().unwrap() {
+        let app = app.as_str().unwrap();
+        let name = snapshot
+            .lines()
+            .filter(|l| l.contains(app) && l.contains("\"@warroom.source\":\"servicePrincipals\""))
+            .find_map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).ok()?;
+                v["displayName"].as_str().map(str::to_owned)
+            });
+        assert!(
+            named.contains(app) || name.is_some_and(|n| named.contains(&n)),
+            "{app} named by no finding"
+        );
+    }
     for wanted in [
         "audit.federation-changed",
         "audit.app-credential-added",
@@ -71,6 +118,7 @@ fn golden_saml_raises_every_step_of_the_intrusion() {
         "audit.privileged-role-member-added",
         "audit.refresh-tokens-valid-from-changed",
         "signin.claim-from-new-network",
+        "signin.service-principal-new-network",
         "signin.rotated-key-in-use",
         "mail.read-by-application",
         "mail.inbox-rule-hides-or-forwards",

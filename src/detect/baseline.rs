@@ -1,13 +1,18 @@
-//! Detections that need a baseline, which a rule file cannot express.
+//! Detections that need a baseline, which a rule file cannot express:
+//! a network (AS number, else address) new to a subject that already has a
+//! history from elsewhere.
 //!
-//! Forged SAML tokens carry "MFA satisfied by a claim in the token", but so
-//! does every genuine MFA done at AD FS: in a federated tenant that claim is
-//! everyday. What a forged token adds is a network the user's claims never
-//! came from. This keeps, per user and network (AS number, else address),
-//! the first time a claim arrived from it, and calls out networks that first
-//! appear after the user already had a week of claims from elsewhere. The
-//! state is a few entries per user and network, whatever the file size, and
-//! the result does not depend on the order events arrive in.
+//! - Forged SAML tokens carry "MFA satisfied by a claim in the token", but
+//!   so does every genuine MFA done at AD FS: in a federated tenant that
+//!   claim is everyday. What a forged token adds is a network the user's
+//!   claims never came from.
+//! - A service principal signs in from the same few places day after day
+//!   (its own servers, a cloud region); a stolen or added secret used from
+//!   the attacker's infrastructure brings a network new to that app.
+//!
+//! Per subject and network the first and last time, a count and some
+//! evidence are kept: a few entries whatever the file size, and the result
+//! does not depend on the order events arrive in.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -22,10 +27,31 @@ use crate::model::Severity;
 const BASELINE: SignedDuration = SignedDuration::from_hours(7 * 24);
 const MAX_EVIDENCE: usize = 200;
 
-/// What the baseline keeps of one sign-in.
+/// Texts that mark the sign-ins the baselines read (for the scan's
+/// prefilter): the claim, and a service principal's sign-in type.
+pub const LITERALS: &[&str] = &[
+    "satisfied by claim in the token",
+    "\"servicePrincipal\"",
+    "ServicePrincipalSignInLogs",
+];
+
+/// Which baseline a fact belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Baseline {
+    /// A user's MFA claims in federated tokens.
+    Claim,
+    /// A service principal's sign-ins.
+    ServicePrincipal,
+}
+
+/// What a baseline keeps of one sign-in.
 #[derive(Clone, Debug)]
 pub struct ClaimFact {
+    baseline: Baseline,
+    /// The user (claims) or the app id (service principals).
     user: String,
+    /// A name to show for the subject.
+    label: String,
     network: String,
     ip: String,
     time: Timestamp,
@@ -49,7 +75,7 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
     if !(claim("status.additionalDetails")
         || claim("authenticationDetails.authenticationStepResultDetail"))
     {
-        return None;
+        return service_principal_fact(event);
     }
     let user = text_at(v, "userPrincipalName")?.to_lowercase();
     let ip = text_at(v, "ipAddress").unwrap_or_default();
@@ -59,7 +85,43 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
         _ => return None,
     };
     Some(ClaimFact {
+        baseline: Baseline::Claim,
+        label: user.clone(),
         user,
+        network,
+        ip,
+        time: event.time?,
+        id: event.id.clone(),
+    })
+}
+
+/// The fact of a service principal's successful sign-in (managed
+/// identities aside: Azure moves them between its own addresses).
+fn service_principal_fact(event: &Event) -> Option<ClaimFact> {
+    let v = &event.value;
+    let types = v["signInEventTypes"].as_array();
+    let is_sp = types.is_some_and(|t| t.iter().any(|x| x == "servicePrincipal"))
+        || (types.is_none()
+            && text_at(v, "servicePrincipalId").is_some()
+            && text_at(v, "userPrincipalName").is_none());
+    let managed = text_at(v, "managedServiceIdentity.msiType").is_some_and(|m| m != "none");
+    if !is_sp || managed || v["status"]["errorCode"].as_i64() != Some(0) {
+        return None;
+    }
+    let app = text_at(v, "appId")?.to_lowercase();
+    let ip = text_at(v, "ipAddress").unwrap_or_default();
+    let network = match text_at(v, "autonomousSystemNumber") {
+        Some(asn) if asn != "0" => format!("AS{asn}"),
+        _ if !ip.is_empty() => ip.clone(),
+        _ => return None,
+    };
+    let label = text_at(v, "servicePrincipalName")
+        .or_else(|| text_at(v, "appDisplayName"))
+        .map_or_else(|| app.clone(), |name| format!("{name} ({app})"));
+    Some(ClaimFact {
+        baseline: Baseline::ServicePrincipal,
+        user: app,
+        label,
         network,
         ip,
         time: event.time?,
@@ -78,17 +140,22 @@ struct Network {
 
 #[derive(Debug, Default)]
 pub struct ClaimBaseline {
-    users: HashMap<String, HashMap<String, Network>>,
+    users: HashMap<(Baseline, String), Subject>,
+}
+
+#[derive(Debug, Default)]
+struct Subject {
+    label: String,
+    networks: HashMap<String, Network>,
 }
 
 impl ClaimBaseline {
     pub fn add(&mut self, fact: ClaimFact) {
-        let net = self
-            .users
-            .entry(fact.user)
-            .or_default()
-            .entry(fact.network)
-            .or_default();
+        let subject = self.users.entry((fact.baseline, fact.user)).or_default();
+        if subject.label.is_empty() {
+            subject.label = fact.label;
+        }
+        let net = subject.networks.entry(fact.network).or_default();
         net.count += 1;
         net.first = Some(net.first.map_or(fact.time, |f| f.min(fact.time)));
         net.last = Some(net.last.map_or(fact.time, |l| l.max(fact.time)));
@@ -104,7 +171,8 @@ impl ClaimBaseline {
 
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
-        for (user, networks) in &self.users {
+        for ((baseline, subject_key), subject) in &self.users {
+            let (user, networks) = (&subject.label, &subject.networks);
             let Some(start) = networks.values().filter_map(|n| n.first).min() else {
                 continue;
             };
@@ -122,9 +190,13 @@ impl ClaimBaseline {
                 let mut evidence = net.evidence.clone();
                 evidence.sort();
                 let days = first.duration_since(start).as_hours() / 24;
+                let subject_field = match baseline {
+                    Baseline::Claim => "userPrincipalName",
+                    Baseline::ServicePrincipal => "servicePrincipal",
+                };
                 let mut entities = vec![
                     Entity {
-                        field: "userPrincipalName".into(),
+                        field: subject_field.into(),
                         value: user.clone(),
                     },
                     Entity {
@@ -132,36 +204,82 @@ impl ClaimBaseline {
                         value: name.clone(),
                     },
                 ];
+                if *baseline == Baseline::ServicePrincipal {
+                    entities.push(Entity {
+                        field: "appId".into(),
+                        value: subject_key.clone(),
+                    });
+                }
                 entities.extend(net.ips.iter().map(|ip| Entity {
                     field: "ipAddress".into(),
                     value: ip.clone(),
                 }));
                 let iso = |t: Timestamp| crate::model::de::graph_time(t);
+                let ips = net
+                    .ips
+                    .iter()
+                    .take(3)
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let usual = if usual.is_empty() {
+                    "elsewhere".to_owned()
+                } else {
+                    usual.join(", ")
+                };
+                let (detection, title, techniques, remediation, explanation, rationale) =
+                    match baseline {
+                        Baseline::Claim => (
+                            "signin.claim-from-new-network",
+                            "MFA claim from a network new to the user (forged SAML token?)",
+                            vec!["T1606.002".to_owned(), "T1550.001".to_owned()],
+                            vec![
+                                "rotate-token-signing-certificate-twice".to_owned(),
+                                "revoke-refresh-tokens".to_owned(),
+                                "review-federation-trust".to_owned(),
+                            ],
+                            format!(
+                                "{user} presented MFA as a token claim from {name} ({ips}) {} times; in the {days} days before, this user's claims came only from {usual}. Check the AD FS servers for matching token issuance (event 1200) for these sign-ins.",
+                                net.count,
+                            ),
+                            "A genuine AD FS MFA claim comes from where the user usually works; a forged token is minted wherever the attacker sits.",
+                        ),
+                        Baseline::ServicePrincipal => (
+                            "signin.service-principal-new-network",
+                            "Service principal signed in from a network new to it",
+                            vec!["T1078.004".to_owned(), "T1098.001".to_owned()],
+                            vec![
+                                "remove-added-credentials".to_owned(),
+                                "review-app-permissions".to_owned(),
+                            ],
+                            format!(
+                                "First sign-in of the service principal {user} from {name} ({ips}) in {days} days: {} sign-ins from it since {}; before, it signed in only from {usual}.",
+                                net.count,
+                                iso(first),
+                            ),
+                            "An app signs in from its own servers; a secret or certificate stolen or added by an attacker is used from theirs.",
+                        ),
+                    };
                 out.push(Finding {
-                    id: super::finding_id("signin.claim-from-new-network", &format!("{user}\u{1f}{name}")),
-                    detection: "signin.claim-from-new-network".into(),
-                    // A new network alone is a lead, not proof (people travel);
-                    // the AD FS issuance join settles it.
+                    id: super::finding_id(detection, &format!("{subject_key}\u{1f}{name}")),
+                    detection: detection.into(),
+                    // A new network alone is a lead, not proof (people travel,
+                    // apps move); the joins and the AD FS logs settle it.
                     severity: Severity::Medium,
-                    title: "MFA claim from a network new to the user (forged SAML token?)".into(),
-                    techniques: vec!["T1606.002".into(), "T1550.001".into()],
+                    title: title.into(),
+                    techniques,
                     entities,
-                    evidence: evidence.into_iter().take(MAX_EVIDENCE).map(|(_, id)| id).collect(),
+                    evidence: evidence
+                        .into_iter()
+                        .take(MAX_EVIDENCE)
+                        .map(|(_, id)| id)
+                        .collect(),
                     count: net.count,
                     first_seen: Some(iso(first)),
                     last_seen: net.last.map(iso),
-                    remediation: vec![
-                        "rotate-token-signing-certificate-twice".into(),
-                        "revoke-refresh-tokens".into(),
-                        "review-federation-trust".into(),
-                    ],
-                    explanation: format!(
-                        "{user} presented MFA as a token claim from {name} ({}) {} times; in the {days} days before, this user's claims came only from {}. Check the AD FS servers for matching token issuance (event 1200) for these sign-ins.",
-                        net.ips.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
-                        net.count,
-                        if usual.is_empty() { "elsewhere".to_owned() } else { usual.join(", ") }
-                    ),
-                    rationale: "A genuine AD FS MFA claim comes from where the user usually works; a forged token is minted wherever the attacker sits.".into(),
+                    remediation,
+                    explanation,
+                    rationale: rationale.into(),
                 });
             }
         }

@@ -32,6 +32,12 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "userPrincipalName",
         "autonomousSystemNumber",
         "authenticationDetails",
+        // What the service-principal baseline reads.
+        "signInEventTypes",
+        "servicePrincipalId",
+        "servicePrincipalName",
+        "managedServiceIdentity",
+        "appDisplayName",
         // What the joins read.
         "result",
         "initiatedBy",

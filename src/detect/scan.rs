@@ -71,6 +71,7 @@ impl Prefilter {
                 sets.into_iter()
                     .flatten()
                     .chain(super::joins::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .chain(super::baseline::LITERALS.iter().map(|t| (*t).to_owned()))
                     .collect()
             });
         let wanted = literals.and_then(|texts| {

@@ -220,6 +220,50 @@ pub struct Emulator {
     pub env: Vec<(String, String)>,
 }
 
+impl Emulator {
+    fn setting(&self, name: &str) -> &str {
+        &self.env.iter().find(|(k, _)| k == name).unwrap().1
+    }
+
+    /// One HTTP/1.1 exchange with the emulator (tests need no client).
+    fn exchange(&self, request: &str) -> serde_json::Value {
+        use std::io::{Read, Write};
+        let host = self
+            .setting("WARROOM_GRAPH_URL")
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        stream
+            .write_all(request.replace("{host}", host).as_bytes())
+            .unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).unwrap();
+        let text = String::from_utf8(reply).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}\n{body}");
+        serde_json::from_str(body).unwrap()
+    }
+
+    /// What the scenario planted (`/_emulator/answer-key`).
+    #[allow(dead_code)]
+    pub fn answer_key(&self) -> serde_json::Value {
+        let form = format!(
+            "grant_type=client_credentials&client_id={}&client_secret={}&scope=https%3A%2F%2Fgraph.microsoft.com%2F.default",
+            self.setting("WARROOM_CLIENT_ID"),
+            self.setting("WARROOM_CLIENT_SECRET")
+        );
+        let token = self.exchange(&format!(
+            "POST /{}/oauth2/v2.0/token HTTP/1.1\r\nHost: {{host}}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}",
+            self.setting("WARROOM_TENANT"),
+            form.len()
+        ));
+        let token = token["access_token"].as_str().unwrap();
+        self.exchange(&format!(
+            "GET /_emulator/answer-key HTTP/1.1\r\nHost: {{host}}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        ))
+    }
+}
+
 impl Drop for Emulator {
     fn drop(&mut self) {
         let _ = self.child.kill();
