@@ -295,3 +295,34 @@ fn scanning_and_feeding_events_one_by_one_agree() {
     assert!(!a.is_empty());
     assert_eq!(a, b);
 }
+
+/// Mailbox and tenant persistence seen only in the Unified Audit Log and
+/// directory audits, as the Management Activity API writes them.
+#[test]
+fn mailbox_and_tenant_persistence_records() {
+    let home = Home::new();
+    let file = home.path().join("ual.ndjson");
+    let records = [
+        r#"{"CreationTime":"2026-11-20T10:00:00","Id":"u1","Operation":"MailboxLogin","RecordType":2,"Workload":"Exchange","UserId":"megan@contoso.com","ClientIPAddress":"203.0.113.7","ClientInfoString":"Client=Microsoft WinRM Client;Version=15.20"}"#,
+        r#"{"CreationTime":"2026-11-20T10:05:00","Id":"u2","Operation":"New-MobileDevice","RecordType":1,"Workload":"Exchange","UserId":"megan@contoso.com","ObjectId":"megan@contoso.com/ExchangeActiveSyncDevices/attacker","Parameters":[{"Name":"DeviceId","Value":"attacker"}]}"#,
+        r#"{"CreationTime":"2026-11-20T10:06:00","Id":"u3","Operation":"New-ManagementRoleAssignment","RecordType":1,"Workload":"Exchange","UserId":"megan@contoso.com","Parameters":[{"Name":"Role","Value":"ApplicationImpersonation"},{"Name":"User","Value":"svc-sync"}]}"#,
+        r#"{"CreationTime":"2026-11-20T10:07:00","Id":"u4","Operation":"Set company information.","RecordType":8,"Workload":"AzureActiveDirectory","UserId":"megan@contoso.com","ObjectId":"contoso","ModifiedProperties":[{"Name":"TrustedCAsForPasswordlessAuth","NewValue":"[\"CN=Attacker Root\"]","OldValue":"[]"}]}"#,
+        // The mailbox owner reading mail in Outlook on the web: nothing.
+        r#"{"CreationTime":"2026-11-20T10:08:00","Id":"u5","Operation":"MailItemsAccessed","RecordType":50,"Workload":"Exchange","UserId":"adele@contoso.com","AppId":"00000002-0000-0ff1-ce00-000000000000","ClientInfoString":"Client=OWA;Action=ViaProxy","MailboxOwnerUPN":"adele@contoso.com"}"#,
+    ];
+    std::fs::write(&file, records.join("\n")).unwrap();
+    let (findings, stderr) = scan(&[&file]);
+    let found = detections(&findings);
+    for wanted in [
+        "mail.powershell-login",
+        "mail.mobile-device-added",
+        "mail.impersonation-role",
+        "audit.trusted-root-ca-added",
+    ] {
+        assert!(
+            found.contains(wanted),
+            "{wanted} missing from {found:?}\n{stderr}"
+        );
+    }
+    assert!(!found.contains("mail.read-by-application"), "{found:?}");
+}
