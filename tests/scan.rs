@@ -175,17 +175,29 @@ fn golden_saml_raises_every_step_of_the_intrusion() {
 
 #[test]
 fn a_clean_tenant_raises_nothing_critical_or_high() {
-    let home = Home::new();
-    let file = pull(&home, "clean", "32");
-    let (findings, _) = scan(&[&file]);
-    let serious: Vec<&serde_json::Value> = findings
-        .iter()
-        .filter(|f| matches!(f["severity"].as_str(), Some("critical" | "high")))
-        .collect();
-    assert!(serious.is_empty(), "{serious:#?}");
-    // What does fire is the tenant's security debt, each explained.
-    for f in &findings {
-        assert!(!f["explanation"].as_str().unwrap().is_empty());
+    // `hostile` is the clean tenant with terminal attacks in its names.
+    for (scenario, seed) in [("clean", "32"), ("hostile", "33")] {
+        let home = Home::new();
+        let file = pull(&home, scenario, seed);
+        let (findings, _) = scan(&[&file]);
+        let serious: Vec<&serde_json::Value> = findings
+            .iter()
+            .filter(|f| matches!(f["severity"].as_str(), Some("critical" | "high")))
+            .collect();
+        assert!(serious.is_empty(), "{scenario}: {serious:#?}");
+        // What does fire is the tenant's security debt, each explained.
+        for f in &findings {
+            assert!(!f["explanation"].as_str().unwrap().is_empty());
+        }
+        // The table a person reads carries no terminal control bytes.
+        let table = Command::new(BIN).arg("scan").arg(&file).output().unwrap();
+        assert!(
+            !table
+                .stdout
+                .iter()
+                .any(|b| *b == 0x1b || *b == 0x07 || *b == 0x9b),
+            "{scenario}: control bytes in the table"
+        );
     }
 }
 
@@ -307,6 +319,7 @@ fn mailbox_and_tenant_persistence_records() {
         r#"{"CreationTime":"2026-11-20T10:05:00","Id":"u2","Operation":"New-MobileDevice","RecordType":1,"Workload":"Exchange","UserId":"megan@contoso.com","ObjectId":"megan@contoso.com/ExchangeActiveSyncDevices/attacker","Parameters":[{"Name":"DeviceId","Value":"attacker"}]}"#,
         r#"{"CreationTime":"2026-11-20T10:06:00","Id":"u3","Operation":"New-ManagementRoleAssignment","RecordType":1,"Workload":"Exchange","UserId":"megan@contoso.com","Parameters":[{"Name":"Role","Value":"ApplicationImpersonation"},{"Name":"User","Value":"svc-sync"}]}"#,
         r#"{"CreationTime":"2026-11-20T10:07:00","Id":"u4","Operation":"Set company information.","RecordType":8,"Workload":"AzureActiveDirectory","UserId":"megan@contoso.com","ObjectId":"contoso","ModifiedProperties":[{"Name":"TrustedCAsForPasswordlessAuth","NewValue":"[\"CN=Attacker Root\"]","OldValue":"[]"}]}"#,
+        r#"{"CreationTime":"2026-11-20T10:09:00","Id":"u6","Operation":"MailItemsAccessed","RecordType":50,"Workload":"Exchange","UserId":"svc-sync@contoso.com","LogonType":2,"MailboxOwnerUPN":"ceo@contoso.com","ClientInfoString":"Client=REST;;"}"#,
         // The mailbox owner reading mail in Outlook on the web: nothing.
         r#"{"CreationTime":"2026-11-20T10:08:00","Id":"u5","Operation":"MailItemsAccessed","RecordType":50,"Workload":"Exchange","UserId":"adele@contoso.com","AppId":"00000002-0000-0ff1-ce00-000000000000","ClientInfoString":"Client=OWA;Action=ViaProxy","MailboxOwnerUPN":"adele@contoso.com"}"#,
     ];
@@ -318,6 +331,7 @@ fn mailbox_and_tenant_persistence_records() {
         "mail.mobile-device-added",
         "mail.impersonation-role",
         "audit.trusted-root-ca-added",
+        "mail.read-by-another-user",
     ] {
         assert!(
             found.contains(wanted),

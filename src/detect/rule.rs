@@ -233,6 +233,27 @@ impl Ready {
                 rule.id
             ));
         }
+        // Every `{name}` in the explanation must be something kept.
+        let mut rest = rule.explain.as_str();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..]
+                .find('}')
+                .ok_or_else(|| format!("rule {}: unclosed {{ in explain", rule.id))?;
+            let name = &rest[open + 1..open + close];
+            let known = matches!(name, "count" | "distinct" | "window")
+                || rule
+                    .entities
+                    .iter()
+                    .chain(&rule.group_by)
+                    .any(|f| f == name);
+            if !known {
+                return Err(format!(
+                    "rule {}: explain names {{{name}}}, which is not in entities or group_by",
+                    rule.id
+                ));
+            }
+            rest = &rest[open + close + 1..];
+        }
         Ok(Self {
             all: compile(&rule.all)?,
             any: compile(&rule.any)?,

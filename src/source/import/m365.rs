@@ -263,10 +263,25 @@ pub fn from_o365(record: Map<String, Value>) -> Value {
         }
     }
     if let Some(ip) = text(&record, "ClientIP").or_else(|| text(&record, "ClientIPAddress")) {
-        out.insert("clientIp".into(), Value::from(ip));
+        out.insert("clientIp".into(), Value::from(without_port(&ip)));
     }
     out.insert("auditData".into(), Value::Object(record));
     Value::Object(out)
+}
+
+/// An address as Exchange writes it (`203.0.113.5:51234`,
+/// `[2001:db8::1]:443`) without its port.
+fn without_port(ip: &str) -> String {
+    if let Some(rest) = ip.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or(rest).to_owned();
+    }
+    match ip.rsplit_once(':') {
+        // One colon: IPv4 with a port. More: a bare IPv6 address.
+        Some((host, port)) if !host.contains(':') && port.bytes().all(|b| b.is_ascii_digit()) => {
+            host.to_owned()
+        }
+        _ => ip.to_owned(),
+    }
 }
 
 /// Keys in the API's case, JSON held as text unpacked.
@@ -398,6 +413,17 @@ mod tests {
         })));
         assert_eq!(failed["status"]["errorCode"], 50126);
         assert_eq!(failed["ipAddress"], "203.0.113.9");
+    }
+
+    #[test]
+    fn client_addresses_lose_their_ports() {
+        assert_eq!(without_port("185.73.124.135:12287"), "185.73.124.135");
+        assert_eq!(
+            without_port("[2a01:110:8068:7::1]:36185"),
+            "2a01:110:8068:7::1"
+        );
+        assert_eq!(without_port("2603:10b6:5:345::11"), "2603:10b6:5:345::11");
+        assert_eq!(without_port("1.2.3.4"), "1.2.3.4");
     }
 
     #[test]
