@@ -21,15 +21,7 @@ fn sample(rel: &str) -> Option<PathBuf> {
 }
 
 fn scan(path: &std::path::Path) -> (Vec<serde_json::Value>, String) {
-    let out = Command::new(BIN)
-        .arg("scan")
-        .arg(path)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+    scan_quiet(&[path.to_path_buf()])
 }
 
 /// OTRF's Golden SAML lab capture, Log Analytics `AuditLogs` rows: the

@@ -340,3 +340,54 @@ fn mailbox_and_tenant_persistence_records() {
     }
     assert!(!found.contains("mail.read-by-application"), "{found:?}");
 }
+
+/// Exports as other tools write them: PowerShell's `Export-Csv` with its
+/// `#TYPE` line, a spreadsheet's Windows code page, NDJSON with a BOM, a
+/// zip member whose name carries a terminal escape.
+#[test]
+fn awkward_exports_lose_nothing_and_escape_names() {
+    let home = Home::new();
+    let dir = home.path();
+    let csv = dir.join("ual.csv");
+    let mut bytes = b"#TYPE System.Management.Automation.PSCustomObject\r\n\"RecordType\",\"CreationDate\",\"UserIds\",\"Operations\",\"AuditData\"\r\n".to_vec();
+    // "Jos\xe9" is cp1252, not UTF-8.
+    bytes.extend_from_slice(b"\"ExchangeAdmin\",\"11/20/2026 10:00:00 AM\",\"Jos\xe9@contoso.com\",\"Set-Mailbox\",\"{\"\"CreationTime\"\":\"\"2026-11-20T10:00:00\"\",\"\"Operation\"\":\"\"Set-Mailbox\"\",\"\"RecordType\"\":1,\"\"Workload\"\":\"\"Exchange\"\",\"\"ObjectId\"\":\"\"ceo\"\",\"\"Parameters\"\":[{\"\"Name\"\":\"\"ForwardingSmtpAddress\"\",\"\"Value\"\":\"\"smtp:x@evil.example\"\"}]}\"\r\n");
+    std::fs::write(&csv, bytes).unwrap();
+    let ndjson = dir.join("bom.ndjson");
+    std::fs::write(
+        &ndjson,
+        "\u{feff}{\"id\":\"b1\",\"createdDateTime\":\"2026-11-20T10:00:00Z\",\"userPrincipalName\":\"a@contoso.com\",\"ipAddress\":\"203.0.113.5\",\"status\":{\"errorCode\":5000811}}\n",
+    )
+    .unwrap();
+    let zip_path = dir.join("named.zip");
+    let mut zip = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
+    zip.start_file(
+        "\u{1b}]0;owned\u{7}.txt",
+        zip::write::SimpleFileOptions::default(),
+    )
+    .unwrap();
+    zip.write_all(b"not a log").unwrap();
+    zip.finish().unwrap();
+    let (findings, stderr) = scan(&[&csv, &ndjson, &zip_path]);
+    assert!(
+        stderr.contains("ual.csv: CSV, 1 records")
+            && stderr.contains("bom.ndjson: NDJSON, 1 records"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("ual.csv: CSV, 1 records (")
+            && !stderr.contains("bom.ndjson: NDJSON, 1 records ("),
+        "{stderr}"
+    );
+    let found = detections(&findings);
+    assert!(
+        found.contains("mail.forwarding-set") && found.contains("signin.rotated-key-in-use"),
+        "{found:?}"
+    );
+    // The member's name is shown, its escape made visible.
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("named.zip"), "{stderr}");
+}

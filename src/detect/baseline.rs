@@ -104,7 +104,9 @@ fn service_principal_fact(event: &Event) -> Option<ClaimFact> {
         || (types.is_none()
             && text_at(v, "servicePrincipalId").is_some()
             && text_at(v, "userPrincipalName").is_none());
-    let managed = text_at(v, "managedServiceIdentity.msiType").is_some_and(|m| m != "none");
+    // Managed identities: by their type, or by the table they came from.
+    let managed = text_at(v, "managedServiceIdentity.msiType").is_some_and(|m| m != "none")
+        || text_at(v, "type").is_some_and(|t| t.contains("ManagedIdentity"));
     if !is_sp || managed || v["status"]["errorCode"].as_i64() != Some(0) {
         return None;
     }

@@ -59,12 +59,17 @@ pub enum Fact {
 pub struct Credential {
     /// Names and ids of the app (lower case), for joining.
     app: BTreeSet<String>,
+    /// The changed object's id (its name when the audit gives none): two
+    /// apps of one name are two apps.
+    object: String,
     name: String,
     /// Key ids added; `None` when the audit does not record the keys.
     added: Option<Vec<String>>,
     /// Keys the app had before the change.
     had: usize,
     actor: String,
+    /// Where the actor was named (a user's or an app's field).
+    actor_field: &'static str,
     time: Option<Timestamp>,
     id: String,
 }
@@ -180,14 +185,23 @@ pub fn fact(event: &Event, catalogue: &Catalogue) -> Option<Fact> {
         };
         let mut app = lower_set(strings(v, "targetResources.displayName"));
         app.extend(lower_set(strings(v, "targetResources.id")));
+        let (actor_field, actor) = [
+            "initiatedBy.user.userPrincipalName",
+            "initiatedBy.app.displayName",
+        ]
+        .into_iter()
+        .find_map(|field| text_at(v, field).map(|actor| (field, actor)))
+        .unwrap_or(("initiatedBy.user.userPrincipalName", String::new()));
         return Some(Fact::Credential(Credential {
             app,
+            object: text_at(v, "targetResources.id")
+                .unwrap_or_else(|| name.clone())
+                .to_lowercase(),
             name,
             had: added.as_ref().map_or(0, |(_, had)| *had),
             added: added.map(|(a, _)| a),
-            actor: text_at(v, "initiatedBy.user.userPrincipalName")
-                .or_else(|| text_at(v, "initiatedBy.app.displayName"))
-                .unwrap_or_default(),
+            actor,
+            actor_field,
             time: event.time,
             id: event.id.clone(),
         }));
@@ -208,7 +222,7 @@ pub fn fact(event: &Event, catalogue: &Catalogue) -> Option<Fact> {
                     std::iter::once(&p.name)
                         .chain(&p.app_role)
                         .chain(&p.scope)
-                        .any(|needle| contains_word(text, needle))
+                        .any(|needle| super::rule::has_term(text, needle))
                 })
             })
             .map(|p| p.name.clone())
@@ -267,24 +281,13 @@ pub fn fact(event: &Event, catalogue: &Catalogue) -> Option<Fact> {
     None
 }
 
-/// `needle` in `text` as a whole word (`Mail.Read` is not in
-/// `Mail.ReadBasic`), ignoring case.
-fn contains_word(text: &str, needle: &str) -> bool {
-    let hay = text.to_lowercase();
-    let needle = needle.to_lowercase();
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-';
-    hay.match_indices(&needle).any(|(at, _)| {
-        let before = hay[..at].chars().next_back();
-        let after = hay[at + needle.len()..].chars().next();
-        !before.is_some_and(word) && !after.is_some_and(word)
-    })
-}
-
 #[derive(Debug, Default)]
 pub struct Joins {
     credentials: Vec<Credential>,
     grants: Vec<Grant>,
     roles: Vec<RoleAdded>,
+    /// Event ids taken, so an export's repeated rows count once.
+    seen: std::collections::HashSet<String>,
 }
 
 fn iso(t: Option<Timestamp>) -> Option<String> {
@@ -300,6 +303,14 @@ fn entity(field: &str, value: &str) -> Entity {
 
 impl Joins {
     pub fn add(&mut self, fact: Fact) {
+        let id = match &fact {
+            Fact::Credential(c) => &c.id,
+            Fact::Grant(g) => &g.id,
+            Fact::RoleAdded(r) => &r.id,
+        };
+        if !self.seen.insert(id.clone()) {
+            return;
+        }
         match fact {
             Fact::Credential(c) => self.credentials.push(c),
             Fact::Grant(g) => self.grants.push(g),
@@ -317,14 +328,14 @@ impl Joins {
     /// Credentials added, one finding per app, saying whether the app had
     /// any before.
     fn credential_findings(&self) -> Vec<Finding> {
-        let mut by_app: BTreeMap<String, Vec<&Credential>> = BTreeMap::new();
+        let mut by_app: BTreeMap<&str, Vec<&Credential>> = BTreeMap::new();
         for c in &self.credentials {
-            by_app.entry(c.name.to_lowercase()).or_default().push(c);
+            by_app.entry(&c.object).or_default().push(c);
         }
         by_app
-            .into_values()
-            .map(|mut changes| {
-                changes.sort_by_key(|c| c.time);
+            .into_iter()
+            .map(|(object, mut changes)| {
+                changes.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
                 let first = changes[0];
                 // A set: exports repeat rows.
                 let keys: BTreeSet<&str> = changes
@@ -332,7 +343,11 @@ impl Joins {
                     .flat_map(|c| c.added.iter().flatten())
                     .map(String::as_str)
                     .collect();
-                let actors: BTreeSet<&str> = changes.iter().map(|c| c.actor.as_str()).collect();
+                let actors: BTreeSet<(&str, &str)> = changes
+                    .iter()
+                    .filter(|c| !c.actor.is_empty())
+                    .map(|c| (c.actor_field, c.actor.as_str()))
+                    .collect();
                 let before = match first.added {
                     None => "the audit does not record which keys".to_owned(),
                     Some(_) if first.had == 0 => {
@@ -342,11 +357,9 @@ impl Joins {
                 };
                 let mut entities = vec![entity("targetResources.displayName", &first.name)];
                 entities.extend(keys.iter().map(|k| entity("keyId", k)));
-                entities.extend(actors.iter().filter(|a| !a.is_empty()).map(|a| {
-                    entity("initiatedBy.user.userPrincipalName", a)
-                }));
+                entities.extend(actors.iter().map(|(field, a)| entity(field, a)));
                 Finding {
-                    id: super::finding_id("audit.app-credential-added", &first.name.to_lowercase()),
+                    id: super::finding_id("audit.app-credential-added", object),
                     detection: "audit.app-credential-added".into(),
                     severity: Severity::High,
                     title: "Credentials added to an application or service principal".into(),
@@ -361,7 +374,7 @@ impl Joins {
                         "{} credential changes on {} by {} added {} ({before})",
                         changes.len(),
                         first.name,
-                        actors.into_iter().collect::<Vec<_>>().join(", "),
+                        actors.iter().map(|(_, a)| *a).collect::<Vec<_>>().join(", "),
                         if keys.is_empty() {
                             "keys".to_owned()
                         } else {
@@ -379,11 +392,16 @@ impl Joins {
         let mut out = Vec::new();
         for c in &self.credentials {
             let Some(added_at) = c.time else { continue };
-            let grant = self.grants.iter().find(|g| {
-                g.time
-                    .is_some_and(|t| t <= added_at && added_at.duration_since(t) <= FOLLOWS_WITHIN)
-                    && !g.app.is_disjoint(&c.app)
-            });
+            // The latest grant before it (the same on every run).
+            let grant = self
+                .grants
+                .iter()
+                .filter(|g| {
+                    g.time.is_some_and(|t| {
+                        t <= added_at && added_at.duration_since(t) <= FOLLOWS_WITHIN
+                    }) && !g.app.is_disjoint(&c.app)
+                })
+                .max_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
             let Some(g) = grant else { continue };
             out.push(Finding {
                 id: super::finding_id("audit.credential-after-consent", &format!("{}\u{1f}{}", c.id, g.id)),
@@ -394,7 +412,7 @@ impl Joins {
                 entities: vec![
                     entity("targetResources.displayName", &c.name),
                     entity("permission", &g.permissions.join(" ")),
-                    entity("initiatedBy.user.userPrincipalName", &c.actor),
+                    entity(c.actor_field, &c.actor),
                 ],
                 evidence: vec![g.id.clone(), c.id.clone()],
                 count: 2,
@@ -424,13 +442,17 @@ impl Joins {
         let mut out = Vec::new();
         for r in &self.roles {
             let Some(at) = r.time else { continue };
-            let grant = self.grants.iter().find(|g| {
-                g.time.is_some_and(|t| t <= at)
-                    && !g.app.is_disjoint(&r.by_app)
-                    && g.permissions
-                        .iter()
-                        .any(|p| ROLE_GRANTING.contains(&p.as_str()))
-            });
+            let grant = self
+                .grants
+                .iter()
+                .filter(|g| {
+                    g.time.is_some_and(|t| t <= at)
+                        && !g.app.is_disjoint(&r.by_app)
+                        && g.permissions
+                            .iter()
+                            .any(|p| ROLE_GRANTING.contains(&p.as_str()))
+                })
+                .max_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
             let Some(g) = grant else { continue };
             out.push(Finding {
                 id: super::finding_id("audit.app-promoted-after-role-grant", &format!("{}\u{1f}{}", r.id, g.id)),
@@ -620,8 +642,9 @@ mod tests {
 
     #[test]
     fn whole_words_only() {
-        assert!(contains_word("User.Read Mail.Read", "Mail.Read"));
-        assert!(!contains_word("Mail.ReadBasic", "Mail.Read"));
-        assert!(contains_word("\"Mail.Read\"", "mail.read"));
+        use super::super::rule::has_term;
+        assert!(has_term("User.Read Mail.Read", "Mail.Read"));
+        assert!(!has_term("Mail.ReadBasic", "Mail.Read"));
+        assert!(has_term("\"Mail.Read\"", "mail.read"));
     }
 }

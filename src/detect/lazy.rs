@@ -21,6 +21,9 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "activityDateTime",
         "riskEventType",
         "detectedDateTime",
+        // Older risk detections.
+        "riskType",
+        "riskLevel",
         "operation",
         "auditData",
         "auditLogRecordType",
@@ -33,6 +36,7 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "autonomousSystemNumber",
         "authenticationDetails",
         // What the service-principal baseline reads.
+        "type",
         "signInEventTypes",
         "servicePrincipalId",
         "servicePrincipalName",
@@ -65,9 +69,12 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         })
         .collect();
     fields.extend(capitalised);
+    let normalize = &crate::source::import::normalize::EXTRA_COLUMNS;
+    let whole = &crate::source::import::normalize::READ_WHOLE;
     fields.extend(
-        crate::source::import::normalize::EXTRA_COLUMNS
+        normalize
             .iter()
+            .chain(whole.iter())
             .map(|c| (*c).to_owned()),
     );
     fields

@@ -77,6 +77,9 @@ pub enum Op {
     /// Contains the text, ignoring case (KQL `contains`).
     Contains,
     NotContains,
+    /// Contains the text as a whole term, ignoring case (KQL `has`):
+    /// `Mail.Read` is not in `Mail.ReadBasic`.
+    Has,
     StartsWith,
     /// Equal to one of a list.
     In,
@@ -182,6 +185,9 @@ impl Compiled {
             Op::OtherThan => found.iter().any(present) && !found.iter().any(|v| equal(v)),
             Op::Contains => found.iter().any(|v| contains(v)),
             Op::NotContains => !found.iter().any(|v| contains(v)),
+            Op::Has => found
+                .iter()
+                .any(|v| as_text(v).is_some_and(|t| self.texts.iter().any(|n| has_term(&t, n)))),
             Op::StartsWith => found.iter().any(|v| starts(v)),
             Op::Gt => found
                 .iter()
@@ -196,6 +202,20 @@ impl Compiled {
 }
 
 /// Whether `hay` contains `needle` (already lower-case), ignoring ASCII case.
+/// `needle` in `text` as a whole term (not inside a longer name of
+/// letters, digits, dots, dashes and underscores), ignoring case.
+pub(crate) fn has_term(text: &str, needle: &str) -> bool {
+    let hay = text.to_lowercase();
+    let needle = needle.to_lowercase();
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    !needle.is_empty()
+        && hay.match_indices(&needle).any(|(at, _)| {
+            let before = hay[..at].chars().next_back();
+            let after = hay[at + needle.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(word)
+        })
+}
+
 fn contains_ignore_case(hay: &str, needle: &str) -> bool {
     let (hay, needle) = (hay.as_bytes(), needle.as_bytes());
     needle.is_empty()
@@ -266,8 +286,12 @@ impl Ready {
     /// case): lets a scan skip parsing records no rule can match. `None`
     /// when the rule has no such text (every record must be parsed).
     pub fn literals(&self) -> Option<Vec<String>> {
-        let positive =
-            |c: &Compiled| matches!(c.op, Op::Eq | Op::In | Op::Contains | Op::StartsWith);
+        let positive = |c: &Compiled| {
+            matches!(
+                c.op,
+                Op::Eq | Op::In | Op::Contains | Op::Has | Op::StartsWith
+            )
+        };
         // JSON may escape these, so the raw text might not contain them.
         let safe = |t: &String| {
             !t.is_empty()

@@ -137,6 +137,7 @@ fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, it
             for (i, line) in text.split(|b| *b == b'\n').enumerate() {
                 let number = first_line + i as u64;
                 let trimmed = line.trim_ascii();
+                let trimmed = trimmed.strip_prefix(b"\xef\xbb\xbf").unwrap_or(trimmed);
                 if trimmed.is_empty() {
                     continue;
                 }
@@ -335,27 +336,20 @@ fn read_file(
             return;
         }
     };
+    let mut reader = Reader {
+        index,
+        summary,
+        work,
+        progress,
+        line_no: 1,
+    };
     match opened {
         import::Opened::Stream(layout, format) => {
-            summary.format = format;
-            let mut reader = Reader {
-                index,
-                summary,
-                work,
-                progress,
-                line_no: 1,
-            };
+            reader.summary.format = format;
             reader.read(layout, None);
         }
         import::Opened::Zip(mut archive) => {
             let mut formats: Vec<String> = Vec::new();
-            let mut reader = Reader {
-                index,
-                summary,
-                work,
-                progress,
-                line_no: 1,
-            };
             for i in 0..archive.len() {
                 let entry = match archive.by_index(i) {
                     Ok(entry) => entry,

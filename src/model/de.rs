@@ -32,10 +32,15 @@ pub fn iso_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%S%.fZ").to_string()
 }
 
-/// The localised forms exports write times in: `10/2/2026, 3:52:10.114 AM` (month first when
-/// there is an AM/PM), `2/10/2026 15:52:10` (day first without one, unless
-/// the first number cannot be a day… of a month), `2.10.2026 15:52:10`.
+/// The localised forms exports write times in: `10/2/2026, 3:52:10.114 AM`
+/// (month first when there is an AM/PM, as the US locale writes it),
+/// `2/10/2026 15:52:10` (day first without one, unless the second number
+/// cannot be a month), `2.10.2026 15:52:10` (day first). The order is
+/// decided per value: a file whose rows mix locales is not told apart.
+/// Two-digit years are refused rather than guessed.
 fn parse_localised(text: &str) -> Option<Timestamp> {
+    // Some locales put a no-break space before AM/PM.
+    let text = text.replace(['\u{a0}', '\u{202f}'], " ");
     let (date, rest) = text.split_once([' ', ','])?;
     let rest = rest.trim_start_matches([',', ' ']);
     let (clock, meridiem) = match rest.rsplit_once(' ') {
@@ -50,6 +55,9 @@ fn parse_localised(text: &str) -> Option<Timestamp> {
         .map(|p| p.parse().ok())
         .collect::<Option<_>>()?;
     let [a, b, year] = parts[..] else { return None };
+    if year < 1000 {
+        return None;
+    }
     let (month, day) = if dotted {
         (b, a)
     } else if meridiem.is_some() {

@@ -5,7 +5,7 @@
 //! Each row becomes a JSON object keyed by its cleaned header; the shape
 //! normaliser takes it from there.
 
-use std::io::Read;
+use std::io::BufRead;
 
 use serde_json::{Map, Value};
 
@@ -42,23 +42,57 @@ fn column(header: &str) -> Column {
     }
 }
 
-/// Reads every row; `each` gets it as an object with its place.
-pub fn read_csv(reader: impl Read, summary: &mut FileSummary, each: &mut dyn FnMut(Value, String)) {
+/// `text` without the `#TYPE System.Management.Automation.PSCustomObject`
+/// line Windows PowerShell's `Export-Csv` puts before the header.
+pub fn after_type_line(text: &[u8]) -> &[u8] {
+    let bare = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+    if bare.starts_with(b"#TYPE") {
+        let end = bare
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bare.len(), |p| p + 1);
+        &bare[end..]
+    } else {
+        text
+    }
+}
+
+/// Reads every row; `each` gets it as an object with its place. Text that
+/// is not UTF-8 (an export saved by a spreadsheet in a Windows code page)
+/// is read with the odd characters replaced, not dropped.
+pub fn read_csv(
+    mut reader: impl BufRead,
+    summary: &mut FileSummary,
+    each: &mut dyn FnMut(Value, String),
+) {
+    // Past a `#TYPE` line, keeping line numbers true.
+    let mut first_line = 1;
+    if let Ok(head) = reader.fill_buf() {
+        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
+        if head.starts_with(b"#TYPE") {
+            let mut skipped = Vec::new();
+            let _ = reader.read_until(b'\n', &mut skipped);
+            first_line = 2;
+        }
+    }
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
         .has_headers(true)
         .from_reader(reader);
-    let columns: Vec<Column> = match csv.headers() {
-        Ok(headers) => headers.iter().map(column).collect(),
+    let columns: Vec<Column> = match csv.byte_headers() {
+        Ok(headers) => headers
+            .iter()
+            .map(|h| column(&String::from_utf8_lossy(h)))
+            .collect(),
         Err(e) => {
             summary.skip(1, format!("unreadable CSV header ({e})"));
             return;
         }
     };
-    let mut record = csv::StringRecord::new();
+    let mut record = csv::ByteRecord::new();
     loop {
-        let line = csv.position().line();
-        match csv.read_record(&mut record) {
+        let line = csv.position().line() + first_line - 1;
+        match csv.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {
                 summary.records += 1;
@@ -68,7 +102,7 @@ pub fn read_csv(reader: impl Read, summary: &mut FileSummary, each: &mut dyn FnM
                 );
             }
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = e.position().map_or(line, |p| p.line() + first_line - 1);
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
                     summary.skip(
                         line,
@@ -82,9 +116,10 @@ pub fn read_csv(reader: impl Read, summary: &mut FileSummary, each: &mut dyn FnM
     }
 }
 
-fn row(columns: &[Column], record: &csv::StringRecord) -> Value {
+fn row(columns: &[Column], record: &csv::ByteRecord) -> Value {
     let mut out = Map::new();
     for (column, cell) in columns.iter().zip(record.iter()) {
+        let cell = String::from_utf8_lossy(cell);
         let cell = cell.trim();
         if cell.is_empty() || column.name.is_empty() {
             continue;
@@ -155,6 +190,11 @@ mod tests {
         );
         assert!(localised_time("13/13/2026 1:00:00").is_none());
         assert!(localised_time("yesterday").is_none());
+        assert!(localised_time("10/2/26 3:52 PM").is_none());
+        assert_eq!(
+            localised_time("10/2/2026 3:52:10\u{202f}PM").unwrap(),
+            "2026-10-02T15:52:10Z"
+        );
     }
 
     #[test]

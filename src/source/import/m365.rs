@@ -99,7 +99,7 @@ pub fn is_cloud_app_event(map: &Map<String, Value>) -> bool {
     filled("Timestamp")
         && filled("ActionType")
         && filled("Application")
-        && (filled("RawEventData") || filled("ActivityType"))
+        && (get(map, "RawEventData").is_some_and(|v| v != "") || filled("ActivityType"))
 }
 
 pub fn from_purview_row(mut row: Map<String, Value>) -> Value {

@@ -35,7 +35,8 @@ impl FileSummary {
         }
     }
 
-    /// `signins.ndjson: NDJSON, 120000 records (2 skipped: …)`.
+    /// `signins.ndjson: NDJSON, 120000 records (2 skipped: …)`, with
+    /// control characters in names (a zip member may carry any) escaped.
     pub fn line(&self) -> String {
         let mut text = format!(
             "{}: {}, {} records",
@@ -50,7 +51,7 @@ impl FileSummary {
                 self.skips.first().map(String::as_str).unwrap_or("")
             ));
         }
-        text
+        crate::model::SafeText::new(&text).as_str().to_owned()
     }
 }
 
@@ -145,11 +146,13 @@ pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Result<(Layout<'a>, Strin
     Ok((layout, name))
 }
 
-/// A header row: text with a comma in its first line.
+/// A header row: text with a comma in its first line (after the
+/// `#TYPE …` line Windows PowerShell's `Export-Csv` writes first).
 fn looks_like_csv(text: &[u8]) -> bool {
+    let text = csv::after_type_line(text);
     let end = text.iter().position(|b| *b == b'\n').unwrap_or(text.len());
     let line = &text[..end];
-    !line.contains(&0) && std::str::from_utf8(line).is_ok() && line.contains(&b',')
+    !line.contains(&0) && line.contains(&b',')
 }
 
 /// Whether the first line holds a whole JSON value (NDJSON), not the

@@ -37,18 +37,11 @@ pub const EXTRA_COLUMNS: &[&str] = &[
     "properties",
     "resultType",
     "Location",
-    // What `READ_WHOLE` looks for.
-    "_raw",
-    "CreationTime",
-    "creationtime",
-    "CreationDate",
-    "AuditData",
-    "OfficeWorkload",
-    "Timestamp",
 ];
 
 /// Top-level keys of shapes that are read whole, not skimmed: their
-/// fields move around too much for the skim's list of names.
+/// fields move around too much for the skim's list of names. (The skim
+/// keeps these keys, so it can tell.)
 pub const READ_WHOLE: &[&str] = &[
     "_raw",
     "CreationTime",
@@ -102,6 +95,13 @@ pub fn to_graph(value: Value) -> Value {
         && (map.contains_key("time") || map.contains_key("operationName"))
     {
         let mut props = props.clone();
+        // Defender's streaming API wraps its tables the same way.
+        if map["category"]
+            .as_str()
+            .is_some_and(|c| c.starts_with("AdvancedHunting-"))
+        {
+            return to_graph(Value::Object(props));
+        }
         if let Some(Value::String(time)) = map.get("time") {
             let field = if props.contains_key("activityDisplayName") {
                 "activityDateTime"
