@@ -203,6 +203,14 @@ fn demo_streams_sign_ins_into_the_console() {
     );
     let screen = tmux.screen();
     assert!(screen.contains("Contoso (emulated"), "{screen}");
+    // The detections run on the feed: the scenario's federation change is
+    // a critical finding in the findings pane.
+    assert!(
+        tmux.wait_for("Federation trust changed", Duration::from_secs(30)),
+        "no live findings: {}",
+        tmux.screen()
+    );
+    assert!(tmux.screen().contains("CRIT"), "{}", tmux.screen());
     tmux.keys(&["q"]);
     wait_for_file(&home.path().join("stty"), Duration::from_secs(5)).expect("q did not quit");
     let rc = std::fs::read_to_string(home.path().join("rc")).unwrap();

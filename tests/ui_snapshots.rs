@@ -433,3 +433,68 @@ fn notes_pane_says_why_a_case_is_locked() {
     press(&mut state, KeyCode::Char('4'));
     insta::assert_snapshot!(render(&state, &dark()).backend());
 }
+
+/// Findings as the live task makes them: the engine run over records,
+/// one of them with a terminal escape and a bidi override in its names.
+fn live_findings() -> Vec<warroom::app::findings::FindingRow> {
+    let records = [
+        serde_json::json!({"id": "a1", "activityDateTime": "2026-11-24T18:33:19Z",
+            "activityDisplayName": "Set federation settings on domain", "result": "success",
+            "initiatedBy": {"user": {"userPrincipalName": "bg-admin01@contoso.com"}},
+            "targetResources": [{"displayName": "contoso.com\u{1b}]0;owned\u{7}"}]}),
+        serde_json::json!({"id": "s1", "createdDateTime": "2026-11-24T19:00:00Z",
+            "userPrincipalName": "megan\u{202e}moc.osotnoc@", "ipAddress": "203.0.113.66",
+            "status": {"errorCode": 5000811}}),
+        serde_json::json!({"id": "u1", "activityDateTime": "2026-11-20T18:48:00Z",
+            "activityDisplayName": "Add user", "result": "success",
+            "initiatedBy": {"user": {"userPrincipalName": "megan@contoso.com"}},
+            "targetResources": [{"userPrincipalName": "adsync-backup@contoso.com"}]}),
+    ];
+    let mut engine = warroom::detect::Engine::built_in().unwrap();
+    for (i, record) in records.into_iter().enumerate() {
+        let event = warroom::detect::Event::new(record, || format!("#{i}")).unwrap();
+        engine.observe(&event);
+    }
+    engine
+        .findings()
+        .iter()
+        .map(warroom::app::findings::FindingRow::from_finding)
+        .collect()
+}
+
+#[test]
+fn findings_pane_lists_and_explains_with_hostile_strings_escaped() {
+    for (width, height) in [(80, 24), (160, 48)] {
+        let mut state = state(width, height);
+        update(&mut state, Msg::Findings(live_findings()));
+        // New findings are announced in the status bar, focus unchanged.
+        assert_eq!(state.focus, PaneId::Findings);
+        let toast = state.toast.as_ref().expect("new findings announced");
+        assert!(
+            toast.text.as_str().contains("3 new findings, worst CRIT"),
+            "{toast:?}"
+        );
+        let terminal = render(&state, &dark());
+        let text = buffer_text(terminal.backend().buffer());
+        assert!(!text.contains('\x1b') && !text.contains('\u{202e}') && !text.contains('\u{7}'));
+        assert!(text.contains("Federation trust changed") && text.contains("1 CRIT"));
+        insta::assert_snapshot!(format!("findings_{width}x{height}"), terminal.backend());
+    }
+}
+
+#[test]
+fn findings_selection_stays_on_its_finding_as_more_arrive() {
+    let mut state = state(160, 48);
+    let all = live_findings();
+    update(&mut state, Msg::Findings(all[1..].to_vec()));
+    press(&mut state, KeyCode::Char('j'));
+    let reading = state.findings[state.pane(PaneId::Findings).selected]
+        .id
+        .clone();
+    // A more severe finding arrives and sorts above.
+    update(&mut state, Msg::Findings(all.clone()));
+    let selected = state.pane(PaneId::Findings).selected;
+    assert_eq!(state.findings[selected].id, reading);
+    let terminal = render(&state, &dark());
+    insta::assert_snapshot!(terminal.backend());
+}

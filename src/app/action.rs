@@ -152,6 +152,8 @@ pub enum Msg {
     SignIns(Vec<SignInRow>),
     /// A live stream's health after a poll.
     Stream(StreamStatus),
+    /// Every finding the live detections hold now, most severe first.
+    Findings(Vec<super::findings::FindingRow>),
     /// A note is in the journal (durably).
     NoteSaved(NoteRow),
     /// A note could not be saved; the editor keeps it.

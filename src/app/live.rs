@@ -97,6 +97,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     }
+    let detections = detections(tx.clone());
     let (live_tx, mut live_rx) = mpsc::channel(64);
     // Dropped when this task ends (the console is gone): the poller stops.
     let (_stop, stop_rx) = watch::channel(false);
@@ -104,6 +105,10 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
     while let Some(event) = live_rx.recv().await {
         if let (Some(case), LiveEvent::Batch { stream, events }) = (&setup.case, &event) {
             keep(case.clone(), stream.name(), events.clone(), tx.clone());
+        }
+        if let (Some(detections), LiveEvent::Batch { events, .. }) = (&detections, &event) {
+            // Gone only if the engine's thread ended, which it says itself.
+            let _ = detections.send(events.clone());
         }
         let msg = match event {
             LiveEvent::Batch { stream, events } if is_signin(stream) => {
@@ -114,8 +119,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
                     .collect();
                 Msg::SignIns(rows)
             }
-            // Audits and risk detections wait for the detection engine;
-            // their health is reported all the same.
+            // Audits and risk detections feed the detections only.
             LiveEvent::Batch { .. } => continue,
             LiveEvent::Health(h) => Msg::Stream(StreamStatus {
                 name: h.stream.name(),
@@ -131,6 +135,52 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     }
+}
+
+/// Runs the detections over every batch on a thread of their own (the
+/// engine `warroom scan` runs, fed one batch at a time) and reports the
+/// findings whenever they change. `None` when the rules do not load,
+/// which the console is told.
+fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<Vec<serde_json::Value>>> {
+    let mut engine = match crate::detect::Engine::built_in() {
+        Ok(engine) => engine,
+        Err(e) => {
+            let text = format!("the detections do not run: {e}");
+            let _ = tx.try_send(Msg::Problem(SafeText::new(&text)));
+            return None;
+        }
+    };
+    let (batch_tx, batch_rx) = std::sync::mpsc::channel::<Vec<serde_json::Value>>();
+    std::thread::spawn(move || {
+        let mut shown: Vec<(String, u64)> = Vec::new();
+        let mut n = 0u64;
+        while let Ok(first) = batch_rx.recv() {
+            // Everything queued meanwhile, then one look at the findings.
+            for batch in std::iter::once(first).chain(batch_rx.try_iter()) {
+                for value in batch {
+                    n += 1;
+                    if let Some(event) = crate::detect::Event::new(value, || format!("live #{n}")) {
+                        engine.observe(&event);
+                    }
+                }
+            }
+            let findings = engine.findings();
+            let now: Vec<(String, u64)> =
+                findings.iter().map(|f| (f.id.clone(), f.count)).collect();
+            if now == shown {
+                continue;
+            }
+            shown = now;
+            let rows = findings
+                .iter()
+                .map(super::findings::FindingRow::from_finding)
+                .collect();
+            if tx.blocking_send(Msg::Findings(rows)).is_err() {
+                return;
+            }
+        }
+    });
+    Some(batch_tx)
 }
 
 /// Keeps a batch in the case on a blocking task (it fsyncs); a failure is

@@ -10,6 +10,7 @@
 pub mod action;
 pub mod commands;
 pub mod feed;
+pub mod findings;
 pub mod keymap;
 pub mod live;
 pub mod notes;

@@ -180,6 +180,8 @@ pub async fn run(
 fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect>) -> Option<u8> {
     match &msg {
         Msg::Tick(_) | Msg::Resize(..) | Msg::SignIns(_) | Msg::Stream(_) => {}
+        // Counts only: findings name users and addresses.
+        Msg::Findings(rows) => tracing::info!(findings = rows.len(), "live findings"),
         // Never the note itself: the log is plaintext.
         Msg::NoteSaved(_) => tracing::info!("note saved"),
         Msg::NoteFailed(_) => tracing::warn!("note not saved"),

@@ -192,6 +192,8 @@ pub struct AppState {
     pub in_flight: Vec<SafeText>,
     pub toast: Option<Toast>,
     pub feed: SignInFeed,
+    /// What the detections concluded from the live feed, most severe first.
+    pub findings: Vec<super::findings::FindingRow>,
     /// The case's notes, newest first.
     pub notes: Vec<NoteRow>,
     pub keymap: Arc<Keymap>,
@@ -211,6 +213,7 @@ impl AppState {
             in_flight: Vec::new(),
             toast: None,
             feed: SignInFeed::default(),
+            findings: Vec::new(),
             notes: Vec::new(),
             keymap,
             screen: (80, 24),

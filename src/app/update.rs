@@ -116,6 +116,35 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::Render]
         }
+        Msg::Findings(rows) => {
+            // The selection stays on the finding being read.
+            let pane = state.pane(PaneId::Findings);
+            let reading = state.findings.get(pane.selected).map(|f| f.id.clone());
+            let news = super::findings::news(&state.findings, &rows);
+            state.findings = rows;
+            let len = state.findings.len();
+            let selected = reading
+                .and_then(|id| state.findings.iter().position(|f| f.id == id))
+                .unwrap_or(0);
+            let pane = state.pane_mut(PaneId::Findings);
+            pane.len = len;
+            pane.selected = selected;
+            // New findings are announced without taking the focus.
+            if let Some((n, worst)) = news {
+                let what = if n == 1 { "finding" } else { "findings" };
+                let level = if worst <= crate::model::Severity::High {
+                    ToastLevel::Error
+                } else {
+                    ToastLevel::Info
+                };
+                toast(
+                    state,
+                    level,
+                    format!("{n} new {what}, worst {}", worst.label().trim()),
+                );
+            }
+            vec![Effect::Render]
+        }
         Msg::NoteSaved(note) => {
             state.in_flight.retain(|w| w.as_str() != SAVING_NOTE);
             state.notes.insert(0, note);

@@ -1,27 +1,171 @@
-//! The findings pane: what the detections concluded, most severe first.
+//! The findings pane: what the detections concluded from the live feed,
+//! most severe first then most recent, counts by severity on top, and the
+//! selected finding in full below: what was seen, why it matters, the
+//! entities and events behind it, and the remediation items it calls for.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
 
 use super::pane;
+use crate::app::findings::FindingRow;
 use crate::app::state::{AppState, PaneId};
 use crate::app::theme::Theme;
+use crate::model::Severity;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
     let block = pane::block(state, theme, PaneId::Findings, focused);
-    pane::draw_empty(
-        frame,
-        area,
-        block,
-        theme,
-        "No findings yet.",
-        &[
-            "Findings appear here when detections match live Microsoft Graph data or imported logs.",
-            "The console does not run the detections on its live feed yet; `warroom scan` runs them over exported or pulled logs.",
-        ],
-    );
+    if state.findings.is_empty() {
+        return pane::draw_empty(
+            frame,
+            area,
+            block,
+            theme,
+            "No findings yet.",
+            &[
+                "The detections run on the live feed (sign-ins, directory audits, risk detections); findings appear here as they match.",
+                "For exported or pulled logs, `warroom scan FILE...` runs the same detections.",
+            ],
+        );
+    }
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [counts, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(count_line(&state.findings, theme)), counts);
+    let findings = &state.findings;
+    let selected = state
+        .pane(PaneId::Findings)
+        .selected
+        .min(findings.len() - 1);
+    let list_rows = (body.height / 2).max(1).min(findings.len() as u16);
+    let [list, full] =
+        Layout::vertical([Constraint::Length(list_rows), Constraint::Min(0)]).areas(body);
+    let offset = (selected + 1).saturating_sub(usize::from(list_rows));
+    let lines: Vec<Line> = findings
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(usize::from(list_rows))
+        .map(|(i, f)| {
+            let line = row(f, theme, usize::from(list.width));
+            if i == selected {
+                line.style(Style::new().add_modifier(Modifier::REVERSED))
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list);
+    if full.height > 1 {
+        draw_detail(frame, full, &findings[selected], theme);
+    }
 }
 
-pub fn summary(_state: &AppState) -> &'static str {
-    "detections not live yet"
+/// `1 CRIT · 11 HIGH · 7 MED`: only the severities present.
+fn count_line<'a>(findings: &[FindingRow], theme: &Theme) -> Line<'a> {
+    let mut spans = Vec::new();
+    for severity in Severity::ALL {
+        let n = findings.iter().filter(|f| f.severity == severity).count();
+        if n == 0 {
+            continue;
+        }
+        if !spans.is_empty() {
+            spans.push(Span::styled(" · ", theme.dim));
+        }
+        spans.push(Span::styled(
+            format!("{n} {}", severity.label().trim()),
+            theme.severity(severity),
+        ));
+    }
+    Line::from(spans)
+}
+
+/// `CRIT 11-24 18:33 ×2 Federation trust changed`.
+fn row<'a>(f: &'a FindingRow, theme: &Theme, width: usize) -> Line<'a> {
+    let when = f
+        .last_seen
+        .as_deref()
+        .and_then(|t| t.get(5..16))
+        .map_or_else(|| "?".to_owned(), |t| t.replace('T', " "));
+    let head = format!(" {when} ×{} ", f.count);
+    let used = 4 + head.chars().count();
+    let title: String = f.title.chars().take(width.saturating_sub(used)).collect();
+    Line::from(vec![
+        Span::styled(f.severity.label(), theme.severity(f.severity)),
+        Span::styled(head, theme.dim),
+        Span::styled(title, theme.text),
+    ])
+}
+
+fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, theme: &Theme) {
+    let mut lines = vec![Line::from(vec![
+        Span::styled(
+            format!("── {} ", f.severity.label().trim()),
+            theme.severity(f.severity),
+        ),
+        Span::styled(f.title.clone(), theme.text),
+    ])];
+    let seen = match (&f.first_seen, &f.last_seen) {
+        (Some(a), Some(b)) if a != b => format!("{} events, {a} to {b}", f.count),
+        (_, Some(b)) => format!("{} events, {b}", f.count),
+        _ => format!("{} events", f.count),
+    };
+    lines.push(Line::styled(seen, theme.dim));
+    lines.push(Line::from(super::untrusted(
+        &f.explanation,
+        theme.text,
+        theme,
+        usize::MAX,
+    )));
+    lines.push(Line::styled(format!("Why: {}", f.rationale), theme.dim));
+    lines.push(Line::styled(
+        format!(
+            "ATT&CK {}  ·  rule {}",
+            f.techniques.join(", "),
+            f.detection
+        ),
+        theme.dim,
+    ));
+    for (field, value) in f.entities.iter().take(8) {
+        let mut spans = vec![Span::styled(format!("{field}: "), theme.dim)];
+        spans.extend(super::untrusted(value, theme.key, theme, 80));
+        lines.push(Line::from(spans));
+    }
+    if f.entities.len() > 8 {
+        lines.push(Line::styled(
+            format!("… and {} more entities", f.entities.len() - 8),
+            theme.dim,
+        ));
+    }
+    if !f.remediation.is_empty() {
+        lines.push(Line::styled(
+            format!("Fix: {}", f.remediation.join(", ")),
+            theme.text,
+        ));
+    }
+    let mut evidence = vec![Span::styled("Events: ", theme.dim)];
+    for (i, id) in f.evidence.iter().take(3).enumerate() {
+        if i > 0 {
+            evidence.push(Span::styled(", ", theme.dim));
+        }
+        evidence.extend(super::untrusted(id, theme.dim, theme, 40));
+    }
+    if f.evidence.len() > 3 {
+        evidence.push(Span::styled(
+            format!(" and {} more", f.evidence.len() - 3),
+            theme.dim,
+        ));
+    }
+    lines.push(Line::from(evidence));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// The collapsed pane's line: how many, and the worst.
+pub fn summary(state: &AppState) -> String {
+    match state.findings.iter().map(|f| f.severity).min() {
+        None => "none yet".to_owned(),
+        Some(worst) => format!("{} · worst {}", state.findings.len(), worst.label().trim()),
+    }
 }
