@@ -33,6 +33,7 @@ pub const LITERALS: &[&str] = &[
     "satisfied by claim in the token",
     "\"servicePrincipal\"",
     "ServicePrincipalSignInLogs",
+    "ADFederationServices",
 ];
 
 /// Which baseline a fact belongs to.
@@ -42,6 +43,47 @@ pub enum Baseline {
     Claim,
     /// A service principal's sign-ins.
     ServicePrincipal,
+    /// The issuers of the federated tokens the tenant accepts: an issuer
+    /// that appears after weeks of others is a federation trust someone
+    /// added or changed (an attacker's own `any.sts`).
+    TokenIssuer,
+}
+
+/// The non-empty text at a path of objects (no arrays), borrowed: these
+/// checks run on every sign-in, and most of them say no.
+fn str_at<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a str> {
+    path.split('.')
+        .try_fold(v, |v, key| v.get(key))?
+        .as_str()
+        .filter(|s| !s.is_empty())
+}
+
+/// Every baseline fact one event gives.
+pub fn facts(event: &Event) -> Vec<ClaimFact> {
+    let mut out: Vec<ClaimFact> = claim_fact(event).into_iter().collect();
+    out.extend(issuer_fact(event));
+    out
+}
+
+/// A successful sign-in with a token from a federation server.
+fn issuer_fact(event: &Event) -> Option<ClaimFact> {
+    let v = &event.value;
+    if event.kind != Kind::SignIn
+        || str_at(v, "tokenIssuerType") != Some("ADFederationServices")
+        || v["status"]["errorCode"].as_i64() != Some(0)
+    {
+        return None;
+    }
+    let issuer = text_at(v, "tokenIssuerName")?;
+    Some(ClaimFact {
+        baseline: Baseline::TokenIssuer,
+        user: "tenant".into(),
+        label: "the tenant".into(),
+        network: issuer,
+        ip: text_at(v, "ipAddress").unwrap_or_default(),
+        time: event.time?,
+        id: event.id.clone(),
+    })
 }
 
 /// What a baseline keeps of one sign-in.
@@ -102,11 +144,11 @@ fn service_principal_fact(event: &Event) -> Option<ClaimFact> {
     let types = v["signInEventTypes"].as_array();
     let is_sp = types.is_some_and(|t| t.iter().any(|x| x == "servicePrincipal"))
         || (types.is_none()
-            && text_at(v, "servicePrincipalId").is_some()
-            && text_at(v, "userPrincipalName").is_none());
+            && str_at(v, "servicePrincipalId").is_some()
+            && str_at(v, "userPrincipalName").is_none());
     // Managed identities: by their type, or by the table they came from.
-    let managed = text_at(v, "managedServiceIdentity.msiType").is_some_and(|m| m != "none")
-        || text_at(v, "type").is_some_and(|t| t.contains("ManagedIdentity"));
+    let managed = str_at(v, "managedServiceIdentity.msiType").is_some_and(|m| m != "none")
+        || str_at(v, "type").is_some_and(|t| t.contains("ManagedIdentity"));
     if !is_sp || managed || v["status"]["errorCode"].as_i64() != Some(0) {
         return None;
     }
@@ -195,6 +237,7 @@ impl ClaimBaseline {
                 let subject_field = match baseline {
                     Baseline::Claim => "userPrincipalName",
                     Baseline::ServicePrincipal => "servicePrincipal",
+                    Baseline::TokenIssuer => "tenant",
                 };
                 let mut entities = vec![
                     Entity {
@@ -202,7 +245,11 @@ impl ClaimBaseline {
                         value: user.clone(),
                     },
                     Entity {
-                        field: "network".into(),
+                        field: if *baseline == Baseline::TokenIssuer {
+                            "tokenIssuerName".into()
+                        } else {
+                            "network".into()
+                        },
                         value: name.clone(),
                     },
                 ];
@@ -261,13 +308,33 @@ impl ClaimBaseline {
                             ),
                             "An app signs in from its own servers; a secret or certificate stolen or added by an attacker is used from theirs.",
                         ),
+                        Baseline::TokenIssuer => (
+                            "signin.new-token-issuer",
+                            "Federated tokens from an issuer new to the tenant",
+                            vec!["T1484.002".to_owned(), "T1606.002".to_owned()],
+                            vec![
+                                "review-federation-trust".to_owned(),
+                                "rotate-token-signing-certificate-twice".to_owned(),
+                            ],
+                            format!(
+                                "Tokens issued by {name} were accepted {} times since {} (from {ips}); in the {days} days before, federated tokens came only from {usual}.",
+                                net.count,
+                                iso(first),
+                            ),
+                            "A federation issuer the tenant never trusted before is a domain someone federated or re-pointed: whoever holds that issuer's key signs in as any user of the domain.",
+                        ),
                     };
+                let severity = match baseline {
+                    // A new issuer is a trust change, not a traveller.
+                    Baseline::TokenIssuer => Severity::High,
+                    _ => Severity::Medium,
+                };
                 out.push(Finding {
                     id: super::finding_id(detection, &format!("{subject_key}\u{1f}{name}")),
                     detection: detection.into(),
                     // A new network alone is a lead, not proof (people travel,
                     // apps move); the joins and the AD FS logs settle it.
-                    severity: Severity::Medium,
+                    severity,
                     title: title.into(),
                     techniques,
                     entities,
@@ -286,5 +353,63 @@ impl ClaimBaseline {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn federated(id: &str, day: u32, issuer: &str) -> Event {
+        let value = json!({
+            "id": id, "createdDateTime": format!("2026-11-{day:02}T10:00:00Z"),
+            "userPrincipalName": "a@contoso.com", "ipAddress": "198.51.100.7",
+            "tokenIssuerType": "ADFederationServices", "tokenIssuerName": issuer,
+            "status": {"errorCode": 0},
+        });
+        Event::new(value, || id.into()).unwrap()
+    }
+
+    fn findings(events: &[Event]) -> Vec<Finding> {
+        let mut baseline = ClaimBaseline::default();
+        for e in events {
+            for fact in facts(e) {
+                baseline.add(fact);
+            }
+        }
+        baseline.findings()
+    }
+
+    #[test]
+    fn an_issuer_new_after_weeks_of_another_is_called_out() {
+        let mut events: Vec<Event> = (1..=20)
+            .map(|d| {
+                federated(
+                    &format!("s{d}"),
+                    d,
+                    "http://sts.contoso.com/adfs/services/trust",
+                )
+            })
+            .collect();
+        assert!(findings(&events).is_empty(), "one issuer is the baseline");
+        events.push(federated("x1", 22, "http://any.sts/B2A4F1C7"));
+        let found = findings(&events);
+        let issuer = found
+            .iter()
+            .find(|f| f.detection == "signin.new-token-issuer")
+            .expect("the new issuer");
+        assert_eq!(issuer.severity, Severity::High);
+        assert!(
+            issuer.explanation.contains("any.sts"),
+            "{}",
+            issuer.explanation
+        );
+        assert!(
+            issuer.explanation.contains("sts.contoso.com"),
+            "{}",
+            issuer.explanation
+        );
+        assert_eq!(issuer.evidence, vec!["x1"]);
     }
 }

@@ -35,6 +35,9 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "userPrincipalName",
         "autonomousSystemNumber",
         "authenticationDetails",
+        // What the issuer baseline reads.
+        "tokenIssuerType",
+        "tokenIssuerName",
         // What the service-principal baseline reads.
         "type",
         "signInEventTypes",
@@ -83,25 +86,35 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
 /// The needed keys by length: a key is compared only with those of its
 /// length (most keys of a record are not needed, and differ in length).
 pub struct Needed {
-    by_len: Vec<Vec<String>>,
+    /// Per length: each key with its first eight bytes as a number, so a
+    /// key is compared as text only with the needed key it may equal.
+    by_len: Vec<Vec<(u64, String)>>,
+}
+
+fn head(key: &[u8]) -> u64 {
+    let mut bytes = [0u8; 8];
+    let n = key.len().min(8);
+    bytes[..n].copy_from_slice(&key[..n]);
+    u64::from_le_bytes(bytes)
 }
 
 impl Needed {
     pub fn new(fields: &BTreeSet<String>) -> Self {
-        let mut by_len: Vec<Vec<String>> = Vec::new();
+        let mut by_len: Vec<Vec<(u64, String)>> = Vec::new();
         for f in fields {
             if by_len.len() <= f.len() {
                 by_len.resize(f.len() + 1, Vec::new());
             }
-            by_len[f.len()].push(f.clone());
+            by_len[f.len()].push((head(f.as_bytes()), f.clone()));
         }
         Self { by_len }
     }
 
     fn contains(&self, key: &str) -> bool {
+        let first = head(key.as_bytes());
         self.by_len
             .get(key.len())
-            .is_some_and(|keys| keys.iter().any(|k| k == key))
+            .is_some_and(|keys| keys.iter().any(|(h, k)| *h == first && k == key))
     }
 }
 

@@ -83,7 +83,7 @@ impl Engine {
                 .filter(|(_, r)| r.matches(event))
                 .map(|(i, r)| (i, r.hit(event)))
                 .collect(),
-            claim: baseline::claim_fact(event),
+            facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
         }
     }
@@ -161,7 +161,7 @@ impl Engine {
 #[derive(Debug, Default)]
 pub struct Observed {
     pub hits: Vec<(usize, Hit)>,
-    pub claim: Option<baseline::ClaimFact>,
+    pub facts: Vec<baseline::ClaimFact>,
     pub join: Option<joins::Fact>,
 }
 
@@ -180,7 +180,7 @@ pub(crate) fn absorb(
     for (rule, hit) in observed.hits {
         state.add(rule, hit, rules[rule].needs_points());
     }
-    if let Some(fact) = observed.claim {
+    for fact in observed.facts {
         claims.add(fact);
     }
     if let Some(fact) = observed.join {

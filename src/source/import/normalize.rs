@@ -59,11 +59,24 @@ pub fn read_whole(value: &Value) -> bool {
         .is_some_and(|map| READ_WHOLE.iter().any(|k| map.contains_key(*k)))
 }
 
+/// Top-level fields only Graph-shaped records have.
+const GRAPH_TIMES: [&str; 4] = [
+    "createdDateTime",
+    "activityDateTime",
+    "detectedDateTime",
+    "@warroom.source",
+];
+
 /// A Graph-shaped record from whatever shape `value` has.
 pub fn to_graph(value: Value) -> Value {
     let Value::Object(map) = value else {
         return value;
     };
+    // Graph's own records, the common case, pass at once: only they carry
+    // these camelCase times at the top (other shapes nest or capitalise them).
+    if GRAPH_TIMES.iter().any(|k| map.contains_key(*k)) {
+        return Value::Object(map);
+    }
     // A Cribl event: the record is the text of `_raw`.
     if let Some(Value::String(raw)) = map.get("_raw")
         && let Ok(inner @ Value::Object(_)) = serde_json::from_str::<Value>(raw)
