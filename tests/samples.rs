@@ -3,10 +3,9 @@
 //! the answers the captures document. Without the data beside the
 //! checkout, each test says so and passes.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_warroom");
+use std::path::PathBuf;
 
 fn sample(rel: &str) -> Option<PathBuf> {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -79,15 +78,7 @@ fn diagnostic_settings_sign_ins() {
 }
 
 fn scan_quiet(paths: &[PathBuf]) -> (Vec<serde_json::Value>, String) {
-    let out = Command::new(BIN)
-        .arg("scan")
-        .args(paths)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+    common::scan_json(paths)
 }
 
 fn fired(findings: &[serde_json::Value], detection: &str) -> bool {

@@ -49,15 +49,7 @@ fn pull_with_key(
 }
 
 fn scan(files: &[&Path]) -> (Vec<serde_json::Value>, String) {
-    let out = Command::new(BIN)
-        .arg("scan")
-        .args(files)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+    common::scan_json(files)
 }
 
 fn detections(findings: &[serde_json::Value]) -> BTreeSet<String> {

@@ -9,6 +9,20 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 
+/// `warroom scan FILES --format json`: the findings and what it said on
+/// stderr; a failed scan fails the test.
+pub fn scan_json<P: AsRef<std::ffi::OsStr>>(files: &[P]) -> (Vec<serde_json::Value>, String) {
+    let out = Command::new(BIN)
+        .arg("scan")
+        .args(files)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+}
+
 /// True when `tool` is on PATH. When it is missing the test is skipped with a
 /// message, unless `WARROOM_REQUIRE_TOOLS=1` (CI), where it fails.
 pub fn have_tool(tool: &str, package: &str) -> bool {

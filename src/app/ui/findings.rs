@@ -5,7 +5,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
@@ -42,21 +42,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
     let list_rows = (body.height / 2).max(1).min(findings.len() as u16);
     let [list, full] =
         Layout::vertical([Constraint::Length(list_rows), Constraint::Min(0)]).areas(body);
-    let offset = (selected + 1).saturating_sub(usize::from(list_rows));
-    let lines: Vec<Line> = findings
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(usize::from(list_rows))
-        .map(|(i, f)| {
-            let line = row(f, theme, usize::from(list.width));
-            if i == selected {
-                line.style(Style::new().add_modifier(Modifier::REVERSED))
-            } else {
-                line
-            }
-        })
-        .collect();
+    let lines = pane::list_window(findings, selected, list_rows, |f| {
+        row(f, theme, usize::from(list.width))
+    });
     frame.render_widget(Paragraph::new(lines), list);
     if full.height > 1 {
         draw_detail(frame, full, &findings[selected], theme);

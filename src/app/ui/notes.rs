@@ -3,7 +3,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Modifier, Style};
+
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
@@ -71,21 +71,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
     let list_rows = (body.height / 2).max(1).min(shown.len() as u16);
     let [list, full] =
         Layout::vertical([Constraint::Length(list_rows), Constraint::Min(0)]).areas(body);
-    let offset = (selected + 1).saturating_sub(usize::from(list_rows));
-    let lines: Vec<Line> = shown
-        .iter()
-        .skip(offset)
-        .take(usize::from(list_rows))
-        .enumerate()
-        .map(|(i, &n)| {
-            let line = summary_line(&state.notes[n], theme, usize::from(list.width));
-            if offset + i == selected {
-                line.style(Style::new().add_modifier(Modifier::REVERSED))
-            } else {
-                line
-            }
-        })
-        .collect();
+    let lines = pane::list_window(&shown, selected, list_rows, |&n| {
+        summary_line(&state.notes[n], theme, usize::from(list.width))
+    });
     frame.render_widget(Paragraph::new(lines), list);
     if full.height > 1 {
         draw_full(frame, full, &state.notes[shown[selected]], theme);

@@ -60,6 +60,31 @@ pub fn draw_collapsed(
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// The rows of a list that fit in `rows` lines, scrolled so the selected
+/// one shows, drawn reversed.
+pub fn list_window<'a, T>(
+    items: &'a [T],
+    selected: usize,
+    rows: u16,
+    line: impl Fn(&'a T) -> Line<'a>,
+) -> Vec<Line<'a>> {
+    let offset = (selected + 1).saturating_sub(usize::from(rows));
+    items
+        .iter()
+        .enumerate()
+        .skip(offset)
+        .take(usize::from(rows))
+        .map(|(i, item)| {
+            let drawn = line(item);
+            if i == selected {
+                drawn.style(Style::new().add_modifier(ratatui::style::Modifier::REVERSED))
+            } else {
+                drawn
+            }
+        })
+        .collect()
+}
+
 /// An open pane with nothing to show yet: say so honestly, and say why.
 pub fn draw_empty(
     frame: &mut Frame,
