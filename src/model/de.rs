@@ -26,6 +26,11 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
         .or_else(|| parse_localised(text))
 }
 
+/// Any time `parse_time` reads, rewritten as Graph writes it.
+pub fn iso_from(text: &str) -> Option<String> {
+    parse_time(text).map(iso_time)
+}
+
 /// A time in RFC 3339 UTC with its fraction of a second, as Graph writes
 /// `createdDateTime`.
 pub fn iso_time(t: Timestamp) -> String {

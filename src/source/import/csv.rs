@@ -46,7 +46,7 @@ fn column(header: &str) -> Column {
 /// line Windows PowerShell's `Export-Csv` puts before the header.
 pub fn after_type_line(text: &[u8]) -> &[u8] {
     let bare = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
-    if bare.starts_with(b"#TYPE") {
+    if has_type_line(text) {
         let end = bare
             .iter()
             .position(|b| *b == b'\n')
@@ -55,6 +55,12 @@ pub fn after_type_line(text: &[u8]) -> &[u8] {
     } else {
         text
     }
+}
+
+fn has_type_line(text: &[u8]) -> bool {
+    text.strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(text)
+        .starts_with(b"#TYPE")
 }
 
 /// Reads every row; `each` gets it as an object with its place. Text that
@@ -67,13 +73,10 @@ pub fn read_csv(
 ) {
     // Past a `#TYPE` line, keeping line numbers true.
     let mut first_line = 1;
-    if let Ok(head) = reader.fill_buf() {
-        let head = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head);
-        if head.starts_with(b"#TYPE") {
-            let mut skipped = Vec::new();
-            let _ = reader.read_until(b'\n', &mut skipped);
-            first_line = 2;
-        }
+    if reader.fill_buf().is_ok_and(has_type_line) {
+        let mut skipped = Vec::new();
+        let _ = reader.read_until(b'\n', &mut skipped);
+        first_line = 2;
     }
     let mut csv = csv::ReaderBuilder::new()
         .flexible(true)
@@ -125,7 +128,7 @@ fn row(columns: &[Column], record: &csv::ByteRecord) -> Value {
             continue;
         }
         let value = if column.time {
-            match localised_time(cell) {
+            match crate::model::de::iso_from(cell) {
                 Some(iso) => Value::String(iso),
                 None => Value::String(cell.to_owned()),
             }
@@ -148,51 +151,46 @@ fn json_cell(cell: &str) -> Value {
     Value::String(cell.to_owned())
 }
 
-/// A time as exports write it (ISO or the portal's localised forms), in
-/// RFC 3339 UTC.
-pub fn localised_time(text: &str) -> Option<String> {
-    crate::model::de::parse_time(text).map(crate::model::de::iso_time)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::de::iso_from;
 
     #[test]
     fn portal_dates_become_iso() {
         assert_eq!(
-            localised_time("10/2/2026, 3:52:10.114 AM").unwrap(),
+            iso_from("10/2/2026, 3:52:10.114 AM").unwrap(),
             "2026-10-02T03:52:10.114Z"
         );
         assert_eq!(
-            localised_time("9/20/2023 4:05:03 PM").unwrap(),
+            iso_from("9/20/2023 4:05:03 PM").unwrap(),
             "2023-09-20T16:05:03Z"
         );
         assert_eq!(
-            localised_time("4/28/2021, 12:08:45.221 AM").unwrap(),
+            iso_from("4/28/2021, 12:08:45.221 AM").unwrap(),
             "2021-04-28T00:08:45.221Z"
         );
         assert_eq!(
-            localised_time("2/10/2026 15:52:10").unwrap(),
+            iso_from("2/10/2026 15:52:10").unwrap(),
             "2026-10-02T15:52:10Z"
         );
         assert_eq!(
-            localised_time("25/10/2026 15:52:10").unwrap(),
+            iso_from("25/10/2026 15:52:10").unwrap(),
             "2026-10-25T15:52:10Z"
         );
         assert_eq!(
-            localised_time("2.10.2026 15:52:10").unwrap(),
+            iso_from("2.10.2026 15:52:10").unwrap(),
             "2026-10-02T15:52:10Z"
         );
         assert_eq!(
-            localised_time("2026-10-02T03:52:10Z").unwrap(),
+            iso_from("2026-10-02T03:52:10Z").unwrap(),
             "2026-10-02T03:52:10Z"
         );
-        assert!(localised_time("13/13/2026 1:00:00").is_none());
-        assert!(localised_time("yesterday").is_none());
-        assert!(localised_time("10/2/26 3:52 PM").is_none());
+        assert!(iso_from("13/13/2026 1:00:00").is_none());
+        assert!(iso_from("yesterday").is_none());
+        assert!(iso_from("10/2/26 3:52 PM").is_none());
         assert_eq!(
-            localised_time("10/2/2026 3:52:10\u{202f}PM").unwrap(),
+            iso_from("10/2/2026 3:52:10\u{202f}PM").unwrap(),
             "2026-10-02T15:52:10Z"
         );
     }

@@ -226,9 +226,7 @@ pub fn from_o365(record: Map<String, Value>) -> Value {
     let record = canonical(record);
     let operation = text(&record, "Operation").unwrap_or_default();
     let workload = text(&record, "Workload").unwrap_or_default();
-    let time = text(&record, "CreationTime")
-        .and_then(|t| crate::model::de::parse_time(&t))
-        .map(crate::model::de::iso_time);
+    let time = text(&record, "CreationTime").and_then(|t| crate::model::de::iso_from(&t));
     if workload == "AzureActiveDirectory"
         && matches!(operation.as_str(), "UserLoggedIn" | "UserLoginFailed")
     {

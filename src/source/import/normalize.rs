@@ -124,9 +124,7 @@ pub fn to_graph(value: Value) -> Value {
                 "createdDateTime"
             };
             // `8/22/2022 6:07:16 PM` in some categories.
-            let time = crate::model::de::parse_time(time)
-                .map(crate::model::de::iso_time)
-                .unwrap_or_else(|| time.clone());
+            let time = crate::model::de::iso_from(time).unwrap_or_else(|| time.clone());
             props.entry(field).or_insert(Value::String(time));
         }
         // A sign-in without its own status: the envelope's `resultType`.
