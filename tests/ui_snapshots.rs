@@ -2,61 +2,17 @@
 //! TestBackend. States are reached the way a user reaches them: keys go
 //! through the keymap and `update`, not by poking fields.
 
-use std::sync::Arc;
-
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use ratatui::buffer::Buffer;
+use crossterm::event::KeyCode;
 use ratatui::style::Color;
 
-use warroom::app::feed::{Connection, Kind, SignInRow, StreamStatus};
-use warroom::app::runtime::to_msg;
-use warroom::app::state::{CaseLock, PaneId, Session};
-use warroom::app::{AppState, Keymap, Msg, Theme, ui, update};
+use warroom::app::feed::Connection;
+mod screens;
+
+use screens::*;
+use warroom::app::state::{CaseLock, PaneId};
+use warroom::app::{Msg, Theme, update};
 use warroom::config::ThemeName;
 use warroom::model::SafeText;
-
-const NOW: &str = "2026-11-25T12:04:15Z";
-
-fn state(width: u16, height: u16) -> AppState {
-    let session = Session {
-        profile: Some(SafeText::new("contoso-ir")),
-        tenant: Some(SafeText::new("contoso.onmicrosoft.com")),
-        connection: Connection::Connecting,
-        ..Session::default()
-    };
-    let mut state = AppState::new(Arc::new(Keymap::default()), session, NOW.parse().unwrap());
-    update(&mut state, Msg::Resize(width, height));
-    state
-}
-
-fn press(state: &mut AppState, code: KeyCode) {
-    let event = Event::Key(KeyEvent::new(code, KeyModifiers::NONE));
-    if let Some(msg) = to_msg(state, event) {
-        update(state, msg);
-    }
-}
-
-fn type_text(state: &mut AppState, text: &str) {
-    for c in text.chars() {
-        press(state, KeyCode::Char(c));
-    }
-}
-
-fn render(state: &AppState, theme: &Theme) -> Terminal<TestBackend> {
-    let mut terminal = Terminal::new(TestBackend::new(state.screen.0, state.screen.1)).unwrap();
-    terminal.draw(|f| ui::draw(f, state, theme)).unwrap();
-    terminal
-}
-
-fn dark() -> Theme {
-    Theme::for_terminal(ThemeName::Dark, false, false)
-}
-
-fn buffer_text(buffer: &Buffer) -> String {
-    buffer.content().iter().map(|c| c.symbol()).collect()
-}
 
 #[test]
 fn shell_80x24_stacks_panes_around_the_focused_one() {
@@ -100,7 +56,7 @@ fn help_overlay_scrolled_to_the_end() {
 }
 
 #[test]
-fn help_overlay_160x48_fits_whole() {
+fn help_overlay_160x48() {
     let mut state = state(160, 48);
     press(&mut state, KeyCode::F(1));
     insta::assert_snapshot!(render(&state, &dark()).backend());
@@ -150,81 +106,6 @@ fn confirm_quit_while_work_is_in_flight() {
         .push(SafeText::new("pulling sign-ins (page 14)"));
     press(&mut state, KeyCode::Char('q'));
     insta::assert_snapshot!(render(&state, &dark()).backend());
-}
-
-fn stream(name: &'static str, failures: u32, error: Option<&str>) -> StreamStatus {
-    StreamStatus {
-        name,
-        last_success: Some("2026-11-25T12:04:03Z".parse().unwrap()),
-        lag_secs: Some(95),
-        failures,
-        last_error: error.map(SafeText::new),
-        delivered: 1204,
-        budget: Some((3, 5)),
-    }
-}
-
-/// Sign-ins as the live feed delivers them, hostile strings included.
-fn feed_rows() -> Vec<SignInRow> {
-    let row = |secs: i64, kind, who: &str, app: &str, ip: &str, code, claim| SignInRow {
-        id: SafeText::new(&format!("evt-{secs}")),
-        time: jiff::Timestamp::from_second(1_795_000_000 + secs).unwrap(),
-        kind,
-        principal: SafeText::new(who),
-        app: SafeText::new(app),
-        ip: SafeText::new(ip),
-        location: SafeText::new("US Quincy"),
-        error_code: code,
-        mfa_by_claim: claim,
-        risk: SafeText::new(if claim { "high" } else { "none" }),
-    };
-    vec![
-        row(
-            50,
-            Kind::Interactive,
-            "adele.vance@contoso.com",
-            "Office 365 Exchange Online",
-            "185.220.101.7",
-            0,
-            true,
-        ),
-        row(
-            40,
-            Kind::Interactive,
-            "admin\u{202e}moc.nimda@contoso.com",
-            "Outlook\x1b[31m",
-            "2001:db8::7",
-            50126,
-            false,
-        ),
-        row(
-            30,
-            Kind::ServicePrincipal,
-            "Journal Archiver",
-            "Journal Archiver",
-            "198.51.100.200",
-            0,
-            false,
-        ),
-        row(
-            20,
-            Kind::NonInteractive,
-            "megan.bowen@contoso.com",
-            "Microsoft Teams",
-            "203.0.113.9",
-            0,
-            false,
-        ),
-        row(
-            10,
-            Kind::ManagedIdentity,
-            "vm-build-agent-01",
-            "vm-build-agent-01",
-            "10.0.0.4",
-            0,
-            false,
-        ),
-    ]
 }
 
 #[test]
@@ -294,11 +175,11 @@ fn a_paused_feed_keeps_the_selected_row() {
     update(&mut state, Msg::SignIns(feed_rows()[2..].to_vec()));
     press(&mut state, KeyCode::Char('2'));
     press(&mut state, KeyCode::Char('j'));
-    let before = state.feed.get(1).unwrap().clone();
+    let before = state.feed.get(1).unwrap().id().to_owned();
     // Newer sign-ins arrive while the responder reads row 1.
     update(&mut state, Msg::SignIns(feed_rows()[..2].to_vec()));
     let selected = state.pane(PaneId::SignIns).selected;
-    assert_eq!(state.feed.get(selected), Some(&before));
+    assert_eq!(state.feed.get(selected).unwrap().id(), before);
     // On the top row, the feed follows the newest.
     press(&mut state, KeyCode::Char('g'));
     update(&mut state, Msg::SignIns(feed_rows()[..1].to_vec()));
@@ -432,34 +313,6 @@ fn notes_pane_says_why_a_case_is_locked() {
     ));
     press(&mut state, KeyCode::Char('4'));
     insta::assert_snapshot!(render(&state, &dark()).backend());
-}
-
-/// Findings as the live task makes them: the engine run over records,
-/// one of them with a terminal escape and a bidi override in its names.
-fn live_findings() -> Vec<warroom::app::findings::FindingRow> {
-    let records = [
-        serde_json::json!({"id": "a1", "activityDateTime": "2026-11-24T18:33:19Z",
-            "activityDisplayName": "Set federation settings on domain", "result": "success",
-            "initiatedBy": {"user": {"userPrincipalName": "bg-admin01@contoso.com"}},
-            "targetResources": [{"displayName": "contoso.com\u{1b}]0;owned\u{7}"}]}),
-        serde_json::json!({"id": "s1", "createdDateTime": "2026-11-24T19:00:00Z",
-            "userPrincipalName": "megan\u{202e}moc.osotnoc@", "ipAddress": "203.0.113.66",
-            "status": {"errorCode": 5000811}}),
-        serde_json::json!({"id": "u1", "activityDateTime": "2026-11-20T18:48:00Z",
-            "activityDisplayName": "Add user", "result": "success",
-            "initiatedBy": {"user": {"userPrincipalName": "megan@contoso.com"}},
-            "targetResources": [{"userPrincipalName": "adsync-backup@contoso.com"}]}),
-    ];
-    let mut engine = warroom::detect::Engine::built_in().unwrap();
-    for (i, record) in records.into_iter().enumerate() {
-        let event = warroom::detect::Event::new(record, || format!("#{i}")).unwrap();
-        engine.observe(&event);
-    }
-    engine
-        .findings()
-        .iter()
-        .map(warroom::app::findings::FindingRow::from_finding)
-        .collect()
 }
 
 #[test]

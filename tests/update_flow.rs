@@ -372,12 +372,7 @@ fn a_note_started_on_a_sign_in_links_it() {
         time: "2026-11-25T12:00:00Z".parse().unwrap(),
         kind: warroom::app::feed::Kind::Interactive,
         principal: SafeText::new("adele@contoso.com"),
-        app: SafeText::default(),
-        ip: SafeText::default(),
-        location: SafeText::default(),
-        error_code: 0,
-        mfa_by_claim: true,
-        risk: SafeText::default(),
+        ..Default::default()
     };
     update(&mut s, Msg::SignIns(vec![row]));
     press(&mut s, KeyCode::Char('2'));

@@ -38,11 +38,24 @@ pub enum Action {
     NewNote,
     AmendNote,
     Save,
+    /// Sign-ins: follow the newest, or pause on the row being read.
+    ToggleFollow,
+    /// Open the selected row's detail.
+    Open,
+    /// Sign-ins: move the cell cursor (the value `pivot` and `copy` take).
+    CellNext,
+    CellPrev,
+    /// Filter the feed on the selected cell's value.
+    Pivot,
+    /// Show the findings about the selected cell's value.
+    PivotFindings,
+    /// Copy the selected value (or the open detail) to the clipboard.
+    Copy,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 33] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -69,6 +82,13 @@ impl Action {
         Action::NewNote,
         Action::AmendNote,
         Action::Save,
+        Action::ToggleFollow,
+        Action::Open,
+        Action::CellNext,
+        Action::CellPrev,
+        Action::Pivot,
+        Action::PivotFindings,
+        Action::Copy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -99,6 +119,13 @@ impl Action {
             Action::NewNote => "new-note",
             Action::AmendNote => "amend-note",
             Action::Save => "save",
+            Action::ToggleFollow => "follow",
+            Action::Open => "open",
+            Action::CellNext => "cell-next",
+            Action::CellPrev => "cell-prev",
+            Action::Pivot => "pivot",
+            Action::PivotFindings => "pivot-findings",
+            Action::Copy => "copy",
         }
     }
 
@@ -160,6 +187,10 @@ pub enum Msg {
     NoteFailed(SafeText),
     /// Background work went wrong in a way the responder must know.
     Problem(SafeText),
+    /// A sign-in's whole record, read again from the tenant for the detail
+    /// view: the event id and the pretty-printed JSON, or why it could not
+    /// be read.
+    SignInRecord(String, Result<String, SafeText>),
 }
 
 /// What `update` asks the runtime to do.
@@ -181,4 +212,7 @@ pub enum Effect {
         supersedes: Option<String>,
         links: Vec<String>,
     },
+    /// Read one sign-in's whole record from the tenant (the feed keeps no
+    /// JSON); answered by `SignInRecord`.
+    FetchSignIn(String),
 }

@@ -18,6 +18,7 @@ pub enum Kind {
     Zoom,
     Filter,
     ClearFilter,
+    Stream,
     Help,
     Quit,
 }
@@ -65,6 +66,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         description: "Remove the focused pane's filter",
     },
     CommandSpec {
+        kind: Kind::Stream,
+        name: "stream",
+        aliases: &[],
+        arg: Arg::Text,
+        usage: "stream user|nonint|sp|mi",
+        description: "Hide or show one stream's sign-ins in the feed",
+    },
+    CommandSpec {
         kind: Kind::Help,
         name: "help",
         aliases: &[],
@@ -88,6 +97,7 @@ pub enum Command {
     Zoom,
     Filter(String),
     ClearFilter,
+    Stream(crate::app::feed::Kind),
     Help,
     Quit,
 }
@@ -119,6 +129,10 @@ pub fn parse(line: &str) -> Result<Command, String> {
         Kind::Zoom => Command::Zoom,
         Kind::Filter => Command::Filter(rest.to_owned()),
         Kind::ClearFilter => Command::ClearFilter,
+        Kind::Stream => Command::Stream(
+            crate::app::feed::Kind::parse(rest)
+                .ok_or_else(|| format!("no stream \"{rest}\"; usage: {}", spec.usage))?,
+        ),
         Kind::Help => Command::Help,
         Kind::Quit => Command::Quit,
     })
@@ -141,6 +155,11 @@ pub fn complete(line: &str) -> Vec<String> {
                 .filter(|p| p.name().starts_with(arg.trim_start()))
                 .map(|p| format!("{name} {}", p.name()))
                 .collect(),
+            _ if name == "stream" => ["user", "nonint", "sp", "mi"]
+                .iter()
+                .filter(|k| k.starts_with(arg.trim_start()))
+                .map(|k| format!("{name} {k}"))
+                .collect(),
             _ => Vec::new(),
         },
     }
@@ -160,6 +179,12 @@ mod tests {
         );
         assert_eq!(parse("clear-filter"), Ok(Command::ClearFilter));
         assert_eq!(parse("help"), Ok(Command::Help));
+        assert_eq!(
+            parse("stream sp"),
+            Ok(Command::Stream(crate::app::feed::Kind::ServicePrincipal))
+        );
+        assert!(parse("stream moon").unwrap_err().contains("no stream"));
+        assert_eq!(complete("stream n"), vec!["stream nonint".to_string()]);
         assert_eq!(parse("q"), Ok(Command::Quit));
     }
 

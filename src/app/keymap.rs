@@ -21,11 +21,14 @@ pub enum Layer {
     Confirm,
     /// The note editor: everything typed is text except its bindings.
     Editor,
+    /// A row's detail over its pane.
+    Detail,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 5] = [
+    pub const ALL: [Layer; 6] = [
         Layer::Normal,
+        Layer::Detail,
         Layer::Help,
         Layer::Prompt,
         Layer::Confirm,
@@ -40,6 +43,7 @@ impl Layer {
             Layer::Prompt => "prompt",
             Layer::Confirm => "confirm",
             Layer::Editor => "editor",
+            Layer::Detail => "detail",
         }
     }
 
@@ -51,6 +55,7 @@ impl Layer {
             Layer::Prompt => "Command line (:) and filter (/)",
             Layer::Confirm => "Confirmations",
             Layer::Editor => "Note editor",
+            Layer::Detail => "Detail view (Enter on a row)",
         }
     }
 }
@@ -238,6 +243,33 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         (Normal, &["ctrl-u", "pageup"], PageUp, "Page up"),
         (Normal, &["g", "home"], Top, "Go to the top"),
         (Normal, &["G", "end"], Bottom, "Go to the bottom"),
+        (Normal, &["enter"], Open, "Open the selected row's detail"),
+        (
+            Normal,
+            &["f"],
+            ToggleFollow,
+            "Sign-ins: follow the newest / pause here",
+        ),
+        (
+            Normal,
+            &["l", "right"],
+            CellNext,
+            "Sign-ins: next cell (user, app, IP, country)",
+        ),
+        (Normal, &["h", "left"], CellPrev, "Sign-ins: previous cell"),
+        (
+            Normal,
+            &["p"],
+            Pivot,
+            "Sign-ins: filter the feed on the selected cell",
+        ),
+        (
+            Normal,
+            &["P"],
+            PivotFindings,
+            "Sign-ins: findings about the selected cell",
+        ),
+        (Normal, &["y"], Copy, "Copy the selected value (OSC 52)"),
         (Normal, &["/"], OpenFilter, "Filter the focused pane"),
         (Normal, &[":"], OpenCommand, "Command line (Tab completes)"),
         (Normal, &["?", "f1"], OpenHelp, "This help"),
@@ -253,6 +285,25 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             Quit,
             "Quit (asks first while work is in flight)",
         ),
+        (Detail, &["j", "down"], MoveDown, "Scroll down"),
+        (Detail, &["k", "up"], MoveUp, "Scroll up"),
+        (
+            Detail,
+            &["ctrl-d", "pagedown", "space"],
+            PageDown,
+            "Page down",
+        ),
+        (Detail, &["ctrl-u", "pageup"], PageUp, "Page up"),
+        (Detail, &["g", "home"], Top, "Top"),
+        (Detail, &["G", "end"], Bottom, "Bottom"),
+        (Detail, &["y"], Copy, "Copy the whole record (OSC 52)"),
+        (
+            Detail,
+            &["p"],
+            Pivot,
+            "Filter the feed on this sign-in's user",
+        ),
+        (Detail, &["esc", "q", "enter"], Back, "Close"),
         (Help, &["j", "down"], MoveDown, "Scroll down"),
         (Help, &["k", "up"], MoveUp, "Scroll up"),
         (
@@ -279,6 +330,8 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         ),
         (Prompt, &["shift-tab"], CompletePrev, "Previous completion"),
         (Prompt, &["esc", "ctrl-c"], Back, "Cancel"),
+        (Prompt, &["up"], MoveUp, "Filter: an earlier filter"),
+        (Prompt, &["down"], MoveDown, "Filter: a later filter"),
         (Confirm, &["y"], ConfirmYes, "Yes"),
         (Confirm, &["n", "esc"], ConfirmNo, "No"),
         (
@@ -300,6 +353,7 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
 const REQUIRED: &[(Layer, Action)] = &[
     (Layer::Normal, Action::Quit),
     (Layer::Help, Action::Back),
+    (Layer::Detail, Action::Back),
     (Layer::Prompt, Action::Back),
     (Layer::Prompt, Action::Submit),
     (Layer::Confirm, Action::ConfirmNo),
@@ -417,7 +471,7 @@ impl Keymap {
                 .find(|l| l.name() == layer_name)
                 .ok_or_else(|| {
                     format!(
-                        "{at}[keys.{layer_name}]: unknown layer (normal, help, prompt, confirm)"
+                        "{at}[keys.{layer_name}]: unknown layer (normal, detail, help, prompt, confirm, editor)"
                     )
                 })?;
             let keys = o

@@ -35,12 +35,25 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// How far back each poll looks again for sign-ins Entra logged late.
 pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
 
+/// The connected Graph client, once there is one: the detail view reads
+/// single records through it.
+pub type GraphSlot = Arc<std::sync::OnceLock<GraphHandle>>;
+
+#[derive(Clone)]
+pub struct GraphHandle {
+    pub client: Arc<crate::source::graph::GraphClient>,
+    /// The Graph root (`https://graph.microsoft.com`).
+    pub base: String,
+}
+
 pub struct LiveSetup {
     pub settings: Settings,
     /// How far back the feed starts.
     pub backfill: SignedDuration,
     /// Where pulled events are kept (encrypted), when a case is open.
     pub case: Option<Arc<crate::case::Unlocked>>,
+    /// Filled with the client once connected.
+    pub graph: GraphSlot,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -72,6 +85,10 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     };
+    let _ = setup.graph.set(GraphHandle {
+        client: client.clone(),
+        base: setup.settings.graph_url.clone(),
+    });
     let config = LiveConfig {
         graph_url: setup.settings.graph_url.clone(),
         streams: CONSOLE_STREAMS.to_vec(),

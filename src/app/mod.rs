@@ -15,6 +15,7 @@ pub mod keymap;
 pub mod live;
 pub mod notes;
 pub mod runtime;
+pub mod signins;
 pub mod state;
 pub mod terminal;
 pub mod theme;
@@ -57,14 +58,20 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     // Opened before the terminal changes: a passphrase is asked here.
     let opened = open_case(cli, paths, config, &settings, &mut session);
     let case = opened.case.clone();
+    let graph = live::GraphSlot::default();
     let start = configured.then(|| {
         live::starter(live::LiveSetup {
             settings,
             backfill: jiff::SignedDuration::from_hours(1),
             case,
+            graph: graph.clone(),
         })
     });
-    console(cli, paths, config, session, start, opened, started)
+    let services = runtime::Services {
+        case: opened.case.clone(),
+        graph,
+    };
+    console(cli, paths, config, session, start, opened, services, started)
 }
 
 /// The case named by `WARROOM_CASE`, unlocked with this responder's
@@ -187,6 +194,11 @@ pub fn demo(
         }
     };
     let demo_events_case = opened.case.clone();
+    let graph = live::GraphSlot::default();
+    let services = runtime::Services {
+        case: opened.case.clone(),
+        graph: graph.clone(),
+    };
     let start: runtime::Starter = Box::new(move |tx| {
         tokio::spawn(async move {
             let running = match emulator::start(&spec, "127.0.0.1:0", options).await {
@@ -202,12 +214,22 @@ pub fn demo(
                 settings,
                 backfill: jiff::SignedDuration::from_hours(24 * 7),
                 case: demo_events_case,
+                graph,
             })(tx);
             // The server runs on its own task; keep its handle alive here.
             let _ = running.server.await;
         });
     });
-    let outcome = console(cli, paths, config, session, Some(start), opened, started);
+    let outcome = console(
+        cli,
+        paths,
+        config,
+        session,
+        Some(start),
+        opened,
+        services,
+        started,
+    );
     if let Some(dir) = throwaway {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -254,6 +276,7 @@ fn console(
     session: Session,
     start: Option<runtime::Starter>,
     opened: OpenedCase,
+    services: runtime::Services,
     started: Instant,
 ) -> anyhow::Result<u8> {
     let keymap = Keymap::with_overrides(&config.key_overrides())
@@ -279,7 +302,6 @@ fn console(
     let mut state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
     state.pane_mut(state::PaneId::Notes).len = opened.notes.len();
     state.notes = opened.notes;
-    let services = runtime::Services { case: opened.case };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

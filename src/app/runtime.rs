@@ -54,6 +54,8 @@ pub type Starter = Box<dyn FnOnce(mpsc::Sender<Msg>) + Send>;
 #[derive(Clone, Default)]
 pub struct Services {
     pub case: Option<std::sync::Arc<crate::case::Unlocked>>,
+    /// The tenant, once the live task has connected.
+    pub graph: super::live::GraphSlot,
 }
 
 /// Runs the console until the user quits or a signal arrives.
@@ -161,6 +163,7 @@ pub async fn run(
                     };
                     save_note(&services, note, msg_tx.clone());
                 }
+                Effect::FetchSignIn(id) => fetch_signin(&services, id, msg_tx.clone()),
                 Effect::Render | Effect::Exit(_) => {}
             }
         }
@@ -179,7 +182,11 @@ pub async fn run(
 /// Applies one message; returns the exit code when the console must stop.
 fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect>) -> Option<u8> {
     match &msg {
-        Msg::Tick(_) | Msg::Resize(..) | Msg::SignIns(_) | Msg::Stream(_) => {}
+        Msg::Tick(_)
+        | Msg::Resize(..)
+        | Msg::SignIns(_)
+        | Msg::Stream(_)
+        | Msg::SignInRecord(..) => {}
         // Counts only: findings name users and addresses.
         Msg::Findings(rows) => tracing::info!(findings = rows.len(), "live findings"),
         // Never the note itself: the log is plaintext.
@@ -196,7 +203,9 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         match effect {
             Effect::Render => *dirty = true,
             Effect::Exit(code) => exit = Some(code),
-            other @ (Effect::Copy(_) | Effect::SaveNote { .. }) => work.push(other),
+            other @ (Effect::Copy(_) | Effect::SaveNote { .. } | Effect::FetchSignIn(_)) => {
+                work.push(other)
+            }
         }
     }
     exit
@@ -241,6 +250,41 @@ fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
     if let Err(e) = written {
         tracing::warn!("clipboard escape not written: {e}");
     }
+}
+
+/// Reads one sign-in's whole record from the tenant for the detail view.
+fn fetch_signin(services: &Services, id: String, tx: mpsc::Sender<Msg>) {
+    use crate::model::SafeText;
+    // The id came from the tenant: only a plain id goes into a URL.
+    let plain = !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    let graph = services.graph.get().cloned();
+    let refused = match (&graph, plain) {
+        (None, _) => Some("not connected to the tenant, so the whole record cannot be read"),
+        (_, false) => Some("this event's id is not one Graph can look up"),
+        _ => None,
+    };
+    if let Some(reason) = refused {
+        let _ = tx.try_send(Msg::SignInRecord(id, Err(SafeText::new(reason))));
+        return;
+    }
+    let Some(graph) = graph else { return };
+    tokio::spawn(async move {
+        let url = format!(
+            "{}/beta/auditLogs/signIns/{id}",
+            graph.base.trim_end_matches('/')
+        );
+        let family = crate::source::graph::budget::Family::Reports;
+        let record = match graph.client.get(&url, family).await {
+            Ok(mut value) => {
+                if let Some(map) = value.as_object_mut() {
+                    map.remove("@odata.context");
+                }
+                serde_json::to_string_pretty(&value).map_err(|e| SafeText::new(&e.to_string()))
+            }
+            Err(e) => Err(SafeText::new(&format!("the tenant did not return it: {e}"))),
+        };
+        let _ = tx.send(Msg::SignInRecord(id, record)).await;
+    });
 }
 
 /// Appends a note on a blocking task (fsync) and reports back.

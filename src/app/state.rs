@@ -114,6 +114,10 @@ pub struct Prompt {
     pub kind: PromptKind,
     pub input: TextArea<'static>,
     pub completion: Option<Completion>,
+    /// What is wrong with the filter typed so far, checked as it is typed.
+    pub problem: Option<String>,
+    /// Which earlier filter Up/Down shows (an index into the history).
+    pub recalled: Option<usize>,
 }
 
 impl Prompt {
@@ -129,6 +133,8 @@ impl Prompt {
             kind,
             input,
             completion: None,
+            problem: None,
+            recalled: None,
         }
     }
 
@@ -151,6 +157,51 @@ pub enum Mode {
     Editor(Box<NoteEditor>),
     /// Asked before unsaved note text is thrown away; keeps the draft.
     ConfirmDiscard(Box<NoteEditor>),
+    /// A sign-in's detail over the feed.
+    Detail(Box<Detail>),
+}
+
+/// The sign-in detail view: the row's fields at once, its whole record
+/// once the tenant returns it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Detail {
+    /// The feed row's handle (see `SignInFeed::handle`).
+    pub handle: u32,
+    pub id: String,
+    pub scroll: u16,
+    pub record: Record,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Record {
+    Loading,
+    /// Pretty-printed JSON, one sanitised line each.
+    Loaded(Vec<SafeText>),
+    Failed(SafeText),
+}
+
+/// The sign-ins pane beyond its selection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FeedView {
+    /// Newest on top and the selection stays there; off when paused.
+    pub follow: bool,
+    /// Sign-ins shown since the feed was paused.
+    pub unseen: u64,
+    /// The cell `pivot` and `copy` take.
+    pub cell: crate::app::feed::Cell,
+    /// Filters applied, oldest first, for Up/Down in the filter prompt.
+    pub history: Vec<String>,
+}
+
+impl Default for FeedView {
+    fn default() -> Self {
+        Self {
+            follow: true,
+            unseen: 0,
+            cell: Default::default(),
+            history: Vec::new(),
+        }
+    }
 }
 
 impl Mode {
@@ -161,6 +212,7 @@ impl Mode {
             Mode::Prompt(_) => Layer::Prompt,
             Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => Layer::Confirm,
             Mode::Editor(_) => Layer::Editor,
+            Mode::Detail(_) => Layer::Detail,
         }
     }
 }
@@ -192,6 +244,7 @@ pub struct AppState {
     pub in_flight: Vec<SafeText>,
     pub toast: Option<Toast>,
     pub feed: SignInFeed,
+    pub feed_view: FeedView,
     /// What the detections concluded from the live feed, most severe first.
     pub findings: Vec<super::findings::FindingRow>,
     /// The case's notes, newest first.
@@ -213,6 +266,7 @@ impl AppState {
             in_flight: Vec::new(),
             toast: None,
             feed: SignInFeed::default(),
+            feed_view: FeedView::default(),
             findings: Vec::new(),
             notes: Vec::new(),
             keymap,

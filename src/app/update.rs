@@ -6,6 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::action::{Action, Effect, Msg};
 use super::commands::{self, Command};
+use super::signins;
 use super::feed::Connection;
 use super::state::{
     AppState, CaseLock, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel,
@@ -66,6 +67,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             keep_single_line(prompt);
             prompt.completion = None;
+            check_filter(state);
             vec![Effect::Render]
         }
         Msg::Paste(text) => {
@@ -74,6 +76,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             };
             prompt.input.insert_str(one_line(text.trim_end()));
             prompt.completion = None;
+            check_filter(state);
             vec![Effect::Render]
         }
         Msg::Tick(now) => {
@@ -104,16 +107,11 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             std::iter::once(Effect::Render).chain(copy).collect()
         }
         Msg::SignIns(rows) => {
-            let selected = state.pane(PaneId::SignIns).selected;
-            let above = state.feed.insert(rows, selected);
-            let len = state.feed.len();
-            let pane = state.pane_mut(PaneId::SignIns);
-            pane.len = len;
-            // On the top row the feed follows the newest; elsewhere the
-            // selection stays on the row the responder is reading.
-            if pane.selected > 0 {
-                pane.selected = (pane.selected + above).min(len.saturating_sub(1));
-            }
+            signins::receive(state, rows);
+            vec![Effect::Render]
+        }
+        Msg::SignInRecord(id, record) => {
+            signins::record_arrived(state, &id, record);
             vec![Effect::Render]
         }
         Msg::Findings(rows) => {
@@ -121,7 +119,12 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             let pane = state.pane(PaneId::Findings);
             let reading = state.findings.get(pane.selected).map(|f| f.id.clone());
             let news = super::findings::news(&state.findings, &rows);
+            state
+                .feed
+                .set_evidence(rows.iter().map(|f| (f.id.clone(), f.evidence.clone())));
             state.findings = rows;
+            let feed_len = state.feed.len();
+            state.pane_mut(PaneId::SignIns).len = feed_len;
             let len = state.findings.len();
             let selected = reading
                 .and_then(|id| state.findings.iter().position(|f| f.id == id))
@@ -196,6 +199,7 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Mode::Help { .. } => on_help(state, action),
         Mode::Prompt(_) => on_prompt(state, action),
         Mode::Editor(_) => on_editor(state, action),
+        Mode::Detail(_) => on_detail(state, action),
         Mode::ConfirmDiscard(_) => {
             let Mode::ConfirmDiscard(editor) = std::mem::replace(&mut state.mode, Mode::Normal)
             else {
@@ -223,10 +227,21 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
 }
 
 fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
-    let before = (state.focus, state.zoomed, state.panes.clone());
+    let before = (
+        state.focus,
+        state.zoomed,
+        state.panes.clone(),
+        state.feed_view.clone(),
+    );
     let effects = apply_normal(state, action);
     let unchanged = matches!(state.mode, Mode::Normal)
-        && before == (state.focus, state.zoomed, state.panes.clone());
+        && before
+            == (
+                state.focus,
+                state.zoomed,
+                state.panes.clone(),
+                state.feed_view.clone(),
+            );
     if unchanged && effects == [Effect::Render] {
         return vec![];
     }
@@ -254,10 +269,39 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             if state.zoomed {
                 state.zoomed = false;
             } else {
-                state.pane_mut(focus).filter = None;
+                clear_filter(state, focus);
             }
         }
         Action::Quit => return request_quit(state),
+        Action::ToggleFollow if focus == PaneId::SignIns => {
+            let follow = !state.feed_view.follow;
+            signins::set_follow(state, follow);
+        }
+        Action::Open if focus == PaneId::SignIns => return signins::open_detail(state),
+        Action::Open if focus == PaneId::Findings => state.zoomed = !state.zoomed,
+        Action::CellNext if focus == PaneId::SignIns => {
+            state.feed_view.cell = state.feed_view.cell.next()
+        }
+        Action::CellPrev if focus == PaneId::SignIns => {
+            state.feed_view.cell = state.feed_view.cell.prev()
+        }
+        Action::Pivot if focus == PaneId::SignIns => {
+            if let Err(reason) = signins::pivot(state) {
+                toast(state, ToastLevel::Error, reason);
+            }
+        }
+        Action::PivotFindings if focus == PaneId::SignIns => {
+            if let Err(reason) = signins::pivot_findings(state) {
+                toast(state, ToastLevel::Error, reason);
+            }
+        }
+        Action::Copy => return copy_selected(state),
+        Action::ToggleFollow
+        | Action::Open
+        | Action::CellNext
+        | Action::CellPrev
+        | Action::Pivot
+        | Action::PivotFindings => return vec![],
         Action::NewNote => {
             if !matches!(state.session.case, CaseLock::Unlocked(_)) {
                 toast(
@@ -273,7 +317,7 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             if focus == PaneId::SignIns
                 && let Some(row) = state.feed.get(state.pane(PaneId::SignIns).selected)
             {
-                editor.links.push(format!("signin:{}", row.id));
+                editor.links.push(format!("signin:{}", row.id()));
             }
             state.focus = PaneId::Notes;
             state.mode = Mode::Editor(Box::new(editor));
@@ -305,6 +349,7 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::MoveUp => move_selection(state, focus, -1),
         Action::PageDown => move_selection(state, focus, page),
         Action::PageUp => move_selection(state, focus, -page),
+        Action::Top if focus == PaneId::SignIns => signins::set_follow(state, true),
         Action::Top => move_selection(state, focus, isize::MIN),
         Action::Bottom => move_selection(state, focus, isize::MAX),
         Action::Submit
@@ -394,7 +439,14 @@ fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::ConfirmNo
         | Action::NewNote
         | Action::AmendNote
-        | Action::Save => return vec![],
+        | Action::Save
+        | Action::ToggleFollow
+        | Action::Open
+        | Action::CellNext
+        | Action::CellPrev
+        | Action::Pivot
+        | Action::PivotFindings
+        | Action::Copy => return vec![],
     };
     *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
     clamp_help_scroll(state);
@@ -418,12 +470,35 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
         Action::Submit => {
             let text = prompt.text().trim().to_owned();
             let kind = prompt.kind;
+            if kind == PromptKind::Filter(PaneId::SignIns) {
+                // A bad filter keeps the prompt open with its reason.
+                if let Err(problem) = signins::apply_filter(state, &text) {
+                    if let Mode::Prompt(prompt) = &mut state.mode {
+                        prompt.problem = Some(problem);
+                    }
+                    return vec![Effect::Render];
+                }
+                state.mode = Mode::Normal;
+                return vec![Effect::Render];
+            }
             state.mode = Mode::Normal;
             match kind {
                 PromptKind::Command if text.is_empty() => {}
                 PromptKind::Command => return run_command(state, &text),
                 PromptKind::Filter(pane) => set_filter(state, pane, &text),
             }
+        }
+        Action::MoveUp | Action::MoveDown if prompt.kind == PromptKind::Filter(PaneId::SignIns) => {
+            let at = prompt.recalled;
+            let Some((index, text)) = signins::recall(state, at, action == Action::MoveUp) else {
+                return vec![];
+            };
+            if let Mode::Prompt(prompt) = &mut state.mode {
+                let kind = prompt.kind;
+                **prompt = Prompt::new(kind, &text);
+                prompt.recalled = Some(index);
+            }
+            check_filter(state);
         }
         Action::Complete | Action::CompletePrev => {
             if prompt.kind != PromptKind::Command {
@@ -451,9 +526,99 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::ConfirmNo
         | Action::NewNote
         | Action::AmendNote
-        | Action::Save => return vec![],
+        | Action::Save
+        | Action::ToggleFollow
+        | Action::Open
+        | Action::CellNext
+        | Action::CellPrev
+        | Action::Pivot
+        | Action::PivotFindings
+        | Action::Copy => return vec![],
     }
     vec![Effect::Render]
+}
+
+/// The sign-in detail: scroll, copy the record, pivot, close.
+fn on_detail(state: &mut AppState, action: Action) -> Vec<Effect> {
+    let page = page_size(state) as i32;
+    let Mode::Detail(detail) = &mut state.mode else {
+        return vec![];
+    };
+    let delta: i32 = match action {
+        Action::MoveDown => 1,
+        Action::MoveUp => -1,
+        Action::PageDown => page,
+        Action::PageUp => -page,
+        Action::Top => i32::MIN / 2,
+        Action::Bottom => i32::MAX / 2,
+        Action::Back => {
+            state.mode = Mode::Normal;
+            return vec![Effect::Render];
+        }
+        Action::Copy => {
+            return match &detail.record {
+                super::state::Record::Loaded(lines) => {
+                    let text: Vec<&str> = lines.iter().map(SafeText::as_str).collect();
+                    vec![Effect::Copy(text.join("\n"))]
+                }
+                _ => vec![],
+            };
+        }
+        Action::Pivot => {
+            let handle = detail.handle;
+            state.mode = Mode::Normal;
+            if let Some(position) = state.feed.position(handle) {
+                state.pane_mut(PaneId::SignIns).selected = position;
+            }
+            state.feed_view.cell = super::feed::Cell::User;
+            if let Err(reason) = signins::pivot(state) {
+                toast(state, ToastLevel::Error, reason);
+            }
+            return vec![Effect::Render];
+        }
+        _ => return vec![],
+    };
+    let lines = match &detail.record {
+        super::state::Record::Loaded(lines) => lines.len(),
+        _ => 0,
+    };
+    // The fields above the record take about twenty lines.
+    let max = (lines + 24).min(u16::MAX as usize) as i32;
+    detail.scroll = (i32::from(detail.scroll) + delta).clamp(0, max) as u16;
+    vec![Effect::Render]
+}
+
+/// Copies what is selected: the sign-in cell, the finding's id, the note.
+fn copy_selected(state: &mut AppState) -> Vec<Effect> {
+    let value = match state.focus {
+        PaneId::SignIns => signins::selected_value(state),
+        PaneId::Findings => state
+            .findings
+            .get(state.pane(PaneId::Findings).selected)
+            .map(|f| f.id.clone()),
+        PaneId::Remediation | PaneId::Notes => None,
+    };
+    match value {
+        Some(text) => {
+            toast(state, ToastLevel::Info, "copied to the clipboard".into());
+            vec![Effect::Render, Effect::Copy(text)]
+        }
+        None => vec![],
+    }
+}
+
+/// Keeps the filter prompt's verdict on what is typed current.
+fn check_filter(state: &mut AppState) {
+    let Mode::Prompt(prompt) = &state.mode else {
+        return;
+    };
+    if prompt.kind != PromptKind::Filter(PaneId::SignIns) {
+        return;
+    }
+    let problem = signins::check(prompt.text(), state);
+    if let Mode::Prompt(prompt) = &mut state.mode {
+        prompt.problem = problem;
+    }
 }
 
 /// First Tab lists the matches and shows the first; later Tabs cycle.
@@ -490,12 +655,34 @@ fn run_command(state: &mut AppState, line: &str) -> Vec<Effect> {
     match command {
         Command::Focus(pane) => state.focus = pane,
         Command::Zoom => state.zoomed = !state.zoomed,
+        Command::Filter(text) if state.focus == PaneId::SignIns => {
+            if let Err(problem) = signins::apply_filter(state, &text) {
+                toast(state, ToastLevel::Error, problem);
+            }
+        }
         Command::Filter(text) => set_filter(state, state.focus, &text),
-        Command::ClearFilter => state.pane_mut(state.focus).filter = None,
+        Command::ClearFilter => clear_filter(state, state.focus),
+        Command::Stream(kind) => {
+            let hidden = signins::toggle_stream(state, kind);
+            let shown = if hidden { "hidden" } else { "shown" };
+            toast(
+                state,
+                ToastLevel::Info,
+                format!("{} sign-ins {shown}", kind.stream()),
+            );
+        }
         Command::Help => state.mode = Mode::Help { scroll: 0 },
         Command::Quit => return request_quit(state),
     }
     vec![Effect::Render]
+}
+
+fn clear_filter(state: &mut AppState, pane: PaneId) {
+    if pane == PaneId::SignIns {
+        signins::clear_filter(state);
+    } else {
+        set_filter(state, pane, "");
+    }
 }
 
 fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
@@ -520,6 +707,11 @@ fn move_selection(state: &mut AppState, pane: PaneId, delta: isize) {
     let p = state.pane_mut(pane);
     let last = p.len.saturating_sub(1);
     p.selected = p.selected.saturating_add_signed(delta).min(last);
+    // Leaving the newest row pauses the feed there.
+    if pane == PaneId::SignIns && p.selected > 0 && state.feed_view.follow {
+        state.feed_view.follow = false;
+        state.feed_view.unseen = 0;
+    }
 }
 
 fn page_size(state: &AppState) -> isize {

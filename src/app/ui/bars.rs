@@ -28,6 +28,7 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         Mode::Prompt(_) => "FILTER",
         Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
         Mode::Editor(_) => "NOTE",
+        Mode::Detail(_) => "DETAIL",
     };
     let right = if state.zoomed {
         format!("ZOOM {mode} ")

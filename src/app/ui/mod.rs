@@ -3,6 +3,7 @@
 
 mod bars;
 mod confirm;
+mod detail;
 mod findings;
 mod help;
 pub mod layout;
@@ -32,9 +33,11 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         | Mode::Help { .. }
         | Mode::ConfirmQuit
         | Mode::Editor(_)
+        | Mode::Detail(_)
         | Mode::ConfirmDiscard(_) => None,
     };
-    let completions = prompt.is_some_and(|p| p.completion.is_some());
+    // The completions row also carries what is wrong with a filter.
+    let completions = prompt.is_some_and(|p| p.completion.is_some() || p.problem.is_some());
     let screen = layout::screen(area, prompt.is_some(), completions);
 
     bars::draw_title(frame, screen.title, state, theme);
@@ -61,6 +64,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Mode::Help { scroll } => help::draw(frame, area, state, theme, *scroll),
         Mode::ConfirmQuit => confirm::draw_quit(frame, area, state, theme),
         Mode::ConfirmDiscard(_) => confirm::draw_discard(frame, area, state, theme),
+        Mode::Detail(detail) => detail::draw(frame, screen.body, state, theme, detail),
         Mode::Normal | Mode::Prompt(_) | Mode::Editor(_) => {}
     }
 }

@@ -30,7 +30,12 @@ pub fn draw(
     frame.render_widget(Paragraph::new(Span::styled(label, theme.key)), l);
     frame.render_widget(&prompt.input, input);
 
-    if let (Some(rect), Some(completion)) = (completions, &prompt.completion) {
+    if let (Some(rect), Some(problem)) = (completions, &prompt.problem) {
+        let text = crate::model::SafeText::new(problem);
+        let mut spans = vec![Span::styled(" ", theme.error)];
+        spans.extend(super::untrusted(&text, theme.error, theme, usize::from(rect.width)));
+        frame.render_widget(Paragraph::new(Line::from(spans)), rect);
+    } else if let (Some(rect), Some(completion)) = (completions, &prompt.completion) {
         let mut spans = vec![Span::raw(" ")];
         for (i, candidate) in completion.candidates.iter().enumerate() {
             let style = if i == completion.index {

@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row, Table};
+use ratatui::widgets::{Cell as TableCell, Paragraph, Row, Sparkline, Table};
 
 use super::pane;
-use crate::app::feed::{Connection, SignInRow, StreamStatus};
+use crate::app::feed::{Access, Cell, Connection, Kind, Mfa, RowRef, StreamStatus};
 use crate::app::state::{AppState, PaneId};
 use crate::app::theme::Theme;
 
@@ -19,13 +19,127 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
     }
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [health, table] =
-        Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
+    // The rate sparkline where there is room for a table under it too.
+    let spark = u16::from(inner.height >= 10 && inner.width >= 40);
+    let [health, rate, table] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(spark),
+        Constraint::Min(0),
+    ])
+    .areas(inner);
+    let [streams, mode] =
+        Layout::horizontal([Constraint::Min(0), Constraint::Length(mode_width(state))])
+            .areas(health);
     frame.render_widget(
-        Paragraph::new(health_line(&state.session.streams, theme)),
-        health,
+        Paragraph::new(health_line(&state.session.streams, state, theme)),
+        streams,
     );
-    draw_table(frame, table, state, theme);
+    frame.render_widget(
+        Paragraph::new(mode_line(state, theme)).right_aligned(),
+        mode,
+    );
+    if spark == 1 {
+        draw_rate(frame, rate, state, theme);
+    }
+    if state.feed.len() == 0 {
+        let why = "No sign-in matches the filter or the streams shown (Esc clears the filter; :stream shows a hidden stream).";
+        frame.render_widget(
+            Paragraph::new(Line::styled(why, theme.dim)).wrap(ratatui::widgets::Wrap { trim: true }),
+            table,
+        );
+        return;
+    }
+    draw_table(frame, table, state, theme, focused);
+}
+
+/// `shown 12 of 340 · ● live` or `‖ paused · 5 new`.
+fn mode_text(state: &AppState, ascii: bool) -> String {
+    let feed = &state.feed;
+    let count = if feed.len() == feed.total() {
+        format!("{}", feed.total())
+    } else {
+        format!("{} of {}", feed.len(), feed.total())
+    };
+    let view = &state.feed_view;
+    let (live, paused) = if ascii { ("LIVE", "PAUSED") } else { ("● live", "‖ paused") };
+    if view.follow {
+        format!(" {count} · {live}")
+    } else if view.unseen > 0 {
+        format!(" {count} · {paused} · {} new", view.unseen)
+    } else {
+        format!(" {count} · {paused}")
+    }
+}
+
+fn mode_width(state: &AppState) -> u16 {
+    unicode_width::UnicodeWidthStr::width(mode_text(state, false).as_str()) as u16 + 1
+}
+
+fn mode_line(state: &AppState, theme: &Theme) -> Line<'static> {
+    let text = mode_text(state, theme.ascii);
+    let style = if state.feed_view.follow {
+        theme.ok
+    } else {
+        theme.warn
+    };
+    Line::styled(text, style)
+}
+
+/// Sign-ins and failures per minute up to the newest, one bar a minute.
+fn draw_rate(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+    let Some((_, newest)) = state.feed.minute_span() else {
+        return;
+    };
+    let (total_label, fail_label) = ("in/min ", " fail/min ");
+    let labels = (total_label.len() + fail_label.len()) as u16;
+    let half = area.width.saturating_sub(labels) / 2;
+    let minutes = state
+        .feed
+        .per_minute(newest - i64::from(half) + 1, newest);
+    let signins: Vec<u64> = minutes.iter().map(|m| u64::from(m.signins)).collect();
+    let failures: Vec<u64> = minutes.iter().map(|m| u64::from(m.failures)).collect();
+    // Each on its own scale: a handful of failures must still show.
+    let peak = |data: &[u64]| data.iter().max().copied().unwrap_or(0).max(1);
+    let [l1, s1, l2, s2] = Layout::horizontal([
+        Constraint::Length(total_label.len() as u16),
+        Constraint::Length(half),
+        Constraint::Length(fail_label.len() as u16),
+        Constraint::Length(half),
+    ])
+    .areas(area);
+    let bar_set = if theme.ascii {
+        ratatui::symbols::bar::Set {
+            full: "#",
+            seven_eighths: "#",
+            three_quarters: "=",
+            five_eighths: "=",
+            half: "-",
+            three_eighths: "-",
+            one_quarter: ".",
+            one_eighth: ".",
+            empty: " ",
+        }
+    } else {
+        ratatui::symbols::bar::NINE_LEVELS
+    };
+    frame.render_widget(Paragraph::new(Span::styled(total_label, theme.dim)), l1);
+    frame.render_widget(
+        Sparkline::default()
+            .data(&signins)
+            .max(peak(&signins))
+            .bar_set(bar_set.clone())
+            .style(theme.ok),
+        s1,
+    );
+    frame.render_widget(Paragraph::new(Span::styled(fail_label, theme.dim)), l2);
+    frame.render_widget(
+        Sparkline::default()
+            .data(&failures)
+            .max(peak(&failures))
+            .bar_set(bar_set)
+            .style(theme.error),
+        s2,
+    );
 }
 
 fn draw_waiting(
@@ -100,14 +214,18 @@ fn short_name(name: &str) -> &str {
     }
 }
 
-/// `user ✓ 1203 · sp ✗ 0 · … · reports budget 3/5`.
-fn health_line<'a>(streams: &'a [StreamStatus], theme: &Theme) -> Line<'a> {
+/// `user ✓ 1203 · sp ✗ 0 · … · reports budget 3/5`; a stream the
+/// responder hid says so.
+fn health_line<'a>(streams: &'a [StreamStatus], state: &AppState, theme: &Theme) -> Line<'a> {
     let sym = theme.symbols;
     let mut spans = Vec::new();
     for (i, s) in streams.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(sym.separator, theme.dim));
         }
+        let hidden = Kind::ALL
+            .iter()
+            .any(|k| k.stream() == s.name && state.feed.hidden(*k));
         let (mark, style) = if s.failures > 0 {
             (sym.fail, theme.error)
         } else if s.last_success.is_some() {
@@ -115,10 +233,12 @@ fn health_line<'a>(streams: &'a [StreamStatus], theme: &Theme) -> Line<'a> {
         } else {
             (sym.down, theme.dim)
         };
-        spans.push(Span::styled(
-            format!("{} {mark} {}", short_name(s.name), s.delivered),
-            style,
-        ));
+        let name = short_name(s.name);
+        if hidden {
+            spans.push(Span::styled(format!("{name} hidden"), theme.dim));
+        } else {
+            spans.push(Span::styled(format!("{name} {mark} {}", s.delivered), style));
+        }
     }
     if let Some((used, limit)) = streams.iter().find_map(|s| s.budget) {
         spans.push(Span::styled(sym.separator, theme.dim));
@@ -136,50 +256,85 @@ enum Column {
     Kind,
     Who,
     App,
+    Resource,
     Ip,
     Where,
+    Asn,
+    Client,
+    Mfa,
+    Access,
     Result,
+    Risk,
     Flags,
 }
 
 impl Column {
     fn header(self) -> &'static str {
         match self {
-            Column::Time => "time",
+            Column::Time => "time (UTC)",
             Column::Kind => "type",
             Column::Who => "who",
             Column::App => "app",
+            Column::Resource => "resource",
             Column::Ip => "ip",
             Column::Where => "where",
+            Column::Asn => "asn",
+            Column::Client => "client",
+            Column::Mfa => "auth",
+            Column::Access => "ca",
             Column::Result => "result",
+            Column::Risk => "risk",
             Column::Flags => "",
+        }
+    }
+
+    /// The pivot cell this column shows, if any.
+    fn cell(self) -> Option<Cell> {
+        match self {
+            Column::Who => Some(Cell::User),
+            Column::App => Some(Cell::App),
+            Column::Ip => Some(Cell::Ip),
+            Column::Where => Some(Cell::Country),
+            _ => None,
         }
     }
 }
 
-/// Columns and their widths for a pane `width` columns wide: the date and
-/// location only where there is room; the rest shared 3:2:1 by who, app
-/// and where.
+/// Columns and their widths for a pane `width` columns wide: more detail
+/// where there is room; the text columns share what is left.
 fn columns(width: u16) -> Vec<(Column, u16)> {
-    let wide = width >= 100;
-    let mut fixed = vec![
-        (Column::Time, if wide { 14 } else { 8 }),
-        (Column::Kind, 6),
-        (Column::Ip, 15),
-        (Column::Result, 6),
-        (Column::Flags, 2),
-    ];
-    let shares: &[(Column, u16)] = if wide {
-        &[(Column::Who, 3), (Column::App, 2), (Column::Where, 1)]
+    use Column::*;
+    let (fixed, shares): (Vec<(Column, u16)>, Vec<(Column, u16)>) = if width >= 150 {
+        (
+            vec![
+                (Time, 14),
+                (Kind, 6),
+                (Ip, 15),
+                (Asn, 7),
+                (Mfa, 5),
+                (Access, 4),
+                (Result, 6),
+                (Risk, 6),
+                (Flags, 4),
+            ],
+            vec![(Who, 4), (App, 3), (Resource, 3), (Where, 2), (Client, 2)],
+        )
+    } else if width >= 100 {
+        (
+            vec![(Time, 14), (Kind, 6), (Ip, 15), (Mfa, 5), (Result, 6), (Flags, 4)],
+            vec![(Who, 3), (App, 2), (Where, 1)],
+        )
     } else {
-        &[(Column::Who, 3), (Column::App, 2)]
+        (
+            vec![(Time, 8), (Kind, 6), (Ip, 15), (Result, 6), (Flags, 4)],
+            vec![(Who, 3), (App, 2)],
+        )
     };
     let count = (fixed.len() + shares.len()) as u16;
     let taken: u16 = fixed.iter().map(|(_, w)| w).sum::<u16>() + count - 1;
     let free = width.saturating_sub(taken);
     let total: u16 = shares.iter().map(|(_, s)| s).sum();
-    let mut out: Vec<(Column, u16)> = Vec::with_capacity(count as usize);
-    out.extend(fixed.drain(..2));
+    let mut widths: Vec<(Column, u16)> = fixed;
     let mut given = 0;
     for (i, (column, share)) in shares.iter().enumerate() {
         let w = if i + 1 == shares.len() {
@@ -188,16 +343,17 @@ fn columns(width: u16) -> Vec<(Column, u16)> {
             free * share / total
         };
         given += w;
-        out.push((*column, w));
-        if *column == Column::App {
-            out.push(fixed.remove(0));
-        }
+        widths.push((*column, w));
     }
-    out.extend(fixed);
-    out
+    // Shown in reading order, not in the order widths were worked out.
+    let place = [
+        Time, Kind, Who, App, Resource, Ip, Where, Asn, Client, Mfa, Access, Result, Risk, Flags,
+    ];
+    widths.sort_by_key(|(c, _)| place.iter().position(|p| p == c));
+    widths
 }
 
-fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
+fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
     let visible = usize::from(area.height.saturating_sub(1));
     if visible == 0 {
         return;
@@ -207,29 +363,34 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let offset = (selected + 1).saturating_sub(visible);
     let columns = columns(area.width);
     let wide = area.width >= 100;
-    let rows = state
-        .feed
-        .iter()
-        .skip(offset)
-        .take(visible)
-        .enumerate()
-        .map(|(i, row)| {
-            let style = if offset + i == selected {
+    let cursor = focused.then_some(state.feed_view.cell);
+    let rows = (offset..offset + visible)
+        .map_while(|position| state.feed.get(position).map(|row| (position, row)))
+        .map(|(position, row)| {
+            let chosen = position == selected;
+            let style = if chosen {
                 Style::new().add_modifier(Modifier::REVERSED)
             } else {
                 Style::new()
             };
-            Row::new(
-                columns
-                    .iter()
-                    .map(|(c, w)| cell(row, *c, usize::from(*w), wide, theme)),
-            )
+            Row::new(columns.iter().map(|(c, w)| {
+                let drawn = cell(row, *c, usize::from(*w), wide, theme);
+                // The pivot cell of the selected row is underlined.
+                if chosen && c.cell().is_some() && c.cell() == cursor {
+                    drawn.style(Style::new().add_modifier(Modifier::UNDERLINED | Modifier::BOLD))
+                } else {
+                    drawn
+                }
+            }))
             .style(style)
         });
     let header = Row::new(
         columns
             .iter()
-            .map(|(c, _)| Cell::from(Span::styled(c.header(), theme.dim))),
+            .map(|(c, _)| {
+                let name = if *c == Column::Time && !wide { "time" } else { c.header() };
+                TableCell::from(Span::styled(name, theme.dim))
+            }),
     );
     let widths = columns.iter().map(|(_, w)| Constraint::Length(*w));
     frame.render_widget(
@@ -238,37 +399,74 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     );
 }
 
-fn cell<'a>(
-    row: &'a SignInRow,
-    column: Column,
-    width: usize,
-    wide: bool,
-    theme: &Theme,
-) -> Cell<'a> {
-    let text = |t| Cell::from(Line::from(super::untrusted(t, theme.text, theme, width)));
+fn cell<'a>(row: RowRef<'a>, column: Column, width: usize, wide: bool, theme: &Theme) -> TableCell<'a> {
+    let text = |sym| {
+        TableCell::from(Line::from(super::untrusted(
+            row.text(sym),
+            theme.text,
+            theme,
+            width,
+        )))
+    };
+    let r = row.row;
     match column {
         Column::Time => {
             let format = if wide { "%m-%d %H:%M:%S" } else { "%H:%M:%S" };
-            Cell::from(row.time.strftime(format).to_string())
+            TableCell::from(r.time().strftime(format).to_string())
         }
-        Column::Kind => Cell::from(row.kind.short()),
-        Column::Who => text(&row.principal),
-        Column::App => text(&row.app),
-        Column::Ip => text(&row.ip),
-        Column::Where => text(&row.location),
-        Column::Result if row.failed() => {
-            Cell::from(Span::styled(row.error_code.to_string(), theme.error))
+        Column::Kind => TableCell::from(r.kind.short()),
+        Column::Who => text(r.principal),
+        Column::App => text(r.app),
+        Column::Resource => text(r.resource),
+        Column::Ip => text(r.ip),
+        Column::Where => {
+            let (country, city) = (row.text(r.country), row.text(r.city));
+            if city.is_empty() {
+                text(r.country)
+            } else {
+                let place = crate::model::SafeText::new(&format!("{country} {city}"));
+                TableCell::from(Line::from(
+                    super::untrusted(&place, theme.text, theme, width)
+                        .into_iter()
+                        .map(|s| Span::styled(s.content.into_owned(), s.style))
+                        .collect::<Vec<_>>(),
+                ))
+            }
         }
-        Column::Result => Cell::from(Span::styled("ok", theme.ok)),
-        // Readable without colour: R risky, M MFA satisfied by a claim.
-        Column::Flags => Cell::from(Span::styled(
-            format!(
-                "{}{}",
-                if row.risky() { "R" } else { "" },
-                if row.mfa_by_claim { "M" } else { "" }
-            ),
-            theme.warn,
-        )),
+        Column::Asn if r.asn == 0 => TableCell::from(""),
+        Column::Asn => TableCell::from(format!("AS{}", r.asn)),
+        Column::Client => text(r.client),
+        Column::Mfa => match r.mfa {
+            Mfa::Claim => TableCell::from(Span::styled("claim", theme.warn)),
+            other => TableCell::from(other.label()),
+        },
+        Column::Access => match r.access {
+            Access::Failure => TableCell::from(Span::styled("FAIL", theme.error)),
+            other => TableCell::from(Span::styled(other.label(), theme.dim)),
+        },
+        Column::Result if r.failed() => {
+            TableCell::from(Span::styled(r.error_code.to_string(), theme.error))
+        }
+        Column::Result => TableCell::from(Span::styled("ok", theme.ok)),
+        Column::Risk if r.risky() => TableCell::from(Span::styled(r.risk.label(), theme.error)),
+        Column::Risk => TableCell::from(Span::styled(r.risk.label(), theme.dim)),
+        // Readable without colour: F evidence of a finding, R risky,
+        // M MFA satisfied by a token claim, L legacy protocol.
+        Column::Flags => {
+            let flags = format!(
+                "{}{}{}{}",
+                if row.findings().is_empty() { "" } else { "F" },
+                if r.risky() { "R" } else { "" },
+                if r.mfa == Mfa::Claim { "M" } else { "" },
+                if r.legacy { "L" } else { "" },
+            );
+            let style = if row.findings().is_empty() {
+                theme.warn
+            } else {
+                theme.error
+            };
+            TableCell::from(Span::styled(flags, style))
+        }
     }
 }
 
@@ -289,6 +487,6 @@ pub fn summary(state: &AppState) -> String {
     if state.feed.is_empty() {
         condition
     } else {
-        format!("{} sign-ins, {condition}", state.feed.len())
+        format!("{} sign-ins, {condition}", state.feed.total())
     }
 }

@@ -1,0 +1,60 @@
+//! How the live streams and the connection to the tenant are doing, for
+//! the status bar and the sign-ins pane's header.
+
+use jiff::Timestamp;
+
+use crate::model::SafeText;
+
+/// How one live stream is doing, for the status bar and the pane header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamStatus {
+    pub name: &'static str,
+    pub last_success: Option<Timestamp>,
+    /// Seconds between the last poll and the newest event seen.
+    pub lag_secs: Option<i64>,
+    /// Polls failed in a row.
+    pub failures: u32,
+    pub last_error: Option<SafeText>,
+    pub delivered: u64,
+    /// Requests in the stream's budget window, and the window's limit.
+    pub budget: Option<(usize, usize)>,
+}
+
+impl StreamStatus {
+    pub fn healthy(&self) -> bool {
+        self.failures == 0 && self.last_success.is_some()
+    }
+}
+
+/// Where the console stands with the tenant.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Connection {
+    /// No profile to connect with.
+    #[default]
+    NotConfigured,
+    Connecting,
+    /// Waiting for a person to finish a device code sign-in.
+    SignIn {
+        url: SafeText,
+        code: SafeText,
+        expires: Timestamp,
+    },
+    Connected,
+    /// Could not start at all (bad settings): the reason, in one line.
+    Failed(SafeText),
+}
+
+impl Connection {
+    /// For the log: the state without its details (a device code is not
+    /// for the log).
+    pub fn label(&self) -> &'static str {
+        match self {
+            Connection::NotConfigured => "not configured",
+            Connection::Connecting => "connecting",
+            Connection::SignIn { .. } => "waiting for sign-in",
+            Connection::Connected => "connected",
+            Connection::Failed(_) => "failed",
+        }
+    }
+}
+

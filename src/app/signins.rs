@@ -1,0 +1,181 @@
+//! What `update` does for the sign-ins pane: take new rows without losing
+//! the row being read, apply filters, follow or pause, pivot and open the
+//! detail. Pure functions of the state.
+
+use super::action::Effect;
+use super::feed::{Filter, Kind, SignInRow};
+use super::state::{AppState, Detail, Mode, PaneId, Record};
+use crate::model::SafeText;
+
+/// How many filters the prompt remembers.
+const HISTORY: usize = 50;
+
+/// New sign-ins: following, the selection stays on the newest; paused, it
+/// stays on the row being read and the pane counts what arrived.
+pub fn receive(state: &mut AppState, rows: Vec<SignInRow>) {
+    let selected = state.pane(PaneId::SignIns).selected;
+    let reading = (!state.feed_view.follow)
+        .then(|| state.feed.handle(selected))
+        .flatten();
+    let shown = state.feed.insert(rows);
+    if !state.feed_view.follow {
+        state.feed_view.unseen += shown as u64;
+    }
+    let len = state.feed.len();
+    let now_selected = match reading {
+        Some(handle) => state.feed.position(handle).unwrap_or(0),
+        None if state.feed_view.follow => 0,
+        None => selected.min(len.saturating_sub(1)),
+    };
+    let pane = state.pane_mut(PaneId::SignIns);
+    pane.len = len;
+    pane.selected = now_selected;
+}
+
+/// Follow the newest (selection to the top) or pause where the cursor is.
+pub fn set_follow(state: &mut AppState, follow: bool) {
+    state.feed_view.follow = follow;
+    state.feed_view.unseen = 0;
+    if follow {
+        state.pane_mut(PaneId::SignIns).selected = 0;
+    }
+}
+
+/// Reads the filter typed so far: `None` when it is fine.
+pub fn check(text: &str, state: &AppState) -> Option<String> {
+    Filter::parse(text, state.now).err()
+}
+
+/// Applies a filter to the feed; a bad one is refused with its reason and
+/// the old filter stays.
+pub fn apply_filter(state: &mut AppState, text: &str) -> Result<(), String> {
+    let text = text.trim();
+    let filter = Filter::parse(text, state.now)?;
+    let reading = state.feed.handle(state.pane(PaneId::SignIns).selected);
+    state.feed.set_filter(Some(filter));
+    remember(state, text);
+    let len = state.feed.len();
+    // The row being read stays selected when the filter keeps it.
+    let selected = reading.and_then(|h| state.feed.position(h)).unwrap_or(0);
+    let pane = state.pane_mut(PaneId::SignIns);
+    pane.filter = (!text.is_empty()).then(|| SafeText::new(text));
+    pane.len = len;
+    pane.selected = selected;
+    Ok(())
+}
+
+pub fn clear_filter(state: &mut AppState) {
+    state.feed.set_filter(None);
+    let len = state.feed.len();
+    let pane = state.pane_mut(PaneId::SignIns);
+    pane.filter = None;
+    pane.len = len;
+    pane.selected = pane.selected.min(len.saturating_sub(1));
+}
+
+fn remember(state: &mut AppState, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    let history = &mut state.feed_view.history;
+    history.retain(|h| h != text);
+    history.push(text.to_owned());
+    if history.len() > HISTORY {
+        history.remove(0);
+    }
+}
+
+/// Up (`back`) or Down through earlier filters; `None` past either end.
+pub fn recall(state: &AppState, at: Option<usize>, back: bool) -> Option<(usize, String)> {
+    let history = &state.feed_view.history;
+    let index = match (at, back) {
+        (None, true) => history.len().checked_sub(1)?,
+        (None, false) => return None,
+        (Some(i), true) => i.checked_sub(1)?,
+        (Some(i), false) => Some(i + 1).filter(|&i| i < history.len())?,
+    };
+    Some((index, history[index].clone()))
+}
+
+/// The selected cell's value as a filter term (`user:"adele@contoso.com"`).
+fn pivot_term(state: &AppState) -> Option<String> {
+    let row = state.feed.get(state.pane(PaneId::SignIns).selected)?;
+    let cell = state.feed_view.cell;
+    let value = row.text(cell.sym(row.row)).as_str();
+    if value.is_empty() {
+        return None;
+    }
+    let quoted = value.replace('"', "");
+    Some(format!("{}:\"{quoted}\"", cell.field()))
+}
+
+/// Filters the feed on the selected cell's value.
+pub fn pivot(state: &mut AppState) -> Result<(), String> {
+    let term = pivot_term(state).ok_or("nothing to pivot on in this cell")?;
+    apply_filter(state, &term)
+}
+
+/// Shows the findings pane filtered to the selected cell's value.
+pub fn pivot_findings(state: &mut AppState) -> Result<(), String> {
+    let row = state
+        .feed
+        .get(state.pane(PaneId::SignIns).selected)
+        .ok_or("no sign-in selected")?;
+    let value = row.text(state.feed_view.cell.sym(row.row)).clone();
+    if value.is_empty() {
+        return Err("nothing to look up in this cell".into());
+    }
+    let pane = state.pane_mut(PaneId::Findings);
+    pane.filter = Some(value);
+    pane.selected = 0;
+    state.focus = PaneId::Findings;
+    Ok(())
+}
+
+/// The selected cell's value, for the clipboard.
+pub fn selected_value(state: &AppState) -> Option<String> {
+    let row = state.feed.get(state.pane(PaneId::SignIns).selected)?;
+    let value = row.text(state.feed_view.cell.sym(row.row));
+    (!value.is_empty()).then(|| value.to_string())
+}
+
+/// Opens the selected sign-in's detail and asks for its whole record.
+pub fn open_detail(state: &mut AppState) -> Vec<Effect> {
+    let selected = state.pane(PaneId::SignIns).selected;
+    let (Some(handle), Some(row)) = (state.feed.handle(selected), state.feed.get(selected)) else {
+        return vec![];
+    };
+    let id = row.id().to_owned();
+    state.mode = Mode::Detail(Box::new(Detail {
+        handle,
+        id: id.clone(),
+        scroll: 0,
+        record: Record::Loading,
+    }));
+    vec![Effect::Render, Effect::FetchSignIn(id)]
+}
+
+/// The record the tenant returned for an open detail.
+pub fn record_arrived(state: &mut AppState, id: &str, record: Result<String, SafeText>) {
+    let Mode::Detail(detail) = &mut state.mode else {
+        return;
+    };
+    if detail.id != id {
+        return;
+    }
+    detail.record = match record {
+        Ok(json) => Record::Loaded(json.lines().map(SafeText::new).collect()),
+        Err(reason) => Record::Failed(reason),
+    };
+}
+
+/// Turns one stream's rows off or on.
+pub fn toggle_stream(state: &mut AppState, kind: Kind) -> bool {
+    let hide = !state.feed.hidden(kind);
+    state.feed.set_hidden(kind, hide);
+    let len = state.feed.len();
+    let pane = state.pane_mut(PaneId::SignIns);
+    pane.len = len;
+    pane.selected = pane.selected.min(len.saturating_sub(1));
+    hide
+}
