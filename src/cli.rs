@@ -83,6 +83,11 @@ pub struct DemoArgs {
     /// Playback speed of the live part of the scenario.
     #[arg(long)]
     pub speed: Option<f64>,
+    /// Keep notes and triage in this case instead of a throwaway one
+    /// (`WARROOM_CASE` is not read here: demo data stays out of real cases
+    /// unless asked for by name).
+    #[arg(long, value_name = "NAME")]
+    pub case: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -51,11 +51,15 @@ pub enum Action {
     PivotFindings,
     /// Copy the selected value (or the open detail) to the clipboard.
     Copy,
+    /// Findings: record a triage decision on the selected finding.
+    Triage,
+    /// Findings: set aside this detection's findings about this entity.
+    Suppress,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 33] = [
+    pub const ALL: [Action; 35] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -89,6 +93,8 @@ impl Action {
         Action::Pivot,
         Action::PivotFindings,
         Action::Copy,
+        Action::Triage,
+        Action::Suppress,
     ];
 
     pub fn name(self) -> &'static str {
@@ -126,6 +132,8 @@ impl Action {
             Action::Pivot => "pivot",
             Action::PivotFindings => "pivot-findings",
             Action::Copy => "copy",
+            Action::Triage => "triage",
+            Action::Suppress => "suppress",
         }
     }
 
@@ -191,6 +199,10 @@ pub enum Msg {
     /// view: the event id and the pretty-printed JSON, or why it could not
     /// be read.
     SignInRecord(String, Result<String, SafeText>),
+    /// A triage record is in the journal (durably).
+    Journaled(crate::case::record::Record),
+    /// A triage record could not be written; nothing changed.
+    JournalFailed(SafeText),
 }
 
 /// What `update` asks the runtime to do.
@@ -215,4 +227,7 @@ pub enum Effect {
     /// Read one sign-in's whole record from the tenant (the feed keeps no
     /// JSON); answered by `SignInRecord`.
     FetchSignIn(String),
+    /// Append a triage record to the case journal; answered by `Journaled`
+    /// or `JournalFailed`.
+    Journal(crate::case::record::Body),
 }

@@ -243,7 +243,12 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         (Normal, &["ctrl-u", "pageup"], PageUp, "Page up"),
         (Normal, &["g", "home"], Top, "Go to the top"),
         (Normal, &["G", "end"], Bottom, "Go to the bottom"),
-        (Normal, &["enter"], Open, "Open the selected row's detail"),
+        (
+            Normal,
+            &["enter"],
+            Open,
+            "Open: a sign-in's detail; a finding's events in the feed",
+        ),
         (
             Normal,
             &["f"],
@@ -270,6 +275,18 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             "Sign-ins: findings about the selected cell",
         ),
         (Normal, &["y"], Copy, "Copy the selected value (OSC 52)"),
+        (
+            Normal,
+            &["s"],
+            Triage,
+            "Findings: triage (state, @owner, reason), kept in the case",
+        ),
+        (
+            Normal,
+            &["S"],
+            Suppress,
+            "Findings: suppress this detection for this entity",
+        ),
         (Normal, &["/"], OpenFilter, "Filter the focused pane"),
         (Normal, &[":"], OpenCommand, "Command line (Tab completes)"),
         (Normal, &["?", "f1"], OpenHelp, "This help"),

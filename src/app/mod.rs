@@ -19,6 +19,7 @@ pub mod signins;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod triage;
 pub mod ui;
 pub mod update;
 
@@ -56,7 +57,14 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     };
     let mut session = session;
     // Opened before the terminal changes: a passphrase is asked here.
-    let opened = open_case(cli, paths, config, &settings, &mut session);
+    let opened = open_case(
+        cli,
+        paths,
+        config,
+        settings.case.clone(),
+        settings.identity.as_deref(),
+        &mut session,
+    );
     let case = opened.case.clone();
     let graph = live::GraphSlot::default();
     let start = configured.then(|| {
@@ -67,11 +75,14 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
             graph: graph.clone(),
         })
     });
-    let services = runtime::Services {
-        case: opened.case.clone(),
-        graph,
-    };
-    console(cli, paths, config, session, start, opened, services, started)
+    let background = Background { start, graph };
+    console(cli, paths, config, session, background, opened, started)
+}
+
+/// The console's background work and the Graph client it will connect.
+struct Background {
+    start: Option<runtime::Starter>,
+    graph: live::GraphSlot,
 }
 
 /// The case named by `WARROOM_CASE`, unlocked with this responder's
@@ -80,18 +91,15 @@ fn open_case(
     cli: &Cli,
     paths: &Paths,
     config: &Config,
-    settings: &crate::config::Settings,
+    name: Option<String>,
+    identity: Option<&std::path::Path>,
     session: &mut Session,
 ) -> OpenedCase {
     use crate::case::{Case, keys};
-    let Some(name) = settings.case.clone() else {
+    let Some(name) = name else {
         return OpenedCase::default();
     };
-    let identity_path = keys::identity_path(
-        cli.identity.as_deref(),
-        settings.identity.as_deref(),
-        &paths.data_dir,
-    );
+    let identity_path = keys::identity_path(cli.identity.as_deref(), identity, &paths.data_dir);
     let unlocked = keys::load_identity(
         &identity_path,
         &crate::case::cli::ask_passphrase,
@@ -117,12 +125,17 @@ fn open_case(
 struct OpenedCase {
     case: Option<Arc<crate::case::Unlocked>>,
     notes: Vec<notes::NoteRow>,
+    triage: triage::TriageBook,
 }
 
 impl OpenedCase {
     fn from(case: crate::case::Unlocked, session: &mut Session) -> Self {
+        let mut book = triage::TriageBook::default();
         let notes = match case.read() {
             Ok(contents) => {
+                for record in &contents.records {
+                    book.apply(record);
+                }
                 if let Some(damage) = &contents.damage {
                     session.case_detail = Some(SafeText::new(&format!(
                         "the journal is damaged at record {}: {}; run `warroom case verify`",
@@ -144,6 +157,7 @@ impl OpenedCase {
         Self {
             case: Some(Arc::new(case)),
             notes,
+            triage: book,
         }
     }
 }
@@ -186,19 +200,34 @@ pub fn demo(
         ..Session::default()
     };
     let mut session = session;
-    let (opened, throwaway) = match demo_case(&mut session) {
-        Ok((opened, dir)) => (opened, Some(dir)),
-        Err(e) => {
-            session.case_detail = Some(SafeText::new(&format!("no demo case: {e}")));
-            (OpenedCase::default(), None)
+    let (opened, throwaway) = match &args.case {
+        // A named case: the responder's own, opened as the console does.
+        Some(name) => {
+            let identity = config
+                .settings(cli.profile.as_deref())
+                .ok()
+                .and_then(|s| s.identity);
+            let opened = open_case(
+                cli,
+                paths,
+                config,
+                Some(name.clone()),
+                identity.as_deref(),
+                &mut session,
+            );
+            (opened, None)
         }
+        None => match demo_case(&mut session) {
+            Ok((opened, dir)) => (opened, Some(dir)),
+            Err(e) => {
+                session.case_detail = Some(SafeText::new(&format!("no demo case: {e}")));
+                (OpenedCase::default(), None)
+            }
+        },
     };
     let demo_events_case = opened.case.clone();
     let graph = live::GraphSlot::default();
-    let services = runtime::Services {
-        case: opened.case.clone(),
-        graph: graph.clone(),
-    };
+    let slot = graph.clone();
     let start: runtime::Starter = Box::new(move |tx| {
         tokio::spawn(async move {
             let running = match emulator::start(&spec, "127.0.0.1:0", options).await {
@@ -220,16 +249,11 @@ pub fn demo(
             let _ = running.server.await;
         });
     });
-    let outcome = console(
-        cli,
-        paths,
-        config,
-        session,
-        Some(start),
-        opened,
-        services,
-        started,
-    );
+    let background = Background {
+        start: Some(start),
+        graph: slot,
+    };
+    let outcome = console(cli, paths, config, session, background, opened, started);
     if let Some(dir) = throwaway {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -274,9 +298,8 @@ fn console(
     paths: &Paths,
     config: &Config,
     session: Session,
-    start: Option<runtime::Starter>,
+    background: Background,
     opened: OpenedCase,
-    services: runtime::Services,
     started: Instant,
 ) -> anyhow::Result<u8> {
     let keymap = Keymap::with_overrides(&config.key_overrides())
@@ -302,6 +325,11 @@ fn console(
     let mut state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
     state.pane_mut(state::PaneId::Notes).len = opened.notes.len();
     state.notes = opened.notes;
+    state.triage = opened.triage;
+    let services = runtime::Services {
+        case: opened.case,
+        graph: background.graph,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -310,7 +338,12 @@ fn console(
         panic_after_first_frame: cli.panic_after_first_frame,
     };
     let outcome = runtime.block_on(runtime::run(
-        state, theme, started, options, start, services,
+        state,
+        theme,
+        started,
+        options,
+        background.start,
+        services,
     ));
     // Input reader threads may still be parked on stdin; do not wait on them.
     runtime.shutdown_timeout(Duration::from_millis(200));

@@ -164,6 +164,7 @@ pub async fn run(
                     save_note(&services, note, msg_tx.clone());
                 }
                 Effect::FetchSignIn(id) => fetch_signin(&services, id, msg_tx.clone()),
+                Effect::Journal(body) => journal(&services, body, msg_tx.clone()),
                 Effect::Render | Effect::Exit(_) => {}
             }
         }
@@ -187,6 +188,8 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         | Msg::SignIns(_)
         | Msg::Stream(_)
         | Msg::SignInRecord(..) => {}
+        Msg::Journaled(record) => tracing::info!(kind = record.body.kind(), "journaled"),
+        Msg::JournalFailed(_) => tracing::warn!("triage not journaled"),
         // Counts only: findings name users and addresses.
         Msg::Findings(rows) => tracing::info!(findings = rows.len(), "live findings"),
         // Never the note itself: the log is plaintext.
@@ -203,9 +206,10 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         match effect {
             Effect::Render => *dirty = true,
             Effect::Exit(code) => exit = Some(code),
-            other @ (Effect::Copy(_) | Effect::SaveNote { .. } | Effect::FetchSignIn(_)) => {
-                work.push(other)
-            }
+            other @ (Effect::Copy(_)
+            | Effect::SaveNote { .. }
+            | Effect::FetchSignIn(_)
+            | Effect::Journal(_)) => work.push(other),
         }
     }
     exit
@@ -250,6 +254,25 @@ fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
     if let Err(e) = written {
         tracing::warn!("clipboard escape not written: {e}");
     }
+}
+
+/// Appends a triage record on a blocking task (fsync) and reports back;
+/// the console changes only once the journal holds it.
+fn journal(services: &Services, body: crate::case::record::Body, tx: mpsc::Sender<Msg>) {
+    use crate::model::SafeText;
+    let Some(case) = services.case.clone() else {
+        let _ = tx.try_send(Msg::JournalFailed(SafeText::new("no case is open")));
+        return;
+    };
+    tokio::spawn(async move {
+        let saved = tokio::task::spawn_blocking(move || case.append(body)).await;
+        let msg = match saved {
+            Ok(Ok(record)) => Msg::Journaled(record),
+            Ok(Err(e)) => Msg::JournalFailed(SafeText::new(&e.to_string())),
+            Err(e) => Msg::JournalFailed(SafeText::new(&format!("the save task failed: {e}"))),
+        };
+        let _ = tx.send(msg).await;
+    });
 }
 
 /// Reads one sign-in's whole record from the tenant for the detail view.

@@ -21,7 +21,7 @@ pub fn receive(state: &mut AppState, rows: Vec<SignInRow>) {
     if !state.feed_view.follow {
         state.feed_view.unseen += shown as u64;
     }
-    let len = state.feed.len();
+    let len = state.feed.shown_count();
     let now_selected = match reading {
         Some(handle) => state.feed.position(handle).unwrap_or(0),
         None if state.feed_view.follow => 0,
@@ -54,19 +54,24 @@ pub fn apply_filter(state: &mut AppState, text: &str) -> Result<(), String> {
     let reading = state.feed.handle(state.pane(PaneId::SignIns).selected);
     state.feed.set_filter(Some(filter));
     remember(state, text);
-    let len = state.feed.len();
+    let len = state.feed.shown_count();
     // The row being read stays selected when the filter keeps it.
     let selected = reading.and_then(|h| state.feed.position(h)).unwrap_or(0);
     let pane = state.pane_mut(PaneId::SignIns);
     pane.filter = (!text.is_empty()).then(|| SafeText::new(text));
     pane.len = len;
     pane.selected = selected;
+    // Reading a row below the newest: the feed pauses there.
+    if selected > 0 {
+        state.feed_view.follow = false;
+        state.feed_view.unseen = 0;
+    }
     Ok(())
 }
 
 pub fn clear_filter(state: &mut AppState) {
     state.feed.set_filter(None);
-    let len = state.feed.len();
+    let len = state.feed.shown_count();
     let pane = state.pane_mut(PaneId::SignIns);
     pane.filter = None;
     pane.len = len;
@@ -125,9 +130,10 @@ pub fn pivot_findings(state: &mut AppState) -> Result<(), String> {
     if value.is_empty() {
         return Err("nothing to look up in this cell".into());
     }
-    let pane = state.pane_mut(PaneId::Findings);
-    pane.filter = Some(value);
-    pane.selected = 0;
+    // Quoted, so an address or a name with spaces is one term.
+    let quoted = format!("\"{}\"", value.as_str().replace('"', ""));
+    state.pane_mut(PaneId::Findings).filter = Some(SafeText::new(&quoted));
+    super::findings::refresh(state, None);
     state.focus = PaneId::Findings;
     Ok(())
 }
@@ -173,7 +179,7 @@ pub fn record_arrived(state: &mut AppState, id: &str, record: Result<String, Saf
 pub fn toggle_stream(state: &mut AppState, kind: Kind) -> bool {
     let hide = !state.feed.hidden(kind);
     state.feed.set_hidden(kind, hide);
-    let len = state.feed.len();
+    let len = state.feed.shown_count();
     let pane = state.pane_mut(PaneId::SignIns);
     pane.len = len;
     pane.selected = pane.selected.min(len.saturating_sub(1));

@@ -100,6 +100,10 @@ pub struct Session {
 pub enum PromptKind {
     Command,
     Filter(PaneId),
+    /// `STATE [@OWNER] REASON` for the selected finding.
+    Triage,
+    /// A reason to set aside the selected finding's detection and entity.
+    Suppress,
 }
 
 /// Tab completion in progress: the candidates and which one is shown.
@@ -247,6 +251,8 @@ pub struct AppState {
     pub feed_view: FeedView,
     /// What the detections concluded from the live feed, most severe first.
     pub findings: Vec<super::findings::FindingRow>,
+    /// Triage decisions and suppressions, from the case journal.
+    pub triage: super::triage::TriageBook,
     /// The case's notes, newest first.
     pub notes: Vec<NoteRow>,
     pub keymap: Arc<Keymap>,
@@ -268,6 +274,7 @@ impl AppState {
             feed: SignInFeed::default(),
             feed_view: FeedView::default(),
             findings: Vec::new(),
+            triage: Default::default(),
             notes: Vec::new(),
             keymap,
             screen: (80, 24),

@@ -6,8 +6,8 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::action::{Action, Effect, Msg};
 use super::commands::{self, Command};
-use super::signins;
 use super::feed::Connection;
+use super::signins;
 use super::state::{
     AppState, CaseLock, Completion, Mode, PaneId, Prompt, PromptKind, Toast, ToastLevel,
 };
@@ -110,28 +110,40 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             signins::receive(state, rows);
             vec![Effect::Render]
         }
+        Msg::Journaled(record) => {
+            state.in_flight.retain(|w| w.as_str() != SAVING_TRIAGE);
+            let reading = super::findings::selected(state).map(|f| f.id.clone());
+            if state.triage.apply(&record) {
+                super::findings::refresh(state, reading);
+                toast(state, ToastLevel::Info, "triage saved to the case".into());
+            }
+            vec![Effect::Render]
+        }
+        Msg::JournalFailed(reason) => {
+            state.in_flight.retain(|w| w.as_str() != SAVING_TRIAGE);
+            toast(
+                state,
+                ToastLevel::Error,
+                format!("triage not saved (nothing changed): {reason}"),
+            );
+            vec![Effect::Render]
+        }
         Msg::SignInRecord(id, record) => {
             signins::record_arrived(state, &id, record);
             vec![Effect::Render]
         }
         Msg::Findings(rows) => {
             // The selection stays on the finding being read.
-            let pane = state.pane(PaneId::Findings);
-            let reading = state.findings.get(pane.selected).map(|f| f.id.clone());
+            let reading = super::findings::selected(state).map(|f| f.id.clone());
             let news = super::findings::news(&state.findings, &rows);
-            state
-                .feed
-                .set_evidence(rows.iter().map(|f| (f.id.clone(), f.evidence.clone())));
+            state.feed.set_evidence(rows.iter().map(|f| {
+                let quiet = f.severity == crate::model::Severity::Info;
+                (f.id.clone(), quiet, f.evidence.clone())
+            }));
             state.findings = rows;
-            let feed_len = state.feed.len();
+            let feed_len = state.feed.shown_count();
             state.pane_mut(PaneId::SignIns).len = feed_len;
-            let len = state.findings.len();
-            let selected = reading
-                .and_then(|id| state.findings.iter().position(|f| f.id == id))
-                .unwrap_or(0);
-            let pane = state.pane_mut(PaneId::Findings);
-            pane.len = len;
-            pane.selected = selected;
+            super::findings::refresh(state, reading);
             // New findings are announced without taking the focus.
             if let Some((n, worst)) = news {
                 let what = if n == 1 { "finding" } else { "findings" };
@@ -278,7 +290,16 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             signins::set_follow(state, follow);
         }
         Action::Open if focus == PaneId::SignIns => return signins::open_detail(state),
-        Action::Open if focus == PaneId::Findings => state.zoomed = !state.zoomed,
+        Action::Open if focus == PaneId::Findings => {
+            // The finding's evidence, in the feed.
+            let Some(id) = super::findings::selected(state).map(|f| f.id.clone()) else {
+                return vec![];
+            };
+            match signins::apply_filter(state, &format!("finding:{id}")) {
+                Ok(()) => state.focus = PaneId::SignIns,
+                Err(reason) => toast(state, ToastLevel::Error, reason),
+            }
+        }
         Action::CellNext if focus == PaneId::SignIns => {
             state.feed_view.cell = state.feed_view.cell.next()
         }
@@ -296,12 +317,26 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Copy => return copy_selected(state),
+        Action::Triage | Action::Suppress if focus == PaneId::Findings => {
+            if let Err(reason) = super::findings::can_triage(state) {
+                toast(state, ToastLevel::Error, reason);
+            } else {
+                let kind = if action == Action::Triage {
+                    PromptKind::Triage
+                } else {
+                    PromptKind::Suppress
+                };
+                state.mode = Mode::Prompt(Box::new(Prompt::new(kind, "")));
+            }
+        }
         Action::ToggleFollow
         | Action::Open
         | Action::CellNext
         | Action::CellPrev
         | Action::Pivot
-        | Action::PivotFindings => return vec![],
+        | Action::PivotFindings
+        | Action::Triage
+        | Action::Suppress => return vec![],
         Action::NewNote => {
             if !matches!(state.session.case, CaseLock::Unlocked(_)) {
                 toast(
@@ -318,6 +353,11 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
                 && let Some(row) = state.feed.get(state.pane(PaneId::SignIns).selected)
             {
                 editor.links.push(format!("signin:{}", row.id()));
+            }
+            if focus == PaneId::Findings
+                && let Some(finding) = super::findings::selected(state)
+            {
+                editor.links.push(format!("finding:{}", finding.id));
             }
             state.focus = PaneId::Notes;
             state.mode = Mode::Editor(Box::new(editor));
@@ -364,6 +404,8 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
 
 /// What the in-flight list says while a note is being written.
 const SAVING_NOTE: &str = "saving a note to the case";
+/// And while a triage decision is.
+const SAVING_TRIAGE: &str = "saving a triage decision to the case";
 
 fn on_editor(state: &mut AppState, action: Action) -> Vec<Effect> {
     let Mode::Editor(editor) = &mut state.mode else {
@@ -446,7 +488,9 @@ fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::CellPrev
         | Action::Pivot
         | Action::PivotFindings
-        | Action::Copy => return vec![],
+        | Action::Copy
+        | Action::Triage
+        | Action::Suppress => return vec![],
     };
     *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
     clamp_help_scroll(state);
@@ -481,11 +525,28 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.mode = Mode::Normal;
                 return vec![Effect::Render];
             }
+            if matches!(kind, PromptKind::Triage | PromptKind::Suppress) {
+                // A bad line keeps the prompt open with its reason.
+                match super::findings::journal_body(state, kind, &text) {
+                    Ok(body) => {
+                        state.mode = Mode::Normal;
+                        state.in_flight.push(SafeText::new(SAVING_TRIAGE));
+                        return vec![Effect::Render, Effect::Journal(body)];
+                    }
+                    Err(problem) => {
+                        if let Mode::Prompt(prompt) = &mut state.mode {
+                            prompt.problem = Some(problem);
+                        }
+                        return vec![Effect::Render];
+                    }
+                }
+            }
             state.mode = Mode::Normal;
             match kind {
                 PromptKind::Command if text.is_empty() => {}
                 PromptKind::Command => return run_command(state, &text),
                 PromptKind::Filter(pane) => set_filter(state, pane, &text),
+                PromptKind::Triage | PromptKind::Suppress => {}
             }
         }
         Action::MoveUp | Action::MoveDown if prompt.kind == PromptKind::Filter(PaneId::SignIns) => {
@@ -501,7 +562,7 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
             check_filter(state);
         }
         Action::Complete | Action::CompletePrev => {
-            if prompt.kind != PromptKind::Command {
+            if !matches!(prompt.kind, PromptKind::Command | PromptKind::Triage) {
                 return vec![];
             }
             let step = if action == Action::Complete { 1 } else { -1 };
@@ -533,7 +594,9 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::CellPrev
         | Action::Pivot
         | Action::PivotFindings
-        | Action::Copy => return vec![],
+        | Action::Copy
+        | Action::Triage
+        | Action::Suppress => return vec![],
     }
     vec![Effect::Render]
 }
@@ -592,10 +655,7 @@ fn on_detail(state: &mut AppState, action: Action) -> Vec<Effect> {
 fn copy_selected(state: &mut AppState) -> Vec<Effect> {
     let value = match state.focus {
         PaneId::SignIns => signins::selected_value(state),
-        PaneId::Findings => state
-            .findings
-            .get(state.pane(PaneId::Findings).selected)
-            .map(|f| f.id.clone()),
+        PaneId::Findings => super::findings::selected(state).map(|f| f.id.clone()),
         PaneId::Remediation | PaneId::Notes => None,
     };
     match value {
@@ -630,7 +690,11 @@ fn cycle_completion(prompt: &mut Prompt, step: isize) {
             c
         }
         None => {
-            let candidates = commands::complete(prompt.text());
+            let candidates = if prompt.kind == PromptKind::Triage {
+                super::triage::complete(prompt.text())
+            } else {
+                commands::complete(prompt.text())
+            };
             if candidates.is_empty() {
                 return;
             }
@@ -691,6 +755,9 @@ fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
     state.pane_mut(pane).selected = 0;
     if pane == PaneId::Notes {
         refresh_notes_len(state);
+    }
+    if pane == PaneId::Findings {
+        super::findings::refresh(state, None);
     }
 }
 

@@ -103,6 +103,41 @@ pub fn markdown(export: &Export) -> Vec<u8> {
             Body::Events { stream, count, .. } => {
                 format!("{count} {} events kept", SafeText::new(stream))
             }
+            Body::Triage {
+                finding,
+                state,
+                reason,
+                owner,
+                ..
+            } => format!(
+                "finding {} triaged {}{}{}",
+                SafeText::new(finding),
+                SafeText::new(state),
+                if owner.is_empty() {
+                    String::new()
+                } else {
+                    format!(", owner {}", SafeText::new(owner))
+                },
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", SafeText::new(reason))
+                },
+            )
+            .replace('|', "\\|"),
+            Body::Suppress {
+                detection,
+                field,
+                value,
+                reason,
+            } => format!(
+                "{} findings about {}={} suppressed: {}",
+                SafeText::new(detection),
+                SafeText::new(field),
+                SafeText::new(value),
+                SafeText::new(reason)
+            )
+            .replace('|', "\\|"),
             Body::Unknown => "a record this warroom does not know".into(),
         };
         md.push_str(&format!(

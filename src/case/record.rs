@@ -46,6 +46,26 @@ pub enum Body {
         count: u64,
         sha256: String,
     },
+    /// A triage decision on a finding (findings are named by their stable
+    /// id: the same detection and group give the same id on every run).
+    Triage {
+        finding: String,
+        detection: String,
+        /// new, investigating, confirmed, benign or false-positive.
+        state: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        owner: String,
+    },
+    /// Findings of one detection about one entity set aside, now and later.
+    Suppress {
+        detection: String,
+        field: String,
+        value: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+    },
     /// Written by a newer warroom.
     #[serde(other)]
     Unknown,
@@ -58,6 +78,8 @@ impl Body {
             Body::Note { .. } => "note",
             Body::Recipients { .. } => "recipients",
             Body::Events { .. } => "events",
+            Body::Triage { .. } => "triage",
+            Body::Suppress { .. } => "suppress",
             Body::Unknown => "unknown",
         }
     }
@@ -93,7 +115,7 @@ mod tests {
     #[test]
     fn unknown_kinds_are_kept_readable() {
         let r: Record = serde_json::from_str(
-            r#"{"id":"1","time":"t","author":"a","kind":"triage","finding":"x"}"#,
+            r#"{"id":"1","time":"t","author":"a","kind":"hologram","finding":"x"}"#,
         )
         .unwrap();
         assert_eq!(r.body, Body::Unknown);

@@ -163,4 +163,3 @@ pub fn live_findings() -> Vec<warroom::app::findings::FindingRow> {
         .map(warroom::app::findings::FindingRow::from_finding)
         .collect()
 }
-

@@ -31,7 +31,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("legacy:", "yes or no (legacy protocol)"),
     ("since:", "30m, 2h, 7d, or a time such as 2026-11-25T10:00Z"),
     ("until:", "like since:"),
-    ("finding:", "yes, no, or a finding's id: evidence of findings"),
+    (
+        "finding:",
+        "yes, no, or a finding's id: evidence of findings",
+    ),
     ("id:", "the event's id"),
 ];
 
@@ -140,11 +143,8 @@ enum IpTest {
 
 impl IpTest {
     fn parse(value: &str) -> Result<Self, String> {
-        let bad = || {
-            format!(
-                "ip:{value} is not an address, a prefix (10.1.) or a network (10.0.0.0/8)"
-            )
-        };
+        let bad =
+            || format!("ip:{value} is not an address, a prefix (10.1.) or a network (10.0.0.0/8)");
         if let Some((address, bits)) = value.split_once('/') {
             let address: IpAddr = address.parse().map_err(|_| bad())?;
             let bits: u8 = bits.parse().map_err(|_| bad())?;
@@ -303,7 +303,7 @@ impl Test {
 }
 
 /// Splits on spaces outside double quotes; the quotes go.
-fn words(text: &str) -> Result<Vec<String>, String> {
+pub(crate) fn words(text: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut quoted = false;
@@ -423,21 +423,26 @@ fn describe(field: &str) -> &'static str {
 
 /// `30m`, `2h`, `7d` before `now`, or an absolute time.
 fn instant(field: &str, value: &str, now: Timestamp) -> Result<i64, String> {
-    let bad = || {
-        format!("{field}:{value} is not a duration (30m, 2h, 7d) or a time (2026-11-25T10:00Z)")
-    };
-    let units = [("s", 1), ("m", 60), ("h", 3600), ("d", 86_400), ("w", 604_800)];
+    let bad =
+        || format!("{field}:{value} is not a duration (30m, 2h, 7d) or a time (2026-11-25T10:00Z)");
+    let units = [
+        ("s", 1),
+        ("m", 60),
+        ("h", 3600),
+        ("d", 86_400),
+        ("w", 604_800),
+    ];
     for (unit, seconds) in units {
         if let Some(number) = value.strip_suffix(unit)
             && let Ok(n) = number.parse::<i64>()
         {
             let ago = SignedDuration::from_secs(n.saturating_mul(seconds));
             let at = now.checked_sub(ago).map_err(|_| bad())?;
-            return Ok(at.as_microsecond() as i64);
+            return Ok(at.as_microsecond());
         }
     }
     let at = crate::model::de::parse_time(value).ok_or_else(bad)?;
-    Ok(at.as_microsecond() as i64)
+    Ok(at.as_microsecond())
 }
 
 #[cfg(test)]
@@ -489,9 +494,15 @@ mod tests {
         assert!(judge("user:ADELE app:exchange", adele()));
         assert!(!judge("-user:adele", adele()));
         assert!(judge("status:fail error:50126 risk:high risk:any", adele()));
-        assert!(judge("mfa:claim mfa:yes type:user country:nl asn:AS64511", adele()));
+        assert!(judge(
+            "mfa:claim mfa:yes type:user country:nl asn:AS64511",
+            adele()
+        ));
         assert!(!judge("type:sp", adele()));
-        assert!(judge("since:2h -since:30m until:2026-11-25T11:30Z", adele()));
+        assert!(judge(
+            "since:2h -since:30m until:2026-11-25T11:30Z",
+            adele()
+        ));
         assert!(judge("0b1c id:0b1c finding:no", adele()));
         assert!(judge("user:\"adele.vance@contoso\"", adele()));
     }

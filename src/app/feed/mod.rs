@@ -8,7 +8,7 @@ mod intern;
 pub mod row;
 mod status;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 pub use filter::Filter;
 pub use intern::{Interner, Sym};
@@ -38,6 +38,9 @@ pub struct SignInFeed {
     view: Vec<u32>,
     /// Event id to the findings it is evidence for.
     evidence: HashMap<Box<str>, Vec<String>>,
+    /// Findings that only inform (MFA by claim in a federated tenant is
+    /// every sign-in): their evidence is not flagged in the table.
+    quiet: HashSet<String>,
     /// Sign-ins and failures per minute (minutes since the epoch), for the
     /// sparkline and the timeline, kept as rows arrive.
     minutes: BTreeMap<i64, Minute>,
@@ -111,16 +114,18 @@ impl<'a> RowRef<'a> {
 
     /// The findings this sign-in is evidence for.
     pub fn findings(&self) -> &'a [String] {
-        self.feed
-            .evidence
-            .get(self.id())
-            .map_or(&[], Vec::as_slice)
+        self.feed.evidence.get(self.id()).map_or(&[], Vec::as_slice)
+    }
+
+    /// Evidence for a finding that is more than informational.
+    pub fn flagged(&self) -> bool {
+        self.findings().iter().any(|f| !self.feed.quiet.contains(f))
     }
 }
 
 impl SignInFeed {
     /// Rows shown (after the filter and hidden streams).
-    pub fn len(&self) -> usize {
+    pub fn shown_count(&self) -> usize {
         self.shown().len()
     }
 
@@ -235,7 +240,10 @@ impl SignInFeed {
             }
             stored.id_len = end as u16;
             self.ids.push_str(&id[..end]);
-            let minute = self.minutes.entry(stored.micros.div_euclid(60_000_000)).or_default();
+            let minute = self
+                .minutes
+                .entry(stored.micros.div_euclid(60_000_000))
+                .or_default();
             minute.signins += 1;
             minute.failures += u32::from(stored.failed());
             self.rows.push(stored);
@@ -276,10 +284,18 @@ impl SignInFeed {
         self.refilter();
     }
 
-    /// Which events are evidence for which findings.
-    pub fn set_evidence(&mut self, findings: impl IntoIterator<Item = (String, Vec<SafeText>)>) {
+    /// Which events are evidence for which findings: each finding's id,
+    /// whether it only informs, and its evidence.
+    pub fn set_evidence(
+        &mut self,
+        findings: impl IntoIterator<Item = (String, bool, Vec<SafeText>)>,
+    ) {
         self.evidence.clear();
-        for (finding, events) in findings {
+        self.quiet.clear();
+        for (finding, quiet, events) in findings {
+            if quiet {
+                self.quiet.insert(finding.clone());
+            }
             for event in events {
                 self.evidence
                     .entry(event.as_str().into())
@@ -448,7 +464,7 @@ mod tests {
         feed.insert(vec![row(1, "adele"), row(2, "megan")]);
         let now = Timestamp::from_second(100).unwrap();
         feed.set_filter(Some(Filter::parse("user:adele", now).unwrap()));
-        assert_eq!(feed.len(), 1);
+        assert_eq!(feed.shown_count(), 1);
         assert_eq!(feed.insert(vec![row(3, "adele"), row(4, "megan")]), 1);
         assert_eq!(times(&feed), vec![3, 1]);
         assert_eq!(feed.total(), 4);
@@ -474,9 +490,10 @@ mod tests {
         feed.insert(vec![row(1, "adele"), row(2, "megan")]);
         let now = Timestamp::from_second(100).unwrap();
         feed.set_filter(Some(Filter::parse("finding:yes", now).unwrap()));
-        assert_eq!(feed.len(), 0);
-        feed.set_evidence([("f1".to_owned(), vec![SafeText::new("e2")])]);
+        assert_eq!(feed.shown_count(), 0);
+        feed.set_evidence([("f1".to_owned(), false, vec![SafeText::new("e2")])]);
         assert_eq!(times(&feed), vec![2]);
         assert_eq!(feed.get(0).unwrap().findings(), ["f1".to_owned()]);
+        assert!(feed.get(0).unwrap().flagged());
     }
 }

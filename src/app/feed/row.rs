@@ -289,7 +289,7 @@ pub struct Stored {
 impl Stored {
     pub fn new(row: &SignInRow, id: u32, strings: &mut Interner) -> Self {
         Self {
-            micros: row.time.as_microsecond() as i64,
+            micros: row.time.as_microsecond(),
             id,
             id_len: row.id.as_str().len().min(u16::MAX as usize) as u16,
             principal: strings.intern(&row.principal),

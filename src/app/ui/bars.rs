@@ -25,6 +25,7 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         Mode::Normal => "NORMAL",
         Mode::Help { .. } => "HELP",
         Mode::Prompt(p) if p.kind == PromptKind::Command => "COMMAND",
+        Mode::Prompt(p) if matches!(p.kind, PromptKind::Triage | PromptKind::Suppress) => "TRIAGE",
         Mode::Prompt(_) => "FILTER",
         Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
         Mode::Editor(_) => "NOTE",

@@ -40,7 +40,10 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, deta
         )),
     }
     lines.push(Line::raw(""));
-    lines.push(Line::styled("Whole record, as the tenant returns it", theme.title));
+    lines.push(Line::styled(
+        "Whole record, as the tenant returns it",
+        theme.title,
+    ));
     match &detail.record {
         Record::Loading => lines.push(Line::styled("reading it from the tenant…", theme.dim)),
         Record::Failed(reason) => {
@@ -92,9 +95,15 @@ fn fields<'a>(
     let r = row.row;
     let label = |name: &str| Span::styled(format!("{name:<LABEL$} "), theme.dim);
     let mut plain = |name: &str, value: String| {
-        lines.push(Line::from(vec![label(name), Span::styled(value, theme.text)]));
+        lines.push(Line::from(vec![
+            label(name),
+            Span::styled(value, theme.text),
+        ]));
     };
-    plain("time", r.time().strftime("%Y-%m-%d %H:%M:%S%.3f UTC").to_string());
+    plain(
+        "time",
+        r.time().strftime("%Y-%m-%d %H:%M:%S%.3f UTC").to_string(),
+    );
     plain("type", r.kind.stream().to_owned());
     let tenant = [
         ("event id", SafeText::new(row.id())),
@@ -126,17 +135,22 @@ fn fields<'a>(
     } else {
         "modern authentication"
     };
-    plain("protocol", legacy.to_owned(), if r.legacy { theme.warn } else { theme.text });
+    plain(
+        "protocol",
+        legacy.to_owned(),
+        if r.legacy { theme.warn } else { theme.text },
+    );
     let method = row.text(r.mfa_method);
     let auth = match r.mfa {
-        Mfa::Claim => "MFA satisfied by a claim in the token (what a forged SAML token shows)".to_owned(),
+        Mfa::Claim => {
+            "MFA satisfied by a claim in the token: the federation server's word (a forged SAML token shows the same)".to_owned()
+        }
         Mfa::MultiFactor if !method.is_empty() => format!("multi-factor ({method})"),
         Mfa::MultiFactor => "multi-factor".to_owned(),
         Mfa::SingleFactor => "single factor".to_owned(),
         Mfa::Unknown => "not reported".to_owned(),
     };
-    let auth_style = if r.mfa == Mfa::Claim { theme.warn } else { theme.text };
-    plain("auth", auth, auth_style);
+    plain("auth", auth, theme.text);
     let access = match r.access.label() {
         "" => "not reported",
         "none" => "no policy applied",
@@ -154,18 +168,21 @@ fn fields<'a>(
         "" => "not reported",
         other => other,
     };
-    plain("risk", risk.to_owned(), if r.risky() { theme.error } else { theme.text });
+    plain(
+        "risk",
+        risk.to_owned(),
+        if r.risky() { theme.error } else { theme.text },
+    );
     let findings = row.findings();
     if findings.is_empty() {
         plain("findings", "evidence for no finding".to_owned(), theme.dim);
     }
     for (i, id) in findings.iter().enumerate() {
         let name = if i == 0 { "findings" } else { "" };
-        let title = state
-            .findings
-            .iter()
-            .find(|f| &f.id == id)
-            .map_or_else(|| id.clone(), |f| format!("{} {} ({id})", f.severity.label().trim(), f.title));
+        let title = state.findings.iter().find(|f| &f.id == id).map_or_else(
+            || id.clone(),
+            |f| format!("{} {} ({id})", f.severity.label().trim(), f.title),
+        );
         plain(name, title, theme.error);
     }
 }

@@ -10,9 +10,10 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::pane;
-use crate::app::findings::FindingRow;
+use crate::app::findings::{FindingRow, visible};
 use crate::app::state::{AppState, PaneId};
 use crate::app::theme::Theme;
+use crate::app::triage::Verdict;
 use crate::model::Severity;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
@@ -33,26 +34,40 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let [counts, body] = Layout::vertical([Constraint::Length(1), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(count_line(&state.findings, theme)), counts);
-    let findings = &state.findings;
-    let selected = state
-        .pane(PaneId::Findings)
-        .selected
-        .min(findings.len() - 1);
-    let list_rows = (body.height / 2).max(1).min(findings.len() as u16);
+    frame.render_widget(Paragraph::new(count_line(state, theme)), counts);
+    let pane = state.pane(PaneId::Findings);
+    let shown: Vec<&FindingRow> = visible(&state.findings, pane.filter.as_ref(), &state.triage)
+        .into_iter()
+        .map(|i| &state.findings[i])
+        .collect();
+    if shown.is_empty() {
+        let why = "No finding matches the filter (Esc clears it).";
+        frame.render_widget(Paragraph::new(Line::styled(why, theme.dim)), body);
+        return;
+    }
+    let selected = pane.selected.min(shown.len() - 1);
+    let list_rows = (body.height / 2).max(1).min(shown.len() as u16);
     let [list, full] =
         Layout::vertical([Constraint::Length(list_rows), Constraint::Min(0)]).areas(body);
-    let lines = pane::list_window(findings, selected, list_rows, |f| {
-        row(f, theme, usize::from(list.width))
+    let lines = pane::list_window(&shown, selected, list_rows, |f| {
+        row(
+            f,
+            state.triage.verdict(&f.id),
+            theme,
+            usize::from(list.width),
+        )
     });
     frame.render_widget(Paragraph::new(lines), list);
     if full.height > 1 {
-        draw_detail(frame, full, &findings[selected], theme);
+        draw_detail(frame, full, shown[selected], state, theme);
     }
 }
 
-/// `1 CRIT · 11 HIGH · 7 MED`: only the severities present.
-fn count_line<'a>(findings: &[FindingRow], theme: &Theme) -> Line<'a> {
+/// `1 CRIT · 11 HIGH · 7 MED · 3 open`: only the severities present, then
+/// how many still wait for a verdict and how many are suppressed.
+fn count_line<'a>(state: &AppState, theme: &Theme) -> Line<'a> {
+    let findings = &state.findings;
+    let book = &state.triage;
     let mut spans = Vec::new();
     for severity in Severity::ALL {
         let n = findings.iter().filter(|f| f.severity == severity).count();
@@ -67,27 +82,50 @@ fn count_line<'a>(findings: &[FindingRow], theme: &Theme) -> Line<'a> {
             theme.severity(severity),
         ));
     }
+    let suppressed = findings
+        .iter()
+        .filter(|f| book.suppressed(f).is_some())
+        .count();
+    let open = findings
+        .iter()
+        .filter(|f| book.suppressed(f).is_none())
+        .filter(|f| matches!(book.verdict(&f.id), Verdict::New | Verdict::Investigating))
+        .count();
+    spans.push(Span::styled(format!(" · {open} open"), theme.dim));
+    if suppressed > 0 {
+        spans.push(Span::styled(
+            format!(" · {suppressed} suppressed"),
+            theme.dim,
+        ));
+    }
     Line::from(spans)
 }
 
-/// `CRIT 11-24 18:33 ×2 Federation trust changed`.
-fn row<'a>(f: &'a FindingRow, theme: &Theme, width: usize) -> Line<'a> {
+/// `CRIT CONF 11-24 18:33 ×2 Federation trust changed`.
+fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> Line<'a> {
     let when = f
         .last_seen
         .as_deref()
         .and_then(|t| t.get(5..16))
         .map_or_else(|| "?".to_owned(), |t| t.replace('T', " "));
     let head = format!(" {when} ×{} ", f.count);
-    let used = 4 + head.chars().count();
+    let used = 9 + head.chars().count();
     let title: String = f.title.chars().take(width.saturating_sub(used)).collect();
+    let verdict_style = match verdict {
+        Verdict::New => theme.warn,
+        Verdict::Investigating | Verdict::Confirmed => theme.error,
+        Verdict::Benign | Verdict::FalsePositive => theme.dim,
+    };
     Line::from(vec![
         Span::styled(f.severity.label(), theme.severity(f.severity)),
+        Span::raw(" "),
+        Span::styled(verdict.badge(), verdict_style),
         Span::styled(head, theme.dim),
         Span::styled(title, theme.text),
     ])
 }
 
-fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, theme: &Theme) {
+fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, theme: &Theme) {
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!("── {} ", f.severity.label().trim()),
@@ -147,7 +185,44 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, theme: &Theme) {
         ));
     }
     lines.push(Line::from(evidence));
+    lines.push(triage_line(f, state, theme));
+    lines.push(Line::styled(
+        "Enter: its events in the feed · s: triage · S: suppress similar · n: note",
+        theme.dim,
+    ));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// `Triage: confirmed by alice@jump (owner carol) at …: forged token`.
+fn triage_line<'a>(f: &FindingRow, state: &AppState, theme: &Theme) -> Line<'a> {
+    if let Some(s) = state.triage.suppressed(f) {
+        return Line::from(vec![
+            Span::styled("Suppressed ", theme.dim),
+            Span::styled(format!("by {}: {}", s.by, s.reason), theme.dim),
+        ]);
+    }
+    let Some(d) = state.triage.decision(&f.id) else {
+        return Line::styled("Triage: new (s to decide)", theme.warn);
+    };
+    let owner = if d.owner.is_empty() {
+        String::new()
+    } else {
+        format!(", owner {}", d.owner)
+    };
+    let reason = if d.reason.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", d.reason)
+    };
+    Line::styled(
+        format!(
+            "Triage: {} by {} at {}{owner}{reason}",
+            d.verdict.name(),
+            d.by,
+            d.time
+        ),
+        theme.text,
+    )
 }
 
 /// The collapsed pane's line: how many, and the worst.

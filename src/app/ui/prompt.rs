@@ -21,6 +21,8 @@ pub fn draw(
     let label = match prompt.kind {
         PromptKind::Command => ":".to_owned(),
         PromptKind::Filter(pane) => format!("filter {}: ", pane.title()),
+        PromptKind::Triage => "triage (state @owner reason): ".to_owned(),
+        PromptKind::Suppress => "suppress similar, because: ".to_owned(),
     };
     let [l, input] = Layout::horizontal([
         Constraint::Length(label.chars().count() as u16),
@@ -33,7 +35,12 @@ pub fn draw(
     if let (Some(rect), Some(problem)) = (completions, &prompt.problem) {
         let text = crate::model::SafeText::new(problem);
         let mut spans = vec![Span::styled(" ", theme.error)];
-        spans.extend(super::untrusted(&text, theme.error, theme, usize::from(rect.width)));
+        spans.extend(super::untrusted(
+            &text,
+            theme.error,
+            theme,
+            usize::from(rect.width),
+        ));
         frame.render_widget(Paragraph::new(Line::from(spans)), rect);
     } else if let (Some(rect), Some(completion)) = (completions, &prompt.completion) {
         let mut spans = vec![Span::raw(" ")];

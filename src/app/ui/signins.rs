@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell as TableCell, Paragraph, Row, Sparkline, Table};
 
 use super::pane;
-use crate::app::feed::{Access, Cell, Connection, Kind, Mfa, RowRef, StreamStatus};
+use crate::app::feed::{Access, Cell, Connection, Kind, RowRef, StreamStatus};
 use crate::app::state::{AppState, PaneId};
 use crate::app::theme::Theme;
 
@@ -41,10 +41,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
     if spark == 1 {
         draw_rate(frame, rate, state, theme);
     }
-    if state.feed.len() == 0 {
+    if state.feed.shown_count() == 0 {
         let why = "No sign-in matches the filter or the streams shown (Esc clears the filter; :stream shows a hidden stream).";
         frame.render_widget(
-            Paragraph::new(Line::styled(why, theme.dim)).wrap(ratatui::widgets::Wrap { trim: true }),
+            Paragraph::new(Line::styled(why, theme.dim))
+                .wrap(ratatui::widgets::Wrap { trim: true }),
             table,
         );
         return;
@@ -55,13 +56,17 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
 /// `shown 12 of 340 · ● live` or `‖ paused · 5 new`.
 fn mode_text(state: &AppState, ascii: bool) -> String {
     let feed = &state.feed;
-    let count = if feed.len() == feed.total() {
+    let count = if feed.shown_count() == feed.total() {
         format!("{}", feed.total())
     } else {
-        format!("{} of {}", feed.len(), feed.total())
+        format!("{} of {}", feed.shown_count(), feed.total())
     };
     let view = &state.feed_view;
-    let (live, paused) = if ascii { ("LIVE", "PAUSED") } else { ("● live", "‖ paused") };
+    let (live, paused) = if ascii {
+        ("LIVE", "PAUSED")
+    } else {
+        ("● live", "‖ paused")
+    };
     if view.follow {
         format!(" {count} · {live}")
     } else if view.unseen > 0 {
@@ -93,9 +98,7 @@ fn draw_rate(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let (total_label, fail_label) = ("in/min ", " fail/min ");
     let labels = (total_label.len() + fail_label.len()) as u16;
     let half = area.width.saturating_sub(labels) / 2;
-    let minutes = state
-        .feed
-        .per_minute(newest - i64::from(half) + 1, newest);
+    let minutes = state.feed.per_minute(newest - i64::from(half) + 1, newest);
     let signins: Vec<u64> = minutes.iter().map(|m| u64::from(m.signins)).collect();
     let failures: Vec<u64> = minutes.iter().map(|m| u64::from(m.failures)).collect();
     // Each on its own scale: a handful of failures must still show.
@@ -237,7 +240,10 @@ fn health_line<'a>(streams: &'a [StreamStatus], state: &AppState, theme: &Theme)
         if hidden {
             spans.push(Span::styled(format!("{name} hidden"), theme.dim));
         } else {
-            spans.push(Span::styled(format!("{name} {mark} {}", s.delivered), style));
+            spans.push(Span::styled(
+                format!("{name} {mark} {}", s.delivered),
+                style,
+            ));
         }
     }
     if let Some((used, limit)) = streams.iter().find_map(|s| s.budget) {
@@ -304,7 +310,8 @@ impl Column {
 /// where there is room; the text columns share what is left.
 fn columns(width: u16) -> Vec<(Column, u16)> {
     use Column::*;
-    let (fixed, shares): (Vec<(Column, u16)>, Vec<(Column, u16)>) = if width >= 150 {
+    type Widths = Vec<(Column, u16)>;
+    let (fixed, shares): (Widths, Widths) = if width >= 150 {
         (
             vec![
                 (Time, 14),
@@ -313,7 +320,7 @@ fn columns(width: u16) -> Vec<(Column, u16)> {
                 (Asn, 7),
                 (Mfa, 5),
                 (Access, 4),
-                (Result, 6),
+                (Result, 7),
                 (Risk, 6),
                 (Flags, 4),
             ],
@@ -321,12 +328,19 @@ fn columns(width: u16) -> Vec<(Column, u16)> {
         )
     } else if width >= 100 {
         (
-            vec![(Time, 14), (Kind, 6), (Ip, 15), (Mfa, 5), (Result, 6), (Flags, 4)],
+            vec![
+                (Time, 14),
+                (Kind, 6),
+                (Ip, 15),
+                (Mfa, 5),
+                (Result, 7),
+                (Flags, 4),
+            ],
             vec![(Who, 3), (App, 2), (Where, 1)],
         )
     } else {
         (
-            vec![(Time, 8), (Kind, 6), (Ip, 15), (Result, 6), (Flags, 4)],
+            vec![(Time, 8), (Kind, 6), (Ip, 15), (Result, 7), (Flags, 4)],
             vec![(Who, 3), (App, 2)],
         )
     };
@@ -384,14 +398,14 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, fo
             }))
             .style(style)
         });
-    let header = Row::new(
-        columns
-            .iter()
-            .map(|(c, _)| {
-                let name = if *c == Column::Time && !wide { "time" } else { c.header() };
-                TableCell::from(Span::styled(name, theme.dim))
-            }),
-    );
+    let header = Row::new(columns.iter().map(|(c, _)| {
+        let name = if *c == Column::Time && !wide {
+            "time"
+        } else {
+            c.header()
+        };
+        TableCell::from(Span::styled(name, theme.dim))
+    }));
     let widths = columns.iter().map(|(_, w)| Constraint::Length(*w));
     frame.render_widget(
         Table::new(rows, widths).header(header).column_spacing(1),
@@ -399,7 +413,13 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, fo
     );
 }
 
-fn cell<'a>(row: RowRef<'a>, column: Column, width: usize, wide: bool, theme: &Theme) -> TableCell<'a> {
+fn cell<'a>(
+    row: RowRef<'a>,
+    column: Column,
+    width: usize,
+    wide: bool,
+    theme: &Theme,
+) -> TableCell<'a> {
     let text = |sym| {
         TableCell::from(Line::from(super::untrusted(
             row.text(sym),
@@ -436,10 +456,9 @@ fn cell<'a>(row: RowRef<'a>, column: Column, width: usize, wide: bool, theme: &T
         Column::Asn if r.asn == 0 => TableCell::from(""),
         Column::Asn => TableCell::from(format!("AS{}", r.asn)),
         Column::Client => text(r.client),
-        Column::Mfa => match r.mfa {
-            Mfa::Claim => TableCell::from(Span::styled("claim", theme.warn)),
-            other => TableCell::from(other.label()),
-        },
+        // A claim is every sign-in where AD FS does MFA: plain text; the
+        // forged ones are flagged by their findings.
+        Column::Mfa => TableCell::from(r.mfa.label()),
         Column::Access => match r.access {
             Access::Failure => TableCell::from(Span::styled("FAIL", theme.error)),
             other => TableCell::from(Span::styled(other.label(), theme.dim)),
@@ -450,21 +469,17 @@ fn cell<'a>(row: RowRef<'a>, column: Column, width: usize, wide: bool, theme: &T
         Column::Result => TableCell::from(Span::styled("ok", theme.ok)),
         Column::Risk if r.risky() => TableCell::from(Span::styled(r.risk.label(), theme.error)),
         Column::Risk => TableCell::from(Span::styled(r.risk.label(), theme.dim)),
-        // Readable without colour: F evidence of a finding, R risky,
-        // M MFA satisfied by a token claim, L legacy protocol.
+        // Readable without colour: F evidence of a finding (above
+        // informational), R risky, L legacy protocol.
         Column::Flags => {
+            let flagged = row.flagged();
             let flags = format!(
-                "{}{}{}{}",
-                if row.findings().is_empty() { "" } else { "F" },
+                "{}{}{}",
+                if flagged { "F" } else { "" },
                 if r.risky() { "R" } else { "" },
-                if r.mfa == Mfa::Claim { "M" } else { "" },
                 if r.legacy { "L" } else { "" },
             );
-            let style = if row.findings().is_empty() {
-                theme.warn
-            } else {
-                theme.error
-            };
+            let style = if flagged { theme.error } else { theme.warn };
             TableCell::from(Span::styled(flags, style))
         }
     }

@@ -1,0 +1,274 @@
+//! Triage of findings as the case journal records it: a verdict per
+//! finding (with reason and owner), and suppressions that set aside every
+//! finding of one detection about one entity. Plain data rebuilt from the
+//! journal's records, so it survives restarts.
+
+use std::collections::HashMap;
+
+use super::findings::FindingRow;
+use crate::case::record::{Body, Record};
+use crate::model::SafeText;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Verdict {
+    #[default]
+    New,
+    Investigating,
+    Confirmed,
+    Benign,
+    FalsePositive,
+}
+
+impl Verdict {
+    pub const ALL: [Verdict; 5] = [
+        Verdict::New,
+        Verdict::Investigating,
+        Verdict::Confirmed,
+        Verdict::Benign,
+        Verdict::FalsePositive,
+    ];
+
+    /// The word in the journal and on the triage line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::New => "new",
+            Verdict::Investigating => "investigating",
+            Verdict::Confirmed => "confirmed",
+            Verdict::Benign => "benign",
+            Verdict::FalsePositive => "false-positive",
+        }
+    }
+
+    /// Four letters for the findings list.
+    pub fn badge(self) -> &'static str {
+        match self {
+            Verdict::New => "NEW ",
+            Verdict::Investigating => "INV ",
+            Verdict::Confirmed => "CONF",
+            Verdict::Benign => "BNGN",
+            Verdict::FalsePositive => "FP  ",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Verdict> {
+        let word = word.to_ascii_lowercase();
+        let word = match word.as_str() {
+            "fp" | "false_positive" | "falsepositive" => "false-positive",
+            "inv" => "investigating",
+            "conf" => "confirmed",
+            other => other,
+        };
+        Verdict::ALL.into_iter().find(|v| v.name() == word)
+    }
+}
+
+/// The latest decision on one finding.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub reason: SafeText,
+    pub owner: SafeText,
+    /// Who recorded it, and when (RFC 3339).
+    pub by: SafeText,
+    pub time: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suppression {
+    pub detection: String,
+    pub field: String,
+    pub value: String,
+    pub reason: SafeText,
+    pub by: SafeText,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TriageBook {
+    decisions: HashMap<String, Decision>,
+    suppressions: Vec<Suppression>,
+}
+
+impl TriageBook {
+    /// Takes in one journal record; `true` when it was about triage.
+    pub fn apply(&mut self, record: &Record) -> bool {
+        match &record.body {
+            Body::Triage {
+                finding,
+                state,
+                reason,
+                owner,
+                ..
+            } => {
+                let decision = Decision {
+                    // A verdict a newer warroom wrote reads as investigating.
+                    verdict: Verdict::parse(state).unwrap_or(Verdict::Investigating),
+                    reason: SafeText::new(reason),
+                    owner: SafeText::new(owner),
+                    by: SafeText::new(&record.author),
+                    time: record.time.clone(),
+                };
+                self.decisions.insert(finding.clone(), decision);
+                true
+            }
+            Body::Suppress {
+                detection,
+                field,
+                value,
+                reason,
+            } => {
+                self.suppressions.push(Suppression {
+                    detection: detection.clone(),
+                    field: field.clone(),
+                    value: value.clone(),
+                    reason: SafeText::new(reason),
+                    by: SafeText::new(&record.author),
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub fn decision(&self, finding: &str) -> Option<&Decision> {
+        self.decisions.get(finding)
+    }
+
+    pub fn verdict(&self, finding: &str) -> Verdict {
+        self.decision(finding).map_or(Verdict::New, |d| d.verdict)
+    }
+
+    /// The suppression that covers this finding, if any.
+    pub fn suppressed(&self, finding: &FindingRow) -> Option<&Suppression> {
+        self.suppressions.iter().find(|s| {
+            s.detection == finding.detection
+                && finding
+                    .entities
+                    .iter()
+                    .any(|(field, value)| *field == s.field && value.as_str() == s.value)
+        })
+    }
+
+    pub fn suppression_count(&self) -> usize {
+        self.suppressions.len()
+    }
+}
+
+/// What a finding's triage line says: `confirmed @alice forged token`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriageLine {
+    pub verdict: Verdict,
+    pub owner: String,
+    pub reason: String,
+}
+
+/// Reads `STATE [@OWNER] [REASON…]`. Benign and false positive need a
+/// reason: they end the investigation of that finding.
+pub fn parse_line(text: &str) -> Result<TriageLine, String> {
+    let mut words = text.split_whitespace();
+    let states: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
+    let usage = format!("start with the state: {}", states.join(", "));
+    let first = words.next().ok_or_else(|| usage.clone())?;
+    let verdict =
+        Verdict::parse(first).ok_or_else(|| format!("\"{first}\" is no state; {usage}"))?;
+    let mut rest: Vec<&str> = words.collect();
+    let owner = match rest.first() {
+        Some(word) if word.starts_with('@') && word.len() > 1 => {
+            let owner = word[1..].to_owned();
+            rest.remove(0);
+            owner
+        }
+        _ => String::new(),
+    };
+    let reason = rest.join(" ");
+    if matches!(verdict, Verdict::Benign | Verdict::FalsePositive) && reason.is_empty() {
+        return Err(format!(
+            "say why it is {}: the reason goes in the case",
+            verdict.name()
+        ));
+    }
+    Ok(TriageLine {
+        verdict,
+        owner,
+        reason,
+    })
+}
+
+/// Completions for the triage line's first word.
+pub fn complete(text: &str) -> Vec<String> {
+    if text.contains(' ') {
+        return Vec::new();
+    }
+    Verdict::ALL
+        .iter()
+        .map(|v| v.name())
+        .filter(|name| name.starts_with(&text.to_ascii_lowercase()))
+        .map(|name| format!("{name} "))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(body: Body) -> Record {
+        Record {
+            id: "r".into(),
+            time: "2026-11-25T12:00:00Z".into(),
+            author: "alice@jump".into(),
+            body,
+        }
+    }
+
+    #[test]
+    fn the_latest_decision_wins_and_suppressions_match_detection_and_entity() {
+        let mut book = TriageBook::default();
+        for state in ["investigating", "confirmed"] {
+            assert!(book.apply(&record(Body::Triage {
+                finding: "f1".into(),
+                detection: "d".into(),
+                state: state.into(),
+                reason: "forged".into(),
+                owner: "bob".into(),
+            })));
+        }
+        assert_eq!(book.verdict("f1"), Verdict::Confirmed);
+        assert_eq!(book.verdict("f2"), Verdict::New);
+        book.apply(&record(Body::Suppress {
+            detection: "d".into(),
+            field: "ipAddress".into(),
+            value: "10.0.0.1".into(),
+            reason: "scanner".into(),
+        }));
+        let finding = FindingRow {
+            id: "f3".into(),
+            detection: "d".into(),
+            severity: crate::model::Severity::Low,
+            title: String::new(),
+            count: 1,
+            first_seen: None,
+            last_seen: None,
+            techniques: vec![],
+            explanation: SafeText::default(),
+            rationale: String::new(),
+            entities: vec![("ipAddress".into(), SafeText::new("10.0.0.1"))],
+            evidence: vec![],
+            remediation: vec![],
+        };
+        assert!(book.suppressed(&finding).is_some());
+    }
+
+    #[test]
+    fn the_triage_line_reads_state_owner_and_reason() {
+        let line = parse_line("confirmed @carol forged token from AS64511").unwrap();
+        assert_eq!(line.verdict, Verdict::Confirmed);
+        assert_eq!(line.owner, "carol");
+        assert_eq!(line.reason, "forged token from AS64511");
+        assert_eq!(
+            parse_line("fp @x scanner").unwrap().verdict,
+            Verdict::FalsePositive
+        );
+        assert!(parse_line("benign").unwrap_err().contains("say why"));
+        assert!(parse_line("maybe").unwrap_err().contains("no state"));
+        assert_eq!(complete("con"), vec!["confirmed ".to_string()]);
+    }
+}

@@ -1,0 +1,140 @@
+//! The investigation panes in a real terminal (tmux) on `warroom demo`:
+//! the forged-SAML finding is listed within 30 s, its evidence and its
+//! user's sign-ins are one key away in the feed, and a triage decision is
+//! kept in the case and shown again after a restart.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{BIN, Home, Tmux, have_tool, wait_for_file};
+
+fn launch(tmux: &Tmux, home: &Home, args: &str) {
+    let dir = home.path().display();
+    let _ = std::fs::remove_file(home.path().join("rc"));
+    tmux.type_line(&format!("{BIN} {args}; echo $? > {dir}/rc"));
+}
+
+fn quit(tmux: &Tmux, home: &Home) {
+    tmux.keys(&["q"]);
+    let rc =
+        wait_for_file(&home.path().join("rc"), Duration::from_secs(10)).expect("q did not quit");
+    assert_eq!(rc.trim(), "0");
+}
+
+/// Filters the findings pane to the forged-token finding.
+fn select_forged_finding(tmux: &Tmux) {
+    // Esc clears the pane's filter first: the prompt starts from it.
+    tmux.keys(&["1", "Escape", "/"]);
+    tmux.cmd(&["send-keys", "-l", "rotated away"]);
+    tmux.keys(&["Enter"]);
+    assert!(
+        tmux.wait_for("/ rotated away", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+}
+
+#[test]
+fn forged_saml_finding_pivots_into_the_feed_and_its_triage_survives_a_restart() {
+    if !have_tool("tmux", "tmux") || !have_tool("age-keygen", "age") {
+        return;
+    }
+    let home = Home::new();
+    let (id, public) = common::age_identity(home.path(), "id.txt");
+    let mut env = home.env();
+    env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
+    env.push(("WARROOM_AUTHOR".into(), "alice@jumpbox".into()));
+    let created = std::process::Command::new(BIN)
+        .args(["case", "new", "ir", "--recipient", &public])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+
+    let tmux = Tmux::start(160, 48, &env);
+    launch(&tmux, &home, "demo --seed 3 --case ir");
+    // The forged tokens are signed with the key rotated away after the
+    // federation change: Entra ID refuses them with 5000811.
+    assert!(
+        tmux.wait_for("signed with a key that was rota", Duration::from_secs(30)),
+        "no forged-SAML finding within 30 s: {}",
+        tmux.screen()
+    );
+    select_forged_finding(&tmux);
+
+    // Enter: the finding's evidence in the feed.
+    tmux.keys(&["Enter"]);
+    assert!(
+        tmux.wait_for("/ finding:signin.rotated-key", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+    assert!(
+        tmux.wait_for("5000811", Duration::from_secs(5)),
+        "no evidence rows: {}",
+        tmux.screen()
+    );
+    // p: the feed filtered on that sign-in's user, evidence flagged.
+    tmux.keys(&["p"]);
+    assert!(
+        tmux.wait_for("/ user:\"", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+    let screen = tmux.screen();
+    let evidence = screen
+        .lines()
+        .filter(|l| l.contains("5000811") && l.contains(" F"))
+        .count();
+    assert!(
+        evidence >= 1,
+        "the user's evidence sign-ins are not shown: {screen}"
+    );
+
+    // Triage it; the console changes once the journal holds the decision.
+    select_forged_finding(&tmux);
+    tmux.keys(&["s"]);
+    assert!(
+        tmux.wait_for("triage (state @owner reason)", Duration::from_secs(3)),
+        "{}",
+        tmux.screen()
+    );
+    tmux.cmd(&[
+        "send-keys",
+        "-l",
+        "confirmed @carol forged token, key rotated away",
+    ]);
+    tmux.keys(&["Enter"]);
+    assert!(
+        tmux.wait_for("triage saved to the case", Duration::from_secs(5)),
+        "{}",
+        tmux.screen()
+    );
+    assert!(tmux.screen().contains("CONF"), "{}", tmux.screen());
+    quit(&tmux, &home);
+
+    // A new console on the same case shows the decision again.
+    launch(&tmux, &home, "demo --seed 3 --case ir");
+    assert!(
+        tmux.wait_for("signed with a key that was rota", Duration::from_secs(30)),
+        "{}",
+        tmux.screen()
+    );
+    select_forged_finding(&tmux);
+    assert!(
+        tmux.wait_for("Triage: confirmed by alice@jumpbox", Duration::from_secs(3)),
+        "triage lost across the restart: {}",
+        tmux.screen()
+    );
+    let screen = tmux.screen();
+    assert!(
+        screen.contains("HIGH CONF") && screen.contains("carol"),
+        "{screen}"
+    );
+    quit(&tmux, &home);
+}
