@@ -19,10 +19,12 @@ use crate::model::SafeText;
 const LABEL: usize = 10;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, detail: &Detail) {
+    // A margin where there is room to spare; the whole body otherwise.
+    let (margin_x, margin_y) = if area.width >= 100 { (4, 2) } else { (0, 0) };
     let rect = layout::centered(
         area,
-        area.width.saturating_sub(4).max(20),
-        area.height.saturating_sub(2).max(5),
+        area.width.saturating_sub(margin_x),
+        area.height.saturating_sub(margin_y),
     );
     let width = usize::from(rect.width.saturating_sub(2));
     let value_width = width.saturating_sub(LABEL + 1).max(8);

@@ -1,0 +1,197 @@
+//! The two investigation panes in every state a responder meets, drawn at
+//! 80×24 and 160×48: the sign-in feed (live, paused with arrivals, filtered,
+//! a bad filter being typed, filtered to nothing, a stream hidden, the
+//! detail before and after the record arrives) and the findings (live,
+//! filtered, triaged, suppressed). Hostile strings are in the data
+//! throughout; every screen is checked for raw control characters.
+
+mod screens;
+
+use crossterm::event::KeyCode;
+use screens::*;
+use warroom::app::feed::Connection;
+use warroom::app::state::{AppState, CaseLock, PaneId};
+use warroom::app::{Msg, update};
+use warroom::case::record::{Body, Record};
+use warroom::model::SafeText;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// A live console with the feed and findings in, focus on `pane`.
+fn live(width: u16, height: u16, pane: char) -> AppState {
+    let mut state = state(width, height);
+    state.session.connection = Connection::Connected;
+    state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
+    state.session.streams = ["interactive", "noninteractive", "serviceprincipal", "managedidentity"]
+        .map(|name| stream(name, 0, None))
+        .to_vec();
+    update(&mut state, Msg::SignIns(feed_rows()));
+    update(&mut state, Msg::Findings(live_findings()));
+    press(&mut state, KeyCode::Char(pane));
+    state
+}
+
+/// Renders, checks nothing raw got through, and snapshots under `name`.
+fn shot(name: &str, state: &AppState) {
+    let terminal = render(state, &dark());
+    let text = buffer_text(terminal.backend().buffer());
+    for raw in ['\x1b', '\u{202e}', '\u{7}'] {
+        assert!(!text.contains(raw), "{name}: a raw {raw:?} reached the screen");
+    }
+    let (w, h) = state.screen;
+    insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+}
+
+#[test]
+fn feed_live_and_following() {
+    for (w, h) in SIZES {
+        let state = live(w, h, '2');
+        assert!(state.feed_view.follow);
+        shot("feed_live", &state);
+    }
+}
+
+#[test]
+fn feed_paused_counts_new_arrivals_and_keeps_the_row() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        press(&mut state, KeyCode::Char('j'));
+        press(&mut state, KeyCode::Char('l'));
+        let reading = state.feed.get(1).unwrap().id().to_owned();
+        let mut later = feed_rows();
+        for (i, row) in later.iter_mut().enumerate() {
+            row.id = SafeText::new(&format!("late-{i}"));
+            row.time = row.time.checked_add(jiff::SignedDuration::from_secs(120)).unwrap();
+        }
+        update(&mut state, Msg::SignIns(later));
+        assert!(!state.feed_view.follow);
+        assert_eq!(state.feed_view.unseen, 5);
+        let selected = state.pane(PaneId::SignIns).selected;
+        assert_eq!(state.feed.get(selected).unwrap().id(), reading);
+        shot("feed_paused", &state);
+    }
+}
+
+#[test]
+fn feed_filtered_with_the_count_and_the_filter_in_the_title() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        press(&mut state, KeyCode::Char('/'));
+        type_text(&mut state, "status:fail -type:sp");
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.feed.shown_count(), 1);
+        shot("feed_filtered", &state);
+        // Up in the prompt brings the filter back.
+        press(&mut state, KeyCode::Esc);
+        press(&mut state, KeyCode::Char('/'));
+        press(&mut state, KeyCode::Up);
+        shot("feed_filter_history", &state);
+    }
+}
+
+#[test]
+fn feed_filter_is_checked_as_it_is_typed() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        press(&mut state, KeyCode::Char('/'));
+        type_text(&mut state, "ip:10.0.0.0/40");
+        shot("feed_filter_error", &state);
+        // Enter does not apply it: the prompt stays with the reason.
+        press(&mut state, KeyCode::Enter);
+        assert!(matches!(state.mode, warroom::app::state::Mode::Prompt(_)));
+        assert_eq!(state.feed.shown_count(), 5);
+    }
+}
+
+#[test]
+fn feed_filtered_to_nothing_and_a_hidden_stream() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        press(&mut state, KeyCode::Char('/'));
+        type_text(&mut state, "country:RU");
+        press(&mut state, KeyCode::Enter);
+        shot("feed_nothing_matches", &state);
+        press(&mut state, KeyCode::Esc);
+        press(&mut state, KeyCode::Char(':'));
+        type_text(&mut state, "stream sp");
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.feed.shown_count(), 4);
+        shot("feed_stream_hidden", &state);
+    }
+}
+
+#[test]
+fn feed_detail_before_and_after_the_record_arrives() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        press(&mut state, KeyCode::Char('j'));
+        press(&mut state, KeyCode::Enter);
+        shot("feed_detail_loading", &state);
+        let record = serde_json::to_string_pretty(&serde_json::json!({
+            "id": "evt-40",
+            "userPrincipalName": "admin\u{202e}moc.nimda@contoso.com",
+            "appDisplayName": "Outlook\u{1b}[31m",
+            "status": {"errorCode": 50126, "failureReason": "Invalid username or password\u{7}"},
+        }))
+        .unwrap();
+        update(&mut state, Msg::SignInRecord("evt-40".into(), Ok(record)));
+        shot("feed_detail_record", &state);
+        update(
+            &mut state,
+            Msg::SignInRecord("evt-40".into(), Err(SafeText::new("429 after 3 tries"))),
+        );
+        shot("feed_detail_record_failed", &state);
+    }
+}
+
+#[test]
+fn findings_filtered_and_triaged() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '1');
+        let federation = state.findings[0].clone();
+        let record = |body| Record {
+            id: "r1".into(),
+            time: "2026-11-25T12:00:00Z".into(),
+            author: "alice@jumpbox".into(),
+            body,
+        };
+        update(
+            &mut state,
+            Msg::Journaled(record(Body::Triage {
+                finding: federation.id.clone(),
+                detection: federation.detection.clone(),
+                state: "confirmed".into(),
+                reason: "bg-admin01 is the attacker's".into(),
+                owner: "carol".into(),
+            })),
+        );
+        shot("findings_triaged", &state);
+        let created = state.findings[2].clone();
+        let (field, value) = created.entities[0].clone();
+        update(
+            &mut state,
+            Msg::Journaled(record(Body::Suppress {
+                detection: created.detection.clone(),
+                field,
+                value: value.to_string(),
+                reason: "the onboarding robot".into(),
+            })),
+        );
+        assert_eq!(state.pane(PaneId::Findings).len, 2);
+        shot("findings_suppressed", &state);
+        press(&mut state, KeyCode::Char('/'));
+        type_text(&mut state, "rotated");
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.pane(PaneId::Findings).len, 1);
+        shot("findings_filtered", &state);
+    }
+}
+
+#[test]
+fn the_triage_prompt_refuses_a_line_it_cannot_record() {
+    let mut state = live(80, 24, '1');
+    press(&mut state, KeyCode::Char('s'));
+    type_text(&mut state, "benign");
+    press(&mut state, KeyCode::Enter);
+    shot("findings_triage_needs_a_reason", &state);
+}
