@@ -5,6 +5,9 @@
 //!
 //! `cargo bench --bench case [RECORDS]` (default 10000).
 
+#[path = "machine.rs"]
+mod machine;
+
 use std::io::Write;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -34,21 +37,7 @@ fn main() {
         .skip(1)
         .find_map(|a| a.parse().ok())
         .unwrap_or(10_000);
-    println!(
-        "machine: {} cores, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(
-                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
-                    .split(':')
-                    .nth(1)
-                    .unwrap_or("")
-                    .trim()
-                    .to_owned())
-            )
-            .unwrap_or_default()
-    );
+    println!("{}", machine::describe());
     let dir = tempfile::tempdir().unwrap();
     let secret = age::x25519::Identity::generate();
     let public = secret.to_public().to_string();

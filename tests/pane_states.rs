@@ -22,9 +22,14 @@ fn live(width: u16, height: u16, pane: char) -> AppState {
     let mut state = state(width, height);
     state.session.connection = Connection::Connected;
     state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
-    state.session.streams = ["interactive", "noninteractive", "serviceprincipal", "managedidentity"]
-        .map(|name| stream(name, 0, None))
-        .to_vec();
+    state.session.streams = [
+        "interactive",
+        "noninteractive",
+        "serviceprincipal",
+        "managedidentity",
+    ]
+    .map(|name| stream(name, 0, None))
+    .to_vec();
     update(&mut state, Msg::SignIns(feed_rows()));
     update(&mut state, Msg::Findings(live_findings()));
     press(&mut state, KeyCode::Char(pane));
@@ -36,7 +41,10 @@ fn shot(name: &str, state: &AppState) {
     let terminal = render(state, &dark());
     let text = buffer_text(terminal.backend().buffer());
     for raw in ['\x1b', '\u{202e}', '\u{7}'] {
-        assert!(!text.contains(raw), "{name}: a raw {raw:?} reached the screen");
+        assert!(
+            !text.contains(raw),
+            "{name}: a raw {raw:?} reached the screen"
+        );
     }
     let (w, h) = state.screen;
     insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
@@ -61,7 +69,10 @@ fn feed_paused_counts_new_arrivals_and_keeps_the_row() {
         let mut later = feed_rows();
         for (i, row) in later.iter_mut().enumerate() {
             row.id = SafeText::new(&format!("late-{i}"));
-            row.time = row.time.checked_add(jiff::SignedDuration::from_secs(120)).unwrap();
+            row.time = row
+                .time
+                .checked_add(jiff::SignedDuration::from_secs(120))
+                .unwrap();
         }
         update(&mut state, Msg::SignIns(later));
         assert!(!state.feed_view.follow);
