@@ -9,7 +9,7 @@ mod screens;
 
 use crossterm::event::KeyCode;
 use screens::*;
-use warroom::app::feed::Connection;
+use warroom::app::feed::{Connection, SignInRow};
 use warroom::app::state::{AppState, CaseLock, PaneId};
 use warroom::app::{Msg, update};
 use warroom::case::record::{Body, Record};
@@ -205,4 +205,55 @@ fn the_triage_prompt_refuses_a_line_it_cannot_record() {
     type_text(&mut state, "benign");
     press(&mut state, KeyCode::Enter);
     shot("findings_triage_needs_a_reason", &state);
+}
+
+#[test]
+fn feed_with_the_failures_chart() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        press(&mut state, KeyCode::Char('b'));
+        assert_eq!(state.feed_view.top.len(), 1);
+        shot("feed_chart_addresses", &state);
+        press(&mut state, KeyCode::Char('b'));
+        shot("feed_chart_countries", &state);
+    }
+}
+
+#[test]
+fn timeline_marks_the_milestones_and_jumps_to_evidence() {
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '2');
+        // The forged-token finding's evidence arrives in the feed.
+        let forged = SignInRow {
+            id: SafeText::new("s1"),
+            time: "2026-11-24T19:00:00Z".parse().unwrap(),
+            principal: SafeText::new("megan\u{202e}moc.osotnoc@"),
+            ip: SafeText::new("203.0.113.66"),
+            error_code: 5000811,
+            ..Default::default()
+        };
+        update(&mut state, Msg::SignIns(vec![forged]));
+        press(&mut state, KeyCode::Char('t'));
+        shot("timeline", &state);
+        // The first mark is the federation change: an audit, so Enter
+        // shows the finding itself.
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.focus, PaneId::Findings);
+        assert_eq!(state.pane(PaneId::Findings).len, 1);
+        // The second is the forged-token finding: its sign-in, in the feed.
+        press(&mut state, KeyCode::Char('t'));
+        press(&mut state, KeyCode::Char('j'));
+        press(&mut state, KeyCode::Char('+'));
+        shot("timeline_zoomed", &state);
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.focus, PaneId::SignIns);
+        let filter = state.pane(PaneId::SignIns).filter.clone().unwrap();
+        assert!(
+            filter
+                .as_str()
+                .starts_with("finding:signin.rotated-key-in-use"),
+            "{filter:?}"
+        );
+        assert_eq!(state.feed.shown_count(), 1);
+    }
 }

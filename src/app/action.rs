@@ -55,11 +55,18 @@ pub enum Action {
     Triage,
     /// Findings: set aside this detection's findings about this entity.
     Suppress,
+    /// The timeline of the intrusion.
+    OpenTimeline,
+    /// Timeline: a narrower or wider window.
+    ZoomIn,
+    ZoomOut,
+    /// Sign-ins: a bar chart of the top failing addresses, then countries.
+    Chart,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 35] = [
+    pub const ALL: [Action; 39] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -95,6 +102,10 @@ impl Action {
         Action::Copy,
         Action::Triage,
         Action::Suppress,
+        Action::OpenTimeline,
+        Action::ZoomIn,
+        Action::ZoomOut,
+        Action::Chart,
     ];
 
     pub fn name(self) -> &'static str {
@@ -134,6 +145,10 @@ impl Action {
             Action::Copy => "copy",
             Action::Triage => "triage",
             Action::Suppress => "suppress",
+            Action::OpenTimeline => "timeline",
+            Action::ZoomIn => "zoom-in",
+            Action::ZoomOut => "zoom-out",
+            Action::Chart => "chart",
         }
     }
 

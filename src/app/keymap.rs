@@ -23,12 +23,15 @@ pub enum Layer {
     Editor,
     /// A row's detail over its pane.
     Detail,
+    /// The timeline over the panes.
+    Timeline,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 6] = [
+    pub const ALL: [Layer; 7] = [
         Layer::Normal,
         Layer::Detail,
+        Layer::Timeline,
         Layer::Help,
         Layer::Prompt,
         Layer::Confirm,
@@ -44,6 +47,7 @@ impl Layer {
             Layer::Confirm => "confirm",
             Layer::Editor => "editor",
             Layer::Detail => "detail",
+            Layer::Timeline => "timeline",
         }
     }
 
@@ -56,6 +60,7 @@ impl Layer {
             Layer::Confirm => "Confirmations",
             Layer::Editor => "Note editor",
             Layer::Detail => "Detail view (Enter on a row)",
+            Layer::Timeline => "Timeline (t)",
         }
     }
 }
@@ -287,6 +292,18 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             Suppress,
             "Findings: suppress this detection for this entity",
         ),
+        (
+            Normal,
+            &["t"],
+            OpenTimeline,
+            "Timeline: sign-ins, failures and milestones over the case",
+        ),
+        (
+            Normal,
+            &["b"],
+            Chart,
+            "Sign-ins: top failing IPs, then countries, then off",
+        ),
         (Normal, &["/"], OpenFilter, "Filter the focused pane"),
         (Normal, &[":"], OpenCommand, "Command line (Tab completes)"),
         (Normal, &["?", "f1"], OpenHelp, "This help"),
@@ -321,6 +338,24 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             "Filter the feed on this sign-in's user",
         ),
         (Detail, &["esc", "q", "enter"], Back, "Close"),
+        (Timeline, &["h", "left"], CellPrev, "Earlier"),
+        (Timeline, &["l", "right"], CellNext, "Later"),
+        (
+            Timeline,
+            &["+", "="],
+            ZoomIn,
+            "Zoom in (about the selected mark)",
+        ),
+        (Timeline, &["-"], ZoomOut, "Zoom out"),
+        (Timeline, &["j", "down"], MoveDown, "Next mark"),
+        (Timeline, &["k", "up"], MoveUp, "Previous mark"),
+        (
+            Timeline,
+            &["enter"],
+            Open,
+            "The mark's evidence (feed or finding)",
+        ),
+        (Timeline, &["esc", "q", "t"], Back, "Close"),
         (Help, &["j", "down"], MoveDown, "Scroll down"),
         (Help, &["k", "up"], MoveUp, "Scroll up"),
         (
@@ -371,6 +406,7 @@ const REQUIRED: &[(Layer, Action)] = &[
     (Layer::Normal, Action::Quit),
     (Layer::Help, Action::Back),
     (Layer::Detail, Action::Back),
+    (Layer::Timeline, Action::Back),
     (Layer::Prompt, Action::Back),
     (Layer::Prompt, Action::Submit),
     (Layer::Confirm, Action::ConfirmNo),
@@ -488,7 +524,7 @@ impl Keymap {
                 .find(|l| l.name() == layer_name)
                 .ok_or_else(|| {
                     format!(
-                        "{at}[keys.{layer_name}]: unknown layer (normal, detail, help, prompt, confirm, editor)"
+                        "{at}[keys.{layer_name}]: unknown layer (normal, detail, timeline, help, prompt, confirm, editor)"
                     )
                 })?;
             let keys = o

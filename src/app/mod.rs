@@ -19,6 +19,7 @@ pub mod signins;
 pub mod state;
 pub mod terminal;
 pub mod theme;
+pub mod timeline;
 pub mod triage;
 pub mod ui;
 pub mod update;

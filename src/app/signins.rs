@@ -4,7 +4,7 @@
 
 use super::action::Effect;
 use super::feed::{Filter, Kind, SignInRow};
-use super::state::{AppState, Detail, Mode, PaneId, Record};
+use super::state::{AppState, ChartOf, Detail, Mode, PaneId, Record};
 use crate::model::SafeText;
 
 /// How many filters the prompt remembers.
@@ -30,6 +30,7 @@ pub fn receive(state: &mut AppState, rows: Vec<SignInRow>) {
     let pane = state.pane_mut(PaneId::SignIns);
     pane.len = len;
     pane.selected = now_selected;
+    refresh_chart(state);
 }
 
 /// Follow the newest (selection to the top) or pause where the cursor is.
@@ -66,6 +67,7 @@ pub fn apply_filter(state: &mut AppState, text: &str) -> Result<(), String> {
         state.feed_view.follow = false;
         state.feed_view.unseen = 0;
     }
+    refresh_chart(state);
     Ok(())
 }
 
@@ -76,6 +78,7 @@ pub fn clear_filter(state: &mut AppState) {
     pane.filter = None;
     pane.len = len;
     pane.selected = pane.selected.min(len.saturating_sub(1));
+    refresh_chart(state);
 }
 
 fn remember(state: &mut AppState, text: &str) {
@@ -183,5 +186,43 @@ pub fn toggle_stream(state: &mut AppState, kind: Kind) -> bool {
     let pane = state.pane_mut(PaneId::SignIns);
     pane.len = len;
     pane.selected = pane.selected.min(len.saturating_sub(1));
+    refresh_chart(state);
     hide
+}
+
+/// Off, then the top failing addresses, then countries, then off.
+pub fn cycle_chart(state: &mut AppState) {
+    state.feed_view.chart = match state.feed_view.chart {
+        None => Some(ChartOf::Addresses),
+        Some(ChartOf::Addresses) => Some(ChartOf::Countries),
+        Some(ChartOf::Countries) => None,
+    };
+    refresh_chart(state);
+}
+
+/// Bars in the failures chart.
+const TOP: usize = 8;
+
+/// Counts failures among the rows shown by address or country; only while
+/// the chart is open, since it reads every row shown.
+fn refresh_chart(state: &mut AppState) {
+    let Some(of) = state.feed_view.chart else {
+        state.feed_view.top.clear();
+        return;
+    };
+    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    for row in state.feed.iter().filter(|r| r.row.failed()) {
+        let sym = match of {
+            ChartOf::Addresses => row.row.ip,
+            ChartOf::Countries => row.row.country,
+        };
+        *counts.entry(sym).or_default() += 1;
+    }
+    let mut top: Vec<(u32, u64)> = counts.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    top.truncate(TOP);
+    state.feed_view.top = top
+        .into_iter()
+        .map(|(sym, n)| (state.feed.strings.get(sym).clone(), n))
+        .collect();
 }

@@ -163,6 +163,8 @@ pub enum Mode {
     ConfirmDiscard(Box<NoteEditor>),
     /// A sign-in's detail over the feed.
     Detail(Box<Detail>),
+    /// The timeline of the intrusion over the panes.
+    Timeline(super::timeline::TimelineView),
 }
 
 /// The sign-in detail view: the row's fields at once, its whole record
@@ -195,6 +197,17 @@ pub struct FeedView {
     pub cell: crate::app::feed::Cell,
     /// Filters applied, oldest first, for Up/Down in the filter prompt.
     pub history: Vec<String>,
+    /// The failures chart beside the table, when open.
+    pub chart: Option<ChartOf>,
+    /// Its bars: value and failures among the rows shown, most first.
+    pub top: Vec<(SafeText, u64)>,
+}
+
+/// What the failures chart counts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChartOf {
+    Addresses,
+    Countries,
 }
 
 impl Default for FeedView {
@@ -204,6 +217,8 @@ impl Default for FeedView {
             unseen: 0,
             cell: Default::default(),
             history: Vec::new(),
+            chart: None,
+            top: Vec::new(),
         }
     }
 }
@@ -217,6 +232,7 @@ impl Mode {
             Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => Layer::Confirm,
             Mode::Editor(_) => Layer::Editor,
             Mode::Detail(_) => Layer::Detail,
+            Mode::Timeline(_) => Layer::Timeline,
         }
     }
 }

@@ -148,6 +148,11 @@ impl TriageBook {
         })
     }
 
+    /// The latest decision on every finding that has one.
+    pub fn decisions(&self) -> impl Iterator<Item = (&String, &Decision)> {
+        self.decisions.iter()
+    }
+
     pub fn suppression_count(&self) -> usize {
         self.suppressions.len()
     }

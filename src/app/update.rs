@@ -212,6 +212,7 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         Mode::Prompt(_) => on_prompt(state, action),
         Mode::Editor(_) => on_editor(state, action),
         Mode::Detail(_) => on_detail(state, action),
+        Mode::Timeline(_) => on_timeline(state, action),
         Mode::ConfirmDiscard(_) => {
             let Mode::ConfirmDiscard(editor) = std::mem::replace(&mut state.mode, Mode::Normal)
             else {
@@ -291,13 +292,16 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Open if focus == PaneId::SignIns => return signins::open_detail(state),
         Action::Open if focus == PaneId::Findings => {
-            // The finding's evidence, in the feed.
             let Some(id) = super::findings::selected(state).map(|f| f.id.clone()) else {
                 return vec![];
             };
-            match signins::apply_filter(state, &format!("finding:{id}")) {
-                Ok(()) => state.focus = PaneId::SignIns,
-                Err(reason) => toast(state, ToastLevel::Error, reason),
+            show_evidence(state, &id);
+            if state.focus == PaneId::Findings {
+                toast(
+                    state,
+                    ToastLevel::Info,
+                    "its events are not sign-ins: they are listed in the finding".into(),
+                );
             }
         }
         Action::CellNext if focus == PaneId::SignIns => {
@@ -317,6 +321,7 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
         }
         Action::Copy => return copy_selected(state),
+        Action::Chart if focus == PaneId::SignIns => signins::cycle_chart(state),
         Action::Triage | Action::Suppress if focus == PaneId::Findings => {
             if let Err(reason) = super::findings::can_triage(state) {
                 toast(state, ToastLevel::Error, reason);
@@ -336,7 +341,18 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Pivot
         | Action::PivotFindings
         | Action::Triage
-        | Action::Suppress => return vec![],
+        | Action::Suppress
+        | Action::ZoomIn
+        | Action::ZoomOut
+        | Action::Chart => return vec![],
+        Action::OpenTimeline => match super::timeline::open(state) {
+            Some(view) => state.mode = Mode::Timeline(view),
+            None => toast(
+                state,
+                ToastLevel::Info,
+                "nothing on the timeline yet: no sign-ins and no findings".into(),
+            ),
+        },
         Action::NewNote => {
             if !matches!(state.session.case, CaseLock::Unlocked(_)) {
                 toast(
@@ -490,7 +506,11 @@ fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::PivotFindings
         | Action::Copy
         | Action::Triage
-        | Action::Suppress => return vec![],
+        | Action::Suppress
+        | Action::OpenTimeline
+        | Action::ZoomIn
+        | Action::ZoomOut
+        | Action::Chart => return vec![],
     };
     *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
     clamp_help_scroll(state);
@@ -596,7 +616,11 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::PivotFindings
         | Action::Copy
         | Action::Triage
-        | Action::Suppress => return vec![],
+        | Action::Suppress
+        | Action::OpenTimeline
+        | Action::ZoomIn
+        | Action::ZoomOut
+        | Action::Chart => return vec![],
     }
     vec![Effect::Render]
 }
@@ -649,6 +673,64 @@ fn on_detail(state: &mut AppState, action: Action) -> Vec<Effect> {
     let max = (lines + 24).min(u16::MAX as usize) as i32;
     detail.scroll = (i32::from(detail.scroll) + delta).clamp(0, max) as u16;
     vec![Effect::Render]
+}
+
+/// The timeline: pan, zoom, pick a mark, jump to its evidence, close.
+fn on_timeline(state: &mut AppState, action: Action) -> Vec<Effect> {
+    use super::timeline;
+    let Mode::Timeline(mut view) = std::mem::replace(&mut state.mode, Mode::Normal) else {
+        return vec![];
+    };
+    match action {
+        Action::Back => return vec![Effect::Render],
+        Action::CellPrev | Action::CellNext => {
+            timeline::pan(&mut view, state, action == Action::CellNext)
+        }
+        Action::ZoomIn | Action::ZoomOut => {
+            timeline::zoom(&mut view, state, action == Action::ZoomIn)
+        }
+        Action::MoveDown | Action::MoveUp => {
+            timeline::step_mark(&mut view, state, action == Action::MoveDown)
+        }
+        Action::Open => {
+            if let Some(mark) = timeline::marks(state).get(view.mark) {
+                show_evidence(state, &mark.finding);
+            }
+            return vec![Effect::Render];
+        }
+        _ => {
+            state.mode = Mode::Timeline(view);
+            return vec![];
+        }
+    }
+    state.mode = Mode::Timeline(view);
+    vec![Effect::Render]
+}
+
+/// A finding's evidence: its sign-ins in the feed when it has any there,
+/// else the finding itself in the findings pane.
+fn show_evidence(state: &mut AppState, finding: &str) {
+    let before = state
+        .pane(PaneId::SignIns)
+        .filter
+        .as_ref()
+        .map(|f| f.to_string());
+    if signins::apply_filter(state, &format!("finding:{finding}")).is_ok()
+        && state.feed.shown_count() > 0
+    {
+        state.focus = PaneId::SignIns;
+        return;
+    }
+    // Not sign-ins (an audit, a risk detection): back to the old filter.
+    match before {
+        Some(text) => {
+            let _ = signins::apply_filter(state, &text);
+        }
+        None => signins::clear_filter(state),
+    }
+    state.pane_mut(PaneId::Findings).filter = Some(SafeText::new(finding));
+    super::findings::refresh(state, None);
+    state.focus = PaneId::Findings;
 }
 
 /// Copies what is selected: the sign-in cell, the finding's id, the note.

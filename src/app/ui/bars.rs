@@ -30,6 +30,7 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
         Mode::Editor(_) => "NOTE",
         Mode::Detail(_) => "DETAIL",
+        Mode::Timeline(_) => "TIMELINE",
     };
     let right = if state.zoomed {
         format!("ZOOM {mode} ")

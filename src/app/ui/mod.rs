@@ -12,6 +12,7 @@ mod pane;
 mod prompt;
 mod remediation;
 mod signins;
+mod timeline;
 
 use std::borrow::Cow;
 
@@ -34,6 +35,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         | Mode::ConfirmQuit
         | Mode::Editor(_)
         | Mode::Detail(_)
+        | Mode::Timeline(_)
         | Mode::ConfirmDiscard(_) => None,
     };
     // The completions row also carries what is wrong with a filter.
@@ -65,6 +67,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Mode::ConfirmQuit => confirm::draw_quit(frame, area, state, theme),
         Mode::ConfirmDiscard(_) => confirm::draw_discard(frame, area, state, theme),
         Mode::Detail(detail) => detail::draw(frame, screen.body, state, theme, detail),
+        Mode::Timeline(view) => timeline::draw(frame, screen.body, state, theme, view),
         Mode::Normal | Mode::Prompt(_) | Mode::Editor(_) => {}
     }
 }

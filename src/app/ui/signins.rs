@@ -9,7 +9,7 @@ use ratatui::widgets::{Cell as TableCell, Paragraph, Row, Sparkline, Table};
 
 use super::pane;
 use crate::app::feed::{Access, Cell, Connection, Kind, RowRef, StreamStatus};
-use crate::app::state::{AppState, PaneId};
+use crate::app::state::{AppState, ChartOf, PaneId};
 use crate::app::theme::Theme;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
@@ -50,7 +50,56 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
         );
         return;
     }
+    let table = match state.feed_view.chart {
+        Some(of) => {
+            // Beside the table where there is room, else under it.
+            let (table, chart) = if table.width >= 110 {
+                let [t, c] =
+                    Layout::horizontal([Constraint::Min(0), Constraint::Length(42)]).areas(table);
+                (t, c)
+            } else {
+                let rows = (state.feed_view.top.len() as u16 + 2).min(table.height / 2);
+                let [t, c] =
+                    Layout::vertical([Constraint::Min(0), Constraint::Length(rows)]).areas(table);
+                (t, c)
+            };
+            draw_chart(frame, chart, state, of, theme);
+            table
+        }
+        None => table,
+    };
     draw_table(frame, table, state, theme, focused);
+}
+
+/// Failures among the rows shown, by address or country, as bars.
+fn draw_chart(frame: &mut Frame, area: Rect, state: &AppState, of: ChartOf, theme: &Theme) {
+    let what = match of {
+        ChartOf::Addresses => "failing addresses",
+        ChartOf::Countries => "failing countries",
+    };
+    let mut lines = vec![Line::styled(format!("top {what} (b: next)"), theme.dim)];
+    let top = &state.feed_view.top;
+    if top.is_empty() {
+        lines.push(Line::styled("no failed sign-ins shown", theme.dim));
+    }
+    let peak = top.first().map_or(1, |(_, n)| *n).max(1);
+    let name_width = 18usize;
+    let count_width = 7usize;
+    let bar_room = usize::from(area.width).saturating_sub(name_width + count_width + 3);
+    let full = if theme.ascii { "#" } else { "█" };
+    for (value, n) in top {
+        let bar = ((*n as f64 / peak as f64) * bar_room as f64).ceil() as usize;
+        let mut spans = super::untrusted(value, theme.text, theme, name_width);
+        let used: usize = spans
+            .iter()
+            .map(|s| unicode_width::UnicodeWidthStr::width(s.content.as_ref()))
+            .sum();
+        spans.push(Span::raw(" ".repeat(name_width.saturating_sub(used) + 1)));
+        spans.push(Span::styled(full.repeat(bar.max(1)), theme.error));
+        spans.push(Span::styled(format!(" {n}"), theme.text));
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
 }
 
 /// `shown 12 of 340 · ● live` or `‖ paused · 5 new`.
@@ -90,6 +139,25 @@ fn mode_line(state: &AppState, theme: &Theme) -> Line<'static> {
     Line::styled(text, style)
 }
 
+/// Bars for sparklines: eighths, or plain characters in ASCII mode.
+pub(super) fn bar_set(theme: &Theme) -> ratatui::symbols::bar::Set<'static> {
+    if theme.ascii {
+        ratatui::symbols::bar::Set {
+            full: "#",
+            seven_eighths: "#",
+            three_quarters: "=",
+            five_eighths: "=",
+            half: "-",
+            three_eighths: "-",
+            one_quarter: ".",
+            one_eighth: ".",
+            empty: " ",
+        }
+    } else {
+        ratatui::symbols::bar::NINE_LEVELS
+    }
+}
+
 /// Sign-ins and failures per minute up to the newest, one bar a minute.
 fn draw_rate(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let Some((_, newest)) = state.feed.minute_span() else {
@@ -110,21 +178,7 @@ fn draw_rate(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
         Constraint::Length(half),
     ])
     .areas(area);
-    let bar_set = if theme.ascii {
-        ratatui::symbols::bar::Set {
-            full: "#",
-            seven_eighths: "#",
-            three_quarters: "=",
-            five_eighths: "=",
-            half: "-",
-            three_eighths: "-",
-            one_quarter: ".",
-            one_eighth: ".",
-            empty: " ",
-        }
-    } else {
-        ratatui::symbols::bar::NINE_LEVELS
-    };
+    let bar_set = bar_set(theme);
     frame.render_widget(Paragraph::new(Span::styled(total_label, theme.dim)), l1);
     frame.render_widget(
         Sparkline::default()
