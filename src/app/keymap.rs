@@ -296,7 +296,7 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             Normal,
             &["t"],
             OpenTimeline,
-            "Timeline: sign-ins, failures and milestones over the case",
+            "Timeline of the intrusion (sign-ins, failures, milestones)",
         ),
         (
             Normal,
