@@ -17,7 +17,26 @@ use crate::app::triage::Verdict;
 use crate::model::Severity;
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
-    let block = pane::block(state, theme, PaneId::Findings, focused);
+    let mut block = pane::block(state, theme, PaneId::Findings, focused);
+    // Count badges beside the title: `2 CRIT 7 HIGH`.
+    let mut badges = Vec::new();
+    for severity in [Severity::Critical, Severity::High] {
+        let n = state
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count();
+        if n > 0 {
+            badges.push(Span::styled(
+                format!("{n} {} ", severity.label().trim()),
+                theme.severity(severity),
+            ));
+        }
+    }
+    if !badges.is_empty() {
+        badges.insert(0, Span::raw(" "));
+        block = block.title(Line::from(badges));
+    }
     if state.findings.is_empty() {
         return pane::draw_empty(
             frame,
