@@ -8,7 +8,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Cell as TableCell, Paragraph, Row, Sparkline, Table};
 
 use super::pane;
-use crate::app::feed::{Access, Cell, Connection, Kind, RowRef, StreamStatus};
+use crate::app::feed::{Access, Cell, Connection, Kind, Mfa, RowRef, StreamStatus};
 use crate::app::state::{AppState, ChartOf, PaneId};
 use crate::app::theme::Theme;
 
@@ -524,13 +524,15 @@ fn cell<'a>(
         Column::Risk if r.risky() => TableCell::from(Span::styled(r.risk.label(), theme.error)),
         Column::Risk => TableCell::from(Span::styled(r.risk.label(), theme.dim)),
         // Readable without colour: F evidence of a finding (above
-        // informational), R risky, L legacy protocol.
+        // informational), R risky, M MFA by a claim in the token, L legacy
+        // protocol.
         Column::Flags => {
             let flagged = row.flagged();
             let flags = format!(
-                "{}{}{}",
+                "{}{}{}{}",
                 if flagged { "F" } else { "" },
                 if r.risky() { "R" } else { "" },
+                if r.mfa == Mfa::Claim { "M" } else { "" },
                 if r.legacy { "L" } else { "" },
             );
             let style = if flagged { theme.error } else { theme.warn };
