@@ -5,7 +5,7 @@
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use super::layout;
 use crate::app::Action;
@@ -82,6 +82,7 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, deta
         Paragraph::new(lines)
             .block(block)
             .style(theme.overlay)
+            .wrap(Wrap { trim: false })
             .scroll((detail.scroll, 0)),
         rect,
     );
