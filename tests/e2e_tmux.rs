@@ -383,16 +383,7 @@ fn a_note_written_in_the_console_is_saved_encrypted_and_nowhere_in_plaintext() {
     env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
     env.push(("WARROOM_CASE".into(), "ir".into()));
     env.push(("TMPDIR".into(), tmp.display().to_string()));
-    let created = std::process::Command::new(BIN)
-        .args(["case", "new", "ir", "--recipient", &public])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    common::new_case(&env, "ir", &public);
     let canary = format!("CANARY{}", fastrand::u64(..));
     let tmux = Tmux::start(100, 30, &env);
     launch(&tmux, &home, "");

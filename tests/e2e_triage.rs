@@ -45,16 +45,7 @@ fn forged_saml_finding_pivots_into_the_feed_and_its_triage_survives_a_restart() 
     let mut env = home.env();
     env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
     env.push(("WARROOM_AUTHOR".into(), "alice@jumpbox".into()));
-    let created = std::process::Command::new(BIN)
-        .args(["case", "new", "ir", "--recipient", &public])
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .output()
-        .unwrap();
-    assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
-    );
+    common::new_case(&env, "ir", &public);
 
     let tmux = Tmux::start(160, 48, &env);
     launch(&tmux, &home, "demo --seed 3 --case ir");

@@ -483,34 +483,8 @@ fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
             state.mode = Mode::Normal;
             return vec![Effect::Render];
         }
-        Action::FocusNext
-        | Action::FocusPrev
-        | Action::Focus(_)
-        | Action::ToggleZoom
-        | Action::OpenCommand
-        | Action::OpenFilter
-        | Action::Quit
-        | Action::Submit
-        | Action::Complete
-        | Action::CompletePrev
-        | Action::ConfirmYes
-        | Action::ConfirmNo
-        | Action::NewNote
-        | Action::AmendNote
-        | Action::Save
-        | Action::ToggleFollow
-        | Action::Open
-        | Action::CellNext
-        | Action::CellPrev
-        | Action::Pivot
-        | Action::PivotFindings
-        | Action::Copy
-        | Action::Triage
-        | Action::Suppress
-        | Action::OpenTimeline
-        | Action::ZoomIn
-        | Action::ZoomOut
-        | Action::Chart => return vec![],
+        // Nothing else means anything in the help.
+        _ => return vec![],
     };
     *scroll = (i32::from(*scroll) + delta).clamp(0, i32::from(u16::MAX)) as u16;
     clamp_help_scroll(state);
@@ -589,38 +563,8 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
             cycle_completion(prompt, step);
         }
         Action::Back => state.mode = Mode::Normal,
-        Action::FocusNext
-        | Action::FocusPrev
-        | Action::Focus(_)
-        | Action::ToggleZoom
-        | Action::OpenHelp
-        | Action::OpenCommand
-        | Action::OpenFilter
-        | Action::Quit
-        | Action::MoveDown
-        | Action::MoveUp
-        | Action::PageDown
-        | Action::PageUp
-        | Action::Top
-        | Action::Bottom
-        | Action::ConfirmYes
-        | Action::ConfirmNo
-        | Action::NewNote
-        | Action::AmendNote
-        | Action::Save
-        | Action::ToggleFollow
-        | Action::Open
-        | Action::CellNext
-        | Action::CellPrev
-        | Action::Pivot
-        | Action::PivotFindings
-        | Action::Copy
-        | Action::Triage
-        | Action::Suppress
-        | Action::OpenTimeline
-        | Action::ZoomIn
-        | Action::ZoomOut
-        | Action::Chart => return vec![],
+        // Other keys are typing, not actions, while the prompt is open.
+        _ => return vec![],
     }
     vec![Effect::Render]
 }

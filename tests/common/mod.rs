@@ -338,3 +338,18 @@ pub fn age_identity(dir: &Path, name: &str) -> (PathBuf, String) {
         String::from_utf8_lossy(&public.stdout).trim().to_owned(),
     )
 }
+
+/// `warroom case new NAME --recipient PUBLIC` with these environment
+/// variables; a failure fails the test.
+pub fn new_case(env: &[(String, String)], name: &str, public: &str) {
+    let created = Command::new(BIN)
+        .args(["case", "new", name, "--recipient", public])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .unwrap();
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+}
