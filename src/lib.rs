@@ -17,6 +17,7 @@ pub mod keyring;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod playbook;
 pub mod source;
 
 /// Installs the process-wide TLS crypto provider (ring). Every HTTP client is

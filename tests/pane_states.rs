@@ -257,3 +257,28 @@ fn timeline_marks_the_milestones_and_jumps_to_evidence() {
         assert_eq!(state.feed.shown_count(), 1);
     }
 }
+
+#[test]
+fn a_triage_line_judges_the_finding_it_was_opened_on() {
+    let mut state = live(160, 48, '1');
+    let all = state.findings.clone();
+    // Open the prompt on the second finding, then the list changes under it.
+    press(&mut state, KeyCode::Char('j'));
+    let chosen = all[1].id.clone();
+    press(&mut state, KeyCode::Char('s'));
+    update(&mut state, Msg::Findings(vec![all[2].clone(), all[1].clone(), all[0].clone()]));
+    type_text(&mut state, "confirmed forged");
+    let effects = update(&mut state, Msg::Action(warroom::app::Action::Submit));
+    let journaled = effects.iter().find_map(|e| match e {
+        warroom::app::action::Effect::Journal(Body::Triage { finding, .. }) => Some(finding.clone()),
+        _ => None,
+    });
+    assert_eq!(journaled, Some(chosen));
+    assert_eq!(state.in_flight.len(), 1);
+    // Gone by the time the line is sent: nothing is recorded.
+    press(&mut state, KeyCode::Char('s'));
+    update(&mut state, Msg::Findings(vec![]));
+    type_text(&mut state, "benign robot");
+    let effects = update(&mut state, Msg::Action(warroom::app::Action::Submit));
+    assert!(!effects.iter().any(|e| matches!(e, warroom::app::action::Effect::Journal(_))));
+}

@@ -115,9 +115,15 @@ pub fn can_triage(state: &crate::app::AppState) -> Result<(), String> {
 pub fn journal_body(
     state: &crate::app::AppState,
     kind: crate::app::state::PromptKind,
+    finding: &str,
     text: &str,
 ) -> Result<Body, String> {
-    let finding = selected(state).ok_or("no finding selected")?;
+    // The finding chosen when the prompt opened, wherever it is now.
+    let finding = state
+        .findings
+        .iter()
+        .find(|f| f.id == finding)
+        .ok_or("that finding is no longer listed; nothing was recorded")?;
     if kind == crate::app::state::PromptKind::Triage {
         let line = super::triage::parse_line(text)?;
         return Ok(Body::Triage {

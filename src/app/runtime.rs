@@ -83,6 +83,7 @@ pub async fn run(
     if let Some(start) = start {
         start(msg_tx.clone());
     }
+    let journal = journal_writer(&services, msg_tx.clone());
     let mut input = EventStream::new();
     let mut clock = interval_at(next_whole_second(), CLOCK_INTERVAL);
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -164,7 +165,10 @@ pub async fn run(
                     save_note(&services, note, msg_tx.clone());
                 }
                 Effect::FetchSignIn(id) => fetch_signin(&services, id, msg_tx.clone()),
-                Effect::Journal(body) => journal(&services, body, msg_tx.clone()),
+                Effect::Journal(body) => {
+                    // The writer only stops with the console.
+                    let _ = journal.send(body);
+                }
                 Effect::Render | Effect::Exit(_) => {}
             }
         }
@@ -256,23 +260,35 @@ fn copy_to_clipboard(out: &mut impl std::io::Write, text: &str) {
     }
 }
 
-/// Appends a triage record on a blocking task (fsync) and reports back;
-/// the console changes only once the journal holds it.
-fn journal(services: &Services, body: crate::case::record::Body, tx: mpsc::Sender<Msg>) {
+/// Appends triage and checklist records one at a time, in the order they
+/// were made (two quick decisions land in the journal as they were taken),
+/// each on a blocking task (fsync), and reports each back; the console
+/// changes only once the journal holds it.
+fn journal_writer(
+    services: &Services,
+    tx: mpsc::Sender<Msg>,
+) -> mpsc::UnboundedSender<crate::case::record::Body> {
     use crate::model::SafeText;
-    let Some(case) = services.case.clone() else {
-        let _ = tx.try_send(Msg::JournalFailed(SafeText::new("no case is open")));
-        return;
-    };
+    let (body_tx, mut body_rx) = mpsc::unbounded_channel::<crate::case::record::Body>();
+    let case = services.case.clone();
     tokio::spawn(async move {
-        let saved = tokio::task::spawn_blocking(move || case.append(body)).await;
-        let msg = match saved {
-            Ok(Ok(record)) => Msg::Journaled(record),
-            Ok(Err(e)) => Msg::JournalFailed(SafeText::new(&e.to_string())),
-            Err(e) => Msg::JournalFailed(SafeText::new(&format!("the save task failed: {e}"))),
-        };
-        let _ = tx.send(msg).await;
+        while let Some(body) = body_rx.recv().await {
+            let msg = match case.clone() {
+                None => Msg::JournalFailed(SafeText::new("no case is open")),
+                Some(case) => match tokio::task::spawn_blocking(move || case.append(body)).await {
+                    Ok(Ok(record)) => Msg::Journaled(record),
+                    Ok(Err(e)) => Msg::JournalFailed(SafeText::new(&e.to_string())),
+                    Err(e) => {
+                        Msg::JournalFailed(SafeText::new(&format!("the save task failed: {e}")))
+                    }
+                },
+            };
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+        }
     });
+    body_tx
 }
 
 /// Reads one sign-in's whole record from the tenant for the detail view.

@@ -10,27 +10,50 @@ use crate::model::SafeText;
 /// How many filters the prompt remembers.
 const HISTORY: usize = 50;
 
+/// The row being read: its handle, and its id, which finds it again once
+/// old rows have left the feed (and handles were renumbered).
+pub type Reading = Option<(u32, String)>;
+
+pub fn reading(state: &AppState) -> Reading {
+    let handle = state.feed.handle(state.pane(PaneId::SignIns).selected)?;
+    let id = state.feed.by_handle(handle)?.id().to_owned();
+    Some((handle, id))
+}
+
+/// After the rows shown changed: the count follows, and the selection
+/// stays on the row being read when it is still shown (else it stays in
+/// place, within the rows).
+pub fn reanchor(state: &mut AppState, reading: Reading) {
+    let len = state.feed.shown_count();
+    let found = reading
+        .and_then(|(handle, id)| state.feed.locate(handle, &id))
+        .and_then(|handle| state.feed.position(handle));
+    let pane = state.pane_mut(PaneId::SignIns);
+    pane.len = len;
+    pane.selected = found.unwrap_or(pane.selected).min(len.saturating_sub(1));
+}
+
 /// New sign-ins: following, the selection stays on the newest; paused, it
 /// stays on the row being read and the pane counts what arrived.
 pub fn receive(state: &mut AppState, rows: Vec<SignInRow>) {
-    let selected = state.pane(PaneId::SignIns).selected;
-    let reading = (!state.feed_view.follow)
-        .then(|| state.feed.handle(selected))
-        .flatten();
-    let shown = state.feed.insert(rows);
-    if !state.feed_view.follow {
-        state.feed_view.unseen += shown as u64;
-    }
-    let len = state.feed.shown_count();
-    let now_selected = match reading {
-        Some(handle) => state.feed.position(handle).unwrap_or(0),
-        None if state.feed_view.follow => 0,
-        None => selected.min(len.saturating_sub(1)),
+    let anchor = if state.feed_view.follow {
+        None
+    } else {
+        reading(state)
     };
-    let pane = state.pane_mut(PaneId::SignIns);
-    pane.len = len;
-    pane.selected = now_selected;
-    refresh_chart(state);
+    let arrived = state.feed.insert(rows);
+    if !state.feed_view.follow {
+        state.feed_view.unseen += arrived.shown.len() as u64;
+    }
+    reanchor(state, anchor);
+    if state.feed_view.follow {
+        state.pane_mut(PaneId::SignIns).selected = 0;
+    }
+    if arrived.dropped {
+        refresh_chart(state);
+    } else {
+        count_failures(state, &arrived.shown);
+    }
 }
 
 /// Follow the newest (selection to the top) or pause where the cursor is.
@@ -52,16 +75,20 @@ pub fn check(text: &str, state: &AppState) -> Option<String> {
 pub fn apply_filter(state: &mut AppState, text: &str) -> Result<(), String> {
     let text = text.trim();
     let filter = Filter::parse(text, state.now)?;
-    let reading = state.feed.handle(state.pane(PaneId::SignIns).selected);
+    let anchor = reading(state);
     state.feed.set_filter(Some(filter));
     remember(state, text);
-    let len = state.feed.shown_count();
-    // The row being read stays selected when the filter keeps it.
-    let selected = reading.and_then(|h| state.feed.position(h)).unwrap_or(0);
+    // The row being read stays selected when the filter keeps it; else the
+    // newest row is.
+    let kept = anchor
+        .as_ref()
+        .and_then(|(handle, id)| state.feed.locate(*handle, id))
+        .and_then(|handle| state.feed.position(handle));
     let pane = state.pane_mut(PaneId::SignIns);
     pane.filter = (!text.is_empty()).then(|| SafeText::new(text));
-    pane.len = len;
-    pane.selected = selected;
+    pane.selected = 0;
+    reanchor(state, kept.and(anchor));
+    let selected = state.pane(PaneId::SignIns).selected;
     // Reading a row below the newest: the feed pauses there.
     if selected > 0 {
         state.feed_view.follow = false;
@@ -72,12 +99,10 @@ pub fn apply_filter(state: &mut AppState, text: &str) -> Result<(), String> {
 }
 
 pub fn clear_filter(state: &mut AppState) {
+    let anchor = reading(state);
     state.feed.set_filter(None);
-    let len = state.feed.shown_count();
-    let pane = state.pane_mut(PaneId::SignIns);
-    pane.filter = None;
-    pane.len = len;
-    pane.selected = pane.selected.min(len.saturating_sub(1));
+    state.pane_mut(PaneId::SignIns).filter = None;
+    reanchor(state, anchor);
     refresh_chart(state);
 }
 
@@ -181,11 +206,9 @@ pub fn record_arrived(state: &mut AppState, id: &str, record: Result<String, Saf
 /// Turns one stream's rows off or on.
 pub fn toggle_stream(state: &mut AppState, kind: Kind) -> bool {
     let hide = !state.feed.hidden(kind);
+    let anchor = reading(state);
     state.feed.set_hidden(kind, hide);
-    let len = state.feed.shown_count();
-    let pane = state.pane_mut(PaneId::SignIns);
-    pane.len = len;
-    pane.selected = pane.selected.min(len.saturating_sub(1));
+    reanchor(state, anchor);
     refresh_chart(state);
     hide
 }
@@ -203,22 +226,45 @@ pub fn cycle_chart(state: &mut AppState) {
 /// Bars in the failures chart.
 const TOP: usize = 8;
 
-/// Counts failures among the rows shown by address or country; only while
-/// the chart is open, since it reads every row shown.
-fn refresh_chart(state: &mut AppState) {
+/// Counts failures among all the rows shown by address or country; only
+/// while the chart is open, and only when the rows shown change as a whole
+/// (new arrivals are added by `count_failures`).
+pub fn refresh_chart(state: &mut AppState) {
+    state.feed_view.chart_counts.clear();
+    let shown: Vec<u32> = match state.feed_view.chart {
+        Some(_) => (0..state.feed.shown_count())
+            .filter_map(|p| state.feed.handle(p))
+            .collect(),
+        None => Vec::new(),
+    };
+    count_failures(state, &shown);
+}
+
+/// Adds the failures among these rows to the chart's counts.
+fn count_failures(state: &mut AppState, handles: &[u32]) {
     let Some(of) = state.feed_view.chart else {
         state.feed_view.top.clear();
         return;
     };
-    let mut counts: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
-    for row in state.feed.iter().filter(|r| r.row.failed()) {
+    for &handle in handles {
+        let Some(row) = state.feed.by_handle(handle) else {
+            continue;
+        };
+        if !row.row.failed() {
+            continue;
+        }
         let sym = match of {
             ChartOf::Addresses => row.row.ip,
             ChartOf::Countries => row.row.country,
         };
-        *counts.entry(sym).or_default() += 1;
+        *state.feed_view.chart_counts.entry(sym).or_default() += 1;
     }
-    let mut top: Vec<(u32, u64)> = counts.into_iter().collect();
+    let mut top: Vec<(u32, u64)> = state
+        .feed_view
+        .chart_counts
+        .iter()
+        .map(|(&sym, &n)| (sym, n))
+        .collect();
     top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     top.truncate(TOP);
     state.feed_view.top = top

@@ -122,6 +122,9 @@ pub struct Prompt {
     pub problem: Option<String>,
     /// Which earlier filter Up/Down shows (an index into the history).
     pub recalled: Option<usize>,
+    /// What the line is about, fixed when the prompt opened (the finding a
+    /// triage line judges), so new arrivals cannot change it.
+    pub subject: Option<String>,
 }
 
 impl Prompt {
@@ -139,6 +142,7 @@ impl Prompt {
             completion: None,
             problem: None,
             recalled: None,
+            subject: None,
         }
     }
 
@@ -201,6 +205,9 @@ pub struct FeedView {
     pub chart: Option<ChartOf>,
     /// Its bars: value and failures among the rows shown, most first.
     pub top: Vec<(SafeText, u64)>,
+    /// Failures per address or country symbol among the rows shown, kept
+    /// up as rows arrive while the chart is open.
+    pub chart_counts: std::collections::HashMap<u32, u64>,
 }
 
 /// What the failures chart counts by.
@@ -219,6 +226,7 @@ impl Default for FeedView {
             history: Vec::new(),
             chart: None,
             top: Vec::new(),
+            chart_counts: Default::default(),
         }
     }
 }

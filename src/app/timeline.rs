@@ -66,7 +66,10 @@ pub fn marks(state: &AppState) -> Vec<Mark> {
             .findings
             .iter()
             .find(|f| &f.id == finding)
-            .map_or(finding.as_str(), |f| f.title.as_str());
+            .map_or_else(
+                || crate::model::SafeText::new(finding).to_string(),
+                |f| f.title.clone(),
+            );
         marks.push(Mark {
             minute,
             what: MarkKind::Triage,
@@ -143,10 +146,12 @@ pub fn step_mark(view: &mut TimelineView, state: &AppState, forward: bool) {
     if marks.is_empty() {
         return;
     }
+    // The marks may have changed under the view: stay within them.
+    let at = view.mark.min(marks.len() - 1);
     view.mark = if forward {
-        (view.mark + 1).min(marks.len() - 1)
+        (at + 1).min(marks.len() - 1)
     } else {
-        view.mark.saturating_sub(1)
+        at.saturating_sub(1)
     };
     let minute = marks[view.mark].minute;
     if !(view.from..=view.to).contains(&minute) {

@@ -111,7 +111,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![Effect::Render]
         }
         Msg::Journaled(record) => {
-            state.in_flight.retain(|w| w.as_str() != SAVING_TRIAGE);
+            finish_work(state, SAVING_TRIAGE);
             let reading = super::findings::selected(state).map(|f| f.id.clone());
             if state.triage.apply(&record) {
                 super::findings::refresh(state, reading);
@@ -120,7 +120,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![Effect::Render]
         }
         Msg::JournalFailed(reason) => {
-            state.in_flight.retain(|w| w.as_str() != SAVING_TRIAGE);
+            finish_work(state, SAVING_TRIAGE);
             toast(
                 state,
                 ToastLevel::Error,
@@ -136,13 +136,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             // The selection stays on the finding being read.
             let reading = super::findings::selected(state).map(|f| f.id.clone());
             let news = super::findings::news(&state.findings, &rows);
+            let anchor = signins::reading(state);
             state.feed.set_evidence(rows.iter().map(|f| {
                 let quiet = f.severity == crate::model::Severity::Info;
                 (f.id.clone(), quiet, f.evidence.clone())
             }));
             state.findings = rows;
-            let feed_len = state.feed.shown_count();
-            state.pane_mut(PaneId::SignIns).len = feed_len;
+            // A `finding:` filter may have changed the rows shown.
+            signins::reanchor(state, anchor);
             super::findings::refresh(state, reading);
             // New findings are announced without taking the focus.
             if let Some((n, worst)) = news {
@@ -331,7 +332,9 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
                 } else {
                     PromptKind::Suppress
                 };
-                state.mode = Mode::Prompt(Box::new(Prompt::new(kind, "")));
+                let mut prompt = Prompt::new(kind, "");
+                prompt.subject = super::findings::selected(state).map(|f| f.id.clone());
+                state.mode = Mode::Prompt(Box::new(prompt));
             }
         }
         Action::ToggleFollow
@@ -422,6 +425,13 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
 const SAVING_NOTE: &str = "saving a note to the case";
 /// And while a triage decision is.
 const SAVING_TRIAGE: &str = "saving a triage decision to the case";
+
+/// One piece of work of this kind is over (others may still run).
+fn finish_work(state: &mut AppState, label: &str) {
+    if let Some(at) = state.in_flight.iter().position(|w| w.as_str() == label) {
+        state.in_flight.remove(at);
+    }
+}
 
 fn on_editor(state: &mut AppState, action: Action) -> Vec<Effect> {
     let Mode::Editor(editor) = &mut state.mode else {
@@ -521,7 +531,8 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
             if matches!(kind, PromptKind::Triage | PromptKind::Suppress) {
                 // A bad line keeps the prompt open with its reason.
-                match super::findings::journal_body(state, kind, &text) {
+                let subject = prompt.subject.clone().unwrap_or_default();
+                match super::findings::journal_body(state, kind, &subject, &text) {
                     Ok(body) => {
                         state.mode = Mode::Normal;
                         state.in_flight.push(SafeText::new(SAVING_TRIAGE));
@@ -596,13 +607,24 @@ fn on_detail(state: &mut AppState, action: Action) -> Vec<Effect> {
             };
         }
         Action::Pivot => {
-            let handle = detail.handle;
+            let (handle, id) = (detail.handle, detail.id.clone());
             state.mode = Mode::Normal;
-            if let Some(position) = state.feed.position(handle) {
-                state.pane_mut(PaneId::SignIns).selected = position;
-            }
-            state.feed_view.cell = super::feed::Cell::User;
-            if let Err(reason) = signins::pivot(state) {
+            let Some(user) = state
+                .feed
+                .locate(handle, &id)
+                .and_then(|h| state.feed.by_handle(h))
+                .map(|row| row.text(row.row.principal).to_string())
+                .filter(|user| !user.is_empty())
+            else {
+                toast(
+                    state,
+                    ToastLevel::Error,
+                    "this sign-in names no user".into(),
+                );
+                return vec![Effect::Render];
+            };
+            let term = format!("user:\"{}\"", user.replace('"', ""));
+            if let Err(reason) = signins::apply_filter(state, &term) {
                 toast(state, ToastLevel::Error, reason);
             }
             return vec![Effect::Render];

@@ -138,6 +138,28 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 SafeText::new(reason)
             )
             .replace('|', "\\|"),
+            Body::ItemState {
+                item,
+                state,
+                reason,
+                ..
+            } => format!(
+                "checklist item {} set to {}{}",
+                SafeText::new(item),
+                SafeText::new(state),
+                if reason.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", SafeText::new(reason))
+                },
+            )
+            .replace('|', "\\|"),
+            Body::ItemAdded { phase, title } => format!(
+                "checklist item added to {}: {}",
+                SafeText::new(phase),
+                SafeText::new(title)
+            )
+            .replace('|', "\\|"),
             Body::Unknown => "a record this warroom does not know".into(),
         };
         md.push_str(&format!(

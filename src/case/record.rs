@@ -66,6 +66,22 @@ pub enum Body {
         #[serde(default, skip_serializing_if = "String::is_empty")]
         reason: String,
     },
+    /// A checklist item's new state (items are named by key: the template
+    /// item's id, `ID:object` for one a finding called for, `own-…`).
+    ItemState {
+        item: String,
+        /// todo, in-progress, done, blocked or n/a.
+        state: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        owner: String,
+    },
+    /// An item the team added to a phase of the checklist.
+    ItemAdded {
+        phase: String,
+        title: String,
+    },
     /// Written by a newer warroom.
     #[serde(other)]
     Unknown,
@@ -80,6 +96,8 @@ impl Body {
             Body::Events { .. } => "events",
             Body::Triage { .. } => "triage",
             Body::Suppress { .. } => "suppress",
+            Body::ItemState { .. } => "item-state",
+            Body::ItemAdded { .. } => "item-added",
             Body::Unknown => "unknown",
         }
     }

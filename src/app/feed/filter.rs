@@ -339,8 +339,11 @@ fn test(word: &str, now: Timestamp) -> Result<Test, String> {
     let Some((field, value)) = word.split_once(':') else {
         return Ok(Test::Anywhere(Needle::new(word)));
     };
-    // `2001:db8::1` is an address, not a field.
-    if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphabetic()) {
+    // `2001:db8::1` and `cafe::1` are addresses, not fields.
+    if field.is_empty()
+        || !field.chars().all(|c| c.is_ascii_alphabetic())
+        || word.parse::<IpAddr>().is_ok()
+    {
         return Ok(Test::Anywhere(Needle::new(word)));
     }
     let field = field.to_ascii_lowercase();
@@ -434,8 +437,9 @@ fn instant(field: &str, value: &str, now: Timestamp) -> Result<i64, String> {
     ];
     for (unit, seconds) in units {
         if let Some(number) = value.strip_suffix(unit)
-            && let Ok(n) = number.parse::<i64>()
+            && let Ok(n) = number.parse::<u32>()
         {
+            let n = i64::from(n);
             let ago = SignedDuration::from_secs(n.saturating_mul(seconds));
             let at = now.checked_sub(ago).map_err(|_| bad())?;
             return Ok(at.as_microsecond());
@@ -533,5 +537,8 @@ mod tests {
         assert!(err("since:yesterday").contains("30m"));
         assert!(err("user:").contains("wants a value"));
         assert!(err("user:\"adele").contains("quote"));
+        assert!(err("since:-2h").contains("30m"));
+        // An address that starts with letters is free text, not a field.
+        assert!(Filter::parse("cafe::1", now()).is_ok());
     }
 }

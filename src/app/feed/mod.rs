@@ -96,6 +96,15 @@ pub struct Minute {
     pub failures: u32,
 }
 
+/// What an insert did.
+#[derive(Debug, Default)]
+pub struct Inserted {
+    /// Handles of the new rows that are shown (stale when `dropped`).
+    pub shown: Vec<u32>,
+    /// Old rows left to make room: every handle changed.
+    pub dropped: bool,
+}
+
 /// One row on screen, with its strings.
 #[derive(Clone, Copy)]
 pub struct RowRef<'a> {
@@ -215,6 +224,21 @@ impl SignInFeed {
         out
     }
 
+    /// Counts summed into `columns` equal spans of `first..=last` (minutes
+    /// since the epoch); reads only the minutes that have sign-ins, so any
+    /// span costs the same.
+    pub fn per_column(&self, first: i64, last: i64, columns: usize) -> Vec<Minute> {
+        let mut out = vec![Minute::default(); columns];
+        let span = (last - first + 1).max(1) as f64;
+        for (&minute, counts) in self.minutes.range(first..=last) {
+            let column = (((minute - first) as f64 / span) * columns as f64) as usize;
+            let cell = &mut out[column.min(columns.saturating_sub(1))];
+            cell.signins += counts.signins;
+            cell.failures += counts.failures;
+        }
+        out
+    }
+
     /// The minutes of the oldest and newest sign-in held.
     pub fn minute_span(&self) -> Option<(i64, i64)> {
         let first = self.minutes.first_key_value()?.0;
@@ -226,8 +250,18 @@ impl SignInFeed {
         self.filter.as_ref()
     }
 
-    /// Takes sign-ins in any order; returns how many of them are shown.
-    pub fn insert(&mut self, batch: Vec<SignInRow>) -> usize {
+    /// The handle of the row with this id: `handle` when it still names
+    /// it, else found by id (after old rows left, handles are renumbered).
+    pub fn locate(&self, handle: u32, id: &str) -> Option<u32> {
+        if self.by_handle(handle).is_some_and(|r| r.id() == id) {
+            return Some(handle);
+        }
+        (0..self.rows.len() as u32).find(|&h| self.id_of(&self.rows[h as usize]) == id)
+    }
+
+    /// Takes sign-ins in any order; says which of them are shown, and
+    /// whether old rows left to make room (handles then changed).
+    pub fn insert(&mut self, batch: Vec<SignInRow>) -> Inserted {
         let start = self.rows.len();
         self.rows.reserve(batch.len());
         for row in &batch {
@@ -254,14 +288,15 @@ impl SignInFeed {
         let shown = if self.narrowed() {
             let keep = self.judge(&fresh);
             merge(&mut self.view, &keep, &self.rows);
-            keep.len()
+            keep
         } else {
-            fresh.len()
+            fresh
         };
-        if self.rows.len() > FEED_CAPACITY {
+        let dropped = self.rows.len() > FEED_CAPACITY;
+        if dropped {
             self.drop_oldest();
         }
-        shown
+        Inserted { shown, dropped }
     }
 
     /// Applies a filter (or none) to every row held.
@@ -465,7 +500,12 @@ mod tests {
         let now = Timestamp::from_second(100).unwrap();
         feed.set_filter(Some(Filter::parse("user:adele", now).unwrap()));
         assert_eq!(feed.shown_count(), 1);
-        assert_eq!(feed.insert(vec![row(3, "adele"), row(4, "megan")]), 1);
+        assert_eq!(
+            feed.insert(vec![row(3, "adele"), row(4, "megan")])
+                .shown
+                .len(),
+            1
+        );
         assert_eq!(times(&feed), vec![3, 1]);
         assert_eq!(feed.total(), 4);
         feed.set_filter(None);

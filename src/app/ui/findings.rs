@@ -238,7 +238,7 @@ fn triage_line<'a>(f: &FindingRow, state: &AppState, theme: &Theme) -> Line<'a> 
             "Triage: {} by {} at {}{owner}{reason}",
             d.verdict.name(),
             d.by,
-            d.time
+            crate::model::SafeText::new(&d.time)
         ),
         theme.text,
     )

@@ -74,15 +74,9 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, view
     ])
     .areas(inner);
 
-    // Per-minute counts summed into columns.
-    let per_minute = state.feed.per_minute(view.from, view.to);
-    let mut totals = vec![0u64; columns as usize];
-    let mut fails = vec![0u64; columns as usize];
-    for (i, m) in per_minute.iter().enumerate() {
-        let column = ((i as f64 / per_column) as usize).min(totals.len() - 1);
-        totals[column] += u64::from(m.signins);
-        fails[column] += u64::from(m.failures);
-    }
+    let counts = state.feed.per_column(view.from, view.to, columns as usize);
+    let totals: Vec<u64> = counts.iter().map(|m| u64::from(m.signins)).collect();
+    let fails: Vec<u64> = counts.iter().map(|m| u64::from(m.failures)).collect();
     let chart = |row: Rect| {
         let [label, plot] =
             Layout::horizontal([Constraint::Length(LABEL), Constraint::Min(0)]).areas(row);

@@ -1,0 +1,603 @@
+//! The living checklist: the template's items, the concrete items findings
+//! call for, the team's own items, and each one's state as the case journal
+//! records it. Plain data, rebuilt from records and findings; `update`
+//! keeps it, the remediation pane draws it.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp};
+
+use super::template::{ItemSpec, Template};
+use crate::app::findings::FindingRow;
+use crate::case::record::{Body, Record};
+use crate::model::SafeText;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Status {
+    #[default]
+    Todo,
+    InProgress,
+    Done,
+    Blocked,
+    NotApplicable,
+}
+
+impl Status {
+    pub const ALL: [Status; 5] = [
+        Status::Todo,
+        Status::InProgress,
+        Status::Done,
+        Status::Blocked,
+        Status::NotApplicable,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Todo => "todo",
+            Status::InProgress => "in-progress",
+            Status::Done => "done",
+            Status::Blocked => "blocked",
+            Status::NotApplicable => "n/a",
+        }
+    }
+
+    /// The box drawn before the item, readable without colour.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Status::Todo => "[ ]",
+            Status::InProgress => "[~]",
+            Status::Done => "[x]",
+            Status::Blocked => "[!]",
+            Status::NotApplicable => "[-]",
+        }
+    }
+
+    pub fn parse(word: &str) -> Option<Status> {
+        let word = word.to_ascii_lowercase();
+        let word = match word.as_str() {
+            "doing" | "started" | "progress" | "in_progress" | "inprogress" => "in-progress",
+            "na" | "not-applicable" | "n.a." => "n/a",
+            other => other,
+        };
+        Status::ALL.into_iter().find(|s| s.name() == word)
+    }
+
+    /// Done, or set aside as not applicable: nothing left to do.
+    pub fn finished(self) -> bool {
+        matches!(self, Status::Done | Status::NotApplicable)
+    }
+}
+
+/// One line of the checklist.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Item {
+    /// The template item's id; `ID:target` for a concrete item; `own-…`
+    /// for one the team added.
+    pub key: String,
+    /// The template item it is (or, for a concrete item, belongs to).
+    pub spec: Option<usize>,
+    /// For a concrete item: its template item's id.
+    pub parent: Option<String>,
+    pub phase: usize,
+    pub title: SafeText,
+    /// The object a concrete item acts on.
+    pub target: Option<SafeText>,
+    /// The findings that called for it.
+    pub findings: Vec<String>,
+    pub status: Status,
+    pub reason: SafeText,
+    pub owner: SafeText,
+    /// Who last changed it, and when.
+    pub by: SafeText,
+    pub changed: Option<Timestamp>,
+}
+
+/// What the journal says about one item, latest first wins.
+#[derive(Clone, Debug, PartialEq)]
+struct Recorded {
+    status: Status,
+    reason: SafeText,
+    owner: SafeText,
+    by: SafeText,
+    at: Option<Timestamp>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub template: Arc<Template>,
+    items: Vec<Item>,
+    recorded: HashMap<String, Recorded>,
+    /// Items the team added: key, phase, title.
+    own: Vec<(String, usize, SafeText)>,
+    /// Concrete items from findings, keyed, in the order first seen.
+    generated: Vec<Item>,
+    /// Hours to wait per item id where the configuration overrides the
+    /// template.
+    waits: HashMap<String, f64>,
+}
+
+impl Plan {
+    pub fn new(template: Arc<Template>) -> Plan {
+        let mut plan = Plan {
+            template,
+            items: Vec::new(),
+            recorded: HashMap::new(),
+            own: Vec::new(),
+            generated: Vec::new(),
+            waits: HashMap::new(),
+        };
+        plan.rebuild();
+        plan
+    }
+
+    /// Overrides a template wait (configuration: a longer ticket lifetime).
+    pub fn set_wait(&mut self, item: &str, hours: f64) {
+        self.waits.insert(item.to_owned(), hours);
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    pub fn spec(&self, item: &Item) -> Option<&ItemSpec> {
+        item.spec.map(|i| &self.template.items[i])
+    }
+
+    /// Takes in one journal record; `true` when it was about the checklist.
+    pub fn apply(&mut self, record: &Record) -> bool {
+        let at = record.time.parse::<Timestamp>().ok();
+        match &record.body {
+            Body::ItemState {
+                item,
+                state,
+                reason,
+                owner,
+            } => {
+                let status = Status::parse(state).unwrap_or(Status::InProgress);
+                self.recorded.insert(
+                    item.clone(),
+                    Recorded {
+                        status,
+                        reason: SafeText::new(reason),
+                        owner: SafeText::new(owner),
+                        by: SafeText::new(&record.author),
+                        at,
+                    },
+                );
+            }
+            Body::ItemAdded { phase, title } => {
+                let phase = self.template.phase_index(phase).unwrap_or(0);
+                let key = format!("own-{}", &record.id[..record.id.len().min(8)]);
+                self.own.push((key, phase, SafeText::new(title)));
+            }
+            _ => return false,
+        }
+        self.rebuild();
+        true
+    }
+
+    /// The concrete items the findings call for, one per object named,
+    /// however many findings name it.
+    pub fn set_findings(&mut self, findings: &[FindingRow]) {
+        let mut generated: Vec<Item> = Vec::new();
+        for finding in findings {
+            for remediation in &finding.remediation {
+                let Some(index) = self
+                    .template
+                    .items
+                    .iter()
+                    .position(|i| &i.id == remediation)
+                else {
+                    continue;
+                };
+                let spec = &self.template.items[index];
+                let (Some(each), Some(target)) = (&spec.each, &spec.target) else {
+                    continue;
+                };
+                let values = finding
+                    .entities
+                    .iter()
+                    .filter(|(field, value)| field == target && !value.is_empty());
+                for (_, value) in values {
+                    let key = format!("{}:{}", spec.id, value.as_str());
+                    if let Some(known) = generated.iter_mut().find(|g| g.key == key) {
+                        if !known.findings.contains(&finding.id) {
+                            known.findings.push(finding.id.clone());
+                        }
+                        continue;
+                    }
+                    let title = fill(each, target, value.as_str(), finding);
+                    generated.push(Item {
+                        key,
+                        spec: Some(index),
+                        parent: Some(spec.id.clone()),
+                        phase: self.template.phase_index(&spec.phase).unwrap_or(0),
+                        title: SafeText::new(&title),
+                        target: Some(value.clone()),
+                        findings: vec![finding.id.clone()],
+                        status: Status::Todo,
+                        reason: SafeText::default(),
+                        owner: SafeText::default(),
+                        by: SafeText::default(),
+                        changed: None,
+                    });
+                }
+            }
+        }
+        if generated != self.generated {
+            self.generated = generated;
+            self.rebuild();
+        }
+    }
+
+    /// Template items in order, each followed by its concrete items, the
+    /// team's own items at the end of their phase; states from the journal.
+    fn rebuild(&mut self) {
+        let mut items = Vec::new();
+        for phase in 0..self.template.phases.len() {
+            for (index, spec) in self.template.items.iter().enumerate() {
+                if self.template.phase_index(&spec.phase) != Some(phase) {
+                    continue;
+                }
+                items.push(Item {
+                    key: spec.id.clone(),
+                    spec: Some(index),
+                    parent: None,
+                    phase,
+                    title: SafeText::new(&spec.title),
+                    target: None,
+                    findings: Vec::new(),
+                    status: Status::Todo,
+                    reason: SafeText::default(),
+                    owner: SafeText::default(),
+                    by: SafeText::default(),
+                    changed: None,
+                });
+                items.extend(
+                    self.generated
+                        .iter()
+                        .filter(|g| g.parent.as_deref() == Some(spec.id.as_str()))
+                        .cloned(),
+                );
+            }
+            for (key, _, title) in self.own.iter().filter(|(_, p, _)| *p == phase) {
+                items.push(Item {
+                    key: key.clone(),
+                    spec: None,
+                    parent: None,
+                    phase,
+                    title: title.clone(),
+                    target: None,
+                    findings: Vec::new(),
+                    status: Status::Todo,
+                    reason: SafeText::default(),
+                    owner: SafeText::default(),
+                    by: SafeText::default(),
+                    changed: None,
+                });
+            }
+        }
+        for item in &mut items {
+            if let Some(r) = self.recorded.get(&item.key) {
+                item.status = r.status;
+                item.reason = r.reason.clone();
+                item.owner = r.owner.clone();
+                item.by = r.by.clone();
+                item.changed = r.at;
+            }
+        }
+        // A template item with concrete items is as far as they are.
+        let derived: Vec<Option<Status>> = items
+            .iter()
+            .map(|item| {
+                if item.parent.is_some() || item.spec.is_none() {
+                    return None;
+                }
+                let children: Vec<Status> = items
+                    .iter()
+                    .filter(|c| c.parent.as_deref() == Some(item.key.as_str()))
+                    .map(|c| c.status)
+                    .collect();
+                if children.is_empty() || item.status.finished() {
+                    None
+                } else if children.iter().all(|s| s.finished()) {
+                    Some(Status::Done)
+                } else if children.iter().any(|s| *s != Status::Todo) {
+                    Some(Status::InProgress)
+                } else {
+                    None
+                }
+            })
+            .collect();
+        for (item, status) in items.iter_mut().zip(derived) {
+            if let Some(status) = status {
+                item.status = status;
+            }
+        }
+        self.items = items;
+    }
+
+    fn find(&self, key: &str) -> Option<&Item> {
+        self.items.iter().find(|i| i.key == key)
+    }
+
+    /// What keeps an item from being started or done now: unfinished
+    /// dependencies and waits still running, in words.
+    pub fn blockers(&self, item: &Item, now: Timestamp) -> Vec<String> {
+        let Some(spec) = self.spec(item) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for dep in &spec.after {
+            match self.find(dep) {
+                Some(d) if d.status.finished() => {}
+                Some(d) => out.push(format!("after \"{}\" ({})", d.title, d.status.name())),
+                None => out.push(format!("after {dep}")),
+            }
+        }
+        if let Some(left) = self.wait_left(item, now) {
+            out.push(format!("wait {} more", duration_text(left)));
+        }
+        out
+    }
+
+    /// Time left on the item's wait, once the item it waits on is done.
+    pub fn wait_left(&self, item: &Item, now: Timestamp) -> Option<SignedDuration> {
+        let spec = self.spec(item)?;
+        let wait = spec.wait.as_ref()?;
+        let hours = self.waits.get(&spec.id).copied().unwrap_or(wait.hours);
+        let before = self.find(&wait.after)?;
+        if before.status != Status::Done {
+            return None;
+        }
+        let done = before.changed?;
+        let until = done
+            .checked_add(SignedDuration::from_secs_f64(hours * 3600.0))
+            .ok()?;
+        let left = until.duration_since(now);
+        (left > SignedDuration::ZERO).then_some(left)
+    }
+
+    /// Finished and total items of a phase; an item with concrete items
+    /// counts through them.
+    pub fn progress(&self, phase: usize) -> (usize, usize) {
+        let counted = self.items.iter().filter(|i| i.phase == phase).filter(|i| {
+            !self
+                .items
+                .iter()
+                .any(|c| c.parent.as_deref() == Some(i.key.as_str()))
+        });
+        counted.fold((0, 0), |(done, total), i| {
+            (done + usize::from(i.status.finished()), total + 1)
+        })
+    }
+
+    pub fn overall(&self) -> (usize, usize) {
+        (0..self.template.phases.len())
+            .map(|p| self.progress(p))
+            .fold((0, 0), |(d, t), (pd, pt)| (d + pd, t + pt))
+    }
+
+    /// The first phase with work left (the one the team is in).
+    pub fn current_phase(&self) -> usize {
+        (0..self.template.phases.len())
+            .find(|&p| {
+                let (done, total) = self.progress(p);
+                done < total
+            })
+            .unwrap_or(self.template.phases.len().saturating_sub(1))
+    }
+}
+
+/// `{field}` placeholders from the finding's entities; the target's own
+/// value for its field.
+fn fill(each: &str, target: &str, value: &str, finding: &FindingRow) -> String {
+    let mut text = each.replace(&format!("{{{target}}}"), value);
+    for (field, entity) in &finding.entities {
+        text = text.replace(&format!("{{{field}}}"), entity.as_str());
+    }
+    text
+}
+
+/// `7h42m`, `12m`.
+pub fn duration_text(d: SignedDuration) -> String {
+    let minutes = (d.as_secs() + 59) / 60;
+    if minutes >= 60 {
+        format!("{}h{:02}m", minutes / 60, minutes % 60)
+    } else {
+        format!("{minutes}m")
+    }
+}
+
+/// What an item-state line says: `done @carol reset from PAW-03`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateLine {
+    pub status: Status,
+    pub owner: String,
+    pub reason: String,
+}
+
+/// Reads `STATE [@OWNER] [REASON…]`; blocked and n/a need a reason.
+pub fn parse_state_line(text: &str) -> Result<StateLine, String> {
+    let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
+    let usage = format!("start with the state: {}", names.join(", "));
+    let mut words = text.split_whitespace();
+    let first = words.next().ok_or_else(|| usage.clone())?;
+    let status = Status::parse(first).ok_or_else(|| format!("\"{first}\" is no state; {usage}"))?;
+    let mut rest: Vec<&str> = words.collect();
+    let owner = match rest.first() {
+        Some(word) if word.starts_with('@') && word.len() > 1 => {
+            let owner = word[1..].to_owned();
+            rest.remove(0);
+            owner
+        }
+        _ => String::new(),
+    };
+    let reason = rest.join(" ");
+    if matches!(status, Status::Blocked | Status::NotApplicable) && reason.is_empty() {
+        return Err(format!(
+            "say why it is {}: the reason goes in the case",
+            status.name()
+        ));
+    }
+    Ok(StateLine {
+        status,
+        owner,
+        reason,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, time: &str, body: Body) -> Record {
+        Record {
+            id: id.into(),
+            time: time.into(),
+            author: "alice@jumpbox".into(),
+            body,
+        }
+    }
+
+    fn set(item: &str, state: &str, time: &str) -> Record {
+        record(
+            "r",
+            time,
+            Body::ItemState {
+                item: item.into(),
+                state: state.into(),
+                reason: String::new(),
+                owner: String::new(),
+            },
+        )
+    }
+
+    fn plan() -> Plan {
+        Plan::new(Arc::new(Template::built_in()))
+    }
+
+    #[test]
+    fn the_second_krbtgt_reset_waits_ten_hours_after_the_first() {
+        let mut plan = plan();
+        let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let second = |p: &Plan| {
+            p.items()
+                .iter()
+                .find(|i| i.key == "reset-krbtgt-second")
+                .unwrap()
+                .clone()
+        };
+        let blockers = plan.blockers(&second(&plan), now);
+        assert!(
+            blockers
+                .iter()
+                .any(|b| b.contains("Reset the krbtgt password (first of two)")),
+            "{blockers:?}"
+        );
+        plan.apply(&set("reset-krbtgt-first", "done", "2026-11-25T04:00:00Z"));
+        let left = plan.wait_left(&second(&plan), now).unwrap();
+        assert_eq!(duration_text(left), "2h00m");
+        assert_eq!(
+            plan.blockers(&second(&plan), now),
+            vec!["wait 2h00m more".to_string()]
+        );
+        let later: Timestamp = "2026-11-25T14:00:01Z".parse().unwrap();
+        assert!(plan.blockers(&second(&plan), later).is_empty());
+        // A longer ticket lifetime from the configuration moves it.
+        plan.set_wait("reset-krbtgt-second", 12.0);
+        assert!(plan.wait_left(&second(&plan), later).is_some());
+    }
+
+    #[test]
+    fn findings_add_concrete_items_once_per_object() {
+        let mut plan = plan();
+        let finding = |id: &str, user: &str| FindingRow {
+            id: id.into(),
+            detection: "signin.rotated-key-in-use".into(),
+            severity: crate::model::Severity::High,
+            title: "t".into(),
+            count: 1,
+            first_seen: None,
+            last_seen: None,
+            techniques: vec![],
+            explanation: SafeText::default(),
+            rationale: String::new(),
+            entities: vec![("userPrincipalName".into(), SafeText::new(user))],
+            evidence: vec![],
+            remediation: vec!["revoke-sessions".into(), "reset-passwords".into()],
+        };
+        plan.set_findings(&[
+            finding("f1", "megan@contoso.com"),
+            finding("f2", "megan@contoso.com"),
+            finding("f3", "adele@contoso.com"),
+        ]);
+        let revoke: Vec<&Item> = plan
+            .items()
+            .iter()
+            .filter(|i| i.parent.as_deref() == Some("revoke-sessions"))
+            .collect();
+        assert_eq!(revoke.len(), 2);
+        assert_eq!(
+            revoke[0].title.as_str(),
+            "Revoke the sessions of megan@contoso.com"
+        );
+        assert_eq!(revoke[0].findings, vec!["f1".to_string(), "f2".to_string()]);
+        // The template item follows its concrete items.
+        plan.apply(&set(
+            "revoke-sessions:megan@contoso.com",
+            "done",
+            "2026-11-25T04:00:00Z",
+        ));
+        let parent = plan
+            .items()
+            .iter()
+            .find(|i| i.key == "revoke-sessions")
+            .unwrap();
+        assert_eq!(parent.status, Status::InProgress);
+        plan.apply(&set(
+            "revoke-sessions:adele@contoso.com",
+            "n/a",
+            "2026-11-25T04:00:00Z",
+        ));
+        let parent = plan
+            .items()
+            .iter()
+            .find(|i| i.key == "revoke-sessions")
+            .unwrap();
+        assert_eq!(parent.status, Status::Done);
+        let control = plan.template.phase_index("control").unwrap();
+        let (done, total) = plan.progress(control);
+        assert!(done >= 2 && total > done);
+    }
+
+    #[test]
+    fn own_items_and_state_lines() {
+        let mut plan = plan();
+        plan.apply(&record(
+            "abcdef1234",
+            "2026-11-25T04:00:00Z",
+            Body::ItemAdded {
+                phase: "secure".into(),
+                title: "Brief the legal team on the bridge".into(),
+            },
+        ));
+        let own = plan
+            .items()
+            .iter()
+            .find(|i| i.key == "own-abcdef12")
+            .unwrap();
+        assert_eq!(own.phase, 0);
+        let line = parse_state_line("done @carol from PAW-03").unwrap();
+        assert_eq!(
+            (line.status, line.owner.as_str(), line.reason.as_str()),
+            (Status::Done, "carol", "from PAW-03")
+        );
+        assert!(parse_state_line("blocked").unwrap_err().contains("say why"));
+        assert_eq!(
+            parse_state_line("na no AD FS here").unwrap().status,
+            Status::NotApplicable
+        );
+    }
+}
