@@ -26,6 +26,11 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub identity: Option<PathBuf>,
 
+    /// Checklist template to use instead of the built-in recovery plan
+    /// (TOML, as `assets/playbooks/identity-compromise.toml`).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub playbook: Option<PathBuf>,
+
     /// Plain ASCII borders and symbols, for terminals without Unicode.
     #[arg(long, global = true)]
     pub ascii: bool,

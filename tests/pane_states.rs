@@ -266,11 +266,16 @@ fn a_triage_line_judges_the_finding_it_was_opened_on() {
     press(&mut state, KeyCode::Char('j'));
     let chosen = all[1].id.clone();
     press(&mut state, KeyCode::Char('s'));
-    update(&mut state, Msg::Findings(vec![all[2].clone(), all[1].clone(), all[0].clone()]));
+    update(
+        &mut state,
+        Msg::Findings(vec![all[2].clone(), all[1].clone(), all[0].clone()]),
+    );
     type_text(&mut state, "confirmed forged");
     let effects = update(&mut state, Msg::Action(warroom::app::Action::Submit));
     let journaled = effects.iter().find_map(|e| match e {
-        warroom::app::action::Effect::Journal(Body::Triage { finding, .. }) => Some(finding.clone()),
+        warroom::app::action::Effect::Journal(Body::Triage { finding, .. }) => {
+            Some(finding.clone())
+        }
         _ => None,
     });
     assert_eq!(journaled, Some(chosen));
@@ -280,5 +285,9 @@ fn a_triage_line_judges_the_finding_it_was_opened_on() {
     update(&mut state, Msg::Findings(vec![]));
     type_text(&mut state, "benign robot");
     let effects = update(&mut state, Msg::Action(warroom::app::Action::Submit));
-    assert!(!effects.iter().any(|e| matches!(e, warroom::app::action::Effect::Journal(_))));
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, warroom::app::action::Effect::Journal(_)))
+    );
 }

@@ -62,11 +62,13 @@ pub enum Action {
     ZoomOut,
     /// Sign-ins: a bar chart of the top failing addresses, then countries.
     Chart,
+    /// Remediation: add an item of the team's own.
+    AddItem,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 39] = [
+    pub const ALL: [Action; 40] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -106,6 +108,7 @@ impl Action {
         Action::ZoomIn,
         Action::ZoomOut,
         Action::Chart,
+        Action::AddItem,
     ];
 
     pub fn name(self) -> &'static str {
@@ -149,6 +152,7 @@ impl Action {
             Action::ZoomIn => "zoom-in",
             Action::ZoomOut => "zoom-out",
             Action::Chart => "chart",
+            Action::AddItem => "add-item",
         }
     }
 

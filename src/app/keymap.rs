@@ -284,7 +284,13 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             Normal,
             &["s"],
             Triage,
-            "Findings: triage (state, @owner, reason), kept in the case",
+            "Set state: a finding's triage, a checklist item's progress",
+        ),
+        (
+            Normal,
+            &["+"],
+            AddItem,
+            "Remediation: add an item to the selected item's phase",
         ),
         (
             Normal,

@@ -8,6 +8,7 @@
 //! ```
 
 pub mod action;
+pub mod checklist;
 pub mod commands;
 pub mod feed;
 pub mod findings;
@@ -126,17 +127,31 @@ fn open_case(
 struct OpenedCase {
     case: Option<Arc<crate::case::Unlocked>>,
     notes: Vec<notes::NoteRow>,
-    triage: triage::TriageBook,
+    /// Triage and checklist records, oldest first.
+    decisions: Vec<crate::case::record::Record>,
 }
 
 impl OpenedCase {
     fn from(case: crate::case::Unlocked, session: &mut Session) -> Self {
-        let mut book = triage::TriageBook::default();
+        use crate::case::record::Body;
+        let mut decisions = Vec::new();
         let notes = match case.read() {
             Ok(contents) => {
-                for record in &contents.records {
-                    book.apply(record);
-                }
+                decisions.extend(
+                    contents
+                        .records
+                        .iter()
+                        .filter(|r| {
+                            matches!(
+                                r.body,
+                                Body::Triage { .. }
+                                    | Body::Suppress { .. }
+                                    | Body::ItemState { .. }
+                                    | Body::ItemAdded { .. }
+                            )
+                        })
+                        .cloned(),
+                );
                 if let Some(damage) = &contents.damage {
                     session.case_detail = Some(SafeText::new(&format!(
                         "the journal is damaged at record {}: {}; run `warroom case verify`",
@@ -158,7 +173,7 @@ impl OpenedCase {
         Self {
             case: Some(Arc::new(case)),
             notes,
-            triage: book,
+            decisions,
         }
     }
 }
@@ -326,7 +341,15 @@ fn console(
     let mut state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
     state.pane_mut(state::PaneId::Notes).len = opened.notes.len();
     state.notes = opened.notes;
-    state.triage = opened.triage;
+    if let Some(path) = &cli.playbook {
+        let template = crate::playbook::Template::load(path).map_err(|e| anyhow::anyhow!(e))?;
+        state.plan = crate::playbook::Plan::new(Arc::new(template));
+    }
+    for record in &opened.decisions {
+        state.triage.apply(record);
+        state.plan.apply(record);
+    }
+    checklist::refresh(&mut state, None);
     let services = runtime::Services {
         case: opened.case,
         graph: background.graph,

@@ -104,6 +104,10 @@ pub enum PromptKind {
     Triage,
     /// A reason to set aside the selected finding's detection and entity.
     Suppress,
+    /// `STATE [@OWNER] [REASON]` for the selected checklist item.
+    ItemState,
+    /// The title of a new checklist item in the selected item's phase.
+    ItemAdd,
 }
 
 /// Tab completion in progress: the candidates and which one is shown.
@@ -277,6 +281,8 @@ pub struct AppState {
     pub findings: Vec<super::findings::FindingRow>,
     /// Triage decisions and suppressions, from the case journal.
     pub triage: super::triage::TriageBook,
+    /// The remediation checklist.
+    pub plan: crate::playbook::Plan,
     /// The case's notes, newest first.
     pub notes: Vec<NoteRow>,
     pub keymap: Arc<Keymap>,
@@ -299,6 +305,7 @@ impl AppState {
             feed_view: FeedView::default(),
             findings: Vec::new(),
             triage: Default::default(),
+            plan: crate::playbook::Plan::new(crate::playbook::Template::shared()),
             notes: Vec::new(),
             keymap,
             screen: (80, 24),

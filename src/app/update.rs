@@ -117,6 +117,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 super::findings::refresh(state, reading);
                 toast(state, ToastLevel::Info, "triage saved to the case".into());
             }
+            let reading = super::checklist::selected(state).map(|i| i.key.clone());
+            if state.plan.apply(&record) {
+                super::checklist::refresh(state, reading);
+                toast(
+                    state,
+                    ToastLevel::Info,
+                    "checklist saved to the case".into(),
+                );
+            }
             vec![Effect::Render]
         }
         Msg::JournalFailed(reason) => {
@@ -144,6 +153,10 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             state.findings = rows;
             // A `finding:` filter may have changed the rows shown.
             signins::reanchor(state, anchor);
+            // Findings call for concrete checklist items.
+            let item = super::checklist::selected(state).map(|i| i.key.clone());
+            state.plan.set_findings(&state.findings);
+            super::checklist::refresh(state, item);
             super::findings::refresh(state, reading);
             // New findings are announced without taking the focus.
             if let Some((n, worst)) = news {
@@ -323,6 +336,28 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Copy => return copy_selected(state),
         Action::Chart if focus == PaneId::SignIns => signins::cycle_chart(state),
+        Action::Triage if focus == PaneId::Remediation => match super::checklist::can_record(state)
+        {
+            Err(reason) => toast(state, ToastLevel::Error, reason),
+            Ok(()) => {
+                let mut prompt = Prompt::new(PromptKind::ItemState, "");
+                prompt.subject = super::checklist::selected(state).map(|i| i.key.clone());
+                state.mode = Mode::Prompt(Box::new(prompt));
+            }
+        },
+        Action::AddItem if focus == PaneId::Remediation => {
+            match super::checklist::can_record(state) {
+                Err(reason) => toast(state, ToastLevel::Error, reason),
+                Ok(()) => {
+                    let mut prompt = Prompt::new(PromptKind::ItemAdd, "");
+                    let phase = super::checklist::selected(state)
+                        .map(|i| i.phase)
+                        .unwrap_or(0);
+                    prompt.subject = state.plan.template.phases.get(phase).map(|p| p.id.clone());
+                    state.mode = Mode::Prompt(Box::new(prompt));
+                }
+            }
+        }
         Action::Triage | Action::Suppress if focus == PaneId::Findings => {
             if let Err(reason) = super::findings::can_triage(state) {
                 toast(state, ToastLevel::Error, reason);
@@ -347,7 +382,8 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::Suppress
         | Action::ZoomIn
         | Action::ZoomOut
-        | Action::Chart => return vec![],
+        | Action::Chart
+        | Action::AddItem => return vec![],
         Action::OpenTimeline => match super::timeline::open(state) {
             Some(view) => state.mode = Mode::Timeline(view),
             None => toast(
@@ -423,8 +459,8 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
 
 /// What the in-flight list says while a note is being written.
 const SAVING_NOTE: &str = "saving a note to the case";
-/// And while a triage decision is.
-const SAVING_TRIAGE: &str = "saving a triage decision to the case";
+/// And while a triage decision or checklist change is.
+const SAVING_TRIAGE: &str = "saving a decision to the case";
 
 /// One piece of work of this kind is over (others may still run).
 fn finish_work(state: &mut AppState, label: &str) {
@@ -529,10 +565,21 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.mode = Mode::Normal;
                 return vec![Effect::Render];
             }
-            if matches!(kind, PromptKind::Triage | PromptKind::Suppress) {
+            if matches!(
+                kind,
+                PromptKind::Triage
+                    | PromptKind::Suppress
+                    | PromptKind::ItemState
+                    | PromptKind::ItemAdd
+            ) {
                 // A bad line keeps the prompt open with its reason.
                 let subject = prompt.subject.clone().unwrap_or_default();
-                match super::findings::journal_body(state, kind, &subject, &text) {
+                let body = if matches!(kind, PromptKind::ItemState | PromptKind::ItemAdd) {
+                    super::checklist::journal_body(state, kind, &subject, &text)
+                } else {
+                    super::findings::journal_body(state, kind, &subject, &text)
+                };
+                match body {
                     Ok(body) => {
                         state.mode = Mode::Normal;
                         state.in_flight.push(SafeText::new(SAVING_TRIAGE));
@@ -551,7 +598,10 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
                 PromptKind::Command if text.is_empty() => {}
                 PromptKind::Command => return run_command(state, &text),
                 PromptKind::Filter(pane) => set_filter(state, pane, &text),
-                PromptKind::Triage | PromptKind::Suppress => {}
+                PromptKind::Triage
+                | PromptKind::Suppress
+                | PromptKind::ItemState
+                | PromptKind::ItemAdd => {}
             }
         }
         Action::MoveUp | Action::MoveDown if prompt.kind == PromptKind::Filter(PaneId::SignIns) => {
@@ -567,7 +617,10 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
             check_filter(state);
         }
         Action::Complete | Action::CompletePrev => {
-            if !matches!(prompt.kind, PromptKind::Command | PromptKind::Triage) {
+            if !matches!(
+                prompt.kind,
+                PromptKind::Command | PromptKind::Triage | PromptKind::ItemState
+            ) {
                 return vec![];
             }
             let step = if action == Action::Complete { 1 } else { -1 };
@@ -738,10 +791,10 @@ fn cycle_completion(prompt: &mut Prompt, step: isize) {
             c
         }
         None => {
-            let candidates = if prompt.kind == PromptKind::Triage {
-                super::triage::complete(prompt.text())
-            } else {
-                commands::complete(prompt.text())
+            let candidates = match prompt.kind {
+                PromptKind::Triage => super::triage::complete(prompt.text()),
+                PromptKind::ItemState => super::checklist::complete(prompt.text()),
+                _ => commands::complete(prompt.text()),
             };
             if candidates.is_empty() {
                 return;
@@ -806,6 +859,9 @@ fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
     }
     if pane == PaneId::Findings {
         super::findings::refresh(state, None);
+    }
+    if pane == PaneId::Remediation {
+        super::checklist::refresh(state, None);
     }
 }
 

@@ -93,6 +93,14 @@ pub struct ItemSpec {
 }
 
 impl Template {
+    /// The built-in template, read once.
+    pub fn shared() -> std::sync::Arc<Template> {
+        static SHARED: std::sync::OnceLock<std::sync::Arc<Template>> = std::sync::OnceLock::new();
+        SHARED
+            .get_or_init(|| std::sync::Arc::new(Template::built_in()))
+            .clone()
+    }
+
     pub fn built_in() -> Template {
         Template::parse(BUILT_IN, "the built-in playbook")
             .expect("the built-in playbook is valid (tested)")

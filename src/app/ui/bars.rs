@@ -26,6 +26,9 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         Mode::Help { .. } => "HELP",
         Mode::Prompt(p) if p.kind == PromptKind::Command => "COMMAND",
         Mode::Prompt(p) if matches!(p.kind, PromptKind::Triage | PromptKind::Suppress) => "TRIAGE",
+        Mode::Prompt(p) if matches!(p.kind, PromptKind::ItemState | PromptKind::ItemAdd) => {
+            "CHECKLIST"
+        }
         Mode::Prompt(_) => "FILTER",
         Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
         Mode::Editor(_) => "NOTE",
@@ -51,7 +54,13 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
         .hint(Layer::Normal, Action::OpenHelp)
         .map(|k| format!("{sep}{k} help "))
         .unwrap_or_else(|| " ".to_owned());
-    let right = format!("{clock}{help}");
+    // The plan's phase and progress where there is room.
+    let plan = if area.width >= 150 {
+        format!("plan {}{sep}", super::remediation::summary(state))
+    } else {
+        String::new()
+    };
+    let right = format!("{plan}{clock}{help}");
 
     let right_width = right.chars().count() as u16;
     let left = match &state.toast {

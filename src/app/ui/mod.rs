@@ -70,6 +70,34 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Mode::Timeline(view) => timeline::draw(frame, screen.body, state, theme, view),
         Mode::Normal | Mode::Prompt(_) | Mode::Editor(_) => {}
     }
+    if theme.ascii {
+        keep_ascii(frame.buffer_mut());
+    }
+}
+
+/// ASCII mode promises a screen of ASCII: whatever a pane or a tenant
+/// string put on it that is not is shown as the nearest ASCII character.
+fn keep_ascii(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        let symbol = cell.symbol();
+        if symbol.is_ascii() {
+            continue;
+        }
+        let plain = match symbol.chars().next() {
+            Some('·' | '‖' | '│' | '┃') => "|",
+            Some('…') => "~",
+            Some('→' | '▸') => ">",
+            Some('●' | '•') => "*",
+            Some('✓') => "+",
+            Some('✗' | '×') => "x",
+            Some('█' | '▇' | '▆') => "#",
+            Some('▅' | '▄' | '▃') => "=",
+            Some('▂' | '▁' | '░') => ".",
+            Some('─' | '━') => "-",
+            _ => "?",
+        };
+        cell.set_symbol(plain);
+    }
 }
 
 /// The one-line summary a collapsed pane shows.

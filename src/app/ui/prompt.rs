@@ -23,6 +23,10 @@ pub fn draw(
         PromptKind::Filter(pane) => format!("filter {}: ", pane.title()),
         PromptKind::Triage => "triage (state @owner reason): ".to_owned(),
         PromptKind::Suppress => "suppress similar, because: ".to_owned(),
+        PromptKind::ItemState => {
+            "item (todo|in-progress|done|blocked|n/a @owner reason): ".to_owned()
+        }
+        PromptKind::ItemAdd => "new item in this phase: ".to_owned(),
     };
     let [l, input] = Layout::horizontal([
         Constraint::Length(label.chars().count() as u16),

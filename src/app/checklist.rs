@@ -1,0 +1,119 @@
+//! What `update` does for the remediation pane: which items show (its
+//! filter), which one is selected, and the journal record a state line or a
+//! new item makes. Pure functions of the state.
+
+use super::state::{AppState, PaneId, PromptKind};
+use crate::case::record::Body;
+use crate::playbook::plan::{Item, Status, parse_state_line};
+
+/// The items the pane shows, as indexes: those whose title, state or key
+/// holds every word of the filter.
+pub fn visible(state: &AppState) -> Vec<usize> {
+    let filter = state
+        .pane(PaneId::Remediation)
+        .filter
+        .as_ref()
+        .map(|f| f.as_str().to_lowercase());
+    state
+        .plan
+        .items()
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| {
+            filter.as_deref().is_none_or(|f| {
+                let text = format!(
+                    "{} {} {}",
+                    item.title.as_str().to_lowercase(),
+                    item.status.name(),
+                    item.key.to_lowercase()
+                );
+                f.split_whitespace().all(|w| text.contains(w))
+            })
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+pub fn selected(state: &AppState) -> Option<&Item> {
+    let shown = visible(state);
+    let at = *shown.get(state.pane(PaneId::Remediation).selected)?;
+    state.plan.items().get(at)
+}
+
+/// After the plan or its filter changed: the count follows, and the
+/// selection stays on the item `reading` (by key) when it still shows.
+pub fn refresh(state: &mut AppState, reading: Option<String>) {
+    let shown = visible(state);
+    let found =
+        reading.and_then(|key| shown.iter().position(|&i| state.plan.items()[i].key == key));
+    let pane = state.pane_mut(PaneId::Remediation);
+    pane.len = shown.len();
+    pane.selected = found
+        .unwrap_or(pane.selected)
+        .min(shown.len().saturating_sub(1));
+}
+
+/// Needs a case to keep the record in.
+pub fn can_record(state: &AppState) -> Result<(), String> {
+    if !matches!(state.session.case, super::state::CaseLock::Unlocked(_)) {
+        return Err(
+            "no case open: the checklist is kept in the case (start with --case NAME)".into(),
+        );
+    }
+    selected(state)
+        .map(|_| ())
+        .ok_or_else(|| "no item selected".into())
+}
+
+/// The journal record for a state line (`done @carol …`) on the item
+/// `subject`, or a new item titled `text` in the phase `subject`. An item
+/// is not started or done before its dependencies and waits allow.
+pub fn journal_body(
+    state: &AppState,
+    kind: PromptKind,
+    subject: &str,
+    text: &str,
+) -> Result<Body, String> {
+    if kind == PromptKind::ItemAdd {
+        let title = text.trim();
+        if title.is_empty() {
+            return Err("give the item a title".into());
+        }
+        return Ok(Body::ItemAdded {
+            phase: subject.to_owned(),
+            title: title.to_owned(),
+        });
+    }
+    let item = state
+        .plan
+        .items()
+        .iter()
+        .find(|i| i.key == subject)
+        .ok_or("that item is no longer in the checklist; nothing was recorded")?;
+    let line = parse_state_line(text)?;
+    if matches!(line.status, Status::InProgress | Status::Done) {
+        let blockers = state.plan.blockers(item, state.now);
+        if !blockers.is_empty() {
+            return Err(format!("not yet: {}", blockers.join("; ")));
+        }
+    }
+    Ok(Body::ItemState {
+        item: item.key.clone(),
+        state: line.status.name().to_owned(),
+        reason: line.reason,
+        owner: line.owner,
+    })
+}
+
+/// Completions for the state line's first word.
+pub fn complete(text: &str) -> Vec<String> {
+    if text.contains(' ') {
+        return Vec::new();
+    }
+    Status::ALL
+        .iter()
+        .map(|s| s.name())
+        .filter(|name| name.starts_with(&text.to_ascii_lowercase()))
+        .map(|name| format!("{name} "))
+        .collect()
+}

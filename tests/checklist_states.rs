@@ -1,0 +1,212 @@
+//! The remediation pane in the states a team meets, at 80×24 and 160×48:
+//! the plan as shipped with the items the golden-saml findings call for,
+//! progress after items are done, the krbtgt wait counting down, a state
+//! refused because its dependencies or wait are not over, a blocked item,
+//! and an item the team added. Changes go through the same records the
+//! case journal keeps.
+
+mod screens;
+
+use crossterm::event::KeyCode;
+use screens::*;
+use warroom::app::action::Effect;
+use warroom::app::feed::Connection;
+use warroom::app::state::{AppState, CaseLock, Mode, PaneId};
+use warroom::app::{Action, Msg, update};
+use warroom::case::record::{Body, Record};
+use warroom::model::SafeText;
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+fn console(width: u16, height: u16) -> AppState {
+    let mut state = state(width, height);
+    state.session.connection = Connection::Connected;
+    state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
+    update(&mut state, Msg::Findings(live_findings()));
+    press(&mut state, KeyCode::Char('3'));
+    state
+}
+
+/// What the journal would hand back for a record the console asked for.
+fn journaled(state: &mut AppState, body: Body, time: &str) {
+    update(
+        state,
+        Msg::Journaled(Record {
+            id: format!("{:032x}", fastrand::u128(..)),
+            time: time.into(),
+            author: "alice@jumpbox".into(),
+            body,
+        }),
+    );
+}
+
+fn set(state: &mut AppState, item: &str, status: &str, time: &str) {
+    let body = Body::ItemState {
+        item: item.into(),
+        state: status.into(),
+        reason: String::new(),
+        owner: "carol".into(),
+    };
+    journaled(state, body, time);
+}
+
+/// Types a state line on the selected item; returns what it asked for.
+fn state_line(state: &mut AppState, text: &str) -> Vec<Effect> {
+    press(state, KeyCode::Char('s'));
+    type_text(state, text);
+    update(state, Msg::Action(Action::Submit))
+}
+
+fn select(state: &mut AppState, key: &str) {
+    let at = warroom::app::checklist::visible(state)
+        .iter()
+        .position(|&i| state.plan.items()[i].key == key)
+        .unwrap();
+    state.pane_mut(PaneId::Remediation).selected = at;
+}
+
+fn shot(name: &str, state: &AppState) {
+    let terminal = render(state, &dark());
+    let text = buffer_text(terminal.backend().buffer());
+    assert!(
+        !text.contains('\x1b') && !text.contains('\u{202e}'),
+        "{name}: raw control text"
+    );
+    let (w, h) = state.screen;
+    insta::assert_snapshot!(format!("{name}_{w}x{h}"), terminal.backend());
+}
+
+#[test]
+fn the_plan_with_the_items_the_findings_call_for() {
+    for (w, h) in SIZES {
+        let mut state = console(w, h);
+        let keys: Vec<&str> = state.plan.items().iter().map(|i| i.key.as_str()).collect();
+        assert!(
+            keys.contains(&"review-federation-trust:contoso.com\\x1b]0;owned\\x07"),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"review-new-accounts:adsync-backup@contoso.com"),
+            "{keys:?}"
+        );
+        shot("checklist", &state);
+        press(&mut state, KeyCode::Char('z'));
+        shot("checklist_zoomed", &state);
+    }
+}
+
+#[test]
+fn progress_waits_and_refusals() {
+    for (w, h) in SIZES {
+        let mut state = console(w, h);
+        for item in [
+            "out-of-band-channel",
+            "clean-workstations",
+            "review-onprem-privileged-access",
+        ] {
+            set(&mut state, item, "done", "2026-11-25T08:00:00Z");
+        }
+        set(
+            &mut state,
+            "isolated-response-tenant",
+            "n/a",
+            "2026-11-25T08:05:00Z",
+        );
+        // The first krbtgt reset was done at 06:04 (the clock reads 12:04):
+        // the second waits until 16:04.
+        set(
+            &mut state,
+            "reset-krbtgt-first",
+            "done",
+            "2026-11-25T06:04:15Z",
+        );
+        select(&mut state, "reset-krbtgt-second");
+        let effects = state_line(&mut state, "done");
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Journal(_))));
+        let Mode::Prompt(prompt) = &state.mode else {
+            panic!("the prompt closed")
+        };
+        assert_eq!(prompt.problem.as_deref(), Some("not yet: wait 4h00m more"));
+        shot("checklist_wait_refused", &state);
+        press(&mut state, KeyCode::Esc);
+        shot("checklist_progress", &state);
+        // Ten hours later it can be done.
+        update(
+            &mut state,
+            Msg::Tick("2026-11-25T16:05:00Z".parse().unwrap()),
+        );
+        let effects = state_line(&mut state, "done @dave second reset replicated");
+        assert!(effects.iter().any(|e| matches!(e,
+            Effect::Journal(Body::ItemState { item, state, owner, .. })
+                if item == "reset-krbtgt-second" && state == "done" && owner == "dave")));
+    }
+}
+
+#[test]
+fn dependencies_block_and_reasons_are_required() {
+    let mut state = console(160, 48);
+    select(&mut state, "revoke-refresh-tokens");
+    let effects = state_line(&mut state, "in-progress");
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Journal(_))));
+    let Mode::Prompt(prompt) = &state.mode else {
+        panic!("the prompt closed")
+    };
+    assert!(
+        prompt
+            .problem
+            .as_deref()
+            .unwrap()
+            .contains("Reset the passwords of compromised accounts")
+    );
+    press(&mut state, KeyCode::Esc);
+    let effects = state_line(&mut state, "blocked");
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Journal(_))));
+    press(&mut state, KeyCode::Esc);
+    let effects = state_line(&mut state, "blocked waiting for the change window");
+    assert!(effects.iter().any(
+        |e| matches!(e, Effect::Journal(Body::ItemState { state, .. }) if state == "blocked")
+    ));
+    set(
+        &mut state,
+        "revoke-refresh-tokens",
+        "blocked",
+        "2026-11-25T09:00:00Z",
+    );
+    // An item of the team's own.
+    press(&mut state, KeyCode::Char('+'));
+    type_text(&mut state, "Tell the insurer");
+    let effects = update(&mut state, Msg::Action(Action::Submit));
+    let body = effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Journal(body) => Some(body),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        body,
+        Body::ItemAdded {
+            phase: "control".into(),
+            title: "Tell the insurer".into()
+        }
+    );
+    journaled(&mut state, body, "2026-11-25T09:10:00Z");
+    assert!(
+        state
+            .plan
+            .items()
+            .iter()
+            .any(|i| i.title.as_str() == "Tell the insurer")
+    );
+    shot("checklist_blocked_and_added", &state);
+}
+
+#[test]
+fn without_a_case_the_checklist_says_where_it_is_kept() {
+    let mut state = console(80, 24);
+    state.session.case = CaseLock::NoCase;
+    press(&mut state, KeyCode::Char('s'));
+    assert!(matches!(state.mode, Mode::Normal));
+    let toast = state.toast.as_ref().unwrap();
+    assert!(toast.text.as_str().contains("no case open"), "{toast:?}");
+}
