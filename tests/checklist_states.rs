@@ -210,3 +210,34 @@ fn without_a_case_the_checklist_says_where_it_is_kept() {
     let toast = state.toast.as_ref().unwrap();
     assert!(toast.text.as_str().contains("no case open"), "{toast:?}");
 }
+
+#[test]
+fn a_finding_leads_to_the_items_it_calls_for() {
+    for (w, h) in SIZES {
+        let mut state = console(w, h);
+        press(&mut state, KeyCode::Char('1'));
+        // The federation change calls for reviewing the trust and rotating
+        // the signing certificate twice.
+        press(&mut state, KeyCode::Char('c'));
+        assert_eq!(state.focus, PaneId::Remediation);
+        let keys: Vec<String> = warroom::app::checklist::visible(&state)
+            .into_iter()
+            .map(|i| state.plan.items()[i].key.clone())
+            .collect();
+        assert!(
+            keys.contains(&"review-federation-trust".to_string()),
+            "{keys:?}"
+        );
+        assert!(
+            keys.contains(&"rotate-token-signing-certificate-twice".to_string()),
+            "{keys:?}"
+        );
+        assert!(
+            keys.iter()
+                .any(|k| k.starts_with("review-federation-trust:contoso.com")),
+            "{keys:?}"
+        );
+        assert!(!keys.contains(&"reset-krbtgt-first".to_string()));
+        shot("checklist_for_a_finding", &state);
+    }
+}

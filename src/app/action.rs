@@ -64,11 +64,13 @@ pub enum Action {
     Chart,
     /// Remediation: add an item of the team's own.
     AddItem,
+    /// Findings: the checklist items the finding calls for.
+    ShowRemediation,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 40] = [
+    pub const ALL: [Action; 41] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -109,6 +111,7 @@ impl Action {
         Action::ZoomOut,
         Action::Chart,
         Action::AddItem,
+        Action::ShowRemediation,
     ];
 
     pub fn name(self) -> &'static str {
@@ -153,6 +156,7 @@ impl Action {
             Action::ZoomOut => "zoom-out",
             Action::Chart => "chart",
             Action::AddItem => "add-item",
+            Action::ShowRemediation => "show-remediation",
         }
     }
 

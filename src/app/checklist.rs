@@ -7,13 +7,17 @@ use crate::case::record::Body;
 use crate::playbook::plan::{Item, Status, parse_state_line};
 
 /// The items the pane shows, as indexes: those whose title, state or key
-/// holds every word of the filter.
+/// holds every word of the filter; `finding:ID` shows the items that
+/// finding calls for.
 pub fn visible(state: &AppState) -> Vec<usize> {
     let filter = state
         .pane(PaneId::Remediation)
         .filter
         .as_ref()
         .map(|f| f.as_str().to_lowercase());
+    if let Some(id) = filter.as_deref().and_then(|f| f.strip_prefix("finding:")) {
+        return for_finding(state, id.trim());
+    }
     state
         .plan
         .items()
@@ -29,6 +33,28 @@ pub fn visible(state: &AppState) -> Vec<usize> {
                 );
                 f.split_whitespace().all(|w| text.contains(w))
             })
+        })
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// The items a finding calls for: its concrete items, and the template
+/// items it names.
+fn for_finding(state: &AppState, id: &str) -> Vec<usize> {
+    let remediation: Vec<String> = state
+        .findings
+        .iter()
+        .find(|f| f.id.eq_ignore_ascii_case(id))
+        .map(|f| f.remediation.clone())
+        .unwrap_or_default();
+    state
+        .plan
+        .items()
+        .iter()
+        .enumerate()
+        .filter(|(_, item)| {
+            item.findings.iter().any(|f| f.eq_ignore_ascii_case(id))
+                || (item.parent.is_none() && remediation.contains(&item.key))
         })
         .map(|(i, _)| i)
         .collect()

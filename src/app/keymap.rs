@@ -288,6 +288,12 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         ),
         (
             Normal,
+            &["c"],
+            ShowRemediation,
+            "Findings: the checklist items the finding calls for",
+        ),
+        (
+            Normal,
             &["+"],
             AddItem,
             "Remediation: add an item to the selected item's phase",

@@ -336,6 +336,15 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Action::Copy => return copy_selected(state),
         Action::Chart if focus == PaneId::SignIns => signins::cycle_chart(state),
+        Action::ShowRemediation if focus == PaneId::Findings => {
+            if let Some(id) = super::findings::selected(state).map(|f| f.id.clone()) {
+                state.pane_mut(PaneId::Remediation).filter =
+                    Some(SafeText::new(&format!("finding:{id}")));
+                state.pane_mut(PaneId::Remediation).selected = 0;
+                super::checklist::refresh(state, None);
+                state.focus = PaneId::Remediation;
+            }
+        }
         Action::Triage if focus == PaneId::Remediation => match super::checklist::can_record(state)
         {
             Err(reason) => toast(state, ToastLevel::Error, reason),
@@ -383,7 +392,8 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::ZoomIn
         | Action::ZoomOut
         | Action::Chart
-        | Action::AddItem => return vec![],
+        | Action::AddItem
+        | Action::ShowRemediation => return vec![],
         Action::OpenTimeline => match super::timeline::open(state) {
             Some(view) => state.mode = Mode::Timeline(view),
             None => toast(

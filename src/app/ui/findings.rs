@@ -185,8 +185,20 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
         ));
     }
     if !f.remediation.is_empty() {
+        // The checklist's words for the items, where the plan has them.
+        let items: Vec<&str> = f
+            .remediation
+            .iter()
+            .map(|id| {
+                state
+                    .plan
+                    .template
+                    .item(id)
+                    .map_or(id.as_str(), |i| i.title.as_str())
+            })
+            .collect();
         lines.push(Line::styled(
-            format!("Fix: {}", f.remediation.join(", ")),
+            format!("Fix: {}", items.join("; ")),
             theme.text,
         ));
     }
@@ -206,7 +218,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
     lines.push(Line::from(evidence));
     lines.push(triage_line(f, state, theme));
     lines.push(Line::styled(
-        "Enter: its events in the feed · s: triage · S: suppress similar · n: note",
+        "Enter: its events in the feed · c: its checklist items · s: triage · S: suppress similar · n: note",
         theme.dim,
     ));
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
