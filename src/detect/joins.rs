@@ -369,7 +369,12 @@ impl Joins {
                     count: changes.len() as u64,
                     first_seen: iso(first.time),
                     last_seen: iso(changes.last().and_then(|c| c.time)),
-                    remediation: vec!["remove-added-credentials".into(), "review-app-permissions".into()],
+                    remediation: vec![
+                        "remove-added-credentials".into(),
+                        "review-app-permissions".into(),
+                        "revoke-sessions".into(),
+                        "reset-passwords".into(),
+                    ],
                     explanation: format!(
                         "{} credential changes on {} by {} added {} ({before})",
                         changes.len(),

@@ -198,7 +198,7 @@ impl Plan {
                 let values = finding
                     .entities
                     .iter()
-                    .filter(|(field, value)| field == target && !value.is_empty());
+                    .filter(|(field, value)| target.contains(field) && !value.is_empty());
                 for (_, value) in values {
                     let key = format!("{}:{}", spec.id, value.as_str());
                     if let Some(known) = generated.iter_mut().find(|g| g.key == key) {
@@ -207,7 +207,7 @@ impl Plan {
                         }
                         continue;
                     }
-                    let title = fill(each, target, value.as_str(), finding);
+                    let title = fill(each, value.as_str(), finding);
                     generated.push(Item {
                         key,
                         spec: Some(index),
@@ -390,10 +390,10 @@ impl Plan {
     }
 }
 
-/// `{field}` placeholders from the finding's entities; the target's own
-/// value for its field.
-fn fill(each: &str, target: &str, value: &str, finding: &FindingRow) -> String {
-    let mut text = each.replace(&format!("{{{target}}}"), value);
+/// `{target}` is the object; `{field}` placeholders come from the
+/// finding's entities.
+fn fill(each: &str, value: &str, finding: &FindingRow) -> String {
+    let mut text = each.replace("{target}", value);
     for (field, entity) in &finding.entities {
         text = text.replace(&format!("{{{field}}}"), entity.as_str());
     }

@@ -85,9 +85,9 @@ pub struct ItemSpec {
     /// The title of each concrete item findings make (`{field}` placeholders).
     #[serde(default)]
     pub each: Option<String>,
-    /// The finding's entity field naming the object of each concrete item.
+    /// The finding's entity fields naming the objects of concrete items.
     #[serde(default)]
-    pub target: Option<String>,
+    pub target: Option<Vec<String>>,
     #[serde(default)]
     pub action: Option<Action>,
 }
@@ -180,8 +180,11 @@ impl Template {
             }
             match (&item.each, &item.target) {
                 (Some(each), Some(target)) => {
-                    if !each.contains(&format!("{{{target}}}")) {
-                        problems.push(format!("{at}: each does not name its target {{{target}}}"));
+                    if !each.contains("{target}") {
+                        problems.push(format!("{at}: each does not say where {{target}} goes"));
+                    }
+                    if target.is_empty() {
+                        problems.push(format!("{at}: target names no field"));
                     }
                 }
                 (None, None) => {}
@@ -332,8 +335,8 @@ mod tests {
         assert!(wait.contains("without being after it"), "{wait}");
         let twice = template(&(item("a", "") + &item("a", ""))).unwrap_err();
         assert!(twice.contains("defined twice"), "{twice}");
-        let each = template(&item("a", "each = \"Do {x}\"\ntarget = \"y\"")).unwrap_err();
-        assert!(each.contains("does not name its target"), "{each}");
+        let each = template(&item("a", "each = \"Do {x}\"\ntarget = [\"y\"]")).unwrap_err();
+        assert!(each.contains("does not say where {target} goes"), "{each}");
         let unknown = template(&item("a", "colour = \"red\"")).unwrap_err();
         assert!(unknown.contains("colour"), "{unknown}");
         assert!(

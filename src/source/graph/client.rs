@@ -46,6 +46,24 @@ pub enum GraphError {
     },
 }
 
+/// What one write did. A write is sent once: never again by itself, since a
+/// repeated write can do harm a repeated read cannot.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteOutcome {
+    /// Graph did it (2xx), with what it answered (`Null` for 204).
+    Done { status: u16, body: Value },
+    /// Graph answered that it did not do it (4xx), and why.
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// No answer that settles it (connection lost, timeout, 5xx, a body
+    /// that does not read): it may or may not have happened. Read the
+    /// object again to know; do not send it again blindly.
+    Unknown { reason: String },
+}
+
 /// One page of a collection, with events kept as Graph sent them.
 #[derive(Debug)]
 pub struct Page {
@@ -206,6 +224,81 @@ impl GraphClient {
     pub async fn start_search(&self, url: &str, body: &Value) -> Result<Value, GraphError> {
         self.request(reqwest::Method::POST, url, Family::Directory, Some(body))
             .await
+    }
+
+    /// Sends one write exactly once. Only a 401 (the token expired; Graph
+    /// did nothing) is sent again, once, with a renewed token.
+    pub async fn write_once(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> WriteOutcome {
+        let mut renewed = false;
+        loop {
+            let token = match self.auth.token().await {
+                Ok(token) => token,
+                Err(e) => {
+                    return WriteOutcome::Refused {
+                        status: 0,
+                        code: "sign-in".into(),
+                        message: format!("no token, nothing sent: {e}"),
+                    };
+                }
+            };
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let mut builder = self.http.request(method.clone(), url).bearer_auth(&token);
+            if let Some(body) = body {
+                builder = builder.json(body);
+            }
+            let response = match builder.send().await {
+                Ok(r) => r,
+                Err(e) => return WriteOutcome::Unknown { reason: cause(&e) },
+            };
+            let status = response.status();
+            let bytes = match response.bytes().await {
+                Ok(b) => b,
+                Err(e) => {
+                    return WriteOutcome::Unknown {
+                        reason: format!("{status}, then the connection dropped: {}", cause(&e)),
+                    };
+                }
+            };
+            if status == StatusCode::UNAUTHORIZED && !renewed && self.auth.invalidate(&token).await
+            {
+                renewed = true;
+                continue;
+            }
+            let body: Value = if bytes.is_empty() {
+                Value::Null
+            } else {
+                match serde_json::from_slice(&bytes) {
+                    Ok(v) => v,
+                    Err(e) if status.is_success() => {
+                        return WriteOutcome::Unknown {
+                            reason: format!("{status} with an unreadable answer: {e}"),
+                        };
+                    }
+                    Err(_) => Value::Null,
+                }
+            };
+            if status.is_success() {
+                return WriteOutcome::Done {
+                    status: status.as_u16(),
+                    body,
+                };
+            }
+            if status.is_server_error() {
+                return WriteOutcome::Unknown {
+                    reason: format!("Graph answered {status}"),
+                };
+            }
+            return WriteOutcome::Refused {
+                status: status.as_u16(),
+                code: body["error"]["code"].as_str().unwrap_or("").to_owned(),
+                message: body["error"]["message"].as_str().unwrap_or("").to_owned(),
+            };
+        }
     }
 
     async fn request(

@@ -1,0 +1,365 @@
+//! Checklist actions on the tenant, as Graph does them: read the object
+//! (the before-state, and the exact request that would change it), then,
+//! once a person has confirmed, send the request once, read the object
+//! again and check that the change is there. Nothing here retries a write.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::template::Action;
+use crate::source::graph::GraphClient;
+use crate::source::graph::budget::Family;
+use crate::source::graph::client::WriteOutcome;
+
+/// What a checklist item acts on: its key, the action, and the object the
+/// finding named (a user principal name, a credential's key id).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    pub item: String,
+    pub action: Action,
+    pub value: String,
+}
+
+/// A write ready to be confirmed: the object, the request, the state
+/// before.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Prepared {
+    pub item: String,
+    pub action: Action,
+    /// `user`, `application`, `service principal`.
+    pub kind: &'static str,
+    pub object_id: String,
+    pub object_name: String,
+    pub method: Method,
+    pub url: String,
+    pub body: Option<Value>,
+    pub before: Value,
+    /// Nothing is sent: the profile does not allow writes.
+    pub dry_run: bool,
+    /// The permission Graph wants for it, to name when it is refused.
+    pub needs: &'static str,
+}
+
+impl Prepared {
+    /// What the person types to confirm: the object's name, or its id.
+    pub fn confirm_word(&self) -> &str {
+        if self.object_name.trim().is_empty() {
+            &self.object_id
+        } else {
+            &self.object_name
+        }
+    }
+
+    /// `POST https://…/revokeSignInSessions` and the body, as sent.
+    pub fn request_text(&self) -> String {
+        match &self.body {
+            Some(body) => format!(
+                "{} {}\n{}",
+                self.method,
+                self.url,
+                serde_json::to_string_pretty(body).unwrap_or_default()
+            ),
+            None => format!("{} {}", self.method, self.url),
+        }
+    }
+}
+
+/// What a confirmed write did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Executed {
+    pub prepared: Prepared,
+    pub outcome: WriteOutcome,
+    /// The object read again afterwards, when it could be.
+    pub after: Option<Value>,
+    /// The after-state shows the change.
+    pub verified: bool,
+    /// One sentence for the person and the journal.
+    pub summary: String,
+}
+
+/// The actions this build performs; the others are done by hand and
+/// recorded with a state line.
+pub fn offered(action: Action) -> bool {
+    matches!(
+        action,
+        Action::RevokeSessions | Action::DisableAccount | Action::RemoveCredential
+    )
+}
+
+fn url(base: &str, segments: &[&str]) -> Result<reqwest::Url, String> {
+    let mut url =
+        reqwest::Url::parse(base).map_err(|e| format!("bad Graph address {base}: {e}"))?;
+    url.path_segments_mut()
+        .map_err(|()| format!("bad Graph address {base}"))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(url)
+}
+
+async fn read(client: &GraphClient, url: &reqwest::Url) -> Result<Value, String> {
+    client
+        .get(url.as_str(), Family::Directory)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Reads the object and builds the request; sends nothing.
+pub async fn prepare(
+    client: &GraphClient,
+    base: &str,
+    target: &Target,
+    dry_run: bool,
+) -> Result<Prepared, String> {
+    match target.action {
+        Action::RevokeSessions | Action::DisableAccount => {
+            let user = read(client, &url(base, &["v1.0", "users", &target.value])?).await?;
+            let id = user["id"].as_str().ok_or("the user has no id")?.to_owned();
+            let (method, segments, body, needs) = if target.action == Action::RevokeSessions {
+                (
+                    Method::POST,
+                    vec!["v1.0", "users", id.as_str(), "revokeSignInSessions"],
+                    None,
+                    "User.RevokeSessions.All (delegated, by an administrator)",
+                )
+            } else {
+                (
+                    Method::PATCH,
+                    vec!["v1.0", "users", id.as_str()],
+                    Some(json!({ "accountEnabled": false })),
+                    "User.EnableDisableAccount.All (delegated, by an administrator)",
+                )
+            };
+            Ok(Prepared {
+                item: target.item.clone(),
+                action: target.action,
+                kind: "user",
+                object_name: user["userPrincipalName"].as_str().unwrap_or("").to_owned(),
+                url: url(base, &segments)?.to_string(),
+                object_id: id,
+                method,
+                body,
+                before: json!({
+                    "id": user["id"],
+                    "displayName": user["displayName"],
+                    "userPrincipalName": user["userPrincipalName"],
+                    "accountEnabled": user["accountEnabled"],
+                    "signInSessionsValidFromDateTime": user["signInSessionsValidFromDateTime"],
+                }),
+                dry_run,
+                needs,
+            })
+        }
+        Action::RemoveCredential => prepare_credential(client, base, target, dry_run).await,
+        other => Err(format!(
+            "{other:?} is not done from the console yet: do it in the portal or PowerShell, then record it with s"
+        )),
+    }
+}
+
+/// Finds the application or service principal holding the key id.
+async fn prepare_credential(
+    client: &GraphClient,
+    base: &str,
+    target: &Target,
+    dry_run: bool,
+) -> Result<Prepared, String> {
+    let key = target.value.to_lowercase();
+    for (collection, kind) in [
+        ("applications", "application"),
+        ("servicePrincipals", "service principal"),
+    ] {
+        let mut next = Some(
+            url(base, &["v1.0", collection])?.to_string()
+                + "?$select=id,appId,displayName,passwordCredentials,keyCredentials",
+        );
+        while let Some(page_url) = next {
+            let page = client
+                .page(&page_url, Family::Directory)
+                .await
+                .map_err(|e| e.to_string())?;
+            for object in &page.value {
+                let holds = |field: &str| {
+                    object[field].as_array().and_then(|list| {
+                        list.iter()
+                            .find(|c| {
+                                c["keyId"]
+                                    .as_str()
+                                    .is_some_and(|k| k.eq_ignore_ascii_case(&key))
+                            })
+                            .cloned()
+                    })
+                };
+                let id = object["id"].as_str().unwrap_or("").to_owned();
+                let name = object["displayName"].as_str().unwrap_or("").to_owned();
+                let before = |credential: &Value| {
+                    json!({
+                        "id": object["id"],
+                        "appId": object["appId"],
+                        "displayName": object["displayName"],
+                        "credential": credential,
+                    })
+                };
+                if let Some(credential) = holds("passwordCredentials") {
+                    return Ok(Prepared {
+                        item: target.item.clone(),
+                        action: target.action,
+                        kind,
+                        url: url(base, &["v1.0", collection, &id, "removePassword"])?.to_string(),
+                        object_id: id,
+                        object_name: name,
+                        method: Method::POST,
+                        body: Some(json!({ "keyId": target.value })),
+                        before: before(&credential),
+                        dry_run,
+                        needs: "Application.ReadWrite.All (delegated, by an administrator)",
+                    });
+                }
+                if let Some(credential) = holds("keyCredentials") {
+                    if collection != "applications" {
+                        return Err(format!(
+                            "certificate {} is on the service principal {name}: remove it with PowerShell (Remove-MgServicePrincipalKey needs a proof of possession), then record it with s",
+                            target.value
+                        ));
+                    }
+                    let keep: Vec<Value> = object["keyCredentials"]
+                        .as_array()
+                        .map(|list| {
+                            list.iter()
+                                .filter(|c| {
+                                    c["keyId"]
+                                        .as_str()
+                                        .is_none_or(|k| !k.eq_ignore_ascii_case(&key))
+                                })
+                                .cloned()
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    return Ok(Prepared {
+                        item: target.item.clone(),
+                        action: target.action,
+                        kind,
+                        url: url(base, &["v1.0", collection, &id])?.to_string(),
+                        object_id: id,
+                        object_name: name,
+                        method: Method::PATCH,
+                        body: Some(json!({ "keyCredentials": keep })),
+                        before: before(&credential),
+                        dry_run,
+                        needs: "Application.ReadWrite.All (delegated, by an administrator)",
+                    });
+                }
+            }
+            next = page.next_link;
+        }
+    }
+    Err(format!(
+        "no application or service principal holds the key {} now: it may be gone already",
+        target.value
+    ))
+}
+
+/// Sends the confirmed write once, reads the object again and checks it.
+pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Executed {
+    let outcome = client
+        .write_once(
+            prepared.method.clone(),
+            &prepared.url,
+            prepared.body.as_ref(),
+        )
+        .await;
+    // Read again whatever the answer: after an unknown outcome this is how
+    // we learn whether it happened.
+    let segments: Vec<&str> = match prepared.kind {
+        "user" => vec!["v1.0", "users", prepared.object_id.as_str()],
+        "application" => vec!["v1.0", "applications", prepared.object_id.as_str()],
+        _ => vec!["v1.0", "servicePrincipals", prepared.object_id.as_str()],
+    };
+    let after = match url(base, &segments) {
+        Ok(u) => read(client, &u).await.ok(),
+        Err(_) => None,
+    };
+    let verified = after
+        .as_ref()
+        .is_some_and(|after| shows_change(&prepared, after));
+    let summary = summary(&prepared, &outcome, after.is_some(), verified);
+    Executed {
+        prepared,
+        outcome,
+        after,
+        verified,
+        summary,
+    }
+}
+
+/// Whether the object read afterwards shows the change.
+fn shows_change(prepared: &Prepared, after: &Value) -> bool {
+    match prepared.action {
+        Action::RevokeSessions => {
+            let time = |v: &Value| {
+                v["signInSessionsValidFromDateTime"]
+                    .as_str()
+                    .and_then(crate::model::de::parse_time)
+            };
+            match (time(&prepared.before), time(after)) {
+                (Some(before), Some(now)) => now > before,
+                (None, Some(_)) => true,
+                _ => false,
+            }
+        }
+        Action::DisableAccount => after["accountEnabled"] == Value::Bool(false),
+        Action::RemoveCredential => {
+            let key = prepared.before["credential"]["keyId"]
+                .as_str()
+                .unwrap_or("");
+            let still = |field: &str| {
+                after[field].as_array().is_some_and(|list| {
+                    list.iter().any(|c| {
+                        c["keyId"]
+                            .as_str()
+                            .is_some_and(|k| k.eq_ignore_ascii_case(key))
+                    })
+                })
+            };
+            !key.is_empty() && !still("passwordCredentials") && !still("keyCredentials")
+        }
+        _ => false,
+    }
+}
+
+fn summary(prepared: &Prepared, outcome: &WriteOutcome, reread: bool, verified: bool) -> String {
+    let what = format!("{} {}", prepared.kind, prepared.confirm_word());
+    match outcome {
+        WriteOutcome::Done { status, .. } if verified => {
+            format!("done ({status}); {what} read again shows the change")
+        }
+        WriteOutcome::Done { status, .. } => format!(
+            "Graph answered {status}, but {what} {} the change yet: check it before marking the item done",
+            if reread {
+                "does not show"
+            } else {
+                "could not be read again to confirm"
+            }
+        ),
+        WriteOutcome::Refused {
+            status: 403,
+            message,
+            ..
+        } => format!(
+            "refused (403): {message}; it needs {} — nothing changed",
+            prepared.needs
+        ),
+        WriteOutcome::Refused {
+            status,
+            code,
+            message,
+        } => {
+            format!("refused ({status} {code}): {message} — nothing changed")
+        }
+        WriteOutcome::Unknown { reason } if verified => format!(
+            "no clear answer ({reason}), but {what} read again shows the change: it happened; not sent again"
+        ),
+        WriteOutcome::Unknown { reason } => format!(
+            "no clear answer ({reason}) and {what} does not show the change; it was not sent again: check the tenant, then run it again if needed"
+        ),
+    }
+}

@@ -1,0 +1,232 @@
+//! Checklist actions against the emulated tenant over HTTP, as against
+//! Graph: each reads the before-state, sends its write once, reads the
+//! object again and says whether the change is there. Also: a write the
+//! token may not make is refused and named, a dry run changes nothing, a
+//! write whose answer never comes is not sent again, and a repeat finds
+//! nothing left to do.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use warroom::config::AuthMethod;
+use warroom::emulator::{self, Running, Scenario, Spec};
+use warroom::playbook::act::{self, Target};
+use warroom::playbook::template::Action;
+use warroom::source::graph::client::WriteOutcome;
+use warroom::source::graph::{GraphClient, budget::Family};
+
+/// A golden-saml tenant and a client signed in (device code) as its Global
+/// Administrator, plus the read-only responder app's client.
+async fn tenant() -> (Running, Arc<GraphClient>, Arc<GraphClient>) {
+    warroom::install_crypto_provider();
+    let options = emulator::Options {
+        throttle: false,
+        authority: emulator::oauth::AuthorityOptions {
+            token_lifetime: Duration::from_secs(600),
+            device_approval_delay: Duration::ZERO,
+            device_poll_interval: Duration::from_millis(100),
+        },
+        ..Default::default()
+    };
+    let spec = Spec {
+        scenario: Scenario::GoldenSaml,
+        seed: 7,
+        signins: 500,
+        days: 7,
+        end_ms: jiff::Timestamp::now().as_millisecond(),
+    };
+    let running = emulator::start(&spec, "127.0.0.1:0", options)
+        .await
+        .unwrap();
+    let reader = warroom::source::graph::connect(&running.responder_settings(), None).unwrap();
+    let mut settings = running.responder_settings();
+    settings.auth = AuthMethod::DeviceCode;
+    let quiet: warroom::source::graph::auth::Announce = Arc::new(|_| {});
+    let admin = warroom::source::graph::connect(&settings, Some(quiet)).unwrap();
+    (running, admin, reader)
+}
+
+fn target(action: Action, value: &str) -> Target {
+    Target {
+        item: format!("item:{value}"),
+        action,
+        value: value.into(),
+    }
+}
+
+#[tokio::test]
+async fn revoking_sessions_and_disabling_an_account_change_the_user_once() {
+    let (running, admin, _) = tenant().await;
+    let base = running.url.clone();
+    let upn = "bg-admin01@contoso.onmicrosoft.com";
+    let prepared = act::prepare(&admin, &base, &target(Action::RevokeSessions, upn), false)
+        .await
+        .unwrap();
+    assert_eq!(prepared.confirm_word(), upn);
+    assert!(prepared.request_text().starts_with("POST "));
+    assert!(
+        prepared.url.ends_with("/revokeSignInSessions"),
+        "{}",
+        prepared.url
+    );
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let done = act::execute(&admin, &base, prepared).await;
+    assert!(
+        matches!(done.outcome, WriteOutcome::Done { status: 200, .. }),
+        "{:?}",
+        done.outcome
+    );
+    assert!(done.verified, "{}", done.summary);
+    assert!(
+        done.summary.contains("read again shows the change"),
+        "{}",
+        done.summary
+    );
+
+    let prepared = act::prepare(&admin, &base, &target(Action::DisableAccount, upn), false)
+        .await
+        .unwrap();
+    assert_eq!(prepared.before["accountEnabled"], true);
+    let done = act::execute(&admin, &base, prepared).await;
+    assert!(done.verified, "{}", done.summary);
+    assert_eq!(done.after.unwrap()["accountEnabled"], false);
+    // The tenant's audit log says who did it, as Entra ID's would.
+    let audits = admin
+        .page(
+            &format!("{base}/v1.0/auditLogs/directoryAudits?$top=50"),
+            Family::Reports,
+        )
+        .await
+        .unwrap();
+    assert!(
+        audits
+            .value
+            .iter()
+            .any(|a| a["activityDisplayName"] == "Disable account"),
+        "no audit of the change"
+    );
+}
+
+#[tokio::test]
+async fn removing_an_added_credential_and_trying_again() {
+    let (running, admin, _) = tenant().await;
+    let base = running.url.clone();
+    let apps = admin
+        .page(&format!("{base}/v1.0/applications"), Family::Directory)
+        .await
+        .unwrap();
+    let (app, key) = apps
+        .value
+        .iter()
+        .find_map(|a| {
+            let key = a["passwordCredentials"].as_array()?.first()?["keyId"].as_str()?;
+            Some((a["displayName"].as_str()?.to_owned(), key.to_owned()))
+        })
+        .expect("an application with a secret");
+    let prepared = act::prepare(
+        &admin,
+        &base,
+        &target(Action::RemoveCredential, &key),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(prepared.object_name, app);
+    assert_eq!(prepared.before["credential"]["keyId"], key.as_str());
+    assert!(prepared.request_text().contains(&key));
+    let done = act::execute(&admin, &base, prepared.clone()).await;
+    assert!(done.verified, "{}", done.summary);
+    // Done twice is refused by Graph and changes nothing more; preparing
+    // again finds nothing to remove.
+    let again = act::execute(&admin, &base, prepared).await;
+    assert!(
+        matches!(again.outcome, WriteOutcome::Refused { .. }),
+        "{:?}",
+        again.outcome
+    );
+    let gone = act::prepare(
+        &admin,
+        &base,
+        &target(Action::RemoveCredential, &key),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(gone.contains("may be gone already"), "{gone}");
+}
+
+#[tokio::test]
+async fn refused_dry_run_and_unknown_outcomes_change_nothing_twice() {
+    let (running, admin, reader) = tenant().await;
+    let base = running.url.clone();
+    let upn = "megan.bowen@contoso.com";
+    let before = admin
+        .get(&format!("{base}/v1.0/users/{upn}"), Family::Directory)
+        .await
+        .unwrap();
+
+    // The responder app reads only: Graph refuses, and the permission is named.
+    let prepared = act::prepare(&reader, &base, &target(Action::DisableAccount, upn), false)
+        .await
+        .unwrap();
+    let refused = act::execute(&reader, &base, prepared).await;
+    assert!(
+        matches!(refused.outcome, WriteOutcome::Refused { status: 403, .. }),
+        "{:?}",
+        refused.outcome
+    );
+    assert!(!refused.verified);
+    assert!(
+        refused.summary.contains("User.EnableDisableAccount.All"),
+        "{}",
+        refused.summary
+    );
+
+    // A dry run prepares everything and sends nothing.
+    let dry = act::prepare(&admin, &base, &target(Action::DisableAccount, upn), true)
+        .await
+        .unwrap();
+    assert!(dry.dry_run);
+
+    // No answer at all: not sent again, and the object read again says it
+    // did not happen.
+    let mut lost = act::prepare(&admin, &base, &target(Action::DisableAccount, upn), false)
+        .await
+        .unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    lost.url = format!("http://127.0.0.1:{closed}/v1.0/users/{}", lost.object_id);
+    let unknown = act::execute(&admin, &base, lost).await;
+    assert!(
+        matches!(unknown.outcome, WriteOutcome::Unknown { .. }),
+        "{:?}",
+        unknown.outcome
+    );
+    assert!(!unknown.verified);
+    assert!(
+        unknown.summary.contains("not sent again"),
+        "{}",
+        unknown.summary
+    );
+
+    let after = admin
+        .get(&format!("{base}/v1.0/users/{upn}"), Family::Directory)
+        .await
+        .unwrap();
+    assert_eq!(before["accountEnabled"], after["accountEnabled"]);
+    assert_eq!(after["accountEnabled"], true);
+
+    // Actions this build does not perform say so.
+    let manual = act::prepare(
+        &admin,
+        &base,
+        &target(Action::ConvertDomain, "contoso.com"),
+        false,
+    )
+    .await
+    .unwrap_err();
+    assert!(manual.contains("record it with s"), "{manual}");
+}
