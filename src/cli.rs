@@ -93,6 +93,10 @@ pub struct DemoArgs {
     /// unless asked for by name).
     #[arg(long, value_name = "NAME")]
     pub case: Option<String>,
+    /// Checklist actions only show what they would send (the emulated
+    /// tenant is changed by default).
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

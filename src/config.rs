@@ -73,6 +73,10 @@ pub struct Profile {
     pub client_secret_file: Option<PathBuf>,
     pub certificate: Option<PathBuf>,
     pub private_key: Option<PathBuf>,
+    /// Checklist actions change the tenant; off, they are dry runs (the
+    /// request and the before-state are shown, nothing is sent).
+    #[serde(default)]
+    pub writes: bool,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -362,6 +366,7 @@ impl Config {
             private_key: base.private_key,
             case: env(env::CASE),
             identity: env(env::IDENTITY).map(PathBuf::from),
+            writes: base.writes,
         })
     }
 }
@@ -405,6 +410,8 @@ pub struct Settings {
     pub private_key: Option<PathBuf>,
     pub case: Option<String>,
     pub identity: Option<PathBuf>,
+    /// Checklist actions are sent (else they are dry runs).
+    pub writes: bool,
 }
 
 impl fmt::Display for Settings {
@@ -440,6 +447,12 @@ impl fmt::Display for Settings {
             writeln!(f, "certificate    = {}", cert.display())?;
         }
         writeln!(f, "case           = {}", or_unset(&self.case))?;
+        let writes = if self.writes {
+            "on (checklist actions change the tenant, after a typed confirmation)"
+        } else {
+            "off (checklist actions are dry runs: previewed, not sent)"
+        };
+        writeln!(f, "writes         = {writes}")?;
         if let Some(identity) = &self.identity {
             writeln!(f, "identity       = {}", identity.display())?;
         }

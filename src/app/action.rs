@@ -66,11 +66,14 @@ pub enum Action {
     AddItem,
     /// Findings: the checklist items the finding calls for.
     ShowRemediation,
+    /// Remediation: do the selected item on the tenant (after a preview
+    /// and a typed confirmation).
+    Act,
 }
 
 impl Action {
     /// Every action, for name lookups and for the help overlay's order.
-    pub const ALL: [Action; 41] = [
+    pub const ALL: [Action; 42] = [
         Action::FocusNext,
         Action::FocusPrev,
         Action::Focus(PaneId::Findings),
@@ -112,6 +115,7 @@ impl Action {
         Action::Chart,
         Action::AddItem,
         Action::ShowRemediation,
+        Action::Act,
     ];
 
     pub fn name(self) -> &'static str {
@@ -157,6 +161,7 @@ impl Action {
             Action::Chart => "chart",
             Action::AddItem => "add-item",
             Action::ShowRemediation => "show-remediation",
+            Action::Act => "act",
         }
     }
 
@@ -192,7 +197,7 @@ impl ShutdownReason {
 }
 
 /// Anything that reaches `update`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Msg {
     Action(Action),
     /// A key typed into a prompt that no binding claimed (text editing).
@@ -226,10 +231,15 @@ pub enum Msg {
     Journaled(crate::case::record::Record),
     /// A triage record could not be written; nothing changed.
     JournalFailed(SafeText),
+    /// A checklist action read from the tenant, ready to confirm; or why
+    /// it cannot be prepared.
+    ActionPrepared(Result<Box<crate::playbook::act::Prepared>, SafeText>),
+    /// A confirmed action was sent (once) and the object read again.
+    ActionDone(Box<crate::playbook::act::Executed>),
 }
 
 /// What `update` asks the runtime to do.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Effect {
     /// State changed: draw a frame (coalesced and rate-capped by the runtime).
     Render,
@@ -253,4 +263,9 @@ pub enum Effect {
     /// Append a triage record to the case journal; answered by `Journaled`
     /// or `JournalFailed`.
     Journal(crate::case::record::Body),
+    /// Read the object of a checklist action and build its request;
+    /// answered by `ActionPrepared`. Sends nothing.
+    PrepareAction(crate::playbook::act::Target),
+    /// Send a confirmed action once; answered by `ActionDone`.
+    ExecuteAction(Box<crate::playbook::act::Prepared>),
 }

@@ -143,3 +143,88 @@ pub fn complete(text: &str) -> Vec<String> {
         .map(|name| format!("{name} "))
         .collect()
 }
+
+/// What the selected item would do on the tenant, or why it cannot.
+pub fn action_target(state: &AppState) -> Result<crate::playbook::act::Target, String> {
+    let item = selected(state).ok_or("no item selected")?;
+    let action = state
+        .plan
+        .spec(item)
+        .and_then(|spec| spec.action)
+        .ok_or("this item is done by hand: record it with s")?;
+    if !crate::playbook::act::offered(action) {
+        return Err("the console does not do this one yet: do it in the portal or PowerShell, then record it with s".into());
+    }
+    let value = item
+        .target
+        .as_ref()
+        .ok_or("select one of the item's concrete lines: it names the object to act on")?;
+    if item.status == Status::Done {
+        return Err("this item is done already".into());
+    }
+    Ok(crate::playbook::act::Target {
+        item: item.key.clone(),
+        action,
+        value: value.to_string(),
+    })
+}
+
+fn json_text(value: &serde_json::Value) -> String {
+    if value.is_null() {
+        String::new()
+    } else {
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    }
+}
+
+/// The journal record of an action: what was sent, what came back, the
+/// object before and after.
+pub fn action_record(done: &crate::playbook::act::Executed) -> Body {
+    use crate::source::graph::client::WriteOutcome;
+    let p = &done.prepared;
+    let (outcome, status, response) = match &done.outcome {
+        WriteOutcome::Done { status, body } => ("done", *status, json_text(body)),
+        WriteOutcome::Refused {
+            status,
+            code,
+            message,
+        } => ("refused", *status, format!("{code}: {message}")),
+        WriteOutcome::Unknown { reason } => ("unknown", 0, reason.clone()),
+    };
+    Body::Action {
+        item: p.item.clone(),
+        action: format!("{:?}", p.action),
+        object_id: p.object_id.clone(),
+        object_name: p.object_name.clone(),
+        method: p.method.to_string(),
+        url: p.url.clone(),
+        request: p.body.as_ref().map(json_text).unwrap_or_default(),
+        outcome: outcome.into(),
+        status,
+        response,
+        before: json_text(&p.before),
+        after: done.after.as_ref().map(json_text).unwrap_or_default(),
+        verified: done.verified,
+        summary: done.summary.clone(),
+    }
+}
+
+/// The record of a dry run: what would have been sent; nothing was.
+pub fn dry_run_record(p: &crate::playbook::act::Prepared) -> Body {
+    Body::Action {
+        item: p.item.clone(),
+        action: format!("{:?}", p.action),
+        object_id: p.object_id.clone(),
+        object_name: p.object_name.clone(),
+        method: p.method.to_string(),
+        url: p.url.clone(),
+        request: p.body.as_ref().map(json_text).unwrap_or_default(),
+        outcome: "dry-run".into(),
+        status: 0,
+        response: String::new(),
+        before: json_text(&p.before),
+        after: String::new(),
+        verified: false,
+        summary: "dry run: previewed, nothing was sent (the profile does not allow writes)".into(),
+    }
+}

@@ -294,6 +294,12 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
         ),
         (
             Normal,
+            &["x"],
+            Act,
+            "Remediation: do the item on the tenant (preview, typed confirmation)",
+        ),
+        (
+            Normal,
             &["+"],
             AddItem,
             "Remediation: add an item to the selected item's phase",

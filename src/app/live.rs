@@ -42,6 +42,10 @@ pub type GraphSlot = Arc<std::sync::OnceLock<GraphHandle>>;
 #[derive(Clone)]
 pub struct GraphHandle {
     pub client: Arc<crate::source::graph::GraphClient>,
+    /// What checklist actions write with (a person's delegated sign-in).
+    pub writer: Arc<crate::source::graph::GraphClient>,
+    /// Whether actions are sent; off, they are dry runs.
+    pub writes: bool,
     /// The Graph root (`https://graph.microsoft.com`).
     pub base: String,
 }
@@ -54,6 +58,9 @@ pub struct LiveSetup {
     pub case: Option<Arc<crate::case::Unlocked>>,
     /// Filled with the client once connected.
     pub graph: GraphSlot,
+    /// A separate sign-in for writes (the demo reads as the responder app
+    /// and writes as its emergency administrator); `None`: the same one.
+    pub writer: Option<Settings>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -85,8 +92,33 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     };
+    let writer = match &setup.writer {
+        Some(settings) => {
+            // Signed in at once, so the first action does not wait for it.
+            let quiet: crate::source::graph::auth::Announce = Arc::new(|_| {});
+            match crate::source::graph::connect(settings, Some(quiet)) {
+                Ok(writer) => {
+                    let signing_in = writer.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = signing_in.sign_in().await {
+                            tracing::warn!("the writer did not sign in: {e}");
+                        }
+                    });
+                    writer
+                }
+                Err(e) => {
+                    let text = format!("checklist actions cannot sign in: {e}");
+                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                    client.clone()
+                }
+            }
+        }
+        None => client.clone(),
+    };
     let _ = setup.graph.set(GraphHandle {
         client: client.clone(),
+        writer,
+        writes: setup.writer.as_ref().unwrap_or(&setup.settings).writes,
         base: setup.settings.graph_url.clone(),
     });
     let config = LiveConfig {

@@ -75,6 +75,7 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
             backfill: jiff::SignedDuration::from_hours(1),
             case,
             graph: graph.clone(),
+            writer: None,
         })
     });
     let background = Background { start, graph };
@@ -242,6 +243,7 @@ pub fn demo(
         },
     };
     let demo_events_case = opened.case.clone();
+    let dry_run = args.dry_run;
     let graph = live::GraphSlot::default();
     let slot = graph.clone();
     let start: runtime::Starter = Box::new(move |tx| {
@@ -255,11 +257,17 @@ pub fn demo(
                 }
             };
             let settings = running.responder_settings();
+            // Actions write as the tenant's emergency administrator (a
+            // device code the emulated tenant approves by itself).
+            let mut writer = running.responder_settings();
+            writer.auth = crate::config::AuthMethod::DeviceCode;
+            writer.writes = !dry_run;
             live::starter(live::LiveSetup {
                 settings,
                 backfill: jiff::SignedDuration::from_hours(24 * 7),
                 case: demo_events_case,
                 graph,
+                writer: Some(writer),
             })(tx);
             // The server runs on its own task; keep its handle alive here.
             let _ = running.server.await;

@@ -165,6 +165,10 @@ pub async fn run(
                     save_note(&services, note, msg_tx.clone());
                 }
                 Effect::FetchSignIn(id) => fetch_signin(&services, id, msg_tx.clone()),
+                Effect::PrepareAction(target) => prepare_action(&services, target, msg_tx.clone()),
+                Effect::ExecuteAction(prepared) => {
+                    execute_action(&services, *prepared, msg_tx.clone())
+                }
                 Effect::Journal(body) => {
                     // The writer only stops with the console.
                     let _ = journal.send(body);
@@ -193,6 +197,11 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         | Msg::Stream(_)
         | Msg::SignInRecord(..) => {}
         Msg::Journaled(record) => tracing::info!(kind = record.body.kind(), "journaled"),
+        // What was changed is in the journal; the log says only that.
+        Msg::ActionPrepared(_) => tracing::info!("action prepared"),
+        Msg::ActionDone(done) => {
+            tracing::info!(verified = done.verified, "action sent once")
+        }
         Msg::JournalFailed(_) => tracing::warn!("triage not journaled"),
         // Counts only: findings name users and addresses.
         Msg::Findings(rows) => tracing::info!(findings = rows.len(), "live findings"),
@@ -213,7 +222,9 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
             other @ (Effect::Copy(_)
             | Effect::SaveNote { .. }
             | Effect::FetchSignIn(_)
-            | Effect::Journal(_)) => work.push(other),
+            | Effect::Journal(_)
+            | Effect::PrepareAction(_)
+            | Effect::ExecuteAction(_)) => work.push(other),
         }
     }
     exit
@@ -289,6 +300,43 @@ fn journal_writer(
         }
     });
     body_tx
+}
+
+/// Reads the object of a checklist action and builds its request (sends
+/// nothing); dry runs unless the profile allows writes.
+fn prepare_action(
+    services: &Services,
+    target: crate::playbook::act::Target,
+    tx: mpsc::Sender<Msg>,
+) {
+    use crate::model::SafeText;
+    let Some(graph) = services.graph.get().cloned() else {
+        let reason = SafeText::new("not connected to the tenant yet");
+        let _ = tx.try_send(Msg::ActionPrepared(Err(reason)));
+        return;
+    };
+    tokio::spawn(async move {
+        let prepared =
+            crate::playbook::act::prepare(&graph.client, &graph.base, &target, !graph.writes).await;
+        let msg = Msg::ActionPrepared(prepared.map(Box::new).map_err(|e| SafeText::new(&e)));
+        let _ = tx.send(msg).await;
+    });
+}
+
+/// Sends a confirmed action once with the writer's sign-in and reads the
+/// object again.
+fn execute_action(
+    services: &Services,
+    prepared: crate::playbook::act::Prepared,
+    tx: mpsc::Sender<Msg>,
+) {
+    let Some(graph) = services.graph.get().cloned() else {
+        return;
+    };
+    tokio::spawn(async move {
+        let done = crate::playbook::act::execute(&graph.writer, &graph.base, prepared).await;
+        let _ = tx.send(Msg::ActionDone(Box::new(done))).await;
+    });
 }
 
 /// Reads one sign-in's whole record from the tenant for the detail view.

@@ -108,6 +108,8 @@ pub enum PromptKind {
     ItemState,
     /// The title of a new checklist item in the selected item's phase.
     ItemAdd,
+    /// The name of the object a prepared action changes, typed to confirm.
+    ConfirmAction,
 }
 
 /// Tab completion in progress: the candidates and which one is shown.
@@ -283,6 +285,9 @@ pub struct AppState {
     pub triage: super::triage::TriageBook,
     /// The remediation checklist.
     pub plan: crate::playbook::Plan,
+    /// The action being confirmed (shown over the panes while the prompt
+    /// asks for its object's name).
+    pub pending_action: Option<Box<crate::playbook::act::Prepared>>,
     /// The case's notes, newest first.
     pub notes: Vec<NoteRow>,
     pub keymap: Arc<Keymap>,
@@ -306,6 +311,7 @@ impl AppState {
             findings: Vec::new(),
             triage: Default::default(),
             plan: crate::playbook::Plan::new(crate::playbook::Template::shared()),
+            pending_action: None,
             notes: Vec::new(),
             keymap,
             screen: (80, 24),

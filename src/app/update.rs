@@ -137,6 +137,39 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             );
             vec![Effect::Render]
         }
+        Msg::ActionPrepared(Ok(prepared)) => {
+            // Asked only from the checklist; anything open since stays.
+            if matches!(state.mode, Mode::Normal) {
+                let mut prompt = Prompt::new(PromptKind::ConfirmAction, "");
+                prompt.subject = Some(prepared.item.clone());
+                state.pending_action = Some(prepared);
+                state.mode = Mode::Prompt(Box::new(prompt));
+            }
+            vec![Effect::Render]
+        }
+        Msg::ActionPrepared(Err(reason)) => {
+            toast(
+                state,
+                ToastLevel::Error,
+                format!("cannot prepare it: {reason}"),
+            );
+            vec![Effect::Render]
+        }
+        Msg::ActionDone(done) => {
+            finish_work(state, CHANGING_TENANT);
+            let level = if done.verified {
+                ToastLevel::Info
+            } else {
+                ToastLevel::Error
+            };
+            toast(state, level, done.summary.clone());
+            // The record goes to the journal whatever happened.
+            state.in_flight.push(SafeText::new(SAVING_TRIAGE));
+            vec![
+                Effect::Render,
+                Effect::Journal(super::checklist::action_record(&done)),
+            ]
+        }
         Msg::SignInRecord(id, record) => {
             signins::record_arrived(state, &id, record);
             vec![Effect::Render]
@@ -345,6 +378,24 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.focus = PaneId::Remediation;
             }
         }
+        Action::Act if focus == PaneId::Remediation => {
+            let target = super::checklist::can_record(state)
+                .and_then(|()| super::checklist::action_target(state));
+            match target {
+                Ok(target) => {
+                    toast(
+                        state,
+                        ToastLevel::Info,
+                        format!(
+                            "reading {} from the tenant (nothing is sent yet)",
+                            target.value
+                        ),
+                    );
+                    return vec![Effect::Render, Effect::PrepareAction(target)];
+                }
+                Err(reason) => toast(state, ToastLevel::Error, reason),
+            }
+        }
         Action::Triage if focus == PaneId::Remediation => match super::checklist::can_record(state)
         {
             Err(reason) => toast(state, ToastLevel::Error, reason),
@@ -393,7 +444,8 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         | Action::ZoomOut
         | Action::Chart
         | Action::AddItem
-        | Action::ShowRemediation => return vec![],
+        | Action::ShowRemediation
+        | Action::Act => return vec![],
         Action::OpenTimeline => match super::timeline::open(state) {
             Some(view) => state.mode = Mode::Timeline(view),
             None => toast(
@@ -471,6 +523,43 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
 const SAVING_NOTE: &str = "saving a note to the case";
 /// And while a triage decision or checklist change is.
 const SAVING_TRIAGE: &str = "saving a decision to the case";
+
+/// What the in-flight list says while an action is on its way.
+const CHANGING_TENANT: &str = "changing the tenant (sent once, waiting for the answer)";
+
+/// The typed name must be the object's exactly; a dry run only records
+/// the preview.
+fn confirm_action(state: &mut AppState, typed: &str) -> Vec<Effect> {
+    let Some(prepared) = state.pending_action.take() else {
+        state.mode = Mode::Normal;
+        return vec![Effect::Render];
+    };
+    if prepared.dry_run {
+        state.mode = Mode::Normal;
+        state.in_flight.push(SafeText::new(SAVING_TRIAGE));
+        toast(
+            state,
+            ToastLevel::Info,
+            "dry run: nothing was sent; the preview goes in the case".into(),
+        );
+        let record = super::checklist::dry_run_record(&prepared);
+        return vec![Effect::Render, Effect::Journal(record)];
+    }
+    if typed.trim() != prepared.confirm_word() {
+        let problem = format!(
+            "type exactly {} to send it (nothing was sent)",
+            SafeText::new(prepared.confirm_word())
+        );
+        state.pending_action = Some(prepared);
+        if let Mode::Prompt(prompt) = &mut state.mode {
+            prompt.problem = Some(problem);
+        }
+        return vec![Effect::Render];
+    }
+    state.mode = Mode::Normal;
+    state.in_flight.push(SafeText::new(CHANGING_TENANT));
+    vec![Effect::Render, Effect::ExecuteAction(prepared)]
+}
 
 /// One piece of work of this kind is over (others may still run).
 fn finish_work(state: &mut AppState, label: &str) {
@@ -575,6 +664,9 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.mode = Mode::Normal;
                 return vec![Effect::Render];
             }
+            if kind == PromptKind::ConfirmAction {
+                return confirm_action(state, &text);
+            }
             if matches!(
                 kind,
                 PromptKind::Triage
@@ -611,7 +703,8 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
                 PromptKind::Triage
                 | PromptKind::Suppress
                 | PromptKind::ItemState
-                | PromptKind::ItemAdd => {}
+                | PromptKind::ItemAdd
+                | PromptKind::ConfirmAction => {}
             }
         }
         Action::MoveUp | Action::MoveDown if prompt.kind == PromptKind::Filter(PaneId::SignIns) => {
@@ -636,7 +729,12 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
             let step = if action == Action::Complete { 1 } else { -1 };
             cycle_completion(prompt, step);
         }
-        Action::Back => state.mode = Mode::Normal,
+        Action::Back => {
+            if state.pending_action.take().is_some() {
+                toast(state, ToastLevel::Info, "nothing was sent".into());
+            }
+            state.mode = Mode::Normal;
+        }
         // Other keys are typing, not actions, while the prompt is open.
         _ => return vec![],
     }

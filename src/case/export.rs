@@ -160,6 +160,20 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 SafeText::new(title)
             )
             .replace('|', "\\|"),
+            Body::Action {
+                method,
+                url,
+                object_name,
+                summary,
+                ..
+            } => format!(
+                "action {} {} on {}: {}",
+                SafeText::new(method),
+                SafeText::new(url),
+                SafeText::new(object_name),
+                SafeText::new(summary)
+            )
+            .replace('|', "\\|"),
             Body::Unknown => "a record this warroom does not know".into(),
         };
         md.push_str(&format!(

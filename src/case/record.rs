@@ -82,6 +82,31 @@ pub enum Body {
         phase: String,
         title: String,
     },
+    /// A checklist action on the tenant: the request as sent (or, for a dry
+    /// run, as it would have been), Graph's answer, and the object before
+    /// and after, each as JSON text.
+    Action {
+        item: String,
+        action: String,
+        object_id: String,
+        object_name: String,
+        method: String,
+        url: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        request: String,
+        /// done, refused, unknown or dry-run.
+        outcome: String,
+        #[serde(default)]
+        status: u16,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        response: String,
+        #[serde(default)]
+        before: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        after: String,
+        verified: bool,
+        summary: String,
+    },
     /// Written by a newer warroom.
     #[serde(other)]
     Unknown,
@@ -98,6 +123,7 @@ impl Body {
             Body::Suppress { .. } => "suppress",
             Body::ItemState { .. } => "item-state",
             Body::ItemAdded { .. } => "item-added",
+            Body::Action { .. } => "action",
             Body::Unknown => "unknown",
         }
     }

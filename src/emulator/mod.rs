@@ -63,6 +63,7 @@ impl Running {
             private_key: None,
             case: None,
             identity: None,
+            writes: false,
         }
     }
 }

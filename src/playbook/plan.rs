@@ -166,6 +166,28 @@ impl Plan {
                     },
                 );
             }
+            // A verified change on the tenant does the item.
+            Body::Action {
+                item,
+                outcome,
+                verified,
+                summary,
+                ..
+            } => {
+                if !*verified || outcome == "dry-run" {
+                    return false;
+                }
+                self.recorded.insert(
+                    item.clone(),
+                    Recorded {
+                        status: Status::Done,
+                        reason: SafeText::new(summary),
+                        owner: SafeText::default(),
+                        by: SafeText::new(&record.author),
+                        at,
+                    },
+                );
+            }
             Body::ItemAdded { phase, title } => {
                 let phase = self.template.phase_index(phase).unwrap_or(0);
                 let key = format!("own-{}", &record.id[..record.id.len().min(8)]);

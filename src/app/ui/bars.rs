@@ -29,6 +29,7 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         Mode::Prompt(p) if matches!(p.kind, PromptKind::ItemState | PromptKind::ItemAdd) => {
             "CHECKLIST"
         }
+        Mode::Prompt(p) if p.kind == PromptKind::ConfirmAction => "CONFIRM",
         Mode::Prompt(_) => "FILTER",
         Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
         Mode::Editor(_) => "NOTE",

@@ -1,6 +1,7 @@
 //! Draw functions, one file per pane. They read `AppState` and never block,
 //! touch the network or disk, or mutate state.
 
+mod act;
 mod bars;
 mod confirm;
 mod detail;
@@ -57,6 +58,12 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
             },
         }
     }
+    // An action being confirmed shows what it will do over the panes.
+    if let (Some(p), Some(pending)) = (prompt, &state.pending_action)
+        && p.kind == super::state::PromptKind::ConfirmAction
+    {
+        act::draw(frame, screen.body, pending, theme);
+    }
     if let (Some(prompt), Some(rect)) = (prompt, screen.prompt) {
         prompt::draw(frame, rect, screen.completions, prompt, state, theme);
     }
@@ -98,6 +105,15 @@ fn keep_ascii(buffer: &mut ratatui::buffer::Buffer) {
         };
         cell.set_symbol(plain);
     }
+}
+
+/// [`untrusted`] for text sanitised on the spot: the spans own their text.
+pub fn untrusted_owned(raw: &str, style: Style, theme: &Theme, width: usize) -> Vec<Span<'static>> {
+    let text = SafeText::new(raw);
+    untrusted(&text, style, theme, width)
+        .into_iter()
+        .map(|s| Span::styled(s.content.into_owned(), s.style))
+        .collect()
 }
 
 /// The one-line summary a collapsed pane shows.

@@ -27,6 +27,9 @@ pub fn draw(
             "item (todo|in-progress|done|blocked|n/a @owner reason): ".to_owned()
         }
         PromptKind::ItemAdd => "new item in this phase: ".to_owned(),
+        PromptKind::ConfirmAction => {
+            "type the name shown to send it (Esc: nothing is sent): ".to_owned()
+        }
     };
     let [l, input] = Layout::horizontal([
         Constraint::Length(label.chars().count() as u16),
