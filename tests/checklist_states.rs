@@ -241,3 +241,158 @@ fn a_finding_leads_to_the_items_it_calls_for() {
         shot("checklist_for_a_finding", &state);
     }
 }
+
+/// An action read from the tenant, as the runtime hands it to `update`.
+fn prepared(dry_run: bool) -> warroom::playbook::act::Prepared {
+    warroom::playbook::act::Prepared {
+        item: "revoke-sessions:bg-admin01@contoso.com".into(),
+        action: warroom::playbook::template::Action::RevokeSessions,
+        kind: "user",
+        object_id: "c34f7720-2c0c-4648-a5f7-2325f5260d98".into(),
+        object_name: "bg-admin01@contoso.onmicrosoft.com".into(),
+        method: reqwest::Method::POST,
+        url: "https://graph.microsoft.com/v1.0/users/c34f7720-2c0c-4648-a5f7-2325f5260d98/revokeSignInSessions".into(),
+        body: None,
+        before: serde_json::json!({
+            "displayName": "Break Glass 01\u{1b}[2J",
+            "userPrincipalName": "bg-admin01@contoso.onmicrosoft.com",
+            "signInSessionsValidFromDateTime": "2023-12-12T19:17:52Z",
+        }),
+        dry_run,
+        needs: "User.RevokeSessions.All (delegated, by an administrator)",
+    }
+}
+
+#[test]
+fn an_action_is_sent_only_after_its_object_is_named() {
+    for (w, h) in SIZES {
+        let mut state = console(w, h);
+        let ready = prepared(false);
+        update(&mut state, Msg::ActionPrepared(Ok(Box::new(ready.clone()))));
+        assert!(matches!(state.mode, Mode::Prompt(_)));
+        shot("action_confirm", &state);
+        // A wrong name sends nothing and says what to type.
+        type_text(&mut state, "bg-admin01");
+        let effects = update(&mut state, Msg::Action(Action::Submit));
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::ExecuteAction(_)))
+        );
+        shot("action_confirm_wrong_name", &state);
+        // Esc sends nothing either.
+        press(&mut state, KeyCode::Esc);
+        assert!(state.pending_action.is_none());
+        assert!(
+            state
+                .toast
+                .as_ref()
+                .unwrap()
+                .text
+                .as_str()
+                .contains("nothing was sent")
+        );
+        // The right name sends it, once.
+        update(&mut state, Msg::ActionPrepared(Ok(Box::new(ready.clone()))));
+        type_text(&mut state, "bg-admin01@contoso.onmicrosoft.com");
+        let effects = update(&mut state, Msg::Action(Action::Submit));
+        let sent: Vec<_> = effects
+            .iter()
+            .filter(|e| matches!(e, Effect::ExecuteAction(_)))
+            .collect();
+        assert_eq!(sent.len(), 1);
+        assert_eq!(state.in_flight.len(), 1, "quitting now asks first");
+        // The answer goes to the journal; a verified change does the item.
+        let done = warroom::playbook::act::Executed {
+            prepared: ready.clone(),
+            outcome: warroom::source::graph::client::WriteOutcome::Done {
+                status: 200,
+                body: serde_json::json!({"value": true}),
+            },
+            after: Some(
+                serde_json::json!({"signInSessionsValidFromDateTime": "2026-11-25T12:04:15Z"}),
+            ),
+            verified: true,
+            summary:
+                "done (200); user bg-admin01@contoso.onmicrosoft.com read again shows the change"
+                    .into(),
+        };
+        let effects = update(&mut state, Msg::ActionDone(Box::new(done)));
+        let record = effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Journal(body) => Some(body),
+                _ => None,
+            })
+            .unwrap();
+        let Body::Action {
+            verified,
+            outcome,
+            before,
+            after,
+            ..
+        } = &record
+        else {
+            panic!("{record:?}")
+        };
+        assert!(
+            *verified
+                && outcome == "done"
+                && before.contains("2023-12-12")
+                && after.contains("2026-11-25")
+        );
+        journaled(&mut state, record, "2026-11-25T12:04:20Z");
+        let item = state
+            .plan
+            .items()
+            .iter()
+            .find(|i| i.key == ready.item)
+            .unwrap();
+        assert_eq!(item.status, warroom::playbook::Status::Done);
+    }
+}
+
+#[test]
+fn a_dry_run_records_the_preview_and_sends_nothing() {
+    for (w, h) in SIZES {
+        let mut state = console(w, h);
+        update(
+            &mut state,
+            Msg::ActionPrepared(Ok(Box::new(prepared(true)))),
+        );
+        shot("action_dry_run", &state);
+        let effects = update(&mut state, Msg::Action(Action::Submit));
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::ExecuteAction(_)))
+        );
+        let record = effects
+            .into_iter()
+            .find_map(|e| match e {
+                Effect::Journal(body) => Some(body),
+                _ => None,
+            })
+            .unwrap();
+        assert!(
+            matches!(&record, Body::Action { outcome, verified: false, .. } if outcome == "dry-run")
+        );
+        journaled(&mut state, record, "2026-11-25T12:05:00Z");
+        let item = state
+            .plan
+            .items()
+            .iter()
+            .find(|i| i.key == "revoke-sessions")
+            .unwrap();
+        assert_ne!(item.status, warroom::playbook::Status::Done);
+    }
+}
+
+#[test]
+fn items_done_by_hand_say_so() {
+    let mut state = console(160, 48);
+    select(&mut state, "reset-krbtgt-first");
+    press(&mut state, KeyCode::Char('x'));
+    let toast = state.toast.as_ref().unwrap();
+    assert!(toast.text.as_str().contains("done by hand"), "{toast:?}");
+}

@@ -52,7 +52,10 @@ pub fn draw(frame: &mut Frame, area: Rect, prepared: &Prepared, theme: &Theme) {
     ));
     for line in prepared.request_text().lines() {
         lines.push(Line::from(super::untrusted_owned(
-            line, theme.key, theme, width,
+            line,
+            theme.key,
+            theme,
+            usize::MAX,
         )));
     }
     lines.push(Line::raw(""));
@@ -60,7 +63,10 @@ pub fn draw(frame: &mut Frame, area: Rect, prepared: &Prepared, theme: &Theme) {
     let before = serde_json::to_string_pretty(&prepared.before).unwrap_or_default();
     for line in before.lines() {
         lines.push(Line::from(super::untrusted_owned(
-            line, theme.text, theme, width,
+            line,
+            theme.text,
+            theme,
+            usize::MAX,
         )));
     }
     lines.push(Line::raw(""));

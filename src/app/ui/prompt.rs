@@ -15,7 +15,7 @@ pub fn draw(
     area: Rect,
     completions: Option<Rect>,
     prompt: &Prompt,
-    _state: &AppState,
+    state: &AppState,
     theme: &Theme,
 ) {
     let label = match prompt.kind {
@@ -27,6 +27,9 @@ pub fn draw(
             "item (todo|in-progress|done|blocked|n/a @owner reason): ".to_owned()
         }
         PromptKind::ItemAdd => "new item in this phase: ".to_owned(),
+        PromptKind::ConfirmAction if state.pending_action.as_ref().is_some_and(|p| p.dry_run) => {
+            "dry run: Enter records the preview, Esc drops it; nothing is sent ".to_owned()
+        }
         PromptKind::ConfirmAction => {
             "type the name shown to send it (Esc: nothing is sent): ".to_owned()
         }
