@@ -120,11 +120,14 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             let reading = super::checklist::selected(state).map(|i| i.key.clone());
             if state.plan.apply(&record) {
                 super::checklist::refresh(state, reading);
-                toast(
-                    state,
-                    ToastLevel::Info,
-                    "checklist saved to the case".into(),
-                );
+                // An action's own summary stays up: it says what happened.
+                if !matches!(record.body, crate::case::record::Body::Action { .. }) {
+                    toast(
+                        state,
+                        ToastLevel::Info,
+                        "checklist saved to the case".into(),
+                    );
+                }
             }
             vec![Effect::Render]
         }
