@@ -220,7 +220,35 @@ async fn refused_dry_run_and_unknown_outcomes_change_nothing_twice() {
     assert_eq!(after["accountEnabled"], true);
 
     // Actions this build does not perform say so.
-    let manual = act::prepare(
+    let manual = act::prepare(&admin, &base, &target(Action::ResetPassword, upn), false)
+        .await
+        .unwrap_err();
+    assert!(manual.contains("record it with s"), "{manual}");
+}
+
+#[tokio::test]
+async fn removing_the_trust_and_a_role_assignment() {
+    let (running, admin, _) = tenant().await;
+    let base = running.url.clone();
+    // The golden-saml tenant federates contoso.com.
+    let prepared = act::prepare(
+        &admin,
+        &base,
+        &target(Action::ConvertDomain, "contoso.com"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        prepared.request_text().starts_with("DELETE "),
+        "{}",
+        prepared.request_text()
+    );
+    assert!(prepared.before["federationConfiguration"]["issuerUri"].is_string());
+    let done = act::execute(&admin, &base, prepared).await;
+    assert!(done.verified, "{}", done.summary);
+    assert_eq!(done.after.unwrap()["authenticationType"], "Managed");
+    let again = act::prepare(
         &admin,
         &base,
         &target(Action::ConvertDomain, "contoso.com"),
@@ -228,5 +256,94 @@ async fn refused_dry_run_and_unknown_outcomes_change_nothing_twice() {
     )
     .await
     .unwrap_err();
-    assert!(manual.contains("record it with s"), "{manual}");
+    assert!(again.contains("no federation to remove"), "{again}");
+
+    // Someone holding a privileged role: the first such assignment goes.
+    let assignments = admin
+        .page(
+            &format!("{base}/v1.0/roleManagement/directory/roleAssignments"),
+            Family::Directory,
+        )
+        .await
+        .unwrap();
+    let holder = assignments
+        .value
+        .iter()
+        .filter(|a| {
+            a["roleDefinitionId"]
+                .as_str()
+                .is_some_and(warroom::model::roles::is_privileged_template)
+        })
+        .find_map(|a| {
+            let id = a["principalId"].as_str()?;
+            user_name(&running, id)
+        })
+        .expect("a user with a privileged role");
+    let prepared = act::prepare(
+        &admin,
+        &base,
+        &target(Action::RemoveRoleAssignment, &holder),
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(prepared.confirm_word(), holder);
+    let done = act::execute(&admin, &base, prepared).await;
+    assert!(done.verified, "{}", done.summary);
+}
+
+/// The principal name of a user id, from the tenant itself.
+fn user_name(running: &Running, id: &str) -> Option<String> {
+    let tenant = running.emulator.tenant.read().unwrap();
+    tenant
+        .users
+        .iter()
+        .skip(1) // not the emergency administrator the test signs in as
+        .find(|u| u.id.to_string() == id)
+        .map(|u| u.upn.clone())
+}
+
+#[tokio::test]
+async fn the_golden_saml_findings_make_concrete_items() {
+    let (running, _, reader) = tenant().await;
+    let base = running.url.clone();
+    let mut engine = warroom::detect::Engine::built_in().unwrap();
+    let mut next = Some(format!("{base}/v1.0/auditLogs/directoryAudits?$top=500"));
+    let mut n = 0;
+    while let Some(url) = next {
+        let page = reader.page(&url, Family::Reports).await.unwrap();
+        for value in page.value {
+            n += 1;
+            if let Some(event) = warroom::detect::Event::new(value, || format!("#{n}")) {
+                engine.observe(&event);
+            }
+        }
+        next = page.next_link;
+    }
+    let findings: Vec<_> = engine
+        .findings()
+        .iter()
+        .map(warroom::app::findings::FindingRow::from_finding)
+        .collect();
+    let mut plan = warroom::playbook::Plan::new(warroom::playbook::Template::shared());
+    plan.set_findings(&findings);
+    let keys: Vec<&str> = plan.items().iter().map(|i| i.key.as_str()).collect();
+    for wanted in [
+        "revoke-sessions:bg-admin01@contoso.onmicrosoft.com",
+        "reset-passwords:bg-admin01@contoso.onmicrosoft.com",
+        "review-federation-trust:contoso.com",
+        "remove-trust:contoso.com",
+    ] {
+        assert!(keys.contains(&wanted), "{wanted} missing from {keys:?}");
+    }
+    assert!(
+        keys.iter()
+            .any(|k| k.starts_with("remove-added-credentials:")),
+        "{keys:?}"
+    );
+    // One item per object, however many findings name it.
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), keys.len());
 }

@@ -82,7 +82,11 @@ pub struct Executed {
 pub fn offered(action: Action) -> bool {
     matches!(
         action,
-        Action::RevokeSessions | Action::DisableAccount | Action::RemoveCredential
+        Action::RevokeSessions
+            | Action::DisableAccount
+            | Action::RemoveCredential
+            | Action::ConvertDomain
+            | Action::RemoveRoleAssignment
     )
 }
 
@@ -150,6 +154,102 @@ pub async fn prepare(
             })
         }
         Action::RemoveCredential => prepare_credential(client, base, target, dry_run).await,
+        Action::ConvertDomain => {
+            let domain = target.value.as_str();
+            let listing = read(
+                client,
+                &url(
+                    base,
+                    &["v1.0", "domains", domain, "federationConfiguration"],
+                )?,
+            )
+            .await
+            .map_err(|e| format!("{domain} has no federation to remove ({e})"))?;
+            let federation = listing["value"]
+                .as_array()
+                .and_then(|l| l.first())
+                .cloned()
+                .ok_or_else(|| format!("{domain} is not federated"))?;
+            let id = federation["id"]
+                .as_str()
+                .ok_or("the federation has no id")?
+                .to_owned();
+            Ok(Prepared {
+                item: target.item.clone(),
+                action: target.action,
+                kind: "domain",
+                url: url(
+                    base,
+                    &["v1.0", "domains", domain, "federationConfiguration", &id],
+                )?
+                .to_string(),
+                object_id: domain.to_owned(),
+                object_name: domain.to_owned(),
+                method: Method::DELETE,
+                body: None,
+                before: json!({ "domain": domain, "federationConfiguration": federation }),
+                dry_run,
+                needs: "Domain-InternalFederation.ReadWrite.All (delegated, by an administrator)",
+            })
+        }
+        Action::RemoveRoleAssignment => {
+            let user = read(client, &url(base, &["v1.0", "users", &target.value])?).await?;
+            let id = user["id"].as_str().ok_or("the user has no id")?.to_owned();
+            let listing = url(
+                base,
+                &["v1.0", "roleManagement", "directory", "roleAssignments"],
+            )?
+            .to_string()
+                + &format!("?$filter=principalId%20eq%20'{id}'");
+            let page = client
+                .page(&listing, Family::Directory)
+                .await
+                .map_err(|e| e.to_string())?;
+            let privileged: Vec<&Value> = page
+                .value
+                .iter()
+                .filter(|a| a["principalId"].as_str() == Some(id.as_str()))
+                .filter(|a| {
+                    a["roleDefinitionId"]
+                        .as_str()
+                        .is_some_and(crate::model::roles::is_privileged_template)
+                })
+                .collect();
+            let assignment = (*privileged
+                .first()
+                .ok_or_else(|| format!("{} holds no privileged role now", target.value))?)
+            .clone();
+            let assignment_id = assignment["id"]
+                .as_str()
+                .ok_or("the assignment has no id")?;
+            Ok(Prepared {
+                item: target.item.clone(),
+                action: target.action,
+                kind: "role assignment",
+                url: url(
+                    base,
+                    &[
+                        "v1.0",
+                        "roleManagement",
+                        "directory",
+                        "roleAssignments",
+                        assignment_id,
+                    ],
+                )?
+                .to_string(),
+                object_id: assignment_id.to_owned(),
+                object_name: user["userPrincipalName"].as_str().unwrap_or("").to_owned(),
+                method: Method::DELETE,
+                body: None,
+                before: json!({
+                    "user": user["userPrincipalName"],
+                    "assignment": assignment,
+                    "privilegedAssignments": privileged.len(),
+                }),
+                dry_run,
+                needs: "RoleManagement.ReadWrite.Directory (delegated, by a Privileged Role Administrator)",
+            })
+        }
         other => Err(format!(
             "{other:?} is not done from the console yet: do it in the portal or PowerShell, then record it with s"
         )),
@@ -269,14 +369,20 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
         .await;
     // Read again whatever the answer: after an unknown outcome this is how
     // we learn whether it happened.
+    let id = prepared.object_id.as_str();
     let segments: Vec<&str> = match prepared.kind {
-        "user" => vec!["v1.0", "users", prepared.object_id.as_str()],
-        "application" => vec!["v1.0", "applications", prepared.object_id.as_str()],
-        _ => vec!["v1.0", "servicePrincipals", prepared.object_id.as_str()],
+        "user" => vec!["v1.0", "users", id],
+        "application" => vec!["v1.0", "applications", id],
+        "domain" => vec!["v1.0", "domains", id],
+        _ => vec!["v1.0", "servicePrincipals", id],
     };
-    let after = match url(base, &segments) {
-        Ok(u) => read(client, &u).await.ok(),
-        Err(_) => None,
+    let after = if prepared.kind == "role assignment" {
+        role_assignments_after(client, base, &prepared).await
+    } else {
+        match url(base, &segments) {
+            Ok(u) => read(client, &u).await.ok(),
+            Err(_) => None,
+        }
     };
     let verified = after
         .as_ref()
@@ -289,6 +395,33 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
         verified,
         summary,
     }
+}
+
+/// The user's role assignments read again, and whether the one removed
+/// is among them.
+async fn role_assignments_after(
+    client: &GraphClient,
+    base: &str,
+    prepared: &Prepared,
+) -> Option<Value> {
+    let principal = prepared.before["assignment"]["principalId"].as_str()?;
+    let listing = url(
+        base,
+        &["v1.0", "roleManagement", "directory", "roleAssignments"],
+    )
+    .ok()?
+    .to_string()
+        + &format!("?$filter=principalId%20eq%20'{principal}'");
+    let page = client.page(&listing, Family::Directory).await.ok()?;
+    let held: Vec<Value> = page
+        .value
+        .into_iter()
+        .filter(|a| a["principalId"].as_str() == Some(principal))
+        .collect();
+    let removed = !held
+        .iter()
+        .any(|a| a["id"].as_str() == Some(prepared.object_id.as_str()));
+    Some(json!({ "assignments": held, "removed": removed }))
 }
 
 /// Whether the object read afterwards shows the change.
@@ -307,6 +440,10 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
             }
         }
         Action::DisableAccount => after["accountEnabled"] == Value::Bool(false),
+        Action::ConvertDomain => after["authenticationType"]
+            .as_str()
+            .is_some_and(|t| t.eq_ignore_ascii_case("managed")),
+        Action::RemoveRoleAssignment => after["removed"] == Value::Bool(true),
         Action::RemoveCredential => {
             let key = prepared.before["credential"]["keyId"]
                 .as_str()
