@@ -316,6 +316,16 @@ fn prepare_action(
         return;
     };
     tokio::spawn(async move {
+        // The writer's grant is checked first, where it lists one.
+        let granted = graph.writer.granted_scopes().await;
+        if let Some(missing) =
+            crate::playbook::act::missing_permission(target.action, granted.as_deref())
+        {
+            let _ = tx
+                .send(Msg::ActionPrepared(Err(SafeText::new(&missing))))
+                .await;
+            return;
+        }
         let prepared =
             crate::playbook::act::prepare(&graph.client, &graph.base, &target, !graph.writes).await;
         let msg = Msg::ActionPrepared(prepared.map(Box::new).map_err(|e| SafeText::new(&e)));

@@ -107,6 +107,71 @@ async fn read(client: &GraphClient, url: &reqwest::Url) -> Result<Value, String>
         .map_err(|e| e.to_string())
 }
 
+/// The permissions that let a sign-in do an action (any one of them).
+fn permissions(action: Action) -> &'static [&'static str] {
+    match action {
+        Action::RevokeSessions => &[
+            "User.RevokeSessions.All",
+            "User.ReadWrite.All",
+            "Directory.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ],
+        Action::DisableAccount => &[
+            "User.EnableDisableAccount.All",
+            "User.ReadWrite.All",
+            "Directory.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ],
+        Action::ResetPassword => &[
+            "User-PasswordProfile.ReadWrite.All",
+            "User.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ],
+        Action::RemoveCredential => &["Application.ReadWrite.All", "Directory.AccessAsUser.All"],
+        Action::RemoveGrant => &[
+            "DelegatedPermissionGrant.ReadWrite.All",
+            "AppRoleAssignment.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ],
+        Action::RemoveRoleAssignment => &[
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.AccessAsUser.All",
+        ],
+        Action::ConvertDomain => &[
+            "Domain-InternalFederation.ReadWrite.All",
+            "Domain.ReadWrite.All",
+            "Directory.AccessAsUser.All",
+        ],
+    }
+}
+
+/// When the writing sign-in lists what it was granted and none of the
+/// permissions the action needs is among them, says which is missing.
+/// `None` when it is there, or when the grant does not say (`.default`):
+/// then Graph's answer will tell.
+pub fn missing_permission(action: Action, granted: Option<&str>) -> Option<String> {
+    let granted = granted?;
+    let names: Vec<&str> = granted
+        .split_whitespace()
+        .map(|s| s.rsplit('/').next().unwrap_or(s))
+        .collect();
+    if names.is_empty() || names.iter().any(|n| n.eq_ignore_ascii_case(".default")) {
+        return None;
+    }
+    let wanted = permissions(action);
+    if wanted
+        .iter()
+        .any(|w| names.iter().any(|n| n.eq_ignore_ascii_case(w)))
+    {
+        return None;
+    }
+    Some(format!(
+        "the sign-in that writes was not granted {} (it holds {}); sign in as an administrator with it, nothing was sent",
+        wanted.join(" or "),
+        names.join(", ")
+    ))
+}
+
 /// Reads the object and builds the request; sends nothing.
 pub async fn prepare(
     client: &GraphClient,
@@ -498,5 +563,30 @@ fn summary(prepared: &Prepared, outcome: &WriteOutcome, reread: bool, verified: 
         WriteOutcome::Unknown { reason } => format!(
             "no clear answer ({reason}) and {what} does not show the change; it was not sent again: check the tenant, then run it again if needed"
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_write_permission_is_named_before_anything_is_sent() {
+        let read_only = "https://graph.microsoft.com/User.Read https://graph.microsoft.com/AuditLog.Read.All offline_access";
+        let missing = missing_permission(Action::RevokeSessions, Some(read_only)).unwrap();
+        assert!(missing.contains("User.RevokeSessions.All"), "{missing}");
+        assert!(missing.contains("AuditLog.Read.All"), "{missing}");
+        let admin = "https://graph.microsoft.com/Directory.AccessAsUser.All openid";
+        assert_eq!(
+            missing_permission(Action::RemoveCredential, Some(admin)),
+            None
+        );
+        // `.default` does not list the permissions: Graph's answer decides.
+        let default = "https://graph.microsoft.com/.default offline_access";
+        assert_eq!(
+            missing_permission(Action::ConvertDomain, Some(default)),
+            None
+        );
+        assert_eq!(missing_permission(Action::ConvertDomain, None), None);
     }
 }

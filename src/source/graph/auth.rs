@@ -136,6 +136,8 @@ pub fn announce_on_stderr(prompt: &DevicePrompt) {
 struct Token {
     value: String,
     renew_at: Option<Instant>,
+    /// The permissions the identity platform says it granted (`scope`).
+    granted: Option<String>,
 }
 
 pub struct Authenticator {
@@ -254,6 +256,16 @@ impl Authenticator {
         Ok(value)
     }
 
+    /// What the current token was granted, as the token endpoint said
+    /// (`None` before a sign-in, or when it did not say).
+    pub async fn granted(&self) -> Option<String> {
+        self.token
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|t| t.granted.clone())
+    }
+
     /// Forget the current token after Graph refused it (401).
     /// `stale` is the token Graph refused: another task may already have
     /// replaced it, and a fresh token is kept.
@@ -279,6 +291,7 @@ impl Authenticator {
                 return Ok(Token {
                     value: token.clone(),
                     renew_at: None,
+                    granted: None,
                 });
             }
             Credential::ClientSecret(secret) => form.push(("client_secret", secret.clone())),
@@ -457,6 +470,7 @@ fn token_from(body: &serde_json::Value) -> Token {
     Token {
         value: body["access_token"].as_str().unwrap_or_default().to_owned(),
         renew_at: Some(Instant::now() + renew_in),
+        granted: body["scope"].as_str().map(str::to_owned),
     }
 }
 

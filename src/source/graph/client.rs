@@ -226,6 +226,13 @@ impl GraphClient {
             .await
     }
 
+    /// The permissions the sign-in was granted, when the token endpoint
+    /// said (signing in first if needed).
+    pub async fn granted_scopes(&self) -> Option<String> {
+        self.auth.token().await.ok()?;
+        self.auth.granted().await
+    }
+
     /// Sends one write exactly once. Only a 401 (the token expired; Graph
     /// did nothing) is sent again, once, with a renewed token.
     pub async fn write_once(
