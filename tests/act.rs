@@ -347,3 +347,32 @@ async fn the_golden_saml_findings_make_concrete_items() {
     sorted.dedup();
     assert_eq!(sorted.len(), keys.len());
 }
+
+#[tokio::test]
+async fn removing_a_high_risk_grant() {
+    let (running, admin, _) = tenant().await;
+    let base = running.url.clone();
+    // The golden-saml attacker granted Mail Archiver Pro mail permissions.
+    let prepared = act::prepare(
+        &admin,
+        &base,
+        &target(Action::RemoveGrant, "Mail Archiver Pro"),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        prepared.request_text().starts_with("DELETE "),
+        "{}",
+        prepared.request_text()
+    );
+    let held = prepared.before["highRiskGrants"].as_u64().unwrap();
+    assert!(held >= 1);
+    let done = act::execute(&admin, &base, prepared).await;
+    assert!(done.verified, "{}", done.summary);
+    let left = done.after.unwrap()["highRiskGrants"]
+        .as_array()
+        .unwrap()
+        .len() as u64;
+    assert_eq!(left, held - 1);
+}

@@ -87,6 +87,7 @@ pub fn offered(action: Action) -> bool {
             | Action::RemoveCredential
             | Action::ConvertDomain
             | Action::RemoveRoleAssignment
+            | Action::RemoveGrant
     )
 }
 
@@ -219,6 +220,7 @@ pub async fn prepare(
             })
         }
         Action::RemoveCredential => prepare_credential(client, base, target, dry_run).await,
+        Action::RemoveGrant => prepare_grant(client, base, target, dry_run).await,
         Action::ConvertDomain => {
             let domain = target.value.as_str();
             let listing = read(
@@ -319,6 +321,122 @@ pub async fn prepare(
             "{other:?} is not done from the console yet: do it in the portal or PowerShell, then record it with s"
         )),
     }
+}
+
+/// Every item of a collection, following its pages.
+async fn all(client: &GraphClient, first: String) -> Result<Vec<Value>, String> {
+    let mut items = Vec::new();
+    let mut next = Some(first);
+    while let Some(page_url) = next {
+        let page = client
+            .page(&page_url, Family::Directory)
+            .await
+            .map_err(|e| e.to_string())?;
+        items.extend(page.value);
+        next = page.next_link;
+    }
+    Ok(items)
+}
+
+/// The high-risk grants a service principal holds: app-role assignments of
+/// high-risk application permissions, and delegated grants with a
+/// high-risk scope (by the permission catalogue).
+async fn risky_grants(client: &GraphClient, base: &str, sp: &str) -> Result<Vec<Value>, String> {
+    let catalogue = crate::detect::catalogue::Catalogue::shared();
+    let risky = |name: &str| {
+        catalogue
+            .permission(name)
+            .is_some_and(|p| p.risk <= crate::model::Severity::High)
+    };
+    let roles = all(
+        client,
+        url(
+            base,
+            &["v1.0", "servicePrincipals", sp, "appRoleAssignments"],
+        )?
+        .to_string(),
+    )
+    .await?;
+    let delegated = all(
+        client,
+        url(
+            base,
+            &["v1.0", "servicePrincipals", sp, "oauth2PermissionGrants"],
+        )?
+        .to_string(),
+    )
+    .await?;
+    Ok(roles
+        .into_iter()
+        .filter(|a| a["appRoleId"].as_str().is_some_and(risky))
+        .chain(delegated.into_iter().filter(|g| {
+            g["scope"]
+                .as_str()
+                .is_some_and(|s| s.split_whitespace().any(risky))
+        }))
+        .collect())
+}
+
+/// The first high-risk grant of the service principal named by the item.
+async fn prepare_grant(
+    client: &GraphClient,
+    base: &str,
+    target: &Target,
+    dry_run: bool,
+) -> Result<Prepared, String> {
+    let listing =
+        url(base, &["v1.0", "servicePrincipals"])?.to_string() + "?$select=id,appId,displayName";
+    let sp = all(client, listing)
+        .await?
+        .into_iter()
+        .find(|s| {
+            s["displayName"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(&target.value))
+        })
+        .ok_or_else(|| format!("no service principal is named {}", target.value))?;
+    let sp_id = sp["id"]
+        .as_str()
+        .ok_or("the service principal has no id")?
+        .to_owned();
+    let grants = risky_grants(client, base, &sp_id).await?;
+    let grant = grants
+        .first()
+        .ok_or_else(|| format!("{} holds no high-risk grant now", target.value))?
+        .clone();
+    let grant_id = grant["id"].as_str().ok_or("the grant has no id")?;
+    // An app-role assignment is removed from its resource; a delegated
+    // grant is an object of its own.
+    let request = match grant["resourceId"].as_str() {
+        Some(resource) if grant["appRoleId"].is_string() => url(
+            base,
+            &[
+                "v1.0",
+                "servicePrincipals",
+                resource,
+                "appRoleAssignedTo",
+                grant_id,
+            ],
+        )?,
+        _ => url(base, &["v1.0", "oauth2PermissionGrants", grant_id])?,
+    };
+    Ok(Prepared {
+        item: target.item.clone(),
+        action: target.action,
+        kind: "grant",
+        url: request.to_string(),
+        object_id: sp_id,
+        object_name: sp["displayName"].as_str().unwrap_or("").to_owned(),
+        method: Method::DELETE,
+        body: None,
+        before: json!({
+            "servicePrincipal": sp,
+            "grant": grant,
+            "highRiskGrants": grants.len(),
+        }),
+        dry_run,
+        needs: "DelegatedPermissionGrant.ReadWrite.All or AppRoleAssignment.ReadWrite.All (delegated, by an administrator)",
+    })
 }
 
 /// Finds the application or service principal holding the key id.
@@ -443,6 +561,15 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
     };
     let after = if prepared.kind == "role assignment" {
         role_assignments_after(client, base, &prepared).await
+    } else if prepared.kind == "grant" {
+        risky_grants(client, base, &prepared.object_id)
+            .await
+            .ok()
+            .map(|left| {
+                let gone = prepared.before["grant"]["id"].as_str();
+                let removed = !left.iter().any(|g| g["id"].as_str() == gone);
+                json!({ "highRiskGrants": left, "removed": removed })
+            })
     } else {
         match url(base, &segments) {
             Ok(u) => read(client, &u).await.ok(),
@@ -508,7 +635,7 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
         Action::ConvertDomain => after["authenticationType"]
             .as_str()
             .is_some_and(|t| t.eq_ignore_ascii_case("managed")),
-        Action::RemoveRoleAssignment => after["removed"] == Value::Bool(true),
+        Action::RemoveRoleAssignment | Action::RemoveGrant => after["removed"] == Value::Bool(true),
         Action::RemoveCredential => {
             let key = prepared.before["credential"]["keyId"]
                 .as_str()
