@@ -316,6 +316,7 @@ fn an_action_is_sent_only_after_its_object_is_named() {
             summary:
                 "done (200); user bg-admin01@contoso.onmicrosoft.com read again shows the change"
                     .into(),
+            secret: None,
         };
         let effects = update(&mut state, Msg::ActionDone(Box::new(done)));
         let record = effects
@@ -395,4 +396,37 @@ fn items_done_by_hand_say_so() {
     press(&mut state, KeyCode::Char('x'));
     let toast = state.toast.as_ref().unwrap();
     assert!(toast.text.as_str().contains("done by hand"), "{toast:?}");
+}
+
+#[test]
+fn a_new_password_is_shown_once_and_goes_nowhere_else() {
+    let mut state = console(80, 24);
+    let mut ready = prepared(false);
+    ready.action = warroom::playbook::template::Action::ResetPassword;
+    ready.item = "reset-passwords:bg-admin01@contoso.com".into();
+    let password = "Qm7#kP2x-Rv9@Lw4=Hs8";
+    let done = warroom::playbook::act::Executed {
+        prepared: ready,
+        outcome: warroom::source::graph::client::WriteOutcome::Done {
+            status: 204,
+            body: serde_json::Value::Null,
+        },
+        after: Some(serde_json::json!({"lastPasswordChangeDateTime": "2026-11-25T12:04:15Z"})),
+        verified: true,
+        summary: "done (204); user bg-admin01@contoso.onmicrosoft.com read again shows the change"
+            .into(),
+        secret: Some(warroom::playbook::act::Secret(zeroize::Zeroizing::new(
+            password.to_owned(),
+        ))),
+    };
+    let effects = update(&mut state, Msg::ActionDone(Box::new(done)));
+    assert!(matches!(state.mode, Mode::ShowSecret(_)));
+    for effect in &effects {
+        assert!(!format!("{effect:?}").contains(password), "{effect:?}");
+    }
+    shot("password_shown_once", &state);
+    press(&mut state, KeyCode::Char('y'));
+    assert!(matches!(state.mode, Mode::Normal));
+    let screen = buffer_text(render(&state, &dark()).backend().buffer());
+    assert!(!screen.contains(password));
 }

@@ -1735,7 +1735,7 @@ async fn the_other_remediation_writes() {
         .unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     // Reset a password, then turn the domain back to managed.
-    let r = client.patch(url("/users/patti.fernandez@contoso.com")).bearer_auth(&admin).json(&serde_json::json!({"passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "x"}})).send().await.unwrap();
+    let r = client.patch(url("/users/patti.fernandez@contoso.com")).bearer_auth(&admin).json(&serde_json::json!({"passwordProfile": {"forceChangePasswordNextSignIn": true, "password": "Tr0ub4dor&3-horse-staple"}})).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let fed = get("/domains/contoso.com/federationConfiguration".into()).await["value"][0]["id"]
         .as_str()

@@ -152,9 +152,6 @@ pub fn action_target(state: &AppState) -> Result<crate::playbook::act::Target, S
         .spec(item)
         .and_then(|spec| spec.action)
         .ok_or("this item is done by hand: record it with s")?;
-    if !crate::playbook::act::offered(action) {
-        return Err("the console does not do this one yet: do it in the portal or PowerShell, then record it with s".into());
-    }
     let value = item
         .target
         .as_ref()

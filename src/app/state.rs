@@ -175,6 +175,8 @@ pub enum Mode {
     Detail(Box<Detail>),
     /// The timeline of the intrusion over the panes.
     Timeline(super::timeline::TimelineView),
+    /// A new password, shown this once: for whom, and the password.
+    ShowSecret(Box<(SafeText, crate::playbook::act::Secret)>),
 }
 
 /// The sign-in detail view: the row's fields at once, its whole record
@@ -243,7 +245,7 @@ impl Mode {
             Mode::Normal => Layer::Normal,
             Mode::Help { .. } => Layer::Help,
             Mode::Prompt(_) => Layer::Prompt,
-            Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => Layer::Confirm,
+            Mode::ConfirmQuit | Mode::ConfirmDiscard(_) | Mode::ShowSecret(_) => Layer::Confirm,
             Mode::Editor(_) => Layer::Editor,
             Mode::Detail(_) => Layer::Detail,
             Mode::Timeline(_) => Layer::Timeline,

@@ -166,7 +166,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 ToastLevel::Error
             };
             toast(state, level, done.summary.clone());
-            // The record goes to the journal whatever happened.
+            // A new password is shown once, then wiped.
+            if let Some(secret) = done.secret.clone() {
+                let whom = SafeText::new(done.prepared.confirm_word());
+                state.mode = Mode::ShowSecret(Box::new((whom, secret)));
+            }
+            // The record goes to the journal whatever happened (never the
+            // password).
             state.in_flight.push(SafeText::new(SAVING_TRIAGE));
             vec![
                 Effect::Render,
@@ -278,6 +284,14 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
             }
             vec![Effect::Render]
         }
+        Mode::ShowSecret(_) => match action {
+            Action::ConfirmYes | Action::ConfirmNo | Action::Back => {
+                // Dropping it wipes it.
+                state.mode = Mode::Normal;
+                vec![Effect::Render]
+            }
+            _ => vec![],
+        },
         Mode::ConfirmQuit => match action {
             Action::ConfirmYes => vec![Effect::Exit(0)],
             Action::ConfirmNo | Action::Back => {

@@ -26,6 +26,8 @@ pub struct User {
     pub methods: Vec<&'static str>,
     /// When refresh tokens issued before this instant stop working.
     pub refresh_tokens_valid_from_ms: i64,
+    /// When the password last changed (`lastPasswordChangeDateTime`).
+    pub password_changed_ms: i64,
     /// Where this user usually signs in from: indexes into the place table.
     pub usual_places: Vec<u32>,
     /// The user's usual browsers and clients: indexes into the agent table.
@@ -64,6 +66,7 @@ impl User {
             "onPremisesSyncEnabled": if self.synced { Value::Bool(true) } else { Value::Null },
             "onPremisesDomainName": if self.synced { Value::from(tenant_domain) } else { Value::Null },
             "signInSessionsValidFromDateTime": iso(self.refresh_tokens_valid_from_ms),
+            "lastPasswordChangeDateTime": iso(self.password_changed_ms),
             "signInActivity": {
                 "lastSignInDateTime": self.last_sign_in_ms.map(iso),
             },

@@ -368,6 +368,7 @@ fn user(b: &mut Build, display: &str, upn: &str, synced: bool, job: &str, dept: 
         department: dept.to_owned(),
         methods: vec!["password", "microsoftAuthenticator"],
         refresh_tokens_valid_from_ms: created,
+        password_changed_ms: created,
         usual_places: vec![corp, home],
         usual_agents: agents,
     });

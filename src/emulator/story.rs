@@ -88,6 +88,7 @@ fn add_user(b: &mut Build, display: &str, upn: &str, created_ms: i64) -> usize {
         department: "IT".into(),
         methods: vec!["password"],
         refresh_tokens_valid_from_ms: created_ms,
+        password_changed_ms: created_ms,
         usual_places: vec![place],
         usual_agents: vec![0],
     });

@@ -219,7 +219,14 @@ pub fn apply(
                     },
                 );
             }
-            if patch.password_profile.is_some() {
+            if let Some(profile) = &patch.password_profile {
+                let password = profile["password"].as_str().unwrap_or("");
+                if password.chars().count() < 8 {
+                    return Err(bad_body(
+                        "the password does not meet the complexity requirements",
+                    ));
+                }
+                tenant.users[u].password_changed_ms = time::now_ms();
                 let t = Target::user(&tenant.users[u]);
                 log(
                     tenant,

@@ -64,6 +64,43 @@ impl Prepared {
     }
 }
 
+/// A password made for a reset: shown to the person once, never written
+/// anywhere, wiped from memory when dropped; `Debug` does not show it.
+#[derive(Clone, PartialEq)]
+pub struct Secret(pub zeroize::Zeroizing<String>);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(not shown)")
+    }
+}
+
+/// What stands in the request preview and the journal for the password.
+pub const PASSWORD_PLACEHOLDER: &str = "(made when sent; shown to you once; never recorded)";
+
+/// 20 characters from an alphabet without look-alikes, from the system's
+/// random source, with each character class present.
+fn new_password() -> Result<Secret, String> {
+    const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const DIGITS: &[u8] = b"23456789";
+    const SYMBOLS: &[u8] = b"!#%+-=?@";
+    let mut random = zeroize::Zeroizing::new([0u8; 20]);
+    crate::case::journal::getrandom(random.as_mut()).map_err(|e| e.to_string())?;
+    let mut password = zeroize::Zeroizing::new(String::with_capacity(20));
+    for (i, byte) in random.iter().enumerate() {
+        let set = match i {
+            0 => UPPER,
+            1 => LOWER,
+            2 => DIGITS,
+            3 => SYMBOLS,
+            _ => [LOWER, UPPER, DIGITS, SYMBOLS][usize::from(*byte) % 4],
+        };
+        password.push(char::from(set[usize::from(*byte / 4) % set.len()]));
+    }
+    Ok(Secret(password))
+}
+
 /// What a confirmed write did.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Executed {
@@ -75,20 +112,8 @@ pub struct Executed {
     pub verified: bool,
     /// One sentence for the person and the journal.
     pub summary: String,
-}
-
-/// The actions this build performs; the others are done by hand and
-/// recorded with a state line.
-pub fn offered(action: Action) -> bool {
-    matches!(
-        action,
-        Action::RevokeSessions
-            | Action::DisableAccount
-            | Action::RemoveCredential
-            | Action::ConvertDomain
-            | Action::RemoveRoleAssignment
-            | Action::RemoveGrant
-    )
+    /// A new password, to show once (password resets only).
+    pub secret: Option<Secret>,
 }
 
 fn url(base: &str, segments: &[&str]) -> Result<reqwest::Url, String> {
@@ -181,7 +206,7 @@ pub async fn prepare(
     dry_run: bool,
 ) -> Result<Prepared, String> {
     match target.action {
-        Action::RevokeSessions | Action::DisableAccount => {
+        Action::RevokeSessions | Action::DisableAccount | Action::ResetPassword => {
             let user = read(client, &url(base, &["v1.0", "users", &target.value])?).await?;
             let id = user["id"].as_str().ok_or("the user has no id")?.to_owned();
             let (method, segments, body, needs) = if target.action == Action::RevokeSessions {
@@ -190,6 +215,16 @@ pub async fn prepare(
                     vec!["v1.0", "users", id.as_str(), "revokeSignInSessions"],
                     None,
                     "User.RevokeSessions.All (delegated, by an administrator)",
+                )
+            } else if target.action == Action::ResetPassword {
+                (
+                    Method::PATCH,
+                    vec!["v1.0", "users", id.as_str()],
+                    Some(json!({ "passwordProfile": {
+                        "forceChangePasswordNextSignIn": true,
+                        "password": PASSWORD_PLACEHOLDER,
+                    }})),
+                    "User-PasswordProfile.ReadWrite.All (delegated, by an administrator)",
                 )
             } else {
                 (
@@ -214,6 +249,7 @@ pub async fn prepare(
                     "userPrincipalName": user["userPrincipalName"],
                     "accountEnabled": user["accountEnabled"],
                     "signInSessionsValidFromDateTime": user["signInSessionsValidFromDateTime"],
+                    "lastPasswordChangeDateTime": user["lastPasswordChangeDateTime"],
                 }),
                 dry_run,
                 needs,
@@ -317,9 +353,6 @@ pub async fn prepare(
                 needs: "RoleManagement.ReadWrite.Directory (delegated, by a Privileged Role Administrator)",
             })
         }
-        other => Err(format!(
-            "{other:?} is not done from the console yet: do it in the portal or PowerShell, then record it with s"
-        )),
     }
 }
 
@@ -543,12 +576,38 @@ async fn prepare_credential(
 
 /// Sends the confirmed write once, reads the object again and checks it.
 pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Executed {
+    // A reset's password is made now, sent, and kept only to be shown.
+    let secret = if prepared.action == Action::ResetPassword {
+        match new_password() {
+            Ok(secret) => Some(secret),
+            Err(e) => {
+                return Executed {
+                    summary: format!("nothing sent: no password could be made ({e})"),
+                    outcome: WriteOutcome::Refused {
+                        status: 0,
+                        code: "random".into(),
+                        message: e,
+                    },
+                    prepared,
+                    after: None,
+                    verified: false,
+                    secret: None,
+                };
+            }
+        }
+    } else {
+        None
+    };
+    let body = match (&secret, &prepared.body) {
+        (Some(secret), Some(body)) => {
+            let mut body = body.clone();
+            body["passwordProfile"]["password"] = Value::from(secret.0.as_str());
+            Some(body)
+        }
+        (_, body) => body.clone(),
+    };
     let outcome = client
-        .write_once(
-            prepared.method.clone(),
-            &prepared.url,
-            prepared.body.as_ref(),
-        )
+        .write_once(prepared.method.clone(), &prepared.url, body.as_ref())
         .await;
     // Read again whatever the answer: after an unknown outcome this is how
     // we learn whether it happened.
@@ -580,12 +639,15 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
         .as_ref()
         .is_some_and(|after| shows_change(&prepared, after));
     let summary = summary(&prepared, &outcome, after.is_some(), verified);
+    // A password Graph did not take is no use to anyone.
+    let secret = secret.filter(|_| matches!(outcome, WriteOutcome::Done { .. }));
     Executed {
         prepared,
         outcome,
         after,
         verified,
         summary,
+        secret,
     }
 }
 
@@ -632,6 +694,14 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
             }
         }
         Action::DisableAccount => after["accountEnabled"] == Value::Bool(false),
+        Action::ResetPassword => {
+            let time = |v: &Value| {
+                v["lastPasswordChangeDateTime"]
+                    .as_str()
+                    .and_then(crate::model::de::parse_time)
+            };
+            matches!((time(&prepared.before), time(after)), (Some(b), Some(a)) if a > b)
+        }
         Action::ConvertDomain => after["authenticationType"]
             .as_str()
             .is_some_and(|t| t.eq_ignore_ascii_case("managed")),
@@ -651,7 +721,6 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
             };
             !key.is_empty() && !still("passwordCredentials") && !still("keyCredentials")
         }
-        _ => false,
     }
 }
 

@@ -31,7 +31,7 @@ pub fn draw_title(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme
         }
         Mode::Prompt(p) if p.kind == PromptKind::ConfirmAction => "CONFIRM",
         Mode::Prompt(_) => "FILTER",
-        Mode::ConfirmQuit | Mode::ConfirmDiscard(_) => "CONFIRM",
+        Mode::ConfirmQuit | Mode::ConfirmDiscard(_) | Mode::ShowSecret(_) => "CONFIRM",
         Mode::Editor(_) => "NOTE",
         Mode::Detail(_) => "DETAIL",
         Mode::Timeline(_) => "TIMELINE",

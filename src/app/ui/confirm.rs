@@ -40,6 +40,44 @@ pub fn draw_discard(frame: &mut Frame, area: Rect, state: &AppState, theme: &The
     );
 }
 
+/// A new password, shown once: nothing else on screen is as sensitive.
+pub fn draw_secret(
+    frame: &mut Frame,
+    area: Rect,
+    theme: &Theme,
+    whom: &crate::model::SafeText,
+    secret: &crate::playbook::act::Secret,
+) {
+    let lines = vec![
+        Line::from(
+            std::iter::once(Span::styled("New password for ", theme.text))
+                .chain(super::untrusted(whom, theme.title, theme, 60))
+                .collect::<Vec<_>>(),
+        ),
+        Line::raw(""),
+        Line::styled(format!("  {}  ", secret.0.as_str()), theme.key),
+        Line::raw(""),
+        Line::styled(
+            "Shown this once and recorded nowhere; they must change it at next sign-in.",
+            theme.dim,
+        ),
+        Line::styled(
+            "Pass it on over the secure channel, then press y or Esc.",
+            theme.dim,
+        ),
+    ];
+    let rect = super::layout::centered(area, 80, 9);
+    frame.render_widget(ratatui::widgets::Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines).block(
+            ratatui::widgets::Block::bordered()
+                .border_style(theme.border_focused)
+                .title(Line::styled(" Password reset ", theme.title_focused)),
+        ),
+        rect,
+    );
+}
+
 pub fn draw_quit(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mut lines = vec![Line::raw("Work is still in flight:")];
     for work in &state.in_flight {

@@ -37,6 +37,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         | Mode::Editor(_)
         | Mode::Detail(_)
         | Mode::Timeline(_)
+        | Mode::ShowSecret(_)
         | Mode::ConfirmDiscard(_) => None,
     };
     // The completions row also carries what is wrong with a filter.
@@ -75,6 +76,7 @@ pub fn draw(frame: &mut Frame, state: &AppState, theme: &Theme) {
         Mode::ConfirmDiscard(_) => confirm::draw_discard(frame, area, state, theme),
         Mode::Detail(detail) => detail::draw(frame, screen.body, state, theme, detail),
         Mode::Timeline(view) => timeline::draw(frame, screen.body, state, theme, view),
+        Mode::ShowSecret(shown) => confirm::draw_secret(frame, area, theme, &shown.0, &shown.1),
         Mode::Normal | Mode::Prompt(_) | Mode::Editor(_) => {}
     }
     if theme.ascii {
