@@ -493,6 +493,11 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             {
                 editor.links.push(format!("finding:{}", finding.id));
             }
+            if focus == PaneId::Remediation
+                && let Some(item) = super::checklist::selected(state)
+            {
+                editor.links.push(format!("item:{}", item.key));
+            }
             state.focus = PaneId::Notes;
             state.mode = Mode::Editor(Box::new(editor));
         }
