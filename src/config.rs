@@ -52,6 +52,8 @@ pub struct ConfigFile {
     pub ui: UiConfig,
     #[serde(default)]
     pub case: CaseConfig,
+    #[serde(default)]
+    pub checklist: ChecklistConfig,
     /// Key overrides: layer name → action name → keys (with their place
     /// in the file, for error messages).
     #[serde(default)]
@@ -155,6 +157,16 @@ pub struct UiConfig {
 pub struct CaseConfig {
     /// Hours an unlocked identity stays in the kernel keyring (default 8).
     pub unlock_hours: Option<f64>,
+}
+
+/// `[checklist]`: waits longer (or shorter) than the playbook's, per item
+/// id, in hours: `waits = { reset-krbtgt-second = 12 }` for a domain whose
+/// maximum ticket lifetime is 12 hours.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChecklistConfig {
+    #[serde(default)]
+    pub waits: BTreeMap<String, f64>,
 }
 
 impl CaseConfig {
@@ -482,6 +494,16 @@ mod tests {
         let text = err.to_string();
         assert!(text.starts_with("/cfg/config.toml:3:9: "), "{text}");
         assert!(text.contains("mars"), "{text}");
+    }
+
+    #[test]
+    fn checklist_waits_and_writes_are_read() {
+        let file = parse(
+            "[profiles.a]\ntenant = \"t\"\nwrites = true\n[checklist]\nwaits = { reset-krbtgt-second = 12 }\n",
+        )
+        .unwrap();
+        assert_eq!(file.checklist.waits.get("reset-krbtgt-second"), Some(&12.0));
+        assert!(file.profiles["a"].writes);
     }
 
     #[test]

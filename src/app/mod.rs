@@ -353,6 +353,15 @@ fn console(
         let template = crate::playbook::Template::load(path).map_err(|e| anyhow::anyhow!(e))?;
         state.plan = crate::playbook::Plan::new(Arc::new(template));
     }
+    for (item, hours) in &config.file.checklist.waits {
+        if !(hours.is_finite() && *hours > 0.0) || state.plan.template.item(item).is_none() {
+            anyhow::bail!(
+                "{}: [checklist] waits: {item} = {hours} needs a playbook item id and a positive number of hours",
+                config.path.display()
+            );
+        }
+        state.plan.set_wait(item, *hours);
+    }
     for record in &opened.decisions {
         state.triage.apply(record);
         state.plan.apply(record);

@@ -364,11 +364,17 @@ impl Plan {
         out
     }
 
+    /// The hours an item waits: the configuration's, else the template's.
+    pub fn wait_hours(&self, spec: &ItemSpec) -> f64 {
+        let template = spec.wait.as_ref().map_or(0.0, |w| w.hours);
+        self.waits.get(&spec.id).copied().unwrap_or(template)
+    }
+
     /// Time left on the item's wait, once the item it waits on is done.
     pub fn wait_left(&self, item: &Item, now: Timestamp) -> Option<SignedDuration> {
         let spec = self.spec(item)?;
         let wait = spec.wait.as_ref()?;
-        let hours = self.waits.get(&spec.id).copied().unwrap_or(wait.hours);
+        let hours = self.wait_hours(spec);
         let before = self.find(&wait.after)?;
         if before.status != Status::Done {
             return None;

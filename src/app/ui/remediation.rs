@@ -142,7 +142,9 @@ fn running_waits(plan: &Plan, state: &AppState) -> Vec<String> {
                 }
                 None => format!(
                     "Wait: {} not before {}h after \"{}\" is done",
-                    item.title, wait.hours, before.title
+                    item.title,
+                    plan.wait_hours(spec),
+                    before.title
                 ),
             })
         })
