@@ -117,7 +117,7 @@ pub fn journal_body(
         .find(|i| i.key == subject)
         .ok_or("that item is no longer in the checklist; nothing was recorded")?;
     let line = parse_state_line(text)?;
-    if matches!(line.status, Status::InProgress | Status::Done) {
+    if matches!(line.state, Status::InProgress | Status::Done) {
         let blockers = state.plan.blockers(item, state.now);
         if !blockers.is_empty() {
             return Err(format!("not yet: {}", blockers.join("; ")));
@@ -125,7 +125,7 @@ pub fn journal_body(
     }
     Ok(Body::ItemState {
         item: item.key.clone(),
-        state: line.status.name().to_owned(),
+        state: line.state.name().to_owned(),
         reason: line.reason,
         owner: line.owner,
     })
@@ -178,7 +178,6 @@ fn json_text(value: &serde_json::Value) -> String {
 /// object before and after.
 pub fn action_record(done: &crate::playbook::act::Executed) -> Body {
     use crate::source::graph::client::WriteOutcome;
-    let p = &done.prepared;
     let (outcome, status, response) = match &done.outcome {
         WriteOutcome::Done { status, body } => ("done", *status, json_text(body)),
         WriteOutcome::Refused {
@@ -188,6 +187,41 @@ pub fn action_record(done: &crate::playbook::act::Executed) -> Body {
         } => ("refused", *status, format!("{code}: {message}")),
         WriteOutcome::Unknown { reason } => ("unknown", 0, reason.clone()),
     };
+    let after = done.after.as_ref().map(json_text).unwrap_or_default();
+    record(
+        &done.prepared,
+        outcome,
+        status,
+        response,
+        after,
+        done.verified,
+        &done.summary,
+    )
+}
+
+/// The record of a dry run: what would have been sent; nothing was.
+pub fn dry_run_record(p: &crate::playbook::act::Prepared) -> Body {
+    let summary = "dry run: previewed, nothing was sent (the profile does not allow writes)";
+    record(
+        p,
+        "dry-run",
+        0,
+        String::new(),
+        String::new(),
+        false,
+        summary,
+    )
+}
+
+fn record(
+    p: &crate::playbook::act::Prepared,
+    outcome: &str,
+    status: u16,
+    response: String,
+    after: String,
+    verified: bool,
+    summary: &str,
+) -> Body {
     Body::Action {
         item: p.item.clone(),
         action: format!("{:?}", p.action),
@@ -200,28 +234,8 @@ pub fn action_record(done: &crate::playbook::act::Executed) -> Body {
         status,
         response,
         before: json_text(&p.before),
-        after: done.after.as_ref().map(json_text).unwrap_or_default(),
-        verified: done.verified,
-        summary: done.summary.clone(),
-    }
-}
-
-/// The record of a dry run: what would have been sent; nothing was.
-pub fn dry_run_record(p: &crate::playbook::act::Prepared) -> Body {
-    Body::Action {
-        item: p.item.clone(),
-        action: format!("{:?}", p.action),
-        object_id: p.object_id.clone(),
-        object_name: p.object_name.clone(),
-        method: p.method.to_string(),
-        url: p.url.clone(),
-        request: p.body.as_ref().map(json_text).unwrap_or_default(),
-        outcome: "dry-run".into(),
-        status: 0,
-        response: String::new(),
-        before: json_text(&p.before),
-        after: String::new(),
-        verified: false,
-        summary: "dry run: previewed, nothing was sent (the profile does not allow writes)".into(),
+        after,
+        verified,
+        summary: summary.into(),
     }
 }

@@ -129,7 +129,7 @@ pub fn journal_body(
         return Ok(Body::Triage {
             finding: finding.id.clone(),
             detection: finding.detection.clone(),
-            state: line.verdict.name().to_owned(),
+            state: line.state.name().to_owned(),
             reason: line.reason,
             owner: line.owner,
         });

@@ -158,43 +158,12 @@ impl TriageBook {
     }
 }
 
-/// What a finding's triage line says: `confirmed @alice forged token`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TriageLine {
-    pub verdict: Verdict,
-    pub owner: String,
-    pub reason: String,
-}
-
 /// Reads `STATE [@OWNER] [REASON…]`. Benign and false positive need a
 /// reason: they end the investigation of that finding.
-pub fn parse_line(text: &str) -> Result<TriageLine, String> {
-    let mut words = text.split_whitespace();
-    let states: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
-    let usage = format!("start with the state: {}", states.join(", "));
-    let first = words.next().ok_or_else(|| usage.clone())?;
-    let verdict =
-        Verdict::parse(first).ok_or_else(|| format!("\"{first}\" is no state; {usage}"))?;
-    let mut rest: Vec<&str> = words.collect();
-    let owner = match rest.first() {
-        Some(word) if word.starts_with('@') && word.len() > 1 => {
-            let owner = word[1..].to_owned();
-            rest.remove(0);
-            owner
-        }
-        _ => String::new(),
-    };
-    let reason = rest.join(" ");
-    if matches!(verdict, Verdict::Benign | Verdict::FalsePositive) && reason.is_empty() {
-        return Err(format!(
-            "say why it is {}: the reason goes in the case",
-            verdict.name()
-        ));
-    }
-    Ok(TriageLine {
-        verdict,
-        owner,
-        reason,
+pub fn parse_line(text: &str) -> Result<crate::model::decision::Decision<Verdict>, String> {
+    let names: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
+    crate::model::decision::parse(text, &names, Verdict::parse, |v| {
+        matches!(v, Verdict::Benign | Verdict::FalsePositive).then(|| v.name())
     })
 }
 
@@ -265,11 +234,11 @@ mod tests {
     #[test]
     fn the_triage_line_reads_state_owner_and_reason() {
         let line = parse_line("confirmed @carol forged token from AS64511").unwrap();
-        assert_eq!(line.verdict, Verdict::Confirmed);
+        assert_eq!(line.state, Verdict::Confirmed);
         assert_eq!(line.owner, "carol");
         assert_eq!(line.reason, "forged token from AS64511");
         assert_eq!(
-            parse_line("fp @x scanner").unwrap().verdict,
+            parse_line("fp @x scanner").unwrap().state,
             Verdict::FalsePositive
         );
         assert!(parse_line("benign").unwrap_err().contains("say why"));

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod de;
+pub mod decision;
 pub mod federation;
 pub mod graph;
 pub mod risk;

@@ -438,41 +438,11 @@ pub fn duration_text(d: SignedDuration) -> String {
     }
 }
 
-/// What an item-state line says: `done @carol reset from PAW-03`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StateLine {
-    pub status: Status,
-    pub owner: String,
-    pub reason: String,
-}
-
 /// Reads `STATE [@OWNER] [REASON…]`; blocked and n/a need a reason.
-pub fn parse_state_line(text: &str) -> Result<StateLine, String> {
+pub fn parse_state_line(text: &str) -> Result<crate::model::decision::Decision<Status>, String> {
     let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
-    let usage = format!("start with the state: {}", names.join(", "));
-    let mut words = text.split_whitespace();
-    let first = words.next().ok_or_else(|| usage.clone())?;
-    let status = Status::parse(first).ok_or_else(|| format!("\"{first}\" is no state; {usage}"))?;
-    let mut rest: Vec<&str> = words.collect();
-    let owner = match rest.first() {
-        Some(word) if word.starts_with('@') && word.len() > 1 => {
-            let owner = word[1..].to_owned();
-            rest.remove(0);
-            owner
-        }
-        _ => String::new(),
-    };
-    let reason = rest.join(" ");
-    if matches!(status, Status::Blocked | Status::NotApplicable) && reason.is_empty() {
-        return Err(format!(
-            "say why it is {}: the reason goes in the case",
-            status.name()
-        ));
-    }
-    Ok(StateLine {
-        status,
-        owner,
-        reason,
+    crate::model::decision::parse(text, &names, Status::parse, |s| {
+        matches!(s, Status::Blocked | Status::NotApplicable).then(|| s.name())
     })
 }
 
@@ -619,12 +589,12 @@ mod tests {
         assert_eq!(own.phase, 0);
         let line = parse_state_line("done @carol from PAW-03").unwrap();
         assert_eq!(
-            (line.status, line.owner.as_str(), line.reason.as_str()),
+            (line.state, line.owner.as_str(), line.reason.as_str()),
             (Status::Done, "carol", "from PAW-03")
         );
         assert!(parse_state_line("blocked").unwrap_err().contains("say why"));
         assert_eq!(
-            parse_state_line("na no AD FS here").unwrap().status,
+            parse_state_line("na no AD FS here").unwrap().state,
             Status::NotApplicable
         );
     }
