@@ -242,6 +242,14 @@ fn a_finding_leads_to_the_items_it_calls_for() {
     }
 }
 
+/// The preview of an action the person asked for (as after `x`).
+fn offer(state: &mut AppState, prepared: warroom::playbook::act::Prepared) {
+    state.acting.insert(prepared.item.clone());
+    state.preparing.insert(prepared.item.clone());
+    let item = prepared.item.clone();
+    update(state, Msg::ActionPrepared(item, Ok(Box::new(prepared))));
+}
+
 /// An action read from the tenant, as the runtime hands it to `update`.
 fn prepared(dry_run: bool) -> warroom::playbook::act::Prepared {
     warroom::playbook::act::Prepared {
@@ -268,7 +276,7 @@ fn an_action_is_sent_only_after_its_object_is_named() {
     for (w, h) in SIZES {
         let mut state = console(w, h);
         let ready = prepared(false);
-        update(&mut state, Msg::ActionPrepared(Ok(Box::new(ready.clone()))));
+        offer(&mut state, ready.clone());
         assert!(matches!(state.mode, Mode::Prompt(_)));
         shot("action_confirm", &state);
         // A wrong name sends nothing and says what to type.
@@ -293,7 +301,7 @@ fn an_action_is_sent_only_after_its_object_is_named() {
                 .contains("nothing was sent")
         );
         // The right name sends it, once.
-        update(&mut state, Msg::ActionPrepared(Ok(Box::new(ready.clone()))));
+        offer(&mut state, ready.clone());
         type_text(&mut state, "bg-admin01@contoso.onmicrosoft.com");
         let effects = update(&mut state, Msg::Action(Action::Submit));
         let sent: Vec<_> = effects
@@ -357,10 +365,7 @@ fn an_action_is_sent_only_after_its_object_is_named() {
 fn a_dry_run_records_the_preview_and_sends_nothing() {
     for (w, h) in SIZES {
         let mut state = console(w, h);
-        update(
-            &mut state,
-            Msg::ActionPrepared(Ok(Box::new(prepared(true)))),
-        );
+        offer(&mut state, prepared(true));
         shot("action_dry_run", &state);
         let effects = update(&mut state, Msg::Action(Action::Submit));
         assert!(
@@ -429,4 +434,29 @@ fn a_new_password_is_shown_once_and_goes_nowhere_else() {
     assert!(matches!(state.mode, Mode::Normal));
     let screen = buffer_text(render(&state, &dark()).backend().buffer());
     assert!(!screen.contains(password));
+}
+
+#[test]
+fn a_preview_nobody_asked_for_is_dropped() {
+    let mut state = console(80, 24);
+    let ready = prepared(false);
+    // Not asked for (or asked and given up): no prompt, nothing to send.
+    update(
+        &mut state,
+        Msg::ActionPrepared(ready.item.clone(), Ok(Box::new(ready.clone()))),
+    );
+    assert!(matches!(state.mode, Mode::Normal));
+    assert!(state.pending_action.is_none());
+    // While one is open, another for the same item is refused.
+    offer(&mut state, ready.clone());
+    type_text(&mut state, "bg-admin01@contoso.onmicrosoft.com");
+    update(&mut state, Msg::Action(Action::Submit));
+    update(
+        &mut state,
+        Msg::ActionPrepared(ready.item.clone(), Ok(Box::new(ready))),
+    );
+    assert!(
+        matches!(state.mode, Mode::Normal),
+        "a second preview opened while the first was being sent"
+    );
 }

@@ -233,7 +233,11 @@ pub enum Msg {
     JournalFailed(SafeText),
     /// A checklist action read from the tenant, ready to confirm; or why
     /// it cannot be prepared.
-    ActionPrepared(Result<Box<crate::playbook::act::Prepared>, SafeText>),
+    /// (The checklist item it is for.)
+    ActionPrepared(
+        String,
+        Result<Box<crate::playbook::act::Prepared>, SafeText>,
+    ),
     /// A confirmed action was sent (once) and the object read again.
     ActionDone(Box<crate::playbook::act::Executed>),
 }

@@ -213,6 +213,22 @@ pub fn dry_run_record(p: &crate::playbook::act::Prepared) -> Body {
     )
 }
 
+/// Written before an action is sent, so a crash or a lost connection
+/// still leaves the journal saying what was about to change.
+pub fn sending_record(p: &crate::playbook::act::Prepared) -> Body {
+    let summary =
+        "about to be sent once; the answer and the object after follow in the next record";
+    record(
+        p,
+        "sending",
+        0,
+        String::new(),
+        String::new(),
+        false,
+        summary,
+    )
+}
+
 fn record(
     p: &crate::playbook::act::Prepared,
     outcome: &str,

@@ -198,7 +198,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         | Msg::SignInRecord(..) => {}
         Msg::Journaled(record) => tracing::info!(kind = record.body.kind(), "journaled"),
         // What was changed is in the journal; the log says only that.
-        Msg::ActionPrepared(_) => tracing::info!("action prepared"),
+        Msg::ActionPrepared(..) => tracing::info!("action prepared"),
         Msg::ActionDone(done) => {
             tracing::info!(verified = done.verified, "action sent once")
         }
@@ -310,41 +310,73 @@ fn prepare_action(
     tx: mpsc::Sender<Msg>,
 ) {
     use crate::model::SafeText;
+    let item = target.item.clone();
     let Some(graph) = services.graph.get().cloned() else {
         let reason = SafeText::new("not connected to the tenant yet");
-        let _ = tx.try_send(Msg::ActionPrepared(Err(reason)));
+        let _ = tx.try_send(Msg::ActionPrepared(item, Err(reason)));
         return;
     };
     tokio::spawn(async move {
         // The writer's grant is checked first, where it lists one.
         let granted = graph.writer.granted_scopes().await;
-        if let Some(missing) =
-            crate::playbook::act::missing_permission(target.action, granted.as_deref())
-        {
-            let _ = tx
-                .send(Msg::ActionPrepared(Err(SafeText::new(&missing))))
-                .await;
-            return;
-        }
-        let prepared =
-            crate::playbook::act::prepare(&graph.client, &graph.base, &target, !graph.writes).await;
-        let msg = Msg::ActionPrepared(prepared.map(Box::new).map_err(|e| SafeText::new(&e)));
-        let _ = tx.send(msg).await;
+        let missing = crate::playbook::act::missing_permission(target.action, granted.as_deref());
+        let prepared = match missing {
+            Some(missing) => Err(missing),
+            None => {
+                crate::playbook::act::prepare(&graph.client, &graph.base, &target, !graph.writes)
+                    .await
+            }
+        };
+        let prepared = prepared.map(Box::new).map_err(|e| SafeText::new(&e));
+        let _ = tx.send(Msg::ActionPrepared(item, prepared)).await;
     });
 }
 
-/// Sends a confirmed action once with the writer's sign-in and reads the
-/// object again.
+/// Records the intent in the case (durably), then sends a confirmed action
+/// once with the writer's sign-in and reads the object again. If the intent
+/// cannot be recorded, nothing is sent.
 fn execute_action(
     services: &Services,
     prepared: crate::playbook::act::Prepared,
     tx: mpsc::Sender<Msg>,
 ) {
-    let Some(graph) = services.graph.get().cloned() else {
-        return;
-    };
+    use crate::playbook::act::Executed;
+    use crate::source::graph::client::WriteOutcome;
+    let graph = services.graph.get().cloned();
+    let case = services.case.clone();
     tokio::spawn(async move {
-        let done = crate::playbook::act::execute(&graph.writer, &graph.base, prepared).await;
+        let refuse = |prepared, why: String| Executed {
+            prepared,
+            outcome: WriteOutcome::Refused {
+                status: 0,
+                code: "not-sent".into(),
+                message: why.clone(),
+            },
+            after: None,
+            verified: false,
+            summary: format!("nothing sent: {why}"),
+            secret: None,
+        };
+        let done = match (graph, case) {
+            (None, _) => refuse(prepared, "not connected to the tenant".into()),
+            (_, None) => refuse(prepared, "no case is open to record it".into()),
+            (Some(graph), Some(case)) => {
+                let intent = super::checklist::sending_record(&prepared);
+                match tokio::task::spawn_blocking(move || case.append(intent)).await {
+                    Ok(Ok(_)) => {
+                        crate::playbook::act::execute(&graph.writer, &graph.base, prepared).await
+                    }
+                    Ok(Err(e)) => refuse(
+                        prepared,
+                        format!("the case did not record the intent ({e})"),
+                    ),
+                    Err(e) => refuse(
+                        prepared,
+                        format!("the case did not record the intent ({e})"),
+                    ),
+                }
+            }
+        };
         let _ = tx.send(Msg::ActionDone(Box::new(done))).await;
     });
 }

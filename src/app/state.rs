@@ -290,6 +290,11 @@ pub struct AppState {
     /// The action being confirmed (shown over the panes while the prompt
     /// asks for its object's name).
     pub pending_action: Option<Box<crate::playbook::act::Prepared>>,
+    /// Checklist items with an action being read, confirmed or sent: one
+    /// at a time per item, and answers for anything else are dropped.
+    pub acting: std::collections::BTreeSet<String>,
+    /// Of those, the ones whose preview is awaited (one preview per `x`).
+    pub preparing: std::collections::BTreeSet<String>,
     /// The case's notes, newest first.
     pub notes: Vec<NoteRow>,
     pub keymap: Arc<Keymap>,
@@ -314,6 +319,8 @@ impl AppState {
             triage: Default::default(),
             plan: crate::playbook::Plan::new(crate::playbook::Template::shared()),
             pending_action: None,
+            acting: Default::default(),
+            preparing: Default::default(),
             notes: Vec::new(),
             keymap,
             screen: (80, 24),

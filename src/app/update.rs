@@ -140,17 +140,34 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             );
             vec![Effect::Render]
         }
-        Msg::ActionPrepared(Ok(prepared)) => {
-            // Asked only from the checklist; anything open since stays.
-            if matches!(state.mode, Mode::Normal) {
+        // An answer for an item not waiting for one is stale: dropped.
+        Msg::ActionPrepared(item, _) if !state.preparing.remove(&item) => vec![],
+        Msg::ActionPrepared(item, Ok(prepared)) => {
+            if prepared.item != item || prepared.confirm_word().trim().is_empty() {
+                state.acting.remove(&item);
+                toast(
+                    state,
+                    ToastLevel::Error,
+                    "cannot confirm it: the object has no name or id".into(),
+                );
+            } else if matches!(state.mode, Mode::Normal) {
                 let mut prompt = Prompt::new(PromptKind::ConfirmAction, "");
                 prompt.subject = Some(prepared.item.clone());
                 state.pending_action = Some(prepared);
                 state.mode = Mode::Prompt(Box::new(prompt));
+            } else {
+                // Something else is open: never put a write over it.
+                state.acting.remove(&item);
+                toast(
+                    state,
+                    ToastLevel::Info,
+                    "the preview came while something else was open; press x again".into(),
+                );
             }
             vec![Effect::Render]
         }
-        Msg::ActionPrepared(Err(reason)) => {
+        Msg::ActionPrepared(item, Err(reason)) => {
+            state.acting.remove(&item);
             toast(
                 state,
                 ToastLevel::Error,
@@ -160,6 +177,7 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
         }
         Msg::ActionDone(done) => {
             finish_work(state, CHANGING_TENANT);
+            state.acting.remove(&done.prepared.item);
             let level = if done.verified {
                 ToastLevel::Info
             } else {
@@ -399,7 +417,14 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             let target = super::checklist::can_record(state)
                 .and_then(|()| super::checklist::action_target(state));
             match target {
+                Ok(target) if state.acting.contains(&target.item) => toast(
+                    state,
+                    ToastLevel::Error,
+                    "an action on this item is already under way".into(),
+                ),
                 Ok(target) => {
+                    state.acting.insert(target.item.clone());
+                    state.preparing.insert(target.item.clone());
                     toast(
                         state,
                         ToastLevel::Info,
@@ -558,6 +583,7 @@ fn confirm_action(state: &mut AppState, typed: &str) -> Vec<Effect> {
     };
     if prepared.dry_run {
         state.mode = Mode::Normal;
+        state.acting.remove(&prepared.item);
         state.in_flight.push(SafeText::new(SAVING_TRIAGE));
         toast(
             state,
@@ -752,7 +778,8 @@ fn on_prompt(state: &mut AppState, action: Action) -> Vec<Effect> {
             cycle_completion(prompt, step);
         }
         Action::Back => {
-            if state.pending_action.take().is_some() {
+            if let Some(dropped) = state.pending_action.take() {
+                state.acting.remove(&dropped.item);
                 toast(state, ToastLevel::Info, "nothing was sent".into());
             }
             state.mode = Mode::Normal;
