@@ -26,6 +26,14 @@ async fn tenant() -> (Running, Arc<GraphClient>, Arc<GraphClient>) {
             device_approval_delay: Duration::ZERO,
             device_poll_interval: Duration::from_millis(100),
         },
+        // The responder app holds a certificate too, to remove one.
+        responder_certificate: Some(
+            std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/responder-test-cert.der"
+            ))
+            .unwrap(),
+        ),
         ..Default::default()
     };
     let spec = Spec {
@@ -395,4 +403,40 @@ async fn resetting_a_password_shows_it_once_and_records_it_nowhere() {
         !format!("{record:?}").contains(secret.0.as_str()),
         "the journal would hold the password"
     );
+}
+
+#[tokio::test]
+async fn removing_an_application_certificate_keeps_the_others_whole() {
+    let (running, admin, _) = tenant().await;
+    let base = running.url.clone();
+    let apps = admin
+        .page(&format!("{base}/v1.0/applications"), Family::Directory)
+        .await
+        .unwrap();
+    let Some(key) = apps.value.iter().find_map(|a| {
+        a["keyCredentials"].as_array()?.first()?["keyId"]
+            .as_str()
+            .map(str::to_owned)
+    }) else {
+        panic!("no application with a certificate in the golden-saml tenant");
+    };
+    let prepared = act::prepare(
+        &admin,
+        &base,
+        &target(Action::RemoveCredential, &key),
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        prepared.request_text().starts_with("PATCH "),
+        "{}",
+        prepared.request_text()
+    );
+    assert!(
+        !prepared.request_text().contains(&key),
+        "the removed key is still in the PATCH"
+    );
+    let done = act::execute(&admin, &base, prepared).await;
+    assert!(done.verified, "{}", done.summary);
 }

@@ -104,21 +104,24 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
                             tracing::warn!("the writer did not sign in: {e}");
                         }
                     });
-                    writer
+                    Some(writer)
                 }
                 Err(e) => {
-                    let text = format!("checklist actions cannot sign in: {e}");
+                    let text =
+                        format!("checklist actions cannot sign in, so they are dry runs: {e}");
                     let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
-                    client.clone()
+                    None
                 }
             }
         }
-        None => client.clone(),
+        None => Some(client.clone()),
     };
+    // Without its own sign-in the writer is the reader: dry runs only.
+    let writes = writer.is_some() && setup.writer.as_ref().unwrap_or(&setup.settings).writes;
     let _ = setup.graph.set(GraphHandle {
         client: client.clone(),
-        writer,
-        writes: setup.writer.as_ref().unwrap_or(&setup.settings).writes,
+        writer: writer.unwrap_or_else(|| client.clone()),
+        writes,
         base: setup.settings.graph_url.clone(),
     });
     let config = LiveConfig {

@@ -116,6 +116,27 @@ pub struct Executed {
     pub secret: Option<Secret>,
 }
 
+/// The fields of a user the actions read: Graph returns some of them only
+/// when asked for by name.
+const USER_FIELDS: &str = "id,displayName,userPrincipalName,accountEnabled,signInSessionsValidFromDateTime,lastPasswordChangeDateTime";
+
+fn user_url(base: &str, user: &str) -> Result<reqwest::Url, String> {
+    let mut u = url(base, &["v1.0", "users", user])?;
+    u.query_pairs_mut().append_pair("$select", USER_FIELDS);
+    Ok(u)
+}
+
+/// The role assignments of one principal (the id encoded as a value).
+fn assignments_of(base: &str, principal: &str) -> Result<String, String> {
+    let mut u = url(
+        base,
+        &["v1.0", "roleManagement", "directory", "roleAssignments"],
+    )?;
+    let quoted = format!("principalId eq '{}'", principal.replace('\'', "''"));
+    u.query_pairs_mut().append_pair("$filter", &quoted);
+    Ok(u.to_string())
+}
+
 fn url(base: &str, segments: &[&str]) -> Result<reqwest::Url, String> {
     let mut url =
         reqwest::Url::parse(base).map_err(|e| format!("bad Graph address {base}: {e}"))?;
@@ -207,7 +228,7 @@ pub async fn prepare(
 ) -> Result<Prepared, String> {
     match target.action {
         Action::RevokeSessions | Action::DisableAccount | Action::ResetPassword => {
-            let user = read(client, &url(base, &["v1.0", "users", &target.value])?).await?;
+            let user = read(client, &user_url(base, &target.value)?).await?;
             let id = user["id"].as_str().ok_or("the user has no id")?.to_owned();
             let (method, segments, body, needs) = if target.action == Action::RevokeSessions {
                 (
@@ -296,14 +317,9 @@ pub async fn prepare(
             })
         }
         Action::RemoveRoleAssignment => {
-            let user = read(client, &url(base, &["v1.0", "users", &target.value])?).await?;
+            let user = read(client, &user_url(base, &target.value)?).await?;
             let id = user["id"].as_str().ok_or("the user has no id")?.to_owned();
-            let listing = url(
-                base,
-                &["v1.0", "roleManagement", "directory", "roleAssignments"],
-            )?
-            .to_string()
-                + &format!("?$filter=principalId%20eq%20'{id}'");
+            let listing = assignments_of(base, &id)?;
             let page = client
                 .page(&listing, Family::Directory)
                 .await
@@ -419,15 +435,28 @@ async fn prepare_grant(
 ) -> Result<Prepared, String> {
     let listing =
         url(base, &["v1.0", "servicePrincipals"])?.to_string() + "?$select=id,appId,displayName";
-    let sp = all(client, listing)
+    let named: Vec<Value> = all(client, listing)
         .await?
         .into_iter()
-        .find(|s| {
+        .filter(|s| {
             s["displayName"]
                 .as_str()
                 .is_some_and(|n| n.eq_ignore_ascii_case(&target.value))
         })
-        .ok_or_else(|| format!("no service principal is named {}", target.value))?;
+        .collect();
+    // Attackers name their apps after real ones: a name that is not unique
+    // does not say which app to change.
+    let sp = match named.as_slice() {
+        [] => return Err(format!("no service principal is named {}", target.value)),
+        [one] => one.clone(),
+        many => {
+            return Err(format!(
+                "{} service principals are named {}: remove the grant by id in the portal, then record it with s",
+                many.len(),
+                target.value
+            ));
+        }
+    };
     let sp_id = sp["id"]
         .as_str()
         .ok_or("the service principal has no id")?
@@ -470,6 +499,27 @@ async fn prepare_grant(
         dry_run,
         needs: "DelegatedPermissionGrant.ReadWrite.All or AppRoleAssignment.ReadWrite.All (delegated, by an administrator)",
     })
+}
+
+/// An application's certificates, read whole.
+async fn certificates(client: &GraphClient, base: &str, app: &str) -> Result<Vec<Value>, String> {
+    let mut u = url(base, &["v1.0", "applications", app])?;
+    u.query_pairs_mut().append_pair("$select", "keyCredentials");
+    let object = read(client, &u).await?;
+    Ok(object["keyCredentials"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default())
+}
+
+/// The key ids in a list of credentials, lower-cased and sorted.
+fn key_ids(list: &[Value]) -> Vec<String> {
+    let mut ids: Vec<String> = list
+        .iter()
+        .filter_map(|c| c["keyId"].as_str().map(str::to_lowercase))
+        .collect();
+    ids.sort();
+    ids
 }
 
 /// Finds the application or service principal holding the key id.
@@ -537,19 +587,17 @@ async fn prepare_credential(
                             target.value
                         ));
                     }
-                    let keep: Vec<Value> = object["keyCredentials"]
-                        .as_array()
-                        .map(|list| {
-                            list.iter()
-                                .filter(|c| {
-                                    c["keyId"]
-                                        .as_str()
-                                        .is_none_or(|k| !k.eq_ignore_ascii_case(&key))
-                                })
-                                .cloned()
-                                .collect()
+                    // Graph returns a certificate's key only for one object
+                    // read with `$select`; the PATCH must carry the others whole.
+                    let keep = certificates(client, base, &id)
+                        .await?
+                        .into_iter()
+                        .filter(|c| {
+                            c["keyId"]
+                                .as_str()
+                                .is_none_or(|k| !k.eq_ignore_ascii_case(&key))
                         })
-                        .unwrap_or_default();
+                        .collect::<Vec<Value>>();
                     return Ok(Prepared {
                         item: target.item.clone(),
                         action: target.action,
@@ -606,6 +654,34 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
         }
         (_, body) => body.clone(),
     };
+    // Replacing the certificate list drops whatever was added since the
+    // preview: stop if it changed.
+    if prepared.action == Action::RemoveCredential && prepared.method == Method::PATCH {
+        let kept = body
+            .as_ref()
+            .and_then(|b| b["keyCredentials"].as_array().cloned())
+            .unwrap_or_default();
+        let removed = prepared.before["credential"].clone();
+        let expected = key_ids(&[kept, vec![removed]].concat());
+        let now = certificates(client, base, &prepared.object_id)
+            .await
+            .map(|c| key_ids(&c));
+        if now.as_ref() != Ok(&expected) {
+            let message = "the application's certificates changed since the preview; nothing was sent: press x again".to_owned();
+            return Executed {
+                summary: message.clone(),
+                outcome: WriteOutcome::Refused {
+                    status: 0,
+                    code: "changed".into(),
+                    message,
+                },
+                prepared,
+                after: None,
+                verified: false,
+                secret,
+            };
+        }
+    }
     let outcome = client
         .write_once(prepared.method.clone(), &prepared.url, body.as_ref())
         .await;
@@ -627,8 +703,13 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
             .map(|left| {
                 let gone = prepared.before["grant"]["id"].as_str();
                 let removed = !left.iter().any(|g| g["id"].as_str() == gone);
-                json!({ "highRiskGrants": left, "removed": removed })
+                json!({ "left": left.len(), "highRiskGrants": left, "removed": removed })
             })
+    } else if prepared.kind == "user" {
+        match user_url(base, id) {
+            Ok(u) => read(client, &u).await.ok(),
+            Err(_) => None,
+        }
     } else {
         match url(base, &segments) {
             Ok(u) => read(client, &u).await.ok(),
@@ -638,9 +719,10 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
     let verified = after
         .as_ref()
         .is_some_and(|after| shows_change(&prepared, after));
-    let summary = summary(&prepared, &outcome, after.is_some(), verified);
-    // A password Graph did not take is no use to anyone.
-    let secret = secret.filter(|_| matches!(outcome, WriteOutcome::Done { .. }));
+    let summary = summary(&prepared, &outcome, after.as_ref(), verified);
+    // A password Graph may have taken is shown: dropping it could leave an
+    // account with a password nobody knows. One it refused is no use.
+    let secret = secret.filter(|_| !matches!(outcome, WriteOutcome::Refused { .. }));
     Executed {
         prepared,
         outcome,
@@ -659,23 +741,25 @@ async fn role_assignments_after(
     prepared: &Prepared,
 ) -> Option<Value> {
     let principal = prepared.before["assignment"]["principalId"].as_str()?;
-    let listing = url(
-        base,
-        &["v1.0", "roleManagement", "directory", "roleAssignments"],
-    )
-    .ok()?
-    .to_string()
-        + &format!("?$filter=principalId%20eq%20'{principal}'");
-    let page = client.page(&listing, Family::Directory).await.ok()?;
-    let held: Vec<Value> = page
-        .value
+    let listing = assignments_of(base, principal).ok()?;
+    let held: Vec<Value> = all(client, listing)
+        .await
+        .ok()?
         .into_iter()
         .filter(|a| a["principalId"].as_str() == Some(principal))
         .collect();
     let removed = !held
         .iter()
         .any(|a| a["id"].as_str() == Some(prepared.object_id.as_str()));
-    Some(json!({ "assignments": held, "removed": removed }))
+    let left = held
+        .iter()
+        .filter(|a| {
+            a["roleDefinitionId"]
+                .as_str()
+                .is_some_and(crate::model::roles::is_privileged_template)
+        })
+        .count();
+    Some(json!({ "assignments": held, "removed": removed, "left": left }))
 }
 
 /// Whether the object read afterwards shows the change.
@@ -705,7 +789,10 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
         Action::ConvertDomain => after["authenticationType"]
             .as_str()
             .is_some_and(|t| t.eq_ignore_ascii_case("managed")),
-        Action::RemoveRoleAssignment | Action::RemoveGrant => after["removed"] == Value::Bool(true),
+        // The item is done when none is left, not when one is gone.
+        Action::RemoveRoleAssignment | Action::RemoveGrant => {
+            after["removed"] == Value::Bool(true) && after["left"] == json!(0)
+        }
         Action::RemoveCredential => {
             let key = prepared.before["credential"]["keyId"]
                 .as_str()
@@ -724,11 +811,25 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
     }
 }
 
-fn summary(prepared: &Prepared, outcome: &WriteOutcome, reread: bool, verified: bool) -> String {
+fn summary(
+    prepared: &Prepared,
+    outcome: &WriteOutcome,
+    after: Option<&Value>,
+    verified: bool,
+) -> String {
     let what = format!("{} {}", prepared.kind, prepared.confirm_word());
+    let reread = after.is_some();
+    let left = after.and_then(|a| a["left"].as_u64()).unwrap_or(0);
     match outcome {
         WriteOutcome::Done { status, .. } if verified => {
             format!("done ({status}); {what} read again shows the change")
+        }
+        WriteOutcome::Done { status, .. }
+            if after.is_some_and(|a| a["removed"] == Value::Bool(true)) && left > 0 =>
+        {
+            format!(
+                "removed ({status}); {what} still holds {left} more: press x again for the next"
+            )
         }
         WriteOutcome::Done { status, .. } => format!(
             "Graph answered {status}, but {what} {} the change yet: check it before marking the item done",

@@ -295,9 +295,9 @@ impl GraphClient {
                     body,
                 };
             }
-            if status.is_server_error() {
+            if status.is_server_error() || status.is_redirection() {
                 return WriteOutcome::Unknown {
-                    reason: format!("Graph answered {status}"),
+                    reason: format!("Graph answered {status} (redirects are not followed)"),
                 };
             }
             return WriteOutcome::Refused {

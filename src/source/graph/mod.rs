@@ -25,6 +25,9 @@ pub fn connect(
         .user_agent(concat!("warroom/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(120))
+        // A redirect would send a write (and its body) again, perhaps
+        // elsewhere: Graph does not redirect, so none are followed.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|e| auth::AuthError::Setup(format!("cannot start the HTTP client: {e}")))?;
     let mut authenticator = auth::Authenticator::from_settings(settings, http.clone())?;
