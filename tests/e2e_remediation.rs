@@ -134,9 +134,17 @@ fn revoking_the_admins_sessions_and_removing_the_attackers_credential() {
     );
     let export: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let records = export["records"].as_array().expect("records");
-    let actions: Vec<&serde_json::Value> =
-        records.iter().filter(|r| r["kind"] == "action").collect();
+    let actions: Vec<&serde_json::Value> = records
+        .iter()
+        .filter(|r| r["kind"] == "action" && r["outcome"] != "sending")
+        .collect();
     assert_eq!(actions.len(), 2, "{actions:#?}");
+    // Each was written down before it was sent.
+    let intents = records
+        .iter()
+        .filter(|r| r["kind"] == "action" && r["outcome"] == "sending")
+        .count();
+    assert_eq!(intents, 2);
     let revoke = actions
         .iter()
         .find(|a| {

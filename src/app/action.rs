@@ -230,7 +230,8 @@ pub enum Msg {
     /// A triage record is in the journal (durably).
     Journaled(crate::case::record::Record),
     /// A triage record could not be written; nothing changed.
-    JournalFailed(SafeText),
+    /// (The kind of record, as `Body::kind` names it.)
+    JournalFailed(&'static str, SafeText),
     /// A checklist action read from the tenant, ready to confirm; or why
     /// it cannot be prepared.
     /// (The checklist item it is for.)

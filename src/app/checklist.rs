@@ -159,6 +159,10 @@ pub fn action_target(state: &AppState) -> Result<crate::playbook::act::Target, S
     if item.status == Status::Done {
         return Err("this item is done already".into());
     }
+    let blockers = state.plan.blockers(item, state.now);
+    if !blockers.is_empty() {
+        return Err(format!("not yet: {}", blockers.join("; ")));
+    }
     Ok(crate::playbook::act::Target {
         item: item.key.clone(),
         action,

@@ -149,6 +149,7 @@ impl OpenedCase {
                                     | Body::Suppress { .. }
                                     | Body::ItemState { .. }
                                     | Body::ItemAdded { .. }
+                                    | Body::Action { .. }
                             )
                         })
                         .cloned(),
@@ -354,9 +355,15 @@ fn console(
         state.plan = crate::playbook::Plan::new(Arc::new(template));
     }
     for (item, hours) in &config.file.checklist.waits {
-        if !(hours.is_finite() && *hours > 0.0) || state.plan.template.item(item).is_none() {
+        let waits = state
+            .plan
+            .template
+            .item(item)
+            .is_some_and(|i| i.wait.is_some());
+        let max = crate::playbook::template::MAX_WAIT_HOURS;
+        if !(hours.is_finite() && *hours > 0.0 && *hours <= max) || !waits {
             anyhow::bail!(
-                "{}: [checklist] waits: {item} = {hours} needs a playbook item id and a positive number of hours",
+                "{}: [checklist] waits: {item} = {hours} needs a playbook item that waits and a number of hours above 0, at most {max}",
                 config.path.display()
             );
         }

@@ -202,7 +202,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         Msg::ActionDone(done) => {
             tracing::info!(verified = done.verified, "action sent once")
         }
-        Msg::JournalFailed(_) => tracing::warn!("triage not journaled"),
+        Msg::JournalFailed(kind, _) => tracing::warn!(kind, "record not journaled"),
         // Counts only: findings name users and addresses.
         Msg::Findings(rows) => tracing::info!(findings = rows.len(), "live findings"),
         // Never the note itself: the log is plaintext.
@@ -284,14 +284,16 @@ fn journal_writer(
     let case = services.case.clone();
     tokio::spawn(async move {
         while let Some(body) = body_rx.recv().await {
+            let kind = body.kind();
             let msg = match case.clone() {
-                None => Msg::JournalFailed(SafeText::new("no case is open")),
+                None => Msg::JournalFailed(kind, SafeText::new("no case is open")),
                 Some(case) => match tokio::task::spawn_blocking(move || case.append(body)).await {
                     Ok(Ok(record)) => Msg::Journaled(record),
-                    Ok(Err(e)) => Msg::JournalFailed(SafeText::new(&e.to_string())),
-                    Err(e) => {
-                        Msg::JournalFailed(SafeText::new(&format!("the save task failed: {e}")))
-                    }
+                    Ok(Err(e)) => Msg::JournalFailed(kind, SafeText::new(&e.to_string())),
+                    Err(e) => Msg::JournalFailed(
+                        kind,
+                        SafeText::new(&format!("the save task failed: {e}")),
+                    ),
                 },
             };
             if tx.send(msg).await.is_err() {

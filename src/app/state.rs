@@ -176,7 +176,8 @@ pub enum Mode {
     /// The timeline of the intrusion over the panes.
     Timeline(super::timeline::TimelineView),
     /// A new password, shown this once: for whom, and the password.
-    ShowSecret(Box<(SafeText, crate::playbook::act::Secret)>),
+    /// (And the mode it was shown over.)
+    ShowSecret(Box<(SafeText, crate::playbook::act::Secret, Mode)>),
 }
 
 /// The sign-in detail view: the row's fields at once, its whole record

@@ -131,13 +131,17 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             }
             vec![Effect::Render]
         }
-        Msg::JournalFailed(reason) => {
+        Msg::JournalFailed(kind, reason) => {
             finish_work(state, SAVING_TRIAGE);
-            toast(
-                state,
-                ToastLevel::Error,
-                format!("triage not saved (nothing changed): {reason}"),
-            );
+            // An action's record failing does not undo the action.
+            let text = if kind == "action" {
+                format!(
+                    "the tenant may have changed but its record was not saved ({reason}): write a note of what you did"
+                )
+            } else {
+                format!("not saved to the case, nothing changed: {reason}")
+            };
+            toast(state, ToastLevel::Error, text);
             vec![Effect::Render]
         }
         // An answer for an item not waiting for one is stale: dropped.
@@ -187,7 +191,9 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             // A new password is shown once, then wiped.
             if let Some(secret) = done.secret.clone() {
                 let whom = SafeText::new(done.prepared.confirm_word());
-                state.mode = Mode::ShowSecret(Box::new((whom, secret)));
+                // Over whatever is open, which comes back once it is closed.
+                let previous = std::mem::replace(&mut state.mode, Mode::Normal);
+                state.mode = Mode::ShowSecret(Box::new((whom, secret, previous)));
             }
             // The record goes to the journal whatever happened (never the
             // password).
@@ -304,8 +310,11 @@ fn on_action(state: &mut AppState, action: Action) -> Vec<Effect> {
         }
         Mode::ShowSecret(_) => match action {
             Action::ConfirmYes | Action::ConfirmNo | Action::Back => {
-                // Dropping it wipes it.
-                state.mode = Mode::Normal;
+                // Dropping it wipes it; what was open before comes back.
+                if let Mode::ShowSecret(shown) = std::mem::replace(&mut state.mode, Mode::Normal) {
+                    let (_, _, previous) = *shown;
+                    state.mode = previous;
+                }
                 vec![Effect::Render]
             }
             _ => vec![],

@@ -222,7 +222,8 @@ impl Plan {
                     .iter()
                     .filter(|(field, value)| target.contains(field) && !value.is_empty());
                 for (_, value) in values {
-                    let key = format!("{}:{}", spec.id, value.as_str());
+                    // Names differ in case across logs; one item per object.
+                    let key = format!("{}:{}", spec.id, value.as_str().to_lowercase());
                     if let Some(known) = generated.iter_mut().find(|g| g.key == key) {
                         if !known.findings.contains(&finding.id) {
                             known.findings.push(finding.id.clone());
@@ -380,9 +381,8 @@ impl Plan {
             return None;
         }
         let done = before.changed?;
-        let until = done
-            .checked_add(SignedDuration::from_secs_f64(hours * 3600.0))
-            .ok()?;
+        let wait = SignedDuration::try_from_secs_f64(hours * 3600.0).ok()?;
+        let until = done.checked_add(wait).ok()?;
         let left = until.duration_since(now);
         (left > SignedDuration::ZERO).then_some(left)
     }
@@ -419,13 +419,34 @@ impl Plan {
 }
 
 /// `{target}` is the object; `{field}` placeholders come from the
-/// finding's entities.
+/// finding's entities. One pass over the template: a value that itself
+/// looks like a placeholder is left as it is.
 fn fill(each: &str, value: &str, finding: &FindingRow) -> String {
-    let mut text = each.replace("{target}", value);
-    for (field, entity) in &finding.entities {
-        text = text.replace(&format!("{{{field}}}"), entity.as_str());
+    let mut out = String::with_capacity(each.len() + value.len());
+    let mut rest = each;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
+        let name = &rest[open + 1..open + close];
+        let filled = if name == "target" {
+            Some(value)
+        } else {
+            finding
+                .entities
+                .iter()
+                .find(|(field, _)| field == name)
+                .map(|(_, v)| v.as_str())
+        };
+        match filled {
+            Some(text) => out.push_str(text),
+            None => out.push_str(&rest[open..open + close + 1]),
+        }
+        rest = &rest[open + close + 1..];
     }
-    text
+    out.push_str(rest);
+    out
 }
 
 /// `7h42m`, `12m`.

@@ -7,6 +7,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
+/// The longest wait an item may have: a month.
+pub const MAX_WAIT_HOURS: f64 = 24.0 * 31.0;
+
 /// The template shipped with warroom.
 pub const BUILT_IN: &str = include_str!("../../assets/playbooks/identity-compromise.toml");
 
@@ -174,8 +177,10 @@ impl Template {
                         wait.after
                     ));
                 }
-                if !(wait.hours.is_finite() && wait.hours > 0.0) {
-                    problems.push(format!("{at}: a wait is a positive number of hours"));
+                if !(wait.hours.is_finite() && wait.hours > 0.0 && wait.hours <= MAX_WAIT_HOURS) {
+                    problems.push(format!(
+                        "{at}: a wait is a positive number of hours, at most {MAX_WAIT_HOURS}"
+                    ));
                 }
             }
             match (&item.each, &item.target) {
