@@ -361,7 +361,7 @@ fn console(
             .item(item)
             .is_some_and(|i| i.wait.is_some());
         let max = crate::playbook::template::MAX_WAIT_HOURS;
-        if !(hours.is_finite() && *hours > 0.0 && *hours <= max) || !waits {
+        if !(hours.is_finite() && *hours > 0.0 && *hours <= max && waits) {
             anyhow::bail!(
                 "{}: [checklist] waits: {item} = {hours} needs a playbook item that waits and a number of hours above 0, at most {max}",
                 config.path.display()
