@@ -41,9 +41,14 @@ pub struct Prepared {
 }
 
 impl Prepared {
-    /// What the person types to confirm: the object's name, or its id.
+    /// What the person types to confirm: the object's name, or its id
+    /// when the name is empty or could not be typed as shown (control
+    /// characters shown as escapes, or characters outside ASCII, which an
+    /// ASCII terminal cannot show).
     pub fn confirm_word(&self) -> &str {
-        if self.object_name.trim().is_empty() {
+        let name = self.object_name.trim();
+        let typeable = name.chars().all(|c| c.is_ascii_graphic() || c == ' ');
+        if name.is_empty() || !typeable {
             &self.object_id
         } else {
             &self.object_name
