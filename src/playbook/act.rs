@@ -51,7 +51,7 @@ impl Prepared {
         if name.is_empty() || !typeable {
             &self.object_id
         } else {
-            &self.object_name
+            name
         }
     }
 
