@@ -311,31 +311,38 @@ impl Plan {
             }
         }
         // A template item with concrete items is as far as they are.
-        let derived: Vec<Option<Status>> = items
+        // (When it is done through them, it is done when the last was.)
+        let derived: Vec<Option<(Status, Option<Timestamp>)>> = items
             .iter()
             .map(|item| {
                 if item.parent.is_some() || item.spec.is_none() {
                     return None;
                 }
-                let children: Vec<Status> = items
+                let children: Vec<&Item> = items
                     .iter()
                     .filter(|c| c.parent.as_deref() == Some(item.key.as_str()))
-                    .map(|c| c.status)
                     .collect();
                 if children.is_empty() || item.status.finished() {
                     None
-                } else if children.iter().all(|s| s.finished()) {
-                    Some(Status::Done)
-                } else if children.iter().any(|s| *s != Status::Todo) {
-                    Some(Status::InProgress)
+                } else if children.iter().all(|c| c.status.finished()) {
+                    let last = children.iter().filter_map(|c| c.changed).max();
+                    Some((Status::Done, last))
+                } else if children.iter().any(|c| {
+                    matches!(
+                        c.status,
+                        Status::InProgress | Status::Done | Status::NotApplicable
+                    )
+                }) {
+                    Some((Status::InProgress, item.changed))
                 } else {
                     None
                 }
             })
             .collect();
-        for (item, status) in items.iter_mut().zip(derived) {
-            if let Some(status) = status {
+        for (item, derived) in items.iter_mut().zip(derived) {
+            if let Some((status, changed)) = derived {
                 item.status = status;
+                item.changed = changed;
             }
         }
         self.items = items;
@@ -389,12 +396,17 @@ impl Plan {
 
     /// Finished and total items of a phase; an item with concrete items
     /// counts through them.
+    /// An item set done or n/a by hand counts once, whatever its concrete
+    /// items say.
     pub fn progress(&self, phase: usize) -> (usize, usize) {
+        let settled = |key: &str| self.recorded.get(key).is_some_and(|r| r.status.finished());
         let counted = self.items.iter().filter(|i| i.phase == phase).filter(|i| {
-            !self
+            let has_children = self
                 .items
                 .iter()
-                .any(|c| c.parent.as_deref() == Some(i.key.as_str()))
+                .any(|c| c.parent.as_deref() == Some(i.key.as_str()));
+            let parent_settled = i.parent.as_deref().is_some_and(settled);
+            !parent_settled && (!has_children || settled(&i.key))
         });
         counted.fold((0, 0), |(done, total), i| {
             (done + usize::from(i.status.finished()), total + 1)
@@ -589,6 +601,60 @@ mod tests {
         let control = plan.template.phase_index("control").unwrap();
         let (done, total) = plan.progress(control);
         assert!(done >= 2 && total > done);
+    }
+
+    #[test]
+    fn a_template_item_settled_by_hand_counts_once() {
+        let mut plan = plan();
+        let finding = FindingRow {
+            id: "f".into(),
+            detection: "d".into(),
+            severity: crate::model::Severity::High,
+            title: "t".into(),
+            count: 1,
+            first_seen: None,
+            last_seen: None,
+            techniques: vec![],
+            explanation: SafeText::default(),
+            rationale: String::new(),
+            entities: vec![
+                ("userPrincipalName".into(), SafeText::new("a@contoso.com")),
+                (
+                    "initiatedBy.user.userPrincipalName".into(),
+                    SafeText::new("B@contoso.com"),
+                ),
+            ],
+            evidence: vec![],
+            remediation: vec!["revoke-sessions".into()],
+        };
+        plan.set_findings(&[finding]);
+        let control = plan.template.phase_index("control").unwrap();
+        let (_, before) = plan.progress(control);
+        // A blocked concrete item does not make its template item started.
+        plan.apply(&set(
+            "revoke-sessions:a@contoso.com",
+            "blocked",
+            "2026-11-25T04:00:00Z",
+        ));
+        let parent = |p: &Plan| {
+            p.items()
+                .iter()
+                .find(|i| i.key == "revoke-sessions")
+                .unwrap()
+                .status
+        };
+        assert_eq!(parent(&plan), Status::Todo);
+        // Set n/a by hand: counted once, finished; its lines no longer count.
+        plan.apply(&set("revoke-sessions", "n/a", "2026-11-25T05:00:00Z"));
+        let (done, total) = plan.progress(control);
+        assert_eq!(total, before - 1);
+        assert!(done >= 1);
+        // Keys fold case: one line per object.
+        assert!(
+            plan.items()
+                .iter()
+                .any(|i| i.key == "revoke-sessions:b@contoso.com")
+        );
     }
 
     #[test]
