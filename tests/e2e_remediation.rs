@@ -9,12 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BIN, Home, Tmux, have_tool, wait_for_file};
-
-fn launch(tmux: &Tmux, home: &Home, args: &str) {
-    let dir = home.path().display();
-    tmux.type_line(&format!("{BIN} {args}; echo $? > {dir}/rc"));
-}
+use common::{BIN, Tmux, have_tool, wait_for_file};
 
 /// Shows the checklist zoomed and filtered to `text`.
 fn checklist(tmux: &Tmux, text: &str) {
@@ -76,14 +71,9 @@ fn revoking_the_admins_sessions_and_removing_the_attackers_credential() {
     if !have_tool("tmux", "tmux") || !have_tool("age-keygen", "age") {
         return;
     }
-    let home = Home::new();
-    let (id, public) = common::age_identity(home.path(), "id.txt");
-    let mut env = home.env();
-    env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
-    env.push(("WARROOM_AUTHOR".into(), "alice@jumpbox".into()));
-    common::new_case(&env, "ir", &public);
+    let (home, env) = common::home_with_case();
     let tmux = Tmux::start(160, 48, &env);
-    launch(&tmux, &home, "demo --seed 3 --case ir");
+    common::launch_in(&tmux, &home, "demo --seed 3 --case ir");
     assert!(
         tmux.wait_for("Federation trust changed", Duration::from_secs(30)),
         "{}",

@@ -7,13 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{BIN, Home, Tmux, have_tool, wait_for_file};
-
-fn launch(tmux: &Tmux, home: &Home, args: &str) {
-    let dir = home.path().display();
-    let _ = std::fs::remove_file(home.path().join("rc"));
-    tmux.type_line(&format!("{BIN} {args}; echo $? > {dir}/rc"));
-}
+use common::{Home, Tmux, have_tool, wait_for_file};
 
 fn quit(tmux: &Tmux, home: &Home) {
     tmux.keys(&["q"]);
@@ -40,15 +34,10 @@ fn forged_saml_finding_pivots_into_the_feed_and_its_triage_survives_a_restart() 
     if !have_tool("tmux", "tmux") || !have_tool("age-keygen", "age") {
         return;
     }
-    let home = Home::new();
-    let (id, public) = common::age_identity(home.path(), "id.txt");
-    let mut env = home.env();
-    env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
-    env.push(("WARROOM_AUTHOR".into(), "alice@jumpbox".into()));
-    common::new_case(&env, "ir", &public);
+    let (home, env) = common::home_with_case();
 
     let tmux = Tmux::start(160, 48, &env);
-    launch(&tmux, &home, "demo --seed 3 --case ir");
+    common::launch_in(&tmux, &home, "demo --seed 3 --case ir");
     // The forged tokens are signed with the key rotated away after the
     // federation change: Entra ID refuses them with 5000811.
     assert!(
@@ -110,7 +99,7 @@ fn forged_saml_finding_pivots_into_the_feed_and_its_triage_survives_a_restart() 
     quit(&tmux, &home);
 
     // A new console on the same case shows the decision again.
-    launch(&tmux, &home, "demo --seed 3 --case ir");
+    common::launch_in(&tmux, &home, "demo --seed 3 --case ir");
     assert!(
         tmux.wait_for("signed with a key that was rota", Duration::from_secs(30)),
         "{}",

@@ -353,3 +353,24 @@ pub fn new_case(env: &[(String, String)], name: &str, public: &str) {
         String::from_utf8_lossy(&created.stderr)
     );
 }
+
+/// A private home with an age identity and a case `ir` encrypted to it;
+/// records are written as `alice@jumpbox`. Returns the home and its
+/// environment.
+pub fn home_with_case() -> (Home, Vec<(String, String)>) {
+    let home = Home::new();
+    let (id, public) = age_identity(home.path(), "id.txt");
+    let mut env = home.env();
+    env.push(("WARROOM_IDENTITY".into(), id.display().to_string()));
+    env.push(("WARROOM_AUTHOR".into(), "alice@jumpbox".into()));
+    new_case(&env, "ir", &public);
+    (home, env)
+}
+
+/// Starts `warroom ARGS` in the tmux shell; its exit status lands in the
+/// home's `rc` file.
+pub fn launch_in(tmux: &Tmux, home: &Home, args: &str) {
+    let dir = home.path().display();
+    let _ = std::fs::remove_file(home.path().join("rc"));
+    tmux.type_line(&format!("{BIN} {args}; echo $? > {dir}/rc"));
+}
