@@ -247,6 +247,19 @@ impl Filter {
             .any(|t| matches!(t.test, Test::Evidence(_) | Test::EvidenceOf(_)))
     }
 
+    /// The feed renumbered its strings: what was learnt per symbol goes.
+    pub fn forget_symbols(&mut self) {
+        for term in &mut self.terms {
+            match &mut term.test {
+                Test::Anywhere(needle) | Test::Text(_, needle) => {
+                    needle.cache = SymCache::default()
+                }
+                Test::Ip(_, cache) => *cache = SymCache::default(),
+                _ => {}
+            }
+        }
+    }
+
     pub fn matches(&mut self, row: &Stored, cx: &Context<'_>) -> bool {
         self.terms
             .iter_mut()

@@ -46,6 +46,8 @@ pub struct SignInFeed {
     minutes: BTreeMap<i64, Minute>,
     /// Rows that left to keep within the capacity.
     pub dropped: u64,
+    /// A smaller capacity than [`FEED_CAPACITY`] (tests).
+    limit: Option<usize>,
 }
 
 /// The cells of a row a responder can pivot on or copy.
@@ -133,6 +135,19 @@ impl<'a> RowRef<'a> {
 }
 
 impl SignInFeed {
+    /// A feed that keeps at most `rows` (tests; the console uses
+    /// [`FEED_CAPACITY`]).
+    pub fn with_capacity(rows: usize) -> Self {
+        Self {
+            limit: Some(rows.max(10)),
+            ..Self::default()
+        }
+    }
+
+    fn capacity(&self) -> usize {
+        self.limit.unwrap_or(FEED_CAPACITY)
+    }
+
     /// Rows shown (after the filter and hidden streams).
     pub fn shown_count(&self) -> usize {
         self.shown().len()
@@ -292,7 +307,7 @@ impl SignInFeed {
         } else {
             fresh
         };
-        let dropped = self.rows.len() > FEED_CAPACITY;
+        let dropped = self.rows.len() > self.capacity();
         if dropped {
             self.drop_oldest();
         }
@@ -396,7 +411,7 @@ impl SignInFeed {
 
     /// Keeps the newest nine tenths of the capacity.
     fn drop_oldest(&mut self) {
-        let cut = self.order.len() - FEED_CAPACITY * 9 / 10;
+        let cut = self.order.len() - self.capacity() * 9 / 10;
         for &i in &self.order[..cut] {
             let row = self.rows[i as usize];
             let minute = row.micros.div_euclid(60_000_000);
@@ -408,15 +423,41 @@ impl SignInFeed {
                 }
             }
         }
-        let mut rows = Vec::with_capacity(FEED_CAPACITY);
+        let mut rows = Vec::with_capacity(self.capacity());
         let mut ids = String::with_capacity(self.ids.len());
+        // Strings only the dropped rows used go too: a night-long session
+        // must not grow without bound.
+        let mut strings = Interner::default();
+        let mut renamed: HashMap<Sym, Sym> = HashMap::new();
+        let old = &self.strings;
+        let mut keep = |sym: Sym| {
+            *renamed
+                .entry(sym)
+                .or_insert_with(|| strings.intern(old.get(sym)))
+        };
         for &i in &self.order[cut..] {
             let mut row = self.rows[i as usize];
             let id = self.id_of(&row);
             let at = ids.len() as u32;
             ids.push_str(id);
             row.id = at;
+            for sym in [
+                &mut row.principal,
+                &mut row.app,
+                &mut row.resource,
+                &mut row.ip,
+                &mut row.country,
+                &mut row.city,
+                &mut row.client,
+                &mut row.mfa_method,
+            ] {
+                *sym = keep(*sym);
+            }
             rows.push(row);
+        }
+        self.strings = strings;
+        if let Some(filter) = self.filter.as_mut() {
+            filter.forget_symbols();
         }
         self.rows = rows;
         self.ids = ids;
@@ -522,6 +563,38 @@ mod tests {
         assert_eq!(times(&feed), vec![1]);
         feed.set_hidden(Kind::ServicePrincipal, false);
         assert_eq!(times(&feed), vec![2, 1]);
+    }
+
+    #[test]
+    fn old_rows_leave_with_their_strings_and_the_filter_still_holds() {
+        let mut feed = SignInFeed::with_capacity(10);
+        let now = Timestamp::from_second(1000).unwrap();
+        feed.set_filter(Some(Filter::parse("user:keep", now).unwrap()));
+        let batch = |from: i64, who: &str| {
+            (from..from + 6)
+                .map(|s| row(s, &format!("{who}{s}")))
+                .collect()
+        };
+        feed.insert(batch(0, "gone"));
+        feed.insert(batch(100, "keep"));
+        // 12 rows over a capacity of 10: the oldest leave, down to 9.
+        assert_eq!(feed.total(), 9);
+        assert_eq!(feed.dropped, 3);
+        assert!(
+            feed.strings.len() < 13,
+            "strings of dropped rows stay: {}",
+            feed.strings.len()
+        );
+        // The filter judged symbols that were renumbered: it must judge again.
+        assert_eq!(times(&feed), vec![105, 104, 103, 102, 101, 100]);
+        feed.insert(vec![row(200, "keep-late"), row(201, "other")]);
+        assert_eq!(times(&feed)[0], 200);
+        assert!(feed.all().all(|r| {
+            feed.strings
+                .get(r.principal)
+                .as_str()
+                .starts_with(['g', 'k', 'o'])
+        }));
     }
 
     #[test]
