@@ -413,7 +413,7 @@ fn test(word: &str, now: Timestamp) -> Result<Test, String> {
             _ => return Err(choice("yes, no")),
         },
         "since" => Test::Since(instant(&field, value, now)?),
-        "until" => Test::Until(instant(&field, value, now)?),
+        "until" => Test::Until(instant(&field, value, now)? + rest_of(value)),
         "finding" => match lower.as_str() {
             "yes" | "any" => Test::Evidence(true),
             "no" | "none" => Test::Evidence(false),
@@ -437,6 +437,20 @@ fn describe(field: &str) -> &'static str {
         .map_or("", |(_, what)| what)
 }
 
+/// `until:` includes the whole of the last unit written: the rest of the
+/// minute for `10:00`, of the day for a date alone (in microseconds).
+fn rest_of(value: &str) -> i64 {
+    let time = value
+        .split_once('T')
+        .or_else(|| value.split_once(' '))
+        .map(|(_, t)| t.trim_end_matches('Z'));
+    match time {
+        None if value.len() == 10 && value.as_bytes().get(4) == Some(&b'-') => 86_400_000_000 - 1,
+        Some(t) if t.matches(':').count() == 1 => 60_000_000 - 1,
+        _ => 0,
+    }
+}
+
 /// `30m`, `2h`, `7d` before `now`, or an absolute time.
 fn instant(field: &str, value: &str, now: Timestamp) -> Result<i64, String> {
     let bad =
@@ -457,6 +471,12 @@ fn instant(field: &str, value: &str, now: Timestamp) -> Result<i64, String> {
             let at = now.checked_sub(ago).map_err(|_| bad())?;
             return Ok(at.as_microsecond());
         }
+    }
+    // A date alone is its midnight, UTC.
+    if let Ok(date) = value.parse::<jiff::civil::Date>()
+        && let Ok(midnight) = date.to_zoned(jiff::tz::TimeZone::UTC)
+    {
+        return Ok(midnight.timestamp().as_microsecond());
     }
     let at = crate::model::de::parse_time(value).ok_or_else(bad)?;
     Ok(at.as_microsecond())
@@ -520,6 +540,11 @@ mod tests {
             "since:2h -since:30m until:2026-11-25T11:30Z",
             adele()
         ));
+        // The minute written is included whole, the day too.
+        assert!(judge("until:2026-11-25T11:00Z", adele()));
+        assert!(judge("until:2026-11-25", adele()));
+        assert!(!judge("until:2026-11-24", adele()));
+        assert!(!judge("until:2026-11-25T10:59Z", adele()));
         assert!(judge("0b1c id:0b1c finding:no", adele()));
         assert!(judge("user:\"adele.vance@contoso\"", adele()));
     }
