@@ -45,6 +45,17 @@ pub fn draw(frame: &mut Frame, area: Rect, prepared: &Prepared, theme: &Theme) {
             ))
             .collect::<Vec<_>>(),
     ));
+    // What to do comes first: on a small screen the rest may not fit.
+    lines.push(Line::raw(""));
+    let ask = if prepared.dry_run {
+        "The profile does not allow writes (writes = true in the profile turns them on): Enter records this preview in the case; nothing is sent.".to_owned()
+    } else {
+        format!(
+            "Type {} and Enter to send it; Esc sends nothing. Request, answer and the object before and after go in the case journal.",
+            safe(prepared.confirm_word())
+        )
+    };
+    lines.push(Line::styled(ask, theme.warn));
     lines.push(Line::raw(""));
     lines.push(Line::styled(
         "Request, sent once (never repeated by itself):",
@@ -69,16 +80,6 @@ pub fn draw(frame: &mut Frame, area: Rect, prepared: &Prepared, theme: &Theme) {
             usize::MAX,
         )));
     }
-    lines.push(Line::raw(""));
-    let ask = if prepared.dry_run {
-        "The profile does not allow writes (writes = true in the profile turns them on): Enter records this preview in the case; nothing is sent.".to_owned()
-    } else {
-        format!(
-            "Type {} and Enter to send it; Esc sends nothing. Request, answer and the object before and after go in the case journal.",
-            safe(prepared.confirm_word())
-        )
-    };
-    lines.push(Line::styled(ask, theme.warn));
     let block = Block::bordered()
         .border_set(theme.border_set_focused)
         .border_style(style)
