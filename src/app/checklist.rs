@@ -133,15 +133,8 @@ pub fn journal_body(
 
 /// Completions for the state line's first word.
 pub fn complete(text: &str) -> Vec<String> {
-    if text.contains(' ') {
-        return Vec::new();
-    }
-    Status::ALL
-        .iter()
-        .map(|s| s.name())
-        .filter(|name| name.starts_with(&text.to_ascii_lowercase()))
-        .map(|name| format!("{name} "))
-        .collect()
+    let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
+    crate::model::decision::complete(text, &names)
 }
 
 /// What the selected item would do on the tenant, or why it cannot.

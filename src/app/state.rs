@@ -226,6 +226,14 @@ pub enum ChartOf {
     Countries,
 }
 
+impl FeedView {
+    /// What a key in the panes can change and the pane shows (the chart's
+    /// counts follow from `chart`; the history shows only in the prompt).
+    pub fn look(&self) -> (bool, u64, crate::app::feed::Cell, Option<ChartOf>) {
+        (self.follow, self.unseen, self.cell, self.chart)
+    }
+}
+
 impl Default for FeedView {
     fn default() -> Self {
         Self {

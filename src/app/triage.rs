@@ -169,15 +169,8 @@ pub fn parse_line(text: &str) -> Result<crate::model::decision::Decision<Verdict
 
 /// Completions for the triage line's first word.
 pub fn complete(text: &str) -> Vec<String> {
-    if text.contains(' ') {
-        return Vec::new();
-    }
-    Verdict::ALL
-        .iter()
-        .map(|v| v.name())
-        .filter(|name| name.starts_with(&text.to_ascii_lowercase()))
-        .map(|name| format!("{name} "))
-        .collect()
+    let names: Vec<&str> = Verdict::ALL.iter().map(|v| v.name()).collect();
+    crate::model::decision::complete(text, &names)
 }
 
 #[cfg(test)]

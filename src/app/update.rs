@@ -335,7 +335,7 @@ fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
         state.focus,
         state.zoomed,
         state.panes.clone(),
-        state.feed_view.clone(),
+        state.feed_view.look(),
     );
     let effects = apply_normal(state, action);
     let unchanged = matches!(state.mode, Mode::Normal)
@@ -344,7 +344,7 @@ fn on_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
                 state.focus,
                 state.zoomed,
                 state.panes.clone(),
-                state.feed_view.clone(),
+                state.feed_view.look(),
             );
     if unchanged && effects == [Effect::Render] {
         return vec![];

@@ -43,3 +43,16 @@ pub fn parse<S: Copy>(
         reason,
     })
 }
+
+/// Completions for a decision line's first word, from the state names.
+pub fn complete(text: &str, names: &[&str]) -> Vec<String> {
+    if text.contains(' ') {
+        return Vec::new();
+    }
+    let typed = text.to_ascii_lowercase();
+    names
+        .iter()
+        .filter(|name| name.starts_with(&typed))
+        .map(|name| format!("{name} "))
+        .collect()
+}
