@@ -289,8 +289,8 @@ impl Command {
             Command::Emulator(args) if args.export_onprem.is_some() => {
                 "on-premises evidence export"
             }
-            Command::Posture(_) => "the posture review",
             Command::Doctor
+            | Command::Posture(_)
             | Command::Config(_)
             | Command::Emulator(_)
             | Command::Pull(_)

@@ -82,6 +82,16 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             pull(args, &settings)
         }
         Some(Command::Scan(args)) => scan(args),
+        Some(Command::Posture(args)) => {
+            let settings = if args.files.is_empty() {
+                let settings = config?.settings(cli.profile.as_deref())?;
+                join_session_keyring();
+                Some(settings)
+            } else {
+                None
+            };
+            posture(args, settings.as_ref())
+        }
         Some(Command::Login) => {
             let settings = config?.settings(cli.profile.as_deref())?;
             join_session_keyring();
@@ -198,8 +208,7 @@ fn case_context(
 }
 
 fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
-    use warroom::cli::Format;
-    use warroom::detect::{Engine, report, scan};
+    use warroom::detect::{Engine, scan};
     if args.sigma.is_some() || args.ioc.is_some() {
         eprintln!("warroom scan: --sigma and --ioc are not in this build yet. Nothing was done.");
         return Ok(2);
@@ -231,13 +240,7 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
         bar.finish_and_clear();
     }
     let findings = scanned.engine.findings();
-    let out = match args.format {
-        Format::Table => report::table(&findings),
-        Format::Json => report::json(&findings),
-        Format::Ndjson => report::ndjson(&findings),
-        Format::Markdown => report::markdown(&findings),
-    };
-    print!("{out}");
+    print!("{}", render(args.format, &findings));
     let mut unreadable = false;
     for file in &scanned.files {
         eprintln!("warroom scan: {}", file.line());
@@ -268,6 +271,121 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
         }
     );
     Ok(if unreadable { 1 } else { 0 })
+}
+
+/// `warroom posture`: judge a snapshot (the files given, or one taken
+/// now through Graph) and compare it with an older one.
+fn posture(
+    args: &warroom::cli::PostureArgs,
+    settings: Option<&warroom::config::Settings>,
+) -> anyhow::Result<u8> {
+    use warroom::detect::posture::{self, Outcome, Snapshot, diff};
+    if args.ioc.is_some() {
+        eprintln!("warroom posture: --ioc is not in this build yet. Nothing was done.");
+        return Ok(2);
+    }
+    let (snapshot, files) = match settings {
+        None => Snapshot::read(&args.files),
+        Some(settings) => match live_snapshot(settings) {
+            Ok(lines) => (Snapshot::from_lines(lines), Vec::new()),
+            Err(e) => {
+                eprintln!("warroom posture: {e}");
+                return Ok(1);
+            }
+        },
+    };
+    let mut unreadable = false;
+    for file in &files {
+        eprintln!("warroom posture: {}", file.line());
+        unreadable |= file.format == "unreadable";
+    }
+    let changes = match &args.against {
+        None => None,
+        Some(old) => {
+            let (before, old_files) = Snapshot::read(std::slice::from_ref(old));
+            for file in &old_files {
+                eprintln!("warroom posture: --against {}", file.line());
+                if file.format == "unreadable" {
+                    return Ok(1);
+                }
+            }
+            Some(diff::compare(&before, &snapshot))
+        }
+    };
+    let verdicts = posture::judge(&snapshot, jiff::Timestamp::now());
+    let change_findings = changes.as_ref().map_or(&[][..], |c| c.findings.as_slice());
+    let findings = posture::findings(&verdicts, change_findings, snapshot.taken_at);
+    print!("{}", render(args.format, &findings));
+    let count = |o: Outcome| verdicts.iter().filter(|v| v.outcome == o).count();
+    let passed: Vec<&str> = verdicts
+        .iter()
+        .filter(|v| v.outcome == Outcome::Pass)
+        .map(|v| v.check.id.trim_start_matches("posture."))
+        .collect();
+    eprintln!(
+        "warroom posture: {} checks: {} failed, {} not judged, {} passed ({})",
+        verdicts.len(),
+        count(Outcome::Fail),
+        count(Outcome::Unknown),
+        passed.len(),
+        passed.join(", ")
+    );
+    if let Some(changes) = &changes {
+        eprintln!(
+            "warroom posture: {} changes since the older snapshot{}",
+            changes.findings.len(),
+            if changes.not_compared.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "; not compared (one snapshot lacks them): {}",
+                    changes.not_compared.join(", ")
+                )
+            }
+        );
+    }
+    if snapshot.objects.is_empty() && snapshot.federation.is_empty() {
+        eprintln!(
+            "warroom posture: no directory object was read; `warroom pull --streams directory --out FILE` writes a snapshot."
+        );
+        return Ok(1);
+    }
+    Ok(u8::from(unreadable))
+}
+
+/// A directory snapshot taken now through Graph.
+fn live_snapshot(settings: &warroom::config::Settings) -> anyhow::Result<Vec<serde_json::Value>> {
+    use warroom::source::graph::{self, snapshot};
+    let client = graph::connect(settings, None)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let bar = indicatif::ProgressBar::new_spinner();
+    if std::io::stderr().is_terminal() {
+        bar.enable_steady_tick(Duration::from_millis(200));
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let shown = bar.clone();
+    let progress = move |line: &str| shown.set_message(line.to_owned());
+    let taken = runtime.block_on(snapshot::take(&client, &settings.graph_url, &progress));
+    bar.finish_and_clear();
+    let (lines, summary) = taken?;
+    for gap in &summary.gaps {
+        eprintln!("warroom posture: not in the snapshot: {gap}");
+    }
+    Ok(lines)
+}
+
+fn render(format: warroom::cli::Format, findings: &[warroom::detect::Finding]) -> String {
+    use warroom::cli::Format;
+    use warroom::detect::report;
+    match format {
+        Format::Table => report::table(findings),
+        Format::Json => report::json(findings),
+        Format::Ndjson => report::ndjson(findings),
+        Format::Markdown => report::markdown(findings),
+    }
 }
 
 /// Drops every secret warroom keeps in the kernel keyring.

@@ -349,6 +349,7 @@ impl ClaimBaseline {
                     remediation,
                     explanation,
                     rationale: rationale.into(),
+                    verdict: None,
                 });
             }
         }

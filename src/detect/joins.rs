@@ -388,6 +388,7 @@ impl Joins {
                         },
                     ),
                     rationale: "A secret or certificate added to an app lets its holder sign in as the app, with every permission it has, without any user.".into(),
+                    verdict: None,
                 }
             })
             .collect()
@@ -438,6 +439,7 @@ impl Joins {
                     iso(c.time).unwrap_or_default(),
                 ),
                 rationale: "Consent first and a credential after is how an attacker turns an app into a mailbox reader that survives password resets.".into(),
+                verdict: None,
             });
         }
         out
@@ -488,6 +490,7 @@ impl Joins {
                     if r.role.is_empty() { "a directory role" } else { &r.role },
                 ),
                 rationale: "An app holding RoleManagement.ReadWrite.Directory can make any account Global Administrator; using it to do so is the attacker's way back in.".into(),
+                verdict: None,
             });
         }
         out

@@ -8,6 +8,7 @@ pub mod catalogue;
 pub mod event;
 pub mod joins;
 pub mod lazy;
+pub mod posture;
 pub mod report;
 pub mod rule;
 pub mod scan;
@@ -39,6 +40,10 @@ pub struct Finding {
     /// Why it fired, in a sentence.
     pub explanation: String,
     pub rationale: String,
+    /// Posture checks: whether the tenant failed the check or it could
+    /// not be judged. Absent for findings from events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<posture::Outcome>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -143,6 +148,7 @@ impl Engine {
                 remediation: rule.remediation.clone(),
                 explanation: rule::explain(ready, group, peak),
                 rationale: rule.rationale.clone(),
+                verdict: None,
             });
         }
         out.extend(self.claims.findings());

@@ -24,14 +24,29 @@ pub fn table(findings: &[Finding]) -> String {
     }
     let mut out = String::new();
     for f in findings {
+        // A posture verdict is about the snapshot, not a span of events.
+        let when = if f.verdict.is_some() {
+            format!(
+                "snapshot of {}",
+                f.last_seen.as_deref().unwrap_or("unknown time")
+            )
+        } else {
+            format!(
+                "{} events, {} to {}",
+                f.count,
+                f.first_seen.as_deref().unwrap_or("?"),
+                f.last_seen.as_deref().unwrap_or("?")
+            )
+        };
+        let techniques = if f.techniques.is_empty() {
+            String::new()
+        } else {
+            format!("{}; ", f.techniques.join(", "))
+        };
         out.push_str(&format!(
-            "{}  {}  ({}; {} events, {} to {})\n      {}\n",
+            "{}  {}  ({techniques}{when})\n      {}\n",
             f.severity.label(),
             f.title,
-            f.techniques.join(", "),
-            f.count,
-            f.first_seen.as_deref().unwrap_or("?"),
-            f.last_seen.as_deref().unwrap_or("?"),
             SafeText::new(&f.explanation),
         ));
     }

@@ -496,7 +496,13 @@ fn domains(b: &mut Build) {
         },
     ];
     let id = b.ids.next_guid();
-    let signing = story::certificate(&mut b.rng, "CN=ADFS Signing - sts.contoso.com");
+    // AD FS rolls its signing certificate yearly; this one is mid-life.
+    let signing = story::certificate(
+        &mut b.rng,
+        "CN=ADFS Signing - sts.contoso.com",
+        b.end_ms - 200 * DAY,
+        365,
+    );
     b.tenant.federations.push(Federation {
         id,
         domain: DOMAIN.into(),
@@ -740,6 +746,7 @@ fn applications(b: &mut Build) {
         required: vec![
             (g, r::AUDIT_LOG_READ_ALL, "Role"),
             (g, r::DIRECTORY_READ_ALL, "Role"),
+            (g, r::APPLICATION_READ_WRITE_ALL, "Role"),
         ],
         multi_tenant: false,
     });
@@ -763,6 +770,15 @@ fn applications(b: &mut Build) {
         responder_sp,
         graph,
         r::DIRECTORY_READ_ALL,
+        b.end_ms - HOUR,
+    );
+    // So tests can change the tenant as an attacker would (add a secret to
+    // an app) with the run's own credentials.
+    grant_app_role(
+        b,
+        responder_sp,
+        graph,
+        r::APPLICATION_READ_WRITE_ALL,
         b.end_ms - HOUR,
     );
 
@@ -1378,6 +1394,12 @@ fn security_debt(b: &mut Build) {
             kind: "legacyAuthNotBlocked",
             object: "Block legacy authentication".into(),
             note: "The policy is report-only; IMAP and SMTP sign-ins succeed".into(),
+        },
+        Debt {
+            kind: "federationAcceptsIdpMfa",
+            object: DOMAIN.into(),
+            note: "contoso.com takes the federation server's word for MFA (acceptIfMfaDoneByFederatedIdp)"
+                .into(),
         },
         Debt {
             kind: "staleGuest",

@@ -228,9 +228,14 @@ fn write(emu: &Emulator, headers: &HeaderMap, method: Method, path: &str, body: 
         Ok(Outcome::NoContent) => StatusCode::NO_CONTENT.into_response(),
         Ok(Outcome::Body(mut value)) => {
             if let Value::Object(map) = &mut value {
+                let kind = if map.contains_key("secretText") {
+                    "microsoft.graph.passwordCredential"
+                } else {
+                    "Edm.Boolean"
+                };
                 map.insert(
                     "@odata.context".into(),
-                    Value::from(format!("{}/{version}/$metadata#Edm.Boolean", emu.base_url)),
+                    Value::from(format!("{}/{version}/$metadata#{kind}", emu.base_url)),
                 );
             }
             json_response(&value)

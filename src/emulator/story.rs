@@ -24,12 +24,59 @@ pub const ROGUE_ADMIN: &str = "svc-adsync-backup";
 const AZURE_PORTAL: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
 
-/// Base64 of a certificate-shaped blob (DER sequence header, random body).
-/// Enough for the shapes Graph shows; not a parseable X.509 certificate.
-pub fn certificate(rng: &mut fastrand::Rng, subject: &str) -> String {
-    let mut der = vec![0x30, 0x82, 0x02, 0xb8, 0x30, 0x82, 0x01, 0xa0];
-    der.extend(subject.bytes());
-    der.extend((0..640).map(|_| rng.u8(..)));
+/// Base64 DER of a self-signed X.509 certificate for `subject`, valid
+/// from `from_ms` for `days`. The key and signature are random bytes: the
+/// certificate reads like a real one (subject, issuer, validity,
+/// thumbprint) but signs nothing.
+pub fn certificate(rng: &mut fastrand::Rng, subject: &str, from_ms: i64, days: i64) -> String {
+    use std::str::FromStr;
+    use std::time::Duration;
+    use x509_cert::der::asn1::BitString;
+    use x509_cert::der::{Encode, oid::ObjectIdentifier};
+    use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+    let name = x509_cert::name::Name::from_str(subject).expect("subjects here are valid names");
+    let time = |ms: i64| {
+        let at = std::time::UNIX_EPOCH + Duration::from_millis(ms.max(0) as u64);
+        x509_cert::time::Time::try_from(at).expect("times here are in range")
+    };
+    let sha256_rsa = AlgorithmIdentifierOwned {
+        oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11"),
+        parameters: None,
+    };
+    let random =
+        |rng: &mut fastrand::Rng, n: usize| -> Vec<u8> { (0..n).map(|_| rng.u8(..)).collect() };
+    let mut serial = random(rng, 16);
+    serial[0] &= 0x7f;
+    serial[0] |= 0x01;
+    let tbs = x509_cert::TbsCertificate {
+        version: x509_cert::Version::V3,
+        serial_number: x509_cert::serial_number::SerialNumber::new(&serial)
+            .expect("16 bytes make a serial number"),
+        signature: sha256_rsa.clone(),
+        issuer: name.clone(),
+        validity: x509_cert::time::Validity {
+            not_before: time(from_ms),
+            not_after: time(from_ms + days * DAY),
+        },
+        subject: name,
+        subject_public_key_info: SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1"),
+                parameters: None,
+            },
+            subject_public_key: BitString::from_bytes(&random(rng, 270))
+                .expect("bytes make a bit string"),
+        },
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: None,
+    };
+    let cert = x509_cert::Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: sha256_rsa,
+        signature: BitString::from_bytes(&random(rng, 256)).expect("bytes make a bit string"),
+    };
+    let der = cert.to_der().expect("a certificate encodes");
     base64::engine::general_purpose::STANDARD.encode(der)
 }
 
@@ -185,7 +232,13 @@ pub fn golden_saml(b: &mut Build) {
     // Day -8.9: a second signing certificate and a foreign issuer on the
     // federated domain, so forged tokens keep working after a key roll.
     let t1 = at(8.9);
-    let attacker_cert = certificate(&mut b.rng, "CN=ADFS Signing - sts.contoso-auth.com");
+    // Made by hand with a ten-year life, as forging tools do.
+    let attacker_cert = certificate(
+        &mut b.rng,
+        "CN=ADFS Signing - sts.contoso-auth.com",
+        t1 - DAY,
+        3650,
+    );
     let fed = &mut b.tenant.federations[0];
     let old_issuer = fed.issuer_uri.clone();
     fed.next_signing_certificate = Some(attacker_cert.clone());
@@ -453,7 +506,8 @@ pub fn golden_saml(b: &mut Build) {
     // stolen key stops working (5000811) until the attacker switches to the
     // certificate they added.
     let t6 = at(2.0);
-    let new_cert = certificate(&mut b.rng, "CN=ADFS Signing - sts.contoso.com (2)");
+    // AD FS makes its own certificates: same subject, one year.
+    let new_cert = certificate(&mut b.rng, "CN=ADFS Signing - sts.contoso.com", t6, 365);
     b.tenant.federations[0].signing_certificate = new_cert;
     let ip = b.tables.places[b.places.corp[0] as usize].ip.clone();
     let key = b.key();

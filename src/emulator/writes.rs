@@ -1,8 +1,9 @@
-//! The writes remediation uses, as Graph performs them: each changes the
-//! tenant and logs the directory audit the real service logs, initiated by
-//! the signed-in user. App-only callers are refused, as the responder app
-//! holds read permissions only; a delegated caller must be a Global
-//! Administrator.
+//! The writes remediation uses (and `addPassword`, which attackers use),
+//! as Graph performs them: each changes the tenant and logs the directory
+//! audit the real service logs, initiated by the caller. A delegated caller
+//! must be a Global Administrator; an app-only caller must hold the
+//! application permission Graph asks for (the responder app holds
+//! Application.ReadWrite.All and read permissions, nothing else).
 
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -61,9 +62,60 @@ fn bad_body(message: impl std::fmt::Display) -> ApiError {
     )
 }
 
-/// The user behind a delegated token, if they may change the tenant.
-fn actor(tenant: &Tenant, caller: &Caller) -> Result<usize, ApiError> {
-    let user = caller.user.ok_or_else(denied)?;
+/// Who is writing: a signed-in user, or an app on its own.
+#[derive(Clone, Copy)]
+enum Who {
+    User(usize),
+    App(usize),
+}
+
+/// The application permission (Microsoft Graph app role id) an app-only
+/// caller needs for a write.
+fn permission_for(method: Method, segments: &[&str]) -> &'static str {
+    use catalog::graph_app_role as role;
+    match (method, segments) {
+        (Method::Post, ["users", _, "revokeSignInSessions"]) => {
+            "77f3a031-c388-4f99-b373-dc68676a979e"
+        }
+        (Method::Patch, ["users", _]) => "3011c876-62b7-4ada-afa2-506cbbecc68c",
+        (
+            _,
+            [
+                "applications" | "servicePrincipals",
+                _,
+                "addPassword" | "removePassword",
+            ],
+        )
+        | (Method::Patch, ["applications", _]) => role::APPLICATION_READ_WRITE_ALL,
+        (_, ["oauth2PermissionGrants", ..]) => "8e8e4742-1d95-4f68-9d56-6ee75648c72a",
+        (_, ["servicePrincipals", _, "appRoleAssignedTo", ..]) => {
+            "06b708a9-e830-4db3-a914-8e69da51d44f"
+        }
+        (_, ["roleManagement", ..]) => role::ROLE_MANAGEMENT_READ_WRITE_DIRECTORY,
+        _ => "7e05723c-0bb0-42da-be95-ae9f08a6e53c",
+    }
+}
+
+/// The caller, if it may make this write: a Global Administrator signed
+/// in, or an app holding `needs`.
+fn actor(tenant: &Tenant, caller: &Caller, needs: &str) -> Result<Who, ApiError> {
+    let Some(user) = caller.user else {
+        let sp = tenant
+            .service_principals
+            .iter()
+            .position(|s| s.app_id.eq_ignore_ascii_case(&caller.app_id))
+            .ok_or_else(denied)?;
+        let sp_id = tenant.service_principals[sp].id;
+        let holds = tenant
+            .app_role_assignments
+            .iter()
+            .any(|a| a.principal_id == sp_id && a.app_role_id == needs);
+        return if holds {
+            Ok(Who::App(sp))
+        } else {
+            Err(denied())
+        };
+    };
     let index = tenant
         .users
         .iter()
@@ -73,7 +125,11 @@ fn actor(tenant: &Tenant, caller: &Caller) -> Result<usize, ApiError> {
         .role_assignments
         .iter()
         .any(|r| r.principal_id == user && r.role_template_id == catalog::GLOBAL_ADMINISTRATOR);
-    if is_admin { Ok(index) } else { Err(denied()) }
+    if is_admin {
+        Ok(Who::User(index))
+    } else {
+        Err(denied())
+    }
 }
 
 struct Change<'a> {
@@ -84,8 +140,17 @@ struct Change<'a> {
     modified: Vec<(&'a str, String, String)>,
 }
 
-fn log(tenant: &mut Tenant, actor: usize, change: Change<'_>) {
+fn log(tenant: &mut Tenant, actor: Who, change: Change<'_>) {
     let key = fastrand::u64(..);
+    let initiator = match actor {
+        Who::User(user) => Initiator::User {
+            user: &tenant.users[user],
+            ip: CALLER_IP,
+        },
+        Who::App(sp) => Initiator::App {
+            sp: &tenant.service_principals[sp],
+        },
+    };
     let a = audit(AuditSpec {
         time_ms: time::now_ms(),
         key,
@@ -93,10 +158,7 @@ fn log(tenant: &mut Tenant, actor: usize, change: Change<'_>) {
         category: change.category,
         service: "Core Directory",
         operation: change.operation,
-        initiator: Initiator::User {
-            user: &tenant.users[actor],
-            ip: CALLER_IP,
-        },
+        initiator,
         targets: change.targets,
         modified: change.modified,
         failed: false,
@@ -142,6 +204,108 @@ fn remove_password(
     Ok(key.key_id)
 }
 
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct NewPassword {
+    display_name: Option<String>,
+    end_date_time: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct AddPasswordBody {
+    password_credential: NewPassword,
+}
+
+/// `addPassword`: a new secret, shown once in the answer as Graph does,
+/// and the audit Graph logs for it.
+fn add_password(
+    tenant: &mut Tenant,
+    who: Who,
+    collection: &str,
+    id: &str,
+    body: &[u8],
+) -> Result<Outcome, ApiError> {
+    use super::directory::{Credential, CredentialKind};
+    let request: AddPasswordBody = if body.is_empty() {
+        AddPasswordBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(bad_body)?
+    };
+    let now = time::now_ms();
+    let end = match request.password_credential.end_date_time.as_deref() {
+        None => now + 730 * time::DAY,
+        Some(text) => text
+            .parse::<jiff::Timestamp>()
+            .map_err(|_| bad_body("endDateTime is not a date and time"))?
+            .as_millisecond(),
+    };
+    let secret: String = (0..40).map(|_| fastrand::alphanumeric()).collect();
+    let display = request.password_credential.display_name.unwrap_or_default();
+    let credential = Credential {
+        key_id: super::ids::Guid::from_seed(fastrand::u64(..)),
+        kind: CredentialKind::Password,
+        display: display.clone(),
+        start_ms: now,
+        end_ms: end,
+        hint: secret.chars().take(3).collect(),
+    };
+    let (credentials, name, kind, activity) = if collection == "applications" {
+        let app = tenant
+            .applications
+            .iter_mut()
+            .find(|a| a.id.to_string() == id)
+            .ok_or_else(|| missing("application", id))?;
+        (
+            &mut app.credentials,
+            app.display.clone(),
+            "Application",
+            "Update application – Certificates and secrets management ",
+        )
+    } else {
+        let sp = tenant
+            .service_principals
+            .iter_mut()
+            .find(|s| s.id.to_string() == id)
+            .ok_or_else(|| missing("servicePrincipal", id))?;
+        (
+            &mut sp.credentials,
+            sp.display.clone(),
+            "ServicePrincipal",
+            "Add service principal credentials",
+        )
+    };
+    credentials.push(credential.clone());
+    let key_id = credential.key_id.to_string();
+    log(
+        tenant,
+        who,
+        Change {
+            activity,
+            category: "ApplicationManagement",
+            operation: "Update",
+            targets: vec![Target::other(id.to_string(), name, kind)],
+            modified: vec![(
+                "KeyDescription",
+                "[]".into(),
+                serde_json::to_string(&[format!(
+                    "[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName={display}]"
+                )])
+                .unwrap_or_default(),
+            )],
+        },
+    );
+    Ok(Outcome::Body(serde_json::json!({
+        "customKeyIdentifier": null,
+        "displayName": display,
+        "endDateTime": time::iso(end),
+        "hint": credential.hint,
+        "keyId": key_id,
+        "secretText": secret,
+        "startDateTime": time::iso(now),
+    })))
+}
+
 /// The `KeyDescription` change an audit shows for a removed credential.
 fn key_removed(key_id: &str) -> Vec<(&'static str, String, String)> {
     vec![(
@@ -159,8 +323,11 @@ pub fn apply(
     segments: &[&str],
     body: &[u8],
 ) -> Result<Outcome, ApiError> {
-    let who = actor(tenant, caller)?;
+    let who = actor(tenant, caller, permission_for(method, segments))?;
     match (method, segments) {
+        (Method::Post, ["applications" | "servicePrincipals", id, "addPassword"]) => {
+            add_password(tenant, who, segments[0], id, body)
+        }
         (Method::Post, ["users", id, "revokeSignInSessions"]) => {
             let u = tenant
                 .users

@@ -173,6 +173,27 @@ pub async fn snapshot(
     Ok(reader.summary)
 }
 
+/// A whole snapshot in memory (for `warroom posture` and the console,
+/// which judge it rather than keep it).
+pub async fn take(
+    client: &GraphClient,
+    graph: &str,
+    progress: &(dyn Fn(&str) + Send + Sync),
+) -> Result<(Vec<Value>, SnapshotSummary), PullError> {
+    let mut lines = Vec::new();
+    let summary = snapshot(
+        client,
+        graph,
+        |part| {
+            lines.extend(part);
+            Ok(())
+        },
+        progress,
+    )
+    .await?;
+    Ok((lines, summary))
+}
+
 /// Users holding a privileged directory role (by the role definition's
 /// `isPrivileged`, or a built-in role known to be privileged when the
 /// definitions lack the flag).
@@ -245,6 +266,14 @@ impl Reader<'_> {
                 },
             }
         }
+        // Read whole: a reader can tell "none" from "not read".
+        let count = lines.len();
+        lines.push(json!({
+            "id": format!("part:{source}"),
+            "@warroom.source": source,
+            "@warroom.snapshotAt": self.at,
+            "@warroom.part": { "objects": count },
+        }));
         Ok(Part::Read(lines))
     }
 
@@ -306,7 +335,7 @@ impl Reader<'_> {
     ) -> Result<(), PullError> {
         self.summary.objects += lines
             .iter()
-            .filter(|l| l.get("@warroom.gap").is_none())
+            .filter(|l| l.get("@warroom.gap").is_none() && l.get("@warroom.part").is_none())
             .count() as u64;
         commit(lines)?;
         progress(&format!(

@@ -1,0 +1,541 @@
+//! A directory snapshot as the posture review reads it: objects sorted
+//! into the parts Graph serves them from, whichever way they arrived
+//! (`warroom pull --streams directory`, the console's own snapshot, or
+//! Graph pages saved by hand or by another tool), with what the snapshot
+//! lacks kept apart so a check can answer "unknown" instead of "pass".
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::source::import::{self, FileSummary, Layout, Opened};
+
+/// The parts of a directory a snapshot can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Part {
+    Users,
+    Groups,
+    RoleDefinitions,
+    RoleAssignments,
+    RoleEligibilities,
+    RoleInstances,
+    Applications,
+    ServicePrincipals,
+    Grants,
+    AppRoleAssignments,
+    Domains,
+    Federation,
+    ConditionalAccess,
+    SecurityDefaults,
+    AuthMethods,
+}
+
+impl Part {
+    /// What the part is called in a sentence ("the snapshot lacks …").
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Users => "users",
+            Part::Groups => "groups",
+            Part::RoleDefinitions => "role definitions",
+            Part::RoleAssignments => "role assignments",
+            Part::RoleEligibilities => "PIM role eligibilities",
+            Part::RoleInstances => "role assignment schedule instances",
+            Part::Applications => "applications",
+            Part::ServicePrincipals => "service principals",
+            Part::Grants => "delegated permission grants",
+            Part::AppRoleAssignments => "application permission assignments",
+            Part::Domains => "domains",
+            Part::Federation => "federation configuration",
+            Part::ConditionalAccess => "conditional access policies",
+            Part::SecurityDefaults => "the security defaults policy",
+            Part::AuthMethods => "sign-in methods of privileged users",
+        }
+    }
+
+    /// The part a Graph path serves (`users`, `domains/x/federationConfiguration`,
+    /// `servicePrincipals/{id}/appRoleAssignedTo`, …), ids and `$select`
+    /// lists removed first.
+    pub fn from_path(path: &str) -> Option<Part> {
+        let path = path.split(['?', '#']).next().unwrap_or(path);
+        let path = path.trim_start_matches('/');
+        let path = path
+            .strip_prefix("v1.0/")
+            .or_else(|| path.strip_prefix("beta/"))
+            .unwrap_or(path);
+        let segments: Vec<&str> = path.split('/').map(entity_set).collect();
+        let last = *segments.last()?;
+        Some(match (segments.first().copied()?, last) {
+            (_, "federationConfiguration") => Part::Federation,
+            (_, "appRoleAssignedTo" | "appRoleAssignments") => Part::AppRoleAssignments,
+            (_, "methods") => Part::AuthMethods,
+            (_, "identitySecurityDefaultsEnforcementPolicy") => Part::SecurityDefaults,
+            (_, "policies") if path.contains("conditionalAccess") => Part::ConditionalAccess,
+            (_, "roleDefinitions") => Part::RoleDefinitions,
+            (_, "roleAssignments") => Part::RoleAssignments,
+            (_, "roleEligibilitySchedules" | "roleEligibilityScheduleInstances") => {
+                Part::RoleEligibilities
+            }
+            (_, "roleAssignmentScheduleInstances" | "roleAssignmentSchedules") => {
+                Part::RoleInstances
+            }
+            ("users", "users") => Part::Users,
+            ("groups", "groups") => Part::Groups,
+            ("applications", "applications") => Part::Applications,
+            ("servicePrincipals", "servicePrincipals") => Part::ServicePrincipals,
+            ("oauth2PermissionGrants", _) => Part::Grants,
+            ("domains", "domains") => Part::Domains,
+            _ => return None,
+        })
+    }
+
+    /// The part an `@odata.type` names.
+    fn from_type(kind: &str) -> Option<Part> {
+        let kind = kind.trim_start_matches('#');
+        let kind = kind.strip_prefix("microsoft.graph.").unwrap_or(kind);
+        Some(match kind {
+            "user" => Part::Users,
+            "group" => Part::Groups,
+            "unifiedRoleDefinition" => Part::RoleDefinitions,
+            "unifiedRoleAssignment" => Part::RoleAssignments,
+            "unifiedRoleEligibilitySchedule" | "unifiedRoleEligibilityScheduleInstance" => {
+                Part::RoleEligibilities
+            }
+            "unifiedRoleAssignmentScheduleInstance" | "unifiedRoleAssignmentSchedule" => {
+                Part::RoleInstances
+            }
+            "application" => Part::Applications,
+            "servicePrincipal" => Part::ServicePrincipals,
+            "oAuth2PermissionGrant" => Part::Grants,
+            "appRoleAssignment" => Part::AppRoleAssignments,
+            "domain" => Part::Domains,
+            "internalDomainFederation" | "samlOrWsFedExternalDomainFederation" => Part::Federation,
+            "conditionalAccessPolicy" => Part::ConditionalAccess,
+            "identitySecurityDefaultsEnforcementPolicy" => Part::SecurityDefaults,
+            k if k.ends_with("AuthenticationMethod") => Part::AuthMethods,
+            _ => return None,
+        })
+    }
+
+    /// The part an object's fields say it belongs to, for objects that
+    /// carry neither a path nor a type.
+    fn from_shape(map: &serde_json::Map<String, Value>) -> Option<Part> {
+        let has = |k: &str| map.contains_key(k);
+        Some(if has("consentType") && has("scope") {
+            Part::Grants
+        } else if has("appRoleId") && has("principalId") && has("resourceId") {
+            Part::AppRoleAssignments
+        } else if has("roleDefinitionId") && has("principalId") {
+            if has("assignmentType") {
+                Part::RoleInstances
+            } else if has("scheduleInfo") || (has("status") && has("memberType")) {
+                Part::RoleEligibilities
+            } else {
+                Part::RoleAssignments
+            }
+        } else if has("rolePermissions") || (has("isBuiltIn") && has("templateId")) {
+            Part::RoleDefinitions
+        } else if has("issuerUri") || has("signingCertificate") {
+            Part::Federation
+        } else if has("authenticationType") && (has("isVerified") || has("supportedServices")) {
+            Part::Domains
+        } else if has("conditions") && (has("grantControls") || has("state")) {
+            Part::ConditionalAccess
+        } else if has("servicePrincipalType")
+            || has("appOwnerOrganizationId")
+            || has("servicePrincipalNames")
+        {
+            Part::ServicePrincipals
+        } else if has("appId")
+            && (has("signInAudience") || has("requiredResourceAccess") || has("identifierUris"))
+        {
+            Part::Applications
+        } else if has("userPrincipalName") {
+            Part::Users
+        } else if has("securityEnabled") || has("groupTypes") {
+            Part::Groups
+        } else if map.get("id").and_then(Value::as_str) == Some(SECURITY_DEFAULTS_ID) {
+            Part::SecurityDefaults
+        } else {
+            return None;
+        })
+    }
+}
+
+/// The security defaults policy has this id in every tenant.
+const SECURITY_DEFAULTS_ID: &str = "00000000-0000-0000-0000-000000000005";
+
+/// A part Graph refused when the snapshot was taken.
+#[derive(Clone, Debug)]
+pub struct Gap {
+    pub part: Part,
+    pub status: u64,
+    pub reason: String,
+    /// The permission Graph said it needs, when it said.
+    pub needs: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    /// When it was taken (`@warroom.snapshotAt`), when known.
+    pub taken_at: Option<Timestamp>,
+    pub objects: BTreeMap<Part, Vec<Value>>,
+    /// Federation settings by domain name (`None`: the file did not say
+    /// which domain, as a saved `GET …/federationConfiguration` does not).
+    pub federation: Vec<(Option<String>, Value)>,
+    /// Sign-in methods by user id (`None`: not said, as in `/me/…`).
+    pub methods: BTreeMap<Option<String>, Vec<Value>>,
+    /// Parts read whole (a warroom snapshot marks each part it read, so
+    /// an empty part is known to be empty rather than missing).
+    pub complete: BTreeSet<Part>,
+    pub gaps: Vec<Gap>,
+    /// Records that are no directory object (sign-ins in the same file).
+    pub passed_over: u64,
+}
+
+impl Snapshot {
+    pub fn list(&self, part: Part) -> &[Value] {
+        self.objects.get(&part).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether the snapshot says anything about this part: objects of it,
+    /// or a mark that it was read and held none.
+    pub fn has(&self, part: Part) -> bool {
+        match part {
+            Part::Federation => !self.federation.is_empty() || self.complete.contains(&part),
+            Part::AuthMethods => !self.methods.is_empty() || self.complete.contains(&part),
+            _ => self.objects.contains_key(&part) || self.complete.contains(&part),
+        }
+    }
+
+    /// Why a part is missing, in words: Graph's refusal when there was one.
+    pub fn lacking(&self, part: Part) -> String {
+        match self.gaps.iter().find(|g| g.part == part) {
+            Some(gap) if !gap.needs.is_empty() => format!(
+                "the snapshot lacks {} (Graph refused: {}; it needs {})",
+                part.name(),
+                gap.reason,
+                gap.needs
+            ),
+            Some(gap) => format!(
+                "the snapshot lacks {} (Graph answered {}: {})",
+                part.name(),
+                gap.status,
+                gap.reason
+            ),
+            None => format!("the snapshot holds no {}", part.name()),
+        }
+    }
+
+    /// Every object in the lines of a snapshot (NDJSON from `pull`, or
+    /// the console's snapshot task).
+    pub fn from_lines(lines: impl IntoIterator<Item = Value>) -> Self {
+        let mut snapshot = Self::default();
+        for line in lines {
+            snapshot.add(line, None);
+        }
+        snapshot.settle();
+        snapshot
+    }
+
+    /// Reads snapshot files: NDJSON lines, Graph pages (their
+    /// `@odata.context` says what they hold), arrays, single objects;
+    /// gzip and zip as the importers read them.
+    pub fn read(paths: &[impl AsRef<Path>]) -> (Self, Vec<FileSummary>) {
+        let mut snapshot = Self::default();
+        let mut files = Vec::new();
+        for path in paths {
+            let path = path.as_ref();
+            let mut summary = FileSummary {
+                path: path.to_path_buf(),
+                ..FileSummary::default()
+            };
+            match import::open(path) {
+                Ok(Opened::Stream(layout, name)) => {
+                    summary.format = name;
+                    snapshot.read_layout(layout, &mut summary);
+                }
+                Ok(Opened::Zip(mut archive)) => {
+                    summary.format = "zip".into();
+                    for i in 0..archive.len() {
+                        let Ok(member) = archive.by_index(i) else {
+                            summary.skip(0, format!("zip member {i} cannot be read"));
+                            continue;
+                        };
+                        let reader = Box::new(std::io::BufReader::new(member));
+                        match import::sniff(reader) {
+                            Ok((layout, _)) => snapshot.read_layout(layout, &mut summary),
+                            Err(why) => summary.skip(0, format!("zip member {i}: {why}")),
+                        }
+                    }
+                }
+                Err(e) => {
+                    summary.format = "unreadable".into();
+                    summary.skip(0, e);
+                }
+            }
+            files.push(summary);
+        }
+        snapshot.settle();
+        (snapshot, files)
+    }
+
+    fn read_layout(&mut self, layout: Layout<'_>, summary: &mut FileSummary) {
+        match layout {
+            Layout::Lines(reader) => {
+                for (n, line) in std::io::BufRead::split(reader, b'\n').enumerate() {
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) => {
+                            summary.skip(n as u64 + 1, e);
+                            break;
+                        }
+                    };
+                    if line.iter().all(u8::is_ascii_whitespace) {
+                        continue;
+                    }
+                    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&line);
+                    match serde_json::from_slice::<Value>(line) {
+                        Ok(value) => self.add_document(value, summary),
+                        Err(e) => summary.skip(n as u64 + 1, format!("not JSON ({e})")),
+                    }
+                }
+            }
+            Layout::Json(reader) => {
+                let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
+                for value in stream {
+                    match value {
+                        Ok(value) => self.add_document(value, summary),
+                        Err(e) => {
+                            summary.skip(
+                                e.line() as u64,
+                                format!("unreadable JSON ({e}); the rest of the file is not read"),
+                            );
+                            break;
+                        }
+                    }
+                }
+            }
+            Layout::Csv(_) => summary.skip(
+                1,
+                "a CSV file: a directory snapshot is JSON (`warroom pull --streams directory` writes one)",
+            ),
+        }
+    }
+
+    /// A whole JSON document: a page (whose context names the part), the
+    /// documentation's `{"value": {…}}` wrapper, an array, or one object.
+    fn add_document(&mut self, value: Value, summary: &mut FileSummary) {
+        match value {
+            Value::Array(items) => {
+                for item in items {
+                    self.add_document(item, summary);
+                }
+            }
+            Value::Object(mut map) if map.contains_key("value") => {
+                let context = map
+                    .get("@odata.context")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+                match map.remove("value") {
+                    Some(Value::Array(items)) => {
+                        for item in items {
+                            summary.records += 1;
+                            self.add(item, context.as_deref());
+                        }
+                    }
+                    Some(item @ Value::Object(_)) => {
+                        summary.records += 1;
+                        self.add(item, context.as_deref());
+                    }
+                    _ => summary.skip(0, "a page whose value is neither a list nor an object"),
+                }
+            }
+            other => {
+                summary.records += 1;
+                self.add(other, None);
+            }
+        }
+    }
+
+    /// Files one object under its part: by the path warroom wrote, the
+    /// page's context, its own `@odata.type`, or failing those its shape.
+    fn add(&mut self, value: Value, page_context: Option<&str>) {
+        let Value::Object(map) = &value else {
+            self.passed_over += 1;
+            return;
+        };
+        if let Some(at) = map.get("@warroom.snapshotAt").and_then(Value::as_str) {
+            let at = crate::model::de::parse_time(at);
+            self.taken_at = self.taken_at.max(at);
+        }
+        let source = map.get("@warroom.source").and_then(Value::as_str);
+        let context = map
+            .get("@odata.context")
+            .and_then(Value::as_str)
+            .or(page_context)
+            .map(|c| c.split_once("$metadata#").map_or(c, |(_, path)| path));
+        let path = source.or(context);
+        let part = path
+            .and_then(Part::from_path)
+            .or_else(|| {
+                map.get("@odata.type")
+                    .or_else(|| map.get("odata.type"))
+                    .and_then(Value::as_str)
+                    .and_then(Part::from_type)
+            })
+            .or_else(|| Part::from_shape(map));
+        let Some(part) = part else {
+            self.passed_over += 1;
+            return;
+        };
+        if let Some(gap) = map.get("@warroom.gap") {
+            self.gaps.push(Gap {
+                part,
+                status: gap["status"].as_u64().unwrap_or(0),
+                reason: gap["reason"].as_str().unwrap_or("").to_owned(),
+                needs: gap["needs"].as_str().unwrap_or("").to_owned(),
+            });
+            return;
+        }
+        if map.contains_key("@warroom.part") {
+            self.complete.insert(part);
+            return;
+        }
+        match part {
+            Part::Federation => {
+                let domain = path.and_then(|p| key_after(p, "domains"));
+                self.federation.push((domain, value));
+            }
+            Part::AuthMethods => {
+                let user = path.and_then(|p| key_after(p, "users"));
+                self.methods.entry(user).or_default().push(value);
+            }
+            _ => self.objects.entry(part).or_default().push(value),
+        }
+    }
+
+    /// After reading: the same object read twice (two parts, two files)
+    /// counts once; federation settings whose domain was not said are
+    /// matched to the one federated domain they can belong to.
+    fn settle(&mut self) {
+        for list in self.objects.values_mut() {
+            let mut seen = BTreeSet::new();
+            list.retain(|o| match o["id"].as_str() {
+                Some(id) => seen.insert(id.to_owned()),
+                None => true,
+            });
+        }
+        let mut seen = BTreeSet::new();
+        self.federation.retain(|(_, f)| match f["id"].as_str() {
+            Some(id) => seen.insert(id.to_owned()),
+            None => true,
+        });
+        let federated: Vec<String> = self
+            .list(Part::Domains)
+            .iter()
+            .filter(|d| {
+                d["authenticationType"]
+                    .as_str()
+                    .is_some_and(|t| t.eq_ignore_ascii_case("federated"))
+            })
+            .filter_map(|d| d["id"].as_str().map(str::to_owned))
+            .collect();
+        if federated.len() == 1 {
+            for (domain, _) in &mut self.federation {
+                domain.get_or_insert_with(|| federated[0].clone());
+            }
+        }
+    }
+}
+
+/// `domains/contoso.com/…` or `domains('contoso.com')/…` → `contoso.com`.
+fn key_after(path: &str, collection: &str) -> Option<String> {
+    let mut segments = path.split('/');
+    while let Some(segment) = segments.next() {
+        if segment == collection {
+            return segments.next().map(str::to_owned);
+        }
+        if let Some(rest) = segment.strip_prefix(collection)
+            && let Some(key) = rest.strip_prefix("('").and_then(|r| r.strip_suffix("')"))
+        {
+            return Some(key.to_owned());
+        }
+    }
+    None
+}
+
+/// `servicePrincipals('id')` or `users(displayName,…)` → the set's name.
+fn entity_set(segment: &str) -> &str {
+    segment.split('(').next().unwrap_or(segment)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn parts_come_from_paths_contexts_types_and_shapes() {
+        assert_eq!(
+            Part::from_path("domains/contoso.com/federationConfiguration"),
+            Some(Part::Federation)
+        );
+        assert_eq!(
+            Part::from_path("servicePrincipals('8e88')/appRoleAssignedTo"),
+            Some(Part::AppRoleAssignments)
+        );
+        assert_eq!(
+            Part::from_path("users(displayName,userPrincipalName,signInActivity)"),
+            Some(Part::Users)
+        );
+        assert_eq!(
+            Part::from_path("roleManagement/directory/roleAssignmentScheduleInstances"),
+            Some(Part::RoleInstances)
+        );
+        assert_eq!(
+            Part::from_path("identity/conditionalAccess/policies"),
+            Some(Part::ConditionalAccess)
+        );
+        assert_eq!(Part::from_path("auditLogs/signIns"), None);
+        let s = Snapshot::from_lines([
+            json!({"id": "g1", "clientId": "c", "consentType": "AllPrincipals", "scope": "Mail.Read"}),
+            json!({"odata.type": "#microsoft.graph.passwordAuthenticationMethod", "id": "p"}),
+            json!({"id": "x", "createdDateTime": "2026-01-01T00:00:00Z", "status": {}}),
+        ]);
+        assert_eq!(s.list(Part::Grants).len(), 1);
+        assert_eq!(s.methods[&None].len(), 1);
+        assert_eq!(s.passed_over, 1);
+    }
+
+    #[test]
+    fn marks_and_gaps_tell_empty_from_missing() {
+        let s = Snapshot::from_lines([
+            json!({"id": "part:identity/conditionalAccess/policies", "@warroom.source": "identity/conditionalAccess/policies", "@warroom.part": {"objects": 0}}),
+            json!({"id": "gap:users/u1/authentication/methods", "@warroom.source": "users/u1/authentication/methods", "@warroom.gap": {"status": 403, "reason": "denied", "needs": "UserAuthenticationMethod.Read.All"}}),
+        ]);
+        assert!(s.has(Part::ConditionalAccess));
+        assert!(s.list(Part::ConditionalAccess).is_empty());
+        assert!(!s.has(Part::AuthMethods));
+        assert!(
+            s.lacking(Part::AuthMethods)
+                .contains("UserAuthenticationMethod.Read.All")
+        );
+        assert!(s.lacking(Part::Domains).contains("holds no domains"));
+    }
+
+    #[test]
+    fn federation_settings_find_their_domain() {
+        let s = Snapshot::from_lines([
+            json!({"id": "contoso.com", "authenticationType": "Federated", "isVerified": true}),
+            json!({"id": "f1", "issuerUri": "http://contoso.com/adfs/services/trust"}),
+            json!({"id": "f2", "issuerUri": "x", "@warroom.source": "domains/fabrikam.com/federationConfiguration"}),
+        ]);
+        let domains: Vec<_> = s.federation.iter().map(|(d, _)| d.clone()).collect();
+        assert_eq!(
+            domains,
+            vec![Some("contoso.com".into()), Some("fabrikam.com".into())]
+        );
+    }
+}
