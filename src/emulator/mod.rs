@@ -44,6 +44,11 @@ pub struct Running {
 }
 
 impl Running {
+    /// What the scenario planted, as `GET /_emulator/answer-key` serves it.
+    pub fn answer_key(&self) -> serde_json::Value {
+        serde_json::to_value(&self.emulator.read().answer_key).unwrap_or_default()
+    }
+
     /// Connection settings for the responder app registered in the
     /// emulated tenant, signing in with its client secret.
     pub fn responder_settings(&self) -> crate::config::Settings {

@@ -64,7 +64,11 @@ impl Part {
             .strip_prefix("v1.0/")
             .or_else(|| path.strip_prefix("beta/"))
             .unwrap_or(path);
-        let segments: Vec<&str> = path.split('/').map(entity_set).collect();
+        let segments: Vec<&str> = path
+            .split('/')
+            .filter(|s| *s != "$entity")
+            .map(entity_set)
+            .collect();
         let last = *segments.last()?;
         Some(match (segments.first().copied()?, last) {
             (_, "federationConfiguration") => Part::Federation,
