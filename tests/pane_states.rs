@@ -291,3 +291,44 @@ fn a_triage_line_judges_the_finding_it_was_opened_on() {
             .any(|e| matches!(e, warroom::app::action::Effect::Journal(_)))
     );
 }
+
+/// The posture review beside the event findings: a failing check of a
+/// snapshot whose app name carries an escape, marked `snap`, its objects
+/// listed where events would be.
+#[test]
+fn findings_from_the_posture_review() {
+    use warroom::detect::posture::{self, Snapshot};
+    let snapshot = Snapshot::from_lines([
+        serde_json::json!({"id": "contoso.com", "authenticationType": "Federated", "isVerified": true,
+            "@warroom.source": "domains", "@warroom.snapshotAt": "2026-11-25T12:00:00Z"}),
+        serde_json::json!({"id": "f1", "issuerUri": "http://any.sts/8E5C1A",
+            "passiveSignInUri": "https://sts.contoso.com/adfs/ls",
+            "federatedIdpMfaBehavior": "rejectMfaByFederatedIdp",
+            "@warroom.source": "domains/contoso.com/federationConfiguration"}),
+        serde_json::json!({"id": "g1", "clientId": "sp1", "consentType": "AllPrincipals",
+            "resourceId": "graph", "scope": "Mail.Read offline_access",
+            "@warroom.source": "oauth2PermissionGrants"}),
+        serde_json::json!({"id": "sp1", "appId": "a1", "displayName": "Mail\u{1b}[2J Helper\u{202e}",
+            "appOwnerOrganizationId": "5618c9df-8943-474e-9519-7ae99e333d1b",
+            "@warroom.source": "servicePrincipals"}),
+    ]);
+    let verdicts = posture::judge(&snapshot, jiff::Timestamp::now());
+    let rows: Vec<_> = posture::findings(&verdicts, &[], snapshot.taken_at)
+        .iter()
+        .filter(|f| f.verdict == Some(posture::Outcome::Fail))
+        .map(warroom::app::findings::FindingRow::from_finding)
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:#?}");
+    for (w, h) in SIZES {
+        let mut state = live(w, h, '1');
+        let mut all = live_findings();
+        all.extend(rows.iter().cloned());
+        all.sort_by_key(|f| f.severity);
+        update(&mut state, Msg::Findings(all));
+        press(&mut state, KeyCode::Char('/'));
+        type_text(&mut state, "consented");
+        press(&mut state, KeyCode::Enter);
+        assert_eq!(state.pane(PaneId::Findings).len, 1);
+        shot("findings_posture", &state);
+    }
+}

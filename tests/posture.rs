@@ -35,7 +35,9 @@ async fn tenant(scenario: Scenario) -> Running {
         days: 30,
         end_ms: jiff::Timestamp::now().as_millisecond(),
     };
-    emulator::start(&spec, "127.0.0.1:0", options).await.unwrap()
+    emulator::start(&spec, "127.0.0.1:0", options)
+        .await
+        .unwrap()
 }
 
 async fn take(running: &Running) -> Snapshot {
@@ -105,7 +107,9 @@ async fn golden_saml_posture_flags_the_answer_key_and_nothing_else_high() {
         for v in key[list].as_array().unwrap() {
             let object = v.as_str().unwrap().to_lowercase();
             assert!(
-                serious(&findings).iter().any(|f| names(f).contains(&object)),
+                serious(&findings)
+                    .iter()
+                    .any(|f| names(f).contains(&object)),
                 "{object} ({list}) is not in a critical or high finding"
             );
         }
@@ -212,7 +216,11 @@ async fn a_credential_added_between_snapshots_is_named() {
 
     let after = take(&running).await;
     let changes = diff::compare(&before, &after);
-    assert!(changes.not_compared.is_empty(), "{:?}", changes.not_compared);
+    assert!(
+        changes.not_compared.is_empty(),
+        "{:?}",
+        changes.not_compared
+    );
     let added: Vec<&Finding> = changes
         .findings
         .iter()

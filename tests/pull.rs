@@ -244,11 +244,28 @@ fn directory_snapshot_holds_what_the_posture_review_needs() {
         "{}",
         String::from_utf8_lossy(&result.stderr)
     );
-    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&out)
+    let all: Vec<serde_json::Value> = std::fs::read_to_string(&out)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // Each part read whole is marked, with how many objects it held.
+    let (marks, lines): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|l| l.get("@warroom.part").is_some());
+    for mark in &marks {
+        let source = mark["@warroom.source"].as_str().unwrap();
+        let held = lines
+            .iter()
+            .filter(|l| l["@warroom.source"] == source)
+            .count() as u64;
+        assert_eq!(mark["@warroom.part"]["objects"], held, "{source}");
+    }
+    assert!(
+        marks
+            .iter()
+            .any(|m| m["@warroom.source"] == "identity/conditionalAccess/policies")
+    );
     let from = |source: &str| -> HashSet<String> {
         lines
             .iter()

@@ -25,6 +25,9 @@ pub struct FindingRow {
     pub entities: Vec<(String, SafeText)>,
     pub evidence: Vec<SafeText>,
     pub remediation: Vec<String>,
+    /// From the posture review of a directory snapshot: `evidence` holds
+    /// directory object ids and `last_seen` the snapshot's time.
+    pub posture: bool,
 }
 
 impl FindingRow {
@@ -47,6 +50,7 @@ impl FindingRow {
                 .collect(),
             evidence: f.evidence.iter().map(|e| SafeText::new(e)).collect(),
             remediation: f.remediation.clone(),
+            posture: f.verdict.is_some() || f.detection.starts_with("posture."),
         }
     }
 }

@@ -35,6 +35,18 @@ pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
 /// How far back each poll looks again for sign-ins Entra logged late.
 pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
 
+/// How often the console takes a directory snapshot again, to judge the
+/// tenant's posture and compare it with the case's first snapshot.
+pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(15 * 60);
+
+/// What the detections thread is fed.
+pub enum EngineInput {
+    /// A batch of events from a live stream.
+    Events(Vec<serde_json::Value>),
+    /// The posture review of the latest snapshot (replaces the last one).
+    Posture(Vec<crate::detect::Finding>),
+}
+
 /// The connected Graph client, once there is one: the detail view reads
 /// single records through it.
 pub type GraphSlot = Arc<std::sync::OnceLock<GraphHandle>>;
@@ -150,6 +162,15 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
         }
     }
     let detections = detections(tx.clone());
+    if let Some(engine) = &detections {
+        tokio::spawn(posture(
+            client.clone(),
+            setup.settings.graph_url.clone(),
+            setup.case.clone(),
+            engine.clone(),
+            tx.clone(),
+        ));
+    }
     let (live_tx, mut live_rx) = mpsc::channel(64);
     // Dropped when this task ends (the console is gone): the poller stops.
     let (_stop, stop_rx) = watch::channel(false);
@@ -160,7 +181,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
         }
         if let (Some(detections), LiveEvent::Batch { events, .. }) = (&detections, &event) {
             // Gone only if the engine's thread ended, which it says itself.
-            let _ = detections.send(events.clone());
+            let _ = detections.send(EngineInput::Events(events.clone()));
         }
         let msg = match event {
             LiveEvent::Batch { stream, events } if is_signin(stream) => {
@@ -193,7 +214,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
 /// engine `warroom scan` runs, fed one batch at a time) and reports the
 /// findings whenever they change. `None` when the rules do not load,
 /// which the console is told.
-fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<Vec<serde_json::Value>>> {
+fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<EngineInput>> {
     let mut engine = match crate::detect::Engine::built_in() {
         Ok(engine) => engine,
         Err(e) => {
@@ -202,13 +223,21 @@ fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<Vec<serde
             return None;
         }
     };
-    let (batch_tx, batch_rx) = std::sync::mpsc::channel::<Vec<serde_json::Value>>();
+    let (batch_tx, batch_rx) = std::sync::mpsc::channel::<EngineInput>();
     std::thread::spawn(move || {
         let mut shown: Vec<(String, u64)> = Vec::new();
+        let mut posture: Vec<crate::detect::Finding> = Vec::new();
         let mut n = 0u64;
         while let Ok(first) = batch_rx.recv() {
             // Everything queued meanwhile, then one look at the findings.
-            for batch in std::iter::once(first).chain(batch_rx.try_iter()) {
+            for input in std::iter::once(first).chain(batch_rx.try_iter()) {
+                let batch = match input {
+                    EngineInput::Events(batch) => batch,
+                    EngineInput::Posture(findings) => {
+                        posture = findings;
+                        continue;
+                    }
+                };
                 for value in batch {
                     n += 1;
                     if let Some(event) = crate::detect::Event::new(value, || format!("live #{n}")) {
@@ -216,7 +245,11 @@ fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<Vec<serde
                     }
                 }
             }
-            let findings = engine.findings();
+            // Within a severity, what the events show comes before what
+            // the snapshot shows.
+            let mut findings = engine.findings();
+            findings.extend(posture.iter().cloned());
+            findings.sort_by_key(|f| f.severity);
             let now: Vec<(String, u64)> =
                 findings.iter().map(|f| (f.id.clone(), f.count)).collect();
             if now == shown {
@@ -233,6 +266,89 @@ fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<Vec<serde
         }
     });
     Some(batch_tx)
+}
+
+/// Takes a directory snapshot now and every `SNAPSHOT_INTERVAL`, judges
+/// it and compares it with the case's first one (kept in the case, sealed,
+/// the first time), and hands the findings to the detections thread.
+async fn posture(
+    client: Arc<crate::source::graph::GraphClient>,
+    graph_url: String,
+    case: Option<Arc<crate::case::Unlocked>>,
+    engine: std::sync::mpsc::Sender<EngineInput>,
+    tx: mpsc::Sender<Msg>,
+) {
+    use crate::detect::posture::{self, Snapshot, diff};
+    let mut baseline: Option<Snapshot> = match &case {
+        Some(case) => {
+            let case = case.clone();
+            tokio::task::spawn_blocking(move || case_baseline(&case))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    loop {
+        let mut wait = SNAPSHOT_INTERVAL;
+        match crate::source::graph::snapshot::take(&client, &graph_url, &|_| {}).await {
+            Ok((lines, summary)) => {
+                let now = Snapshot::from_lines(lines.iter().cloned());
+                if baseline.is_none() {
+                    if let Some(case) = &case {
+                        keep(case.clone(), "directory", lines, tx.clone());
+                    }
+                    baseline = Some(now.clone());
+                }
+                let verdicts = posture::judge(&now, Timestamp::now());
+                let changes = baseline
+                    .as_ref()
+                    .map(|b| diff::compare(b, &now).findings)
+                    .unwrap_or_default();
+                let findings = posture::findings(&verdicts, &changes, now.taken_at);
+                if engine.send(EngineInput::Posture(findings)).is_err() {
+                    return;
+                }
+                if !summary.gaps.is_empty() {
+                    let text = format!(
+                        "directory snapshot: {} part(s) refused, so some posture checks are not judged ({})",
+                        summary.gaps.len(),
+                        summary.gaps.join("; ")
+                    );
+                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                }
+            }
+            // Not signed in: the feed already says why; try again soon.
+            Err(crate::source::graph::pull::PullError::Graph(
+                crate::source::graph::client::GraphError::Auth(e),
+            )) => {
+                tracing::info!("directory snapshot waits for a sign-in: {e}");
+                wait = Duration::from_secs(60);
+            }
+            Err(e) => {
+                let text = format!(
+                    "directory snapshot failed ({e}); the posture review tries again in {} minutes",
+                    SNAPSHOT_INTERVAL.as_secs() / 60
+                );
+                if tx.send(Msg::Problem(SafeText::new(&text))).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The case's first directory snapshot, if it keeps one.
+fn case_baseline(case: &crate::case::Unlocked) -> Option<crate::detect::posture::Snapshot> {
+    use crate::case::record::Body;
+    let contents = case.read().ok()?;
+    let first = contents
+        .records
+        .iter()
+        .find(|r| matches!(&r.body, Body::Events { stream, .. } if stream == "directory"))?;
+    let lines = case.load_events(first).ok()?;
+    Some(crate::detect::posture::Snapshot::from_lines(lines))
 }
 
 /// Keeps a batch in the case on a blocking task (it fsyncs); a failure is

@@ -220,6 +220,7 @@ mod tests {
             entities: vec![("ipAddress".into(), SafeText::new("10.0.0.1"))],
             evidence: vec![],
             remediation: vec![],
+            posture: false,
         };
         assert!(book.suppressed(&finding).is_some());
     }

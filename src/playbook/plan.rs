@@ -558,6 +558,7 @@ mod tests {
             entities: vec![("userPrincipalName".into(), SafeText::new(user))],
             evidence: vec![],
             remediation: vec!["revoke-sessions".into(), "reset-passwords".into()],
+            posture: false,
         };
         plan.set_findings(&[
             finding("f1", "megan@contoso.com"),
@@ -626,6 +627,7 @@ mod tests {
             ],
             evidence: vec![],
             remediation: vec!["revoke-sessions".into()],
+            posture: false,
         };
         plan.set_findings(&[finding]);
         let control = plan.template.phase_index("control").unwrap();

@@ -127,7 +127,11 @@ fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> 
         .as_deref()
         .and_then(|t| t.get(5..16))
         .map_or_else(|| "?".to_owned(), |t| t.replace('T', " "));
-    let head = format!(" {when} ×{} ", f.count);
+    let head = if f.posture {
+        format!(" {when} snap ")
+    } else {
+        format!(" {when} ×{} ", f.count)
+    };
     let used = 9 + head.chars().count();
     let title: String = f.title.chars().take(width.saturating_sub(used)).collect();
     let verdict_style = match verdict {
@@ -153,6 +157,10 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
         Span::styled(f.title.clone(), theme.text),
     ])];
     let seen = match (&f.first_seen, &f.last_seen) {
+        _ if f.posture => format!(
+            "posture: directory snapshot of {}",
+            f.last_seen.as_deref().unwrap_or("unknown time")
+        ),
         (Some(a), Some(b)) if a != b => format!("{} events, {a} to {b}", f.count),
         (_, Some(b)) => format!("{} events, {b}", f.count),
         _ => format!("{} events", f.count),
@@ -202,7 +210,8 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
             theme.text,
         ));
     }
-    let mut evidence = vec![Span::styled("Events: ", theme.dim)];
+    let label = if f.posture { "Objects: " } else { "Events: " };
+    let mut evidence = vec![Span::styled(label, theme.dim)];
     for (i, id) in f.evidence.iter().take(3).enumerate() {
         if i > 0 {
             evidence.push(Span::styled(", ", theme.dim));

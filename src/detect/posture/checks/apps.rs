@@ -25,7 +25,9 @@ pub static FIRST_PARTY_CREDENTIAL: Check = Check {
     severity: Severity::High,
     techniques: &["T1098.001"],
     rationale: "Microsoft's own service principals hold broad rights in every tenant and almost never need a credential added in the tenant. One found there is either a leftover of a hybrid set-up to account for or a backdoor.",
-    remediation: &["remove-added-credentials", "review-app-permissions"],
+    // Not "remove": a hybrid set-up may have put it there; the review
+    // decides, and removal then goes through the credential's own item.
+    remediation: &["review-app-permissions"],
 };
 
 pub static TENANT_WIDE_GRANT: Check = Check {
@@ -43,7 +45,7 @@ pub static HIGH_RISK_PERMISSIONS: Check = Check {
     severity: Severity::Medium,
     techniques: &["T1098.003"],
     rationale: "The guidance asks for every app that can modify privileged users or roles, read all mailboxes, send as others, read all files or add credentials to be reviewed: each is a path back in. Application permissions need no signed-in user; delegated ones act as the users who consented.",
-    remediation: &["review-app-permissions", "remove-risky-grants"],
+    remediation: &["review-app-permissions"],
 };
 
 /// A credential counts as recent when it started within this many days
@@ -99,6 +101,10 @@ fn high_risk<'a>(ctx: &'a Context, sp_id: &str) -> Vec<&'a Held> {
         .unwrap_or_default()
 }
 
+/// A recent key: (keyId as written, age in days, what it is, the objects
+/// it sits on and their ids).
+type Recent<'a> = (String, i64, String, Vec<&'a str>, Vec<&'a str>);
+
 fn new_credentials(
     ctx: &Context,
     apps: &BTreeMap<&str, &Value>,
@@ -119,8 +125,7 @@ fn new_credentials(
         let app = apps.get(app_id).copied();
         // The same key often sits on both the application and its
         // service principal: one finding names both.
-        let mut recent: BTreeMap<String, (String, i64, String, Vec<&str>, Vec<&str>)> =
-            BTreeMap::new();
+        let mut recent: BTreeMap<String, Recent> = BTreeMap::new();
         for (object, what) in [(Some(sp), "service principal"), (app, "application")] {
             let Some(object) = object else { continue };
             let created = super::super::time(object, "createdDateTime");

@@ -259,8 +259,10 @@ fn global_admins(ctx: &Context) -> Verdict {
             names.join(", ")
         ),
     );
+    // Named as admins, not as targets: which of them to remove is the
+    // team's call, so no "remove" item is made for each.
     for name in names {
-        failure = failure.entity("targetResources.userPrincipalName", name);
+        failure = failure.entity("admin", name);
     }
     Verdict::from(&TOO_MANY_GLOBAL_ADMINS, vec![failure], Vec::new(), looked)
 }
