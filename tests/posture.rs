@@ -187,32 +187,84 @@ async fn a_clean_tenant_shows_only_its_debt() {
     }
 }
 
+/// Sends one write and returns Graph's answer body.
+async fn send(client: &warroom::source::graph::GraphClient, url: &str, body: Value) -> Value {
+    let outcome = client
+        .write_once(reqwest::Method::POST, url, Some(&body))
+        .await;
+    match outcome {
+        warroom::source::graph::client::WriteOutcome::Done { body, .. } => body,
+        other => panic!("{url}: {other:?}"),
+    }
+}
+
 #[tokio::test]
-async fn a_credential_added_between_snapshots_is_named() {
+async fn what_an_attacker_adds_between_snapshots_is_named() {
     let running = tenant(Scenario::Clean).await;
     let before = take(&running).await;
-    let client = warroom::source::graph::connect(&running.responder_settings(), None).unwrap();
-    let payroll = before
-        .list(posture::Part::Applications)
-        .iter()
-        .find(|a| a["displayName"] == "Payroll Sync")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let url = format!("{}/v1.0/applications/{payroll}/addPassword", running.url);
-    let added = client
+    // The responder app may add a secret (it holds Application.ReadWrite.All);
+    // the consent and the role are given by a Global Administrator signed in.
+    let app = warroom::source::graph::connect(&running.responder_settings(), None).unwrap();
+    let mut settings = running.responder_settings();
+    settings.auth = warroom::config::AuthMethod::DeviceCode;
+    let quiet: warroom::source::graph::auth::Announce = std::sync::Arc::new(|_| {});
+    let admin = warroom::source::graph::connect(&settings, Some(quiet)).unwrap();
+    let find = |part, name: &str| -> String {
+        before
+            .list(part)
+            .iter()
+            .find(|o| o["displayName"] == name || o["userPrincipalName"] == name)
+            .unwrap_or_else(|| panic!("{name}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let payroll_app = find(posture::Part::Applications, "Payroll Sync");
+    let payroll = find(posture::Part::ServicePrincipals, "Payroll Sync");
+    let graph = find(posture::Part::ServicePrincipals, "Microsoft Graph");
+    let isaiah = find(posture::Part::Users, "isaiah.langer@contoso.com");
+    let base = format!("{}/v1.0", running.url);
+
+    let secret = send(
+        &app,
+        &format!("{base}/applications/{payroll_app}/addPassword"),
+        serde_json::json!({"passwordCredential": {"displayName": "late"}}),
+    )
+    .await;
+    let key_id = secret["keyId"].as_str().unwrap().to_owned();
+    assert!(secret["secretText"].as_str().unwrap().len() >= 16);
+    send(
+        &admin,
+        &format!("{base}/oauth2PermissionGrants"),
+        serde_json::json!({"clientId": payroll, "consentType": "AllPrincipals",
+            "resourceId": graph, "scope": "Mail.ReadWrite offline_access"}),
+    )
+    .await;
+    send(
+        &admin,
+        &format!("{base}/roleManagement/directory/roleAssignments"),
+        serde_json::json!({"principalId": isaiah, "directoryScopeId": "/",
+            "roleDefinitionId": "62e90394-69f5-4237-9190-012177145e10"}),
+    )
+    .await;
+    // The app holds no right to consent: Graph's answer, and nothing changes.
+    let refused = app
         .write_once(
             reqwest::Method::POST,
-            &url,
-            Some(&serde_json::json!({"passwordCredential": {"displayName": "late"}})),
+            &format!("{base}/oauth2PermissionGrants"),
+            Some(
+                &serde_json::json!({"clientId": payroll, "consentType": "AllPrincipals",
+                "resourceId": graph, "scope": "Mail.Send"}),
+            ),
         )
         .await;
-    let warroom::source::graph::client::WriteOutcome::Done { body, .. } = added else {
-        panic!("addPassword failed: {added:?}");
-    };
-    let key_id = body["keyId"].as_str().unwrap().to_owned();
-    assert!(body["secretText"].as_str().unwrap().len() >= 16);
+    assert!(
+        matches!(
+            refused,
+            warroom::source::graph::client::WriteOutcome::Refused { status: 403, .. }
+        ),
+        "{refused:?}"
+    );
 
     let after = take(&running).await;
     let changes = diff::compare(&before, &after);
@@ -221,19 +273,48 @@ async fn a_credential_added_between_snapshots_is_named() {
         "{:?}",
         changes.not_compared
     );
-    let added: Vec<&Finding> = changes
-        .findings
-        .iter()
-        .filter(|f| f.detection == "posture.diff.credential-added")
-        .collect();
-    assert_eq!(added.len(), 1, "{:#?}", changes.findings);
-    assert!(added[0].explanation.contains(&key_id));
-    assert!(added[0].explanation.contains("Payroll Sync"));
-    assert_eq!(added[0].severity, warroom::model::Severity::High);
-    // Nothing else changed.
-    assert_eq!(changes.findings.len(), 1, "{:#?}", changes.findings);
-    // The same snapshot compared with itself shows no change.
+    let one = |detection: &str| -> &Finding {
+        let found: Vec<&Finding> = changes
+            .findings
+            .iter()
+            .filter(|f| f.detection == detection)
+            .collect();
+        assert_eq!(found.len(), 1, "{detection}: {:#?}", changes.findings);
+        found[0]
+    };
+    let credential = one("posture.diff.credential-added");
+    assert!(credential.explanation.contains(&key_id));
+    assert!(credential.explanation.contains("Payroll Sync"));
+    let grant = one("posture.diff.grant-added");
+    assert!(
+        grant.explanation.contains("Mail.ReadWrite"),
+        "{}",
+        grant.explanation
+    );
+    assert!(grant.explanation.contains("every user"));
+    let role = one("posture.diff.role-member-added");
+    assert!(role.explanation.contains("isaiah.langer@contoso.com"));
+    assert!(role.explanation.contains("Global Administrator"));
+    for f in [credential, grant, role] {
+        assert_eq!(
+            f.severity,
+            warroom::model::Severity::High,
+            "{}",
+            f.detection
+        );
+    }
+    // Nothing else changed, and a snapshot compared with itself shows nothing.
+    assert_eq!(changes.findings.len(), 3, "{:#?}", changes.findings);
     assert!(diff::compare(&after, &after).findings.is_empty());
+
+    // The review of the new snapshot sees the new admin stand outside PIM.
+    let (_, findings) = review(&after);
+    assert!(
+        findings
+            .iter()
+            .any(|f| f.detection == "posture.standing-privileged-assignment"
+                && names(f).contains("isaiah.langer@contoso.com"))
+    );
 }
 
 fn graph_docs() -> Option<std::path::PathBuf> {

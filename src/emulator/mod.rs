@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod directory;
 pub mod faults;
 pub mod generate;
+mod grants;
 pub mod ids;
 pub mod live;
 pub mod oauth;

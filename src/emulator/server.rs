@@ -226,6 +226,11 @@ fn write(emu: &Emulator, headers: &HeaderMap, method: Method, path: &str, body: 
     let mut tenant = emu.tenant.write().unwrap_or_else(|p| p.into_inner());
     match writes::apply(&mut tenant, &caller, method, rest, body) {
         Ok(Outcome::NoContent) => StatusCode::NO_CONTENT.into_response(),
+        Ok(Outcome::Created(value)) => {
+            let mut response = json_response(&value);
+            *response.status_mut() = StatusCode::CREATED;
+            response
+        }
         Ok(Outcome::Body(mut value)) => {
             if let Value::Object(map) = &mut value {
                 let kind = if map.contains_key("secretText") {

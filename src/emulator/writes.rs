@@ -23,6 +23,8 @@ pub enum Outcome {
     NoContent,
     /// 200 with this body.
     Body(Value),
+    /// 201 Created with the new object.
+    Created(Value),
 }
 
 /// The write methods remediation needs.
@@ -44,7 +46,7 @@ fn denied() -> ApiError {
     )
 }
 
-fn missing(what: &str, id: &str) -> ApiError {
+pub(super) fn missing(what: &str, id: &str) -> ApiError {
     api_error(
         StatusCode::NOT_FOUND,
         "Request_ResourceNotFound",
@@ -54,7 +56,7 @@ fn missing(what: &str, id: &str) -> ApiError {
     )
 }
 
-fn bad_body(message: impl std::fmt::Display) -> ApiError {
+pub(super) fn bad_body(message: impl std::fmt::Display) -> ApiError {
     api_error(
         StatusCode::BAD_REQUEST,
         "Request_BadRequest",
@@ -64,7 +66,7 @@ fn bad_body(message: impl std::fmt::Display) -> ApiError {
 
 /// Who is writing: a signed-in user, or an app on its own.
 #[derive(Clone, Copy)]
-enum Who {
+pub(super) enum Who {
     User(usize),
     App(usize),
 }
@@ -73,6 +75,9 @@ enum Who {
 /// caller needs for a write.
 fn permission_for(method: Method, segments: &[&str]) -> &'static str {
     use catalog::graph_app_role as role;
+    if let (Method::Post, Some(needs)) = (method, super::grants::permission_for(segments)) {
+        return needs;
+    }
     match (method, segments) {
         (Method::Post, ["users", _, "revokeSignInSessions"]) => {
             "77f3a031-c388-4f99-b373-dc68676a979e"
@@ -132,15 +137,15 @@ fn actor(tenant: &Tenant, caller: &Caller, needs: &str) -> Result<Who, ApiError>
     }
 }
 
-struct Change<'a> {
-    activity: &'a str,
-    category: &'a str,
-    operation: &'a str,
-    targets: Vec<Target>,
-    modified: Vec<(&'a str, String, String)>,
+pub(super) struct Change<'a> {
+    pub activity: &'a str,
+    pub category: &'a str,
+    pub operation: &'a str,
+    pub targets: Vec<Target>,
+    pub modified: Vec<(&'a str, String, String)>,
 }
 
-fn log(tenant: &mut Tenant, actor: Who, change: Change<'_>) {
+pub(super) fn log(tenant: &mut Tenant, actor: Who, change: Change<'_>) {
     let key = fastrand::u64(..);
     let initiator = match actor {
         Who::User(user) => Initiator::User {
@@ -327,6 +332,13 @@ pub fn apply(
     match (method, segments) {
         (Method::Post, ["applications" | "servicePrincipals", id, "addPassword"]) => {
             add_password(tenant, who, segments[0], id, body)
+        }
+        (Method::Post, ["oauth2PermissionGrants"]) => super::grants::add_grant(tenant, who, body),
+        (Method::Post, ["servicePrincipals", id, "appRoleAssignedTo"]) => {
+            super::grants::add_app_role(tenant, who, id, body)
+        }
+        (Method::Post, ["roleManagement", "directory", "roleAssignments"]) => {
+            super::grants::add_role(tenant, who, body)
         }
         (Method::Post, ["users", id, "revokeSignInSessions"]) => {
             let u = tenant
