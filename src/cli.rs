@@ -35,6 +35,11 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub ascii: bool,
 
+    /// Threat indicators (CSV or a STIX 2.1 bundle) the console matches
+    /// against the live feed and the directory.
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Option<PathBuf>,
+
     /// Draw the first frame, leave, and print how long it took (start-up benchmark).
     #[arg(long, hide = true)]
     pub bench_startup: bool,
@@ -97,6 +102,9 @@ pub struct DemoArgs {
     /// tenant is changed by default).
     #[arg(long)]
     pub dry_run: bool,
+    /// Threat indicators (CSV or a STIX 2.1 bundle) to match live.
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -209,14 +209,20 @@ fn case_context(
 
 fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
     use warroom::detect::{Engine, scan};
-    if args.sigma.is_some() || args.ioc.is_some() {
-        eprintln!("warroom scan: --sigma and --ioc are not in this build yet. Nothing was done.");
+    if args.sigma.is_some() {
+        eprintln!("warroom scan: --sigma is not in this build yet. Nothing was done.");
         return Ok(2);
     }
-    let engine = match Engine::built_in() {
+    let mut engine = match Engine::built_in() {
         Ok(engine) => engine,
         Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
     };
+    if let Some(path) = &args.ioc {
+        match load_iocs("scan", path) {
+            Some(list) => engine = engine.with_iocs(list),
+            None => return Ok(2),
+        }
+    }
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
@@ -248,7 +254,7 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
     }
     let seen: Vec<String> = scanned
         .engine
-        .seen
+        .seen()
         .iter()
         .map(|(kind, n)| format!("{n} {kind}s"))
         .collect();
@@ -280,10 +286,13 @@ fn posture(
     settings: Option<&warroom::config::Settings>,
 ) -> anyhow::Result<u8> {
     use warroom::detect::posture::{self, Outcome, Snapshot, diff};
-    if args.ioc.is_some() {
-        eprintln!("warroom posture: --ioc is not in this build yet. Nothing was done.");
-        return Ok(2);
-    }
+    let iocs = match &args.ioc {
+        None => None,
+        Some(path) => match load_iocs("posture", path) {
+            Some(list) => Some(list),
+            None => return Ok(2),
+        },
+    };
     let (snapshot, files) = match settings {
         None => Snapshot::read(&args.files),
         Some(settings) => match live_snapshot(settings) {
@@ -313,8 +322,14 @@ fn posture(
         }
     };
     let verdicts = posture::judge(&snapshot, jiff::Timestamp::now());
-    let change_findings = changes.as_ref().map_or(&[][..], |c| c.findings.as_slice());
-    let findings = posture::findings(&verdicts, change_findings, snapshot.taken_at);
+    let mut extra: Vec<warroom::detect::Finding> = changes
+        .as_ref()
+        .map(|c| c.findings.clone())
+        .unwrap_or_default();
+    if let Some(list) = &iocs {
+        extra.extend(list.judge_snapshot(&snapshot));
+    }
+    let findings = posture::findings(&verdicts, &extra, snapshot.taken_at);
     print!("{}", render(args.format, &findings));
     let count = |o: Outcome| verdicts.iter().filter(|v| v.outcome == o).count();
     let passed: Vec<&str> = verdicts
@@ -351,6 +366,41 @@ fn posture(
         return Ok(1);
     }
     Ok(u8::from(unreadable))
+}
+
+/// An indicator list, with what it holds and left out said on stderr;
+/// `None` (after saying why) when it cannot be used.
+fn load_iocs(
+    command: &str,
+    path: &std::path::Path,
+) -> Option<std::sync::Arc<warroom::detect::ioc::IocList>> {
+    use warroom::model::SafeText;
+    match warroom::detect::ioc::IocList::load(path) {
+        Ok((list, notes)) => {
+            eprintln!(
+                "warroom {command}: --ioc {}: {} indicators",
+                SafeText::new(&path.display().to_string()),
+                list.indicators.len()
+            );
+            for note in notes.iter().take(10) {
+                eprintln!("warroom {command}: --ioc left out {}", SafeText::new(note));
+            }
+            if notes.len() > 10 {
+                eprintln!(
+                    "warroom {command}: --ioc left out {} more",
+                    notes.len() - 10
+                );
+            }
+            Some(std::sync::Arc::new(list))
+        }
+        Err(e) => {
+            eprintln!(
+                "warroom {command}: --ioc {}. Nothing was done.",
+                SafeText::new(&e)
+            );
+            None
+        }
+    }
 }
 
 /// A directory snapshot taken now through Graph.

@@ -73,6 +73,8 @@ pub struct LiveSetup {
     /// A separate sign-in for writes (the demo reads as the responder app
     /// and writes as its emergency administrator); `None`: the same one.
     pub writer: Option<Settings>,
+    /// Threat indicators matched against the feed and the directory.
+    pub iocs: Option<Arc<crate::detect::ioc::IocList>>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -161,12 +163,13 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     }
-    let detections = detections(tx.clone());
+    let detections = detections(tx.clone(), setup.iocs.clone());
     if let Some(engine) = &detections {
         tokio::spawn(posture(
             client.clone(),
             setup.settings.graph_url.clone(),
             setup.case.clone(),
+            setup.iocs.clone(),
             engine.clone(),
             tx.clone(),
         ));
@@ -214,9 +217,15 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
 /// engine `warroom scan` runs, fed one batch at a time) and reports the
 /// findings whenever they change. `None` when the rules do not load,
 /// which the console is told.
-fn detections(tx: mpsc::Sender<Msg>) -> Option<std::sync::mpsc::Sender<EngineInput>> {
+fn detections(
+    tx: mpsc::Sender<Msg>,
+    iocs: Option<Arc<crate::detect::ioc::IocList>>,
+) -> Option<std::sync::mpsc::Sender<EngineInput>> {
     let mut engine = match crate::detect::Engine::built_in() {
-        Ok(engine) => engine,
+        Ok(engine) => match iocs {
+            Some(list) => engine.with_iocs(list),
+            None => engine,
+        },
         Err(e) => {
             let text = format!("the detections do not run: {e}");
             let _ = tx.try_send(Msg::Problem(SafeText::new(&text)));
@@ -275,6 +284,7 @@ async fn posture(
     client: Arc<crate::source::graph::GraphClient>,
     graph_url: String,
     case: Option<Arc<crate::case::Unlocked>>,
+    iocs: Option<Arc<crate::detect::ioc::IocList>>,
     engine: std::sync::mpsc::Sender<EngineInput>,
     tx: mpsc::Sender<Msg>,
 ) {
@@ -305,6 +315,10 @@ async fn posture(
                     .as_ref()
                     .map(|b| diff::compare(b, &now).findings)
                     .unwrap_or_default();
+                let mut changes = changes;
+                if let Some(list) = &iocs {
+                    changes.extend(list.judge_snapshot(&now));
+                }
                 let findings = posture::findings(&verdicts, &changes, now.taken_at);
                 if engine.send(EngineInput::Posture(findings)).is_err() {
                     return;

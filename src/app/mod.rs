@@ -44,6 +44,7 @@ use state::{CaseLock, Session};
 /// Opens the console on the configured profile; returns the exit status.
 pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyhow::Result<u8> {
     let settings = config.settings(cli.profile.as_deref())?;
+    let iocs = load_iocs(cli.ioc.as_deref())?;
     // A tenant (or a token) is what makes a profile usable; without one
     // the panes say how to set it up.
     let configured = settings.tenant.is_some() || settings.has_access_token;
@@ -76,10 +77,25 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
             case,
             graph: graph.clone(),
             writer: None,
+            iocs,
         })
     });
     let background = Background { start, graph };
     console(cli, paths, config, session, background, opened, started)
+}
+
+/// The `--ioc` list, read before the terminal changes so a bad file is
+/// reported plainly.
+fn load_iocs(
+    path: Option<&std::path::Path>,
+) -> anyhow::Result<Option<std::sync::Arc<crate::detect::ioc::IocList>>> {
+    let Some(path) = path else { return Ok(None) };
+    let (list, notes) = crate::detect::ioc::IocList::load(path)
+        .map_err(|e| anyhow::anyhow!("--ioc {}", SafeText::new(&e)))?;
+    if !notes.is_empty() {
+        tracing::info!(left_out = notes.len(), "indicators left out of --ioc");
+    }
+    Ok(Some(std::sync::Arc::new(list)))
 }
 
 /// The console's background work and the Graph client it will connect.
@@ -245,6 +261,7 @@ pub fn demo(
     };
     let demo_events_case = opened.case.clone();
     let dry_run = args.dry_run;
+    let iocs = load_iocs(args.ioc.as_deref())?;
     let graph = live::GraphSlot::default();
     let slot = graph.clone();
     let start: runtime::Starter = Box::new(move |tx| {
@@ -269,6 +286,7 @@ pub fn demo(
                 case: demo_events_case,
                 graph,
                 writer: Some(writer),
+                iocs,
             })(tx);
             // The server runs on its own task; keep its handle alive here.
             let _ = running.server.await;

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod catalogue;
 pub mod event;
+pub mod ioc;
 pub mod joins;
 pub mod lazy;
 pub mod posture;
@@ -56,21 +57,28 @@ pub struct Entity {
 /// The rules and their state.
 pub struct Engine {
     pub rules: Vec<Ready>,
+    /// Threat indicators matched against every event, when a list is given.
+    pub iocs: Option<std::sync::Arc<ioc::IocList>>,
+    tally: Tally,
+}
+
+/// What the engine has concluded so far from the events it took.
+#[derive(Default)]
+pub(crate) struct Tally {
     state: Aggregate,
     claims: baseline::ClaimBaseline,
     joins: joins::Joins,
+    iocs: ioc::Matches,
     /// Events seen, by kind.
-    pub seen: BTreeMap<&'static str, u64>,
+    seen: BTreeMap<&'static str, u64>,
 }
 
 impl Engine {
     pub fn new(rules: Vec<Ready>) -> Self {
         Self {
             rules,
-            state: Aggregate::default(),
-            claims: baseline::ClaimBaseline::default(),
-            joins: joins::Joins::default(),
-            seen: BTreeMap::new(),
+            iocs: None,
+            tally: Tally::default(),
         }
     }
 
@@ -78,9 +86,26 @@ impl Engine {
         Ok(Self::new(rule::built_in()?))
     }
 
+    /// Matches this list's indicators too.
+    pub fn with_iocs(mut self, list: std::sync::Arc<ioc::IocList>) -> Self {
+        self.iocs = Some(list);
+        self
+    }
+
+    /// Events seen, by kind.
+    pub fn seen(&self) -> &BTreeMap<&'static str, u64> {
+        &self.tally.seen
+    }
+
     /// The stateless part of running one event: which rules match, and
     /// what each keeps. Safe to run on many threads at once.
-    pub fn hits(rules: &[Ready], event: &Event) -> Observed {
+    pub fn hits(rules: &[Ready], iocs: Option<&ioc::IocList>, event: &Event) -> Observed {
+        let indicators = iocs.map(|list| list.matches(event)).unwrap_or_default();
+        let place = if indicators.is_empty() {
+            None
+        } else {
+            Some((event.time, event.id.clone()))
+        };
         Observed {
             hits: rules
                 .iter()
@@ -90,6 +115,8 @@ impl Engine {
                 .collect(),
             facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
+            indicators,
+            place,
         }
     }
 
@@ -97,10 +124,8 @@ impl Engine {
     pub fn absorb(&mut self, kind: Kind, observed: Observed) {
         absorb(
             &self.rules,
-            &mut self.state,
-            &mut self.claims,
-            &mut self.joins,
-            &mut self.seen,
+            self.iocs.as_deref(),
+            &mut self.tally,
             kind,
             observed,
         );
@@ -108,14 +133,14 @@ impl Engine {
 
     /// Runs one event through every rule.
     pub fn observe(&mut self, event: &Event) {
-        let hits = Self::hits(&self.rules, event);
+        let hits = Self::hits(&self.rules, self.iocs.as_deref(), event);
         self.absorb(event.kind, hits);
     }
 
     /// Every finding so far, most severe first, then most recent.
     pub fn findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
-        for ((index, key), group) in &self.state.groups {
+        for ((index, key), group) in &self.tally.state.groups {
             let ready = &self.rules[*index];
             let rule = &ready.rule;
             let peak = group.peak(ready.window(), rule.distinct.is_some());
@@ -151,8 +176,11 @@ impl Engine {
                 verdict: None,
             });
         }
-        out.extend(self.claims.findings());
-        out.extend(self.joins.findings());
+        out.extend(self.tally.claims.findings());
+        out.extend(self.tally.joins.findings());
+        if let Some(list) = &self.iocs {
+            out.extend(self.tally.iocs.findings(list));
+        }
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -169,28 +197,35 @@ pub struct Observed {
     pub hits: Vec<(usize, Hit)>,
     pub facts: Vec<baseline::ClaimFact>,
     pub join: Option<joins::Fact>,
+    /// Threat indicators the event carries.
+    pub indicators: Vec<ioc::Hit>,
+    /// When and which event, kept only when an indicator matched.
+    pub place: Option<(Option<jiff::Timestamp>, String)>,
 }
 
 /// Adds one event's observations to the state (shared by `Engine` and
 /// the scan's collector thread).
 pub(crate) fn absorb(
     rules: &[Ready],
-    state: &mut Aggregate,
-    claims: &mut baseline::ClaimBaseline,
-    joins: &mut joins::Joins,
-    seen: &mut BTreeMap<&'static str, u64>,
+    iocs: Option<&ioc::IocList>,
+    tally: &mut Tally,
     kind: Kind,
     observed: Observed,
 ) {
-    *seen.entry(kind.name()).or_default() += 1;
+    *tally.seen.entry(kind.name()).or_default() += 1;
     for (rule, hit) in observed.hits {
-        state.add(rule, hit, rules[rule].needs_points());
+        tally.state.add(rule, hit, rules[rule].needs_points());
     }
     for fact in observed.facts {
-        claims.add(fact);
+        tally.claims.add(fact);
     }
     if let Some(fact) = observed.join {
-        joins.add(fact);
+        tally.joins.add(fact);
+    }
+    if let (Some(list), Some((time, id))) = (iocs, observed.place) {
+        for hit in observed.indicators {
+            tally.iocs.add(list, hit, time, &id);
+        }
     }
 }
 

@@ -3,7 +3,6 @@
 //! against every rule (the stateless part); one collector keeps the
 //! groups. Memory holds only matches, whatever the file size.
 
-use std::collections::BTreeMap;
 use std::io::BufRead;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, sync_channel};
@@ -11,8 +10,9 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::rule::{Aggregate, Ready};
-use super::{Engine, Event, Kind};
+use super::ioc::IocList;
+use super::rule::Ready;
+use super::{Engine, Event, Kind, Tally};
 use crate::source::import::{self, FileSummary, Layout};
 
 /// Bytes of lines per chunk handed to a worker.
@@ -62,10 +62,15 @@ const KIND_KEYS: [&str; 5] = [
 ];
 
 impl Prefilter {
-    pub fn new(rules: &[Ready]) -> Self {
+    pub fn new(rules: &[Ready], iocs: Option<&IocList>) -> Self {
+        let indicators = match iocs {
+            None => Some(Vec::new()),
+            Some(list) => list.literals(),
+        };
         let literals: Option<Vec<String>> = rules
             .iter()
             .map(Ready::literals)
+            .chain(std::iter::once(indicators))
             .collect::<Option<Vec<_>>>()
             .map(|sets| {
                 sets.into_iter()
@@ -104,13 +109,19 @@ impl Prefilter {
     }
 }
 
-fn work(rules: &[Ready], prefilter: &Prefilter, needed: &super::lazy::Needed, item: Work) -> Done {
+fn work(
+    rules: &[Ready],
+    iocs: Option<&IocList>,
+    prefilter: &Prefilter,
+    needed: &super::lazy::Needed,
+    item: Work,
+) -> Done {
     let mut done = Done::default();
     let take = |done: &mut Done, value: Value, place: &dyn Fn() -> String| {
         done.records += 1;
         match Event::new(value, place) {
             Some(event) => {
-                let hits = Engine::hits(rules, &event);
+                let hits = Engine::hits(rules, iocs, &event);
                 done.events.push((event.kind, hits));
             }
             None => done.unknown += 1,
@@ -228,19 +239,18 @@ pub fn scan(
             ..FileSummary::default()
         })
         .collect();
-    let Engine {
-        rules,
-        state,
-        claims,
-        joins,
-        seen,
-    } = engine;
+    let Engine { rules, iocs, tally } = engine;
+    let list = iocs.as_deref();
     let (work_tx, work_rx) = sync_channel::<Work>(threads * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
-    let prefilter = Prefilter::new(&rules);
-    let needed = super::lazy::Needed::new(&super::lazy::needed_fields(&rules));
-    let (state, claims, joins, seen, counts) = std::thread::scope(|s| {
+    let prefilter = Prefilter::new(&rules, list);
+    let mut fields = super::lazy::needed_fields(&rules);
+    if let Some(list) = list {
+        fields.extend(list.fields());
+    }
+    let needed = super::lazy::Needed::new(&fields);
+    let (tally, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
             let (rx, tx, rules, prefilter, needed) = (
                 work_rx.clone(),
@@ -253,7 +263,7 @@ pub fn scan(
                 loop {
                     let item = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(item) = item else { return };
-                    if tx.send(work(rules, prefilter, needed, item)).is_err() {
+                    if tx.send(work(rules, list, prefilter, needed, item)).is_err() {
                         return;
                     }
                 }
@@ -262,8 +272,7 @@ pub fn scan(
         drop(done_tx);
         let n_files = files.len();
         let rules_ref = &rules;
-        let collector =
-            s.spawn(move || collect(rules_ref, done_rx, state, claims, joins, seen, n_files));
+        let collector = s.spawn(move || collect(rules_ref, list, done_rx, tally, n_files));
         for (index, summary) in files.iter_mut().enumerate() {
             read_file(index, summary, &work_tx, progress);
         }
@@ -283,13 +292,7 @@ pub fn scan(
             }
         }
     }
-    engine = Engine {
-        rules,
-        state,
-        claims,
-        joins,
-        seen,
-    };
+    engine = Engine { rules, iocs, tally };
     Scanned {
         engine,
         files,
@@ -301,19 +304,11 @@ type Counts = Vec<(u64, Vec<(String, String)>, u64)>;
 
 fn collect(
     rules: &[Ready],
+    iocs: Option<&IocList>,
     rx: Receiver<Done>,
-    mut state: Aggregate,
-    mut claims: super::baseline::ClaimBaseline,
-    mut joins: super::joins::Joins,
-    mut seen: BTreeMap<&'static str, u64>,
+    mut tally: Tally,
     n_files: usize,
-) -> (
-    Aggregate,
-    super::baseline::ClaimBaseline,
-    super::joins::Joins,
-    BTreeMap<&'static str, u64>,
-    Counts,
-) {
+) -> (Tally, Counts) {
     let mut counts: Counts = vec![(0, Vec::new(), 0); n_files];
     for done in rx {
         let entry = &mut counts[done.file];
@@ -321,21 +316,13 @@ fn collect(
         entry.2 += done.unknown;
         entry.1.extend(done.skips);
         for kind in done.passed {
-            *seen.entry(kind.name()).or_default() += 1;
+            *tally.seen.entry(kind.name()).or_default() += 1;
         }
         for (kind, observed) in done.events {
-            super::absorb(
-                rules,
-                &mut state,
-                &mut claims,
-                &mut joins,
-                &mut seen,
-                kind,
-                observed,
-            );
+            super::absorb(rules, iocs, &mut tally, kind, observed);
         }
     }
-    (state, claims, joins, seen, counts)
+    (tally, counts)
 }
 
 fn read_file(

@@ -173,14 +173,16 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
         usize::MAX,
     )));
     lines.push(Line::styled(format!("Why: {}", f.rationale), theme.dim));
-    lines.push(Line::styled(
+    let rule = if f.techniques.is_empty() {
+        format!("rule {}", f.detection)
+    } else {
         format!(
             "ATT&CK {}  ·  rule {}",
             f.techniques.join(", "),
             f.detection
-        ),
-        theme.dim,
-    ));
+        )
+    };
+    lines.push(Line::styled(rule, theme.dim));
     for (field, value) in f.entities.iter().take(8) {
         let mut spans = vec![Span::styled(format!("{field}: "), theme.dim)];
         spans.extend(super::untrusted(value, theme.key, theme, 80));
