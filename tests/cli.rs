@@ -23,7 +23,6 @@ fn commands_not_built_yet_say_so_and_exit_2() {
     for args in [
         vec!["emulator", "--export-onprem", "/tmp/x"],
         vec!["scan", "x.json", "--sigma", "rules"],
-        vec!["posture", "snapshot.json", "--ioc", "iocs.csv"],
     ] {
         let out = home.run(&args, &[]);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
