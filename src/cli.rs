@@ -40,6 +40,10 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub ioc: Option<PathBuf>,
 
+    /// A directory of Sigma rules the console runs over the live feed.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
+
     /// Draw the first frame, leave, and print how long it took (start-up benchmark).
     #[arg(long, hide = true)]
     pub bench_startup: bool,
@@ -105,6 +109,9 @@ pub struct DemoArgs {
     /// Threat indicators (CSV or a STIX 2.1 bundle) to match live.
     #[arg(long, value_name = "FILE")]
     pub ioc: Option<PathBuf>,
+    /// A directory of Sigma rules to run over the live feed.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -209,10 +209,6 @@ fn case_context(
 
 fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
     use warroom::detect::{Engine, scan};
-    if args.sigma.is_some() {
-        eprintln!("warroom scan: --sigma is not in this build yet. Nothing was done.");
-        return Ok(2);
-    }
     let mut engine = match Engine::built_in() {
         Ok(engine) => engine,
         Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
@@ -220,6 +216,12 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
     if let Some(path) = &args.ioc {
         match load_iocs("scan", path) {
             Some(list) => engine = engine.with_iocs(list),
+            None => return Ok(2),
+        }
+    }
+    if let Some(dir) = &args.sigma {
+        match load_sigma("scan", dir) {
+            Some(rules) => engine = engine.with_sigma(rules),
             None => return Ok(2),
         }
     }
@@ -396,6 +398,38 @@ fn load_iocs(
         Err(e) => {
             eprintln!(
                 "warroom {command}: --ioc {}. Nothing was done.",
+                SafeText::new(&e)
+            );
+            None
+        }
+    }
+}
+
+/// Sigma rules, with what loaded, what cannot apply and what was refused
+/// said on stderr; `None` (after saying why) when none can be used.
+fn load_sigma(
+    command: &str,
+    dir: &std::path::Path,
+) -> Option<std::sync::Arc<warroom::detect::sigma::SigmaRules>> {
+    use warroom::model::SafeText;
+    match warroom::detect::sigma::SigmaRules::load(dir) {
+        Ok(rules) => {
+            eprintln!(
+                "warroom {command}: --sigma {}",
+                SafeText::new(&rules.summary())
+            );
+            for (file, why) in &rules.refused {
+                eprintln!(
+                    "warroom {command}: --sigma refused {}: {}",
+                    SafeText::new(&file.display().to_string()),
+                    SafeText::new(why)
+                );
+            }
+            Some(std::sync::Arc::new(rules))
+        }
+        Err(e) => {
+            eprintln!(
+                "warroom {command}: --sigma {}. Nothing was done.",
                 SafeText::new(&e)
             );
             None

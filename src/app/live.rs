@@ -75,6 +75,8 @@ pub struct LiveSetup {
     pub writer: Option<Settings>,
     /// Threat indicators matched against the feed and the directory.
     pub iocs: Option<Arc<crate::detect::ioc::IocList>>,
+    /// Sigma rules run over the feed.
+    pub sigma: Option<Arc<crate::detect::sigma::SigmaRules>>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -163,7 +165,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     }
-    let detections = detections(tx.clone(), setup.iocs.clone());
+    let detections = detections(tx.clone(), setup.iocs.clone(), setup.sigma.clone());
     if let Some(engine) = &detections {
         tokio::spawn(posture(
             client.clone(),
@@ -220,12 +222,18 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
 fn detections(
     tx: mpsc::Sender<Msg>,
     iocs: Option<Arc<crate::detect::ioc::IocList>>,
+    sigma: Option<Arc<crate::detect::sigma::SigmaRules>>,
 ) -> Option<std::sync::mpsc::Sender<EngineInput>> {
     let mut engine = match crate::detect::Engine::built_in() {
-        Ok(engine) => match iocs {
-            Some(list) => engine.with_iocs(list),
-            None => engine,
-        },
+        Ok(mut engine) => {
+            if let Some(list) = iocs {
+                engine = engine.with_iocs(list);
+            }
+            if let Some(rules) = sigma {
+                engine = engine.with_sigma(rules);
+            }
+            engine
+        }
         Err(e) => {
             let text = format!("the detections do not run: {e}");
             let _ = tx.try_send(Msg::Problem(SafeText::new(&text)));

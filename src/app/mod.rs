@@ -45,6 +45,7 @@ use state::{CaseLock, Session};
 pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyhow::Result<u8> {
     let settings = config.settings(cli.profile.as_deref())?;
     let iocs = load_iocs(cli.ioc.as_deref())?;
+    let sigma = load_sigma(cli.sigma.as_deref())?;
     // A tenant (or a token) is what makes a profile usable; without one
     // the panes say how to set it up.
     let configured = settings.tenant.is_some() || settings.has_access_token;
@@ -78,6 +79,7 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
             graph: graph.clone(),
             writer: None,
             iocs,
+            sigma,
         })
     });
     let background = Background { start, graph };
@@ -96,6 +98,18 @@ fn load_iocs(
         tracing::info!(left_out = notes.len(), "indicators left out of --ioc");
     }
     Ok(Some(std::sync::Arc::new(list)))
+}
+
+/// The `--sigma` rules, read before the terminal changes; rules that
+/// cannot apply are logged, not fatal.
+fn load_sigma(
+    dir: Option<&std::path::Path>,
+) -> anyhow::Result<Option<std::sync::Arc<crate::detect::sigma::SigmaRules>>> {
+    let Some(dir) = dir else { return Ok(None) };
+    let rules = crate::detect::sigma::SigmaRules::load(dir)
+        .map_err(|e| anyhow::anyhow!("--sigma {}", SafeText::new(&e)))?;
+    tracing::info!(summary = %rules.summary(), "Sigma rules");
+    Ok(Some(std::sync::Arc::new(rules)))
 }
 
 /// The console's background work and the Graph client it will connect.
@@ -262,6 +276,7 @@ pub fn demo(
     let demo_events_case = opened.case.clone();
     let dry_run = args.dry_run;
     let iocs = load_iocs(args.ioc.as_deref())?;
+    let sigma = load_sigma(args.sigma.as_deref())?;
     let graph = live::GraphSlot::default();
     let slot = graph.clone();
     let start: runtime::Starter = Box::new(move |tx| {
@@ -287,6 +302,7 @@ pub fn demo(
                 graph,
                 writer: Some(writer),
                 iocs,
+                sigma,
             })(tx);
             // The server runs on its own task; keep its handle alive here.
             let _ = running.server.await;

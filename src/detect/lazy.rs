@@ -89,6 +89,8 @@ pub struct Needed {
     /// Per length: each key with its first eight bytes as a number, so a
     /// key is compared as text only with the needed key it may equal.
     by_len: Vec<Vec<(u64, String)>>,
+    /// Every field (Sigma rules may read any).
+    all: bool,
 }
 
 fn head(key: &[u8]) -> u64 {
@@ -107,10 +109,21 @@ impl Needed {
             }
             by_len[f.len()].push((head(f.as_bytes()), f.clone()));
         }
-        Self { by_len }
+        Self { by_len, all: false }
+    }
+
+    /// Every field is needed.
+    pub fn everything() -> Self {
+        Self {
+            by_len: Vec::new(),
+            all: true,
+        }
     }
 
     fn contains(&self, key: &str) -> bool {
+        if self.all {
+            return true;
+        }
         let first = head(key.as_bytes());
         self.by_len
             .get(key.len())

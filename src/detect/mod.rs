@@ -13,6 +13,7 @@ pub mod posture;
 pub mod report;
 pub mod rule;
 pub mod scan;
+pub mod sigma;
 
 use std::collections::BTreeMap;
 
@@ -59,7 +60,16 @@ pub struct Engine {
     pub rules: Vec<Ready>,
     /// Threat indicators matched against every event, when a list is given.
     pub iocs: Option<std::sync::Arc<ioc::IocList>>,
+    /// Sigma rules run beside the built-in ones, when a directory is given.
+    pub sigma: Option<std::sync::Arc<sigma::SigmaRules>>,
     tally: Tally,
+}
+
+/// What runs beside the built-in rules, shared by every worker.
+#[derive(Clone, Copy, Default)]
+pub struct Extra<'a> {
+    pub iocs: Option<&'a ioc::IocList>,
+    pub sigma: Option<&'a sigma::SigmaRules>,
 }
 
 /// What the engine has concluded so far from the events it took.
@@ -69,6 +79,7 @@ pub(crate) struct Tally {
     claims: baseline::ClaimBaseline,
     joins: joins::Joins,
     iocs: ioc::Matches,
+    sigma: sigma::Matches,
     /// Events seen, by kind.
     seen: BTreeMap<&'static str, u64>,
 }
@@ -78,6 +89,7 @@ impl Engine {
         Self {
             rules,
             iocs: None,
+            sigma: None,
             tally: Tally::default(),
         }
     }
@@ -92,6 +104,20 @@ impl Engine {
         self
     }
 
+    /// Runs these Sigma rules too.
+    pub fn with_sigma(mut self, rules: std::sync::Arc<sigma::SigmaRules>) -> Self {
+        self.sigma = Some(rules);
+        self
+    }
+
+    /// The indicator list and Sigma rules, for `hits`.
+    pub fn extra(&self) -> Extra<'_> {
+        Extra {
+            iocs: self.iocs.as_deref(),
+            sigma: self.sigma.as_deref(),
+        }
+    }
+
     /// Events seen, by kind.
     pub fn seen(&self) -> &BTreeMap<&'static str, u64> {
         &self.tally.seen
@@ -99,12 +125,24 @@ impl Engine {
 
     /// The stateless part of running one event: which rules match, and
     /// what each keeps. Safe to run on many threads at once.
-    pub fn hits(rules: &[Ready], iocs: Option<&ioc::IocList>, event: &Event) -> Observed {
-        let indicators = iocs.map(|list| list.matches(event)).unwrap_or_default();
-        let place = if indicators.is_empty() {
+    pub fn hits(rules: &[Ready], extra: Extra<'_>, event: &Event) -> Observed {
+        let indicators = extra
+            .iocs
+            .map(|list| list.matches(event))
+            .unwrap_or_default();
+        let sigma = extra
+            .sigma
+            .map(|set| set.matches(event))
+            .unwrap_or_default();
+        let place = if indicators.is_empty() && sigma.is_empty() {
             None
         } else {
             Some((event.time, event.id.clone()))
+        };
+        let sigma_entities = if sigma.is_empty() {
+            Vec::new()
+        } else {
+            sigma::entities_of(event)
         };
         Observed {
             hits: rules
@@ -116,24 +154,24 @@ impl Engine {
             facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
             indicators,
+            sigma,
+            sigma_entities,
             place,
         }
     }
 
     /// Takes what `hits` made of one event.
     pub fn absorb(&mut self, kind: Kind, observed: Observed) {
-        absorb(
-            &self.rules,
-            self.iocs.as_deref(),
-            &mut self.tally,
-            kind,
-            observed,
-        );
+        let extra = Extra {
+            iocs: self.iocs.as_deref(),
+            sigma: self.sigma.as_deref(),
+        };
+        absorb(&self.rules, extra, &mut self.tally, kind, observed);
     }
 
     /// Runs one event through every rule.
     pub fn observe(&mut self, event: &Event) {
-        let hits = Self::hits(&self.rules, self.iocs.as_deref(), event);
+        let hits = Self::hits(&self.rules, self.extra(), event);
         self.absorb(event.kind, hits);
     }
 
@@ -181,6 +219,9 @@ impl Engine {
         if let Some(list) = &self.iocs {
             out.extend(self.tally.iocs.findings(list));
         }
+        if let Some(set) = &self.sigma {
+            out.extend(self.tally.sigma.findings(set));
+        }
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -199,6 +240,9 @@ pub struct Observed {
     pub join: Option<joins::Fact>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
+    /// Sigma rules it matches, and the entities it names for them.
+    pub sigma: Vec<usize>,
+    pub sigma_entities: Vec<(&'static str, String)>,
     /// When and which event, kept only when an indicator matched.
     pub place: Option<(Option<jiff::Timestamp>, String)>,
 }
@@ -207,7 +251,7 @@ pub struct Observed {
 /// the scan's collector thread).
 pub(crate) fn absorb(
     rules: &[Ready],
-    iocs: Option<&ioc::IocList>,
+    extra: Extra<'_>,
     tally: &mut Tally,
     kind: Kind,
     observed: Observed,
@@ -222,10 +266,16 @@ pub(crate) fn absorb(
     if let Some(fact) = observed.join {
         tally.joins.add(fact);
     }
-    if let (Some(list), Some((time, id))) = (iocs, observed.place) {
+    let Some((time, id)) = observed.place else {
+        return;
+    };
+    if let Some(list) = extra.iocs {
         for hit in observed.indicators {
             tally.iocs.add(list, hit, time, &id);
         }
+    }
+    for rule in observed.sigma {
+        tally.sigma.add(rule, time, &id, &observed.sigma_entities);
     }
 }
 

@@ -10,9 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::ioc::IocList;
 use super::rule::Ready;
-use super::{Engine, Event, Kind, Tally};
+use super::{Engine, Event, Extra, Kind, Tally};
 use crate::source::import::{self, FileSummary, Layout};
 
 /// Bytes of lines per chunk handed to a worker.
@@ -62,10 +61,12 @@ const KIND_KEYS: [&str; 5] = [
 ];
 
 impl Prefilter {
-    pub fn new(rules: &[Ready], iocs: Option<&IocList>) -> Self {
-        let indicators = match iocs {
-            None => Some(Vec::new()),
-            Some(list) => list.literals(),
+    pub fn new(rules: &[Ready], extra: Extra<'_>) -> Self {
+        let indicators = match (extra.iocs, extra.sigma) {
+            // Sigma rules may read any field: every record is read.
+            (_, Some(_)) => None,
+            (None, None) => Some(Vec::new()),
+            (Some(list), None) => list.literals(),
         };
         let literals: Option<Vec<String>> = rules
             .iter()
@@ -111,7 +112,7 @@ impl Prefilter {
 
 fn work(
     rules: &[Ready],
-    iocs: Option<&IocList>,
+    extra: Extra<'_>,
     prefilter: &Prefilter,
     needed: &super::lazy::Needed,
     item: Work,
@@ -121,7 +122,7 @@ fn work(
         done.records += 1;
         match Event::new(value, place) {
             Some(event) => {
-                let hits = Engine::hits(rules, iocs, &event);
+                let hits = Engine::hits(rules, extra, &event);
                 done.events.push((event.kind, hits));
             }
             None => done.unknown += 1,
@@ -239,17 +240,29 @@ pub fn scan(
             ..FileSummary::default()
         })
         .collect();
-    let Engine { rules, iocs, tally } = engine;
-    let list = iocs.as_deref();
+    let Engine {
+        rules,
+        iocs,
+        sigma,
+        tally,
+    } = engine;
+    let extra = Extra {
+        iocs: iocs.as_deref(),
+        sigma: sigma.as_deref(),
+    };
     let (work_tx, work_rx) = sync_channel::<Work>(threads * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
-    let prefilter = Prefilter::new(&rules, list);
+    let prefilter = Prefilter::new(&rules, extra);
     let mut fields = super::lazy::needed_fields(&rules);
-    if let Some(list) = list {
+    if let Some(list) = extra.iocs {
         fields.extend(list.fields());
     }
-    let needed = super::lazy::Needed::new(&fields);
+    let needed = if extra.sigma.is_some() {
+        super::lazy::Needed::everything()
+    } else {
+        super::lazy::Needed::new(&fields)
+    };
     let (tally, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
             let (rx, tx, rules, prefilter, needed) = (
@@ -263,7 +276,10 @@ pub fn scan(
                 loop {
                     let item = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(item) = item else { return };
-                    if tx.send(work(rules, list, prefilter, needed, item)).is_err() {
+                    if tx
+                        .send(work(rules, extra, prefilter, needed, item))
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -272,7 +288,7 @@ pub fn scan(
         drop(done_tx);
         let n_files = files.len();
         let rules_ref = &rules;
-        let collector = s.spawn(move || collect(rules_ref, list, done_rx, tally, n_files));
+        let collector = s.spawn(move || collect(rules_ref, extra, done_rx, tally, n_files));
         for (index, summary) in files.iter_mut().enumerate() {
             read_file(index, summary, &work_tx, progress);
         }
@@ -292,7 +308,12 @@ pub fn scan(
             }
         }
     }
-    engine = Engine { rules, iocs, tally };
+    engine = Engine {
+        rules,
+        iocs,
+        sigma,
+        tally,
+    };
     Scanned {
         engine,
         files,
@@ -304,7 +325,7 @@ type Counts = Vec<(u64, Vec<(String, String)>, u64)>;
 
 fn collect(
     rules: &[Ready],
-    iocs: Option<&IocList>,
+    extra: Extra<'_>,
     rx: Receiver<Done>,
     mut tally: Tally,
     n_files: usize,
@@ -319,7 +340,7 @@ fn collect(
             *tally.seen.entry(kind.name()).or_default() += 1;
         }
         for (kind, observed) in done.events {
-            super::absorb(rules, iocs, &mut tally, kind, observed);
+            super::absorb(rules, extra, &mut tally, kind, observed);
         }
     }
     (tally, counts)

@@ -1,0 +1,414 @@
+//! SigmaHQ rules for Entra ID and Microsoft 365 logs, run beside the
+//! built-in detections. Parsing and matching are rsigma's; what is
+//! warroom's is which rules can apply to which records (by logsource),
+//! the view that answers a rule's field names from Graph-shaped records
+//! (`view`), and findings that carry each rule's author, as the Detection
+//! Rule License asks.
+
+pub mod build;
+pub mod view;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use jiff::Timestamp;
+use rsigma_parser::{Level, SigmaRule};
+
+use super::{Entity, Event, Finding, Kind};
+use crate::model::Severity;
+
+/// The log types rules are written for that warroom keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Service {
+    SignIns,
+    Audits,
+    RiskDetections,
+    M365Audit,
+}
+
+impl Service {
+    /// The logsource `service` the rules use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::SignIns => "signinlogs",
+            Service::Audits => "auditlogs",
+            Service::RiskDetections => "riskdetection",
+            Service::M365Audit => "audit",
+        }
+    }
+
+    pub fn of(kind: Kind) -> Option<Self> {
+        match kind {
+            Kind::SignIn => Some(Service::SignIns),
+            Kind::Audit => Some(Service::Audits),
+            Kind::Risk => Some(Service::RiskDetections),
+            Kind::MailAudit => Some(Service::M365Audit),
+            Kind::Directory => None,
+        }
+    }
+
+    pub fn kind(self) -> Kind {
+        match self {
+            Service::SignIns => Kind::SignIn,
+            Service::Audits => Kind::Audit,
+            Service::RiskDetections => Kind::Risk,
+            Service::M365Audit => Kind::MailAudit,
+        }
+    }
+
+    /// The service a rule's logsource names, or why warroom has no
+    /// records for it.
+    fn of_rule(rule: &SigmaRule) -> Result<Self, String> {
+        let product = rule
+            .logsource
+            .product
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase();
+        let service = rule
+            .logsource
+            .service
+            .as_deref()
+            .unwrap_or("")
+            .to_lowercase();
+        match (product.as_str(), service.as_str()) {
+            ("azure", "signinlogs") => Ok(Service::SignIns),
+            ("azure", "auditlogs") => Ok(Service::Audits),
+            ("azure", "riskdetection") => Ok(Service::RiskDetections),
+            ("m365", "audit") => Ok(Service::M365Audit),
+            ("azure", "activitylogs") => Err(
+                "written for Azure Activity logs (subscription operations), which warroom does not read".into(),
+            ),
+            ("azure", "pim") => Err(
+                "written for PIM alerts, which warroom does not pull (its posture review judges PIM from the directory)".into(),
+            ),
+            ("m365", "exchange" | "threat_detection" | "threat_management") => Err(format!(
+                "written for m365 {service} alert records (eventSource/eventName), not the Unified Audit Log warroom reads"
+            )),
+            (p, s) => Err(format!("logsource {p}/{s} is not a log warroom reads")),
+        }
+    }
+}
+
+/// What a loaded rule is, for its findings.
+#[derive(Clone, Debug)]
+pub struct RuleInfo {
+    pub file: PathBuf,
+    pub id: String,
+    pub title: String,
+    pub author: String,
+    pub description: String,
+    pub severity: Severity,
+    pub techniques: Vec<String>,
+    pub service: Service,
+    pub rule: SigmaRule,
+}
+
+/// The rules of a directory, compiled per service.
+pub struct SigmaRules {
+    pub rules: Vec<RuleInfo>,
+    /// Files that did not load, and why.
+    pub refused: Vec<(PathBuf, String)>,
+    /// Rules that loaded but can match nothing warroom reads, and why.
+    pub inapplicable: Vec<(PathBuf, String)>,
+    engines: Vec<(Service, rsigma_eval::Engine)>,
+}
+
+/// Rules are compiled under an id that says their place in `rules`
+/// (their own id is kept in `RuleInfo`).
+const INDEX: &str = "warroom-rule-";
+
+impl SigmaRules {
+    /// Every `.yml` / `.yaml` file under `dir`.
+    pub fn load(dir: &Path) -> Result<Self, String> {
+        let mut files = Vec::new();
+        collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
+        files.sort();
+        if files.is_empty() {
+            return Err(format!(
+                "{}: no Sigma rule files (.yml) in it",
+                dir.display()
+            ));
+        }
+        let mut set = Self {
+            rules: Vec::new(),
+            refused: Vec::new(),
+            inapplicable: Vec::new(),
+            engines: Vec::new(),
+        };
+        for file in files {
+            set.load_file(&file);
+        }
+        Ok(set)
+    }
+
+    fn load_file(&mut self, file: &Path) {
+        let text = match std::fs::read_to_string(file) {
+            Ok(text) => text,
+            Err(e) => return self.refused.push((file.to_owned(), e.to_string())),
+        };
+        let collection = match rsigma_parser::parse_sigma_yaml(&text) {
+            Ok(c) => c,
+            Err(e) => return self.refused.push((file.to_owned(), e.to_string())),
+        };
+        for error in &collection.errors {
+            self.refused.push((file.to_owned(), error.clone()));
+        }
+        if !collection.correlations.is_empty() {
+            self.refused.push((
+                file.to_owned(),
+                "correlation rules are not run (no state across events here)".into(),
+            ));
+        }
+        for mut rule in collection.rules {
+            let service = match Service::of_rule(&rule).and_then(|s| template(&rule).map(|()| s)) {
+                Ok(s) => s,
+                Err(why) => {
+                    self.inapplicable.push((file.to_owned(), why));
+                    continue;
+                }
+            };
+            let index = self.rules.len();
+            let own_id = rule.id.replace(format!("{INDEX}{index}"));
+            let engine = match self.engines.iter_mut().find(|(s, _)| *s == service) {
+                Some((_, engine)) => engine,
+                None => {
+                    self.engines.push((service, rsigma_eval::Engine::new()));
+                    &mut self.engines.last_mut().expect("just pushed").1
+                }
+            };
+            if let Err(e) = engine.add_rule(&rule) {
+                self.refused
+                    .push((file.to_owned(), format!("does not compile: {e}")));
+                continue;
+            }
+            rule.id = own_id;
+            self.rules.push(RuleInfo {
+                file: file.to_owned(),
+                id: rule.id.clone().unwrap_or_else(|| file_stem(file)),
+                title: rule.title.clone(),
+                author: rule
+                    .author
+                    .clone()
+                    .unwrap_or_else(|| "unknown author".into()),
+                description: rule.description.clone().unwrap_or_default(),
+                severity: severity(rule.level),
+                techniques: techniques(&rule.tags),
+                service,
+                rule,
+            });
+        }
+    }
+
+    /// The rules one record matches (places in `rules`).
+    pub fn matches(&self, event: &Event) -> Vec<usize> {
+        let Some(service) = Service::of(event.kind) else {
+            return Vec::new();
+        };
+        let Some((_, engine)) = self.engines.iter().find(|(s, _)| *s == service) else {
+            return Vec::new();
+        };
+        let view = view::View::new(&event.value, service);
+        engine
+            .evaluate(&view)
+            .iter()
+            .filter_map(|r| {
+                r.header
+                    .rule_id
+                    .as_deref()?
+                    .strip_prefix(INDEX)?
+                    .parse()
+                    .ok()
+            })
+            .collect()
+    }
+
+    /// "118 rules; 24 cannot apply (…); 0 refused" for stderr.
+    pub fn summary(&self) -> String {
+        let mut why: BTreeMap<&str, usize> = BTreeMap::new();
+        for (_, reason) in &self.inapplicable {
+            *why.entry(reason.as_str()).or_default() += 1;
+        }
+        let reasons: Vec<String> = why.iter().map(|(r, n)| format!("{n} {r}")).collect();
+        format!(
+            "{} rules loaded; {} cannot apply{}; {} refused",
+            self.rules.len(),
+            self.inapplicable.len(),
+            if reasons.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", reasons.join("; "))
+            },
+            self.refused.len()
+        )
+    }
+}
+
+/// SigmaHQ ships a few rules as templates, with the placeholder `UPN`
+/// where the account to watch goes; run as they are, they watch nobody.
+fn template(rule: &SigmaRule) -> Result<(), String> {
+    use rsigma_parser::ast::Detection;
+    fn placeholder(d: &Detection) -> bool {
+        match d {
+            Detection::AllOf(items) => items.iter().any(|i| {
+                i.values.iter().any(|v| {
+                    matches!(v, rsigma_parser::value::SigmaValue::String(s) if s.original == "UPN")
+                })
+            }),
+            Detection::AnyOf(options) => options.iter().any(placeholder),
+            _ => false,
+        }
+    }
+    if rule.detection.named.values().any(placeholder) {
+        return Err("a template: a value is the placeholder 'UPN'; copy the rule with a real account to use it".into());
+    }
+    Ok(())
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect(&path, out)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("yaml"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn file_stem(file: &Path) -> String {
+    file.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn severity(level: Option<Level>) -> Severity {
+    match level {
+        Some(Level::Critical) => Severity::Critical,
+        Some(Level::High) => Severity::High,
+        Some(Level::Medium) => Severity::Medium,
+        Some(Level::Low) => Severity::Low,
+        Some(Level::Informational) | None => Severity::Info,
+    }
+}
+
+/// `attack.t1078.004` → `T1078.004`; tactic tags are dropped.
+fn techniques(tags: &[String]) -> Vec<String> {
+    tags.iter()
+        .filter_map(|t| t.strip_prefix("attack.t"))
+        .filter(|t| t.starts_with(|c: char| c.is_ascii_digit()))
+        .map(|t| format!("T{}", t.to_uppercase()))
+        .collect()
+}
+
+/// What matched each rule so far.
+#[derive(Debug, Default)]
+pub struct Matches {
+    groups: BTreeMap<usize, Group>,
+}
+
+#[derive(Debug, Default)]
+struct Group {
+    count: u64,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    evidence: Vec<String>,
+    entities: BTreeSet<(&'static str, String)>,
+}
+
+const EVIDENCE_KEPT: usize = 50;
+const ENTITIES_KEPT: usize = 20;
+
+/// The fields a Sigma finding names its entities by.
+const ENTITY_FIELDS: [&str; 4] = [
+    "userPrincipalName",
+    "ipAddress",
+    "initiatedBy.user.userPrincipalName",
+    "targetResources.displayName",
+];
+
+impl Matches {
+    pub fn add(
+        &mut self,
+        rule: usize,
+        time: Option<Timestamp>,
+        id: &str,
+        entities: &[(&'static str, String)],
+    ) {
+        let group = self.groups.entry(rule).or_default();
+        group.count += 1;
+        group.first = group.first.min(time).or(time);
+        group.last = group.last.max(time);
+        if group.evidence.len() < EVIDENCE_KEPT {
+            group.evidence.push(id.to_owned());
+        }
+        for e in entities {
+            if group.entities.len() < ENTITIES_KEPT {
+                group.entities.insert(e.clone());
+            }
+        }
+    }
+
+    pub fn findings(&self, rules: &SigmaRules) -> Vec<Finding> {
+        let iso = |t: Option<Timestamp>| t.map(crate::model::de::graph_time);
+        self.groups
+            .iter()
+            .map(|(i, g)| {
+                let rule = &rules.rules[*i];
+                let mut entities: Vec<Entity> = g
+                    .entities
+                    .iter()
+                    .map(|(f, v)| Entity {
+                        field: (*f).to_owned(),
+                        value: v.clone(),
+                    })
+                    .collect();
+                entities.push(Entity {
+                    field: "sigma.author".into(),
+                    value: rule.author.clone(),
+                });
+                entities.sort();
+                Finding {
+                    id: super::finding_id(&format!("sigma:{}", rule.id), ""),
+                    detection: format!("sigma:{}", rule.id),
+                    severity: rule.severity,
+                    title: rule.title.clone(),
+                    techniques: rule.techniques.clone(),
+                    entities,
+                    evidence: g.evidence.clone(),
+                    count: g.count,
+                    first_seen: iso(g.first),
+                    last_seen: iso(g.last),
+                    remediation: Vec::new(),
+                    explanation: format!(
+                        "{} record(s) match the Sigma rule \"{}\" by {} ({}, Detection Rule License 1.1).",
+                        g.count,
+                        rule.title,
+                        rule.author,
+                        rule.file
+                            .file_name()
+                            .map(|f| f.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    ),
+                    rationale: rule.description.clone(),
+                    verdict: None,
+                }
+            })
+            .collect()
+    }
+}
+
+/// The entities a matched record offers.
+pub fn entities_of(event: &Event) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for field in ENTITY_FIELDS {
+        if let Some(text) = super::event::text_at(&event.value, field) {
+            out.push((field, text));
+        }
+    }
+    out
+}

@@ -1,0 +1,377 @@
+//! A warroom record as a Sigma rule sees it. Rules name fields as the
+//! export their author had (Log Analytics columns, diagnostic settings,
+//! the portal); warroom keeps Graph's shape. This view answers a Sigma
+//! field name from the field map (`assets/sigma/fields.toml`), or failing
+//! that from the record itself: names compared without regard to case,
+//! arrays walked, Name/Value and displayName/newValue lists read as maps,
+//! and objects offered as their JSON text (as KQL matches a dynamic
+//! column).
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use rsigma_eval::event::{Event, EventValue};
+use serde_json::Value;
+
+use super::Service;
+
+const TEXT: &str = include_str!("../../../assets/sigma/fields.toml");
+
+/// Sigma name (lower-case) → paths, per service.
+pub struct FieldMap {
+    by_service: HashMap<String, HashMap<String, Vec<String>>>,
+}
+
+static SHARED: std::sync::LazyLock<FieldMap> = std::sync::LazyLock::new(|| {
+    FieldMap::parse(TEXT).expect("the shipped field map parses (a unit test checks it)")
+});
+
+impl FieldMap {
+    pub fn shared() -> &'static Self {
+        &SHARED
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        let raw: HashMap<String, HashMap<String, Vec<String>>> =
+            toml::from_str(text).map_err(|e| e.to_string())?;
+        let by_service = raw
+            .into_iter()
+            .map(|(service, fields)| {
+                let fields = fields
+                    .into_iter()
+                    .map(|(name, paths)| (name.to_lowercase(), paths))
+                    .collect();
+                (service, fields)
+            })
+            .collect();
+        Ok(Self { by_service })
+    }
+
+    /// Where a Sigma field is kept, when the map says.
+    pub fn paths(&self, service: Service, field: &str) -> Option<&[String]> {
+        self.by_service
+            .get(service.name())?
+            .get(&field.to_lowercase())
+            .map(Vec::as_slice)
+    }
+}
+
+/// One record offered to the Sigma engine.
+pub struct View<'a> {
+    pub value: &'a Value,
+    pub service: Service,
+}
+
+impl<'a> View<'a> {
+    pub fn new(value: &'a Value, service: Service) -> Self {
+        Self { value, service }
+    }
+
+    fn resolve(&self, path: &str) -> Vec<Cow<'a, Value>> {
+        match path {
+            "@outcome" => outcome(self.value).into_iter().collect(),
+            "@protocol" => protocol(self.value),
+            _ => {
+                let mut out = Vec::new();
+                let segments: Vec<&str> = path.split('.').collect();
+                walk(self.value, &segments, &mut out);
+                out
+            }
+        }
+    }
+}
+
+/// "Success" or "Failure" from a sign-in's error code.
+fn outcome(v: &Value) -> Option<Cow<'static, Value>> {
+    let code = v.pointer("/status/errorCode")?;
+    let ok = code.as_i64() == Some(0) || code.as_str() == Some("0");
+    Some(Cow::Owned(Value::from(if ok {
+        "Success"
+    } else {
+        "Failure"
+    })))
+}
+
+/// The authentication protocol as the portal names it, and as Graph does.
+fn protocol<'a>(v: &'a Value) -> Vec<Cow<'a, Value>> {
+    let mut out = Vec::new();
+    for field in ["authenticationProtocol", "originalTransferMethod"] {
+        if let Some(raw) = v.get(field).and_then(Value::as_str) {
+            let shown = match raw {
+                "deviceCode" | "deviceCodeFlow" => Some("Device Code"),
+                "ropc" => Some("ROPC"),
+                "saml20" => Some("SAML 2.0"),
+                "wsFederation" => Some("WS-Federation"),
+                "oAuth2" => Some("OAuth 2.0"),
+                _ => None,
+            };
+            out.extend(shown.map(|s| Cow::Owned(Value::from(s))));
+            out.push(Cow::Borrowed(&v[field]));
+        }
+    }
+    out
+}
+
+/// Keys that name an entry of a list read as a map, and the keys that
+/// hold its value.
+const NAME_KEYS: [&str; 4] = ["Name", "key", "displayName", "name"];
+const VALUE_KEYS: [&str; 4] = ["Value", "value", "newValue", "NewValue"];
+
+/// Every value at `segments` under `value`. A key or an entry's name
+/// may itself hold dots (`ConsentContext.IsAdminConsent`), so the longest
+/// run of segments that names one is taken first.
+fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) {
+    if segments.is_empty() {
+        match value {
+            // A list of objects is offered one object at a time.
+            Value::Array(items) if items.iter().any(Value::is_object) => {
+                out.extend(items.iter().map(Cow::Borrowed));
+            }
+            _ => out.push(Cow::Borrowed(value)),
+        }
+        return;
+    }
+    match value {
+        Value::Array(items) => {
+            for item in items {
+                walk(item, segments, out);
+            }
+        }
+        Value::Object(map) => {
+            for take in (1..=segments.len()).rev() {
+                let name = segments[..take].join(".");
+                let rest = &segments[take..];
+                if let Some((_, next)) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(&name)) {
+                    walk(next, rest, out);
+                    return;
+                }
+                // A Name/Value entry whose name is these segments.
+                let named = NAME_KEYS
+                    .iter()
+                    .filter_map(|k| map.get(*k))
+                    .filter_map(Value::as_str)
+                    .any(|n| n.eq_ignore_ascii_case(&name));
+                if named && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(*k)) {
+                    walk(v, rest, out);
+                    return;
+                }
+            }
+        }
+        // A JSON document kept as text (UAL fields, modifiedProperties).
+        Value::String(text) if text.starts_with(['{', '[']) => {
+            if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                let mut found = Vec::new();
+                walk(&parsed, segments, &mut found);
+                out.extend(found.into_iter().map(|v| Cow::Owned(v.into_owned())));
+            }
+        }
+        _ => {}
+    }
+}
+
+fn to_event_value(v: &Value) -> EventValue<'_> {
+    match v {
+        Value::Array(items) if items.is_empty() => EventValue::Str(Cow::Borrowed("[]")),
+        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+            EventValue::Array(items.iter().map(to_event_value).collect())
+        }
+        Value::Array(_) => EventValue::Str(Cow::Owned(json_text(v))),
+        // As text, and as its members' text (what rules written against a
+        // JSON column quote, without the braces).
+        Value::Object(_) => {
+            let text = json_text(v);
+            let members = text[1..text.len() - 1].to_owned();
+            EventValue::Array(vec![
+                EventValue::Str(Cow::Owned(text)),
+                EventValue::Str(Cow::Owned(members)),
+            ])
+        }
+        // Entra ends some activity names with a space: offer both.
+        Value::String(s) if s.trim() != s => EventValue::Array(vec![
+            EventValue::Str(Cow::Borrowed(s)),
+            EventValue::Str(Cow::Borrowed(s.trim())),
+        ]),
+        other => EventValue::from(other),
+    }
+}
+
+/// Keys in the order Graph writes them, so a rule matching a fragment of
+/// Graph's JSON text finds it (the record's own map is sorted).
+const GRAPH_ORDER: [&str; 6] = [
+    "id",
+    "displayName",
+    "type",
+    "userPrincipalName",
+    "oldValue",
+    "newValue",
+];
+
+/// An object or array as JSON text, keys in Graph's order.
+fn json_text(v: &Value) -> String {
+    match v {
+        Value::Object(map) => {
+            let mut keys: Vec<&String> = map.keys().collect();
+            keys.sort_by_key(|k| {
+                GRAPH_ORDER
+                    .iter()
+                    .position(|g| g == k)
+                    .unwrap_or(GRAPH_ORDER.len())
+            });
+            let parts: Vec<String> = keys
+                .iter()
+                .map(|k| format!("{}:{}", Value::from(k.as_str()), json_text(&map[*k])))
+                .collect();
+            format!("{{{}}}", parts.join(","))
+        }
+        Value::Array(items) => {
+            let parts: Vec<String> = items.iter().map(json_text).collect();
+            format!("[{}]", parts.join(","))
+        }
+        other => other.to_string(),
+    }
+}
+
+fn owned(v: EventValue<'_>) -> EventValue<'static> {
+    match v {
+        EventValue::Str(s) => EventValue::Str(Cow::Owned(s.into_owned())),
+        EventValue::Int(i) => EventValue::Int(i),
+        EventValue::Float(f) => EventValue::Float(f),
+        EventValue::Bool(b) => EventValue::Bool(b),
+        EventValue::Null => EventValue::Null,
+        EventValue::Array(a) => EventValue::Array(a.into_iter().map(owned).collect()),
+        EventValue::Map(m) => EventValue::Map(
+            m.into_iter()
+                .map(|(k, v)| (Cow::Owned(k.into_owned()), owned(v)))
+                .collect(),
+        ),
+    }
+}
+
+fn strings<'v>(v: &'v Value, visit: &mut dyn FnMut(&str)) {
+    match v {
+        Value::String(s) => visit(s),
+        Value::Array(items) => items.iter().for_each(|i| strings(i, visit)),
+        Value::Object(map) => map.values().for_each(|i| strings(i, visit)),
+        _ => {}
+    }
+}
+
+impl Event for View<'_> {
+    fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
+        let found: Vec<Cow<'_, Value>> = match FieldMap::shared().paths(self.service, path) {
+            Some(paths) => paths.iter().flat_map(|p| self.resolve(p)).collect(),
+            None => self.resolve(path),
+        };
+        // One flat list: a rule compares with each value.
+        let mut values: Vec<EventValue<'_>> = Vec::new();
+        for v in &found {
+            match owned(to_event_value(v.as_ref())) {
+                EventValue::Array(inner) if found.len() > 1 => values.extend(inner),
+                other => values.push(other),
+            }
+        }
+        match values.len() {
+            0 => None,
+            1 => values.pop(),
+            _ => Some(EventValue::Array(values)),
+        }
+    }
+
+    fn any_string_value(&self, pred: &dyn Fn(&str) -> bool) -> bool {
+        let mut hit = false;
+        strings(self.value, &mut |s| hit = hit || pred(s));
+        hit
+    }
+
+    fn all_string_values(&self) -> Vec<Cow<'_, str>> {
+        let mut out = Vec::new();
+        strings(self.value, &mut |s| out.push(Cow::Owned(s.to_owned())));
+        out
+    }
+
+    fn to_json(&self) -> Value {
+        self.value.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sigma_names_find_graph_fields() {
+        let signin = json!({"status": {"errorCode": 0, "additionalDetails": "MFA completed"},
+            "deviceDetail": {"trustType": "", "isCompliant": false},
+            "networkLocationDetails": [], "authenticationProtocol": "deviceCode"});
+        let view = View::new(&signin, Service::SignIns);
+        assert_eq!(view.get_field("ResultType").unwrap().as_i64(), Some(0));
+        let status = view.get_field("Status").unwrap();
+        assert!(
+            matches!(status, EventValue::Array(ref v) if v.len() == 2),
+            "{status:?}"
+        );
+        assert_eq!(
+            view.get_field("DeviceDetail.trusttype")
+                .unwrap()
+                .as_str()
+                .unwrap(),
+            ""
+        );
+        assert_eq!(
+            view.get_field("DeviceDetail.isCompliant")
+                .unwrap()
+                .as_str()
+                .unwrap(),
+            "false"
+        );
+        assert_eq!(
+            view.get_field("NetworkLocationDetails")
+                .unwrap()
+                .as_str()
+                .unwrap(),
+            "[]"
+        );
+        assert!(matches!(
+            view.get_field("properties.message"),
+            Some(EventValue::Array(_))
+        ));
+        assert!(view.get_field("Nothing.here").is_none());
+
+        let audit = json!({"activityDisplayName": "Consent to application",
+            "targetResources": [{"id": "62e90394-69f5-4237-9190-012177145e10",
+                "modifiedProperties": [{"displayName": "ConsentContext.IsAdminConsent", "newValue": "\"True\""}]}]});
+        let view = View::new(&audit, Service::Audits);
+        let message = view.get_field("properties.message").unwrap();
+        let EventValue::Array(values) = message else {
+            panic!("{message:?}")
+        };
+        assert_eq!(values[0].as_str().unwrap(), "Consent to application");
+        // Each target offered as its JSON text, for `contains`.
+        let EventValue::Array(targets) = view.get_field("TargetResources").unwrap() else {
+            panic!("a target is offered as text and as its members")
+        };
+        assert!(targets[0].as_str().unwrap().contains("62e90394"));
+        assert_eq!(
+            view.get_field("ConsentContext.IsAdminConsent")
+                .unwrap()
+                .as_str()
+                .unwrap(),
+            "\"True\""
+        );
+
+        let ual = json!({"operation": "MailItemsAccessed",
+            "auditData": {"ExtendedProperties": [{"Name": "RequestType", "Value": "OAuth2:Authorize"}]}});
+        let view = View::new(&ual, Service::M365Audit);
+        assert_eq!(
+            view.get_field("RequestType").unwrap().as_str().unwrap(),
+            "OAuth2:Authorize"
+        );
+    }
+
+    #[test]
+    fn the_shipped_map_parses() {
+        let map = FieldMap::parse(TEXT).unwrap();
+        assert!(map.paths(Service::SignIns, "resulttype").is_some());
+    }
+}
