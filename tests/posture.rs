@@ -240,6 +240,22 @@ async fn what_an_attacker_adds_between_snapshots_is_named() {
             "resourceId": graph, "scope": "Mail.ReadWrite offline_access"}),
     )
     .await;
+    let owned = admin
+        .write_once(
+            reqwest::Method::POST,
+            &format!("{base}/applications/{payroll_app}/owners/$ref"),
+            Some(&serde_json::json!({
+                "@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{isaiah}")
+            })),
+        )
+        .await;
+    assert!(
+        matches!(
+            owned,
+            warroom::source::graph::client::WriteOutcome::Done { status: 204, .. }
+        ),
+        "{owned:?}"
+    );
     send(
         &admin,
         &format!("{base}/roleManagement/directory/roleAssignments"),
@@ -295,7 +311,10 @@ async fn what_an_attacker_adds_between_snapshots_is_named() {
     let role = one("posture.diff.role-member-added");
     assert!(role.explanation.contains("isaiah.langer@contoso.com"));
     assert!(role.explanation.contains("Global Administrator"));
-    for f in [credential, grant, role] {
+    let owner = one("posture.diff.owner-added");
+    assert!(owner.explanation.contains("isaiah.langer@contoso.com"));
+    assert!(owner.explanation.contains("Payroll Sync"));
+    for f in [credential, grant, role, owner] {
         assert_eq!(
             f.severity,
             warroom::model::Severity::High,
@@ -304,7 +323,7 @@ async fn what_an_attacker_adds_between_snapshots_is_named() {
         );
     }
     // Nothing else changed, and a snapshot compared with itself shows nothing.
-    assert_eq!(changes.findings.len(), 3, "{:#?}", changes.findings);
+    assert_eq!(changes.findings.len(), 4, "{:#?}", changes.findings);
     assert!(diff::compare(&after, &after).findings.is_empty());
 
     // The review of the new snapshot sees the new admin stand outside PIM.

@@ -187,6 +187,8 @@ pub struct Application {
     /// Permissions the app asks for: (resource appId, app role or scope id, "Role" | "Scope").
     pub required: Vec<(&'static str, &'static str, &'static str)>,
     pub multi_tenant: bool,
+    /// Users who own the registration (and may add credentials to it).
+    pub owners: Vec<Guid>,
 }
 
 impl Application {

@@ -540,6 +540,8 @@ pub fn application(
 ) -> usize {
     let app_id = b.ids.next_guid();
     let cred = credential(b, CredentialKind::Password, "prod", created_ms);
+    // Contoso's cloud administrator registers the company's apps.
+    let owner = b.tenant.users.get(who::ADELE).map(|u| u.id);
     let app = Application {
         id: b.ids.next_guid(),
         app_id,
@@ -548,6 +550,7 @@ pub fn application(
         credentials: vec![cred],
         required,
         multi_tenant,
+        owners: owner.into_iter().collect(),
     };
     b.tenant.applications.push(app);
     service_principal(
@@ -749,6 +752,7 @@ fn applications(b: &mut Build) {
             (g, r::APPLICATION_READ_WRITE_ALL, "Role"),
         ],
         multi_tenant: false,
+        owners: Vec::new(),
     });
     let responder_sp = service_principal(
         b,

@@ -205,10 +205,74 @@ pub fn add_role(tenant: &mut Tenant, who: Who, body: &[u8]) -> Result<Outcome, A
     Ok(Outcome::Created(json))
 }
 
+#[derive(Deserialize)]
+struct NewReference {
+    #[serde(rename = "@odata.id")]
+    id: String,
+}
+
+/// `POST /applications/{id}/owners/$ref`: a user made owner of an app
+/// registration, who may then add credentials to it.
+pub fn add_owner(
+    tenant: &mut Tenant,
+    who: Who,
+    app: &str,
+    body: &[u8],
+) -> Result<Outcome, ApiError> {
+    let reference: NewReference = serde_json::from_slice(body).map_err(bad_body)?;
+    let user_id = reference
+        .id
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or("");
+    let user_id = guid(user_id, "@odata.id")?;
+    let user = tenant
+        .users
+        .iter()
+        .position(|u| u.id == user_id)
+        .ok_or_else(|| missing("user", &user_id.to_string()))?;
+    let at = tenant
+        .applications
+        .iter()
+        .position(|a| a.id.to_string() == app)
+        .ok_or_else(|| missing("application", app))?;
+    if tenant.applications[at].owners.contains(&user_id) {
+        return Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "One or more added object references already exist for the following modified properties: 'owners'.",
+        ));
+    }
+    tenant.applications[at].owners.push(user_id);
+    let target = Target::other(
+        app.to_owned(),
+        tenant.applications[at].display.clone(),
+        "Application",
+    );
+    let mut owner = Target::user(&tenant.users[user]);
+    owner.kind = "User";
+    log(
+        tenant,
+        who,
+        Change {
+            activity: "Add owner to application",
+            category: "ApplicationManagement",
+            operation: "Assign",
+            targets: vec![owner, target],
+            modified: Vec::new(),
+        },
+    );
+    Ok(Outcome::NoContent)
+}
+
 /// The Graph app role an app-only caller needs for these writes, if the
 /// path is one of them.
 pub fn permission_for(segments: &[&str]) -> Option<&'static str> {
     match segments {
+        ["applications", _, "owners", "$ref"] => {
+            Some(catalog::graph_app_role::APPLICATION_READ_WRITE_ALL)
+        }
         ["oauth2PermissionGrants"] => Some("8e8e4742-1d95-4f68-9d56-6ee75648c72a"),
         ["servicePrincipals", _, "appRoleAssignedTo"] => {
             Some("06b708a9-e830-4db3-a914-8e69da51d44f")

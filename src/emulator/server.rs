@@ -1120,14 +1120,34 @@ fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
             }
             (format!("domains('{id}')/federationConfiguration"), list)
         }
-        ["applications"] => (
-            "applications".into(),
-            tenant
-                .applications
-                .iter()
-                .map(|a| a.json(&domain))
-                .collect(),
-        ),
+        ["applications"] => {
+            // `$expand=owners`: each registration with who owns it.
+            let expand = ctx
+                .query
+                .get("$expand")
+                .is_some_and(|e| e.split(',').any(|x| x.trim().starts_with("owners")));
+            let apps = tenant.applications.iter().map(|a| {
+                let mut json = a.json(&domain);
+                if expand {
+                    let owners: Vec<Value> = a
+                        .owners
+                        .iter()
+                        .filter_map(|id| tenant.users.iter().find(|u| u.id == *id))
+                        .map(|u| {
+                            serde_json::json!({
+                                "@odata.type": "#microsoft.graph.user",
+                                "id": u.id.to_string(),
+                                "displayName": u.display,
+                                "userPrincipalName": u.upn,
+                            })
+                        })
+                        .collect();
+                    json["owners"] = Value::Array(owners);
+                }
+                json
+            });
+            ("applications".into(), apps.collect())
+        }
         ["applications", id] => {
             return one(
                 ctx,

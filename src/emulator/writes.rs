@@ -334,6 +334,9 @@ pub fn apply(
             add_password(tenant, who, segments[0], id, body)
         }
         (Method::Post, ["oauth2PermissionGrants"]) => super::grants::add_grant(tenant, who, body),
+        (Method::Post, ["applications", id, "owners", "$ref"]) => {
+            super::grants::add_owner(tenant, who, id, body)
+        }
         (Method::Post, ["servicePrincipals", id, "appRoleAssignedTo"]) => {
             super::grants::add_app_role(tenant, who, id, body)
         }

@@ -93,6 +93,13 @@ const USER: Kind = Kind {
     remediation: &["review-new-accounts"],
     rationale: "New accounts during an incident must each be explained; attackers create cloud accounts to come back with.",
 };
+const OWNER: Kind = Kind {
+    id: "posture.diff.owner-added",
+    title: "Owner added to an app registration since the earlier snapshot",
+    techniques: &["T1098"],
+    remediation: &["review-app-permissions"],
+    rationale: "An app's owner can add credentials to it at will; a new owner of an app with broad permissions is a quiet way back in.",
+};
 const APP: Kind = Kind {
     id: "posture.diff.app-added",
     title: "App or service principal added since the earlier snapshot",
@@ -200,6 +207,9 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Changes {
         if b.both(part, &mut not_compared) {
             credentials_changed(&mut b, part);
         }
+    }
+    if old.has(Part::Applications) && new.has(Part::Applications) {
+        owners_changed(&mut b, &mut not_compared);
     }
     if b.both(Part::AppRoleAssignments, &mut not_compared) {
         let before = by_id(old.list(Part::AppRoleAssignments));
@@ -509,6 +519,75 @@ fn credentials_changed(b: &mut Builder, part: Part) {
     }
     for (kind, severity, key, text, entities, evidence) in found {
         b.push(kind, severity, &key, text, entities, &evidence);
+    }
+}
+
+/// Owners of app registrations, where both snapshots list them
+/// (`$expand=owners`).
+fn owners_changed(b: &mut Builder, not_compared: &mut Vec<String>) {
+    let owners = |app: &Value| -> Option<BTreeMap<String, String>> {
+        let list = app.get("owners")?.as_array()?;
+        Some(
+            list.iter()
+                .filter_map(|o| {
+                    let id = text(o, "id")?.to_owned();
+                    let name = text(o, "userPrincipalName")
+                        .or_else(|| text(o, "displayName"))
+                        .unwrap_or(&id)
+                        .to_owned();
+                    Some((id, name))
+                })
+                .collect(),
+        )
+    };
+    let before: BTreeMap<&str, Option<BTreeMap<String, String>>> = b
+        .old
+        .list(Part::Applications)
+        .iter()
+        .filter_map(|a| Some((text(a, "id")?, owners(a))))
+        .collect();
+    let mut found = Vec::new();
+    let mut unknown = false;
+    for app in b.new.list(Part::Applications) {
+        let Some(id) = text(app, "id") else { continue };
+        let Some(now) = owners(app) else {
+            unknown = true;
+            continue;
+        };
+        let had = match before.get(id) {
+            Some(Some(had)) => had.clone(),
+            Some(None) => {
+                unknown = true;
+                continue;
+            }
+            // A new registration: its owners come with it.
+            None => continue,
+        };
+        let display = text(app, "displayName").unwrap_or(id).to_owned();
+        for (owner, name) in now.iter().filter(|(o, _)| !had.contains_key(*o)) {
+            found.push((
+                format!("{id}:{owner}"),
+                format!("{name} became an owner of the app registration {display}"),
+                vec![
+                    ("targetResources.displayName", display.clone()),
+                    ("owner", name.clone()),
+                ],
+                id.to_owned(),
+            ));
+        }
+    }
+    if unknown {
+        not_compared.push("application owners".into());
+    }
+    for (key, explanation, entities, evidence) in found {
+        b.push(
+            &OWNER,
+            Severity::High,
+            &key,
+            explanation,
+            entities,
+            &evidence,
+        );
     }
 }
 

@@ -55,7 +55,10 @@ const FIXED_PARTS: &[(&str, &str)] = &[
         "roleManagement/directory/roleAssignmentScheduleInstances",
         "#microsoft.graph.unifiedRoleAssignmentScheduleInstance",
     ),
-    ("applications?$top=999", "#microsoft.graph.application"),
+    (
+        "applications?$top=999&$expand=owners($select=id,displayName,userPrincipalName)",
+        "#microsoft.graph.application",
+    ),
     (
         "servicePrincipals?$top=999",
         "#microsoft.graph.servicePrincipal",
