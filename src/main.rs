@@ -333,6 +333,9 @@ fn posture(
     }
     let findings = posture::findings(&verdicts, &extra, snapshot.taken_at);
     print!("{}", render(args.format, &findings));
+    if matches!(args.format, warroom::cli::Format::Markdown) {
+        print!("{}", posture::verdicts_markdown(&verdicts));
+    }
     let count = |o: Outcome| verdicts.iter().filter(|v| v.outcome == o).count();
     let passed: Vec<&str> = verdicts
         .iter()

@@ -41,7 +41,7 @@ pub fn read(base64_der: &str) -> Result<CertFacts, String> {
     let der = engines
         .iter()
         .find_map(|e| e.decode(&text).ok())
-        .ok_or("not base64")?;
+        .ok_or("not base64 (cut short or damaged)")?;
     let cert = x509_cert::Certificate::from_der(&der)
         .map_err(|e| format!("not an X.509 certificate ({e})"))?;
     let tbs = &cert.tbs_certificate;

@@ -222,6 +222,30 @@ pub fn findings(verdicts: &[Verdict], changes: &[Finding], at: Option<Timestamp>
     out
 }
 
+/// Every check's verdict as a Markdown table, for the incident record
+/// (passes included: "checked and fine" is worth writing down).
+pub fn verdicts_markdown(verdicts: &[Verdict]) -> String {
+    let mut md = String::from(
+        "\n## Posture checks\n\n| check | verdict | objects | note |\n|---|---|---|---|\n",
+    );
+    for v in verdicts {
+        let verdict = match v.outcome {
+            Outcome::Fail => "fail",
+            Outcome::Unknown => "not judged",
+            Outcome::Pass => "pass",
+        };
+        let note = crate::model::SafeText::new(&v.note)
+            .as_str()
+            .replace('|', "\\|");
+        md.push_str(&format!(
+            "| {} | {verdict} | {} | {note} |\n",
+            v.check.title,
+            v.failures.len()
+        ));
+    }
+    md
+}
+
 /// A non-empty string field.
 pub(crate) fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key)
