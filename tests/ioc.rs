@@ -52,8 +52,10 @@ fn by_indicator(findings: &[Value]) -> Vec<(String, &Value)> {
 fn count(found: &[(String, &Value)], indicator: &str) -> u64 {
     found
         .iter()
-        .find(|(i, _)| i.eq_ignore_ascii_case(indicator))
-        .map_or(0, |(_, f)| f["count"].as_u64().unwrap())
+        .filter(|(i, _)| i.eq_ignore_ascii_case(indicator))
+        .map(|(_, f)| f["count"].as_u64().unwrap())
+        .max()
+        .unwrap_or(0)
 }
 
 fn stix(indicators: &[(&str, &str)], valid_until: &str) -> Value {
@@ -111,10 +113,11 @@ fn a_real_export_matches_csv_and_stix_indicators() {
     assert_eq!(count(&found, "Edg/90.0.818.49"), 56);
     assert_eq!(count(&found, "5e3ce6c0-2b1f-4285-8d4b-75ee78787346"), 16);
     assert_eq!(count(&found, "198.51.100.99"), 0);
-    // The same address from an expired feed: one finding, from the valid one.
+    // The same address from an expired feed: a hit from the valid one, and
+    // an informational note from the expired one.
     let ip: Vec<&Value> = found
         .iter()
-        .filter(|(i, _)| i == "175.45.176.99")
+        .filter(|(i, f)| i == "175.45.176.99" && f["severity"] != "info")
         .map(|(_, f)| *f)
         .collect();
     assert_eq!(ip.len(), 1);
@@ -159,10 +162,21 @@ fn a_real_export_matches_csv_and_stix_indicators() {
     for (_, f) in &found {
         assert!(f["explanation"].as_str().unwrap().contains("Partner CERT"));
     }
-    // Valid only before the sign-ins: nothing.
+    // Valid only before the sign-ins: no hits, but the records are shown
+    // as worth a look (informational, none counted).
     std::fs::write(&bundle, stix(&patterns, "2021-03-01T00:00:00Z").to_string()).unwrap();
     let (findings, _) = scan_with(&home, &[&sample], &bundle);
-    assert!(by_indicator(&findings).is_empty());
+    let found = by_indicator(&findings);
+    assert_eq!(found.len(), 5);
+    for (_, f) in &found {
+        assert_eq!(f["severity"], "info");
+        assert_eq!(f["count"], 0);
+        let explanation = f["explanation"].as_str().unwrap();
+        assert!(
+            explanation.contains("outside its validity window"),
+            "{explanation}"
+        );
+    }
 }
 
 #[test]

@@ -196,8 +196,11 @@ pub struct Hit {
 pub struct IocList {
     pub indicators: Vec<Indicator>,
     exact: HashMap<(IndicatorKind, String), Vec<usize>>,
+    /// Single addresses, looked up directly; networks, tried in turn.
+    addresses: HashMap<IpAddr, Vec<usize>>,
     nets: Vec<(IpAddr, u8, usize)>,
-    domains: Vec<(String, usize)>,
+    /// A domain matches itself and every name under it.
+    domains: HashMap<String, Vec<usize>>,
     agents: Option<aho_corasick::AhoCorasick>,
     agent_ids: Vec<usize>,
 }
@@ -240,14 +243,23 @@ impl IocList {
         for (i, ind) in indicators.iter().enumerate() {
             let value = ind.value.trim().to_lowercase();
             match ind.kind {
-                IndicatorKind::Ip => {
-                    if let Some((net, bits)) = parse_net(&value) {
-                        list.nets.push((net, bits, i));
+                IndicatorKind::Ip => match parse_net(&value) {
+                    Some((addr, bits))
+                        if u32::from(bits) == if addr.is_ipv4() { 32 } else { 128 } =>
+                    {
+                        list.addresses
+                            .entry(addr.to_canonical())
+                            .or_default()
+                            .push(i);
                     }
-                }
+                    Some((net, bits)) => list.nets.push((net, bits, i)),
+                    None => {}
+                },
                 IndicatorKind::Domain => list
                     .domains
-                    .push((value.trim_start_matches("*.").to_owned(), i)),
+                    .entry(value.trim_start_matches("*.").to_owned())
+                    .or_default()
+                    .push(i),
                 IndicatorKind::UserAgent => {
                     agents.push(value);
                     list.agent_ids.push(i);
@@ -295,10 +307,11 @@ impl IocList {
                             let o = a.octets();
                             out.push(format!("{}.{}.", o[0], o[1]));
                         }
-                        // Other networks and IPv6 (written many ways).
+                        // Other networks, and IPv6 (written many ways).
                         _ => return None,
                     }
                 }
+                IndicatorKind::Url => out.push(v.trim_end_matches('/').to_owned()),
                 _ => out.push(v.trim_start_matches("*.").to_owned()),
             }
         }
@@ -330,7 +343,10 @@ impl IocList {
             IndicatorKind::Ip => {
                 let bare = lower.trim_start_matches('[');
                 let bare = bare.split(']').next().unwrap_or(bare);
-                if let Ok(addr) = bare.parse::<IpAddr>() {
+                if let Ok(addr) = bare.parse::<IpAddr>().map(|a| a.to_canonical()) {
+                    for i in self.addresses.get(&addr).into_iter().flatten() {
+                        hit(*i);
+                    }
                     for (net, bits, i) in &self.nets {
                         if in_net(addr, *net, *bits) {
                             hit(*i);
@@ -378,9 +394,18 @@ impl IocList {
     }
 
     fn domain(&self, host: &str, hit: &mut impl FnMut(usize)) {
-        for (domain, i) in &self.domains {
-            if host == domain || host.ends_with(&format!(".{domain}")) {
+        if self.domains.is_empty() {
+            return;
+        }
+        // The host, then each name it sits under: a.b.evil.com, b.evil.com, …
+        let mut rest = host;
+        loop {
+            for i in self.domains.get(rest).into_iter().flatten() {
                 hit(*i);
+            }
+            match rest.split_once('.') {
+                Some((_, parent)) if !parent.is_empty() => rest = parent,
+                _ => break,
             }
         }
     }
@@ -397,7 +422,7 @@ impl IocList {
             IndicatorKind::UserAgent,
         ] {
             let wanted = match kind {
-                IndicatorKind::Ip => !self.nets.is_empty(),
+                IndicatorKind::Ip => !self.nets.is_empty() || !self.addresses.is_empty(),
                 IndicatorKind::UserAgent => self.agents.is_some(),
                 IndicatorKind::User => !self.domains.is_empty() || !self.exact.is_empty(),
                 IndicatorKind::Url => !self.domains.is_empty() || !self.exact.is_empty(),
@@ -423,7 +448,10 @@ impl IocList {
     /// service principals, accounts, domains, federation issuers.
     pub fn judge_snapshot(&self, snapshot: &super::posture::Snapshot) -> Vec<Finding> {
         use super::posture::Part;
-        let mut matches = Matches::default();
+        let mut matches = Matches {
+            scope: "snapshot:",
+            ..Matches::default()
+        };
         let at = snapshot.taken_at;
         let mut look = |kind, field: &'static str, text: Option<&str>, id: &str| {
             let Some(text) = text else { return };
@@ -472,6 +500,9 @@ impl IocList {
 #[derive(Debug, Default)]
 pub struct Matches {
     groups: BTreeMap<usize, Group>,
+    /// Told apart in finding ids: matches in a snapshot are not the same
+    /// finding as matches in events.
+    scope: &'static str,
 }
 
 #[derive(Debug, Default)]
@@ -495,8 +526,10 @@ impl Matches {
             return;
         }
         group.count += 1;
-        group.first = group.first.min(time).or(time);
-        group.last = group.last.max(time);
+        if let Some(t) = time {
+            group.first = Some(group.first.map_or(t, |f| f.min(t)));
+            group.last = Some(group.last.map_or(t, |l| l.max(t)));
+        }
         if group.evidence.len() < EVIDENCE_KEPT && !id.is_empty() {
             group.evidence.push(id.to_owned());
         }
@@ -509,7 +542,6 @@ impl Matches {
         let iso = |t: Option<Timestamp>| t.map(crate::model::de::graph_time);
         self.groups
             .iter()
-            .filter(|(_, g)| g.count > 0)
             .map(|(i, g)| {
                 let ind = &list.indicators[*i];
                 let mut entities: Vec<Entity> = g
@@ -526,18 +558,32 @@ impl Matches {
                 });
                 entities.sort();
                 entities.dedup();
-                let outside = if g.outside > 0 {
-                    format!("; {} more outside its validity window are not counted", g.outside)
+                let outside = match (g.count, g.outside) {
+                    (_, 0) => String::new(),
+                    (0, n) => format!(
+                        "; all {n} fall outside its validity window, so they are not counted as hits (the list may have been published after the activity: look at them)"
+                    ),
+                    (_, n) => format!("; {n} more outside its validity window are not counted"),
+                };
+                // Only out-of-window records: worth a look, not an alarm.
+                let severity = if g.count == 0 {
+                    Severity::Info
                 } else {
-                    String::new()
+                    ind.severity()
                 };
                 Finding {
                     id: super::finding_id(
                         "ioc.match",
-                        &format!("{:?}:{}:{}", ind.kind, ind.value.to_lowercase(), ind.source),
+                        &format!(
+                            "{}{:?}:{}:{}",
+                            self.scope,
+                            ind.kind,
+                            ind.value.to_lowercase(),
+                            ind.source
+                        ),
                     ),
                     detection: "ioc.match".into(),
-                    severity: ind.severity(),
+                    severity,
                     title: format!("Threat indicator seen: {} {}", ind.kind.name(), ind.value),
                     techniques: Vec::new(),
                     entities,
@@ -635,7 +681,9 @@ fn from_csv(text: &str, file: &str) -> Result<(Vec<Indicator>, Vec<String>), Str
     ]);
     let source_col = col(&["source", "feed", "provider", "author", "created_by"]);
     let confidence_col = col(&["confidence", "score"]);
-    let from_col = col(&["valid_from", "first_seen", "created"]);
+    // Not `first_seen` or `created`: when a value was first seen is not
+    // when it stopped being innocent.
+    let from_col = col(&["valid_from"]);
     let until_col = col(&["valid_until", "expiration", "expires", "expiry"]);
     let name_col = col(&["description", "name", "comment", "title"]);
     let mut out = Vec::new();
@@ -769,7 +817,7 @@ fn stix_comparisons(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, Strin
         return Err("the pattern joins conditions with AND or FOLLOWEDBY; only single values and OR are matched".into());
     }
     let mut out = Vec::new();
-    for part in inner.split(" OR ") {
+    for part in split_or(inner) {
         let part = part
             .trim()
             .trim_start_matches('[')
@@ -779,7 +827,11 @@ fn stix_comparisons(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, Strin
             return Err(format!("\"{part}\" is not a comparison with ="));
         };
         let path = path.trim();
-        if path.ends_with('!') || path.ends_with('<') || path.ends_with('>') {
+        if path.ends_with('!')
+            || path.ends_with('<')
+            || path.ends_with('>')
+            || path.to_ascii_uppercase().ends_with(" NOT")
+        {
             return Err(format!("\"{part}\" is not an equality"));
         }
         let value = value.trim();
@@ -827,6 +879,30 @@ fn stix_comparisons(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, Strin
         out.push((kind, value));
     }
     Ok(out)
+}
+
+/// The comparisons of a pattern joined by OR, ignoring OR inside quotes.
+fn split_or(pattern: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut quoted = false;
+    let mut start = 0;
+    let bytes = pattern.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quoted => i += 1,
+            b'\'' => quoted = !quoted,
+            b' ' if !quoted && pattern[i..].starts_with(" OR ") => {
+                parts.push(&pattern[start..i]);
+                start = i + 4;
+                i += 3;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(&pattern[start..]);
+    parts
 }
 
 #[cfg(test)]
@@ -900,6 +976,13 @@ mod tests {
         assert_eq!(list[3].kind, IndicatorKind::AppId);
         assert_eq!(notes.len(), 4, "{notes:?}");
         assert!(from_stix(&json!({"type": "indicator"}), "x").is_err());
+        // NOT inverts a comparison; OR inside quotes is part of the value.
+        assert!(stix_comparisons("[ipv4-addr:value NOT = '1.2.3.4']").is_err());
+        let ua = stix_comparisons(
+            "[network-traffic:extensions.'http-request-ext'.request_header.'User-Agent' = 'Foo OR Bar']",
+        )
+        .unwrap();
+        assert_eq!(ua[0].1, "Foo OR Bar");
     }
 
     #[test]
@@ -937,7 +1020,7 @@ mod tests {
             .is_empty()
         );
 
-        // Outside the validity window: counted apart, not a finding.
+        // Outside the validity window: counted apart, shown as informational.
         let mut m = Matches::default();
         let late = event(
             json!({"id": "s4", "createdDateTime": "2026-09-01T00:00:00Z", "ipAddress": "203.0.113.9", "status": {}}),
@@ -945,7 +1028,11 @@ mod tests {
         for hit in list.matches(&late) {
             m.add(&list, hit, late.time, &late.id);
         }
-        assert!(m.findings(&list).is_empty());
+        let only_outside = m.findings(&list);
+        assert_eq!(only_outside.len(), 1);
+        assert_eq!(only_outside[0].severity, Severity::Info);
+        assert_eq!(only_outside[0].count, 0);
+        assert!(only_outside[0].explanation.contains("all 1 fall outside"));
         let early = event(
             json!({"id": "s5", "createdDateTime": "2026-02-01T00:00:00Z", "ipAddress": "203.0.113.9", "status": {}}),
         );

@@ -256,7 +256,16 @@ pub fn scan(
     let prefilter = Prefilter::new(&rules, extra);
     let mut fields = super::lazy::needed_fields(&rules);
     if let Some(list) = extra.iocs {
-        fields.extend(list.fields());
+        // As Graph names them and as Log Analytics capitalises them.
+        for field in list.fields() {
+            let mut chars = field.chars();
+            let capitalised: String = chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default();
+            fields.insert(capitalised);
+            fields.insert(field);
+        }
     }
     let needed = if extra.sigma.is_some() {
         super::lazy::Needed::everything()
