@@ -34,15 +34,16 @@ impl FindingRow {
     pub fn from_finding(f: &Finding) -> Self {
         Self {
             id: f.id.clone(),
-            detection: f.detection.clone(),
+            detection: SafeText::new(&f.detection).as_str().to_owned(),
             severity: f.severity,
-            title: f.title.clone(),
+            // Titles carry indicator values and Sigma rules' own text.
+            title: SafeText::new(&f.title).as_str().to_owned(),
             count: f.count,
             first_seen: f.first_seen.clone(),
             last_seen: f.last_seen.clone(),
             techniques: f.techniques.clone(),
             explanation: SafeText::new(&f.explanation),
-            rationale: f.rationale.clone(),
+            rationale: SafeText::new(&f.rationale).as_str().to_owned(),
             entities: f
                 .entities
                 .iter()

@@ -242,7 +242,7 @@ fn detections(
     };
     let (batch_tx, batch_rx) = std::sync::mpsc::channel::<EngineInput>();
     std::thread::spawn(move || {
-        let mut shown: Vec<(String, u64)> = Vec::new();
+        let mut shown: Vec<(String, u64, String)> = Vec::new();
         let mut posture: Vec<crate::detect::Finding> = Vec::new();
         let mut n = 0u64;
         while let Ok(first) = batch_rx.recv() {
@@ -267,8 +267,12 @@ fn detections(
             let mut findings = engine.findings();
             findings.extend(posture.iter().cloned());
             findings.sort_by_key(|f| f.severity);
-            let now: Vec<(String, u64)> =
-                findings.iter().map(|f| (f.id.clone(), f.count)).collect();
+            // A finding whose words changed (a posture finding on a new
+            // snapshot keeps its id and count) is shown again too.
+            let now: Vec<(String, u64, String)> = findings
+                .iter()
+                .map(|f| (f.id.clone(), f.count, f.explanation.clone()))
+                .collect();
             if now == shown {
                 continue;
             }
@@ -307,29 +311,48 @@ async fn posture(
         }
         None => None,
     };
+    let mut said_not_compared = false;
     loop {
         let mut wait = SNAPSHOT_INTERVAL;
         match crate::source::graph::snapshot::take(&client, &graph_url, &|_| {}).await {
             Ok((lines, summary)) => {
-                let now = Snapshot::from_lines(lines.iter().cloned());
-                if baseline.is_none() {
-                    if let Some(case) = &case {
-                        keep(case.clone(), "directory", lines, tx.clone());
+                // Judging a large tenant takes a while: off the async workers.
+                let first = baseline.is_none();
+                if first && let Some(case) = &case {
+                    keep(case.clone(), "directory", lines.clone(), tx.clone());
+                }
+                let earlier = baseline.take();
+                let lists = iocs.clone();
+                let judged = tokio::task::spawn_blocking(move || {
+                    let now = Snapshot::from_lines(lines);
+                    let verdicts = posture::judge(&now, Timestamp::now());
+                    let changes = earlier.as_ref().map(|b| diff::compare(b, &now));
+                    let not_compared = changes
+                        .as_ref()
+                        .map(|c| c.not_compared.clone())
+                        .unwrap_or_default();
+                    let mut extra = changes.map(|c| c.findings).unwrap_or_default();
+                    if let Some(list) = &lists {
+                        extra.extend(list.judge_snapshot(&now));
                     }
-                    baseline = Some(now.clone());
-                }
-                let verdicts = posture::judge(&now, Timestamp::now());
-                let changes = baseline
-                    .as_ref()
-                    .map(|b| diff::compare(b, &now).findings)
-                    .unwrap_or_default();
-                let mut changes = changes;
-                if let Some(list) = &iocs {
-                    changes.extend(list.judge_snapshot(&now));
-                }
-                let findings = posture::findings(&verdicts, &changes, now.taken_at);
+                    let findings = posture::findings(&verdicts, &extra, now.taken_at);
+                    (earlier.unwrap_or(now), findings, not_compared)
+                })
+                .await;
+                let Ok((kept, findings, not_compared)) = judged else {
+                    return;
+                };
+                baseline = Some(kept);
                 if engine.send(EngineInput::Posture(findings)).is_err() {
                     return;
+                }
+                if !not_compared.is_empty() && !said_not_compared {
+                    said_not_compared = true;
+                    let text = format!(
+                        "directory changes not compared (the case's first snapshot or this one lacks them): {}",
+                        not_compared.join(", ")
+                    );
+                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
                 }
                 if !summary.gaps.is_empty() {
                     let text = format!(

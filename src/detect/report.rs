@@ -46,7 +46,7 @@ pub fn table(findings: &[Finding]) -> String {
         out.push_str(&format!(
             "{}  {}  ({techniques}{when})\n      {}\n",
             f.severity.label(),
-            f.title,
+            SafeText::new(&f.title),
             SafeText::new(&f.explanation),
         ));
     }
@@ -57,11 +57,13 @@ pub fn markdown(findings: &[Finding]) -> String {
     let mut md = String::from(
         "# Findings\n\n| severity | finding | techniques | events | first seen | last seen |\n|---|---|---|---|---|---|\n",
     );
+    // Titles and rationales may carry indicator values or Sigma rules' text.
+    let cell = |text: &str| SafeText::new(text).as_str().replace('|', "\\|");
     for f in findings {
         md.push_str(&format!(
             "| {:?} | {} | {} | {} | {} | {} |\n",
             f.severity,
-            f.title,
+            cell(&f.title),
             f.techniques.join(", "),
             f.count,
             f.first_seen.as_deref().unwrap_or(""),
@@ -71,10 +73,10 @@ pub fn markdown(findings: &[Finding]) -> String {
     for f in findings {
         md.push_str(&format!(
             "\n## {} (`{}`)\n\n{}\n\n**Why it matters.** {}\n\n",
-            f.title,
-            f.id,
-            SafeText::new(&f.explanation).as_str().replace('|', "\\|"),
-            f.rationale
+            cell(&f.title),
+            SafeText::new(&f.id),
+            cell(&f.explanation),
+            cell(&f.rationale)
         ));
         if !f.entities.is_empty() {
             md.push_str("Entities:\n\n");

@@ -294,49 +294,81 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Changes {
         }
     }
     if b.both(Part::RoleAssignments, &mut not_compared) {
-        let before: BTreeSet<(&str, &str)> = old
-            .list(Part::RoleAssignments)
-            .iter()
-            .chain(old.list(Part::RoleEligibilities))
-            .filter_map(|a| Some((text(a, "principalId")?, text(a, "roleDefinitionId")?)))
-            .collect();
-        for a in new
-            .list(Part::RoleAssignments)
-            .iter()
-            .chain(new.list(Part::RoleEligibilities))
-        {
-            let (Some(principal), Some(role)) =
-                (text(a, "principalId"), text(a, "roleDefinitionId"))
-            else {
-                continue;
+        // Who holds which role, where, and how (active or eligible): an
+        // eligible admin made permanent, or a role scoped to an
+        // administrative unit made tenant-wide, is a change too.
+        let key = |a: &'_ Value, eligible: bool| -> Option<(String, String, String, bool)> {
+            Some((
+                text(a, "principalId")?.to_owned(),
+                text(a, "roleDefinitionId")?.to_lowercase(),
+                text(a, "directoryScopeId").unwrap_or("/").to_owned(),
+                eligible,
+            ))
+        };
+        let held = |s: &Snapshot| -> BTreeSet<(String, String, String, bool)> {
+            s.list(Part::RoleAssignments)
+                .iter()
+                .filter_map(|a| key(a, false))
+                .chain(
+                    s.list(Part::RoleEligibilities)
+                        .iter()
+                        .filter_map(|a| key(a, true)),
+                )
+                .collect()
+        };
+        let before = held(old);
+        let now = held(new);
+        for (principal, role, scope, eligible) in now.difference(&before) {
+            let (principal, role) = (principal.as_str(), role.as_str());
+            // An eligible admin activating the role through PIM is PIM at
+            // work, not a change to the tenant.
+            let activation = !eligible
+                && now.contains(&(principal.to_owned(), role.to_owned(), scope.clone(), true));
+            let eligible = *eligible;
+            let list = if eligible {
+                new.list(Part::RoleEligibilities)
+            } else {
+                new.list(Part::RoleAssignments)
             };
-            if before.contains(&(principal, role)) {
-                continue;
-            }
+            let object_id = list
+                .iter()
+                .find(|a| {
+                    text(a, "principalId") == Some(principal)
+                        && text(a, "roleDefinitionId").is_some_and(|r| r.eq_ignore_ascii_case(role))
+                })
+                .and_then(|a| text(a, "id"))
+                .unwrap_or("")
+                .to_owned();
             let privileged = crate::model::roles::is_privileged_template(role);
             let role_name = crate::model::roles::PRIVILEGED_ROLES
                 .iter()
                 .find(|(id, _)| id.eq_ignore_ascii_case(role))
                 .map_or_else(|| format!("role {role}"), |(_, n)| (*n).to_owned());
-            let eligible = a.get("scheduleInfo").is_some() || a.get("status").is_some();
+            let severity = match (activation, privileged) {
+                (true, _) => Severity::Info,
+                (false, true) => Severity::High,
+                (false, false) => Severity::Medium,
+            };
+            let how = match (activation, eligible) {
+                (true, _) => " (activated through PIM)",
+                (false, true) => " (eligible)",
+                (false, false) => " (active)",
+            };
+            let scope_text = if scope == "/" {
+                String::new()
+            } else {
+                format!(" in scope {scope}")
+            };
             b.push(
                 &ROLE,
-                if privileged {
-                    Severity::High
-                } else {
-                    Severity::Medium
-                },
-                &format!("{principal}:{role}"),
-                format!(
-                    "{} now holds {role_name}{}",
-                    name(principal),
-                    if eligible { " (eligible)" } else { "" }
-                ),
+                severity,
+                &format!("{principal}:{role}:{scope}:{eligible}"),
+                format!("{} now holds {role_name}{how}{scope_text}", name(principal)),
                 vec![
                     ("targetResources.userPrincipalName", name(principal)),
                     ("role", role_name.clone()),
                 ],
-                text(a, "id").unwrap_or(""),
+                &object_id,
             );
         }
     }
@@ -618,7 +650,7 @@ fn federation_changed(b: &mut Builder) {
         let domain = key(f);
         let now = &f.1;
         match before.get(&domain) {
-            None if b.old.has(Part::Federation) || b.old.has(Part::Domains) => found.push((
+            None if b.old.has(Part::Federation) => found.push((
                 format!("{domain}:new"),
                 format!(
                     "{domain} has federation settings it did not have (issuer {})",

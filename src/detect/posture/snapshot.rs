@@ -170,10 +170,13 @@ impl Part {
 /// The security defaults policy has this id in every tenant.
 const SECURITY_DEFAULTS_ID: &str = "00000000-0000-0000-0000-000000000005";
 
-/// A part Graph refused when the snapshot was taken.
+/// A part Graph refused when the snapshot was taken, or a page saved
+/// without the pages after it.
 #[derive(Clone, Debug)]
 pub struct Gap {
     pub part: Part,
+    /// The Graph path it was read from, when known.
+    pub source: String,
     pub status: u64,
     pub reason: String,
     /// The permission Graph said it needs, when it said.
@@ -193,6 +196,8 @@ pub struct Snapshot {
     /// Parts read whole (a warroom snapshot marks each part it read, so
     /// an empty part is known to be empty rather than missing).
     pub complete: BTreeSet<Part>,
+    /// The Graph paths marked as read whole.
+    pub complete_sources: BTreeSet<String>,
     pub gaps: Vec<Gap>,
     /// Records that are no directory object (sign-ins in the same file).
     pub passed_over: u64,
@@ -203,9 +208,20 @@ impl Snapshot {
         self.objects.get(&part).map_or(&[], Vec::as_slice)
     }
 
-    /// Whether the snapshot says anything about this part: objects of it,
-    /// or a mark that it was read and held none.
+    /// Whether the snapshot holds this part whole: objects of it, or a
+    /// mark that it was read and held none, and no piece of it refused or
+    /// left unread (a part read from several paths, such as the
+    /// permissions held on each resource, is whole only if every path was
+    /// read). A check on a part the snapshot does not hold whole is "not
+    /// judged".
     pub fn has(&self, part: Part) -> bool {
+        let partial = self
+            .gaps
+            .iter()
+            .any(|g| g.part == part && !self.complete_sources.contains(&g.source));
+        if partial {
+            return false;
+        }
         match part {
             Part::Federation => !self.federation.is_empty() || self.complete.contains(&part),
             Part::AuthMethods => !self.methods.is_empty() || self.complete.contains(&part),
@@ -215,13 +231,24 @@ impl Snapshot {
 
     /// Why a part is missing, in words: Graph's refusal when there was one.
     pub fn lacking(&self, part: Part) -> String {
-        match self.gaps.iter().find(|g| g.part == part) {
+        let gap = self
+            .gaps
+            .iter()
+            .find(|g| g.part == part && !self.complete_sources.contains(&g.source));
+        match gap {
             Some(gap) if !gap.needs.is_empty() => format!(
                 "the snapshot lacks {} (Graph refused: {}; it needs {})",
                 part.name(),
                 gap.reason,
                 gap.needs
             ),
+            Some(gap) if gap.status == 0 => {
+                format!(
+                    "the snapshot holds only part of {} ({})",
+                    part.name(),
+                    gap.reason
+                )
+            }
             Some(gap) => format!(
                 "the snapshot lacks {} (Graph answered {}: {})",
                 part.name(),
@@ -342,6 +369,35 @@ impl Snapshot {
                     .get("@odata.context")
                     .and_then(Value::as_str)
                     .map(str::to_owned);
+                // A page with more after it: this file holds only part.
+                if map.get("@odata.nextLink").is_some_and(Value::is_string) {
+                    let first = match map.get("value") {
+                        Some(Value::Array(items)) => items.first().cloned(),
+                        _ => None,
+                    };
+                    if let Some(part) = context
+                        .as_deref()
+                        .map(|c| c.split_once("$metadata#").map_or(c, |(_, p)| p))
+                        .and_then(Part::from_path)
+                        .or_else(|| {
+                            first
+                                .as_ref()
+                                .and_then(|f| f.as_object())
+                                .and_then(Part::from_shape)
+                        })
+                    {
+                        self.gaps.push(Gap {
+                            part,
+                            source: format!("{}#page", summary.path.display()),
+                            status: 0,
+                            reason: format!(
+                                "{} is one page of several (it has an @odata.nextLink)",
+                                summary.path.display()
+                            ),
+                            needs: String::new(),
+                        });
+                    }
+                }
                 match map.remove("value") {
                     Some(Value::Array(items)) => {
                         for item in items {
@@ -397,6 +453,7 @@ impl Snapshot {
         if let Some(gap) = map.get("@warroom.gap") {
             self.gaps.push(Gap {
                 part,
+                source: source.unwrap_or("").to_owned(),
                 status: gap["status"].as_u64().unwrap_or(0),
                 reason: gap["reason"].as_str().unwrap_or("").to_owned(),
                 needs: gap["needs"].as_str().unwrap_or("").to_owned(),
@@ -405,6 +462,9 @@ impl Snapshot {
         }
         if map.contains_key("@warroom.part") {
             self.complete.insert(part);
+            if let Some(source) = source {
+                self.complete_sources.insert(source.to_owned());
+            }
             return;
         }
         match part {
@@ -527,6 +587,25 @@ mod tests {
                 .contains("UserAuthenticationMethod.Read.All")
         );
         assert!(s.lacking(Part::Domains).contains("holds no domains"));
+    }
+
+    #[test]
+    fn a_part_read_in_pieces_is_whole_only_if_every_piece_was_read() {
+        let mark = |source: &str| json!({"id": format!("part:{source}"), "@warroom.source": source, "@warroom.part": {"objects": 1}});
+        let gap = |source: &str| json!({"id": format!("gap:{source}"), "@warroom.source": source, "@warroom.gap": {"status": 403, "reason": "denied", "needs": "Application.Read.All"}});
+        // Graph's holders read, Exchange's refused.
+        let s = Snapshot::from_lines([
+            mark("servicePrincipals/graph/appRoleAssignedTo"),
+            gap("servicePrincipals/exchange/appRoleAssignedTo"),
+        ]);
+        assert!(!s.has(Part::AppRoleAssignments));
+        assert!(
+            s.lacking(Part::AppRoleAssignments)
+                .contains("Application.Read.All")
+        );
+        // Users refused with their sign-in activity, then read without it.
+        let s = Snapshot::from_lines([gap("users"), mark("users")]);
+        assert!(s.has(Part::Users));
     }
 
     #[test]

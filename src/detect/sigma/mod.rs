@@ -185,7 +185,15 @@ impl SigmaRules {
             rule.id = own_id;
             self.rules.push(RuleInfo {
                 file: file.to_owned(),
-                id: rule.id.clone().unwrap_or_else(|| file_stem(file)),
+                // An id names findings and triage records: plain characters only.
+                id: rule
+                    .id
+                    .clone()
+                    .unwrap_or_else(|| file_stem(file))
+                    .chars()
+                    .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                    .take(64)
+                    .collect(),
                 title: rule.title.clone(),
                 author: rule
                     .author
@@ -267,8 +275,10 @@ fn template(rule: &SigmaRule) -> Result<(), String> {
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
+        let entry = entry?;
+        let path = entry.path();
+        // Not into linked directories: a loop would never end.
+        if entry.file_type()?.is_dir() {
             collect(&path, out)?;
         } else if path
             .extension()
@@ -341,8 +351,10 @@ impl Matches {
     ) {
         let group = self.groups.entry(rule).or_default();
         group.count += 1;
-        group.first = group.first.min(time).or(time);
-        group.last = group.last.max(time);
+        if let Some(t) = time {
+            group.first = Some(group.first.map_or(t, |f| f.min(t)));
+            group.last = Some(group.last.map_or(t, |l| l.max(t)));
+        }
         if group.evidence.len() < EVIDENCE_KEPT {
             group.evidence.push(id.to_owned());
         }

@@ -51,6 +51,21 @@ fn name(policy: &Value) -> String {
     format!("\"{}\"", text(policy, "displayName").unwrap_or("(unnamed)"))
 }
 
+/// A policy limited to some places, platforms or risk levels applies only
+/// there, so it cannot be what makes a tenant-wide check pass.
+fn narrowed(policy: &Value) -> bool {
+    let limited = |pointer: &str| {
+        let values = lowered(policy, pointer);
+        !values.is_empty() && !values.iter().any(|v| v == "all")
+    };
+    limited("/conditions/locations/includeLocations")
+        || !lowered(policy, "/conditions/locations/excludeLocations").is_empty()
+        || limited("/conditions/platforms/includePlatforms")
+        || !lowered(policy, "/conditions/platforms/excludePlatforms").is_empty()
+        || !lowered(policy, "/conditions/signInRiskLevels").is_empty()
+        || !lowered(policy, "/conditions/userRiskLevels").is_empty()
+}
+
 fn grant_controls(policy: &Value) -> Vec<String> {
     lowered(policy, "/grantControls/builtInControls")
 }
@@ -81,6 +96,7 @@ fn legacy(ctx: &Context) -> Verdict {
             && users.iter().any(|u| u == "all")
             && targets.iter().any(|t| t == "all")
             && grant_controls(p).iter().any(|c| c == "block")
+            && !narrowed(p)
     };
     if let Some(policy) = enabled_policies(ctx).find(blocks) {
         let excluded = lowered(policy, "/conditions/users/excludeUsers").len()
@@ -152,7 +168,13 @@ fn admin_access(ctx: &Context) -> Verdict {
             .any(|c| matches!(c.as_str(), "mfa" | "compliantdevice" | "domainjoineddevice"))
             || p.pointer("/grantControls/authenticationStrength")
                 .is_some_and(|s| !s.is_null());
-        strong && (users.iter().any(|u| u == "all") || roles.iter().any(|r| r == GLOBAL_ADMIN))
+        let excluded = lowered(p, "/conditions/users/excludeRoles");
+        let targets = lowered(p, "/conditions/applications/includeApplications");
+        strong
+            && (users.iter().any(|u| u == "all") || roles.iter().any(|r| r == GLOBAL_ADMIN))
+            && !excluded.iter().any(|r| r == GLOBAL_ADMIN)
+            && targets.iter().any(|t| t == "all")
+            && !narrowed(p)
     };
     match enabled_policies(ctx).find(covers_admins) {
         Some(policy) => Verdict::pass(

@@ -15,7 +15,7 @@ pub static NEW_CREDENTIAL_HIGH_RISK: Check = Check {
     title: "Recently added credential on an app with high-risk permissions",
     severity: Severity::High,
     techniques: &["T1098.001"],
-    rationale: "A secret or certificate added to an existing app that can read all mail or write the directory lets whoever holds it act as the app, with no user, no MFA and no conditional access. Attackers add one to an app that already has the permissions they want.",
+    rationale: "A secret or certificate added to an existing app that can read all mail or write the directory lets whoever holds it act as the app, with no user, no MFA and no conditional access. Attackers add one to an app that already has the permissions they want. Recent means a start date within 30 days or in the future; the start date is chosen by whoever adds the key, so the audit log (and the snapshot comparison) remain the proof.",
     remediation: &["remove-added-credentials", "review-app-permissions"],
 };
 
@@ -82,8 +82,14 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
         snapshot.list(Part::ServicePrincipals).len(),
         apps.len()
     );
+    // Attackers add keys to app registrations more often than to their
+    // service principals: without the registrations, no pass.
+    let mut credentials_unknown = grants_unknown.clone();
+    if !snapshot.has(Part::Applications) {
+        credentials_unknown.push(snapshot.lacking(Part::Applications));
+    }
     vec![
-        new_credentials(ctx, &apps, grants_unknown.clone(), &looked),
+        new_credentials(ctx, &apps, credentials_unknown, &looked),
         first_party(ctx, &looked),
         tenant_wide(ctx, grants_unknown.clone()),
         reach(ctx, &apps, grants_unknown, &looked),
@@ -108,7 +114,7 @@ type Recent<'a> = (String, i64, String, Vec<&'a str>, Vec<&'a str>);
 fn new_credentials(
     ctx: &Context,
     apps: &BTreeMap<&str, &Value>,
-    unjudged: Vec<String>,
+    mut unjudged: Vec<String>,
     looked: &str,
 ) -> Verdict {
     let mut failures = Vec::new();
@@ -130,8 +136,12 @@ fn new_credentials(
             let Some(object) = object else { continue };
             let created = super::super::time(object, "createdDateTime");
             for (key, label, start) in credentials(object) {
-                let Some(start) = start else { continue };
-                let age = ctx.days_before_now(start);
+                let Some(start) = start else {
+                    unjudged.push(format!("{name}'s {label} (keyId {key}) has no start date"));
+                    continue;
+                };
+                // A start in the future is a key staged for later: recent.
+                let age = ctx.days_before_now(start).max(0);
                 let after_creation =
                     created.is_none_or(|c| start.as_second() - c.as_second() > 86_400);
                 if !(0..=RECENT_DAYS).contains(&age) || !after_creation {

@@ -3,6 +3,8 @@
 //! federation server's word that MFA was done. A Golden SAML attacker
 //! changes exactly these.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use super::super::cert::{self, CertFacts};
@@ -109,8 +111,16 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
     } else {
         format!("the federation settings of {} domain(s)", trusts.len())
     };
+    // The tenant's own names: its domains, and the federated ones.
+    let mut domains: Vec<String> = ctx
+        .snapshot
+        .list(Part::Domains)
+        .iter()
+        .filter_map(|d| text(d, "id").map(str::to_lowercase))
+        .collect();
+    domains.extend(trusts.iter().map(|t| t.domain.to_lowercase()));
     vec![
-        issuer(&trusts, missing.clone(), &looked),
+        issuer(&trusts, &domains, missing.clone(), &looked),
         next_certificate(&trusts, missing.clone(), &looked),
         lifetime(&trusts, missing.clone(), &looked),
         idp_mfa(&trusts, missing, &looked),
@@ -124,7 +134,12 @@ fn failure(t: &Trust, explanation: String) -> Failure {
         .evidence(text(t.settings, "id").unwrap_or(""))
 }
 
-fn issuer(trusts: &[Trust], mut unjudged: Vec<String>, looked: &str) -> Verdict {
+fn issuer(
+    trusts: &[Trust],
+    domains: &[String],
+    mut unjudged: Vec<String>,
+    looked: &str,
+) -> Verdict {
     let mut failures = Vec::new();
     for t in trusts {
         let Some(issuer) = text(t.settings, "issuerUri") else {
@@ -145,21 +160,34 @@ fn issuer(trusts: &[Trust], mut unjudged: Vec<String>, looked: &str) -> Verdict 
             )));
             continue;
         }
-        let mut sign_in_hosts: Vec<String> =
-            ["passiveSignInUri", "activeSignInUri", "metadataExchangeUri"]
-                .iter()
-                .filter_map(|k| text(t.settings, k).and_then(host_of))
-                .collect();
-        sign_in_hosts.sort();
-        sign_in_hosts.dedup();
-        if related(&host, &t.domain) || sign_in_hosts.iter().any(|h| related(&host, h)) {
+        // Judged against the tenant's own domains, never against the
+        // trust's own sign-in addresses: whoever writes the trust writes
+        // those too.
+        if domains.iter().any(|d| related(&host, d)) {
             continue;
         }
-        failures.push(failure(t, format!(
-            "{} trusts tokens from the issuer {issuer}, whose host {host} is neither the domain nor its federation server ({}).",
-            t.domain,
-            if sign_in_hosts.is_empty() { "no sign-in address in the snapshot".to_owned() } else { sign_in_hosts.join(", ") }
-        )));
+        let sign_in: Vec<String> = ["passiveSignInUri", "activeSignInUri"]
+            .iter()
+            .filter_map(|k| text(t.settings, k).and_then(host_of))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        // Keyed by the issuer too: a new foreign issuer is a new finding.
+        failures.push(Failure {
+            key: format!("{}:{}", t.domain.to_lowercase(), issuer.to_lowercase()),
+            ..failure(
+            t,
+            format!(
+                "{} trusts tokens from the issuer {issuer}, whose host {host} belongs to none of the tenant's domains (its sign-in addresses: {}).",
+                t.domain,
+                if sign_in.is_empty() {
+                    "none in the snapshot".to_owned()
+                } else {
+                    sign_in.join(", ")
+                }
+            ),
+        )
+        });
     }
     Verdict::from(&FOREIGN_ISSUER, failures, unjudged, looked)
 }
@@ -178,10 +206,14 @@ fn read_cert(t: &Trust, field: &str, unjudged: &mut Vec<String>) -> Option<CertF
 fn next_certificate(trusts: &[Trust], mut unjudged: Vec<String>, looked: &str) -> Verdict {
     let mut failures = Vec::new();
     for t in trusts {
-        let (Some(current), Some(next)) = (
-            text(t.settings, "signingCertificate"),
-            text(t.settings, "nextSigningCertificate"),
-        ) else {
+        let Some(next) = text(t.settings, "nextSigningCertificate") else {
+            continue;
+        };
+        let Some(current) = text(t.settings, "signingCertificate") else {
+            unjudged.push(format!(
+                "{} has a next signing certificate but no current one in the snapshot",
+                t.domain
+            ));
             continue;
         };
         if current == next {
@@ -271,6 +303,10 @@ fn host_of(uri: &str) -> Option<String> {
 /// same registered name (`sts.contoso.com` and `contoso.com`).
 fn related(a: &str, b: &str) -> bool {
     let (a, b) = (a.to_lowercase(), b.to_lowercase());
+    // A bare label (`com`) is no one's domain.
+    if !a.contains('.') || !b.contains('.') {
+        return false;
+    }
     a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}")) || base(&a) == base(&b)
 }
 

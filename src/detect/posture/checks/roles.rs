@@ -91,7 +91,9 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
         &RECENT_ADMIN_METHOD,
         &PIM_NOT_USED,
     ];
-    if !snapshot.has(Part::RoleAssignments) && !snapshot.has(Part::RoleEligibilities) {
+    // Who holds a role now is in the assignments; eligibilities alone
+    // would pass every check on half the picture.
+    if !snapshot.has(Part::RoleAssignments) {
         let why = snapshot.lacking(Part::RoleAssignments);
         return all
             .into_iter()
@@ -163,6 +165,13 @@ fn synced(ctx: &Context, admins: &BTreeMap<&str, Vec<&Holding>>, looked: &str) -
     let mut unjudged = Vec::new();
     for (id, held) in admins {
         let Some(user) = ctx.users.get(id) else {
+            if !ctx.principals.contains_key(id) {
+                unjudged.push(format!(
+                    "{} (not among the snapshot's users: a group, or {})",
+                    ctx.name_of(id),
+                    ctx.snapshot.lacking(Part::Users)
+                ));
+            }
             continue;
         };
         match user.get("onPremisesSyncEnabled") {
@@ -206,8 +215,20 @@ fn standing(ctx: &Context, privileged: &[&Holding], looked: &str) -> Verdict {
             continue;
         }
         match h.standing {
+            // Emergency access accounts stand by design and are left out of
+            // conditional access; so would an attacker's. Named, at lower
+            // severity, for the team to vouch for.
             Some(true) if ctx.excluded_from_ca.contains(h.principal.as_str()) => {
                 emergency.insert(ctx.name_of(&h.principal));
+                failures.push(Failure {
+                    key: format!("{}:{}", h.principal, h.role),
+                    ..user_failure(ctx, &h.principal, format!(
+                        "{} holds {} as a standing assignment (id {}) and is left out of conditional access: an emergency access account, if the team keeps it as one.",
+                        ctx.name_of(&h.principal), h.role_name, h.assignment_id
+                    ))
+                    .entity("role", h.role_name.clone())
+                    .severity(Severity::Medium)
+                });
             }
             Some(true) => failures.push(Failure {
                 key: format!("{}:{}", h.principal, h.role),
@@ -362,6 +383,9 @@ fn recent_methods(ctx: &Context, admins: &BTreeMap<&str, Vec<&Holding>>, looked:
     let mut unjudged = Vec::new();
     for id in admins.keys() {
         if !ctx.users.contains_key(id) {
+            if !ctx.principals.contains_key(id) {
+                unjudged.push(ctx.name_of(id));
+            }
             continue;
         }
         let Some(methods) = methods_of(ctx, id) else {
