@@ -17,9 +17,11 @@ use super::Service;
 
 const TEXT: &str = include_str!("../../../assets/sigma/fields.toml");
 
-/// Sigma name (lower-case) → paths, per service.
+/// Sigma name → paths, per service (a few dozen names: a scan compares
+/// them without allocating, where a lower-cased key would allocate per
+/// lookup).
 pub struct FieldMap {
-    by_service: HashMap<String, HashMap<String, Vec<String>>>,
+    by_service: HashMap<String, Vec<(String, Vec<String>)>>,
 }
 
 static SHARED: std::sync::LazyLock<FieldMap> = std::sync::LazyLock::new(|| {
@@ -36,13 +38,7 @@ impl FieldMap {
             toml::from_str(text).map_err(|e| e.to_string())?;
         let by_service = raw
             .into_iter()
-            .map(|(service, fields)| {
-                let fields = fields
-                    .into_iter()
-                    .map(|(name, paths)| (name.to_lowercase(), paths))
-                    .collect();
-                (service, fields)
-            })
+            .map(|(service, fields)| (service, fields.into_iter().collect()))
             .collect();
         Ok(Self { by_service })
     }
@@ -51,8 +47,9 @@ impl FieldMap {
     pub fn paths(&self, service: Service, field: &str) -> Option<&[String]> {
         self.by_service
             .get(service.name())?
-            .get(&field.to_lowercase())
-            .map(Vec::as_slice)
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(field))
+            .map(|(_, paths)| paths.as_slice())
     }
 }
 
@@ -138,20 +135,33 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) 
             }
         }
         Value::Object(map) => {
+            // Most names are one segment: tried first, without allocating.
+            if let Some((_, next)) = map
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(segments[0]))
+            {
+                walk(next, &segments[1..], out);
+                return;
+            }
+            let entry_name = NAME_KEYS
+                .iter()
+                .filter_map(|k| map.get(*k))
+                .find_map(Value::as_str);
             for take in (1..=segments.len()).rev() {
-                let name = segments[..take].join(".");
                 let rest = &segments[take..];
-                if let Some((_, next)) = map.iter().find(|(k, _)| k.eq_ignore_ascii_case(&name)) {
+                if take > 1
+                    && let Some((_, next)) = map
+                        .iter()
+                        .find(|(k, _)| k.contains('.') && joined_eq(k, &segments[..take]))
+                {
                     walk(next, rest, out);
                     return;
                 }
                 // A Name/Value entry whose name is these segments.
-                let named = NAME_KEYS
-                    .iter()
-                    .filter_map(|k| map.get(*k))
-                    .filter_map(Value::as_str)
-                    .any(|n| n.eq_ignore_ascii_case(&name));
-                if named && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(*k)) {
+                if let Some(name) = entry_name
+                    && joined_eq(name, &segments[..take])
+                    && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(*k))
+                {
                     walk(v, rest, out);
                     return;
                 }
@@ -167,6 +177,25 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) 
         }
         _ => {}
     }
+}
+
+/// `text` equals `segments` joined with dots, in any case.
+fn joined_eq(text: &str, segments: &[&str]) -> bool {
+    let mut rest = text;
+    for (i, segment) in segments.iter().enumerate() {
+        if i > 0 {
+            match rest.strip_prefix('.') {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        // `get`: a name with multi-byte letters is cut only at a letter.
+        match (rest.get(..segment.len()), rest.get(segment.len()..)) {
+            (Some(head), Some(tail)) if head.eq_ignore_ascii_case(segment) => rest = tail,
+            _ => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 fn to_event_value(v: &Value) -> EventValue<'_> {
@@ -263,10 +292,16 @@ impl Event for View<'_> {
             None => self.resolve(path),
         };
         // One flat list: a rule compares with each value.
+        let many = found.len() > 1;
         let mut values: Vec<EventValue<'_>> = Vec::new();
-        for v in &found {
-            match owned(to_event_value(v.as_ref())) {
-                EventValue::Array(inner) if found.len() > 1 => values.extend(inner),
+        for v in found {
+            // Values read from the record are lent; made ones are copied.
+            let value = match v {
+                Cow::Borrowed(v) => to_event_value(v),
+                Cow::Owned(v) => owned(to_event_value(&v)),
+            };
+            match value {
+                EventValue::Array(inner) if many => values.extend(inner),
                 other => values.push(other),
             }
         }
@@ -367,6 +402,20 @@ mod tests {
             view.get_field("RequestType").unwrap().as_str().unwrap(),
             "OAuth2:Authorize"
         );
+    }
+
+    #[test]
+    fn dotted_names_are_compared_whole_and_never_cut_inside_a_letter() {
+        assert!(joined_eq(
+            "ConsentContext.IsAdminConsent",
+            &["consentcontext", "isadminconsent"]
+        ));
+        assert!(!joined_eq(
+            "ConsentContext.IsAdminConsentX",
+            &["consentcontext", "isadminconsent"]
+        ));
+        assert!(!joined_eq("é.x", &["e", "x"]));
+        assert!(!joined_eq("ab", &["a"]));
     }
 
     #[test]
