@@ -135,36 +135,53 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) 
             }
         }
         Value::Object(map) => {
-            // Most names are one segment: tried first, without allocating.
-            if let Some((_, next)) = map
-                .iter()
-                .find(|(k, _)| k.eq_ignore_ascii_case(segments[0]))
-            {
+            // The name as written, or as Graph spells it (camelCase): direct
+            // lookups, where a scan of a sign-in's sixty keys per field was
+            // most of a Sigma scan's time.
+            let first = segments[0];
+            let direct = map.get(first).or_else(|| {
+                let mut chars = first.chars();
+                let head = chars.next()?;
+                head.is_ascii_uppercase()
+                    .then(|| map.get(&format!("{}{}", head.to_ascii_lowercase(), chars.as_str())))
+                    .flatten()
+            });
+            if let Some(next) = direct {
                 walk(next, &segments[1..], out);
                 return;
             }
+            // One pass for any other case, and for keys holding dots.
+            let mut found: Option<(&Value, usize)> = None;
+            for (key, next) in map {
+                if key.eq_ignore_ascii_case(first) {
+                    found = Some((next, 1));
+                    break;
+                }
+                if key.contains('.')
+                    && let Some(take) = (2..=segments.len())
+                        .rev()
+                        .find(|take| joined_eq(key, &segments[..*take]))
+                {
+                    found = Some((next, take));
+                    break;
+                }
+            }
+            if let Some((next, take)) = found {
+                walk(next, &segments[take..], out);
+                return;
+            }
+            // A Name/Value entry whose name is these segments.
             let entry_name = NAME_KEYS
                 .iter()
                 .filter_map(|k| map.get(*k))
                 .find_map(Value::as_str);
-            for take in (1..=segments.len()).rev() {
-                let rest = &segments[take..];
-                if take > 1
-                    && let Some((_, next)) = map
-                        .iter()
-                        .find(|(k, _)| k.contains('.') && joined_eq(k, &segments[..take]))
-                {
-                    walk(next, rest, out);
-                    return;
-                }
-                // A Name/Value entry whose name is these segments.
-                if let Some(name) = entry_name
-                    && joined_eq(name, &segments[..take])
-                    && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(*k))
-                {
-                    walk(v, rest, out);
-                    return;
-                }
+            if let Some(name) = entry_name
+                && let Some(take) = (1..=segments.len())
+                    .rev()
+                    .find(|take| joined_eq(name, &segments[..*take]))
+                && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(*k))
+            {
+                walk(v, &segments[take..], out);
             }
         }
         // A JSON document kept as text (UAL fields, modifiedProperties).
