@@ -193,19 +193,7 @@ fn the_emulated_intrusion_is_found_by_its_indicators() {
     ]);
     let key = emu.answer_key();
     let out = home.path().join("pulled.ndjson");
-    let pulled = home
-        .command()
-        .args(["pull", "--since", "90d", "--out"])
-        .arg(&out)
-        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        pulled.status.success(),
-        "{}",
-        String::from_utf8_lossy(&pulled.stderr)
-    );
+    common::pull_from(&home, &emu, &out);
     let backdoored = key["malicious_apps"][0].as_str().unwrap();
     let csv = home.path().join("iocs.csv");
     std::fs::write(

@@ -32,19 +32,7 @@ fn pull_with_key(
         "--no-throttle",
     ]);
     let out = home.path().join(format!("{scenario}.ndjson"));
-    let result = home
-        .command()
-        .args(["pull", "--since", "90d", "--out"])
-        .arg(&out)
-        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    common::pull_from(home, &emu, &out);
     (out, emu.answer_key())
 }
 

@@ -507,16 +507,10 @@ pub struct Matches {
 
 #[derive(Debug, Default)]
 struct Group {
-    count: u64,
+    seen: super::sightings::Sightings,
     /// Matches outside the indicator's validity window.
     outside: u64,
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
-    evidence: Vec<String>,
-    seen: BTreeSet<(&'static str, String)>,
 }
-
-const EVIDENCE_KEPT: usize = 50;
 
 impl Matches {
     pub fn add(&mut self, list: &IocList, hit: Hit, time: Option<Timestamp>, id: &str) {
@@ -525,40 +519,21 @@ impl Matches {
             group.outside += 1;
             return;
         }
-        group.count += 1;
-        if let Some(t) = time {
-            group.first = Some(group.first.map_or(t, |f| f.min(t)));
-            group.last = Some(group.last.map_or(t, |l| l.max(t)));
-        }
-        if group.evidence.len() < EVIDENCE_KEPT && !id.is_empty() {
-            group.evidence.push(id.to_owned());
-        }
-        if group.seen.len() < 20 {
-            group.seen.insert((hit.field, hit.value));
-        }
+        group.seen.add(time, id, &[(hit.field, hit.value)]);
     }
 
     pub fn findings(&self, list: &IocList) -> Vec<Finding> {
-        let iso = |t: Option<Timestamp>| t.map(crate::model::de::graph_time);
         self.groups
             .iter()
             .map(|(i, g)| {
                 let ind = &list.indicators[*i];
-                let mut entities: Vec<Entity> = g
-                    .seen
-                    .iter()
-                    .map(|(field, value)| Entity {
-                        field: (*field).to_owned(),
-                        value: value.clone(),
-                    })
-                    .collect();
-                entities.push(Entity {
+                let entities = g.seen.entities(Entity {
                     field: "indicator".into(),
                     value: ind.value.clone(),
                 });
-                entities.sort();
-                entities.dedup();
-                let outside = match (g.count, g.outside) {
+                let count = g.seen.count;
+                let (first_seen, last_seen) = g.seen.span();
+                let outside = match (count, g.outside) {
                     (_, 0) => String::new(),
                     (0, n) => format!(
                         "; all {n} fall outside its validity window, so they are not counted as hits (the list may have been published after the activity: look at them)"
@@ -566,7 +541,7 @@ impl Matches {
                     (_, n) => format!("; {n} more outside its validity window are not counted"),
                 };
                 // Only out-of-window records: worth a look, not an alarm.
-                let severity = if g.count == 0 {
+                let severity = if count == 0 {
                     Severity::Info
                 } else {
                     ind.severity()
@@ -587,14 +562,13 @@ impl Matches {
                     title: format!("Threat indicator seen: {} {}", ind.kind.name(), ind.value),
                     techniques: Vec::new(),
                     entities,
-                    evidence: g.evidence.clone(),
-                    count: g.count,
-                    first_seen: iso(g.first),
-                    last_seen: iso(g.last),
+                    evidence: g.seen.evidence.clone(),
+                    count,
+                    first_seen,
+                    last_seen,
                     remediation: remediation(ind.kind),
                     explanation: format!(
-                        "{} record(s) match the {} indicator {}{} from {} (confidence {}, {}){outside}.",
-                        g.count,
+                        "{count} record(s) match the {} indicator {}{} from {} (confidence {}, {}){outside}.",
                         ind.kind.name(),
                         ind.value,
                         if ind.name.is_empty() { String::new() } else { format!(" (\"{}\")", ind.name) },

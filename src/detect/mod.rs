@@ -13,6 +13,7 @@ pub mod posture;
 pub mod report;
 pub mod rule;
 pub mod scan;
+pub mod sightings;
 pub mod sigma;
 
 use std::collections::BTreeMap;

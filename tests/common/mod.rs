@@ -285,6 +285,25 @@ impl Drop for Emulator {
     }
 }
 
+/// `warroom pull --since 90d --out OUT` from the emulator; fails the test
+/// with the pull's own words if it fails.
+#[allow(dead_code)]
+pub fn pull_from(home: &Home, emu: &Emulator, out: &Path) {
+    let result = home
+        .command()
+        .args(["pull", "--since", "90d", "--out"])
+        .arg(out)
+        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
 /// Starts `warroom emulator ARGS` and reads its two announcement lines.
 pub fn emulator(args: &[&str]) -> Emulator {
     let mut child = std::process::Command::new(BIN)

@@ -8,7 +8,7 @@
 pub mod build;
 pub mod view;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use jiff::Timestamp;
@@ -318,20 +318,8 @@ fn techniques(tags: &[String]) -> Vec<String> {
 /// What matched each rule so far.
 #[derive(Debug, Default)]
 pub struct Matches {
-    groups: BTreeMap<usize, Group>,
+    groups: BTreeMap<usize, super::sightings::Sightings>,
 }
-
-#[derive(Debug, Default)]
-struct Group {
-    count: u64,
-    first: Option<Timestamp>,
-    last: Option<Timestamp>,
-    evidence: Vec<String>,
-    entities: BTreeSet<(&'static str, String)>,
-}
-
-const EVIDENCE_KEPT: usize = 50;
-const ENTITIES_KEPT: usize = 20;
 
 /// The fields a Sigma finding names its entities by.
 const ENTITY_FIELDS: [&str; 4] = [
@@ -349,56 +337,33 @@ impl Matches {
         id: &str,
         entities: &[(&'static str, String)],
     ) {
-        let group = self.groups.entry(rule).or_default();
-        group.count += 1;
-        if let Some(t) = time {
-            group.first = Some(group.first.map_or(t, |f| f.min(t)));
-            group.last = Some(group.last.map_or(t, |l| l.max(t)));
-        }
-        if group.evidence.len() < EVIDENCE_KEPT {
-            group.evidence.push(id.to_owned());
-        }
-        for e in entities {
-            if group.entities.len() < ENTITIES_KEPT {
-                group.entities.insert(e.clone());
-            }
-        }
+        self.groups.entry(rule).or_default().add(time, id, entities);
     }
 
     pub fn findings(&self, rules: &SigmaRules) -> Vec<Finding> {
-        let iso = |t: Option<Timestamp>| t.map(crate::model::de::graph_time);
         self.groups
             .iter()
-            .map(|(i, g)| {
+            .map(|(i, seen)| {
                 let rule = &rules.rules[*i];
-                let mut entities: Vec<Entity> = g
-                    .entities
-                    .iter()
-                    .map(|(f, v)| Entity {
-                        field: (*f).to_owned(),
-                        value: v.clone(),
-                    })
-                    .collect();
-                entities.push(Entity {
-                    field: "sigma.author".into(),
-                    value: rule.author.clone(),
-                });
-                entities.sort();
+                let (first_seen, last_seen) = seen.span();
                 Finding {
                     id: super::finding_id(&format!("sigma:{}", rule.id), ""),
                     detection: format!("sigma:{}", rule.id),
                     severity: rule.severity,
                     title: rule.title.clone(),
                     techniques: rule.techniques.clone(),
-                    entities,
-                    evidence: g.evidence.clone(),
-                    count: g.count,
-                    first_seen: iso(g.first),
-                    last_seen: iso(g.last),
+                    entities: seen.entities(Entity {
+                        field: "sigma.author".into(),
+                        value: rule.author.clone(),
+                    }),
+                    evidence: seen.evidence.clone(),
+                    count: seen.count,
+                    first_seen,
+                    last_seen,
                     remediation: Vec::new(),
                     explanation: format!(
                         "{} record(s) match the Sigma rule \"{}\" by {} ({}, Detection Rule License 1.1).",
-                        g.count,
+                        seen.count,
                         rule.title,
                         rule.author,
                         rule.file
