@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use common::{BIN, Home, emulator};
 use warroom::emulator::{Scenario, Spec, generate};
