@@ -15,6 +15,8 @@ pub enum Kind {
     MailAudit,
     /// A directory object from a snapshot.
     Directory,
+    /// A Windows event from an AD FS server or a domain controller.
+    WindowsEvent,
 }
 
 impl Kind {
@@ -25,6 +27,7 @@ impl Kind {
             Kind::Risk => "risk detection",
             Kind::MailAudit => "audit log record",
             Kind::Directory => "directory object",
+            Kind::WindowsEvent => "Windows event",
         }
     }
 }
@@ -36,6 +39,11 @@ pub fn classify(v: &Value) -> Option<Kind> {
     let has = |k: &str| map.contains_key(k);
     if has("@warroom.source") {
         Some(Kind::Directory)
+    } else if has("EventID")
+        && has("TimeCreated")
+        && (has("Channel") || has("Provider") || has("Computer"))
+    {
+        Some(Kind::WindowsEvent)
     } else if has("activityDisplayName") {
         Some(Kind::Audit)
     } else if has("riskEventType") || (has("riskType") && has("riskLevel")) {
@@ -54,6 +62,7 @@ pub fn time_field(kind: Kind) -> &'static str {
     match kind {
         Kind::Audit => "activityDateTime",
         Kind::Risk => "detectedDateTime",
+        Kind::WindowsEvent => "TimeCreated",
         Kind::SignIn | Kind::MailAudit | Kind::Directory => "createdDateTime",
     }
 }

@@ -51,6 +51,24 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "targetResources",
         // A Graph page on one line: its records are read whole.
         "value",
+        // What tells a Windows event and says when, where and which.
+        "EventID",
+        "TimeGenerated",
+        "TimeCreated",
+        "@timestamp",
+        "EventTime",
+        "UtcTime",
+        "Computer",
+        "Hostname",
+        "Channel",
+        "EventLog",
+        "EventSourceName",
+        "SourceName",
+        "Source",
+        "ProviderName",
+        "EventOriginId",
+        "RecordNumber",
+        "EventRecordID",
     ]
     .into_iter()
     .map(str::to_owned)

@@ -81,6 +81,10 @@ pub enum Op {
     /// `Mail.Read` is not in `Mail.ReadBasic`.
     Has,
     StartsWith,
+    /// Ends with the text, ignoring case (KQL `endswith`, `!endswith`):
+    /// machine accounts end with `$`.
+    EndsWith,
+    NotEndsWith,
     /// Equal to one of a list.
     In,
     NotIn,
@@ -177,6 +181,13 @@ impl Compiled {
             }),
             _ => false,
         };
+        let ends = |v: &Value| match v {
+            Value::String(s) => self.texts.iter().any(|n| {
+                s.len() >= n.len()
+                    && s.as_bytes()[s.len() - n.len()..].eq_ignore_ascii_case(n.as_bytes())
+            }),
+            _ => false,
+        };
         match self.op {
             Op::Exists => found.iter().any(present),
             Op::Missing => !found.iter().any(present),
@@ -189,6 +200,8 @@ impl Compiled {
                 .iter()
                 .any(|v| as_text(v).is_some_and(|t| self.texts.iter().any(|n| has_term(&t, n)))),
             Op::StartsWith => found.iter().any(|v| starts(v)),
+            Op::EndsWith => found.iter().any(|v| ends(v)),
+            Op::NotEndsWith => found.iter().any(present) && !found.iter().any(|v| ends(v)),
             Op::Gt => found
                 .iter()
                 .filter_map(|v| as_number(v))
@@ -525,6 +538,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     (
         "mail.toml",
         include_str!("../../assets/detections/mail.toml"),
+    ),
+    (
+        "windows.toml",
+        include_str!("../../assets/detections/windows.toml"),
     ),
 ];
 

@@ -52,12 +52,13 @@ pub struct Prefilter {
 }
 
 /// Keys only one kind of record has, in `event::classify`'s order.
-const KIND_KEYS: [&str; 5] = [
+const KIND_KEYS: [&str; 6] = [
     "\"@warroom.source\"",
     "\"activityDisplayName\"",
     "\"riskEventType\"",
     "\"auditLogRecordType\"",
     "\"createdDateTime\"",
+    "\"EventID\"",
 ];
 
 impl Prefilter {
@@ -105,6 +106,7 @@ impl Prefilter {
             Kind::Risk,
             Kind::MailAudit,
             Kind::SignIn,
+            Kind::WindowsEvent,
         ];
         self.keys.find(line).map(|m| kinds[m.pattern().as_usize()])
     }

@@ -43,7 +43,7 @@ impl Service {
             Kind::Audit => Some(Service::Audits),
             Kind::Risk => Some(Service::RiskDetections),
             Kind::MailAudit => Some(Service::M365Audit),
-            Kind::Directory => None,
+            Kind::Directory | Kind::WindowsEvent => None,
         }
     }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 pub mod csv;
 pub mod m365;
 pub mod normalize;
+pub mod windows;
 
 /// What reading one file found.
 #[derive(Clone, Debug, Default)]

@@ -98,6 +98,9 @@ pub fn to_graph(value: Value) -> Value {
     if is_identity_logon(&map) {
         return identity_logon(map);
     }
+    if super::windows::is_windows_event(&map) {
+        return super::windows::normalize(map);
+    }
     // Diagnostic settings: {time, category, properties: {...}}.
     // (Graph activity logs are requests, not sign-ins: left as they are.)
     if map.contains_key("category")

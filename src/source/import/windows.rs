@@ -1,0 +1,123 @@
+//! Windows events from AD FS servers and domain controllers, as they are
+//! handed over in JSON: Log Analytics / Sentinel `SecurityEvent` rows, the
+//! flat JSON of the OTRF datasets, and NXLog (`im_msvistalog`) records.
+//! Each becomes one flat record with the same names whatever its source:
+//! `EventID` (a number), `TimeCreated` (UTC, as Graph writes times),
+//! `Computer`, `Channel`, `Provider`, and the event's own data fields as
+//! the source names them (`SubjectUserName`, `Properties`, …).
+
+use serde_json::{Map, Value};
+
+/// A Windows event in one of the JSON shapes this reads.
+pub fn is_windows_event(map: &Map<String, Value>) -> bool {
+    map.contains_key("EventID")
+        && [
+            "Channel",
+            "EventSourceName",
+            "SourceName",
+            "EventLog",
+            "Computer",
+            "Hostname",
+        ]
+        .iter()
+        .any(|k| map.contains_key(*k))
+}
+
+/// The record in the common shape.
+pub fn normalize(mut map: Map<String, Value>) -> Value {
+    let text = |map: &Map<String, Value>, k: &str| {
+        map.get(k)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    // When: Log Analytics' `TimeGenerated` (UTC); NXLog's `@timestamp`
+    // (UTC, when it was received) before its `EventTime` (local, no zone);
+    // the OTRF files' `TimeCreated` as written.
+    let time = [
+        "TimeGenerated",
+        "@timestamp",
+        "TimeCreated",
+        "EventTime",
+        "UtcTime",
+    ]
+    .iter()
+    .find_map(|k| text(&map, k))
+    .and_then(|t| crate::model::de::iso_from(&t));
+    if let Some(time) = time {
+        map.insert("TimeCreated".into(), Value::from(time));
+    }
+    let id = match map.get("EventID") {
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    if let Some(id) = id {
+        map.insert("EventID".into(), Value::from(id));
+    }
+    if !map.contains_key("Computer")
+        && let Some(host) = text(&map, "Hostname")
+    {
+        map.insert("Computer".into(), Value::from(host));
+    }
+    if let Some(provider) = ["EventSourceName", "SourceName", "Source", "ProviderName"]
+        .iter()
+        .find_map(|k| text(&map, k))
+    {
+        map.insert("Provider".into(), Value::from(provider));
+    }
+    if !map.contains_key("Channel")
+        && let Some(log) = text(&map, "EventLog")
+    {
+        map.insert("Channel".into(), Value::from(log));
+    }
+    // An id for evidence: the record's own where it has one.
+    if !map.contains_key("id") {
+        let own = ["EventOriginId", "RecordNumber", "EventRecordID"]
+            .iter()
+            .find_map(|k| match map.get(*k) {
+                Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => None,
+            });
+        if let Some(own) = own {
+            let computer = text(&map, "Computer").unwrap_or_default();
+            map.insert("id".into(), Value::from(format!("{computer}#{own}")));
+        }
+    }
+    Value::Object(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_three_json_shapes_become_one() {
+        let la = json!({"TimeGenerated": "2021-08-02T13:11:39.77Z", "Computer": "DC01", "EventID": 4662,
+            "Type": "SecurityEvent", "Channel": "Security", "EventSourceName": "Microsoft-Windows-Security-Auditing",
+            "EventOriginId": "abc", "SubjectUserName": "wardog"});
+        let nx = json!({"EventID": 4662, "Hostname": "MORDORDC", "EventTime": "2020-08-05 02:10:02",
+            "@timestamp": "2020-08-05T06:10:03.798Z", "SourceName": "Microsoft-Windows-Security-Auditing",
+            "Channel": "Security", "RecordNumber": 42});
+        let otrf = json!({"SourceName": "Microsoft-Windows-Sysmon", "Channel": "Microsoft-Windows-Sysmon/Operational",
+            "Hostname": "ADFS01", "TimeCreated": "2021-04-27T04:07:56.325Z", "EventID": "18"});
+        for (v, when, computer) in [
+            (la, "2021-08-02T13:11:39", "DC01"),
+            (nx, "2020-08-05T06:10:03", "MORDORDC"),
+            (otrf, "2021-04-27T04:07:56", "ADFS01"),
+        ] {
+            let Value::Object(map) = v else {
+                unreachable!()
+            };
+            assert!(is_windows_event(&map));
+            let n = normalize(map);
+            assert!(n["TimeCreated"].as_str().unwrap().starts_with(when), "{n}");
+            assert_eq!(n["Computer"], computer);
+            assert!(n["EventID"].is_u64());
+            assert!(n["Provider"].is_string());
+        }
+    }
+}
