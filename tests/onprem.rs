@@ -94,3 +94,98 @@ fn dcsync_its_rights_and_a_backdoor_account_are_found() {
     // The failed reset (an audit failure with no target) changed nothing.
     assert!(by_detection(&findings, "onprem.password-reset").is_empty());
 }
+
+/// The forged-token proof on the emulated intrusion: AD FS issuance
+/// events are written (in a Log Analytics export's shape) for every
+/// genuine federated sign-in and none for the forged ones, as the farm's
+/// Security log would hold them; the join finds exactly the forgeries.
+#[test]
+fn federated_sign_ins_adfs_never_issued_are_proven_forged() {
+    use std::io::Write;
+    let home = common::Home::new();
+    let emu = common::emulator(&[
+        "--scenario",
+        "golden-saml",
+        "--seed",
+        "4",
+        "--signins",
+        "4000",
+        "--no-throttle",
+    ]);
+    let key = emu.answer_key();
+    let cloud = home.path().join("cloud.ndjson");
+    common::pull_from(&home, &emu, &cloud);
+    let forged_ids: std::collections::BTreeSet<String> = key["sign_in_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    let adfs = home.path().join("adfs01-security.ndjson");
+    let mut out = std::fs::File::create(&adfs).unwrap();
+    let mut genuine = 0;
+    let (mut from, mut to) = (String::from("9"), String::new());
+    for line in std::fs::read_to_string(&cloud).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        // Sign-ins only (risk detections name the issuer type too).
+        let signin = v["createdDateTime"].is_string() && v["status"].is_object();
+        if !signin
+            || v["tokenIssuerType"] != "ADFederationServices"
+            || forged_ids.contains(v["id"].as_str().unwrap_or(""))
+        {
+            continue;
+        }
+        let time: jiff::Timestamp = v["createdDateTime"].as_str().unwrap().parse().unwrap();
+        let issued = (time - jiff::SignedDuration::from_secs(4)).to_string();
+        let account = v["userPrincipalName"]
+            .as_str()
+            .unwrap()
+            .split('@')
+            .next()
+            .unwrap()
+            .to_owned();
+        from = from.min(issued.clone());
+        to = to.max(issued.clone());
+        let row = serde_json::json!({"TimeGenerated": issued, "Computer": "ADFS01.contoso.com",
+            "EventID": 1200, "Type": "SecurityEvent", "Channel": "Security",
+            "EventSourceName": "AD FS Auditing", "UserId": format!("CONTOSO\\{account}")});
+        writeln!(out, "{row}").unwrap();
+        genuine += 1;
+    }
+    drop(out);
+    assert!(genuine > 100, "{genuine} genuine federated sign-ins");
+    let (findings, stderr) = common::scan_json(&[&cloud, &adfs]);
+    let forged = by_detection(&findings, "onprem.forged-token");
+    assert!(!forged.is_empty(), "{stderr}");
+    for f in &forged {
+        assert_eq!(f["severity"], "critical");
+        assert!(f["explanation"].as_str().unwrap().contains("never issued"));
+        for id in f["evidence"].as_array().unwrap() {
+            assert!(forged_ids.contains(id.as_str().unwrap()), "{id} is genuine");
+        }
+    }
+    // Every forged federated sign-in the AD FS log's time covers is named.
+    let named: u64 = forged.iter().map(|f| f["count"].as_u64().unwrap()).sum();
+    let covered_forgeries = std::fs::read_to_string(&cloud)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| {
+            v["tokenIssuerType"] == "ADFederationServices"
+                && v["createdDateTime"].is_string()
+                && v["status"]["errorCode"] == 0
+                && forged_ids.contains(v["id"].as_str().unwrap_or(""))
+                && v["createdDateTime"].as_str().unwrap() >= from.as_str()
+                && v["createdDateTime"].as_str().unwrap() <= to.as_str()
+        })
+        .count() as u64;
+    assert!(
+        named >= covered_forgeries,
+        "{named} named, {covered_forgeries} forged"
+    );
+    let users: Vec<String> = forged.iter().flat_map(|f| names(f)).collect();
+    assert!(
+        users.contains(&"megan.bowen@contoso.com".to_owned()),
+        "{users:?}"
+    );
+}

@@ -69,6 +69,17 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
         "EventOriginId",
         "RecordNumber",
         "EventRecordID",
+        // What the forged-token join reads.
+        "isInteractive",
+        "UserId",
+        "UserID",
+        "Upn",
+        "UPN",
+        "AccountName",
+        "Message",
+        "EventData",
+        "EventData_string",
+        "XmlPayload",
     ]
     .into_iter()
     .map(str::to_owned)

@@ -6,6 +6,7 @@
 pub mod baseline;
 pub mod catalogue;
 pub mod event;
+pub mod forged;
 pub mod ioc;
 pub mod joins;
 pub mod lazy;
@@ -81,6 +82,7 @@ pub(crate) struct Tally {
     joins: joins::Joins,
     iocs: ioc::Matches,
     sigma: sigma::Matches,
+    forged: forged::Forged,
     /// Events seen, by kind.
     seen: BTreeMap<&'static str, u64>,
 }
@@ -154,6 +156,7 @@ impl Engine {
                 .collect(),
             facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
+            forged: forged::fact(event),
             indicators,
             sigma,
             sigma_entities,
@@ -223,6 +226,7 @@ impl Engine {
         if let Some(set) = &self.sigma {
             out.extend(self.tally.sigma.findings(set));
         }
+        out.extend(self.tally.forged.findings());
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -239,6 +243,8 @@ pub struct Observed {
     pub hits: Vec<(usize, Hit)>,
     pub facts: Vec<baseline::ClaimFact>,
     pub join: Option<joins::Fact>,
+    /// A federated sign-in or an AD FS token issuance, for the forged-token join.
+    pub forged: Option<forged::Fact>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -266,6 +272,9 @@ pub(crate) fn absorb(
     }
     if let Some(fact) = observed.join {
         tally.joins.add(fact);
+    }
+    if let Some(fact) = observed.forged {
+        tally.forged.add(fact);
     }
     let Some((time, id)) = observed.place else {
         return;

@@ -79,6 +79,7 @@ impl Prefilter {
                     .flatten()
                     .chain(super::joins::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::baseline::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .chain(super::forged::LITERALS.iter().map(|t| (*t).to_owned()))
                     .collect()
             });
         let wanted = literals.and_then(|texts| {
