@@ -125,6 +125,16 @@ pub fn fact(event: &Event) -> Option<Fact> {
     }
 }
 
+/// One user's sign-ins no issuance matches.
+struct Orphans {
+    upn: String,
+    count: u64,
+    first: i64,
+    last: i64,
+    ids: Vec<String>,
+    ips: Vec<String>,
+}
+
 #[derive(Debug, Default)]
 pub struct Forged {
     signins: Vec<(String, String, i64, String, String)>,
@@ -172,9 +182,7 @@ impl Forged {
                 .ok()
                 .map(crate::model::de::graph_time)
         };
-        // Per user: (upn, count, first, last, ids, ips).
-        let mut orphans: BTreeMap<&str, (String, u64, i64, i64, Vec<String>, Vec<String>)> =
-            BTreeMap::new();
+        let mut orphans: BTreeMap<&str, Orphans> = BTreeMap::new();
         let mut uncovered = 0u64;
         let (mut first_out, mut last_out) = (i64::MAX, i64::MIN);
         for (user, upn, time, id, ip) in &self.signins {
@@ -187,17 +195,22 @@ impl Forged {
             if issued.get(user).is_some_and(|times| near(times, *time)) {
                 continue;
             }
-            let entry = orphans
-                .entry(user.as_str())
-                .or_insert_with(|| (upn.clone(), 0, *time, *time, Vec::new(), Vec::new()));
-            entry.1 += 1;
-            entry.2 = entry.2.min(*time);
-            entry.3 = entry.3.max(*time);
-            if entry.4.len() < 50 {
-                entry.4.push(id.clone());
+            let entry = orphans.entry(user.as_str()).or_insert_with(|| Orphans {
+                upn: upn.clone(),
+                count: 0,
+                first: *time,
+                last: *time,
+                ids: Vec::new(),
+                ips: Vec::new(),
+            });
+            entry.count += 1;
+            entry.first = entry.first.min(*time);
+            entry.last = entry.last.max(*time);
+            if entry.ids.len() < 50 {
+                entry.ids.push(id.clone());
             }
-            if !ip.is_empty() && !entry.5.contains(ip) && entry.5.len() < 10 {
-                entry.5.push(ip.clone());
+            if !ip.is_empty() && !entry.ips.contains(ip) && entry.ips.len() < 10 {
+                entry.ips.push(ip.clone());
             }
         }
         let window = format!(
@@ -206,7 +219,18 @@ impl Forged {
             iso(to).unwrap_or_default()
         );
         let mut out = Vec::new();
-        for (user, (upn, count, first, last, ids, ips)) in orphans {
+        for (
+            user,
+            Orphans {
+                upn,
+                count,
+                first,
+                last,
+                ids,
+                ips,
+            },
+        ) in orphans
+        {
             let mut entities = vec![Entity {
                 field: "userPrincipalName".into(),
                 value: upn.clone(),
