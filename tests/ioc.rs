@@ -14,19 +14,8 @@ use std::process::Stdio;
 use common::{Home, emulator};
 use serde_json::{Value, json};
 
-fn scan_with(home: &Home, files: &[&Path], ioc: &Path) -> (Vec<Value>, String) {
-    let out = home
-        .command()
-        .arg("scan")
-        .args(files)
-        .arg("--ioc")
-        .arg(ioc)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "{stderr}");
-    (serde_json::from_slice(&out.stdout).unwrap(), stderr)
+fn scan_with(files: &[&Path], ioc: &Path) -> (Vec<Value>, String) {
+    common::scan_json_with(files, &["--ioc".as_ref(), ioc.as_os_str()])
 }
 
 /// The IOC findings by the indicator they name.
@@ -104,7 +93,7 @@ fn a_real_export_matches_csv_and_stix_indicators() {
          ipv4-addr,175.45.176.99,Old feed,90,2019-01-01,2020-01-01,expired\n",
     )
     .unwrap();
-    let (findings, stderr) = scan_with(&home, &[&sample], &csv);
+    let (findings, stderr) = scan_with(&[&sample], &csv);
     assert!(stderr.contains("--ioc"), "{stderr}");
     let found = by_indicator(&findings);
     assert_eq!(count(&found, "175.45.176.99"), 56, "{found:?}");
@@ -155,7 +144,7 @@ fn a_real_export_matches_csv_and_stix_indicators() {
         ),
     ];
     std::fs::write(&bundle, stix(&patterns, "2021-12-31T00:00:00Z").to_string()).unwrap();
-    let (findings, _) = scan_with(&home, &[&sample], &bundle);
+    let (findings, _) = scan_with(&[&sample], &bundle);
     let found = by_indicator(&findings);
     assert_eq!(found.len(), 5, "{found:?}");
     assert_eq!(count(&found, "5e3ce6c0-2b1f-4285-8d4b-75ee78787346"), 16);
@@ -165,7 +154,7 @@ fn a_real_export_matches_csv_and_stix_indicators() {
     // Valid only before the sign-ins: no hits, but the records are shown
     // as worth a look (informational, none counted).
     std::fs::write(&bundle, stix(&patterns, "2021-03-01T00:00:00Z").to_string()).unwrap();
-    let (findings, _) = scan_with(&home, &[&sample], &bundle);
+    let (findings, _) = scan_with(&[&sample], &bundle);
     let found = by_indicator(&findings);
     assert_eq!(found.len(), 5);
     for (_, f) in &found {
@@ -203,7 +192,7 @@ fn the_emulated_intrusion_is_found_by_its_indicators() {
         ),
     )
     .unwrap();
-    let (findings, _) = scan_with(&home, &[&out], &csv);
+    let (findings, _) = scan_with(&[&out], &csv);
     let found = by_indicator(&findings);
     for indicator in [
         "203.0.113.66",

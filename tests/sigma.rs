@@ -96,20 +96,9 @@ fn rules_run_over_real_exports_and_name_their_authors() {
         "otrf-security-datasets/AADAuditEvents.json",
         "huntress-ctf-2023/purview.csv",
     ];
-    let home = common::Home::new();
-    let out = home
-        .command()
-        .arg("scan")
-        .args(files.iter().map(|f| samples.join(f)))
-        .arg("--sigma")
-        .arg(&dir)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let paths: Vec<PathBuf> = files.iter().map(|f| samples.join(f)).collect();
+    let (findings, stderr) = common::scan_json_with(&paths, &["--sigma".as_ref(), dir.as_os_str()]);
     assert!(stderr.contains("rules loaded"), "{stderr}");
-    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     let sigma: Vec<&Value> = findings
         .iter()
         .filter(|f| f["detection"].as_str().unwrap().starts_with("sigma:"))
@@ -144,6 +133,7 @@ fn rules_run_over_real_exports_and_name_their_authors() {
         );
     }
     // The table a person reads shows the author too.
+    let home = common::Home::new();
     let table = home
         .command()
         .arg("scan")

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::event::{Event, values_at};
 use super::{Entity, Finding};
 use crate::model::Severity;
+use crate::model::net::network;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum IndicatorKind {
@@ -63,7 +64,7 @@ impl IndicatorKind {
     /// What a bare value most likely is, for lists without a type column.
     fn guess(value: &str) -> Self {
         let v = value.trim();
-        if parse_net(v).is_some() {
+        if network(v).is_some() {
             IndicatorKind::Ip
         } else if v.contains("://") {
             IndicatorKind::Url
@@ -105,40 +106,6 @@ fn is_guid(v: &str) -> bool {
         && v.chars().enumerate().all(|(i, c)| {
             matches!(i, 8 | 13 | 18 | 23) == (c == '-') && (c == '-' || c.is_ascii_hexdigit())
         })
-}
-
-/// `203.0.113.66`, `203.0.113.0/24`, `2001:db8::/32`.
-fn parse_net(text: &str) -> Option<(IpAddr, u8)> {
-    let (addr, bits) = match text.split_once('/') {
-        Some((a, b)) => (a, Some(b.parse::<u8>().ok()?)),
-        None => (text, None),
-    };
-    let addr: IpAddr = addr.trim().parse().ok()?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let bits = bits.unwrap_or(max);
-    (bits <= max).then_some((addr, bits))
-}
-
-fn in_net(addr: IpAddr, net: IpAddr, bits: u8) -> bool {
-    match (addr, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u32::MAX << (32 - bits)
-            };
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = if bits == 0 {
-                0
-            } else {
-                u128::MAX << (128 - bits)
-            };
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -243,7 +210,7 @@ impl IocList {
         for (i, ind) in indicators.iter().enumerate() {
             let value = ind.value.trim().to_lowercase();
             match ind.kind {
-                IndicatorKind::Ip => match parse_net(&value) {
+                IndicatorKind::Ip => match network(&value) {
                     Some((addr, bits))
                         if u32::from(bits) == if addr.is_ipv4() { 32 } else { 128 } =>
                     {
@@ -296,7 +263,7 @@ impl IocList {
             let v = ind.value.trim();
             match ind.kind {
                 IndicatorKind::Ip => {
-                    let (net, bits) = parse_net(v)?;
+                    let (net, bits) = network(v)?;
                     match (net, bits) {
                         (IpAddr::V4(a), 32) => out.push(a.to_string()),
                         (IpAddr::V4(a), 24) => {
@@ -348,7 +315,7 @@ impl IocList {
                         hit(*i);
                     }
                     for (net, bits, i) in &self.nets {
-                        if in_net(addr, *net, *bits) {
+                        if crate::model::net::contains(*net, *bits, addr) {
                             hit(*i);
                         }
                     }
@@ -615,8 +582,7 @@ fn list_time(text: &str, end_of_day: bool) -> Option<Timestamp> {
     if let Some(t) = crate::model::de::parse_time(text) {
         return Some(t);
     }
-    let date: jiff::civil::Date = text.trim().parse().ok()?;
-    let start = date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp();
+    let start = crate::model::de::utc_midnight(text)?;
     if end_of_day {
         start
             .checked_add(jiff::SignedDuration::from_secs(86_399))
@@ -689,7 +655,7 @@ fn from_csv(text: &str, file: &str) -> Result<(Vec<Indicator>, Vec<String>), Str
             },
             None => IndicatorKind::guess(value),
         };
-        if kind == IndicatorKind::Ip && parse_net(value).is_none() {
+        if kind == IndicatorKind::Ip && network(value).is_none() {
             notes.push(format!("line {line}: {value} is not an address or network"));
             continue;
         }
@@ -847,7 +813,7 @@ fn stix_comparisons(pattern: &str) -> Result<Vec<(IndicatorKind, String)>, Strin
                 ));
             }
         };
-        if kind == IndicatorKind::Ip && parse_net(&value).is_none() {
+        if kind == IndicatorKind::Ip && network(&value).is_none() {
             return Err(format!("{value} is not an address or network"));
         }
         out.push((kind, value));

@@ -13,7 +13,9 @@ use super::rule::Ready;
 
 /// The top-level fields the engine needs: those the rules read, and those
 /// that say what kind of record it is, when and which.
-pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
+/// `also`: more fields someone else reads (an indicator list's), named as
+/// Graph names them; their Log Analytics spellings are added like the rest.
+pub fn needed_fields(rules: &[Ready], also: BTreeSet<String>) -> BTreeSet<String> {
     let mut fields: BTreeSet<String> = [
         "id",
         "@warroom.source",
@@ -90,6 +92,7 @@ pub fn needed_fields(rules: &[Ready]) -> BTreeSet<String> {
                 .map(|p| p.split('.').next().unwrap_or(p).to_owned()),
         );
     }
+    fields.extend(also);
     // The same columns as Log Analytics and diagnostic settings name them.
     let capitalised: Vec<String> = fields
         .iter()

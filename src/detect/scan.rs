@@ -257,23 +257,13 @@ pub fn scan(
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
     let prefilter = Prefilter::new(&rules, extra);
-    let mut fields = super::lazy::needed_fields(&rules);
-    if let Some(list) = extra.iocs {
-        // As Graph names them and as Log Analytics capitalises them.
-        for field in list.fields() {
-            let mut chars = field.chars();
-            let capitalised: String = chars
-                .next()
-                .map(|c| c.to_uppercase().chain(chars).collect())
-                .unwrap_or_default();
-            fields.insert(capitalised);
-            fields.insert(field);
-        }
-    }
-    let needed = if extra.sigma.is_some() {
-        super::lazy::Needed::everything()
-    } else {
-        super::lazy::Needed::new(&fields)
+    // Sigma rules may read any field: every record is read whole.
+    let needed = match extra.sigma {
+        Some(_) => super::lazy::Needed::everything(),
+        None => super::lazy::Needed::new(&super::lazy::needed_fields(
+            &rules,
+            extra.iocs.map(|list| list.fields()).unwrap_or_default(),
+        )),
     };
     let (tally, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
@@ -387,35 +377,16 @@ fn read_file(
         }
         import::Opened::Zip(mut archive) => {
             let mut formats: Vec<String> = Vec::new();
-            for i in 0..archive.len() {
-                let entry = match archive.by_index(i) {
-                    Ok(entry) => entry,
-                    Err(e) => {
-                        reader
-                            .summary
-                            .skip(0, format!("zip entry {i} unreadable ({e})"));
-                        continue;
+            import::each_member(&mut archive, &mut |name, member| match member {
+                Ok((layout, format)) => {
+                    if !formats.contains(&format) {
+                        formats.push(format);
                     }
-                };
-                if entry.is_dir() {
-                    continue;
+                    reader.line_no = 1;
+                    reader.read(layout, Some(name));
                 }
-                let name = match entry.name() {
-                    Ok(name) => name.into_owned(),
-                    Err(_) => format!("entry {i}"),
-                };
-                let stream = Box::new(std::io::BufReader::with_capacity(1 << 20, entry));
-                match import::sniff(stream) {
-                    Ok((layout, format)) => {
-                        if !formats.contains(&format) {
-                            formats.push(format);
-                        }
-                        reader.line_no = 1;
-                        reader.read(layout, Some(&name));
-                    }
-                    Err(why) => reader.summary.skip(0, format!("{name}: {why}")),
-                }
-            }
+                Err(why) => reader.summary.skip(0, format!("{name}: {why}")),
+            });
             let n = archive.len();
             reader.summary.format = format!("zip of {n} ({})", formats.join(", "));
         }

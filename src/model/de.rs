@@ -26,6 +26,12 @@ pub fn parse_time(text: &str) -> Option<Timestamp> {
         .or_else(|| parse_localised(text))
 }
 
+/// A date alone (`2026-11-30`) as its midnight, UTC.
+pub fn utc_midnight(text: &str) -> Option<Timestamp> {
+    let date: jiff::civil::Date = text.trim().parse().ok()?;
+    Some(date.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp())
+}
+
 /// Any time `parse_time` reads, rewritten as Graph writes it.
 pub fn iso_from(text: &str) -> Option<String> {
     parse_time(text).map(iso_time)

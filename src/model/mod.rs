@@ -5,6 +5,7 @@ pub mod de;
 pub mod decision;
 pub mod federation;
 pub mod graph;
+pub mod net;
 pub mod risk;
 pub mod roles;
 mod severity;

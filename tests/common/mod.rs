@@ -12,9 +12,18 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_warroom");
 /// `warroom scan FILES --format json`: the findings and what it said on
 /// stderr; a failed scan fails the test.
 pub fn scan_json<P: AsRef<std::ffi::OsStr>>(files: &[P]) -> (Vec<serde_json::Value>, String) {
+    scan_json_with(files, &[])
+}
+
+/// `warroom scan FILES… ARGS… --format json`: the findings and stderr.
+pub fn scan_json_with<P: AsRef<std::ffi::OsStr>>(
+    files: &[P],
+    args: &[&std::ffi::OsStr],
+) -> (Vec<serde_json::Value>, String) {
     let out = Command::new(BIN)
         .arg("scan")
         .args(files)
+        .args(args)
         .args(["--format", "json"])
         .output()
         .unwrap();

@@ -173,31 +173,10 @@ impl IpTest {
         match self {
             IpTest::Prefix(prefix) => text.to_ascii_lowercase().starts_with(prefix.as_str()),
             IpTest::Network(network, bits) => match text.parse::<IpAddr>() {
-                Ok(address) => in_network(address, *network, *bits),
+                Ok(address) => crate::model::net::contains(*network, *bits, address),
                 Err(_) => false,
             },
         }
-    }
-}
-
-fn in_network(address: IpAddr, network: IpAddr, bits: u8) -> bool {
-    let keep = |width: u32| -> u128 {
-        if bits == 0 {
-            0
-        } else {
-            (!0u128) << (width - u32::from(bits))
-        }
-    };
-    match (address, network) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = keep(32) as u32;
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = keep(128);
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
     }
 }
 
@@ -473,10 +452,8 @@ fn instant(field: &str, value: &str, now: Timestamp) -> Result<i64, String> {
         }
     }
     // A date alone is its midnight, UTC.
-    if let Ok(date) = value.parse::<jiff::civil::Date>()
-        && let Ok(midnight) = date.to_zoned(jiff::tz::TimeZone::UTC)
-    {
-        return Ok(midnight.timestamp().as_microsecond());
+    if let Some(midnight) = crate::model::de::utc_midnight(value) {
+        return Ok(midnight.as_microsecond());
     }
     let at = crate::model::de::parse_time(value).ok_or_else(bad)?;
     Ok(at.as_microsecond())

@@ -289,17 +289,10 @@ impl Snapshot {
                 }
                 Ok(Opened::Zip(mut archive)) => {
                     summary.format = "zip".into();
-                    for i in 0..archive.len() {
-                        let Ok(member) = archive.by_index(i) else {
-                            summary.skip(0, format!("zip member {i} cannot be read"));
-                            continue;
-                        };
-                        let reader = Box::new(std::io::BufReader::new(member));
-                        match import::sniff(reader) {
-                            Ok((layout, _)) => snapshot.read_layout(layout, &mut summary),
-                            Err(why) => summary.skip(0, format!("zip member {i}: {why}")),
-                        }
-                    }
+                    import::each_member(&mut archive, &mut |name, member| match member {
+                        Ok((layout, _)) => snapshot.read_layout(layout, &mut summary),
+                        Err(why) => summary.skip(0, format!("zip member {name}: {why}")),
+                    });
                 }
                 Err(e) => {
                     summary.format = "unreadable".into();

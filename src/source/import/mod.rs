@@ -110,9 +110,36 @@ pub fn open(path: &Path) -> Result<Opened, ImportError> {
     Ok(Opened::Stream(layout, name))
 }
 
+/// A stream's layout and the name of its format, or why it is neither.
+pub type Sniffed<'a> = Result<(Layout<'a>, String), String>;
+
+/// Every file in a zip archive, its layout found on its own: `each` gets
+/// the member's name and its layout and format, or why it cannot be read.
+/// Folders are passed over.
+pub fn each_member(archive: &mut zip::ZipArchive<File>, each: &mut dyn FnMut(&str, Sniffed<'_>)) {
+    for i in 0..archive.len() {
+        let entry = match archive.by_index(i) {
+            Ok(entry) => entry,
+            Err(e) => {
+                each(&format!("entry {i}"), Err(format!("unreadable ({e})")));
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        let name = match entry.name() {
+            Ok(name) => name.into_owned(),
+            Err(_) => format!("entry {i}"),
+        };
+        let stream = Box::new(BufReader::with_capacity(1 << 20, entry));
+        each(&name, sniff(stream));
+    }
+}
+
 /// Finds how a stream's records are laid out from its first bytes (gzip
 /// is unpacked first), and names the format for the summary.
-pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Result<(Layout<'a>, String), String> {
+pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Sniffed<'a> {
     let head = reader.fill_buf().map_err(|e| e.to_string())?;
     let gz = head.starts_with(&[0x1f, 0x8b]);
     if gz {
