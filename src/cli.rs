@@ -151,6 +151,8 @@ pub struct EmulatorArgs {
     /// The polling interval the device code flow asks clients for, in seconds.
     #[arg(long, value_name = "SECS", default_value_t = 5)]
     pub device_poll_interval: u64,
+    /// Write the scenario's on-premises evidence (AD FS and domain
+    /// controller event logs, consistent with the cloud side) into DIR.
     #[arg(long, value_name = "DIR")]
     pub export_onprem: Option<PathBuf>,
     /// A certificate (PEM or DER) the responder app accepts signed client
@@ -202,6 +204,10 @@ pub struct ScanArgs {
     /// Worker threads (default: every core).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Print every record as warroom reads it (NDJSON, in the common
+    /// shape, with its kind) instead of looking for findings.
+    #[arg(long)]
+    pub records: bool,
 }
 
 #[derive(Debug, Args)]
@@ -297,30 +303,6 @@ pub enum ConfigCommand {
 }
 
 impl Command {
-    /// For commands this build does not have yet: what they will do. The
-    /// binary says so and exits 2 rather than printing anything made up.
-    pub fn not_yet_available(&self) -> Option<&'static str> {
-        Some(match self {
-            Command::Emulator(args) if args.export_onprem.is_some() => {
-                "on-premises evidence export"
-            }
-            Command::Doctor
-            | Command::Posture(_)
-            | Command::Config(_)
-            | Command::Emulator(_)
-            | Command::Pull(_)
-            | Command::Demo(_)
-            | Command::Login
-            | Command::Lock
-            | Command::Case(_)
-            | Command::Identity(_)
-            | Command::Scan(_)
-            | Command::Notes(_) => {
-                return None;
-            }
-        })
-    }
-
     pub fn name(&self) -> &'static str {
         match self {
             Command::Demo(_) => "demo",

@@ -27,15 +27,6 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
-    if let Some(command) = &cli.command
-        && let Some(what) = command.not_yet_available()
-    {
-        eprintln!(
-            "warroom {}: not in this build yet (it needs {what}, which is still being built). Nothing was done.",
-            command.name()
-        );
-        return Ok(2);
-    }
     if let Some(Command::Emulator(args)) = &cli.command {
         return emulator(args);
     }
@@ -82,6 +73,8 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             pull(args, &settings)
         }
         Some(Command::Scan(args)) => scan(args),
+        // Run above, before any configuration is read.
+        Some(Command::Emulator(args)) => emulator(args),
         Some(Command::Posture(args)) => {
             let settings = if args.files.is_empty() {
                 let settings = config?.settings(cli.profile.as_deref())?;
@@ -129,11 +122,6 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
                 println!("{check}");
             }
             Ok(u8::from(checks.iter().any(|c| c.verdict == Verdict::Fail)))
-        }
-        Some(other) => {
-            // Every other command returned above through `not_yet_available`.
-            eprintln!("warroom {}: not available in this build yet.", other.name());
-            Ok(2)
         }
     }
 }
@@ -207,8 +195,43 @@ fn case_context(
     }
 }
 
+/// `scan --records`: what warroom reads from each file, record by record.
+fn print_records(files: &[std::path::PathBuf]) -> anyhow::Result<u8> {
+    use std::io::Write;
+    use warroom::detect::event::Event;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = None;
+    for path in files {
+        let summary = warroom::source::import::read_all(path, &mut |value, place| {
+            let line = match Event::new(value.clone(), || place.clone()) {
+                Some(event) => {
+                    serde_json::json!({"kind": event.kind, "place": place, "record": event.value})
+                }
+                None => serde_json::json!({"kind": null, "place": place, "record": value}),
+            };
+            if failed.is_none()
+                && let Err(e) = writeln!(out, "{line}")
+            {
+                failed = Some(e);
+            }
+        });
+        eprintln!("warroom scan: {}", summary.line());
+    }
+    match failed {
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Some(e) => Err(e.into()),
+        None => {
+            out.flush()?;
+            Ok(0)
+        }
+    }
+}
+
 fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
     use warroom::detect::{Engine, scan};
+    if args.records {
+        return print_records(&args.files);
+    }
     let mut engine = match Engine::built_in() {
         Ok(engine) => engine,
         Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
@@ -554,7 +577,7 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
             device_poll_interval: Duration::from_secs(args.device_poll_interval),
         },
     };
-    emulator::run_cli(spec, &args.listen, options)
+    emulator::run_cli(spec, &args.listen, options, args.export_onprem.as_deref())
 }
 
 /// A certificate file, PEM or DER.

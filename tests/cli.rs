@@ -18,21 +18,6 @@ fn stdout(out: &std::process::Output) -> String {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_exit_2() {
-    let home = Home::new();
-    let args = ["emulator", "--export-onprem", "/tmp/x"];
-    let out = home.run(&args, &[]);
-    assert_eq!(out.status.code(), Some(2), "{args:?}");
-    assert!(stdout(&out).is_empty(), "{args:?} printed output");
-    assert!(
-        stderr(&out).contains("not in this build yet"),
-        "{args:?}: {}",
-        stderr(&out)
-    );
-    assert!(stderr(&out).contains("Nothing was done"), "{args:?}");
-}
-
-#[test]
 fn config_path_follows_xdg() {
     let home = Home::new();
     let out = home.run(&["config", "path"], &[]);

@@ -95,22 +95,27 @@ fn dcsync_its_rights_and_a_backdoor_account_are_found() {
     assert!(by_detection(&findings, "onprem.password-reset").is_empty());
 }
 
-/// The forged-token proof on the emulated intrusion: AD FS issuance
-/// events are written (in a Log Analytics export's shape) for every
-/// genuine federated sign-in and none for the forged ones, as the farm's
-/// Security log would hold them; the join finds exactly the forgeries.
+/// The forged-token proof on the emulated intrusion, from the emulator's
+/// own on-premises export: AD FS issuance on two farm servers (event XML
+/// and Log Analytics rows) for every genuine federated sign-in and none
+/// for the forged ones, with a stretch of ADFS01's records lost. Every
+/// forged sign-in is named, no genuine one is, and the lost stretch is
+/// reported as a gap.
 #[test]
-fn federated_sign_ins_adfs_never_issued_are_proven_forged() {
-    use std::io::Write;
+fn the_emulated_farm_proves_every_forgery_and_names_its_gap() {
     let home = common::Home::new();
+    let onprem = home.path().join("onprem");
+    let onprem_arg = onprem.to_str().unwrap().to_owned();
     let emu = common::emulator(&[
         "--scenario",
         "golden-saml",
         "--seed",
-        "4",
+        "7",
         "--signins",
-        "4000",
+        "20000",
         "--no-throttle",
+        "--export-onprem",
+        &onprem_arg,
     ]);
     let key = emu.answer_key();
     let cloud = home.path().join("cloud.ndjson");
@@ -121,71 +126,149 @@ fn federated_sign_ins_adfs_never_issued_are_proven_forged() {
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    let adfs = home.path().join("adfs01-security.ndjson");
-    let mut out = std::fs::File::create(&adfs).unwrap();
-    let mut genuine = 0;
-    let (mut from, mut to) = (String::from("9"), String::new());
-    for line in std::fs::read_to_string(&cloud).unwrap().lines() {
-        let v: Value = serde_json::from_str(line).unwrap();
-        // Sign-ins only (risk detections name the issuer type too).
-        let signin = v["createdDateTime"].is_string() && v["status"].is_object();
-        if !signin
-            || v["tokenIssuerType"] != "ADFederationServices"
-            || forged_ids.contains(v["id"].as_str().unwrap_or(""))
-        {
-            continue;
-        }
-        let time: jiff::Timestamp = v["createdDateTime"].as_str().unwrap().parse().unwrap();
-        let issued = (time - jiff::SignedDuration::from_secs(4)).to_string();
-        let account = v["userPrincipalName"]
-            .as_str()
-            .unwrap()
-            .split('@')
-            .next()
-            .unwrap()
-            .to_owned();
-        from = from.min(issued.clone());
-        to = to.max(issued.clone());
-        let row = serde_json::json!({"TimeGenerated": issued, "Computer": "ADFS01.contoso.com",
-            "EventID": 1200, "Type": "SecurityEvent", "Channel": "Security",
-            "EventSourceName": "AD FS Auditing", "UserId": format!("CONTOSO\\{account}")});
-        writeln!(out, "{row}").unwrap();
-        genuine += 1;
+    let mut files = vec![cloud.clone()];
+    for entry in std::fs::read_dir(&onprem).unwrap() {
+        files.push(entry.unwrap().path());
     }
-    drop(out);
-    assert!(genuine > 100, "{genuine} genuine federated sign-ins");
-    let (findings, stderr) = common::scan_json(&[&cloud, &adfs]);
+    assert_eq!(files.len(), 6, "{files:?}");
+    let (findings, stderr) = common::scan_json(&files);
+    assert!(!stderr.contains("skipped"), "{stderr}");
     let forged = by_detection(&findings, "onprem.forged-token");
-    assert!(!forged.is_empty(), "{stderr}");
+    let named: std::collections::BTreeSet<String> = forged
+        .iter()
+        .flat_map(|f| f["evidence"].as_array().unwrap().iter())
+        .map(|id| id.as_str().unwrap().to_owned())
+        .collect();
     for f in &forged {
         assert_eq!(f["severity"], "critical");
         assert!(f["explanation"].as_str().unwrap().contains("never issued"));
-        for id in f["evidence"].as_array().unwrap() {
-            assert!(forged_ids.contains(id.as_str().unwrap()), "{id} is genuine");
-        }
     }
-    // Every forged federated sign-in the AD FS log's time covers is named.
-    let named: u64 = forged.iter().map(|f| f["count"].as_u64().unwrap()).sum();
-    let covered_forgeries = std::fs::read_to_string(&cloud)
+    let successful_forgeries: std::collections::BTreeSet<String> = std::fs::read_to_string(&cloud)
         .unwrap()
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|v| {
             v["tokenIssuerType"] == "ADFederationServices"
-                && v["createdDateTime"].is_string()
+                && v["isInteractive"] == true
                 && v["status"]["errorCode"] == 0
                 && forged_ids.contains(v["id"].as_str().unwrap_or(""))
-                && v["createdDateTime"].as_str().unwrap() >= from.as_str()
-                && v["createdDateTime"].as_str().unwrap() <= to.as_str()
         })
-        .count() as u64;
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(successful_forgeries.len() >= 3, "{successful_forgeries:?}");
+    assert_eq!(named, successful_forgeries, "named vs forged");
+    let gap = by_detection(&findings, "onprem.forged-token-uncovered");
+    assert_eq!(gap.len(), 1, "{findings:#?}");
+    let text = gap[0]["explanation"].as_str().unwrap();
     assert!(
-        named >= covered_forgeries,
-        "{named} named, {covered_forgeries} forged"
+        text.contains("gap in adfs01.contoso.com's log") && text.contains("record numbers"),
+        "{text}"
     );
-    let users: Vec<String> = forged.iter().flat_map(|f| names(f)).collect();
+    assert!(gap[0]["count"].as_u64().unwrap() > 0);
+    // The attacker's night on-premises, and nothing of AD FS's own work.
+    let dkm = by_detection(&findings, "onprem.adfs-dkm-key-read");
+    assert_eq!(dkm.len(), 1);
+    assert!(names(dkm[0]).contains(&"svc-sqlbackup".to_owned()));
+    let pipe = by_detection(&findings, "onprem.adfs-config-db-read");
+    assert_eq!(pipe.len(), 1, "{findings:#?}");
     assert!(
-        users.contains(&"megan.bowen@contoso.com".to_owned()),
-        "{users:?}"
+        by_detection(&findings, "onprem.privileged-group-member-added")
+            .iter()
+            .any(|f| names(f).contains(&"Domain Admins".to_owned()))
     );
+}
+
+/// Every on-premises sample (eight formats, EVTX among them) is read
+/// whole; the benign records beside the attacks raise nothing high.
+#[test]
+fn every_onprem_sample_is_read_whole() {
+    let Some(dir) = sample("onprem") else {
+        return;
+    };
+    let mut files = Vec::new();
+    for folder in std::fs::read_dir(&dir).unwrap() {
+        let folder = folder.unwrap().path();
+        if !folder.is_dir() {
+            continue;
+        }
+        for file in std::fs::read_dir(&folder).unwrap() {
+            let file = file.unwrap().path();
+            if file.extension().is_some_and(|e| e != "md") {
+                files.push(file);
+            }
+        }
+    }
+    assert!(files.len() >= 45, "{} files", files.len());
+    for file in &files {
+        let (_, stderr) = common::scan_json(&[file]);
+        assert!(
+            !stderr.contains("skipped") && !stderr.contains("unreadable"),
+            "{stderr}"
+        );
+    }
+}
+
+/// Benign records raise nothing high: DC-to-DC replication, AD FS's own
+/// process on its database pipe, a permission change that adds no
+/// replication right, and an anonymised record whose rendered message
+/// names a domain controller.
+#[test]
+fn benign_onprem_records_raise_nothing_high() {
+    let (Some(replication), Some(rbcd), Some(export), Some(anonymised)) = (
+        sample("onprem/evtx-to-mitre-attack/id4662_dcsync_attack_using_mimikatz.evtx"),
+        sample("onprem/evtx-to-mitre-attack/id5136_computer_account_set_for_rbcd_delegation.evtx"),
+        sample(
+            "onprem/otrf-adfs/aadinternals_export_adfsdatabaseconfig_remotely_2021-04-27040833.json",
+        ),
+        sample("onprem/sekoia-intake-formats/operation_object.json"),
+    ) else {
+        return;
+    };
+    let (findings, _) = common::scan_json(&[&replication]);
+    let sync = by_detection(&findings, "onprem.dcsync");
+    assert_eq!(sync.len(), 1);
+    assert!(names(sync[0]).contains(&"admmig".to_owned()));
+    assert!(!names(sync[0]).contains(&"ROOTDC2$".to_owned()));
+    let (findings, _) = common::scan_json(&[&rbcd]);
+    assert!(by_detection(&findings, "onprem.dcsync-rights-granted").is_empty());
+    assert_eq!(
+        by_detection(&findings, "onprem.delegation-changed").len(),
+        1
+    );
+    let (findings, _) = common::scan_json(&[&export]);
+    assert!(by_detection(&findings, "onprem.adfs-config-db-read").is_empty());
+    let (findings, _) = common::scan_json(&[&anonymised]);
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["severity"] != "critical" && f["severity"] != "high"),
+        "{findings:#?}"
+    );
+}
+
+/// The same DCSync in EVTX, Splunk's rendered XML and its classic text.
+#[test]
+fn dcsync_is_found_in_evtx_and_splunk_exports() {
+    let (Some(evtx), Some(xml), Some(text)) = (
+        sample("onprem/evtx-attack-samples/ca_dcsync_4662.evtx"),
+        sample("onprem/splunk-attack-data/T1003.006_impacket_windows-security-xml.log"),
+        sample("onprem/splunk-attack-data/T1003.006_mimikatz_windows-security.log"),
+    ) else {
+        return;
+    };
+    for (file, who) in [
+        (&evtx, "Administrator"),
+        (&xml, "Administrator"),
+        (&text, "Administrator"),
+    ] {
+        let (findings, stderr) = common::scan_json(&[file]);
+        let sync = by_detection(&findings, "onprem.dcsync");
+        assert_eq!(sync.len(), 1, "{stderr}\n{findings:#?}");
+        assert!(names(sync[0]).contains(&who.to_owned()), "{file:?}");
+    }
+    // Splunk's XML: the member server's account is flagged for review, the
+    // domain controller's too (medium), the administrator as DCSync.
+    let (findings, _) = common::scan_json(&[&xml]);
+    let by_computer = by_detection(&findings, "onprem.dcsync-by-computer");
+    assert_eq!(by_computer.len(), 2);
 }

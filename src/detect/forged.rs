@@ -6,6 +6,12 @@
 //! cover, is a forgery; one outside that time is said to be unjudged, never
 //! passed.
 //!
+//! The logs of every AD FS server read are needed at a sign-in's time: a
+//! token may come from any server of the farm. A server's log that starts
+//! late, stops early, was cleared (1102), or falls silent while the rest
+//! of the farm is busy leaves a gap, and sign-ins in a gap are reported as
+//! unjudged with the gap named.
+//!
 //! Facts are kept small and joined when findings are asked for, so the
 //! cloud and on-premises files may come in any order.
 
@@ -21,8 +27,13 @@ use crate::model::Severity;
 /// between the AD FS farm and Entra ID included).
 const WITHIN_SECS: i64 = 10 * 60;
 
+/// A server silent this long while the rest of the farm issued at least
+/// `BUSY_FARM` tokens has lost events (or was out of the farm).
+const SILENCE_SECS: i64 = 30 * 60;
+const BUSY_FARM: usize = 10;
+
 /// Texts every record the join reads contains (for the scan's prefilter).
-pub const LITERALS: &[&str] = &["ADFederationServices", "1200", "1202"];
+pub const LITERALS: &[&str] = &["ADFederationServices", "AD FS", "1102"];
 
 #[derive(Clone, Debug)]
 pub enum Fact {
@@ -35,8 +46,82 @@ pub enum Fact {
         id: String,
         ip: String,
     },
-    /// AD FS issued a token (1200, 1202) to this user at this time.
-    Issuance { user: String, time: i64 },
+    /// AD FS issued a token (1200, 1202) for Microsoft Online to this user.
+    Issuance {
+        user: String,
+        time: i64,
+        server: String,
+        /// The client's addresses as AD FS saw them.
+        ips: Vec<String>,
+    },
+    /// Another AD FS audit event: the server's log holds this time.
+    Logged { time: i64, server: String },
+    /// A server's Security log was cleared (1102).
+    Cleared { time: i64, server: String },
+    /// Any event with its log's record number: a log whose numbers run on
+    /// with few breaks was read whole, and its breaks are lost events.
+    Record {
+        server: String,
+        channel: String,
+        number: u64,
+        time: i64,
+    },
+}
+
+/// Runs of consecutive record numbers of one log: first number → (last
+/// number, first time, last time).
+#[derive(Debug, Default)]
+struct Runs {
+    runs: BTreeMap<u64, (u64, i64, i64)>,
+    records: u64,
+}
+
+impl Runs {
+    fn add(&mut self, n: u64, time: i64) {
+        if let Some((start, (end, _, last))) = self.runs.range_mut(..=n).next_back() {
+            if *end >= n {
+                return; // read twice
+            }
+            if *end + 1 == n {
+                *end = n;
+                *last = time;
+                let start = *start;
+                self.records += 1;
+                self.join_next(start);
+                return;
+            }
+        }
+        self.records += 1;
+        self.runs.insert(n, (n, time, time));
+        self.join_next(n);
+    }
+
+    /// Joins the run starting at `start` with the one right after it.
+    fn join_next(&mut self, start: u64) {
+        let Some(&(end, _, _)) = self.runs.get(&start) else {
+            return;
+        };
+        if let Some((next_end, _, next_last)) = self.runs.remove(&(end + 1))
+            && let Some(run) = self.runs.get_mut(&start)
+        {
+            run.0 = next_end;
+            run.2 = next_last;
+        }
+    }
+
+    /// The breaks of a log read whole (at most one break per 20 records;
+    /// a filtered export breaks at almost every record and says nothing).
+    fn breaks(&self) -> Vec<(u64, u64, i64, i64)> {
+        let breaks = self.runs.len().saturating_sub(1) as u64;
+        if breaks == 0 || breaks * 20 > self.records {
+            return Vec::new();
+        }
+        self.runs
+            .iter()
+            .zip(self.runs.iter().skip(1))
+            .map(|((_, (end, _, last)), (next, (_, first, _)))| (end + 1, next - 1, *last, *first))
+            .collect()
+    }
 }
 
 /// The account part of a name, as both sides can write it:
@@ -48,39 +133,86 @@ fn account(name: &str) -> String {
     name.to_lowercase()
 }
 
-/// The user an AD FS audit names: a field of its own, or the `UserId` of
-/// the audit XML it carries as text.
-fn adfs_user(v: &serde_json::Value) -> Option<String> {
-    for field in [
-        "UserId",
-        "UserID",
-        "Upn",
-        "UPN",
-        "userPrincipalName",
-        "AccountName",
-    ] {
-        if let Some(text) = v.get(field).and_then(serde_json::Value::as_str)
+/// The text of `<tag>` in an AD FS audit's XML, as the event holds it:
+/// a field of its own, or inside the audit XML it carries as text (which a
+/// Log Analytics row escapes once more).
+fn audit_field(v: &serde_json::Value, tag: &str, own: &[&str]) -> Option<String> {
+    for field in own {
+        if let Some(text) = v.get(*field).and_then(serde_json::Value::as_str)
             && !text.trim().is_empty()
             && text.trim() != "-"
         {
             return Some(text.trim().to_owned());
         }
     }
-    for field in ["Message", "EventData", "EventData_string", "XmlPayload"] {
-        if let Some(text) = v.get(field).and_then(serde_json::Value::as_str)
-            && let Some(start) = text.find("<UserId>")
-        {
-            let rest = &text[start + "<UserId>".len()..];
-            if let Some(end) = rest.find("</UserId>") {
-                return Some(rest[..end].trim().to_owned());
+    for field in ["EventData", "Message", "EventData_string", "XmlPayload"] {
+        let Some(text) = v.get(field).and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        for (open, close) in [
+            (format!("<{tag}>"), format!("</{tag}>")),
+            (format!("&lt;{tag}&gt;"), format!("&lt;/{tag}&gt;")),
+        ] {
+            if let Some(start) = text.find(&open) {
+                let rest = &text[start + open.len()..];
+                if let Some(end) = rest.find(&close) {
+                    let value = rest[..end].trim().replace("&amp;", "&");
+                    return Some(value);
+                }
             }
         }
     }
     None
 }
 
-/// What one event tells the join, if anything.
-pub fn fact(event: &Event) -> Option<Fact> {
+/// The user an AD FS audit names.
+fn adfs_user(v: &serde_json::Value) -> Option<String> {
+    audit_field(
+        v,
+        "UserId",
+        &[
+            "UserId",
+            "UserID",
+            "Upn",
+            "UPN",
+            "userPrincipalName",
+            "AccountName",
+        ],
+    )
+}
+
+/// What one event tells the join: its record number, and what it says of
+/// a sign-in or a token.
+pub fn facts(event: &Event) -> Vec<Fact> {
+    let mut out = Vec::new();
+    if let Some(record) = record_fact(event) {
+        out.push(record);
+    }
+    out.extend(fact(event));
+    out
+}
+
+fn record_fact(event: &Event) -> Option<Fact> {
+    if event.kind != Kind::WindowsEvent {
+        return None;
+    }
+    let v = &event.value;
+    let number = ["EventRecordID", "RecordNumber"]
+        .iter()
+        .find_map(|k| match v.get(*k) {
+            Some(serde_json::Value::Number(n)) => n.as_u64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
+            _ => None,
+        })?;
+    Some(Fact::Record {
+        server: v.get("Computer")?.as_str()?.to_lowercase(),
+        channel: v.get("Channel")?.as_str()?.to_owned(),
+        number,
+        time: event.time?.as_second(),
+    })
+}
+
+fn fact(event: &Event) -> Option<Fact> {
     let v = &event.value;
     let time = event.time?.as_second();
     match event.kind {
@@ -113,13 +245,42 @@ pub fn fact(event: &Event) -> Option<Fact> {
         }
         Kind::WindowsEvent => {
             let id = v.get("EventID")?.as_u64()?;
-            if id != 1200 && id != 1202 {
+            let server = v.get("Computer")?.as_str()?.to_lowercase();
+            if id == 1102 {
+                return Some(Fact::Cleared { time, server });
+            }
+            let adfs = v
+                .get("Provider")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|p| p.starts_with("AD FS"));
+            if !adfs {
                 return None;
             }
-            Some(Fact::Issuance {
-                user: account(&adfs_user(v)?),
-                time,
-            })
+            // A token for another relying party says nothing of Entra ID's.
+            let for_entra = audit_field(v, "RelyingParty", &["RelyingParty"])
+                .is_none_or(|rp| rp.to_ascii_lowercase().contains("microsoftonline"));
+            if (id == 1200 || id == 1202)
+                && for_entra
+                && let Some(user) = adfs_user(v)
+            {
+                let ips = ["IpAddress", "ForwardedIpAddress"]
+                    .iter()
+                    .filter_map(|tag| audit_field(v, tag, &[]))
+                    .flat_map(|list| {
+                        list.split(',')
+                            .map(|ip| ip.trim().to_owned())
+                            .filter(|ip| !ip.is_empty() && ip != "N/A")
+                            .collect::<Vec<_>>()
+                    })
+                    .collect();
+                return Some(Fact::Issuance {
+                    user: account(&user),
+                    time,
+                    server,
+                    ips,
+                });
+            }
+            Some(Fact::Logged { time, server })
         }
         _ => None,
     }
@@ -138,10 +299,97 @@ struct Orphans {
 #[derive(Debug, Default)]
 pub struct Forged {
     signins: Vec<(String, String, i64, String, String)>,
-    /// Issuance times by account, sorted when joined.
-    issued: BTreeMap<String, Vec<i64>>,
-    first_issue: Option<i64>,
-    last_issue: Option<i64>,
+    /// Issuances (time, client addresses) by account.
+    issued: BTreeMap<String, Vec<(i64, Vec<String>)>>,
+    /// Times of every AD FS audit event, by server.
+    logged: BTreeMap<String, Vec<i64>>,
+    /// When each server's log was cleared.
+    cleared: BTreeMap<String, Vec<i64>>,
+    /// Record numbers of each (server, channel) log.
+    records: BTreeMap<(String, String), Runs>,
+}
+
+/// Where a server's log holds no events it should: (from, to) in seconds.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Gap {
+    server: String,
+    from: i64,
+    to: i64,
+    why: &'static str,
+    /// The log and record numbers missing, when numbers show the gap.
+    numbers: Option<(String, u64, u64)>,
+}
+
+/// What the AD FS logs read cover: each server's span and its gaps.
+struct Coverage {
+    spans: BTreeMap<String, (i64, i64)>,
+    gaps: Vec<Gap>,
+}
+
+impl Coverage {
+    fn of(logged: &BTreeMap<String, Vec<i64>>, cleared: &BTreeMap<String, Vec<i64>>) -> Self {
+        let mut all: Vec<i64> = logged.values().flatten().copied().collect();
+        all.sort_unstable();
+        let count = |from: i64, to: i64| {
+            all.partition_point(|t| *t < to) - all.partition_point(|t| *t <= from)
+        };
+        let mut spans = BTreeMap::new();
+        let mut gaps = Vec::new();
+        for (server, times) in logged {
+            let mut times = times.clone();
+            times.sort_unstable();
+            let (Some(first), Some(last)) = (times.first(), times.last()) else {
+                continue;
+            };
+            spans.insert(server.clone(), (*first, *last));
+            for pair in times.windows(2) {
+                let (a, b) = (pair[0], pair[1]);
+                if b - a > SILENCE_SECS && count(a, b) >= BUSY_FARM {
+                    gaps.push(Gap {
+                        server: server.clone(),
+                        from: a,
+                        to: b,
+                        why: "silent while the rest of the farm issued tokens",
+                        numbers: None,
+                    });
+                }
+            }
+            // Events before a clearing are gone unless read earlier.
+            for c in cleared.get(server).into_iter().flatten() {
+                let before = times.partition_point(|t| t < c);
+                let from = if before == 0 {
+                    i64::MIN
+                } else {
+                    times[before - 1]
+                };
+                gaps.push(Gap {
+                    server: server.clone(),
+                    from,
+                    to: *c,
+                    why: "its log was cleared (1102)",
+                    numbers: None,
+                });
+            }
+        }
+        Self { spans, gaps }
+    }
+
+    /// Whether every server's log holds time `t`; if not, the first gap
+    /// (or None when `t` is outside some server's span).
+    fn judge(&self, t: i64) -> Result<(), Option<&Gap>> {
+        // The token may have been issued anywhere in [t - W, t + W]: all
+        // of it must be in every server's log.
+        let (early, late) = (t - WITHIN_SECS, t + WITHIN_SECS);
+        for (from, to) in self.spans.values() {
+            if early < *from || late > *to {
+                return Err(None);
+            }
+        }
+        match self.gaps.iter().find(|g| g.from < late && g.to > early) {
+            Some(gap) => Err(Some(gap)),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Forged {
@@ -154,46 +402,119 @@ impl Forged {
                 id,
                 ip,
             } => self.signins.push((user, upn, time, id, ip)),
-            Fact::Issuance { user, time } => {
-                self.issued.entry(user).or_default().push(time);
-                self.first_issue = Some(self.first_issue.map_or(time, |f| f.min(time)));
-                self.last_issue = Some(self.last_issue.map_or(time, |l| l.max(time)));
+            Fact::Issuance {
+                user,
+                time,
+                server,
+                ips,
+            } => {
+                self.issued.entry(user).or_default().push((time, ips));
+                self.logged.entry(server).or_default().push(time);
+            }
+            Fact::Logged { time, server } => self.logged.entry(server).or_default().push(time),
+            Fact::Cleared { time, server } => self.cleared.entry(server).or_default().push(time),
+            Fact::Record {
+                server,
+                channel,
+                number,
+                time,
+            } => self
+                .records
+                .entry((server, channel))
+                .or_default()
+                .add(number, time),
+        }
+    }
+
+    /// Which sign-ins an issuance explains. Each token AD FS issued is
+    /// presented once, so one issuance explains one sign-in: first those
+    /// where AD FS saw the sign-in's own address, then the nearest in time.
+    /// (A forged sign-in beside a genuine one of the same user cannot hide
+    /// behind the genuine one's token.)
+    fn match_issuances(&self) -> Vec<bool> {
+        let mut matched = vec![false; self.signins.len()];
+        let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for (i, signin) in self.signins.iter().enumerate() {
+            by_user.entry(signin.0.as_str()).or_default().push(i);
+        }
+        for (user, mut signins) in by_user {
+            let Some(issued) = self.issued.get(user) else {
+                continue;
+            };
+            let mut issued: Vec<&(i64, Vec<String>)> = issued.iter().collect();
+            issued.sort_by_key(|(t, _)| *t);
+            let mut used = vec![false; issued.len()];
+            signins.sort_by_key(|i| self.signins[*i].2);
+            for same_address in [true, false] {
+                for &i in &signins {
+                    if matched[i] {
+                        continue;
+                    }
+                    let (t, ip) = (self.signins[i].2, &self.signins[i].4);
+                    let start = issued.partition_point(|(x, _)| *x < t - WITHIN_SECS);
+                    let best = (start..issued.len())
+                        .take_while(|j| issued[*j].0 <= t + WITHIN_SECS)
+                        .filter(|j| !used[*j])
+                        .filter(|j| !same_address || issued[*j].1.iter().any(|a| a == ip))
+                        .min_by_key(|j| (issued[*j].0 - t).abs());
+                    if let Some(j) = best {
+                        used[j] = true;
+                        matched[i] = true;
+                    }
+                }
             }
         }
+        matched
     }
 
     /// Orphan sign-ins per user (critical), and the sign-ins the AD FS
     /// logs do not cover (said, not passed). Nothing when no AD FS
     /// issuance was read at all: there is nothing to join with.
     pub fn findings(&self) -> Vec<Finding> {
-        let (Some(from), Some(to)) = (self.first_issue, self.last_issue) else {
+        if self.issued.is_empty() {
             return Vec::new();
-        };
-        let mut issued = self.issued.clone();
-        for times in issued.values_mut() {
-            times.sort_unstable();
         }
-        let near = |times: &Vec<i64>, t: i64| {
-            let at = times.partition_point(|x| *x < t - WITHIN_SECS);
-            times.get(at).is_some_and(|x| *x <= t + WITHIN_SECS)
-        };
-        let iso = |t: i64| {
-            Timestamp::from_second(t)
-                .ok()
-                .map(crate::model::de::graph_time)
-        };
-        let mut orphans: BTreeMap<&str, Orphans> = BTreeMap::new();
-        let mut uncovered = 0u64;
-        let (mut first_out, mut last_out) = (i64::MAX, i64::MIN);
-        for (user, upn, time, id, ip) in &self.signins {
-            if *time < from - WITHIN_SECS || *time > to + WITHIN_SECS {
-                uncovered += 1;
-                first_out = first_out.min(*time);
-                last_out = last_out.max(*time);
+        let mut coverage = Coverage::of(&self.logged, &self.cleared);
+        // Missing record numbers say exactly what was lost: named first.
+        let mut numbered = Vec::new();
+        for ((server, channel), runs) in &self.records {
+            if !coverage.spans.contains_key(server) {
                 continue;
             }
-            if issued.get(user).is_some_and(|times| near(times, *time)) {
+            for (from_n, to_n, from, to) in runs.breaks() {
+                numbered.push(Gap {
+                    server: server.clone(),
+                    from,
+                    to,
+                    why: if from_n == to_n {
+                        "a record is missing"
+                    } else {
+                        "records are missing"
+                    },
+                    numbers: Some((channel.clone(), from_n, to_n)),
+                });
+            }
+        }
+        coverage.gaps.splice(0..0, numbered);
+        let matched = self.match_issuances();
+        let mut orphans: BTreeMap<&str, Orphans> = BTreeMap::new();
+        let mut outside = Vec::new();
+        let mut in_gaps: BTreeMap<usize, u64> = BTreeMap::new();
+        for (i, (user, upn, time, id, ip)) in self.signins.iter().enumerate() {
+            if matched[i] {
                 continue;
+            }
+            match coverage.judge(*time) {
+                Ok(()) => {}
+                Err(None) => {
+                    outside.push(*time);
+                    continue;
+                }
+                Err(Some(gap)) => {
+                    let index = coverage.gaps.iter().position(|g| g == gap).unwrap_or(0);
+                    *in_gaps.entry(index).or_default() += 1;
+                    continue;
+                }
             }
             let entry = orphans.entry(user.as_str()).or_insert_with(|| Orphans {
                 upn: upn.clone(),
@@ -213,82 +534,144 @@ impl Forged {
                 entry.ips.push(ip.clone());
             }
         }
-        let window = format!(
-            "{} to {}",
-            iso(from).unwrap_or_default(),
-            iso(to).unwrap_or_default()
+        let servers: Vec<String> = coverage
+            .spans
+            .iter()
+            .map(|(server, (from, to))| format!("{server} {} to {}", iso(*from), iso(*to)))
+            .collect();
+        let read = format!(
+            "the AD FS logs read ({}) cover the time",
+            servers.join("; ")
         );
-        let mut out = Vec::new();
-        for (
-            user,
-            Orphans {
-                upn,
-                count,
-                first,
-                last,
-                ids,
-                ips,
-            },
-        ) in orphans
-        {
-            let mut entities = vec![Entity {
-                field: "userPrincipalName".into(),
-                value: upn.clone(),
-            }];
-            entities.extend(ips.iter().map(|ip| Entity {
-                field: "ipAddress".into(),
-                value: ip.clone(),
-            }));
-            out.push(Finding {
-                id: super::finding_id("onprem.forged-token", user),
-                detection: "onprem.forged-token".into(),
-                severity: Severity::Critical,
-                title: "Federated sign-in with a token AD FS never issued".into(),
-                techniques: vec!["T1606.002".into()],
-                entities,
-                evidence: ids,
-                count,
-                first_seen: iso(first),
-                last_seen: iso(last),
-                remediation: [
-                    "revoke-sessions",
-                    "rotate-token-signing-certificate-twice",
-                    "remove-trust",
-                    "review-federation-trust",
-                ]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
-                explanation: format!(
-                    "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200/1202) for {user} within {} minutes of each, although the AD FS logs cover {window}. These tokens were forged (orphan sign-ins).",
-                    if ips.is_empty() { "unknown addresses".to_owned() } else { ips.join(", ") },
-                    WITHIN_SECS / 60
-                ),
-                rationale: "AD FS logs every token it issues. A federated sign-in Entra ID accepted with no matching issuance was signed by someone else holding the token-signing key: a Golden SAML token.".into(),
-                verdict: None,
-            });
-        }
-        if uncovered > 0 {
-            out.push(Finding {
-                id: super::finding_id("onprem.forged-token-uncovered", ""),
-                detection: "onprem.forged-token-uncovered".into(),
-                severity: Severity::Medium,
-                title: "Federated sign-ins the AD FS logs do not cover".into(),
-                techniques: vec!["T1606.002".into()],
-                entities: Vec::new(),
-                evidence: Vec::new(),
-                count: uncovered,
-                first_seen: iso(first_out),
-                last_seen: iso(last_out),
-                remediation: vec!["collect-logs".into()],
-                explanation: format!(
-                    "{uncovered} federated sign-in(s) fall outside the time the AD FS logs cover ({window}); whether AD FS issued their tokens cannot be told. Collect the AD FS Security logs of every farm server for that time."
-                ),
-                rationale: "Missing logs are not evidence of innocence: a forged token only shows against the issuance log of the time it was used.".into(),
-                verdict: None,
-            });
+        let mut out: Vec<Finding> = orphans
+            .into_iter()
+            .map(|(user, o)| orphan_finding(user, o, &read))
+            .collect();
+        if !outside.is_empty() || !in_gaps.is_empty() {
+            out.push(uncovered_finding(&outside, &in_gaps, &coverage, &servers));
         }
         out
+    }
+}
+
+fn iso(t: i64) -> String {
+    Timestamp::from_second(t)
+        .map(crate::model::de::graph_time)
+        .unwrap_or_else(|_| "the start of the log".into())
+}
+
+fn orphan_finding(user: &str, o: Orphans, read: &str) -> Finding {
+    let Orphans {
+        upn,
+        count,
+        first,
+        last,
+        ids,
+        ips,
+    } = o;
+    let mut entities = vec![Entity {
+        field: "userPrincipalName".into(),
+        value: upn.clone(),
+    }];
+    entities.extend(ips.iter().map(|ip| Entity {
+        field: "ipAddress".into(),
+        value: ip.clone(),
+    }));
+    Finding {
+        id: super::finding_id("onprem.forged-token", user),
+        detection: "onprem.forged-token".into(),
+        severity: Severity::Critical,
+        title: "Federated sign-in with a token AD FS never issued".into(),
+        techniques: vec!["T1606.002".into()],
+        entities,
+        evidence: ids,
+        count,
+        first_seen: Some(iso(first)),
+        last_seen: Some(iso(last)),
+        remediation: [
+            "revoke-sessions",
+            "rotate-token-signing-certificate-twice",
+            "remove-trust",
+            "review-federation-trust",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        explanation: format!(
+            "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200/1202) for {user} within {} minutes of each, and {read} of each without a gap. These tokens were forged (orphan sign-ins). If the farm has servers whose logs were not read, read them too before calling this proof.",
+            if ips.is_empty() {
+                "unknown addresses".to_owned()
+            } else {
+                ips.join(", ")
+            },
+            WITHIN_SECS / 60
+        ),
+        rationale: "AD FS logs every token it issues. A federated sign-in Entra ID accepted with no matching issuance was signed by someone else holding the token-signing key: a Golden SAML token.".into(),
+        verdict: None,
+    }
+}
+
+fn uncovered_finding(
+    outside: &[i64],
+    in_gaps: &BTreeMap<usize, u64>,
+    coverage: &Coverage,
+    servers: &[String],
+) -> Finding {
+    let mut parts = Vec::new();
+    if let (Some(first), Some(last)) = (outside.iter().min(), outside.iter().max()) {
+        parts.push(format!(
+            "{} fall outside the time every AD FS server's log covers ({first_out} to {last_out}; logs read: {})",
+            outside.len(),
+            servers.join("; "),
+            first_out = iso(*first),
+            last_out = iso(*last),
+        ));
+    }
+    for (index, n) in in_gaps {
+        let gap = &coverage.gaps[*index];
+        let why = match &gap.numbers {
+            Some((channel, a, b)) => format!("{}: {channel} record numbers {a} to {b}", gap.why),
+            None => gap.why.to_owned(),
+        };
+        parts.push(format!(
+            "{n} fall in a gap in {}'s log from {} to {} ({why})",
+            gap.server,
+            iso(gap.from),
+            iso(gap.to),
+        ));
+    }
+    let total = outside.len() as u64 + in_gaps.values().sum::<u64>();
+    let times = outside
+        .iter()
+        .copied()
+        .chain(in_gaps.keys().map(|i| coverage.gaps[*i].from))
+        .chain(in_gaps.keys().map(|i| coverage.gaps[*i].to));
+    let (first, last) = times.fold((i64::MAX, i64::MIN), |(a, b), t| (a.min(t), b.max(t)));
+    let entities = in_gaps
+        .keys()
+        .map(|i| Entity {
+            field: "Computer".into(),
+            value: coverage.gaps[*i].server.clone(),
+        })
+        .collect();
+    Finding {
+        id: super::finding_id("onprem.forged-token-uncovered", ""),
+        detection: "onprem.forged-token-uncovered".into(),
+        severity: Severity::Medium,
+        title: "Federated sign-ins the AD FS logs do not cover".into(),
+        techniques: vec!["T1606.002".into()],
+        entities,
+        evidence: Vec::new(),
+        count: total,
+        first_seen: Some(iso(first)),
+        last_seen: Some(iso(last)),
+        remediation: vec!["collect-logs".into()],
+        explanation: format!(
+            "{total} federated sign-in(s) with no issuance found cannot be judged: {}. Whether AD FS issued their tokens cannot be told; collect the AD FS Security logs of every farm server for those times.",
+            parts.join("; ")
+        ),
+        rationale: "Missing logs are not evidence of innocence: a forged token only shows against the issuance log of the time it was used, on every server that could have issued it.".into(),
+        verdict: None,
     }
 }
 
@@ -330,7 +713,7 @@ mod tests {
             issuance("CONTOSO\\megan.bowen", "2026-11-30T10:00:00Z"),
             issuance("lynne.robbins@contoso.com", "2026-11-30T12:00:00Z"),
         ] {
-            if let Some(f) = fact(&e) {
+            for f in facts(&e) {
                 forged.add(f);
             }
         }
@@ -347,7 +730,7 @@ mod tests {
     #[test]
     fn without_adfs_logs_nothing_is_claimed() {
         let mut forged = Forged::default();
-        if let Some(f) = fact(&signin(
+        for f in facts(&signin(
             "s",
             "megan.bowen@contoso.com",
             "2026-11-30T10:00:30Z",

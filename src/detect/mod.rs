@@ -156,7 +156,7 @@ impl Engine {
                 .collect(),
             facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
-            forged: forged::fact(event),
+            forged: forged::facts(event),
             indicators,
             sigma,
             sigma_entities,
@@ -244,7 +244,7 @@ pub struct Observed {
     pub facts: Vec<baseline::ClaimFact>,
     pub join: Option<joins::Fact>,
     /// A federated sign-in or an AD FS token issuance, for the forged-token join.
-    pub forged: Option<forged::Fact>,
+    pub forged: Vec<forged::Fact>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -273,7 +273,7 @@ pub(crate) fn absorb(
     if let Some(fact) = observed.join {
         tally.joins.add(fact);
     }
-    if let Some(fact) = observed.forged {
+    for fact in observed.forged {
         tally.forged.add(fact);
     }
     let Some((time, id)) = observed.place else {

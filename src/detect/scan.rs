@@ -413,6 +413,15 @@ impl Reader<'_, '_> {
             Layout::Csv(reader) => self.values(entry, |summary, each| {
                 import::csv::read_csv(reader, summary, each)
             }),
+            Layout::Xml(reader) => self.values(entry, |summary, each| {
+                import::event_xml::read_event_xml(reader, summary, each)
+            }),
+            Layout::Evtx(input) => self.values(entry, |summary, each| {
+                import::evtx_file::read_evtx(input, summary, each)
+            }),
+            Layout::WinEventText(reader) => self.values(entry, |summary, each| {
+                import::win_event_text::read(reader, summary, each)
+            }),
         }
     }
 

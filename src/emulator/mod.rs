@@ -15,6 +15,7 @@ pub mod ids;
 pub mod live;
 pub mod oauth;
 pub mod odata;
+pub mod onprem;
 pub mod server;
 pub mod signins;
 pub mod story;
@@ -130,12 +131,38 @@ pub fn register_certificate(tenant: &mut tenant::Tenant, der: Vec<u8>) {
 
 /// `warroom emulator`: serve until interrupted. The first stdout line is the
 /// URL, the second the responder app's credentials.
-pub fn run_cli(spec: Spec, listen: &str, options: Options) -> anyhow::Result<u8> {
+/// With `export`, the scenario's on-premises evidence is written there
+/// before the first line is printed.
+pub fn run_cli(
+    spec: Spec,
+    listen: &str,
+    options: Options,
+    export: Option<&std::path::Path>,
+) -> anyhow::Result<u8> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
         let running = start(&spec, listen, options).await?;
+        if let Some(dir) = export {
+            let written = onprem::export(&running.emulator.read(), dir).map_err(|e| {
+                anyhow::anyhow!("--export-onprem {}: {e}", dir.display())
+            })?;
+            eprintln!(
+                "warroom emulator: on-premises evidence in {}: {} files, {} AD FS token issuances{}",
+                dir.display(),
+                written.files.len(),
+                written.issuances,
+                match written.gap {
+                    Some((from, to)) => format!(
+                        "; ADFS01's log lacks {} to {}",
+                        time::iso(from),
+                        time::iso(to)
+                    ),
+                    None => String::new(),
+                }
+            );
+        }
         let (tenant_id, client_id, secret) = {
             let tenant = running
                 .emulator

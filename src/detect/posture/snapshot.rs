@@ -345,6 +345,10 @@ impl Snapshot {
                 1,
                 "a CSV file: a directory snapshot is JSON (`warroom pull --streams directory` writes one)",
             ),
+            Layout::Xml(_) | Layout::Evtx(_) | Layout::WinEventText(_) => summary.skip(
+                1,
+                "Windows events hold no directory snapshot (`warroom scan` reads them)",
+            ),
         }
     }
 

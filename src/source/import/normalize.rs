@@ -83,6 +83,16 @@ pub fn to_graph(value: Value) -> Value {
     {
         return to_graph(inner);
     }
+    // A shipper's envelope whose only record is the JSON text of
+    // `message` (Logstash, NXLog forwarders, parser test cases).
+    if let Some(Value::String(raw)) = map
+        .get("message")
+        .or_else(|| map.get("input").and_then(|i| i.get("message")))
+        && raw.trim_start().starts_with('{')
+        && let Ok(inner @ Value::Object(_)) = serde_json::from_str::<Value>(raw)
+    {
+        return to_graph(inner);
+    }
     if m365::is_o365(&map) {
         return m365::from_o365(map);
     }

@@ -72,6 +72,16 @@ pub fn normalize(mut map: Map<String, Value>) -> Value {
     {
         map.insert("Channel".into(), Value::from(log));
     }
+    // The event's data as one text where the source split it otherwise
+    // (Log Analytics keeps classic events' data in these).
+    if !map.get("EventData").is_some_and(Value::is_string)
+        && let Some(text) = ["EventData_string", "ParameterXml"]
+            .iter()
+            .find_map(|k| text(&map, k))
+    {
+        map.insert("EventData".into(), Value::from(text));
+    }
+    trust_the_message_subject(&mut map);
     // An id for evidence: the record's own where it has one.
     if !map.contains_key("id") {
         let own = ["EventOriginId", "RecordNumber", "EventRecordID"]
@@ -87,6 +97,30 @@ pub fn normalize(mut map: Map<String, Value>) -> Value {
         }
     }
     Value::Object(map)
+}
+
+/// Windows renders `Message` from the event's own data, so the two agree
+/// unless one was edited after the fact (anonymised exports edit fields
+/// and leave the text). When the subject account differs, the rendered
+/// one is used and the field's value kept beside it, so no detection
+/// judges an account the event does not name.
+fn trust_the_message_subject(map: &mut Map<String, Value>) {
+    let Some(Value::String(message)) = map.get("Message") else {
+        return;
+    };
+    let rendered = super::win_event_text::message_fields(message);
+    let Some(Value::String(said)) = rendered.get("SubjectUserName") else {
+        return;
+    };
+    let Some(Value::String(field)) = map.get("SubjectUserName") else {
+        return;
+    };
+    if said.is_empty() || said.eq_ignore_ascii_case(field) {
+        return;
+    }
+    let field = field.clone();
+    map.insert("SubjectUserNameField".into(), Value::from(field));
+    map.insert("SubjectUserName".into(), Value::from(said.clone()));
 }
 
 #[cfg(test)]
