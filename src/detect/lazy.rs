@@ -82,8 +82,10 @@ pub fn needed_fields(rules: &[Ready], also: BTreeSet<String>) -> BTreeSet<String
         "EventData",
         "EventData_string",
         "XmlPayload",
+        "ParameterXml",
     ]
     .into_iter()
+    .chain(super::acl::FIELDS.iter().copied())
     .map(str::to_owned)
     .collect();
     for rule in rules {

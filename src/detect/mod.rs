@@ -3,6 +3,7 @@
 //! say which events, which fields and which threshold made them fire.
 //! `warroom scan` and the console feed the same `Engine`.
 
+pub mod acl;
 pub mod baseline;
 pub mod catalogue;
 pub mod event;
@@ -83,6 +84,7 @@ pub(crate) struct Tally {
     iocs: ioc::Matches,
     sigma: sigma::Matches,
     forged: forged::Forged,
+    acl: acl::Changes,
     /// Events seen, by kind.
     seen: BTreeMap<&'static str, u64>,
 }
@@ -157,6 +159,7 @@ impl Engine {
             facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
             forged: forged::facts(event),
+            acl: acl::fact(event),
             indicators,
             sigma,
             sigma_entities,
@@ -227,6 +230,7 @@ impl Engine {
             out.extend(self.tally.sigma.findings(set));
         }
         out.extend(self.tally.forged.findings());
+        out.extend(self.tally.acl.findings());
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -245,6 +249,8 @@ pub struct Observed {
     pub join: Option<joins::Fact>,
     /// A federated sign-in or an AD FS token issuance, for the forged-token join.
     pub forged: Vec<forged::Fact>,
+    /// A security descriptor change, for the replication-rights diff.
+    pub acl: Option<acl::Fact>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -275,6 +281,9 @@ pub(crate) fn absorb(
     }
     for fact in observed.forged {
         tally.forged.add(fact);
+    }
+    if let Some(fact) = observed.acl {
+        tally.acl.add(fact);
     }
     let Some((time, id)) = observed.place else {
         return;

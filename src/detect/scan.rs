@@ -80,6 +80,7 @@ impl Prefilter {
                     .chain(super::joins::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::baseline::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::forged::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .chain(super::acl::LITERALS.iter().map(|t| (*t).to_owned()))
                     .collect()
             });
         let wanted = literals.and_then(|texts| {
