@@ -44,6 +44,11 @@ pub struct Cli {
     #[arg(long, value_name = "DIR")]
     pub sigma: Option<PathBuf>,
 
+    /// Evidence files (AD FS and domain controller event logs, exports)
+    /// the console's detections read beside the live feed; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Vec<PathBuf>,
+
     /// Draw the first frame, leave, and print how long it took (start-up benchmark).
     #[arg(long, hide = true)]
     pub bench_startup: bool,
@@ -112,6 +117,15 @@ pub struct DemoArgs {
     /// A directory of Sigma rules to run over the live feed.
     #[arg(long, value_name = "DIR")]
     pub sigma: Option<PathBuf>,
+    /// Evidence files read beside the live feed (the emulator's
+    /// `--export-onprem` output, say); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Vec<PathBuf>,
+    /// Read the scenario's own on-premises logs too (its AD FS farm's
+    /// token issuance and its domain controller), as `--export-onprem`
+    /// writes them.
+    #[arg(long)]
+    pub onprem: bool,
 }
 
 #[derive(Debug, Args)]

@@ -72,7 +72,14 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             join_session_keyring();
             pull(args, &settings)
         }
-        Some(Command::Scan(args)) => scan(args),
+        Some(Command::Scan(args)) => {
+            // The team's krbtgt wait, when its configuration sets one.
+            let wait = config
+                .as_ref()
+                .ok()
+                .and_then(|c| c.file.checklist.waits.get("reset-krbtgt-second").copied());
+            scan(args, wait)
+        }
         // Run above, before any configuration is read.
         Some(Command::Emulator(args)) => emulator(args),
         Some(Command::Posture(args)) => {
@@ -227,7 +234,7 @@ fn print_records(files: &[std::path::PathBuf]) -> anyhow::Result<u8> {
     }
 }
 
-fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
+fn scan(args: &warroom::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result<u8> {
     use warroom::detect::{Engine, scan};
     if args.records {
         return print_records(&args.files);
@@ -236,6 +243,9 @@ fn scan(args: &warroom::cli::ScanArgs) -> anyhow::Result<u8> {
         Ok(engine) => engine,
         Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
     };
+    if let Some(hours) = krbtgt_wait.filter(|h| h.is_finite() && *h > 0.0) {
+        engine = engine.with_krbtgt_wait(hours);
+    }
     if let Some(path) = &args.ioc {
         match load_iocs("scan", path) {
             Some(list) => engine = engine.with_iocs(list),

@@ -272,3 +272,61 @@ fn dcsync_is_found_in_evtx_and_splunk_exports() {
     let by_computer = by_detection(&findings, "onprem.dcsync-by-computer");
     assert_eq!(by_computer.len(), 2);
 }
+
+/// Two krbtgt resets eleven hours apart: after the playbook's ten-hour
+/// wait by default, too soon for a team whose configuration waits twelve.
+#[test]
+fn krbtgt_resets_inside_the_configured_wait_are_flagged() {
+    let home = common::Home::new();
+    let log = home.path().join("DC01-Security.xml");
+    let event = |time: &str, record: u32| {
+        format!(
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>\
+             <Provider Name='Microsoft-Windows-Security-Auditing'/><EventID>4724</EventID>\
+             <Keywords>0x8020000000000000</Keywords><TimeCreated SystemTime='{time}'/>\
+             <EventRecordID>{record}</EventRecordID><Channel>Security</Channel><Computer>DC01.contoso.com</Computer></System>\
+             <EventData><Data Name='TargetUserName'>krbtgt</Data><Data Name='TargetDomainName'>CONTOSO</Data>\
+             <Data Name='SubjectUserName'>alice.admin</Data></EventData></Event>"
+        )
+    };
+    let xml = format!(
+        "<Events>{}{}</Events>",
+        event("2026-11-30T08:00:00.0000000Z", 100),
+        event("2026-11-30T19:00:00.0000000Z", 101)
+    );
+    std::fs::write(&log, xml).unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["scan", log.to_str().unwrap(), "--format", "json"];
+        args.extend_from_slice(extra);
+        let out = home.run(&args, &[]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+    };
+    let findings = run(&[]);
+    assert_eq!(by_detection(&findings, "onprem.krbtgt-reset").len(), 1);
+    assert_eq!(
+        by_detection(&findings, "onprem.krbtgt-reset")[0]["count"],
+        2
+    );
+    assert!(by_detection(&findings, "onprem.krbtgt-reset-too-soon").is_empty());
+    let config = home.path().join("waits.toml");
+    std::fs::write(
+        &config,
+        "[checklist]\nwaits = { reset-krbtgt-second = 12 }\n",
+    )
+    .unwrap();
+    let findings = run(&["--config", config.to_str().unwrap()]);
+    let early = by_detection(&findings, "onprem.krbtgt-reset-too-soon");
+    assert_eq!(early.len(), 1, "{findings:#?}");
+    assert_eq!(early[0]["severity"], "high");
+    assert!(
+        early[0]["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("inside the 12 h wait")
+    );
+}

@@ -77,6 +77,12 @@ pub struct LiveSetup {
     pub iocs: Option<Arc<crate::detect::ioc::IocList>>,
     /// Sigma rules run over the feed.
     pub sigma: Option<Arc<crate::detect::sigma::SigmaRules>>,
+    /// Evidence files the detections read once, beside the feed.
+    pub evidence: Vec<std::path::PathBuf>,
+    /// A directory of evidence made for this run, removed once read.
+    pub throwaway_evidence: Option<std::path::PathBuf>,
+    /// The configured wait between the krbtgt resets, in hours.
+    pub krbtgt_wait: Option<f64>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -165,7 +171,24 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             return;
         }
     }
-    let detections = detections(tx.clone(), setup.iocs.clone(), setup.sigma.clone());
+    let detections = detections(
+        tx.clone(),
+        setup.iocs.clone(),
+        setup.sigma.clone(),
+        setup.krbtgt_wait,
+    );
+    if let Some(engine) = &detections
+        && !setup.evidence.is_empty()
+    {
+        let (files, engine, tx) = (setup.evidence.clone(), engine.clone(), tx.clone());
+        let throwaway = setup.throwaway_evidence.clone();
+        std::thread::spawn(move || {
+            read_evidence(&files, &engine, &tx);
+            if let Some(dir) = throwaway {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        });
+    }
     if let Some(engine) = &detections {
         tokio::spawn(posture(
             client.clone(),
@@ -223,9 +246,13 @@ fn detections(
     tx: mpsc::Sender<Msg>,
     iocs: Option<Arc<crate::detect::ioc::IocList>>,
     sigma: Option<Arc<crate::detect::sigma::SigmaRules>>,
+    krbtgt_wait: Option<f64>,
 ) -> Option<std::sync::mpsc::Sender<EngineInput>> {
     let mut engine = match crate::detect::Engine::built_in() {
         Ok(mut engine) => {
+            if let Some(hours) = krbtgt_wait {
+                engine = engine.with_krbtgt_wait(hours);
+            }
             if let Some(list) = iocs {
                 engine = engine.with_iocs(list);
             }
@@ -287,6 +314,34 @@ fn detections(
         }
     });
     Some(batch_tx)
+}
+
+/// Reads evidence files into the detections, a batch at a time; what a
+/// file could not give is said in the status line.
+fn read_evidence(
+    files: &[std::path::PathBuf],
+    engine: &std::sync::mpsc::Sender<EngineInput>,
+    tx: &mpsc::Sender<Msg>,
+) {
+    for path in files {
+        let mut batch = Vec::new();
+        let summary = crate::source::import::read_all(path, &mut |value, _| {
+            batch.push(value);
+            if batch.len() >= 2048 {
+                let _ = engine.send(EngineInput::Events(std::mem::take(&mut batch)));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = engine.send(EngineInput::Events(batch));
+        }
+        tracing::info!(file = %path.display(), records = summary.records, skipped = summary.skipped, "evidence read");
+        if summary.skipped > 0 || summary.format == "unreadable" {
+            let _ = tx.blocking_send(Msg::Problem(SafeText::new(&format!(
+                "evidence {}",
+                summary.line()
+            ))));
+        }
+    }
 }
 
 /// Takes a directory snapshot now and every `SNAPSHOT_INTERVAL`, judges

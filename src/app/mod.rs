@@ -46,6 +46,12 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     let settings = config.settings(cli.profile.as_deref())?;
     let iocs = load_iocs(cli.ioc.as_deref())?;
     let sigma = load_sigma(cli.sigma.as_deref())?;
+    let krbtgt_wait = config
+        .file
+        .checklist
+        .waits
+        .get("reset-krbtgt-second")
+        .copied();
     // A tenant (or a token) is what makes a profile usable; without one
     // the panes say how to set it up.
     let configured = settings.tenant.is_some() || settings.has_access_token;
@@ -80,10 +86,23 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
             writer: None,
             iocs,
             sigma,
+            evidence: cli.evidence.clone(),
+            throwaway_evidence: None,
+            krbtgt_wait,
         })
     });
     let background = Background { start, graph };
     console(cli, paths, config, session, background, opened, started)
+}
+
+/// The demo tenant's on-premises logs, written in a directory of this
+/// user's alone that the evidence reader removes once it has read them.
+fn demo_onprem(running: &crate::emulator::Running) -> std::io::Result<std::path::PathBuf> {
+    use std::os::unix::fs::DirBuilderExt;
+    let dir = std::env::temp_dir().join(format!("warroom-demo-onprem-{:016x}", fastrand::u64(..)));
+    std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+    crate::emulator::onprem::export(&running.emulator.read(), &dir)?;
+    Ok(dir)
 }
 
 /// The `--ioc` list, read before the terminal changes so a bad file is
@@ -277,6 +296,14 @@ pub fn demo(
     let dry_run = args.dry_run;
     let iocs = load_iocs(args.ioc.as_deref())?;
     let sigma = load_sigma(args.sigma.as_deref())?;
+    let evidence = args.evidence.clone();
+    let onprem = args.onprem;
+    let krbtgt_wait = config
+        .file
+        .checklist
+        .waits
+        .get("reset-krbtgt-second")
+        .copied();
     let graph = live::GraphSlot::default();
     let slot = graph.clone();
     let start: runtime::Starter = Box::new(move |tx| {
@@ -290,6 +317,22 @@ pub fn demo(
                 }
             };
             let settings = running.responder_settings();
+            let mut evidence = evidence;
+            let mut throwaway_evidence = None;
+            if onprem {
+                match demo_onprem(&running) {
+                    Ok(dir) => {
+                        if let Ok(entries) = std::fs::read_dir(&dir) {
+                            evidence.extend(entries.flatten().map(|e| e.path()));
+                        }
+                        throwaway_evidence = Some(dir);
+                    }
+                    Err(e) => {
+                        let text = format!("the scenario's on-premises logs were not written: {e}");
+                        let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                    }
+                }
+            }
             // Actions write as the tenant's emergency administrator (a
             // device code the emulated tenant approves by itself).
             let mut writer = running.responder_settings();
@@ -303,6 +346,9 @@ pub fn demo(
                 writer: Some(writer),
                 iocs,
                 sigma,
+                evidence,
+                throwaway_evidence,
+                krbtgt_wait,
             })(tx);
             // The server runs on its own task; keep its handle alive here.
             let _ = running.server.await;

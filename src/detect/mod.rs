@@ -10,6 +10,7 @@ pub mod event;
 pub mod forged;
 pub mod ioc;
 pub mod joins;
+pub mod krbtgt;
 pub mod lazy;
 pub mod posture;
 pub mod report;
@@ -85,6 +86,7 @@ pub(crate) struct Tally {
     sigma: sigma::Matches,
     forged: forged::Forged,
     acl: acl::Changes,
+    krbtgt: krbtgt::Resets,
     /// Events seen, by kind.
     seen: BTreeMap<&'static str, u64>,
 }
@@ -106,6 +108,13 @@ impl Engine {
     /// Matches this list's indicators too.
     pub fn with_iocs(mut self, list: std::sync::Arc<ioc::IocList>) -> Self {
         self.iocs = Some(list);
+        self
+    }
+
+    /// Judges krbtgt resets against this wait (hours) rather than the
+    /// playbook's (the configuration's `[checklist] waits`).
+    pub fn with_krbtgt_wait(mut self, hours: f64) -> Self {
+        self.tally.krbtgt = krbtgt::Resets::new(hours);
         self
     }
 
@@ -160,6 +169,7 @@ impl Engine {
             join: joins::fact(event, catalogue::Catalogue::shared()),
             forged: forged::facts(event),
             acl: acl::fact(event),
+            krbtgt: krbtgt::fact(event),
             indicators,
             sigma,
             sigma_entities,
@@ -231,6 +241,7 @@ impl Engine {
         }
         out.extend(self.tally.forged.findings());
         out.extend(self.tally.acl.findings());
+        out.extend(self.tally.krbtgt.findings());
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -251,6 +262,8 @@ pub struct Observed {
     pub forged: Vec<forged::Fact>,
     /// A security descriptor change, for the replication-rights diff.
     pub acl: Option<acl::Fact>,
+    /// A krbtgt password reset.
+    pub krbtgt: Option<krbtgt::Reset>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -284,6 +297,9 @@ pub(crate) fn absorb(
     }
     if let Some(fact) = observed.acl {
         tally.acl.add(fact);
+    }
+    if let Some(reset) = observed.krbtgt {
+        tally.krbtgt.add(reset);
     }
     let Some((time, id)) = observed.place else {
         return;

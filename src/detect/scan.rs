@@ -81,6 +81,7 @@ impl Prefilter {
                     .chain(super::baseline::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::forged::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::acl::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .chain(super::krbtgt::LITERALS.iter().map(|t| (*t).to_owned()))
                     .collect()
             });
         let wanted = literals.and_then(|texts| {

@@ -115,6 +115,9 @@ pub struct Plan {
     /// Hours to wait per item id where the configuration overrides the
     /// template.
     waits: HashMap<String, f64>,
+    /// What the evidence shows of an item (krbtgt resets in the domain
+    /// controllers' logs): it wins over the journal, except n/a.
+    seen: HashMap<String, Recorded>,
 }
 
 impl Plan {
@@ -126,6 +129,7 @@ impl Plan {
             own: Vec::new(),
             generated: Vec::new(),
             waits: HashMap::new(),
+            seen: HashMap::new(),
         };
         plan.rebuild();
         plan
@@ -248,10 +252,97 @@ impl Plan {
                 }
             }
         }
-        if generated != self.generated {
+        let seen = self.krbtgt_seen(findings);
+        if generated != self.generated || seen != self.seen {
             self.generated = generated;
+            self.seen = seen;
             self.rebuild();
         }
+    }
+
+    /// The two krbtgt items as the logged resets of `krbtgt` show them:
+    /// the first done when the wait's reset happened (a reset inside the
+    /// wait restarts it), the second done by a reset after the wait, or
+    /// held open when the last reset came too soon.
+    fn krbtgt_seen(&self, findings: &[FindingRow]) -> HashMap<String, Recorded> {
+        use crate::detect::krbtgt;
+        let mut seen = HashMap::new();
+        let Some(finding) = findings.iter().find(|f| {
+            f.detection == krbtgt::RESET
+                && f.entities
+                    .iter()
+                    .any(|(k, v)| k == "TargetUserName" && v.as_str() == "krbtgt")
+        }) else {
+            return seen;
+        };
+        let times: Vec<i64> = finding
+            .entities
+            .iter()
+            .filter(|(k, _)| k == "TimeCreated")
+            .filter_map(|(_, v)| v.as_str().parse::<Timestamp>().ok())
+            .map(|t| t.as_second())
+            .collect();
+        let hours = self
+            .template
+            .item("reset-krbtgt-second")
+            .map_or(krbtgt::DEFAULT_WAIT_HOURS, |spec| self.wait_hours(spec));
+        let plan = krbtgt::schedule(&times, (hours * 3600.0) as i64);
+        let at = |t: i64| Timestamp::from_second(t).ok();
+        let text = |t: Option<Timestamp>| t.map(crate::model::de::graph_time).unwrap_or_default();
+        let by = SafeText::new("domain controller log (4724)");
+        if let Some(first) = plan.first {
+            let reason = match plan.too_soon.last() {
+                Some((before, _)) => format!(
+                    "krbtgt reset at {} and again at {}, inside the wait: the wait counts from the later",
+                    text(at(*before)),
+                    text(at(first))
+                ),
+                None => format!("krbtgt reset at {}", text(at(first))),
+            };
+            seen.insert(
+                "reset-krbtgt-first".to_owned(),
+                Recorded {
+                    status: Status::Done,
+                    reason: SafeText::new(&reason),
+                    owner: SafeText::default(),
+                    by: by.clone(),
+                    at: at(first),
+                },
+            );
+        }
+        if let Some(second) = plan.second {
+            seen.insert(
+                "reset-krbtgt-second".to_owned(),
+                Recorded {
+                    status: Status::Done,
+                    reason: SafeText::new(&format!(
+                        "second krbtgt reset at {}, after the wait",
+                        text(at(second))
+                    )),
+                    owner: SafeText::default(),
+                    by,
+                    at: at(second),
+                },
+            );
+        } else if let Some((before, after)) = plan.too_soon.last() {
+            seen.insert(
+                "reset-krbtgt-second".to_owned(),
+                Recorded {
+                    status: Status::Blocked,
+                    reason: SafeText::new(&format!(
+                        "reset at {} came {:.1} h after {}, before the {hours} h wait was over; reset again after {}",
+                        text(at(*after)),
+                        (after - before) as f64 / 3600.0,
+                        text(at(*before)),
+                        text(at(after + (hours * 3600.0) as i64))
+                    )),
+                    owner: SafeText::default(),
+                    by,
+                    at: at(*after),
+                },
+            );
+        }
+        seen
     }
 
     /// Template items in order, each followed by its concrete items, the
@@ -302,10 +393,15 @@ impl Plan {
             }
         }
         for item in &mut items {
-            if let Some(r) = self.recorded.get(&item.key) {
+            let recorded = self.recorded.get(&item.key);
+            let seen = self
+                .seen
+                .get(&item.key)
+                .filter(|_| recorded.is_none_or(|r| r.status != Status::NotApplicable));
+            if let Some(r) = seen.or(recorded) {
                 item.status = r.status;
                 item.reason = r.reason.clone();
-                item.owner = r.owner.clone();
+                item.owner = recorded.map_or_else(|| r.owner.clone(), |own| own.owner.clone());
                 item.by = r.by.clone();
                 item.changed = r.at;
             }
@@ -507,6 +603,72 @@ mod tests {
 
     fn plan() -> Plan {
         Plan::new(Arc::new(Template::built_in()))
+    }
+
+    /// The findings the engine makes of these krbtgt resets (times in
+    /// hours after midnight), as the console gets them.
+    fn krbtgt_findings(hours: &[i64], wait: f64) -> Vec<FindingRow> {
+        let mut engine = crate::detect::Engine::built_in()
+            .unwrap()
+            .with_krbtgt_wait(wait);
+        for (i, h) in hours.iter().enumerate() {
+            let value = serde_json::json!({"EventID": 4724, "Channel": "Security", "Computer": "DC01",
+                "TimeCreated": format!("2026-11-25T{h:02}:00:00Z"), "TargetUserName": "krbtgt",
+                "SubjectUserName": "alice", "EventRecordID": i + 1});
+            engine.observe(&crate::detect::Event::new(value, || format!("#{i}")).unwrap());
+        }
+        engine
+            .findings()
+            .iter()
+            .map(FindingRow::from_finding)
+            .collect()
+    }
+
+    #[test]
+    fn logged_krbtgt_resets_drive_the_two_items_and_a_hasty_one_holds_the_second_open() {
+        let item = |p: &Plan, key: &str| p.items().iter().find(|i| i.key == key).unwrap().clone();
+        // The team clicked "done" late; the log's time counts.
+        let mut plan = plan();
+        plan.apply(&set("reset-krbtgt-first", "done", "2026-11-25T09:00:00Z"));
+        plan.set_findings(&krbtgt_findings(&[4], 10.0));
+        let first = item(&plan, "reset-krbtgt-first");
+        assert_eq!(first.status, Status::Done);
+        assert_eq!(first.changed, Some("2026-11-25T04:00:00Z".parse().unwrap()));
+        let now: Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();
+        let left = plan
+            .wait_left(&item(&plan, "reset-krbtgt-second"), now)
+            .unwrap();
+        assert_eq!(duration_text(left), "2h00m");
+
+        // Two resets three hours apart, with a 10-hour wait: flagged, and
+        // the second item held open with the wait counted from the later.
+        let findings = krbtgt_findings(&[4, 7], 10.0);
+        assert!(
+            findings
+                .iter()
+                .any(|f| f.detection == "onprem.krbtgt-reset-too-soon")
+        );
+        let mut plan = super::Plan::new(Arc::new(Template::built_in()));
+        plan.set_findings(&findings);
+        let second = item(&plan, "reset-krbtgt-second");
+        assert_eq!(second.status, Status::Blocked);
+        assert!(
+            second.reason.as_str().contains("before the 10 h wait"),
+            "{:?}",
+            second.reason
+        );
+        let left = plan.wait_left(&second, now).unwrap();
+        assert_eq!(duration_text(left), "5h00m");
+
+        // A reset after the wait does the second item.
+        let mut plan = super::Plan::new(Arc::new(Template::built_in()));
+        plan.set_findings(&krbtgt_findings(&[4, 7, 18], 10.0));
+        assert_eq!(item(&plan, "reset-krbtgt-second").status, Status::Done);
+        // The configured wait decides what "too soon" is.
+        let mut plan = super::Plan::new(Arc::new(Template::built_in()));
+        plan.set_wait("reset-krbtgt-second", 12.0);
+        plan.set_findings(&krbtgt_findings(&[4, 15], 12.0));
+        assert_eq!(item(&plan, "reset-krbtgt-second").status, Status::Blocked);
     }
 
     #[test]
