@@ -29,6 +29,12 @@ enum Work {
         file: usize,
         values: Vec<(Value, String)>,
     },
+    /// One 64 KiB chunk of an EVTX log, parsed by the worker.
+    EvtxChunk {
+        file: usize,
+        entry: Option<String>,
+        chunk: Box<evtx::EvtxChunkData>,
+    },
 }
 
 #[derive(Default)]
@@ -205,6 +211,23 @@ fn work(
             for (value, place) in values {
                 take(&mut done, value, &|| place.clone());
             }
+        }
+        Work::EvtxChunk { file, entry, chunk } => {
+            done.file = file;
+            let mut skips = Vec::new();
+            let mut values = Vec::new();
+            import::evtx_file::chunk_records(*chunk, &mut skips, &mut |value, place| {
+                values.push((value, place));
+            });
+            let at = |place: &str| match &entry {
+                Some(name) => format!("{name}{place}"),
+                None => place.to_owned(),
+            };
+            for (value, place) in values {
+                take(&mut done, value, &|| at(&place));
+            }
+            done.skips
+                .extend(skips.into_iter().map(|why| (at("EVTX"), why)));
         }
     }
     done
@@ -418,9 +441,7 @@ impl Reader<'_, '_> {
             Layout::Xml(reader) => self.values(entry, |summary, each| {
                 import::event_xml::read_event_xml(reader, summary, each)
             }),
-            Layout::Evtx(input) => self.values(entry, |summary, each| {
-                import::evtx_file::read_evtx(input, summary, each)
-            }),
+            Layout::Evtx(input) => self.evtx_chunks(input, entry),
             Layout::WinEventText(reader) => self.values(entry, |summary, each| {
                 import::win_event_text::read(reader, summary, each)
             }),
@@ -469,6 +490,34 @@ impl Reader<'_, '_> {
             self.line_no += lines;
             if self.work.send(item).is_err() {
                 break;
+            }
+        }
+    }
+
+    /// An EVTX log's chunks, handed to the workers to parse.
+    fn evtx_chunks(&mut self, input: import::evtx_file::EvtxInput, entry: Option<&str>) {
+        let chunks = match import::evtx_file::chunks(input) {
+            Ok(chunks) => chunks,
+            Err(why) => {
+                self.summary.skip_unplaced(why);
+                return;
+            }
+        };
+        for chunk in chunks {
+            match chunk {
+                Ok(chunk) => {
+                    self.summary.bytes += 65_536;
+                    (self.progress)(self.summary.bytes);
+                    let item = Work::EvtxChunk {
+                        file: self.index,
+                        entry: entry.map(str::to_owned),
+                        chunk: Box::new(chunk),
+                    };
+                    if self.work.send(item).is_err() {
+                        return;
+                    }
+                }
+                Err(why) => self.summary.skip_unplaced(why),
             }
         }
     }

@@ -5,7 +5,7 @@
 use std::fs::File;
 use std::io::{Cursor, Read, Seek};
 
-use evtx::{EvtxParser, ParserSettings};
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 use serde_json::Value;
 
 use super::FileSummary;
@@ -20,32 +20,71 @@ pub enum EvtxInput {
     Bytes(Vec<u8>),
 }
 
-/// Reads every record; a record the parser cannot render is skipped with
-/// its reason (a damaged chunk loses its records, not the file's).
+/// Reads every record, one chunk after another (see `chunks` and
+/// `chunk_records` for reading chunks on many threads).
 pub fn read_evtx(input: EvtxInput, summary: &mut FileSummary, each: &mut dyn FnMut(Value, String)) {
-    match input {
-        EvtxInput::File(file) => read_from(file, summary, each),
-        EvtxInput::Bytes(bytes) => read_from(Cursor::new(bytes), summary, each),
-    }
-}
-
-fn read_from<T: Read + Seek>(
-    stream: T,
-    summary: &mut FileSummary,
-    each: &mut dyn FnMut(Value, String),
-) {
-    let mut parser = match EvtxParser::from_read_seek(stream) {
-        Ok(parser) => parser.with_configuration(ParserSettings::new().num_threads(1)),
-        Err(e) => {
-            summary.skip_unplaced(format!("not a readable EVTX file ({e})"));
+    let chunks = match chunks(input) {
+        Ok(chunks) => chunks,
+        Err(why) => {
+            summary.skip_unplaced(why);
             return;
         }
     };
-    for record in parser.records() {
-        let record = match record {
+    for chunk in chunks {
+        match chunk {
+            Ok(chunk) => {
+                let mut skips = Vec::new();
+                summary.records += chunk_records(chunk, &mut skips, each);
+                for why in skips {
+                    summary.skip_unplaced(why);
+                }
+            }
+            Err(why) => summary.skip_unplaced(why),
+        }
+    }
+}
+
+/// A log's 64 KiB chunks, each parsed on its own: a damaged chunk loses
+/// its records, not the file's.
+pub type Chunks = Box<dyn Iterator<Item = Result<EvtxChunkData, String>> + Send>;
+
+pub fn chunks(input: EvtxInput) -> Result<Chunks, String> {
+    fn of<T: Read + Seek + Send + 'static>(stream: T) -> Result<Chunks, String> {
+        let parser = EvtxParser::from_read_seek(stream)
+            .map_err(|e| format!("not a readable EVTX file ({e})"))?;
+        Ok(Box::new(parser.into_chunks().map(|chunk| {
+            chunk.map_err(|e| format!("an EVTX chunk that could not be read ({e})"))
+        })))
+    }
+    match input {
+        EvtxInput::File(file) => of(file),
+        EvtxInput::Bytes(bytes) => of(Cursor::new(bytes)),
+    }
+}
+
+/// Every record of one chunk, flattened; returns how many were read, and
+/// says in `skips` why any could not be.
+pub fn chunk_records(
+    mut chunk: EvtxChunkData,
+    skips: &mut Vec<String>,
+    each: &mut dyn FnMut(Value, String),
+) -> u64 {
+    let settings = std::sync::Arc::new(ParserSettings::new().num_threads(1));
+    let mut parsed = match chunk.parse(settings) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            skips.push(format!(
+                "an EVTX chunk that could not be parsed ({e}); its records are lost"
+            ));
+            return 0;
+        }
+    };
+    let mut n = 0;
+    for record in parsed.iter() {
+        let record = match record.and_then(|r| r.into_xml()) {
             Ok(record) => record,
             Err(e) => {
-                summary.skip_unplaced(format!("a record the EVTX parser could not read ({e})"));
+                skips.push(format!("a record the EVTX parser could not read ({e})"));
                 continue;
             }
         };
@@ -58,7 +97,7 @@ fn read_from<T: Read + Seek>(
         );
         match got {
             Some(mut value) => {
-                summary.records += 1;
+                n += 1;
                 // The record header's id and time stand in for missing ones.
                 if let Value::Object(map) = &mut value {
                     map.entry("EventRecordID")
@@ -68,11 +107,12 @@ fn read_from<T: Read + Seek>(
                 }
                 each(value, format!("#{}", record.event_record_id));
             }
-            None => summary.skip_unplaced(format!(
+            None => skips.push(format!(
                 "record {}: rendered XML holds no event ({})",
                 record.event_record_id,
                 inner.skips.first().map(String::as_str).unwrap_or("empty")
             )),
         }
     }
+    n
 }
