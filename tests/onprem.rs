@@ -330,3 +330,33 @@ fn krbtgt_resets_inside_the_configured_wait_are_flagged() {
             .contains("inside the 12 h wait")
     );
 }
+
+/// AADInternals' remote export of the AD FS configuration, as the AD FS
+/// server logged it (OTRF): the replication channel token (412) and the
+/// person's account behind it (501); and a burst of group changes.
+#[test]
+fn the_remote_adfs_configuration_export_and_a_group_burst_are_found() {
+    let (Some(export), Some(burst)) = (
+        sample(
+            "onprem/otrf-adfs/aadinternals_export_adfsdatabaseconfig_remotely_2021-04-27040833.json",
+        ),
+        sample("onprem/evtx-to-mitre-attack/id4728_massive_account_group_membership_change.evtx"),
+    ) else {
+        return;
+    };
+    let (findings, _) = common::scan_json(&[&export]);
+    let transfer = by_detection(&findings, "onprem.adfs-config-transfer");
+    assert_eq!(transfer.len(), 1, "{findings:#?}");
+    assert!(names(transfer[0]).contains(&"BLACKSMITH\\adfsadmin".to_owned()));
+    assert!(
+        transfer[0]["techniques"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t == "T1552.004")
+    );
+    let (findings, _) = common::scan_json(&[&burst]);
+    let changes = by_detection(&findings, "onprem.group-membership-burst");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0]["count"], 11);
+}

@@ -83,6 +83,9 @@ pub fn needed_fields(rules: &[Ready], also: BTreeSet<String>) -> BTreeSet<String
         "EventData_string",
         "XmlPayload",
         "ParameterXml",
+        "EventData_dynamic",
+        "InstanceId",
+        "ClaimsName",
     ]
     .into_iter()
     .chain(super::acl::FIELDS.iter().copied())

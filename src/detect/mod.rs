@@ -4,6 +4,7 @@
 //! `warroom scan` and the console feed the same `Engine`.
 
 pub mod acl;
+pub mod adfs_sync;
 pub mod baseline;
 pub mod catalogue;
 pub mod event;
@@ -87,6 +88,7 @@ pub(crate) struct Tally {
     forged: forged::Forged,
     acl: acl::Changes,
     krbtgt: krbtgt::Resets,
+    transfers: adfs_sync::Transfers,
     /// Events seen, by kind.
     seen: BTreeMap<&'static str, u64>,
 }
@@ -170,6 +172,7 @@ impl Engine {
             forged: forged::facts(event),
             acl: acl::fact(event),
             krbtgt: krbtgt::fact(event),
+            transfer: adfs_sync::fact(event),
             indicators,
             sigma,
             sigma_entities,
@@ -242,6 +245,7 @@ impl Engine {
         out.extend(self.tally.forged.findings());
         out.extend(self.tally.acl.findings());
         out.extend(self.tally.krbtgt.findings());
+        out.extend(self.tally.transfers.findings());
         out.sort_by(|a, b| {
             a.severity
                 .cmp(&b.severity)
@@ -264,6 +268,8 @@ pub struct Observed {
     pub acl: Option<acl::Fact>,
     /// A krbtgt password reset.
     pub krbtgt: Option<krbtgt::Reset>,
+    /// An AD FS replication channel token or its caller.
+    pub transfer: Option<adfs_sync::Fact>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -300,6 +306,9 @@ pub(crate) fn absorb(
     }
     if let Some(reset) = observed.krbtgt {
         tally.krbtgt.add(reset);
+    }
+    if let Some(fact) = observed.transfer {
+        tally.transfers.add(fact);
     }
     let Some((time, id)) = observed.place else {
         return;

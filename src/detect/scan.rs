@@ -88,6 +88,7 @@ impl Prefilter {
                     .chain(super::forged::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::acl::LITERALS.iter().map(|t| (*t).to_owned()))
                     .chain(super::krbtgt::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .chain(super::adfs_sync::LITERALS.iter().map(|t| (*t).to_owned()))
                     .collect()
             });
         let wanted = literals.and_then(|texts| {
