@@ -169,6 +169,13 @@ pub struct ChecklistConfig {
     pub waits: BTreeMap<String, f64>,
 }
 
+impl ChecklistConfig {
+    /// The wait between the two krbtgt resets, when the team set one.
+    pub fn krbtgt_wait(&self) -> Option<f64> {
+        self.waits.get("reset-krbtgt-second").copied()
+    }
+}
+
 impl CaseConfig {
     pub fn unlock_ttl(&self) -> std::time::Duration {
         self.unlock_hours

@@ -46,12 +46,7 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
     let settings = config.settings(cli.profile.as_deref())?;
     let iocs = load_iocs(cli.ioc.as_deref())?;
     let sigma = load_sigma(cli.sigma.as_deref())?;
-    let krbtgt_wait = config
-        .file
-        .checklist
-        .waits
-        .get("reset-krbtgt-second")
-        .copied();
+    let krbtgt_wait = config.file.checklist.krbtgt_wait();
     // A tenant (or a token) is what makes a profile usable; without one
     // the panes say how to set it up.
     let configured = settings.tenant.is_some() || settings.has_access_token;
@@ -298,12 +293,7 @@ pub fn demo(
     let sigma = load_sigma(args.sigma.as_deref())?;
     let evidence = args.evidence.clone();
     let onprem = args.onprem;
-    let krbtgt_wait = config
-        .file
-        .checklist
-        .waits
-        .get("reset-krbtgt-second")
-        .copied();
+    let krbtgt_wait = config.file.checklist.krbtgt_wait();
     let graph = live::GraphSlot::default();
     let slot = graph.clone();
     let start: runtime::Starter = Box::new(move |tx| {

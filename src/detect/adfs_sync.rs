@@ -85,11 +85,7 @@ pub fn fact(event: &Event) -> Option<Fact> {
         return None;
     }
     let v = &event.value;
-    let adfs = v
-        .get("Provider")
-        .and_then(serde_json::Value::as_str)
-        .is_some_and(|p| p.starts_with("AD FS"));
-    if !adfs {
+    if !crate::source::import::windows::is_adfs(v) {
         return None;
     }
     let computer = v

@@ -249,11 +249,7 @@ fn fact(event: &Event) -> Option<Fact> {
             if id == 1102 {
                 return Some(Fact::Cleared { time, server });
             }
-            let adfs = v
-                .get("Provider")
-                .and_then(serde_json::Value::as_str)
-                .is_some_and(|p| p.starts_with("AD FS"));
-            if !adfs {
+            if !crate::source::import::windows::is_adfs(v) {
                 return None;
             }
             // A token for another relying party says nothing of Entra ID's.

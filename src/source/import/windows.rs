@@ -23,6 +23,14 @@ pub fn is_windows_event(map: &Map<String, Value>) -> bool {
         .any(|k| map.contains_key(*k))
 }
 
+/// An AD FS audit event (its provider is `AD FS Auditing`, or `AD FS`
+/// for the Admin log), in the common shape.
+pub fn is_adfs(v: &Value) -> bool {
+    v.get("Provider")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.starts_with("AD FS"))
+}
+
 /// The record in the common shape.
 pub fn normalize(mut map: Map<String, Value>) -> Value {
     let text = |map: &Map<String, Value>, k: &str| {
