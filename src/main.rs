@@ -77,7 +77,7 @@ fn run(cli: Cli, started: Instant) -> anyhow::Result<u8> {
             let wait = config
                 .as_ref()
                 .ok()
-                .and_then(|c| c.file.checklist.waits.get("reset-krbtgt-second").copied());
+                .and_then(|c| c.file.checklist.krbtgt_wait());
             scan(args, wait)
         }
         // Run above, before any configuration is read.
