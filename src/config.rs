@@ -172,7 +172,11 @@ pub struct ChecklistConfig {
 impl ChecklistConfig {
     /// The wait between the two krbtgt resets, when the team set one.
     pub fn krbtgt_wait(&self) -> Option<f64> {
-        self.waits.get("reset-krbtgt-second").copied()
+        let max = crate::playbook::template::MAX_WAIT_HOURS;
+        self.waits
+            .get("reset-krbtgt-second")
+            .copied()
+            .filter(|h| h.is_finite() && *h > 0.0 && *h <= max)
     }
 }
 

@@ -203,35 +203,60 @@ fn case_context(
 }
 
 /// `scan --records`: what warroom reads from each file, record by record.
+/// Characters a terminal would act on are written as JSON escapes, so the
+/// output is the same JSON and safe to read on screen.
 fn print_records(files: &[std::path::PathBuf]) -> anyhow::Result<u8> {
     use std::io::Write;
     use warroom::detect::event::Event;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut failed = None;
+    let mut unreadable = false;
     for path in files {
+        if failed.is_some() {
+            break;
+        }
         let summary = warroom::source::import::read_all(path, &mut |value, place| {
+            if failed.is_some() {
+                return;
+            }
             let line = match Event::new(value.clone(), || place.clone()) {
                 Some(event) => {
                     serde_json::json!({"kind": event.kind, "place": place, "record": event.value})
                 }
                 None => serde_json::json!({"kind": null, "place": place, "record": value}),
             };
-            if failed.is_none()
-                && let Err(e) = writeln!(out, "{line}")
-            {
+            if let Err(e) = writeln!(out, "{}", escape_dangerous(&line.to_string())) {
                 failed = Some(e);
             }
         });
         eprintln!("warroom scan: {}", summary.line());
+        unreadable |= summary.format == "unreadable";
     }
     match failed {
         Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
         Some(e) => Err(e.into()),
         None => {
             out.flush()?;
-            Ok(0)
+            Ok(u8::from(unreadable))
         }
     }
+}
+
+/// JSON text with every character a terminal would act on as `\uXXXX`
+/// (serde escapes C0 controls only; these can only be inside strings).
+fn escape_dangerous(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if warroom::model::is_dangerous(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 fn scan(args: &warroom::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result<u8> {

@@ -182,3 +182,28 @@ fn doctor_skips_the_clock_when_graph_is_unreachable() {
         "{clock}"
     );
 }
+
+/// `scan --records` prints what was read as JSON a terminal cannot act
+/// on: C1 controls and bidi overrides are escaped, the value unchanged.
+#[test]
+fn scan_records_escapes_what_a_terminal_would_act_on() {
+    let home = Home::new();
+    let file = home.path().join("hostile.ndjson");
+    std::fs::write(
+        &file,
+        "{\"createdDateTime\":\"2026-01-01T00:00:00Z\",\"status\":{\"errorCode\":0},\"userPrincipalName\":\"a\\u009b31m\\u202eb\"}\n",
+    )
+    .unwrap();
+    let out = home.run(&["scan", "--records", file.to_str().unwrap()], &[]);
+    assert!(out.status.success());
+    let text = stdout(&out);
+    assert!(
+        !text.contains('\u{9b}') && !text.contains('\u{202e}'),
+        "{text}"
+    );
+    let line: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    assert_eq!(line["kind"], "sign-in");
+    assert_eq!(line["record"]["userPrincipalName"], "a\u{9b}31m\u{202e}b");
+    let missing = home.run(&["scan", "--records", "/nonexistent/file.json"], &[]);
+    assert_eq!(missing.status.code(), Some(1));
+}

@@ -111,6 +111,22 @@ fn dacl_entries(sddl: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// Whether an entry's rights include every extended right: generic all
+/// (`GA`) or control access (`CR`) among its two-letter codes run together
+/// (`LCRPLORC` holds no `CR`), or bits 0x10000000 or 0x100 of a mask.
+fn grants_all_rights(rights: &str) -> bool {
+    if let Some(hex) = rights
+        .strip_prefix("0x")
+        .or_else(|| rights.strip_prefix("0X"))
+    {
+        return u32::from_str_radix(hex, 16).is_ok_and(|m| m & 0x1000_0100 != 0);
+    }
+    rights
+        .as_bytes()
+        .chunks(2)
+        .any(|code| code == b"GA" || code == b"CR")
+}
+
 /// The trustee of an added entry granting replication, if it does: the
 /// rights by name, or all extended rights (or full control) on a naming
 /// context's head (`DC=…`), which include them.
@@ -125,7 +141,7 @@ fn replication_trustee<'a>(entry: &'a str, object_dn: &str) -> Option<&'a str> {
     let object = object.to_ascii_lowercase();
     let grants = REPLICATION_RIGHTS.contains(&object.as_str())
         || (object.is_empty()
-            && (rights.contains("GA") || rights.contains("CR"))
+            && grants_all_rights(rights)
             && object_dn.trim().to_ascii_uppercase().starts_with("DC="));
     grants.then_some(trustee)
 }
@@ -293,6 +309,8 @@ mod tests {
             replication_trustee(backdoor, root),
             Some("S-1-5-21-1-2-3-1107")
         );
+        assert!(replication_trustee("A;;LCRPLORC;;;S-1-5-21-1-2-3-1107", root).is_none());
+        assert!(replication_trustee("A;;0x100;;;S-1-5-21-1-2-3-1107", root).is_some());
         let full = "A;CI;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;S-1-5-21-1-2-3-1234";
         assert!(replication_trustee(full, root).is_some());
         assert!(replication_trustee(full, "CN=AdminSDHolder,CN=System,DC=corp,DC=local").is_none());

@@ -66,16 +66,25 @@ fn caller(v: &serde_json::Value) -> Option<String> {
     if let Some(name) = v.get("ClaimsName").and_then(serde_json::Value::as_str) {
         return Some(name.to_owned());
     }
+    const CLAIM: &str = "identity/claims/name";
     for text in texts(v) {
-        let Some(at) = text.find("identity/claims/name") else {
+        // The name claim itself, not `…/nameidentifier`.
+        let found = text.match_indices(CLAIM).find(|(at, _)| {
+            text[at + CLAIM.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| !c.is_ascii_alphanumeric())
+        });
+        let Some((at, _)) = found else {
             continue;
         };
-        let rest = &text[at + "identity/claims/name".len()..];
-        let name = rest
+        let name = text[at + CLAIM.len()..]
             .split(['\n', '"', ','])
             .map(|s| s.trim().trim_matches('\\').trim())
-            .find(|s| !s.is_empty())?;
-        return Some(name.replace("\\\\", "\\"));
+            .find(|s| !s.is_empty());
+        if let Some(name) = name {
+            return Some(name.replace("\\\\", "\\"));
+        }
     }
     None
 }
@@ -92,7 +101,11 @@ pub fn fact(event: &Event) -> Option<Fact> {
         .get("Computer")
         .and_then(serde_json::Value::as_str)
         .unwrap_or("");
-    let key = format!("{}|{}", computer.to_lowercase(), instance(v));
+    let instance = instance(v);
+    if instance.is_empty() {
+        return None; // nothing to join the token and its caller by
+    }
+    let key = format!("{}|{instance}", computer.to_lowercase());
     match v.get("EventID")?.as_u64()? {
         412 if texts(v).any(|t| t.contains("SecureConversation")) => Some(Fact::Channel {
             key,

@@ -17,8 +17,6 @@
 
 use std::collections::BTreeMap;
 
-use jiff::Timestamp;
-
 use super::event::{Event, Kind, text_at};
 use super::{Entity, Finding};
 use crate::model::Severity;
@@ -82,7 +80,7 @@ impl Runs {
             if *end >= n {
                 return; // read twice
             }
-            if *end + 1 == n {
+            if end.checked_add(1) == Some(n) {
                 *end = n;
                 *last = time;
                 let start = *start;
@@ -101,7 +99,10 @@ impl Runs {
         let Some(&(end, _, _)) = self.runs.get(&start) else {
             return;
         };
-        if let Some((next_end, _, next_last)) = self.runs.remove(&(end + 1))
+        let Some(next) = end.checked_add(1) else {
+            return;
+        };
+        if let Some((next_end, _, next_last)) = self.runs.remove(&next)
             && let Some(run) = self.runs.get_mut(&start)
         {
             run.0 = next_end;
@@ -197,13 +198,12 @@ fn record_fact(event: &Event) -> Option<Fact> {
         return None;
     }
     let v = &event.value;
-    let number = ["EventRecordID", "RecordNumber"]
-        .iter()
-        .find_map(|k| match v.get(*k) {
-            Some(serde_json::Value::Number(n)) => n.as_u64(),
-            Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-            _ => None,
-        })?;
+    // Only logs read whole carry it (EVTX, event XML, Splunk text): a JSON
+    // export's lines may be passed over by the scan's prefilter, and their
+    // numbers would show breaks that are not there.
+    let number = v
+        .get(crate::source::import::windows::WHOLE_LOG_RECORD)?
+        .as_u64()?;
     Some(Fact::Record {
         server: v.get("Computer")?.as_str()?.to_lowercase(),
         channel: v.get("Channel")?.as_str()?.to_owned(),
@@ -246,7 +246,8 @@ fn fact(event: &Event) -> Option<Fact> {
         Kind::WindowsEvent => {
             let id = v.get("EventID")?.as_u64()?;
             let server = v.get("Computer")?.as_str()?.to_lowercase();
-            if id == 1102 {
+            let channel = v.get("Channel").and_then(serde_json::Value::as_str);
+            if id == 1102 && channel.is_some_and(|c| c.eq_ignore_ascii_case("Security")) {
                 return Some(Fact::Cleared { time, server });
             }
             if !crate::source::import::windows::is_adfs(v) {
@@ -276,7 +277,13 @@ fn fact(event: &Event) -> Option<Fact> {
                     ips,
                 });
             }
-            Some(Fact::Logged { time, server })
+            // The audit log itself, not the Admin log (kept far longer),
+            // says which times the issuance record holds.
+            let auditing = v
+                .get("Provider")
+                .and_then(serde_json::Value::as_str)
+                .is_some_and(|p| p.eq_ignore_ascii_case("AD FS Auditing"));
+            auditing.then_some(Fact::Logged { time, server })
         }
         _ => None,
     }
@@ -353,10 +360,9 @@ impl Coverage {
             // Events before a clearing are gone unless read earlier.
             for c in cleared.get(server).into_iter().flatten() {
                 let before = times.partition_point(|t| t < c);
-                let from = if before == 0 {
-                    i64::MIN
-                } else {
-                    times[before - 1]
+                // Cleared before anything read: the log starts after it.
+                let Some(from) = before.checked_sub(1).map(|i| times[i]) else {
+                    continue;
                 };
                 gaps.push(Gap {
                     server: server.clone(),
@@ -372,7 +378,7 @@ impl Coverage {
 
     /// Whether every server's log holds time `t`; if not, the first gap
     /// (or None when `t` is outside some server's span).
-    fn judge(&self, t: i64) -> Result<(), Option<&Gap>> {
+    fn judge(&self, t: i64) -> Result<(), Option<usize>> {
         // The token may have been issued anywhere in [t - W, t + W]: all
         // of it must be in every server's log.
         let (early, late) = (t - WITHIN_SECS, t + WITHIN_SECS);
@@ -381,8 +387,8 @@ impl Coverage {
                 return Err(None);
             }
         }
-        match self.gaps.iter().find(|g| g.from < late && g.to > early) {
-            Some(gap) => Err(Some(gap)),
+        match self.gaps.iter().position(|g| g.from < late && g.to > early) {
+            Some(index) => Err(Some(index)),
             None => Ok(()),
         }
     }
@@ -426,7 +432,8 @@ impl Forged {
     /// presented once, so one issuance explains one sign-in: first those
     /// where AD FS saw the sign-in's own address, then the nearest in time.
     /// (A forged sign-in beside a genuine one of the same user cannot hide
-    /// behind the genuine one's token.)
+    /// behind the genuine one's token.) Sign-ins in time order each take
+    /// the earliest issuance left in their window.
     fn match_issuances(&self) -> Vec<bool> {
         let mut matched = vec![false; self.signins.len()];
         let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
@@ -451,8 +458,10 @@ impl Forged {
                     let best = (start..issued.len())
                         .take_while(|j| issued[*j].0 <= t + WITHIN_SECS)
                         .filter(|j| !used[*j])
-                        .filter(|j| !same_address || issued[*j].1.iter().any(|a| a == ip))
-                        .min_by_key(|j| (issued[*j].0 - t).abs());
+                        // The earliest one left: with windows of one width,
+                        // taking it never leaves a later sign-in unmatched
+                        // that could have been matched.
+                        .find(|j| !same_address || issued[*j].1.iter().any(|a| a == ip));
                     if let Some(j) = best {
                         used[j] = true;
                         matched[i] = true;
@@ -506,8 +515,7 @@ impl Forged {
                     outside.push(*time);
                     continue;
                 }
-                Err(Some(gap)) => {
-                    let index = coverage.gaps.iter().position(|g| g == gap).unwrap_or(0);
+                Err(Some(index)) => {
                     *in_gaps.entry(index).or_default() += 1;
                     continue;
                 }
@@ -541,7 +549,7 @@ impl Forged {
         );
         let mut out: Vec<Finding> = orphans
             .into_iter()
-            .map(|(user, o)| orphan_finding(user, o, &read))
+            .map(|(user, o)| orphan_finding(user, o, &read, self.issued.contains_key(user)))
             .collect();
         if !outside.is_empty() || !in_gaps.is_empty() {
             out.push(uncovered_finding(&outside, &in_gaps, &coverage, &servers));
@@ -550,13 +558,13 @@ impl Forged {
     }
 }
 
-fn iso(t: i64) -> String {
-    Timestamp::from_second(t)
-        .map(crate::model::de::graph_time)
-        .unwrap_or_else(|_| "the start of the log".into())
-}
+use crate::model::de::graph_time_secs as iso;
 
-fn orphan_finding(user: &str, o: Orphans, read: &str) -> Finding {
+/// A user's orphan sign-ins: forged (critical) when AD FS issued this
+/// account other tokens; when it never did, AD FS may know the user by
+/// another name (its `DOMAIN\\sAMAccountName` is not the UPN's first part),
+/// so the finding is high and says so.
+fn orphan_finding(user: &str, o: Orphans, read: &str, known_to_adfs: bool) -> Finding {
     let Orphans {
         upn,
         count,
@@ -573,11 +581,28 @@ fn orphan_finding(user: &str, o: Orphans, read: &str) -> Finding {
         field: "ipAddress".into(),
         value: ip.clone(),
     }));
+    let (detection, severity, title, caveat) = if known_to_adfs {
+        (
+            "onprem.forged-token",
+            Severity::Critical,
+            "Federated sign-in with a token AD FS never issued",
+            String::new(),
+        )
+    } else {
+        (
+            "onprem.forged-token-unknown-user",
+            Severity::High,
+            "Federated sign-in of a user AD FS never issued a token to",
+            format!(
+                " AD FS issued no token to any account named {user} in all the logs read: if AD FS knows this user by another account name, compare by hand; otherwise these are forged too."
+            ),
+        )
+    };
     Finding {
-        id: super::finding_id("onprem.forged-token", user),
-        detection: "onprem.forged-token".into(),
-        severity: Severity::Critical,
-        title: "Federated sign-in with a token AD FS never issued".into(),
+        id: super::finding_id(detection, user),
+        detection: detection.into(),
+        severity,
+        title: title.into(),
         techniques: vec!["T1606.002".into()],
         entities,
         evidence: ids,
@@ -594,7 +619,7 @@ fn orphan_finding(user: &str, o: Orphans, read: &str) -> Finding {
         .map(|s| s.to_string())
         .collect(),
         explanation: format!(
-            "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200/1202) for {user} within {} minutes of each, and {read} of each without a gap. These tokens were forged (orphan sign-ins). If the farm has servers whose logs were not read, read them too before calling this proof.",
+            "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200/1202) for {user} within {} minutes of each, and {read} of each without a gap. These tokens were forged (orphan sign-ins). If the farm has servers whose logs were not read, read them too before calling this proof.{caveat}",
             if ips.is_empty() {
                 "unknown addresses".to_owned()
             } else {
@@ -700,13 +725,28 @@ mod tests {
         let mut forged = Forged::default();
         for e in [
             signin("genuine", "megan.bowen@contoso.com", "2026-11-30T10:00:30Z"),
+            // Beside the genuine one, within the window: the one issuance
+            // explains one sign-in only.
+            signin("beside", "megan.bowen@contoso.com", "2026-11-30T10:03:00Z"),
+            signin(
+                "patti-ok",
+                "patti.fernandez@contoso.com",
+                "2026-11-30T10:30:00Z",
+            ),
             signin(
                 "forged",
                 "patti.fernandez@contoso.com",
                 "2026-11-30T11:00:00Z",
             ),
+            signin(
+                "stranger",
+                "adele.vance@contoso.com",
+                "2026-11-30T11:10:00Z",
+            ),
             signin("late", "megan.bowen@contoso.com", "2026-12-03T11:00:00Z"),
             issuance("CONTOSO\\megan.bowen", "2026-11-30T10:00:00Z"),
+            issuance("patti.fernandez@contoso.com", "2026-11-30T10:29:55Z"),
+            issuance("lynne.robbins@contoso.com", "2026-11-30T09:00:00Z"),
             issuance("lynne.robbins@contoso.com", "2026-11-30T12:00:00Z"),
         ] {
             for f in facts(&e) {
@@ -714,13 +754,67 @@ mod tests {
             }
         }
         let findings = forged.findings();
-        assert_eq!(findings.len(), 2, "{findings:#?}");
-        let orphan = &findings[0];
-        assert_eq!(orphan.detection, "onprem.forged-token");
-        assert_eq!(orphan.evidence, ["forged"]);
-        assert!(orphan.explanation.contains("never issued"));
-        assert_eq!(findings[1].detection, "onprem.forged-token-uncovered");
-        assert_eq!(findings[1].count, 1);
+        let by = |id: &str| {
+            findings
+                .iter()
+                .filter(|f| f.detection == id)
+                .collect::<Vec<_>>()
+        };
+        let orphans = by("onprem.forged-token");
+        assert_eq!(orphans.len(), 2, "{findings:#?}");
+        let named: Vec<&str> = orphans
+            .iter()
+            .flat_map(|f| f.evidence.iter().map(String::as_str))
+            .collect();
+        assert!(
+            named.contains(&"beside") && named.contains(&"forged"),
+            "{named:?}"
+        );
+        assert!(
+            orphans
+                .iter()
+                .all(|f| f.explanation.contains("never issued"))
+        );
+        // A user AD FS never issued anything to: high, with the caveat.
+        let stranger = by("onprem.forged-token-unknown-user");
+        assert_eq!(stranger.len(), 1);
+        assert_eq!(stranger[0].evidence, ["stranger"]);
+        assert!(stranger[0].explanation.contains("another account name"));
+        let uncovered = by("onprem.forged-token-uncovered");
+        assert_eq!(uncovered[0].count, 1);
+    }
+
+    #[test]
+    fn a_gap_in_a_log_read_whole_is_named_and_judges_nothing() {
+        let mut forged = Forged::default();
+        let record = |n: u64, time: &str| {
+            event(
+                json!({"EventID": 1200, "TimeGenerated": time, "Computer": "ADFS01",
+                "Channel": "Security", "EventSourceName": "AD FS Auditing", "UserId": "CORP\\x",
+                "@warroom.record": n}),
+            )
+        };
+        // Records 1 to 30 a minute apart from 08:00, 31 to 39 lost, then
+        // 40 to 69 from 14:00.
+        let at = |h: u32, m: u32| format!("2026-11-30T{h:02}:{m:02}:00Z");
+        let mut events: Vec<Event> = (0..30).map(|i| record(i + 1, &at(8, i as u32))).collect();
+        events.extend((0..30).map(|i| record(i + 40, &at(14, i as u32))));
+        events.push(signin("in-gap", "x@contoso.com", "2026-11-30T11:00:00Z"));
+        for e in events {
+            for f in facts(&e) {
+                forged.add(f);
+            }
+        }
+        let findings = forged.findings();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        assert_eq!(findings[0].detection, "onprem.forged-token-uncovered");
+        assert!(
+            findings[0]
+                .explanation
+                .contains("records are missing: Security record numbers 31 to 39"),
+            "{}",
+            findings[0].explanation
+        );
     }
 
     #[test]

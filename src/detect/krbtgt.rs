@@ -23,6 +23,7 @@ pub const TOO_SOON: &str = "onprem.krbtgt-reset-too-soon";
 
 #[derive(Clone, Debug)]
 pub struct Reset {
+    /// `DOMAIN\krbtgt`: each domain has its own.
     account: String,
     time: i64,
     id: String,
@@ -37,13 +38,18 @@ pub fn fact(event: &Event) -> Option<Reset> {
     }
     let v = &event.value;
     let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
-    let account = text("TargetUserName").trim().to_ascii_lowercase();
+    let name = text("TargetUserName").trim().to_ascii_lowercase();
     let failed = text("EventType").eq_ignore_ascii_case("AUDIT_FAILURE");
-    if v.get("EventID")?.as_u64()? != 4724 || !account.starts_with("krbtgt") || failed {
+    if v.get("EventID")?.as_u64()? != 4724 || !name.starts_with("krbtgt") || failed {
         return None;
     }
+    let domain = text("TargetDomainName").trim().to_ascii_uppercase();
     Some(Reset {
-        account,
+        account: if domain.is_empty() {
+            name
+        } else {
+            format!("{domain}\\{name}")
+        },
         time: event.time?.as_second(),
         id: event.id.clone(),
         by: text("SubjectUserName").to_owned(),
@@ -71,7 +77,7 @@ pub fn schedule(times: &[i64], wait_secs: i64) -> Schedule {
     for t in times {
         match (out.first, out.second) {
             (None, _) => out.first = Some(t),
-            (Some(first), None) if t - first >= wait_secs => out.second = Some(t),
+            (Some(first), None) if t.saturating_sub(first) >= wait_secs => out.second = Some(t),
             (Some(first), None) => {
                 out.too_soon.push((first, t));
                 out.first = Some(t);
@@ -81,6 +87,18 @@ pub fn schedule(times: &[i64], wait_secs: i64) -> Schedule {
         }
     }
     out
+}
+
+/// A wait in hours as seconds; one that is no number of hours (NaN,
+/// infinite, not above 0) is the playbook's.
+pub fn wait_secs(hours: f64) -> i64 {
+    let max = crate::playbook::template::MAX_WAIT_HOURS;
+    let hours = if hours.is_finite() && hours > 0.0 {
+        hours.min(max)
+    } else {
+        DEFAULT_WAIT_HOURS
+    };
+    (hours * 3600.0) as i64
 }
 
 #[derive(Debug)]
@@ -98,7 +116,7 @@ impl Default for Resets {
 impl Resets {
     pub fn new(wait_hours: f64) -> Self {
         Self {
-            wait_secs: (wait_hours * 3600.0) as i64,
+            wait_secs: wait_secs(wait_hours),
             seen: Vec::new(),
         }
     }
@@ -126,10 +144,17 @@ impl Resets {
             resets.sort_by_key(|r| r.time);
             let times: Vec<i64> = resets.iter().map(|r| r.time).collect();
             let plan = schedule(&times, self.wait_secs);
+            let (domain, name) = account.rsplit_once('\\').unwrap_or(("", account));
             let mut entities = vec![Entity {
                 field: "TargetUserName".into(),
-                value: account.to_owned(),
+                value: name.to_owned(),
             }];
+            if !domain.is_empty() {
+                entities.push(Entity {
+                    field: "TargetDomainName".into(),
+                    value: domain.to_owned(),
+                });
+            }
             entities.extend(resets.iter().map(|r| Entity {
                 field: "TimeCreated".into(),
                 value: iso(r.time),
@@ -147,7 +172,7 @@ impl Resets {
                 (Some(first), None) => format!(
                     "the wait for the second reset runs from {} to {}",
                     iso(first),
-                    iso(first + self.wait_secs)
+                    iso(first.saturating_add(self.wait_secs))
                 ),
                 _ => String::new(),
             };
@@ -189,7 +214,7 @@ impl Resets {
                         iso(*after),
                         (after - before) as f64 / 3600.0,
                         iso(*before),
-                        iso(after + self.wait_secs)
+                        iso(after.saturating_add(self.wait_secs))
                     ),
                     rationale: "Resetting krbtgt twice in quick succession, before the first reset has replicated and old tickets have expired, breaks Kerberos for services and users, and a DC that missed the first reset keeps the old key.".into(),
                     verdict: None,
@@ -200,11 +225,7 @@ impl Resets {
     }
 }
 
-fn iso(t: i64) -> String {
-    jiff::Timestamp::from_second(t)
-        .map(crate::model::de::graph_time)
-        .unwrap_or_default()
-}
+use crate::model::de::graph_time_secs as iso;
 
 #[cfg(test)]
 mod tests {

@@ -170,9 +170,9 @@ impl Engine {
             facts: baseline::facts(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
             forged: forged::facts(event),
-            acl: acl::fact(event),
-            krbtgt: krbtgt::fact(event),
-            transfer: adfs_sync::fact(event),
+            acl: acl::fact(event).map(Box::new),
+            krbtgt: krbtgt::fact(event).map(Box::new),
+            transfer: adfs_sync::fact(event).map(Box::new),
             indicators,
             sigma,
             sigma_entities,
@@ -265,11 +265,11 @@ pub struct Observed {
     /// A federated sign-in or an AD FS token issuance, for the forged-token join.
     pub forged: Vec<forged::Fact>,
     /// A security descriptor change, for the replication-rights diff.
-    pub acl: Option<acl::Fact>,
+    pub acl: Option<Box<acl::Fact>>,
     /// A krbtgt password reset.
-    pub krbtgt: Option<krbtgt::Reset>,
+    pub krbtgt: Option<Box<krbtgt::Reset>>,
     /// An AD FS replication channel token or its caller.
-    pub transfer: Option<adfs_sync::Fact>,
+    pub transfer: Option<Box<adfs_sync::Fact>>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -302,13 +302,13 @@ pub(crate) fn absorb(
         tally.forged.add(fact);
     }
     if let Some(fact) = observed.acl {
-        tally.acl.add(fact);
+        tally.acl.add(*fact);
     }
     if let Some(reset) = observed.krbtgt {
-        tally.krbtgt.add(reset);
+        tally.krbtgt.add(*reset);
     }
     if let Some(fact) = observed.transfer {
-        tally.transfers.add(fact);
+        tally.transfers.add(*fact);
     }
     let Some((time, id)) = observed.place else {
         return;

@@ -107,6 +107,13 @@ pub fn graph_time(t: Timestamp) -> String {
     t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// Seconds since the epoch as Graph writes times (empty when out of range).
+pub fn graph_time_secs(t: i64) -> String {
+    Timestamp::from_second(t)
+        .map(graph_time)
+        .unwrap_or_default()
+}
+
 /// A number that may arrive as a JSON number or as a numeric string.
 pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(match Value::deserialize(d)? {

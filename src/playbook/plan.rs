@@ -267,26 +267,52 @@ impl Plan {
     fn krbtgt_seen(&self, findings: &[FindingRow]) -> HashMap<String, Recorded> {
         use crate::detect::krbtgt;
         let mut seen = HashMap::new();
-        let Some(finding) = findings.iter().find(|f| {
-            f.detection == krbtgt::RESET
-                && f.entities
-                    .iter()
-                    .any(|(k, v)| k == "TargetUserName" && v.as_str() == "krbtgt")
-        }) else {
-            return seen;
-        };
-        let times: Vec<i64> = finding
-            .entities
-            .iter()
-            .filter(|(k, _)| k == "TimeCreated")
-            .filter_map(|(_, v)| v.as_str().parse::<Timestamp>().ok())
-            .map(|t| t.as_second())
-            .collect();
         let hours = self
             .template
             .item("reset-krbtgt-second")
             .map_or(krbtgt::DEFAULT_WAIT_HOURS, |spec| self.wait_hours(spec));
-        let plan = krbtgt::schedule(&times, (hours * 3600.0) as i64);
+        // Each domain's krbtgt (read-only DCs' krbtgt_NNNNN are their own
+        // matter): the items are as far as the domain furthest behind.
+        let schedules: Vec<krbtgt::Schedule> = findings
+            .iter()
+            .filter(|f| {
+                f.detection == krbtgt::RESET
+                    && f.entities
+                        .iter()
+                        .any(|(k, v)| k == "TargetUserName" && v.as_str() == "krbtgt")
+            })
+            .map(|f| {
+                let times: Vec<i64> = f
+                    .entities
+                    .iter()
+                    .filter(|(k, _)| k == "TimeCreated")
+                    .filter_map(|(_, v)| v.as_str().parse::<Timestamp>().ok())
+                    .map(|t| t.as_second())
+                    .collect();
+                krbtgt::schedule(&times, krbtgt::wait_secs(hours))
+            })
+            .collect();
+        if schedules.is_empty() {
+            return seen;
+        }
+        let latest = |pick: fn(&krbtgt::Schedule) -> Option<i64>| {
+            schedules
+                .iter()
+                .map(pick)
+                .collect::<Option<Vec<i64>>>()
+                .and_then(|all| all.into_iter().max())
+        };
+        let plan = krbtgt::Schedule {
+            first: latest(|s| s.first),
+            second: latest(|s| s.second),
+            too_soon: schedules
+                .iter()
+                .filter(|s| s.second.is_none())
+                .filter_map(|s| s.too_soon.last().copied())
+                .max_by_key(|(_, after)| *after)
+                .into_iter()
+                .collect(),
+        };
         let at = |t: i64| Timestamp::from_second(t).ok();
         let text = |t: Option<Timestamp>| t.map(crate::model::de::graph_time).unwrap_or_default();
         let by = SafeText::new("domain controller log (4724)");
@@ -334,7 +360,7 @@ impl Plan {
                         text(at(*after)),
                         (after - before) as f64 / 3600.0,
                         text(at(*before)),
-                        text(at(after + (hours * 3600.0) as i64))
+                        text(at(after.saturating_add(krbtgt::wait_secs(hours))))
                     )),
                     owner: SafeText::default(),
                     by,

@@ -58,6 +58,7 @@ pub fn read_event_xml(
     let mut current: Option<Building> = None;
     let mut n = 0u64;
     loop {
+        buf.clear();
         let position = xml.buffer_position();
         let got = xml.read_event_into(&mut buf);
         let event = match got {
@@ -166,7 +167,6 @@ pub fn read_event_xml(
             }
             _ => {}
         }
-        buf.clear();
     }
 }
 
@@ -263,12 +263,13 @@ fn closed(b: &mut Building, part: &mut Part, level: usize, name: &str) {
         {
             b.map.insert(name.into(), Value::from(value));
         }
-        Part::EventData => match (name, b.data_name.take()) {
-            ("Data", Some(key)) => {
-                b.map.insert(key, Value::from(value));
+        // The event's own System values win over data items of the same
+        // name.
+        Part::EventData if name == "Data" => match b.data_name.take() {
+            Some(key) => {
+                b.map.entry(key).or_insert(Value::from(value));
             }
-            ("Data", None) => b.unnamed.push(value.to_owned()),
-            _ => {}
+            None => b.unnamed.push(value.to_owned()),
         },
         // The data element's children (any depth) by their own names.
         Part::UserData if level >= 3 && !value.is_empty() => {
@@ -312,6 +313,15 @@ fn finish(mut b: Building, audit: bool) -> Value {
         if let Some(outcome) = outcome {
             b.map.insert("EventType".into(), Value::from(outcome));
         }
+    }
+    let number = b
+        .map
+        .get("EventRecordID")
+        .and_then(Value::as_str)
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if let Some(number) = number {
+        b.map
+            .insert(super::windows::WHOLE_LOG_RECORD.into(), Value::from(number));
     }
     if !b.unnamed.is_empty() {
         b.map

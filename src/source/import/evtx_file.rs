@@ -10,6 +10,10 @@ use serde_json::Value;
 
 use super::FileSummary;
 
+/// The most of an EVTX log held in memory (one inside an archive): the
+/// parser seeks, so such a log is read whole first.
+pub const MAX_HELD_BYTES: u64 = 4 << 30;
+
 /// The first bytes of every EVTX file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
 
@@ -104,6 +108,10 @@ pub fn chunk_records(
                         .or_insert_with(|| Value::from(record.event_record_id.to_string()));
                     map.entry("TimeCreated")
                         .or_insert_with(|| Value::from(record.timestamp.to_string()));
+                    map.insert(
+                        super::windows::WHOLE_LOG_RECORD.into(),
+                        Value::from(record.event_record_id),
+                    );
                 }
                 each(value, format!("#{}", record.event_record_id));
             }

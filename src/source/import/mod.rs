@@ -185,8 +185,15 @@ pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Sniffed<'a> {
             // Inside an archive or gzip: held whole, as the parser seeks.
             let mut bytes = Vec::new();
             reader
+                .take(evtx_file::MAX_HELD_BYTES + 1)
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("an EVTX log that could not be read ({e})"))?;
+            if bytes.len() as u64 > evtx_file::MAX_HELD_BYTES {
+                return Err(format!(
+                    "an EVTX log over {} GB inside an archive or gzip; unpack it and scan the file",
+                    evtx_file::MAX_HELD_BYTES >> 30
+                ));
+            }
             let input = evtx_file::EvtxInput::Bytes(bytes);
             return Ok((
                 Layout::Evtx(input),
@@ -326,7 +333,18 @@ pub fn read_all(path: &Path, each: &mut dyn FnMut(Value, String)) -> FileSummary
                 Layout::Lines(reader) => {
                     for (i, line) in reader.split(b'\n').enumerate() {
                         let place = format!("{}:{}", summary.path.display(), i + 1);
-                        match line.map_err(|e| e.to_string()).and_then(|l| parse_line(&l)) {
+                        let line = match line {
+                            Ok(line) => line,
+                            Err(e) => {
+                                // A stream that failed once fails again.
+                                summary.skip(
+                                    i as u64 + 1,
+                                    format!("read failed ({e}); the rest is not read"),
+                                );
+                                break;
+                            }
+                        };
+                        match parse_line(&line) {
                             Ok(records) => {
                                 for record in records {
                                     summary.records += 1;

@@ -23,6 +23,10 @@ pub fn is_windows_event(map: &Map<String, Value>) -> bool {
         .any(|k| map.contains_key(*k))
 }
 
+/// Where importers that read a log whole (EVTX, event XML, Splunk text)
+/// put the event's record number, so breaks in the numbers can be trusted.
+pub const WHOLE_LOG_RECORD: &str = "@warroom.record";
+
 /// An AD FS audit event (its provider is `AD FS Auditing`, or `AD FS`
 /// for the Admin log), in the common shape.
 pub fn is_adfs(v: &Value) -> bool {
