@@ -302,6 +302,9 @@ struct Orphans {
 #[derive(Debug, Default)]
 pub struct Forged {
     signins: Vec<(String, String, i64, String, String)>,
+    /// Sign-in ids taken: overlapping exports hold the same sign-in twice,
+    /// and a second copy must not look like a second, unissued token.
+    signin_ids: std::collections::HashSet<String>,
     /// Issuances (time, client addresses) by account.
     issued: BTreeMap<String, Vec<(i64, Vec<String>)>>,
     /// Times of every AD FS audit event, by server.
@@ -403,7 +406,11 @@ impl Forged {
                 time,
                 id,
                 ip,
-            } => self.signins.push((user, upn, time, id, ip)),
+            } => {
+                if self.signin_ids.insert(id.clone()) {
+                    self.signins.push((user, upn, time, id, ip));
+                }
+            }
             Fact::Issuance {
                 user,
                 time,
@@ -724,6 +731,8 @@ mod tests {
     fn a_sign_in_without_an_issuance_is_forged_and_uncovered_time_is_said() {
         let mut forged = Forged::default();
         for e in [
+            signin("genuine", "megan.bowen@contoso.com", "2026-11-30T10:00:30Z"),
+            // The same sign-in from an overlapping export: one token.
             signin("genuine", "megan.bowen@contoso.com", "2026-11-30T10:00:30Z"),
             // Beside the genuine one, within the window: the one issuance
             // explains one sign-in only.
