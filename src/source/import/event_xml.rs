@@ -314,15 +314,7 @@ fn finish(mut b: Building, audit: bool) -> Value {
             b.map.insert("EventType".into(), Value::from(outcome));
         }
     }
-    let number = b
-        .map
-        .get("EventRecordID")
-        .and_then(Value::as_str)
-        .and_then(|n| n.trim().parse::<u64>().ok());
-    if let Some(number) = number {
-        b.map
-            .insert(super::windows::WHOLE_LOG_RECORD.into(), Value::from(number));
-    }
+    super::windows::mark_whole_log_record(&mut b.map);
     if !b.unnamed.is_empty() {
         b.map
             .entry("EventData")

@@ -126,15 +126,7 @@ impl Record {
     }
 
     fn finish(mut self) -> Value {
-        let number = self
-            .map
-            .get("EventRecordID")
-            .and_then(Value::as_str)
-            .and_then(|n| n.trim().parse::<u64>().ok());
-        if let Some(number) = number {
-            self.map
-                .insert(super::windows::WHOLE_LOG_RECORD.into(), Value::from(number));
-        }
+        super::windows::mark_whole_log_record(&mut self.map);
         for (name, value) in message_fields(&self.message) {
             self.map.entry(name).or_insert(value);
         }

@@ -27,6 +27,18 @@ pub fn is_windows_event(map: &Map<String, Value>) -> bool {
 /// put the event's record number, so breaks in the numbers can be trusted.
 pub const WHOLE_LOG_RECORD: &str = "@warroom.record";
 
+/// Marks a record from a log read whole with its record number (from
+/// `EventRecordID`), for the forged-token join's gap finding.
+pub fn mark_whole_log_record(map: &mut Map<String, Value>) {
+    let number = map
+        .get("EventRecordID")
+        .and_then(Value::as_str)
+        .and_then(|n| n.trim().parse::<u64>().ok());
+    if let Some(number) = number {
+        map.insert(WHOLE_LOG_RECORD.into(), Value::from(number));
+    }
+}
+
 /// An AD FS audit event (its provider is `AD FS Auditing`, or `AD FS`
 /// for the Admin log), in the common shape.
 pub fn is_adfs(v: &Value) -> bool {
