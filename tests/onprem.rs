@@ -360,3 +360,29 @@ fn the_remote_adfs_configuration_export_and_a_group_burst_are_found() {
     assert_eq!(changes.len(), 1);
     assert_eq!(changes[0]["count"], 11);
 }
+
+/// Log Analytics downloads: a `SecurityEvent` CSV from the portal and
+/// `WindowsEvent` rows (Azure Monitor Agent) whose data is an object.
+#[test]
+fn security_event_csv_and_windows_event_rows_are_read() {
+    let home = common::Home::new();
+    let csv = home.path().join("SecurityEvent.csv");
+    std::fs::write(
+        &csv,
+        "TenantId,\"TimeGenerated [UTC]\",Computer,EventSourceName,Channel,EventID,SubjectUserName,SubjectDomainName,ObjectName,Properties,Type\n\
+         x,\"8/2/2021, 1:11:39.770 PM\",DC01.corp.example,Microsoft-Windows-Security-Auditing,Security,4662,mallory,CORP,\"CN=abc,CN=ADFS,CN=Microsoft,CN=Program Data,DC=corp,DC=example\",\"%%7684 {77b5b886-944a-11d1-aebd-0000f80367c1} {8d3bca50-1d7e-11d0-a081-00aa006c33ed}\",SecurityEvent\n",
+    )
+    .unwrap();
+    let rows = home.path().join("WindowsEvent.json");
+    std::fs::write(
+        &rows,
+        r#"[{"TimeGenerated":"2026-11-30T08:00:00Z","Computer":"DC01.corp.example","Channel":"Security","Provider":"Microsoft-Windows-Security-Auditing","EventID":4724,"Type":"WindowsEvent","EventData":{"TargetUserName":"krbtgt","TargetDomainName":"CORP","SubjectUserName":"alice"}}]"#,
+    )
+    .unwrap();
+    let (findings, stderr) = common::scan_json(&[&csv, &rows]);
+    assert!(!stderr.contains("skipped"), "{stderr}");
+    let dkm = by_detection(&findings, "onprem.adfs-dkm-key-read");
+    assert_eq!(dkm.len(), 1, "{findings:#?}");
+    assert!(names(dkm[0]).contains(&"mallory".to_owned()));
+    assert_eq!(by_detection(&findings, "onprem.krbtgt-reset").len(), 1);
+}

@@ -96,6 +96,26 @@ pub fn normalize(mut map: Map<String, Value>) -> Value {
     {
         map.insert("Channel".into(), Value::from(log));
     }
+    // The Azure Monitor Agent's `WindowsEvent` table keeps the data as an
+    // object (a JSON text in a CSV download): its fields join the record's.
+    let data = match map.get("EventData") {
+        Some(Value::Object(data)) => Some(data.clone()),
+        Some(Value::String(text)) if text.trim_start().starts_with('{') => {
+            serde_json::from_str::<Map<String, Value>>(text).ok()
+        }
+        _ => None,
+    };
+    if let Some(data) = data {
+        for (key, value) in data {
+            let value = match value {
+                Value::String(_) => value,
+                Value::Null => continue,
+                other => Value::from(other.to_string()),
+            };
+            map.entry(key).or_insert(value);
+        }
+        map.remove("EventData");
+    }
     // The event's data as one text where the source split it otherwise
     // (Log Analytics keeps classic events' data in these).
     if !map.get("EventData").is_some_and(Value::is_string)
