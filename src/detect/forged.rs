@@ -146,7 +146,13 @@ fn audit_field(v: &serde_json::Value, tag: &str, own: &[&str]) -> Option<String>
             return Some(text.trim().to_owned());
         }
     }
-    for field in ["EventData", "Message", "EventData_string", "XmlPayload", "Data"] {
+    for field in [
+        "EventData",
+        "Message",
+        "EventData_string",
+        "XmlPayload",
+        "Data",
+    ] {
         let Some(text) = v.get(field).and_then(serde_json::Value::as_str) else {
             continue;
         };
