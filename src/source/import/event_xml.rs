@@ -105,6 +105,11 @@ pub fn read_event_xml(
             Xml::Empty(start) => {
                 let name = local(&start);
                 if let Some(b) = current.as_mut() {
+                    if part == Part::Audit {
+                        b.audit_xml.push('<');
+                        b.audit_xml.push_str(&String::from_utf8_lossy(&start));
+                        b.audit_xml.push_str("/>");
+                    }
                     let depth = depth_path.len() + 1;
                     opened(b, &mut part, depth - event_depth, &name, &start);
                     closed(b, &mut part, depth - event_depth, &name);
@@ -144,7 +149,11 @@ pub fn read_event_xml(
             }
             Xml::CData(data) => {
                 if let Some(b) = current.as_mut() {
-                    b.text.push_str(&String::from_utf8_lossy(&data));
+                    let text = String::from_utf8_lossy(&data);
+                    b.text.push_str(&text);
+                    if part == Part::Audit {
+                        b.audit_xml.push_str(&xml_escaped(&text));
+                    }
                 }
             }
             Xml::GeneralRef(reference) => {
@@ -162,12 +171,25 @@ pub fn read_event_xml(
                     };
                     if let Some(c) = resolved {
                         b.text.push(c);
+                        // The payload keeps its markup as written.
+                        if part == Part::Audit {
+                            b.audit_xml.push('&');
+                            b.audit_xml.push_str(&String::from_utf8_lossy(&reference));
+                            b.audit_xml.push(';');
+                        }
                     }
                 }
             }
             _ => {}
         }
     }
+}
+
+/// Text as XML content (for the CDATA of a payload kept as markup).
+fn xml_escaped(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 fn local(start: &BytesStart<'_>) -> String {
@@ -380,17 +402,18 @@ mod tests {
         assert_eq!(events[1]["Result"], "0");
         assert_eq!(events[1]["subjectName"], "sts.corp");
         let payload = "<?xml version=\"1.0\" encoding=\"utf-16\"?><AuditBase xmlns:xsi=\"x\"><AuditType>AppToken</AuditType>\
-            <AuditResult>Success</AuditResult><ContextComponents><Component><UserId>CORP\\test</UserId></Component></ContextComponents></AuditBase>";
+            <AuditResult>Success</AuditResult><ContextComponents><Component><UserId>CORP\\t&amp;st</UserId><ForwardedIpAddress />\
+            </Component></ContextComponents></AuditBase>";
         let (events, summary) = read(payload);
         assert_eq!(summary.records, 1);
         assert_eq!(events[0]["EventID"], 1200);
-        assert_eq!(events[0]["UserId"], "CORP\\test");
+        assert_eq!(events[0]["UserId"], "CORP\\t&st");
+        let payload = events[0]["EventData"].as_str().unwrap();
         assert!(
-            events[0]["EventData"]
-                .as_str()
-                .unwrap()
-                .contains("<UserId>")
+            payload.contains("<UserId>CORP\\t&amp;st</UserId>"),
+            "{payload}"
         );
+        assert!(payload.contains("<ForwardedIpAddress />"), "{payload}");
     }
 
     #[test]
