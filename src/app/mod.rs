@@ -91,13 +91,16 @@ pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyh
 }
 
 /// The demo tenant's on-premises logs, written in a directory of this
-/// user's alone that the evidence reader removes once it has read them.
-fn demo_onprem(running: &crate::emulator::Running) -> std::io::Result<std::path::PathBuf> {
+/// user's alone that the evidence reader removes once it has read them:
+/// the directory and the files in it.
+type DemoEvidence = (std::path::PathBuf, Vec<std::path::PathBuf>);
+
+fn demo_onprem(emulator: &crate::emulator::Emulator) -> std::io::Result<DemoEvidence> {
     use std::os::unix::fs::DirBuilderExt;
     let dir = std::env::temp_dir().join(format!("warroom-demo-onprem-{:016x}", fastrand::u64(..)));
     std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
-    crate::emulator::onprem::export(&running.emulator.read(), &dir)?;
-    Ok(dir)
+    let written = crate::emulator::onprem::export(&emulator.read(), &dir)?;
+    Ok((dir, written.files))
 }
 
 /// The `--ioc` list, read before the terminal changes so a bad file is
@@ -310,11 +313,14 @@ pub fn demo(
             let mut evidence = evidence;
             let mut throwaway_evidence = None;
             if onprem {
-                match demo_onprem(&running) {
-                    Ok(dir) => {
-                        if let Ok(entries) = std::fs::read_dir(&dir) {
-                            evidence.extend(entries.flatten().map(|e| e.path()));
-                        }
+                // Megabytes of files: written off the async threads.
+                let emulator = running.emulator.clone();
+                let written = tokio::task::spawn_blocking(move || demo_onprem(&emulator))
+                    .await
+                    .unwrap_or_else(|e| Err(std::io::Error::other(e.to_string())));
+                match written {
+                    Ok((dir, files)) => {
+                        evidence.extend(files);
                         throwaway_evidence = Some(dir);
                     }
                     Err(e) => {

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::event::{Event, Kind};
+use super::sightings::Sightings;
 use super::{Entity, Finding};
 use crate::model::Severity;
 
@@ -51,7 +52,7 @@ pub struct Fact {
     value: String,
     subject: String,
     computer: String,
-    time: Option<String>,
+    time: Option<jiff::Timestamp>,
     id: String,
 }
 
@@ -73,7 +74,6 @@ pub fn fact(event: &Event) -> Option<Fact> {
     if !added && !deleted {
         return None;
     }
-    let time = event.time.map(crate::model::de::graph_time);
     let pair = match text("OpCorrelationID") {
         "" | "-" => format!(
             "{}@{}",
@@ -89,7 +89,7 @@ pub fn fact(event: &Event) -> Option<Fact> {
         value: text("AttributeValue").to_owned(),
         subject: text("SubjectUserName").to_owned(),
         computer: text("Computer").to_owned(),
-        time,
+        time: event.time,
         id: event.id.clone(),
     })
 }
@@ -167,7 +167,6 @@ impl Changes {
                 entry.1.push(f);
             }
         }
-        // object → (trustees, changes, who, where, first, last, evidence)
         let mut grants: BTreeMap<&str, Grant> = BTreeMap::new();
         for (adds, deletes) in pairs.values() {
             let before: BTreeSet<String> = deletes
@@ -188,7 +187,7 @@ impl Changes {
                     continue;
                 }
                 let grant = grants.entry(add.object.as_str()).or_default();
-                grant.count += 1;
+                grant.changes.add(add.time, &add.id, &[]);
                 for t in trustees {
                     if !grant.trustees.contains(&t) {
                         grant.trustees.push(t);
@@ -203,11 +202,6 @@ impl Changes {
                     }
                 }
                 grant.paired &= paired;
-                if let Some(t) = &add.time {
-                    grant.first = Some(grant.first.clone().map_or(t.clone(), |f| f.min(t.clone())));
-                    grant.last = Some(grant.last.clone().map_or(t.clone(), |l| l.max(t.clone())));
-                }
-                grant.evidence.push(add.id.clone());
             }
         }
         grants
@@ -217,33 +211,31 @@ impl Changes {
     }
 }
 
+/// What the changes to one object's descriptor granted.
 struct Grant {
     trustees: Vec<String>,
-    count: u64,
     who: Vec<String>,
     computers: Vec<String>,
+    /// Every change was compared with the descriptor before it.
     paired: bool,
-    first: Option<String>,
-    last: Option<String>,
-    evidence: Vec<String>,
+    changes: Sightings,
 }
 
 impl Default for Grant {
     fn default() -> Self {
         Self {
             trustees: Vec::new(),
-            count: 0,
             who: Vec::new(),
             computers: Vec::new(),
             paired: true,
-            first: None,
-            last: None,
-            evidence: Vec::new(),
+            changes: Sightings::default(),
         }
     }
 }
 
 fn finding(object: &str, g: Grant) -> Finding {
+    let (first_seen, last_seen) = g.changes.span();
+    let count = g.changes.count;
     let mut entities = vec![Entity {
         field: "ObjectDN".into(),
         value: object.to_owned(),
@@ -265,10 +257,10 @@ fn finding(object: &str, g: Grant) -> Finding {
         title: "Replication rights granted on the domain".into(),
         techniques: vec!["T1222.001".into(), "T1003.006".into()],
         entities,
-        evidence: g.evidence,
-        count: g.count,
-        first_seen: g.first,
-        last_seen: g.last,
+        evidence: g.changes.evidence,
+        count,
+        first_seen,
+        last_seen,
         remediation: vec![
             "review-onprem-privileged-access".into(),
             "reset-krbtgt-first".into(),
@@ -277,7 +269,7 @@ fn finding(object: &str, g: Grant) -> Finding {
             "{} gave {} replication rights on {object} ({} change(s){}); whoever holds them can DCSync every password hash, krbtgt's included",
             if g.who.is_empty() { "Someone".to_owned() } else { g.who.join(", ") },
             g.trustees.join(", "),
-            g.count,
+            count,
             if g.paired {
                 ", found by comparing the old and new security descriptors"
             } else {

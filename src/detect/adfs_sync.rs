@@ -10,6 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::event::{Event, Kind};
+use super::sightings::Sightings;
 use super::{Entity, Finding};
 use crate::model::Severity;
 
@@ -21,7 +22,7 @@ pub enum Fact {
     /// A SecureConversation token accepted (412).
     Channel {
         key: String,
-        time: Option<String>,
+        time: Option<jiff::Timestamp>,
         id: String,
     },
     /// Who called, for an instance (501).
@@ -109,7 +110,7 @@ pub fn fact(event: &Event) -> Option<Fact> {
     match v.get("EventID")?.as_u64()? {
         412 if texts(v).any(|t| t.contains("SecureConversation")) => Some(Fact::Channel {
             key,
-            time: event.time.map(crate::model::de::graph_time),
+            time: event.time,
             id: event.id.clone(),
         }),
         501 => Some(Fact::Caller {
@@ -120,12 +121,9 @@ pub fn fact(event: &Event) -> Option<Fact> {
     }
 }
 
-/// One server and caller's transfers: count, first and last time, events.
-type Pulled = (u64, Option<String>, Option<String>, Vec<String>);
-
 #[derive(Debug, Default)]
 pub struct Transfers {
-    channels: Vec<(String, Option<String>, String)>,
+    channels: Vec<(String, Option<jiff::Timestamp>, String)>,
     callers: BTreeMap<String, Vec<String>>,
 }
 
@@ -145,25 +143,25 @@ impl Transfers {
     /// One finding per server and person's account that pulled the
     /// configuration.
     pub fn findings(&self) -> Vec<Finding> {
-        let mut found: BTreeMap<(String, String), Pulled> = BTreeMap::new();
+        let mut found: BTreeMap<(String, String), Sightings> = BTreeMap::new();
         for (key, time, id) in &self.channels {
             let server = key.split('|').next().unwrap_or("").to_owned();
             for name in self.callers.get(key).into_iter().flatten() {
                 if name.ends_with('$') {
                     continue; // a farm node's machine or managed account
                 }
-                let entry = found.entry((server.clone(), name.clone())).or_default();
-                entry.0 += 1;
-                if let Some(t) = time {
-                    entry.1 = Some(entry.1.clone().map_or(t.clone(), |f| f.min(t.clone())));
-                    entry.2 = Some(entry.2.clone().map_or(t.clone(), |l| l.max(t.clone())));
-                }
-                entry.3.push(id.clone());
+                found
+                    .entry((server.clone(), name.clone()))
+                    .or_default()
+                    .add(*time, id, &[]);
             }
         }
         found
             .into_iter()
-            .map(|((server, name), (count, first, last, evidence))| Finding {
+            .map(|((server, name), pulled)| {
+                let (first, last) = pulled.span();
+                let count = pulled.count;
+                Finding {
                 id: super::finding_id("onprem.adfs-config-transfer", &format!("{server}|{name}")),
                 detection: "onprem.adfs-config-transfer".into(),
                 severity: Severity::High,
@@ -173,7 +171,7 @@ impl Transfers {
                     Entity { field: "Computer".into(), value: server.clone() },
                     Entity { field: "ClaimsName".into(), value: name.clone() },
                 ],
-                evidence,
+                evidence: pulled.evidence,
                 count,
                 first_seen: first,
                 last_seen: last,
@@ -187,6 +185,7 @@ impl Transfers {
                 ),
                 rationale: "The policy store transfer hands over the whole AD FS configuration, the encrypted signing certificate included; with the DKM key it is the token-signing key.".into(),
                 verdict: None,
+            }
             })
             .collect()
     }

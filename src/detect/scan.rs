@@ -67,6 +67,16 @@ const KIND_KEYS: [&str; 6] = [
     "\"EventID\"",
 ];
 
+/// What the joins and baselines read records for, beside the rules.
+const JOINED_LITERALS: [&[&str]; 6] = [
+    super::joins::LITERALS,
+    super::baseline::LITERALS,
+    super::forged::LITERALS,
+    super::acl::LITERALS,
+    super::krbtgt::LITERALS,
+    super::adfs_sync::LITERALS,
+];
+
 impl Prefilter {
     pub fn new(rules: &[Ready], extra: Extra<'_>) -> Self {
         let indicators = match (extra.iocs, extra.sigma) {
@@ -83,12 +93,12 @@ impl Prefilter {
             .map(|sets| {
                 sets.into_iter()
                     .flatten()
-                    .chain(super::joins::LITERALS.iter().map(|t| (*t).to_owned()))
-                    .chain(super::baseline::LITERALS.iter().map(|t| (*t).to_owned()))
-                    .chain(super::forged::LITERALS.iter().map(|t| (*t).to_owned()))
-                    .chain(super::acl::LITERALS.iter().map(|t| (*t).to_owned()))
-                    .chain(super::krbtgt::LITERALS.iter().map(|t| (*t).to_owned()))
-                    .chain(super::adfs_sync::LITERALS.iter().map(|t| (*t).to_owned()))
+                    .chain(
+                        JOINED_LITERALS
+                            .iter()
+                            .flat_map(|set| set.iter())
+                            .map(|t| (*t).to_owned()),
+                    )
                     .collect()
             });
         let wanted = literals.and_then(|texts| {
@@ -431,20 +441,13 @@ struct Reader<'s, 'w> {
 impl Reader<'_, '_> {
     /// `entry` names the member of an archive the stream is.
     fn read(&mut self, layout: import::Layout<'_>, entry: Option<&str>) {
+        // Lines and EVTX chunks are parsed by the workers; the other
+        // layouts are read here and their values handed on.
         match layout {
             Layout::Lines(reader) => self.lines(reader, entry),
-            Layout::Json(reader) => self.values(entry, |summary, each| {
-                import::read_json(reader, summary, each)
-            }),
-            Layout::Csv(reader) => self.values(entry, |summary, each| {
-                import::csv::read_csv(reader, summary, each)
-            }),
-            Layout::Xml(reader) => self.values(entry, |summary, each| {
-                import::event_xml::read_event_xml(reader, summary, each)
-            }),
             Layout::Evtx(input) => self.evtx_chunks(input, entry),
-            Layout::WinEventText(reader) => self.values(entry, |summary, each| {
-                import::win_event_text::read(reader, summary, each)
+            other => self.values(entry, |summary, each| {
+                import::read_records(other, summary, each)
             }),
         }
     }

@@ -1,6 +1,7 @@
 //! What matched a list-driven detection (an indicator, a Sigma rule) so
 //! far: how many records, the first and last time, the first record ids,
-//! and the field values they named. Shared by `ioc` and `sigma`.
+//! and the field values they named. Shared by `ioc`, `sigma` and the
+//! on-premises joins (`acl`, `adfs_sync`).
 
 use std::collections::BTreeSet;
 

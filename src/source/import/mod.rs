@@ -319,6 +319,54 @@ pub fn parse_line(line: &[u8]) -> Result<Vec<Value>, String> {
     Ok(out)
 }
 
+/// Every record of a stream in this layout, one after another, with its
+/// place; what cannot be read is counted in the summary.
+pub fn read_records(
+    layout: Layout<'_>,
+    summary: &mut FileSummary,
+    each: &mut dyn FnMut(Value, String),
+) {
+    match layout {
+        Layout::Lines(reader) => read_lines(reader, summary, each),
+        Layout::Json(reader) => read_json(reader, summary, each),
+        Layout::Csv(reader) => csv::read_csv(reader, summary, each),
+        Layout::Xml(reader) => event_xml::read_event_xml(reader, summary, each),
+        Layout::Evtx(input) => evtx_file::read_evtx(input, summary, each),
+        Layout::WinEventText(reader) => win_event_text::read(reader, summary, each),
+    }
+}
+
+/// NDJSON line by line (the scan reads lines in parallel instead).
+fn read_lines(
+    reader: Box<dyn BufRead + '_>,
+    summary: &mut FileSummary,
+    each: &mut dyn FnMut(Value, String),
+) {
+    for (i, line) in reader.split(b'\n').enumerate() {
+        let line = match line {
+            Ok(line) => line,
+            Err(e) => {
+                // A stream that failed once fails again.
+                summary.skip(
+                    i as u64 + 1,
+                    format!("read failed ({e}); the rest is not read"),
+                );
+                break;
+            }
+        };
+        match parse_line(&line) {
+            Ok(records) => {
+                let place = format!("{}:{}", summary.path.display(), i + 1);
+                for record in records {
+                    summary.records += 1;
+                    each(record, place.clone());
+                }
+            }
+            Err(why) => summary.skip(i as u64 + 1, why),
+        }
+    }
+}
+
 /// Every record of a file, one after another (no worker threads), for
 /// `warroom scan --records`: `each` gets the record as the file holds it
 /// and its place. Unreadable records are counted in the summary.
@@ -327,50 +375,15 @@ pub fn read_all(path: &Path, each: &mut dyn FnMut(Value, String)) -> FileSummary
         path: path.to_path_buf(),
         ..FileSummary::default()
     };
-    let read =
-        |layout: Layout<'_>, summary: &mut FileSummary, each: &mut dyn FnMut(Value, String)| {
-            match layout {
-                Layout::Lines(reader) => {
-                    for (i, line) in reader.split(b'\n').enumerate() {
-                        let place = format!("{}:{}", summary.path.display(), i + 1);
-                        let line = match line {
-                            Ok(line) => line,
-                            Err(e) => {
-                                // A stream that failed once fails again.
-                                summary.skip(
-                                    i as u64 + 1,
-                                    format!("read failed ({e}); the rest is not read"),
-                                );
-                                break;
-                            }
-                        };
-                        match parse_line(&line) {
-                            Ok(records) => {
-                                for record in records {
-                                    summary.records += 1;
-                                    each(record, place.clone());
-                                }
-                            }
-                            Err(why) => summary.skip(i as u64 + 1, why),
-                        }
-                    }
-                }
-                Layout::Json(reader) => read_json(reader, summary, each),
-                Layout::Csv(reader) => csv::read_csv(reader, summary, each),
-                Layout::Xml(reader) => event_xml::read_event_xml(reader, summary, each),
-                Layout::Evtx(input) => evtx_file::read_evtx(input, summary, each),
-                Layout::WinEventText(reader) => win_event_text::read(reader, summary, each),
-            }
-        };
     match open(path) {
         Ok(Opened::Stream(layout, format)) => {
             summary.format = format;
-            read(layout, &mut summary, each);
+            read_records(layout, &mut summary, each);
         }
         Ok(Opened::Zip(mut archive)) => {
             summary.format = "zip".into();
             each_member(&mut archive, &mut |name, member| match member {
-                Ok((layout, _)) => read(layout, &mut summary, each),
+                Ok((layout, _)) => read_records(layout, &mut summary, each),
                 Err(why) => summary.skip(0, format!("{name}: {why}")),
             });
         }
