@@ -13,7 +13,7 @@ use super::{Entity, Finding};
 use crate::model::Severity;
 
 /// Texts every record this reads contains (for the scan's prefilter).
-pub const LITERALS: &[&str] = &["nTSecurityDescriptor"];
+pub const READS: super::prefilter::Reads = &[(Kind::WindowsEvent, "", "nTSecurityDescriptor")];
 
 /// The fields it reads (for the lazy parser).
 pub const FIELDS: &[&str] = &[

@@ -15,7 +15,10 @@ use super::{Entity, Finding};
 use crate::model::Severity;
 
 /// Texts every record this reads contains (for the scan's prefilter).
-pub const LITERALS: &[&str] = &["SecureConversation", "claims/name"];
+pub const READS: super::prefilter::Reads = &[
+    (Kind::WindowsEvent, "", "SecureConversation"),
+    (Kind::WindowsEvent, "", "claims/name"),
+];
 
 #[derive(Clone, Debug)]
 pub enum Fact {

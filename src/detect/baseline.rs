@@ -29,11 +29,18 @@ const MAX_EVIDENCE: usize = 200;
 
 /// Texts that mark the sign-ins the baselines read (for the scan's
 /// prefilter): the claim, and a service principal's sign-in type.
-pub const LITERALS: &[&str] = &[
-    "satisfied by claim in the token",
-    "\"servicePrincipal\"",
-    "ServicePrincipalSignInLogs",
-    "ADFederationServices",
+/// A factor taken from the token rather than checked by Entra ID: MFA
+/// from a federation server (`MFA requirement …`), or the first factor
+/// a refresh token carries (`First factor requirement …`), which gives
+/// each user's everyday networks.
+const CLAIM: &str = "satisfied by claim in the token";
+
+pub const READS: super::prefilter::Reads = &[
+    (Kind::SignIn, "status", CLAIM),
+    (Kind::SignIn, "authenticationDetails", CLAIM),
+    (Kind::SignIn, "signInEventTypes", "\"servicePrincipal\""),
+    (Kind::SignIn, "Type", "ServicePrincipalSignInLogs"),
+    (Kind::SignIn, "tokenIssuerType", "ADFederationServices"),
 ];
 
 /// Which baseline a fact belongs to.
@@ -109,10 +116,9 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
     let claim = |path: &str| {
         let mut found = Vec::new();
         super::event::values_at(v, path, &mut found);
-        found.iter().any(|x| {
-            x.as_str()
-                .is_some_and(|s| s.contains("satisfied by claim in the token"))
-        })
+        found
+            .iter()
+            .any(|x| x.as_str().is_some_and(|s| s.contains(CLAIM)))
     };
     if !(claim("status.additionalDetails")
         || claim("authenticationDetails.authenticationStepResultDetail"))

@@ -36,7 +36,11 @@ impl Kind {
 /// kind has.
 pub fn classify(v: &Value) -> Option<Kind> {
     let map = v.as_object()?;
-    let has = |k: &str| map.contains_key(k);
+    classify_keys(|k| map.contains_key(k))
+}
+
+/// `classify` by whether the record has each top-level key.
+pub fn classify_keys(has: impl Fn(&str) -> bool) -> Option<Kind> {
     if has("@warroom.source") {
         Some(Kind::Directory)
     } else if has("EventID")

@@ -31,7 +31,11 @@ const SILENCE_SECS: i64 = 30 * 60;
 const BUSY_FARM: usize = 10;
 
 /// Texts every record the join reads contains (for the scan's prefilter).
-pub const LITERALS: &[&str] = &["ADFederationServices", "AD FS", "1102"];
+pub const READS: super::prefilter::Reads = &[
+    (Kind::SignIn, "tokenIssuerType", "ADFederationServices"),
+    (Kind::WindowsEvent, "", "AD FS"),
+    (Kind::WindowsEvent, "", "1102"),
+];
 
 #[derive(Clone, Debug)]
 pub enum Fact {

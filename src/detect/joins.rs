@@ -39,13 +39,21 @@ const ROLE_GRANTING: &[&str] = &[
 ];
 
 /// Texts every audit the joins read contains (for the scan's prefilter).
-pub const LITERALS: &[&str] = &[
-    "Certificates and secrets management",
-    "service principal credentials",
-    "permission grant",
-    "app role assignment",
-    "Consent to application",
-    "member to role",
+pub const READS: super::prefilter::Reads = &[
+    (
+        Kind::Audit,
+        "activityDisplayName",
+        "Certificates and secrets management",
+    ),
+    (
+        Kind::Audit,
+        "activityDisplayName",
+        "service principal credentials",
+    ),
+    (Kind::Audit, "activityDisplayName", "permission grant"),
+    (Kind::Audit, "activityDisplayName", "app role assignment"),
+    (Kind::Audit, "activityDisplayName", "Consent to application"),
+    (Kind::Audit, "activityDisplayName", "member to role"),
 ];
 
 #[derive(Clone, Debug)]

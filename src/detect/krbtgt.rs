@@ -15,7 +15,7 @@ use crate::model::Severity;
 pub const DEFAULT_WAIT_HOURS: f64 = 10.0;
 
 /// Texts every record this reads contains (for the scan's prefilter).
-pub const LITERALS: &[&str] = &["krbtgt"];
+pub const READS: super::prefilter::Reads = &[(Kind::WindowsEvent, "", "krbtgt")];
 
 /// The detection whose entities carry each reset's time, for the checklist.
 pub const RESET: &str = "onprem.krbtgt-reset";

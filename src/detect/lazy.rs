@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::rule::Ready;
 
@@ -89,6 +90,7 @@ pub fn needed_fields(rules: &[Ready], also: BTreeSet<String>) -> BTreeSet<String
     ]
     .into_iter()
     .chain(super::acl::FIELDS.iter().copied())
+    .chain(super::prefilter::joined_fields())
     .map(str::to_owned)
     .collect();
     for rule in rules {
@@ -168,40 +170,103 @@ impl Needed {
     }
 }
 
-struct Skim<'a, 'n> {
-    needed: &'n Needed,
-    out: serde_json::Map<String, Value>,
-    _text: std::marker::PhantomData<&'a ()>,
+/// A record's needed top-level fields, each still its raw JSON text: what
+/// a scan looks at before deciding whether to build values at all.
+pub struct Skimmed<'a> {
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
 }
 
-impl<'de, 'n> Visitor<'de> for Skim<'de, 'n> {
+impl<'a> Skimmed<'a> {
+    pub fn has(&self, key: &str) -> bool {
+        self.raw(key).is_some()
+    }
+
+    /// The raw JSON text of a field.
+    pub fn raw(&self, key: &str) -> Option<&'a str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, raw)| raw.get())
+    }
+
+    /// Each field's name and raw JSON text.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &'a str)> {
+        self.fields.iter().map(|(k, raw)| (k.as_ref(), raw.get()))
+    }
+
+    /// The fields as a value the rules can read.
+    pub fn into_value(self) -> Result<Value, serde_json::Error> {
+        let mut map = serde_json::Map::with_capacity(self.fields.len());
+        for (key, raw) in self.fields {
+            map.insert(key.into_owned(), serde_json::from_str(raw.get())?);
+        }
+        Ok(Value::Object(map))
+    }
+}
+
+struct Skim<'n> {
+    needed: &'n Needed,
+}
+
+impl<'de> Visitor<'de> for Skim<'_> {
+    type Value = Vec<(Cow<'de, str>, &'de RawValue)>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = Vec::with_capacity(32);
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            if self.needed.contains(key.as_ref()) {
+                out.push((key, map.next_value::<&'de RawValue>()?));
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The needed fields of one JSON object, unparsed.
+pub fn skim<'a>(text: &'a str, needed: &Needed) -> Result<Skimmed<'a>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let fields = de.deserialize_map(Skim { needed })?;
+    de.end()?;
+    Ok(Skimmed { fields })
+}
+
+/// Builds the needed fields' values as it goes: for records that will be
+/// read anyway, cheaper than skimming first.
+struct Build<'n> {
+    needed: &'n Needed,
+}
+
+impl<'de> Visitor<'de> for Build<'_> {
     type Value = serde_json::Map<String, Value>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<Self::Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut out = serde_json::Map::with_capacity(32);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if self.needed.contains(key.as_ref()) {
                 let value: Value = map.next_value()?;
-                self.out.insert(key.into_owned(), value);
+                out.insert(key.into_owned(), value);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
         }
-        Ok(self.out)
+        Ok(out)
     }
 }
 
 /// The needed fields of one JSON object, as a value the rules can read.
 pub fn parse(text: &str, needed: &Needed) -> Result<Value, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
-    let map = de.deserialize_map(Skim {
-        needed,
-        out: serde_json::Map::new(),
-        _text: std::marker::PhantomData,
-    })?;
+    let map = de.deserialize_map(Build { needed })?;
     de.end()?;
     Ok(Value::Object(map))
 }

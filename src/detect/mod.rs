@@ -14,6 +14,7 @@ pub mod joins;
 pub mod krbtgt;
 pub mod lazy;
 pub mod posture;
+pub mod prefilter;
 pub mod report;
 pub mod rule;
 pub mod scan;

@@ -299,6 +299,13 @@ impl Ready {
     /// case): lets a scan skip parsing records no rule can match. `None`
     /// when the rule has no such text (every record must be parsed).
     pub fn literals(&self) -> Option<Vec<String>> {
+        let fields = self.field_literals()?;
+        Some(fields.into_iter().flat_map(|(_, texts)| texts).collect())
+    }
+
+    /// Like `literals`, each with the top-level field whose JSON holds it
+    /// (so a scan need not look for `high` in a whole sign-in).
+    pub fn field_literals(&self) -> Option<Vec<(String, Vec<String>)>> {
         let positive = |c: &Compiled| {
             matches!(
                 c.op,
@@ -311,12 +318,22 @@ impl Ready {
                 && t.chars().all(|c| c.is_ascii_graphic() || c == ' ')
                 && !t.contains(['"', '\\', '/'])
         };
-        let texts: Vec<String> = if !self.any.is_empty() && self.any.iter().all(positive) {
-            self.any.iter().flat_map(|c| c.texts.clone()).collect()
-        } else {
-            self.all.iter().find(|c| positive(c))?.texts.clone()
-        };
-        texts.iter().all(safe).then_some(texts)
+        let usable = |c: &&Compiled| positive(c) && c.texts.iter().all(safe);
+        let top = |c: &Compiled| c.field.split('.').next().unwrap_or(&c.field).to_owned();
+        if !self.any.is_empty() && self.any.iter().all(positive) {
+            if !self.any.iter().all(|c| usable(&c)) {
+                return None;
+            }
+            return Some(self.any.iter().map(|c| (top(c), c.texts.clone())).collect());
+        }
+        // Of the conditions that must all hold, the one whose shortest
+        // text is longest: the rarest to find by chance.
+        let best = self
+            .all
+            .iter()
+            .filter(usable)
+            .max_by_key(|c| c.texts.iter().map(String::len).min().unwrap_or(0))?;
+        Some(vec![(top(best), best.texts.clone())])
     }
 
     /// Every field path the rule reads.

@@ -10,12 +10,44 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::prefilter::Prefilter;
 use super::rule::Ready;
 use super::{Engine, Event, Extra, Kind, Tally};
 use crate::source::import::{self, FileSummary, Layout};
 
 /// Bytes of lines per chunk handed to a worker.
 const CHUNK_BYTES: usize = 4 << 20;
+
+/// Vectors handed back once emptied, to be filled again: a chunk's text
+/// (4 MiB) and its events are large enough that fresh ones cost the kernel
+/// zeroing their pages, which took a fifth of a one-thread scan.
+struct Recycled<T>(Mutex<Vec<Vec<T>>>);
+
+impl<T> Recycled<T> {
+    fn new() -> Self {
+        Self(Mutex::new(Vec::new()))
+    }
+
+    fn take(&self, capacity: usize) -> Vec<T> {
+        let kept = self.0.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        kept.unwrap_or_else(|| Vec::with_capacity(capacity))
+    }
+
+    fn give(&self, mut vector: Vec<T>) {
+        vector.clear();
+        let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // As many as can be in flight; more would only hold memory.
+        if kept.len() < 16 {
+            kept.push(vector);
+        }
+    }
+}
+
+/// What the reader and workers pass round again.
+struct Pools {
+    text: Recycled<u8>,
+    events: Recycled<(Kind, super::Observed)>,
+}
 
 enum Work {
     Lines {
@@ -48,100 +80,21 @@ struct Done {
     passed: Vec<Kind>,
 }
 
-/// Decides from a line's raw text whether any rule could match it, so
-/// most lines are never parsed (the rules' texts are found at gigabytes
-/// a second; a JSON parser manages a tenth of that).
-pub struct Prefilter {
-    /// `None` when some rule has no text to look for.
-    wanted: Option<aho_corasick::AhoCorasick>,
-    keys: aho_corasick::AhoCorasick,
-}
-
-/// Keys only one kind of record has, in `event::classify`'s order.
-const KIND_KEYS: [&str; 6] = [
-    "\"@warroom.source\"",
-    "\"activityDisplayName\"",
-    "\"riskEventType\"",
-    "\"auditLogRecordType\"",
-    "\"createdDateTime\"",
-    "\"EventID\"",
-];
-
-/// What the joins and baselines read records for, beside the rules.
-const JOINED_LITERALS: [&[&str]; 6] = [
-    super::joins::LITERALS,
-    super::baseline::LITERALS,
-    super::forged::LITERALS,
-    super::acl::LITERALS,
-    super::krbtgt::LITERALS,
-    super::adfs_sync::LITERALS,
-];
-
-impl Prefilter {
-    pub fn new(rules: &[Ready], extra: Extra<'_>) -> Self {
-        let indicators = match (extra.iocs, extra.sigma) {
-            // Sigma rules may read any field: every record is read.
-            (_, Some(_)) => None,
-            (None, None) => Some(Vec::new()),
-            (Some(list), None) => list.literals(),
-        };
-        let literals: Option<Vec<String>> = rules
-            .iter()
-            .map(Ready::literals)
-            .chain(std::iter::once(indicators))
-            .collect::<Option<Vec<_>>>()
-            .map(|sets| {
-                sets.into_iter()
-                    .flatten()
-                    .chain(
-                        JOINED_LITERALS
-                            .iter()
-                            .flat_map(|set| set.iter())
-                            .map(|t| (*t).to_owned()),
-                    )
-                    .collect()
-            });
-        let wanted = literals.and_then(|texts| {
-            // A DFA: more memory, and the fastest search there is here.
-            aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-                .build(texts)
-                .ok()
-        });
-        let keys = aho_corasick::AhoCorasick::new(KIND_KEYS).expect("fixed patterns build");
-        Self { wanted, keys }
-    }
-
-    fn wanted(&self, line: &[u8]) -> bool {
-        self.wanted.as_ref().is_none_or(|ac| ac.is_match(line))
-    }
-
-    /// The kind of a record from the first kind-telling key in its text
-    /// (only for counting records that are not parsed).
-    fn kind_of(&self, line: &[u8]) -> Option<Kind> {
-        let kinds = [
-            Kind::Directory,
-            Kind::Audit,
-            Kind::Risk,
-            Kind::MailAudit,
-            Kind::SignIn,
-            Kind::WindowsEvent,
-        ];
-        self.keys.find(line).map(|m| kinds[m.pattern().as_usize()])
-    }
-}
-
 fn work(
     rules: &[Ready],
     extra: Extra<'_>,
     prefilter: &Prefilter,
     needed: &super::lazy::Needed,
+    pools: &Pools,
     item: Work,
 ) -> Done {
-    let mut done = Done::default();
+    let mut done = Done {
+        events: pools.events.take(4096),
+        ..Done::default()
+    };
     let take = |done: &mut Done, value: Value, place: &dyn Fn() -> String| {
         done.records += 1;
+
         match Event::new(value, place) {
             Some(event) => {
                 let hits = Engine::hits(rules, extra, &event);
@@ -162,17 +115,13 @@ fn work(
                 Some(name) => format!("{name}:{number}"),
                 None => number.to_string(),
             };
-            // The prefilter pays only when most records are passed over.
-            // Where most would be parsed anyway it is skipped for the
-            // chunk: so for sign-ins, which the baselines read nearly all
-            // of (every federated and every service principal's sign-in).
+            // How to pass over what nothing reads is chosen per chunk,
+            // from a sample: Graph's own records by the texts of the fields
+            // their readers look at (`Prefilter::record`), other shapes by
+            // their whole text (`Prefilter::line`); and not at all where
+            // nearly every record is read anyway (each check costs time).
             let sample: Vec<&[u8]> = lines(&text).take(64).collect();
-            let wanted = sample.iter().filter(|l| prefilter.wanted(l)).count();
-            let signins = sample
-                .iter()
-                .filter(|l| prefilter.kind_of(l) == Some(Kind::SignIn))
-                .count();
-            let filter = wanted * 2 < sample.len() && signins * 2 < sample.len();
+            let mode = Mode::of(&sample, prefilter, needed);
             for (i, line) in lines(&text).enumerate() {
                 let number = first_line + i as u64;
                 let trimmed = line.trim_ascii();
@@ -180,42 +129,72 @@ fn work(
                 if trimmed.is_empty() {
                     continue;
                 }
-                // A line no rule can match is only checked for being whole
-                // and counted by its kind; a line whose kind its keys do
-                // not tell (another shape of record) is read in full.
-                if filter && !prefilter.wanted(trimmed) {
-                    if !(trimmed.starts_with(b"{") && trimmed.ends_with(b"}")) {
-                        done.skips
-                            .push((at(number), "not a whole JSON object".into()));
-                        continue;
-                    }
-                    if let Some(kind) = prefilter.kind_of(trimmed) {
+                // A line nothing reads is only checked for being whole and
+                // counted by its kind.
+                if mode == Mode::ByLine
+                    && let Err(kind) = prefilter.line(trimmed)
+                {
+                    if trimmed.starts_with(b"{") && trimmed.ends_with(b"}") {
                         done.records += 1;
                         done.passed.push(kind);
-                        continue;
+                    } else {
+                        done.skips
+                            .push((at(number), "not a whole JSON object".into()));
                     }
+                    continue;
                 }
-                let parsed = std::str::from_utf8(trimmed)
-                    .map_err(|_| "not UTF-8 text".to_owned())
-                    .and_then(|text| {
+                let text = std::str::from_utf8(trimmed).map_err(|_| "not UTF-8 text".to_owned());
+                let parsed = if mode == Mode::ByRecord {
+                    text.and_then(|text| {
+                        super::lazy::skim(text, needed).map_err(|e| format!("not JSON ({e})"))
+                    })
+                    .and_then(|record| {
+                        let has = |key: &str| record.has(key);
+                        // A page: its records, read whole; so are shapes
+                        // the skim cannot name the fields of.
+                        let page = record.raw("value").is_some_and(|v| v.starts_with('['));
+                        if page || import::normalize::read_whole_keys(has) {
+                            return import::parse_line(trimmed).map(Outcome::Values);
+                        }
+                        if import::normalize::is_graph_shaped(has)
+                            && let Some(kind) = super::event::classify_keys(has)
+                            && !prefilter.record(kind, &record, trimmed)
+                        {
+                            return Ok(Outcome::Passed(kind));
+                        }
+                        record
+                            .into_value()
+                            .map(|value| Outcome::Values(vec![value]))
+                            .map_err(|e| format!("not JSON ({e})"))
+                    })
+                } else {
+                    text.and_then(|text| {
                         super::lazy::parse(text, needed).map_err(|e| format!("not JSON ({e})"))
                     })
                     .and_then(|value| match value.get("value") {
                         // A page: its records, read whole; so are shapes
                         // the skim cannot name the fields of.
-                        Some(Value::Array(_)) => import::parse_line(trimmed),
-                        _ if import::normalize::read_whole(&value) => import::parse_line(trimmed),
-                        _ => Ok(vec![value]),
-                    });
+                        Some(Value::Array(_)) => import::parse_line(trimmed).map(Outcome::Values),
+                        _ if import::normalize::read_whole(&value) => {
+                            import::parse_line(trimmed).map(Outcome::Values)
+                        }
+                        _ => Ok(Outcome::Values(vec![value])),
+                    })
+                };
                 match parsed {
-                    Ok(values) => {
+                    Ok(Outcome::Values(values)) => {
                         for value in values {
                             take(&mut done, value, &|| format!("line {}", at(number)));
                         }
                     }
+                    Ok(Outcome::Passed(kind)) => {
+                        done.records += 1;
+                        done.passed.push(kind);
+                    }
                     Err(reason) => done.skips.push((at(number), reason)),
                 }
             }
+            pools.text.give(text);
         }
         Work::Values { file, values } => {
             done.file = file;
@@ -242,6 +221,61 @@ fn work(
         }
     }
     done
+}
+
+/// What became of one line.
+enum Outcome {
+    Values(Vec<Value>),
+    /// Nothing reads it: counted as this kind, not parsed further.
+    Passed(Kind),
+}
+
+/// How a chunk's records nothing reads are passed over.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Every record is parsed.
+    Parse,
+    /// Graph's own records, by their fields' texts once skimmed.
+    ByRecord,
+    /// By each line's whole text.
+    ByLine,
+}
+
+impl Mode {
+    fn of(sample: &[&[u8]], prefilter: &Prefilter, needed: &super::lazy::Needed) -> Self {
+        // Of the Graph-shaped records, how many would be read.
+        let (mut graph, mut read) = (0, 0);
+        for line in sample {
+            let record = std::str::from_utf8(line.trim_ascii())
+                .ok()
+                .and_then(|text| super::lazy::skim(text, needed).ok());
+            let Some(record) = record else { continue };
+            let has = |key: &str| record.has(key);
+            if !import::normalize::is_graph_shaped(has) {
+                continue;
+            }
+            graph += 1;
+            let kind = super::event::classify_keys(has);
+            if kind.is_none_or(|kind| prefilter.record(kind, &record, line)) {
+                read += 1;
+            }
+        }
+        let n = sample.len();
+        if graph * 2 >= n {
+            if read * 4 < graph * 3 {
+                Mode::ByRecord
+            } else {
+                Mode::Parse
+            }
+        } else {
+            let wanted = sample.iter().filter(|l| prefilter.line(l).is_ok()).count();
+            if wanted * 4 < n * 3 {
+                Mode::ByLine
+            } else {
+                Mode::Parse
+            }
+        }
+    }
 }
 
 /// The lines of a chunk (the last one need not end in a newline).
@@ -293,6 +327,10 @@ pub fn scan(
     let work_rx = Arc::new(Mutex::new(work_rx));
     let (done_tx, done_rx) = sync_channel::<Done>(threads * 2);
     let prefilter = Prefilter::new(&rules, extra);
+    let pools = Pools {
+        text: Recycled::new(),
+        events: Recycled::new(),
+    };
     // Sigma rules may read any field: every record is read whole.
     let needed = match extra.sigma {
         Some(_) => super::lazy::Needed::everything(),
@@ -303,19 +341,20 @@ pub fn scan(
     };
     let (tally, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
-            let (rx, tx, rules, prefilter, needed) = (
+            let (rx, tx, rules, prefilter, needed, pools) = (
                 work_rx.clone(),
                 done_tx.clone(),
                 &rules,
                 &prefilter,
                 &needed,
+                &pools,
             );
             s.spawn(move || {
                 loop {
                     let item = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(item) = item else { return };
                     if tx
-                        .send(work(rules, extra, prefilter, needed, item))
+                        .send(work(rules, extra, prefilter, needed, pools, item))
                         .is_err()
                     {
                         return;
@@ -326,9 +365,10 @@ pub fn scan(
         drop(done_tx);
         let n_files = files.len();
         let rules_ref = &rules;
-        let collector = s.spawn(move || collect(rules_ref, extra, done_rx, tally, n_files));
+        let events = &pools.events;
+        let collector = s.spawn(move || collect(rules_ref, extra, done_rx, tally, n_files, events));
         for (index, summary) in files.iter_mut().enumerate() {
-            read_file(index, summary, &work_tx, progress);
+            read_file(index, summary, &work_tx, &pools.text, progress);
         }
         drop(work_tx);
         collector.join().expect("the collector does not panic")
@@ -367,6 +407,7 @@ fn collect(
     rx: Receiver<Done>,
     mut tally: Tally,
     n_files: usize,
+    recycled: &Recycled<(Kind, super::Observed)>,
 ) -> (Tally, Counts) {
     let mut counts: Counts = vec![(0, Vec::new(), 0); n_files];
     for done in rx {
@@ -377,9 +418,11 @@ fn collect(
         for kind in done.passed {
             *tally.seen.entry(kind.name()).or_default() += 1;
         }
-        for (kind, observed) in done.events {
+        let mut events = done.events;
+        for (kind, observed) in events.drain(..) {
             super::absorb(rules, extra, &mut tally, kind, observed);
         }
+        recycled.give(events);
     }
     (tally, counts)
 }
@@ -388,6 +431,7 @@ fn read_file(
     index: usize,
     summary: &mut FileSummary,
     work: &std::sync::mpsc::SyncSender<Work>,
+    buffers: &Recycled<u8>,
     progress: &(dyn Fn(u64) + Sync),
 ) {
     let opened = match import::open(&summary.path) {
@@ -403,6 +447,7 @@ fn read_file(
         index,
         summary,
         work,
+        buffers,
         progress,
         line_no: 1,
     };
@@ -434,6 +479,7 @@ struct Reader<'s, 'w> {
     index: usize,
     summary: &'s mut FileSummary,
     work: &'w std::sync::mpsc::SyncSender<Work>,
+    buffers: &'w Recycled<u8>,
     progress: &'w (dyn Fn(u64) + Sync),
     line_no: u64,
 }
@@ -452,37 +498,72 @@ impl Reader<'_, '_> {
         }
     }
 
+    /// Reads whole blocks and cuts them after their last newline, so a
+    /// line is looked at once here (to count it) and parsed by a worker.
     fn lines(&mut self, mut reader: Box<dyn BufRead + '_>, entry: Option<&str>) {
         let at = |line: u64| match entry {
             Some(name) => format!("{name}:{line}"),
             None => line.to_string(),
         };
-        loop {
-            let mut text = Vec::with_capacity(CHUNK_BYTES + (64 << 10));
-            let mut lines = 0u64;
-            while text.len() < CHUNK_BYTES {
-                match reader.read_until(b'\n', &mut text) {
-                    Ok(0) => break,
-                    Ok(n) => {
-                        lines += 1;
-                        self.summary.bytes += n as u64;
+        // The part of a line the last block cut off.
+        let mut carry: Vec<u8> = Vec::new();
+        let mut ended = false;
+        while !ended {
+            // A line longer than a chunk grows in `carry` without copies.
+            let mut text = if carry.len() >= CHUNK_BYTES / 2 {
+                std::mem::take(&mut carry)
+            } else {
+                let mut text = self.buffers.take(CHUNK_BYTES + (64 << 10));
+                text.extend_from_slice(&carry);
+                carry.clear();
+                text
+            };
+            let enough = CHUNK_BYTES.max(text.len() + (64 << 10));
+            // Straight into the chunk: no copy through the reader's buffer.
+            let want = enough - text.len();
+            let read = std::io::Read::read_to_end(
+                &mut std::io::Read::take(&mut *reader, want as u64),
+                &mut text,
+            );
+            match read {
+                // Short of what was asked: the stream has ended.
+                Ok(n) => {
+                    self.summary.bytes += n as u64;
+                    ended = n < want;
+                }
+                Err(e) => {
+                    let lines = memchr::memchr_iter(b'\n', &text).count() as u64;
+                    self.summary.skipped += 1;
+                    self.summary.skips.push(format!(
+                        "{}:{}: read failed ({e}); the rest of the file is not read",
+                        self.summary.path.display(),
+                        at(self.line_no + lines)
+                    ));
+                    ended = true;
+                }
+            }
+            // Whole lines go now; the cut one waits for the next block.
+            if !ended {
+                match memchr::memrchr(b'\n', &text) {
+                    Some(last) => {
+                        carry.extend_from_slice(&text[last + 1..]);
+                        text.truncate(last + 1);
                     }
-                    Err(e) => {
-                        self.summary.skipped += 1;
-                        self.summary.skips.push(format!(
-                            "{}:{}: read failed ({e}); the rest of the file is not read",
-                            self.summary.path.display(),
-                            at(self.line_no + lines)
-                        ));
-                        break;
+                    // One line longer than a chunk: read on.
+                    None => {
+                        carry = text;
+                        continue;
                     }
                 }
             }
-            if lines == 0 {
+            if text.is_empty() {
                 break;
             }
+            let mut lines = memchr::memchr_iter(b'\n', &text).count() as u64;
             if text.last() == Some(&b'\n') {
                 text.pop();
+            } else {
+                lines += 1;
             }
             (self.progress)(self.summary.bytes);
             let item = Work::Lines {

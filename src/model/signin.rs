@@ -8,6 +8,10 @@ use serde::Deserialize;
 use super::SafeText;
 use super::de;
 
+/// What Entra ID writes when it took MFA from the federation server's
+/// token rather than running it.
+pub const MFA_BY_CLAIM: &str = "MFA requirement satisfied by claim in the token";
+
 /// The four kinds of sign-in Entra ID logs (`signInEventTypes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SignInKind {
@@ -158,9 +162,10 @@ impl SignIn {
     }
 
     /// MFA satisfied by a claim the token carried rather than by Entra ID:
-    /// what a forged SAML token presents.
+    /// what a forged SAML token presents. (A refresh token's "First factor
+    /// requirement satisfied by claim" is everyday and not this.)
     pub fn mfa_by_claim(&self) -> bool {
-        let says = |t: &SafeText| t.as_str().contains("satisfied by claim");
+        let says = |t: &SafeText| t.as_str().contains(MFA_BY_CLAIM);
         says(&self.status.additional_details)
             || self
                 .authentication_details

@@ -56,7 +56,18 @@ pub const READ_WHOLE: &[&str] = &[
 pub fn read_whole(value: &Value) -> bool {
     value
         .as_object()
-        .is_some_and(|map| READ_WHOLE.iter().any(|k| map.contains_key(*k)))
+        .is_some_and(|map| read_whole_keys(|k| map.contains_key(k)))
+}
+
+/// `read_whole` by whether the record has each top-level key.
+pub fn read_whole_keys(has: impl Fn(&str) -> bool) -> bool {
+    READ_WHOLE.iter().any(|k| has(k))
+}
+
+/// Whether a record is Graph's own shape (`to_graph` leaves it as it is),
+/// by whether it has each top-level key.
+pub fn is_graph_shaped(has: impl Fn(&str) -> bool) -> bool {
+    GRAPH_TIMES.iter().any(|k| has(k))
 }
 
 /// Top-level fields only Graph-shaped records have.
@@ -74,7 +85,7 @@ pub fn to_graph(value: Value) -> Value {
     };
     // Graph's own records, the common case, pass at once: only they carry
     // these camelCase times at the top (other shapes nest or capitalise them).
-    if GRAPH_TIMES.iter().any(|k| map.contains_key(*k)) {
+    if is_graph_shaped(|k| map.contains_key(k)) {
         return Value::Object(map);
     }
     // A Cribl event: the record is the text of `_raw`.

@@ -1,0 +1,269 @@
+//! Deciding, before values are built, whether anything could read a
+//! record: building a record's values costs several times what finding a
+//! text in it does, and most records of a large export are read by
+//! nothing (a tenant's refresh-token sign-ins, mostly).
+//!
+//! Graph-shaped records are judged by the raw JSON of the fields the
+//! readers look at (`high` is looked for in `riskLevelDuringSignIn`, not
+//! in a whole sign-in, whose GUIDs and user agents hold anything). Records
+//! of other shapes are judged by their whole text, by the texts of the
+//! readers of the kinds their keys tell.
+
+use aho_corasick::AhoCorasick;
+use memchr::memmem::Finder;
+
+use super::lazy::Skimmed;
+use super::rule::Ready;
+use super::{Extra, Kind};
+
+/// What something beside the rules reads: records of a kind holding a
+/// text in a top-level field (`""`: anywhere in the record).
+pub type Reads = &'static [(Kind, &'static str, &'static str)];
+
+/// What the joins and baselines read, beside the rules.
+const JOINED: [Reads; 6] = [
+    super::joins::READS,
+    super::baseline::READS,
+    super::forged::READS,
+    super::acl::READS,
+    super::krbtgt::READS,
+    super::adfs_sync::READS,
+];
+
+/// The top-level fields the joins and baselines look for their texts in.
+pub fn joined_fields() -> impl Iterator<Item = &'static str> {
+    JOINED
+        .iter()
+        .flat_map(|reads| reads.iter())
+        .map(|(_, field, _)| *field)
+        .filter(|f| !f.is_empty())
+}
+
+/// Keys only one kind of record has, and that kind, in `event::classify`'s
+/// order of precedence.
+const KIND_KEYS: [(&str, Kind); 6] = [
+    ("\"@warroom.source\"", Kind::Directory),
+    ("\"EventID\"", Kind::WindowsEvent),
+    ("\"activityDisplayName\"", Kind::Audit),
+    ("\"riskEventType\"", Kind::Risk),
+    ("\"auditLogRecordType\"", Kind::MailAudit),
+    ("\"createdDateTime\"", Kind::SignIn),
+];
+
+fn slot(kind: Kind) -> usize {
+    KIND_KEYS
+        .iter()
+        .position(|(_, k)| *k == kind)
+        .expect("every kind has a key")
+}
+
+/// Texts to look for, ignoring case; `None` when some reader has none
+/// (then every record is read).
+type Texts = Option<AhoCorasick>;
+
+fn texts(all: Option<Vec<String>>) -> Texts {
+    // A DFA: more memory, and the fastest search there is here.
+    AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(all?)
+        .ok()
+}
+
+pub struct Prefilter {
+    /// Per kind (`KIND_KEYS` order): texts for a record's whole line.
+    lines: Vec<Texts>,
+    /// Per kind: per top-level field (sorted), the texts its JSON may
+    /// hold; `None` when every record of the kind is read.
+    fields: Vec<Option<Vec<(String, AhoCorasick)>>>,
+    /// Threat indicators, looked for in the whole line.
+    indicators: Indicators,
+    keys: Vec<Finder<'static>>,
+}
+
+enum Indicators {
+    NoList,
+    /// Sigma rules, or an indicator with no text to find (a network):
+    /// every record is read.
+    Everything,
+    Texts(AhoCorasick),
+}
+
+impl Prefilter {
+    pub fn new(rules: &[Ready], extra: Extra<'_>) -> Self {
+        let indicator_texts: Option<Vec<String>> = match (extra.iocs, extra.sigma) {
+            // Sigma rules may read any field: every record is read.
+            (_, Some(_)) => None,
+            (None, None) => Some(Vec::new()),
+            (Some(list), None) => list.literals(),
+        };
+        let indicators = match (&indicator_texts, extra.iocs) {
+            (None, _) => Indicators::Everything,
+            (Some(_), None) => Indicators::NoList,
+            (Some(found), Some(_)) => match texts(Some(found.clone())) {
+                Some(ac) => Indicators::Texts(ac),
+                None => Indicators::Everything,
+            },
+        };
+        let joined = |kind: Kind| {
+            JOINED
+                .iter()
+                .flat_map(|reads| reads.iter())
+                .filter(move |(k, _, _)| *k == kind)
+                .map(|(_, field, text)| ((*field).to_owned(), vec![(*text).to_owned()]))
+        };
+        let per_field = |kind: Kind| -> Option<Vec<(String, Vec<String>)>> {
+            let mut all: Vec<(String, Vec<String>)> = Vec::new();
+            for rule in rules.iter().filter(|r| r.rule.kind == kind) {
+                all.extend(rule.field_literals()?);
+            }
+            all.extend(joined(kind));
+            Some(all)
+        };
+        let lines = KIND_KEYS
+            .iter()
+            .map(|(_, kind)| {
+                let mut all = indicator_texts.clone()?;
+                all.extend(per_field(*kind)?.into_iter().flat_map(|(_, t)| t));
+                texts(Some(all))
+            })
+            .collect();
+        let fields = KIND_KEYS
+            .iter()
+            .map(|(_, kind)| {
+                let mut by_field: std::collections::BTreeMap<String, Vec<String>> =
+                    Default::default();
+                for (field, found) in per_field(*kind)? {
+                    by_field.entry(field).or_default().extend(found);
+                }
+                by_field
+                    .into_iter()
+                    .map(|(field, found)| Some((field, texts(Some(found))?)))
+                    .collect()
+            })
+            .collect();
+        Self {
+            lines,
+            fields,
+            indicators,
+            keys: KIND_KEYS.iter().map(|(key, _)| Finder::new(key)).collect(),
+        }
+    }
+
+    /// The kinds whose keys the text holds, as bits in `KIND_KEYS` order.
+    fn kinds(&self, line: &[u8]) -> u8 {
+        self.keys
+            .iter()
+            .enumerate()
+            .filter(|(_, key)| key.find(line).is_some())
+            .fold(0, |bits, (i, _)| bits | (1 << i))
+    }
+
+    /// Whether anything could read the record on this line, by its whole
+    /// text. A record whose kind its keys do not tell (another shape) is
+    /// always read. `Err(kind)`: nothing reads it; count it as `kind`.
+    pub fn line(&self, line: &[u8]) -> Result<(), Kind> {
+        let bits = self.kinds(line);
+        let Some(first) = (0..KIND_KEYS.len()).find(|i| bits & (1 << i) != 0) else {
+            return Ok(());
+        };
+        let wanted = (0..KIND_KEYS.len()).any(|i| {
+            bits & (1 << i) != 0 && self.lines[i].as_ref().is_none_or(|ac| ac.is_match(line))
+        });
+        if wanted {
+            Ok(())
+        } else {
+            Err(KIND_KEYS[first].1)
+        }
+    }
+
+    /// Whether anything could read a Graph-shaped record of `kind`, by
+    /// the raw JSON of its fields (`line`: the record's whole text).
+    pub fn record(&self, kind: Kind, record: &Skimmed<'_>, line: &[u8]) -> bool {
+        // Graph v1.0 sign-ins have no event types; the service principal
+        // baseline tells them by fields no text shows. They are all read.
+        if kind == Kind::SignIn && !record.has("signInEventTypes") {
+            return true;
+        }
+        match &self.indicators {
+            Indicators::NoList => {}
+            Indicators::Everything => return true,
+            Indicators::Texts(ac) if ac.is_match(line) => return true,
+            Indicators::Texts(_) => {}
+        }
+        let Some(fields) = &self.fields[slot(kind)] else {
+            return true;
+        };
+        let anywhere = fields
+            .iter()
+            .find(|(field, _)| field.is_empty())
+            .is_some_and(|(_, ac)| ac.is_match(line));
+        anywhere
+            || record.fields().any(|(key, raw)| {
+                fields
+                    .binary_search_by(|(field, _)| field.as_str().cmp(key))
+                    .is_ok_and(|at| fields[at].1.is_match(raw))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefilter() -> Prefilter {
+        Prefilter::new(
+            &super::super::rule::built_in().expect("rules load"),
+            Extra::default(),
+        )
+    }
+
+    fn judged(line: &str) -> bool {
+        let p = prefilter();
+        let needed = super::super::lazy::Needed::everything();
+        let record = super::super::lazy::skim(line, &needed).expect("JSON");
+        let kind = super::super::event::classify_keys(|k| record.has(k)).expect("a kind");
+        p.record(kind, &record, line.as_bytes())
+    }
+
+    #[test]
+    fn a_sign_in_nothing_reads_is_passed_over_whatever_its_other_fields_hold() {
+        // Rules' texts (a risk level, a legacy protocol, an error code) in
+        // a field no rule reads them from.
+        let line = r#"{"id":"1","createdDateTime":"2026-12-01T00:00:00Z","status":{"errorCode":0},"tokenIssuerType":"AzureAD","signInEventTypes":["nonInteractiveUser"],"userAgent":"high SMTP 50126","authenticationDetails":[{"authenticationStepResultDetail":"MFA successfully completed"}]}"#;
+        assert!(!judged(line));
+    }
+
+    #[test]
+    fn each_reader_s_text_in_its_own_field_gets_a_sign_in_read() {
+        let base = r#"{"id":"1","createdDateTime":"2026-12-01T00:00:00Z","appId":"a","signInEventTypes":["nonInteractiveUser"],"#;
+        for field in [
+            r#""riskLevelDuringSignIn":"high""#,
+            r#""status":{"errorCode":50126}"#,
+            r#""tokenIssuerType":"ADFederationServices""#,
+            r#""authenticationDetails":[{"authenticationStepResultDetail":"MFA requirement satisfied by claim in the token"}]"#,
+            // A refresh token's claim: the user's everyday networks.
+            r#""authenticationDetails":[{"authenticationStepResultDetail":"First factor requirement satisfied by claim in the token"}]"#,
+            r#""clientAppUsed":"IMAP4""#,
+        ] {
+            assert!(judged(&format!("{base}{field}}}")), "{field}");
+        }
+        let service = r#"{"id":"1","createdDateTime":"2026-12-01T00:00:00Z","signInEventTypes":["servicePrincipal"],"status":{"errorCode":0}}"#;
+        assert!(judged(service));
+        // Graph v1.0: no event types, so no telling without parsing.
+        let v1 = r#"{"id":"1","createdDateTime":"2026-12-01T00:00:00Z","servicePrincipalId":"x","status":{"errorCode":0}}"#;
+        assert!(judged(v1));
+    }
+
+    #[test]
+    fn an_event_id_in_a_sign_in_is_no_reason_to_read_it() {
+        let p = prefilter();
+        // 4662 is a Windows rule's event id; here it is part of a GUID.
+        let signin = br#"{"id":"4662","createdDateTime":"x","status":{"errorCode":0},"signInEventTypes":["nonInteractiveUser"]}"#;
+        assert_eq!(p.line(signin), Err(Kind::SignIn));
+        let event = br#"{"EventID":4662,"TimeCreated":"x","Channel":"Security","Properties":"1131f6aa-9c07-11d1-f79f-00c04fc2dcd2"}"#;
+        assert_eq!(p.line(event), Ok(()));
+        // A shape whose keys say no kind is read.
+        assert_eq!(p.line(br#"{"TimeGenerated":"x"}"#), Ok(()));
+    }
+}
