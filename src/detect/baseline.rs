@@ -114,11 +114,9 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
     }
     let v = &event.value;
     let claim = |path: &str| {
-        let mut found = Vec::new();
-        super::event::values_at(v, path, &mut found);
-        found
-            .iter()
-            .any(|x| x.as_str().is_some_and(|s| s.contains(CLAIM)))
+        super::event::any_at(v, path, &mut |x| {
+            x.as_str().is_some_and(|s| s.contains(CLAIM))
+        })
     };
     if !(claim("status.additionalDetails")
         || claim("authenticationDetails.authenticationStepResultDetail"))

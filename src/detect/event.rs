@@ -124,14 +124,31 @@ pub fn values_at<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
     }
 }
 
+/// Whether any value at `path` (as `values_at` finds them) passes `test`;
+/// stops at the first that does.
+pub fn any_at(value: &Value, path: &str, test: &mut dyn FnMut(&Value) -> bool) -> bool {
+    match value {
+        Value::Array(items) => items.iter().any(|item| any_at(item, path, test)),
+        _ if path.is_empty() => test(value),
+        Value::Object(map) => {
+            let (head, rest) = path.split_once('.').unwrap_or((path, ""));
+            map.get(head).is_some_and(|next| any_at(next, rest, test))
+        }
+        _ => false,
+    }
+}
+
 /// The first text at `path` (numbers and booleans as text).
 pub fn text_at(value: &Value, path: &str) -> Option<String> {
-    let mut found = Vec::new();
-    values_at(value, path, &mut found);
-    found.into_iter().find_map(|v| match v {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    })
+    let mut text = None;
+    any_at(value, path, &mut |v| {
+        text = match v {
+            Value::String(s) if !s.is_empty() => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        };
+        text.is_some()
+    });
+    text
 }

@@ -10,7 +10,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::event::{Event, Kind, text_at, values_at};
+use super::event::{Event, Kind, any_at, text_at};
 use crate::model::Severity;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -119,6 +119,9 @@ struct Compiled {
     field: String,
     op: Op,
     texts: Vec<String>,
+    /// The texts that are integers as JSON writes them (error codes),
+    /// so numbers are compared without writing them out.
+    integers: Vec<i64>,
     number: Option<f64>,
 }
 
@@ -152,21 +155,30 @@ impl Compiled {
         if matches!(c.op, Op::Gt | Op::Lt) && number.is_none() {
             return Err(format!("condition on {} compares with a number", c.field));
         }
+        let integers = texts
+            .iter()
+            .filter_map(|t| t.parse::<i64>().ok().filter(|i| i.to_string() == *t))
+            .collect();
         Ok(Self {
             field: c.field.clone(),
             op: c.op,
             texts,
+            integers,
             number,
         })
     }
 
     fn holds(&self, event: &Value) -> bool {
-        let mut found: Vec<&Value> = Vec::new();
-        values_at(event, &self.field, &mut found);
-        let present = |v: &&Value| !v.is_null() && v.as_str() != Some("");
+        // Whether some value at the field passes `test` (no list built:
+        // this runs for every rule on every record).
+        let any = |test: &dyn Fn(&Value) -> bool| any_at(event, &self.field, &mut |v| test(v));
+        let present = |v: &Value| !v.is_null() && v.as_str() != Some("");
         // Needles are lower-cased once; texts are compared without copies.
         let equal = |v: &Value| match v {
             Value::String(s) => self.texts.iter().any(|n| s.eq_ignore_ascii_case(n)),
+            Value::Number(n) if n.as_i64().is_some() => {
+                n.as_i64().is_some_and(|i| self.integers.contains(&i))
+            }
             other => as_text(other).is_some_and(|t| self.texts.contains(&t)),
         };
         let contains = |v: &Value| match v {
@@ -188,28 +200,28 @@ impl Compiled {
             }),
             _ => false,
         };
+        let compare = |v: &Value, above: bool| {
+            as_number(v).is_some_and(|n| {
+                self.number
+                    .is_some_and(|limit| if above { n > limit } else { n < limit })
+            })
+        };
         match self.op {
-            Op::Exists => found.iter().any(present),
-            Op::Missing => !found.iter().any(present),
-            Op::Eq | Op::In => found.iter().any(|v| equal(v)),
-            Op::Ne | Op::NotIn => !found.iter().any(|v| equal(v)),
-            Op::OtherThan => found.iter().any(present) && !found.iter().any(|v| equal(v)),
-            Op::Contains => found.iter().any(|v| contains(v)),
-            Op::NotContains => !found.iter().any(|v| contains(v)),
-            Op::Has => found
-                .iter()
-                .any(|v| as_text(v).is_some_and(|t| self.texts.iter().any(|n| has_term(&t, n)))),
-            Op::StartsWith => found.iter().any(|v| starts(v)),
-            Op::EndsWith => found.iter().any(|v| ends(v)),
-            Op::NotEndsWith => found.iter().any(present) && !found.iter().any(|v| ends(v)),
-            Op::Gt => found
-                .iter()
-                .filter_map(|v| as_number(v))
-                .any(|n| self.number.is_some_and(|limit| n > limit)),
-            Op::Lt => found
-                .iter()
-                .filter_map(|v| as_number(v))
-                .any(|n| self.number.is_some_and(|limit| n < limit)),
+            Op::Exists => any(&present),
+            Op::Missing => !any(&present),
+            Op::Eq | Op::In => any(&equal),
+            Op::Ne | Op::NotIn => !any(&equal),
+            Op::OtherThan => any(&present) && !any(&equal),
+            Op::Contains => any(&contains),
+            Op::NotContains => !any(&contains),
+            Op::Has => {
+                any(&|v| as_text(v).is_some_and(|t| self.texts.iter().any(|n| has_term(&t, n))))
+            }
+            Op::StartsWith => any(&starts),
+            Op::EndsWith => any(&ends),
+            Op::NotEndsWith => any(&present) && !any(&ends),
+            Op::Gt => any(&|v| compare(v, true)),
+            Op::Lt => any(&|v| compare(v, false)),
         }
     }
 }
