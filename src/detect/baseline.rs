@@ -27,14 +27,16 @@ use crate::model::Severity;
 const BASELINE: SignedDuration = SignedDuration::from_hours(7 * 24);
 const MAX_EVIDENCE: usize = 200;
 
-/// Texts that mark the sign-ins the baselines read (for the scan's
-/// prefilter): the claim, and a service principal's sign-in type.
 /// A factor taken from the token rather than checked by Entra ID: MFA
 /// from a federation server (`MFA requirement …`), or the first factor
 /// a refresh token carries (`First factor requirement …`), which gives
 /// each user's everyday networks.
 const CLAIM: &str = "satisfied by claim in the token";
 
+/// Texts that mark the sign-ins the baselines read, and the fields they
+/// are in (for the scan's prefilter): the claim, a service principal's
+/// sign-in type (or, in Log Analytics rows, its table in the `Type`
+/// column), a federation server's token.
 pub const READS: super::prefilter::Reads = &[
     (Kind::SignIn, "status", CLAIM),
     (Kind::SignIn, "authenticationDetails", CLAIM),

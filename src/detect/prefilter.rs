@@ -39,22 +39,41 @@ pub fn joined_fields() -> impl Iterator<Item = &'static str> {
         .filter(|f| !f.is_empty())
 }
 
-/// Keys only one kind of record has, and that kind, in `event::classify`'s
-/// order of precedence.
-const KIND_KEYS: [(&str, Kind); 6] = [
+/// The kinds, in `event::classify`'s order of precedence.
+const KINDS: [Kind; 6] = [
+    Kind::Directory,
+    Kind::WindowsEvent,
+    Kind::Audit,
+    Kind::Risk,
+    Kind::MailAudit,
+    Kind::SignIn,
+];
+
+/// Keys that tell a record's kind in its raw text (a record may hold the
+/// keys of several: Graph's audit log records have `createdDateTime` too).
+const KIND_KEYS: [(&str, Kind); 8] = [
     ("\"@warroom.source\"", Kind::Directory),
     ("\"EventID\"", Kind::WindowsEvent),
     ("\"activityDisplayName\"", Kind::Audit),
     ("\"riskEventType\"", Kind::Risk),
+    ("\"riskType\"", Kind::Risk),
     ("\"auditLogRecordType\"", Kind::MailAudit),
+    ("\"auditData\"", Kind::MailAudit),
     ("\"createdDateTime\"", Kind::SignIn),
 ];
 
 fn slot(kind: Kind) -> usize {
-    KIND_KEYS
+    KINDS
         .iter()
-        .position(|(_, k)| *k == kind)
-        .expect("every kind has a key")
+        .position(|k| *k == kind)
+        .expect("every kind is listed")
+}
+
+/// Sign-ins whose event types are not a list (Graph v1.0 has none) are
+/// told service principal or not by fields no text shows (see
+/// `baseline::service_principal_fact`): they are always read.
+fn types_unlisted(raw: Option<&str>) -> bool {
+    raw.is_none_or(|types| !types.starts_with('['))
 }
 
 /// Texts to look for, ignoring case; `None` when some reader has none
@@ -71,7 +90,7 @@ fn texts(all: Option<Vec<String>>) -> Texts {
 }
 
 pub struct Prefilter {
-    /// Per kind (`KIND_KEYS` order): texts for a record's whole line.
+    /// Per kind (`KINDS` order): texts for a record's whole line.
     lines: Vec<Texts>,
     /// Per kind: per top-level field (sorted), the texts its JSON may
     /// hold; `None` when every record of the kind is read.
@@ -79,6 +98,7 @@ pub struct Prefilter {
     /// Threat indicators, looked for in the whole line.
     indicators: Indicators,
     keys: Vec<Finder<'static>>,
+    event_types: Finder<'static>,
 }
 
 enum Indicators {
@@ -120,17 +140,17 @@ impl Prefilter {
             all.extend(joined(kind));
             Some(all)
         };
-        let lines = KIND_KEYS
+        let lines = KINDS
             .iter()
-            .map(|(_, kind)| {
+            .map(|kind| {
                 let mut all = indicator_texts.clone()?;
                 all.extend(per_field(*kind)?.into_iter().flat_map(|(_, t)| t));
                 texts(Some(all))
             })
             .collect();
-        let fields = KIND_KEYS
+        let fields = KINDS
             .iter()
-            .map(|(_, kind)| {
+            .map(|kind| {
                 let mut by_field: std::collections::BTreeMap<String, Vec<String>> =
                     Default::default();
                 for (field, found) in per_field(*kind)? {
@@ -147,16 +167,17 @@ impl Prefilter {
             fields,
             indicators,
             keys: KIND_KEYS.iter().map(|(key, _)| Finder::new(key)).collect(),
+            event_types: Finder::new(b"\"signInEventTypes\""),
         }
     }
 
-    /// The kinds whose keys the text holds, as bits in `KIND_KEYS` order.
+    /// The kinds whose keys the text holds, as bits in `KINDS` order.
     fn kinds(&self, line: &[u8]) -> u8 {
         self.keys
             .iter()
-            .enumerate()
-            .filter(|(_, key)| key.find(line).is_some())
-            .fold(0, |bits, (i, _)| bits | (1 << i))
+            .zip(KIND_KEYS)
+            .filter(|(key, _)| key.find(line).is_some())
+            .fold(0, |bits, (_, (_, kind))| bits | (1 << slot(kind)))
     }
 
     /// Whether anything could read the record on this line, by its whole
@@ -164,25 +185,24 @@ impl Prefilter {
     /// always read. `Err(kind)`: nothing reads it; count it as `kind`.
     pub fn line(&self, line: &[u8]) -> Result<(), Kind> {
         let bits = self.kinds(line);
-        let Some(first) = (0..KIND_KEYS.len()).find(|i| bits & (1 << i) != 0) else {
+        let Some(first) = (0..KINDS.len()).find(|i| bits & (1 << i) != 0) else {
             return Ok(());
         };
-        let wanted = (0..KIND_KEYS.len()).any(|i| {
+        // Raw text cannot tell a list from other values here: a sign-in
+        // with no event types key at all is read.
+        if bits & (1 << slot(Kind::SignIn)) != 0 && self.event_types.find(line).is_none() {
+            return Ok(());
+        }
+        let wanted = (0..KINDS.len()).any(|i| {
             bits & (1 << i) != 0 && self.lines[i].as_ref().is_none_or(|ac| ac.is_match(line))
         });
-        if wanted {
-            Ok(())
-        } else {
-            Err(KIND_KEYS[first].1)
-        }
+        if wanted { Ok(()) } else { Err(KINDS[first]) }
     }
 
     /// Whether anything could read a Graph-shaped record of `kind`, by
     /// the raw JSON of its fields (`line`: the record's whole text).
     pub fn record(&self, kind: Kind, record: &Skimmed<'_>, line: &[u8]) -> bool {
-        // Graph v1.0 sign-ins have no event types; the service principal
-        // baseline tells them by fields no text shows. They are all read.
-        if kind == Kind::SignIn && !record.has("signInEventTypes") {
+        if kind == Kind::SignIn && types_unlisted(record.raw("signInEventTypes")) {
             return true;
         }
         match &self.indicators {
@@ -253,6 +273,8 @@ mod tests {
         // Graph v1.0: no event types, so no telling without parsing.
         let v1 = r#"{"id":"1","createdDateTime":"2026-12-01T00:00:00Z","servicePrincipalId":"x","status":{"errorCode":0}}"#;
         assert!(judged(v1));
+        let unlisted = r#"{"id":"1","createdDateTime":"2026-12-01T00:00:00Z","signInEventTypes":null,"servicePrincipalId":"x","status":{"errorCode":0}}"#;
+        assert!(judged(unlisted));
     }
 
     #[test]
@@ -263,6 +285,9 @@ mod tests {
         assert_eq!(p.line(signin), Err(Kind::SignIn));
         let event = br#"{"EventID":4662,"TimeCreated":"x","Channel":"Security","Properties":"1131f6aa-9c07-11d1-f79f-00c04fc2dcd2"}"#;
         assert_eq!(p.line(event), Ok(()));
+        // A Graph v1.0 sign-in (no event types) is read whatever it holds.
+        let v1 = br#"{"id":"1","createdDateTime":"x","servicePrincipalId":"s","status":{"errorCode":0}}"#;
+        assert_eq!(p.line(v1), Ok(()));
         // A shape whose keys say no kind is read.
         assert_eq!(p.line(br#"{"TimeGenerated":"x"}"#), Ok(()));
     }

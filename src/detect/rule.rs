@@ -308,15 +308,10 @@ impl Ready {
     }
 
     /// Texts one of which any matching record's JSON must contain (any
-    /// case): lets a scan skip parsing records no rule can match. `None`
-    /// when the rule has no such text (every record must be parsed).
-    pub fn literals(&self) -> Option<Vec<String>> {
-        let fields = self.field_literals()?;
-        Some(fields.into_iter().flat_map(|(_, texts)| texts).collect())
-    }
-
-    /// Like `literals`, each with the top-level field whose JSON holds it
-    /// (so a scan need not look for `high` in a whole sign-in).
+    /// case), each with the top-level field whose JSON holds it: lets a
+    /// scan pass over records no rule can match without parsing them (and
+    /// not look for `high` in a whole sign-in). `None` when the rule has
+    /// no such text (every record of its kind must be parsed).
     pub fn field_literals(&self) -> Option<Vec<(String, Vec<String>)>> {
         let positive = |c: &Compiled| {
             matches!(

@@ -94,7 +94,6 @@ fn work(
     };
     let take = |done: &mut Done, value: Value, place: &dyn Fn() -> String| {
         done.records += 1;
-
         match Event::new(value, place) {
             Some(event) => {
                 let hits = Engine::hits(rules, extra, &event);
@@ -509,7 +508,7 @@ impl Reader<'_, '_> {
         let mut carry: Vec<u8> = Vec::new();
         let mut ended = false;
         while !ended {
-            // A line longer than a chunk grows in `carry` without copies.
+            // A line longer than a chunk stays in `carry`, read on into.
             let mut text = if carry.len() >= CHUNK_BYTES / 2 {
                 std::mem::take(&mut carry)
             } else {
@@ -518,19 +517,18 @@ impl Reader<'_, '_> {
                 carry.clear();
                 text
             };
-            let enough = CHUNK_BYTES.max(text.len() + (64 << 10));
+            // Doubling what a long line has so far keeps reading it linear.
+            let enough = CHUNK_BYTES.max(text.len() * 2);
             // Straight into the chunk: no copy through the reader's buffer.
-            let want = enough - text.len();
+            let (before, want) = (text.len(), enough - text.len());
             let read = std::io::Read::read_to_end(
                 &mut std::io::Read::take(&mut *reader, want as u64),
                 &mut text,
             );
+            self.summary.bytes += (text.len() - before) as u64;
             match read {
                 // Short of what was asked: the stream has ended.
-                Ok(n) => {
-                    self.summary.bytes += n as u64;
-                    ended = n < want;
-                }
+                Ok(n) => ended = n < want,
                 Err(e) => {
                     let lines = memchr::memchr_iter(b'\n', &text).count() as u64;
                     self.summary.skipped += 1;
@@ -543,8 +541,9 @@ impl Reader<'_, '_> {
                 }
             }
             // Whole lines go now; the cut one waits for the next block.
+            // (What came before this read holds no newline.)
             if !ended {
-                match memchr::memrchr(b'\n', &text) {
+                match memchr::memrchr(b'\n', &text[before..]).map(|at| before + at) {
                     Some(last) => {
                         carry.extend_from_slice(&text[last + 1..]);
                         text.truncate(last + 1);

@@ -8,9 +8,10 @@ use serde::Deserialize;
 use super::SafeText;
 use super::de;
 
-/// What Entra ID writes when it took MFA from the federation server's
-/// token rather than running it.
-pub const MFA_BY_CLAIM: &str = "MFA requirement satisfied by claim in the token";
+/// What Entra ID writes when it took MFA as a claim rather than running it:
+/// `… in the token` (a federation server's) or `… provided by external
+/// provider`.
+pub const MFA_BY_CLAIM: &str = "MFA requirement satisfied by claim";
 
 /// The four kinds of sign-in Entra ID logs (`signInEventTypes`).
 #[derive(Clone, Debug, PartialEq, Eq)]
