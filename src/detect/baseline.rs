@@ -92,6 +92,7 @@ fn issuer_fact(event: &Event) -> Option<ClaimFact> {
         ip: text_at(v, "ipAddress").unwrap_or_default(),
         time: event.time?,
         id: event.id.clone(),
+        mfa: false,
     })
 }
 
@@ -107,22 +108,30 @@ pub struct ClaimFact {
     ip: String,
     time: Timestamp,
     id: String,
+    /// The claim was MFA (not a refresh token's first factor).
+    mfa: bool,
 }
 
-/// The fact of a sign-in whose MFA was a claim in the token, if it is one.
+/// The fact of a sign-in that took a factor as a claim in the token, if
+/// it is one (otherwise a service principal's sign-in, if it is one).
 pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
     if event.kind != Kind::SignIn {
         return None;
     }
     let v = &event.value;
-    let claim = |path: &str| {
-        super::event::any_at(v, path, &mut |x| {
-            x.as_str().is_some_and(|s| s.contains(CLAIM))
+    let says = |text: &str| {
+        [
+            "status.additionalDetails",
+            "authenticationDetails.authenticationStepResultDetail",
+        ]
+        .iter()
+        .any(|path| {
+            super::event::any_at(v, path, &mut |x| {
+                x.as_str().is_some_and(|s| s.contains(text))
+            })
         })
     };
-    if !(claim("status.additionalDetails")
-        || claim("authenticationDetails.authenticationStepResultDetail"))
-    {
+    if !says(CLAIM) {
         return service_principal_fact(event);
     }
     let user = text_at(v, "userPrincipalName")?.to_lowercase();
@@ -140,6 +149,7 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
         ip,
         time: event.time?,
         id: event.id.clone(),
+        mfa: says(crate::model::signin::MFA_BY_CLAIM),
     })
 }
 
@@ -176,6 +186,7 @@ fn service_principal_fact(event: &Event) -> Option<ClaimFact> {
         ip,
         time: event.time?,
         id: event.id.clone(),
+        mfa: false,
     })
 }
 
@@ -184,6 +195,8 @@ struct Network {
     first: Option<Timestamp>,
     last: Option<Timestamp>,
     count: u64,
+    /// Of `count`, the sign-ins whose claim was MFA.
+    mfa: u64,
     evidence: Vec<(Timestamp, String)>,
     ips: BTreeSet<String>,
 }
@@ -207,6 +220,7 @@ impl ClaimBaseline {
         }
         let net = subject.networks.entry(fact.network).or_default();
         net.count += 1;
+        net.mfa += u64::from(fact.mfa);
         net.first = Some(net.first.map_or(fact.time, |f| f.min(fact.time)));
         net.last = Some(net.last.map_or(fact.time, |l| l.max(fact.time)));
         net.evidence.push((fact.time, fact.id));
@@ -229,6 +243,11 @@ impl ClaimBaseline {
             for (name, net) in networks {
                 let Some(first) = net.first else { continue };
                 if first < start + BASELINE {
+                    continue;
+                }
+                // Refresh tokens' claims tell where a user works; only an
+                // MFA claim is what a forged token presents.
+                if *baseline == Baseline::Claim && net.mfa == 0 {
                     continue;
                 }
                 let usual: Vec<&str> = networks
@@ -294,8 +313,12 @@ impl ClaimBaseline {
                                 "review-federation-trust".to_owned(),
                             ],
                             format!(
-                                "{user} presented MFA as a token claim from {name} ({ips}) {} times; in the {days} days before, this user's claims came only from {usual}. Check the AD FS servers for matching token issuance (event 1200) for these sign-ins.",
-                                net.count,
+                                "{user} presented MFA as a token claim from {name} ({ips}) {} times{}; in the {days} days before, this user's claims came only from {usual}. Check the AD FS servers for matching token issuance (event 1200) for these sign-ins.",
+                                net.mfa,
+                                match net.count - net.mfa {
+                                    0 => String::new(),
+                                    n => format!(" (and a refresh token's first factor {n} times)"),
+                                },
                             ),
                             "A genuine AD FS MFA claim comes from where the user usually works; a forged token is minted wherever the attacker sits.",
                         ),
@@ -418,5 +441,44 @@ mod tests {
             issuer.explanation
         );
         assert_eq!(issuer.evidence, vec!["x1"]);
+    }
+
+    fn claim(id: &str, day: u32, asn: u32, detail: &str) -> Event {
+        let value = json!({
+            "id": id, "createdDateTime": format!("2026-11-{day:02}T10:00:00Z"),
+            "userPrincipalName": "a@contoso.com", "ipAddress": format!("192.0.2.{asn}"),
+            "autonomousSystemNumber": asn, "status": {"errorCode": 0},
+            "authenticationDetails": [{"authenticationStepResultDetail": detail}],
+        });
+        Event::new(value, || id.into()).unwrap()
+    }
+
+    const FIRST: &str = "First factor requirement satisfied by claim in the token";
+    const MFA: &str = "MFA requirement satisfied by claim in the token";
+
+    #[test]
+    fn only_an_mfa_claim_from_a_new_network_is_called_out() {
+        // Three weeks of refresh tokens from the office: the baseline.
+        let mut events: Vec<Event> = (1..=20)
+            .map(|d| claim(&format!("r{d}"), d, 64500, FIRST))
+            .collect();
+        // The user's phone, on a new network, refreshing tokens: everyday.
+        events.push(claim("p1", 22, 64501, FIRST));
+        events.push(claim("p2", 23, 64501, FIRST));
+        assert!(findings(&events).is_empty(), "{:?}", findings(&events));
+        // A token claiming MFA from yet another network: a forgery's mark.
+        events.push(claim("x1", 24, 64666, MFA));
+        events.push(claim("x2", 24, 64666, FIRST));
+        let found = findings(&events);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].detection, "signin.claim-from-new-network");
+        assert_eq!(found[0].evidence, vec!["x1", "x2"]);
+        let says = &found[0].explanation;
+        assert!(says.contains("AS64666"), "{says}");
+        assert!(
+            says.contains("1 times (and a refresh token's first factor 1 times)"),
+            "{says}"
+        );
+        assert!(says.contains("AS64500"), "{says}");
     }
 }
