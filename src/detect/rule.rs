@@ -327,14 +327,11 @@ impl Ready {
         };
         let usable = |c: &&Compiled| positive(c) && c.texts.iter().all(safe);
         let top = |c: &Compiled| c.field.split('.').next().unwrap_or(&c.field).to_owned();
-        if !self.any.is_empty() && self.any.iter().all(positive) {
-            if !self.any.iter().all(|c| usable(&c)) {
-                return None;
-            }
+        if !self.any.is_empty() && self.any.iter().all(|c| usable(&c)) {
             return Some(self.any.iter().map(|c| (top(c), c.texts.clone())).collect());
         }
-        // Of the conditions that must all hold, the one whose shortest
-        // text is longest: the rarest to find by chance.
+        // Otherwise, of the conditions that must all hold, the one whose
+        // shortest text is longest: the rarest to find by chance.
         let best = self
             .all
             .iter()
@@ -585,4 +582,55 @@ pub fn built_in() -> Result<Vec<Ready>, String> {
         }
     }
     Ok(rules)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready(conditions: &str) -> Ready {
+        let text = format!(
+            "[[rule]]\nid = \"t\"\ntitle = \"t\"\nseverity = \"low\"\ntechniques = []\nrationale = \"r\"\nkind = \"sign-in\"\nexplain = \"e\"\n{conditions}"
+        );
+        let file: RuleFile = toml::from_str(&text).expect("rule parses");
+        Ready::new(file.rule[0].clone()).expect("rule is valid")
+    }
+
+    #[test]
+    fn the_prefilter_texts_are_the_rarest_a_match_must_hold() {
+        // Every `any` condition has a text: one of them must be there.
+        let any = ready(
+            r#"any = [{ field = "status.errorCode", op = "eq", value = 50126 }, { field = "clientAppUsed", op = "in", value = ["IMAP4", "POP3"] }]"#,
+        );
+        assert_eq!(
+            any.field_literals(),
+            Some(vec![
+                ("status".into(), vec!["50126".into()]),
+                ("clientAppUsed".into(), vec!["imap4".into(), "pop3".into()]),
+            ])
+        );
+        // Of conditions that must all hold, the longest shortest text.
+        let all = ready(
+            r#"where = [{ field = "riskLevelDuringSignIn", op = "eq", value = "high" }, { field = "appDisplayName", op = "contains", value = "PowerShell" }, { field = "ipAddress", op = "ne", value = "10.0.0.1" }]"#,
+        );
+        assert_eq!(
+            all.field_literals(),
+            Some(vec![("appDisplayName".into(), vec!["powershell".into()])])
+        );
+        // An `any` with a condition no text shows falls back on `where`.
+        let mixed = ready(
+            r#"where = [{ field = "tokenIssuerType", op = "eq", value = "ADFederationServices" }]
+any = [{ field = "ipAddress", op = "ne", value = "10.0.0.1" }, { field = "userAgent", op = "contains", value = "python" }]"#,
+        );
+        assert_eq!(
+            mixed.field_literals(),
+            Some(vec![(
+                "tokenIssuerType".into(),
+                vec!["adfederationservices".into()]
+            )])
+        );
+        // Nothing that must be there: every record is read.
+        let none = ready(r#"where = [{ field = "ipAddress", op = "exists" }]"#);
+        assert_eq!(none.field_literals(), None);
+    }
 }
