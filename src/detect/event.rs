@@ -107,26 +107,15 @@ impl Event {
 /// `targetResources.modifiedProperties.displayName` reaches every
 /// property of every target).
 pub fn values_at<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
-    match value {
-        Value::Array(items) => {
-            for item in items {
-                values_at(item, path, out);
-            }
-        }
-        _ if path.is_empty() => out.push(value),
-        Value::Object(map) => {
-            let (head, rest) = path.split_once('.').unwrap_or((path, ""));
-            if let Some(next) = map.get(head) {
-                values_at(next, rest, out);
-            }
-        }
-        _ => {}
-    }
+    any_at(value, path, &mut |v| {
+        out.push(v);
+        false
+    });
 }
 
 /// Whether any value at `path` (as `values_at` finds them) passes `test`;
 /// stops at the first that does.
-pub fn any_at(value: &Value, path: &str, test: &mut dyn FnMut(&Value) -> bool) -> bool {
+pub fn any_at<'a>(value: &'a Value, path: &str, test: &mut dyn FnMut(&'a Value) -> bool) -> bool {
     match value {
         Value::Array(items) => items.iter().any(|item| any_at(item, path, test)),
         _ if path.is_empty() => test(value),

@@ -314,16 +314,16 @@ impl Plan {
                 .collect(),
         };
         let at = |t: i64| Timestamp::from_second(t).ok();
-        let text = |t: Option<Timestamp>| t.map(crate::model::de::graph_time).unwrap_or_default();
+        let text = crate::model::de::graph_time_secs;
         let by = SafeText::new("domain controller log (4724)");
         if let Some(first) = plan.first {
             let reason = match plan.too_soon.last() {
                 Some((before, _)) => format!(
                     "krbtgt reset at {} and again at {}, inside the wait: the wait counts from the later",
-                    text(at(*before)),
-                    text(at(first))
+                    text(*before),
+                    text(first)
                 ),
-                None => format!("krbtgt reset at {}", text(at(first))),
+                None => format!("krbtgt reset at {}", text(first)),
             };
             seen.insert(
                 "reset-krbtgt-first".to_owned(),
@@ -343,7 +343,7 @@ impl Plan {
                     status: Status::Done,
                     reason: SafeText::new(&format!(
                         "second krbtgt reset at {}, after the wait",
-                        text(at(second))
+                        text(second)
                     )),
                     owner: SafeText::default(),
                     by,
@@ -357,10 +357,10 @@ impl Plan {
                     status: Status::Blocked,
                     reason: SafeText::new(&format!(
                         "reset at {} came {:.1} h after {}, before the {hours} h wait was over; reset again after {}",
-                        text(at(*after)),
+                        text(*after),
                         (after - before) as f64 / 3600.0,
-                        text(at(*before)),
-                        text(at(after.saturating_add(krbtgt::wait_secs(hours))))
+                        text(*before),
+                        text(after.saturating_add(krbtgt::wait_secs(hours)))
                     )),
                     owner: SafeText::default(),
                     by,
