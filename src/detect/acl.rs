@@ -5,6 +5,7 @@
 //! has and the old one had not. An entry granting Replicating Directory
 //! Changes (All, or In Filtered Set) lets its holder DCSync at will.
 
+use super::json::Json;
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::event::{Event, Kind};
@@ -62,7 +63,7 @@ pub fn fact(event: &Event) -> Option<Fact> {
         return None;
     }
     let v = &event.value;
-    let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let text = |k: &str| v.get(k).and_then(Json::as_str).unwrap_or("");
     if v.get("EventID")?.as_u64()? != 5136
         || !text("AttributeLDAPDisplayName").eq_ignore_ascii_case("nTSecurityDescriptor")
     {

@@ -7,6 +7,7 @@
 //! id). A caller that is not a machine or managed service account (`$`)
 //! is a person's account reading the farm's secrets.
 
+use super::json::Json;
 use std::collections::BTreeMap;
 
 use super::event::{Event, Kind};
@@ -33,7 +34,7 @@ pub enum Fact {
 }
 
 /// Every text the event carries its data in.
-fn texts(v: &serde_json::Value) -> impl Iterator<Item = &str> {
+fn texts<'v>(v: &'v Json) -> impl Iterator<Item = &'v str> {
     [
         "Message",
         "EventData",
@@ -41,13 +42,13 @@ fn texts(v: &serde_json::Value) -> impl Iterator<Item = &str> {
         "EventData_string",
     ]
     .into_iter()
-    .filter_map(|k| v.get(k).and_then(serde_json::Value::as_str))
+    .filter_map(|k| v.get(k).and_then(Json::as_str))
 }
 
 /// The instance id: its own column, or the first GUID after "Instance ID"
 /// (or first of all) in the event's data.
-fn instance(v: &serde_json::Value) -> String {
-    if let Some(id) = v.get("InstanceId").and_then(serde_json::Value::as_str) {
+fn instance(v: &Json) -> String {
+    if let Some(id) = v.get("InstanceId").and_then(Json::as_str) {
         return id.to_ascii_lowercase();
     }
     for text in texts(v) {
@@ -66,8 +67,8 @@ fn instance(v: &serde_json::Value) -> String {
 
 /// The caller's name claim: a column of its own, or the value after the
 /// name claim's type in the event's data.
-fn caller(v: &serde_json::Value) -> Option<String> {
-    if let Some(name) = v.get("ClaimsName").and_then(serde_json::Value::as_str) {
+fn caller(v: &Json) -> Option<String> {
+    if let Some(name) = v.get("ClaimsName").and_then(Json::as_str) {
         return Some(name.to_owned());
     }
     const CLAIM: &str = "identity/claims/name";
@@ -101,10 +102,7 @@ pub fn fact(event: &Event) -> Option<Fact> {
     if !crate::source::import::windows::is_adfs(v) {
         return None;
     }
-    let computer = v
-        .get("Computer")
-        .and_then(serde_json::Value::as_str)
-        .unwrap_or("");
+    let computer = v.get("Computer").and_then(Json::as_str).unwrap_or("");
     let instance = instance(v);
     if instance.is_empty() {
         return None; // nothing to join the token and its caller by

@@ -14,6 +14,7 @@
 //! evidence are kept: a few entries whatever the file size, and the result
 //! does not depend on the order events arrive in.
 
+use super::json::Json;
 use std::collections::{BTreeSet, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
@@ -60,7 +61,7 @@ pub enum Baseline {
 
 /// The non-empty text at a path of objects (no arrays), borrowed: these
 /// checks run on every sign-in, and most of them say no.
-fn str_at<'a>(v: &'a serde_json::Value, path: &str) -> Option<&'a str> {
+fn str_at<'a>(v: &'a Json, path: &str) -> Option<&'a str> {
     path.split('.')
         .try_fold(v, |v, key| v.get(key))?
         .as_str()
@@ -228,8 +229,10 @@ impl ClaimBaseline {
             net.evidence.sort();
             net.evidence.truncate(MAX_EVIDENCE);
         }
-        if net.ips.len() < 20 {
-            net.ips.insert(fact.ip);
+        // The first 20 in order, whichever order the workers hand them in.
+        net.ips.insert(fact.ip);
+        if net.ips.len() > 20 {
+            net.ips.pop_last();
         }
     }
 
@@ -250,12 +253,13 @@ impl ClaimBaseline {
                 if *baseline == Baseline::Claim && net.mfa == 0 {
                     continue;
                 }
-                let usual: Vec<&str> = networks
+                // Earliest seen first, so the same input words it the same.
+                let mut earlier: Vec<(Timestamp, &str)> = networks
                     .iter()
-                    .filter(|(_, n)| n.first.is_some_and(|f| f < first))
-                    .map(|(k, _)| k.as_str())
-                    .take(5)
+                    .filter_map(|(k, n)| n.first.filter(|f| *f < first).map(|f| (f, k.as_str())))
                     .collect();
+                earlier.sort_unstable();
+                let usual: Vec<&str> = earlier.iter().take(5).map(|(_, k)| *k).collect();
                 let mut evidence = net.evidence.clone();
                 evidence.sort();
                 let days = first.duration_since(start).as_hours() / 24;
@@ -391,7 +395,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn federated(id: &str, day: u32, issuer: &str) -> Event {
+    fn federated(id: &str, day: u32, issuer: &str) -> Event<'static> {
         let value = json!({
             "id": id, "createdDateTime": format!("2026-11-{day:02}T10:00:00Z"),
             "userPrincipalName": "a@contoso.com", "ipAddress": "198.51.100.7",
@@ -443,7 +447,7 @@ mod tests {
         assert_eq!(issuer.evidence, vec!["x1"]);
     }
 
-    fn claim(id: &str, day: u32, asn: u32, detail: &str) -> Event {
+    fn claim(id: &str, day: u32, asn: u32, detail: &str) -> Event<'static> {
         let value = json!({
             "id": id, "createdDateTime": format!("2026-11-{day:02}T10:00:00Z"),
             "userPrincipalName": "a@contoso.com", "ipAddress": format!("192.0.2.{asn}"),

@@ -3,7 +3,8 @@
 //! it happened and where it came from.
 
 use jiff::Timestamp;
-use serde_json::Value;
+
+use super::json::Json;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
@@ -34,7 +35,7 @@ impl Kind {
 
 /// What kind of record a Graph-shaped value is, by the fields only that
 /// kind has.
-pub fn classify(v: &Value) -> Option<Kind> {
+pub fn classify(v: &Json) -> Option<Kind> {
     let map = v.as_object()?;
     classify_keys(|k| map.contains_key(k))
 }
@@ -71,19 +72,39 @@ pub fn time_field(kind: Kind) -> &'static str {
     }
 }
 
+/// `'a`: the text the record was parsed from, which its strings borrow.
 #[derive(Clone, Debug)]
-pub struct Event {
+pub struct Event<'a> {
     pub kind: Kind,
     pub time: Option<Timestamp>,
     /// The record's own id, or its place in the file when it has none.
     pub id: String,
-    pub value: Value,
+    pub value: Json<'a>,
 }
 
-impl Event {
+impl Event<'static> {
     /// An event from a record in any shape the importers know.
-    pub fn new(value: Value, place: impl FnOnce() -> String) -> Option<Self> {
+    pub fn new(value: serde_json::Value, place: impl FnOnce() -> String) -> Option<Self> {
         let value = crate::source::import::normalize::to_graph(value);
+        Event::of_graph(Json::from(value), place)
+    }
+}
+
+impl<'a> Event<'a> {
+    /// An event from a parsed record: Graph's own shape as it is, other
+    /// shapes once the importers have reshaped them.
+    pub fn from_json(value: Json<'a>, place: impl FnOnce() -> String) -> Option<Self> {
+        let graph = value.as_object().is_some_and(|map| {
+            crate::source::import::normalize::is_graph_shaped(|k| map.contains_key(k))
+        });
+        if graph {
+            Event::of_graph(value, place)
+        } else {
+            Event::new(value.into_value(), place)
+        }
+    }
+
+    fn of_graph(value: Json<'a>, place: impl FnOnce() -> String) -> Option<Self> {
         let kind = classify(&value)?;
         let time = value[time_field(kind)]
             .as_str()
@@ -106,7 +127,7 @@ impl Event {
 /// Every value at `path` (dot-separated; arrays are looked into, so
 /// `targetResources.modifiedProperties.displayName` reaches every
 /// property of every target).
-pub fn values_at<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
+pub fn values_at<'v, 'a>(value: &'v Json<'a>, path: &str, out: &mut Vec<&'v Json<'a>>) {
     any_at(value, path, &mut |v| {
         out.push(v);
         false
@@ -115,11 +136,15 @@ pub fn values_at<'a>(value: &'a Value, path: &str, out: &mut Vec<&'a Value>) {
 
 /// Whether any value at `path` (as `values_at` finds them) passes `test`;
 /// stops at the first that does.
-pub fn any_at<'a>(value: &'a Value, path: &str, test: &mut dyn FnMut(&'a Value) -> bool) -> bool {
+pub fn any_at<'v, 'a>(
+    value: &'v Json<'a>,
+    path: &str,
+    test: &mut dyn FnMut(&'v Json<'a>) -> bool,
+) -> bool {
     match value {
-        Value::Array(items) => items.iter().any(|item| any_at(item, path, test)),
+        Json::Array(items) => items.iter().any(|item| any_at(item, path, test)),
         _ if path.is_empty() => test(value),
-        Value::Object(map) => {
+        Json::Object(map) => {
             let (head, rest) = path.split_once('.').unwrap_or((path, ""));
             map.get(head).is_some_and(|next| any_at(next, rest, test))
         }
@@ -128,13 +153,13 @@ pub fn any_at<'a>(value: &'a Value, path: &str, test: &mut dyn FnMut(&'a Value) 
 }
 
 /// The first text at `path` (numbers and booleans as text).
-pub fn text_at(value: &Value, path: &str) -> Option<String> {
+pub fn text_at(value: &Json, path: &str) -> Option<String> {
     let mut text = None;
     any_at(value, path, &mut |v| {
         text = match v {
-            Value::String(s) if !s.is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Json::String(s) if !s.is_empty() => Some(s.to_string()),
+            Json::Number(n) => Some(n.to_string()),
+            Json::Bool(b) => Some(b.to_string()),
             _ => None,
         };
         text.is_some()

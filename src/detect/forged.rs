@@ -15,6 +15,7 @@
 //! Facts are kept small and joined when findings are asked for, so the
 //! cloud and on-premises files may come in any order.
 
+use super::json::Json;
 use std::collections::BTreeMap;
 
 use super::event::{Event, Kind, text_at};
@@ -141,9 +142,9 @@ fn account(name: &str) -> String {
 /// The text of `<tag>` in an AD FS audit's XML, as the event holds it:
 /// a field of its own, or inside the audit XML it carries as text (which a
 /// Log Analytics row escapes once more).
-fn audit_field(v: &serde_json::Value, tag: &str, own: &[&str]) -> Option<String> {
+fn audit_field(v: &Json, tag: &str, own: &[&str]) -> Option<String> {
     for field in own {
-        if let Some(text) = v.get(*field).and_then(serde_json::Value::as_str)
+        if let Some(text) = v.get(field).and_then(Json::as_str)
             && !text.trim().is_empty()
             && text.trim() != "-"
         {
@@ -157,7 +158,7 @@ fn audit_field(v: &serde_json::Value, tag: &str, own: &[&str]) -> Option<String>
         "XmlPayload",
         "Data",
     ] {
-        let Some(text) = v.get(field).and_then(serde_json::Value::as_str) else {
+        let Some(text) = v.get(field).and_then(Json::as_str) else {
             continue;
         };
         for (open, close) in [
@@ -177,7 +178,7 @@ fn audit_field(v: &serde_json::Value, tag: &str, own: &[&str]) -> Option<String>
 }
 
 /// The user an AD FS audit names.
-fn adfs_user(v: &serde_json::Value) -> Option<String> {
+fn adfs_user(v: &Json) -> Option<String> {
     audit_field(
         v,
         "UserId",
@@ -236,7 +237,7 @@ fn fact(event: &Event) -> Option<Fact> {
                 .is_some_and(|c| c.as_i64() == Some(0) || c.as_str() == Some("0"));
             // Refresh-token sign-ins reuse a session; only interactive
             // ones present a token the federation server just issued.
-            let interactive = match v.get("isInteractive").and_then(serde_json::Value::as_bool) {
+            let interactive = match v.get("isInteractive").and_then(Json::as_bool) {
                 Some(b) => b,
                 None => text_at(v, "signInEventTypes")
                     .is_none_or(|t| t.eq_ignore_ascii_case("interactiveUser")),
@@ -256,7 +257,7 @@ fn fact(event: &Event) -> Option<Fact> {
         Kind::WindowsEvent => {
             let id = v.get("EventID")?.as_u64()?;
             let server = v.get("Computer")?.as_str()?.to_lowercase();
-            let channel = v.get("Channel").and_then(serde_json::Value::as_str);
+            let channel = v.get("Channel").and_then(Json::as_str);
             if id == 1102 && channel.is_some_and(|c| c.eq_ignore_ascii_case("Security")) {
                 return Some(Fact::Cleared { time, server });
             }
@@ -291,7 +292,7 @@ fn fact(event: &Event) -> Option<Fact> {
             // says which times the issuance record holds.
             let auditing = v
                 .get("Provider")
-                .and_then(serde_json::Value::as_str)
+                .and_then(Json::as_str)
                 .is_some_and(|p| p.eq_ignore_ascii_case("AD FS Auditing"));
             auditing.then_some(Fact::Logged { time, server })
         }
@@ -718,11 +719,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(v: serde_json::Value) -> Event {
+    fn event(v: serde_json::Value) -> Event<'static> {
         Event::new(v, || "x".into()).unwrap()
     }
 
-    fn signin(id: &str, upn: &str, time: &str) -> Event {
+    fn signin(id: &str, upn: &str, time: &str) -> Event<'static> {
         event(
             json!({"id": id, "createdDateTime": time, "userPrincipalName": upn,
             "ipAddress": "203.0.113.66", "tokenIssuerType": "ADFederationServices",
@@ -730,7 +731,7 @@ mod tests {
         )
     }
 
-    fn issuance(user: &str, time: &str) -> Event {
+    fn issuance(user: &str, time: &str) -> Event<'static> {
         event(
             json!({"EventID": 1200, "TimeGenerated": time, "Computer": "ADFS01",
             "Channel": "Security", "EventSourceName": "AD FS Auditing", "UserId": user}),

@@ -850,7 +850,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(v: Value) -> Event {
+    fn event(v: Value) -> Event<'static> {
         Event::new(v, || "t".into()).unwrap()
     }
 

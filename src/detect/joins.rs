@@ -8,6 +8,7 @@
 //! joins run when findings are asked for, so the order events arrive in
 //! does not matter.
 
+use super::json::Json;
 use std::collections::{BTreeMap, BTreeSet};
 
 use jiff::{SignedDuration, Timestamp};
@@ -112,7 +113,7 @@ fn lower_set<'a>(items: impl IntoIterator<Item = &'a str>) -> BTreeSet<String> {
 }
 
 /// The texts of one modified property (`oldValue` or `newValue`).
-fn property<'a>(v: &'a serde_json::Value, name: &str, side: &str) -> Option<Vec<&'a str>> {
+fn property<'a>(v: &'a Json, name: &str, side: &str) -> Option<Vec<&'a str>> {
     let mut props = Vec::new();
     values_at(v, "targetResources.modifiedProperties", &mut props);
     let matching: Vec<&str> = props
@@ -142,7 +143,7 @@ fn key_ids(texts: &[&str]) -> BTreeSet<String> {
     out
 }
 
-fn strings<'a>(v: &'a serde_json::Value, path: &str) -> Vec<&'a str> {
+fn strings<'a>(v: &'a Json, path: &str) -> Vec<&'a str> {
     let mut found = Vec::new();
     values_at(v, path, &mut found);
     found.into_iter().filter_map(|x| x.as_str()).collect()
@@ -510,7 +511,7 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn event(v: serde_json::Value) -> Event {
+    fn event(v: serde_json::Value) -> Event<'static> {
         Event::new(v, || "x".into()).unwrap()
     }
 
@@ -520,7 +521,7 @@ mod tests {
         activity: &str,
         target: serde_json::Value,
         by_app: Option<&str>,
-    ) -> Event {
+    ) -> Event<'static> {
         let initiated = match by_app {
             Some(app) => json!({"app": {"displayName": app, "appId": "app-id-1"}}),
             None => json!({"user": {"userPrincipalName": "megan@contoso.com"}}),

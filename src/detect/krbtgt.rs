@@ -5,6 +5,7 @@
 //! inside the wait is flagged and counts as a new first reset; the
 //! checklist's two krbtgt items follow the same reading of the same events.
 
+use super::json::Json;
 use std::collections::BTreeMap;
 
 use super::event::{Event, Kind};
@@ -37,7 +38,7 @@ pub fn fact(event: &Event) -> Option<Reset> {
         return None;
     }
     let v = &event.value;
-    let text = |k: &str| v.get(k).and_then(serde_json::Value::as_str).unwrap_or("");
+    let text = |k: &str| v.get(k).and_then(Json::as_str).unwrap_or("");
     let name = text("TargetUserName").trim().to_ascii_lowercase();
     let failed = text("EventType").eq_ignore_ascii_case("AUDIT_FAILURE");
     if v.get("EventID")?.as_u64()? != 4724 || !name.starts_with("krbtgt") || failed {

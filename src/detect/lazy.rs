@@ -7,8 +7,9 @@ use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::Value;
 use serde_json::value::RawValue;
+
+use super::json::{Json, Object};
 
 use super::rule::Ready;
 
@@ -195,12 +196,12 @@ impl<'a> Skimmed<'a> {
     }
 
     /// The fields as a value the rules can read.
-    pub fn into_value(self) -> Result<Value, serde_json::Error> {
-        let mut map = serde_json::Map::with_capacity(self.fields.len());
+    pub fn into_json(self) -> Result<Json<'a>, serde_json::Error> {
+        let mut map = Object::with_capacity(self.fields.len());
         for (key, raw) in self.fields {
-            map.insert(key.into_owned(), serde_json::from_str(raw.get())?);
+            map.push(key, serde_json::from_str(raw.get())?);
         }
-        Ok(Value::Object(map))
+        Ok(Json::Object(map))
     }
 }
 
@@ -243,18 +244,18 @@ struct Build<'n> {
 }
 
 impl<'de> Visitor<'de> for Build<'_> {
-    type Value = serde_json::Map<String, Value>;
+    type Value = Object<'de>;
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("a JSON object")
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut out = serde_json::Map::with_capacity(32);
+        let mut out = Object::with_capacity(32);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             if self.needed.contains(key.as_ref()) {
-                let value: Value = map.next_value()?;
-                out.insert(key.into_owned(), value);
+                let value: Json<'de> = map.next_value()?;
+                out.push(key, value);
             } else {
                 map.next_value::<serde::de::IgnoredAny>()?;
             }
@@ -264,9 +265,9 @@ impl<'de> Visitor<'de> for Build<'_> {
 }
 
 /// The needed fields of one JSON object, as a value the rules can read.
-pub fn parse(text: &str, needed: &Needed) -> Result<Value, serde_json::Error> {
+pub fn parse<'a>(text: &'a str, needed: &Needed) -> Result<Json<'a>, serde_json::Error> {
     let mut de = serde_json::Deserializer::from_str(text);
     let map = de.deserialize_map(Build { needed })?;
     de.end()?;
-    Ok(Value::Object(map))
+    Ok(Json::Object(map))
 }

@@ -11,6 +11,7 @@ pub mod event;
 pub mod forged;
 pub mod ioc;
 pub mod joins;
+pub mod json;
 pub mod krbtgt;
 pub mod lazy;
 pub mod posture;

@@ -10,6 +10,8 @@ use jiff::{SignedDuration, Timestamp};
 use serde::Deserialize;
 use serde_json::Value;
 
+use super::json::Json;
+
 use super::event::{Event, Kind, any_at, text_at};
 use crate::model::Severity;
 
@@ -96,19 +98,19 @@ pub enum Op {
     Lt,
 }
 
-fn as_text(v: &Value) -> Option<String> {
+fn as_text(v: &Json) -> Option<String> {
     match v {
-        Value::String(s) => Some(s.to_lowercase()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Json::String(s) => Some(s.to_lowercase()),
+        Json::Number(n) => Some(n.to_string()),
+        Json::Bool(b) => Some(b.to_string()),
         _ => None,
     }
 }
 
-fn as_number(v: &Value) -> Option<f64> {
+fn as_number(v: &Json) -> Option<f64> {
     match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse().ok(),
+        Json::Number(n) => n.as_f64(),
+        Json::String(s) => s.trim().parse().ok(),
         _ => None,
     }
 }
@@ -144,14 +146,17 @@ impl Compiled {
                         })?;
                     texts.extend(named.iter().map(|t| t.to_lowercase()));
                 }
-                None => texts.extend(as_text(item)),
+                None => texts.extend(as_text(&Json::from(item.clone()))),
             }
         }
         let needs_value = !matches!(c.op, Op::Exists | Op::Missing);
         if needs_value && texts.is_empty() {
             return Err(format!("condition on {} needs a value", c.field));
         }
-        let number = c.value.as_ref().and_then(as_number);
+        let number = c
+            .value
+            .as_ref()
+            .and_then(|v| as_number(&Json::from(v.clone())));
         if matches!(c.op, Op::Gt | Op::Lt) && number.is_none() {
             return Err(format!("condition on {} compares with a number", c.field));
         }
@@ -168,39 +173,39 @@ impl Compiled {
         })
     }
 
-    fn holds(&self, event: &Value) -> bool {
+    fn holds(&self, event: &Json) -> bool {
         // Whether some value at the field passes `test` (no list built:
         // this runs for every rule on every record).
-        let any = |test: &dyn Fn(&Value) -> bool| any_at(event, &self.field, &mut |v| test(v));
-        let present = |v: &Value| !v.is_null() && v.as_str() != Some("");
+        let any = |test: &dyn Fn(&Json) -> bool| any_at(event, &self.field, &mut |v| test(v));
+        let present = |v: &Json| !v.is_null() && v.as_str() != Some("");
         // Needles are lower-cased once; texts are compared without copies.
-        let equal = |v: &Value| match v {
-            Value::String(s) => self.texts.iter().any(|n| s.eq_ignore_ascii_case(n)),
-            Value::Number(n) if n.as_i64().is_some() => {
+        let equal = |v: &Json| match v {
+            Json::String(s) => self.texts.iter().any(|n| s.eq_ignore_ascii_case(n)),
+            Json::Number(n) if n.as_i64().is_some() => {
                 n.as_i64().is_some_and(|i| self.integers.contains(&i))
             }
             other => as_text(other).is_some_and(|t| self.texts.contains(&t)),
         };
-        let contains = |v: &Value| match v {
-            Value::String(s) => self.texts.iter().any(|n| contains_ignore_case(s, n)),
+        let contains = |v: &Json| match v {
+            Json::String(s) => self.texts.iter().any(|n| contains_ignore_case(s, n)),
             other => {
                 as_text(other).is_some_and(|t| self.texts.iter().any(|n| t.contains(n.as_str())))
             }
         };
-        let starts = |v: &Value| match v {
-            Value::String(s) => self.texts.iter().any(|n| {
+        let starts = |v: &Json| match v {
+            Json::String(s) => self.texts.iter().any(|n| {
                 s.len() >= n.len() && s.as_bytes()[..n.len()].eq_ignore_ascii_case(n.as_bytes())
             }),
             _ => false,
         };
-        let ends = |v: &Value| match v {
-            Value::String(s) => self.texts.iter().any(|n| {
+        let ends = |v: &Json| match v {
+            Json::String(s) => self.texts.iter().any(|n| {
                 s.len() >= n.len()
                     && s.as_bytes()[s.len() - n.len()..].eq_ignore_ascii_case(n.as_bytes())
             }),
             _ => false,
         };
-        let compare = |v: &Value, above: bool| {
+        let compare = |v: &Json, above: bool| {
             as_number(v).is_some_and(|n| {
                 self.number
                     .is_some_and(|limit| if above { n > limit } else { n < limit })

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
+use super::json::Json;
 use super::prefilter::Prefilter;
 use super::rule::Ready;
 use super::{Engine, Event, Extra, Kind, Tally};
@@ -92,9 +93,9 @@ fn work(
         events: pools.events.take(4096),
         ..Done::default()
     };
-    let take = |done: &mut Done, value: Value, place: &dyn Fn() -> String| {
+    let take = |done: &mut Done, value: Json<'_>, place: &dyn Fn() -> String| {
         done.records += 1;
-        match Event::new(value, place) {
+        match Event::from_json(value, place) {
             Some(event) => {
                 let hits = Engine::hits(rules, extra, &event);
                 done.events.push((event.kind, hits));
@@ -131,7 +132,10 @@ fn work(
                 let text = || std::str::from_utf8(trimmed).map_err(|_| "not UTF-8 text".to_owned());
                 // A page: its records, read whole; so are shapes the skim
                 // cannot name the fields of.
-                let whole = || import::parse_line(trimmed).map(Outcome::Values);
+                let whole = || {
+                    import::parse_line(trimmed)
+                        .map(|values| Outcome::Values(values.into_iter().map(Json::from).collect()))
+                };
                 let parsed = if mode == Mode::ByLine
                     && let Err(kind) = prefilter.line(trimmed)
                 {
@@ -159,7 +163,7 @@ fn work(
                                 return Ok(Outcome::Passed(kind));
                             }
                             record
-                                .into_value()
+                                .into_json()
                                 .map(|value| Outcome::Values(vec![value]))
                                 .map_err(|e| format!("not JSON ({e})"))
                         })
@@ -169,8 +173,9 @@ fn work(
                             super::lazy::parse(text, needed).map_err(|e| format!("not JSON ({e})"))
                         })
                         .and_then(|value| {
-                            let page = matches!(value.get("value"), Some(Value::Array(_)));
-                            if page || import::normalize::read_whole(&value) {
+                            let page = matches!(value.get("value"), Some(Json::Array(_)));
+                            let has = |key: &str| value.get(key).is_some();
+                            if page || import::normalize::read_whole_keys(has) {
                                 return whole();
                             }
                             Ok(Outcome::Values(vec![value]))
@@ -194,7 +199,7 @@ fn work(
         Work::Values { file, values } => {
             done.file = file;
             for (value, place) in values {
-                take(&mut done, value, &|| place.clone());
+                take(&mut done, Json::from(value), &|| place.clone());
             }
         }
         Work::EvtxChunk { file, entry, chunk } => {
@@ -209,7 +214,7 @@ fn work(
                 None => place.to_owned(),
             };
             for (value, place) in values {
-                take(&mut done, value, &|| at(&place));
+                take(&mut done, Json::from(value), &|| at(&place));
             }
             done.skips
                 .extend(skips.into_iter().map(|why| (at("EVTX"), why)));
@@ -219,8 +224,8 @@ fn work(
 }
 
 /// What became of one line.
-enum Outcome {
-    Values(Vec<Value>),
+enum Outcome<'a> {
+    Values(Vec<Json<'a>>),
     /// Nothing reads it: counted as this kind, not parsed further.
     Passed(Kind),
 }

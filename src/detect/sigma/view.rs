@@ -13,6 +13,8 @@ use std::collections::HashMap;
 use rsigma_eval::event::{Event, EventValue};
 use serde_json::Value;
 
+use crate::detect::json::Json;
+
 use super::Service;
 
 const TEXT: &str = include_str!("../../../assets/sigma/fields.toml");
@@ -55,16 +57,16 @@ impl FieldMap {
 
 /// One record offered to the Sigma engine.
 pub struct View<'a> {
-    pub value: &'a Value,
+    pub value: &'a Json<'a>,
     pub service: Service,
 }
 
 impl<'a> View<'a> {
-    pub fn new(value: &'a Value, service: Service) -> Self {
+    pub fn new(value: &'a Json<'a>, service: Service) -> Self {
         Self { value, service }
     }
 
-    fn resolve(&self, path: &str) -> Vec<Cow<'a, Value>> {
+    fn resolve(&self, path: &str) -> Vec<Cow<'a, Json<'a>>> {
         match path {
             "@outcome" => outcome(self.value).into_iter().collect(),
             "@protocol" => protocol(self.value),
@@ -79,21 +81,18 @@ impl<'a> View<'a> {
 }
 
 /// "Success" or "Failure" from a sign-in's error code.
-fn outcome(v: &Value) -> Option<Cow<'static, Value>> {
+fn outcome<'a>(v: &Json) -> Option<Cow<'a, Json<'a>>> {
     let code = v.pointer("/status/errorCode")?;
     let ok = code.as_i64() == Some(0) || code.as_str() == Some("0");
-    Some(Cow::Owned(Value::from(if ok {
-        "Success"
-    } else {
-        "Failure"
-    })))
+    let text = if ok { "Success" } else { "Failure" };
+    Some(Cow::Owned(Json::String(Cow::Borrowed(text))))
 }
 
 /// The authentication protocol as the portal names it, and as Graph does.
-fn protocol<'a>(v: &'a Value) -> Vec<Cow<'a, Value>> {
+fn protocol<'a>(v: &'a Json<'a>) -> Vec<Cow<'a, Json<'a>>> {
     let mut out = Vec::new();
     for field in ["authenticationProtocol", "originalTransferMethod"] {
-        if let Some(raw) = v.get(field).and_then(Value::as_str) {
+        if let Some(raw) = v.get(field).and_then(Json::as_str) {
             let shown = match raw {
                 "deviceCode" | "deviceCodeFlow" => Some("Device Code"),
                 "ropc" => Some("ROPC"),
@@ -102,7 +101,7 @@ fn protocol<'a>(v: &'a Value) -> Vec<Cow<'a, Value>> {
                 "oAuth2" => Some("OAuth 2.0"),
                 _ => None,
             };
-            out.extend(shown.map(|s| Cow::Owned(Value::from(s))));
+            out.extend(shown.map(|s| Cow::Owned(Json::String(Cow::Borrowed(s)))));
             out.push(Cow::Borrowed(&v[field]));
         }
     }
@@ -117,11 +116,11 @@ const VALUE_KEYS: [&str; 4] = ["Value", "value", "newValue", "NewValue"];
 /// Every value at `segments` under `value`. A key or an entry's name
 /// may itself hold dots (`ConsentContext.IsAdminConsent`), so the longest
 /// run of segments that names one is taken first.
-fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) {
+fn walk<'a>(value: &'a Json<'a>, segments: &[&str], out: &mut Vec<Cow<'a, Json<'a>>>) {
     if segments.is_empty() {
         match value {
             // A list of objects is offered one object at a time.
-            Value::Array(items) if items.iter().any(Value::is_object) => {
+            Json::Array(items) if items.iter().any(|i| i.as_object().is_some()) => {
                 out.extend(items.iter().map(Cow::Borrowed));
             }
             _ => out.push(Cow::Borrowed(value)),
@@ -129,12 +128,12 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) 
         return;
     }
     match value {
-        Value::Array(items) => {
+        Json::Array(items) => {
             for item in items {
                 walk(item, segments, out);
             }
         }
-        Value::Object(map) => {
+        Json::Object(map) => {
             // The name as written, or as Graph spells it (camelCase): direct
             // lookups, where a scan of a sign-in's sixty keys per field was
             // most of a Sigma scan's time.
@@ -151,8 +150,8 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) 
                 return;
             }
             // One pass for any other case, and for keys holding dots.
-            let mut found: Option<(&Value, usize)> = None;
-            for (key, next) in map {
+            let mut found: Option<(&Json, usize)> = None;
+            for (key, next) in map.iter() {
                 if key.eq_ignore_ascii_case(first) {
                     found = Some((next, 1));
                     break;
@@ -173,23 +172,28 @@ fn walk<'a>(value: &'a Value, segments: &[&str], out: &mut Vec<Cow<'a, Value>>) 
             // A Name/Value entry whose name is these segments.
             let entry_name = NAME_KEYS
                 .iter()
-                .filter_map(|k| map.get(*k))
-                .find_map(Value::as_str);
+                .filter_map(|k| map.get(k))
+                .find_map(Json::as_str);
             if let Some(name) = entry_name
                 && let Some(take) = (1..=segments.len())
                     .rev()
                     .find(|take| joined_eq(name, &segments[..*take]))
-                && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(*k))
+                && let Some(v) = VALUE_KEYS.iter().find_map(|k| map.get(k))
             {
                 walk(v, &segments[take..], out);
             }
         }
         // A JSON document kept as text (UAL fields, modifiedProperties).
-        Value::String(text) if text.starts_with(['{', '[']) => {
+        Json::String(text) if text.starts_with(['{', '[']) => {
             if let Ok(parsed) = serde_json::from_str::<Value>(text) {
+                let parsed = Json::from(parsed);
                 let mut found = Vec::new();
                 walk(&parsed, segments, &mut found);
-                out.extend(found.into_iter().map(|v| Cow::Owned(v.into_owned())));
+                out.extend(
+                    found
+                        .into_iter()
+                        .map(|v| Cow::Owned(v.into_owned().into_static())),
+                );
             }
         }
         _ => {}
@@ -215,16 +219,20 @@ fn joined_eq(text: &str, segments: &[&str]) -> bool {
     rest.is_empty()
 }
 
-fn to_event_value(v: &Value) -> EventValue<'_> {
+fn to_event_value<'a>(v: &'a Json<'a>) -> EventValue<'a> {
     match v {
-        Value::Array(items) if items.is_empty() => EventValue::Str(Cow::Borrowed("[]")),
-        Value::Array(items) if items.iter().all(|i| !i.is_object() && !i.is_array()) => {
+        Json::Array(items) if items.is_empty() => EventValue::Str(Cow::Borrowed("[]")),
+        Json::Array(items)
+            if items
+                .iter()
+                .all(|i| !matches!(i, Json::Object(_) | Json::Array(_))) =>
+        {
             EventValue::Array(items.iter().map(to_event_value).collect())
         }
-        Value::Array(_) => EventValue::Str(Cow::Owned(json_text(v))),
+        Json::Array(_) => EventValue::Str(Cow::Owned(json_text(v))),
         // As text, and as its members' text (what rules written against a
         // JSON column quote, without the braces).
-        Value::Object(_) => {
+        Json::Object(_) => {
             let text = json_text(v);
             let members = text[1..text.len() - 1].to_owned();
             EventValue::Array(vec![
@@ -233,11 +241,17 @@ fn to_event_value(v: &Value) -> EventValue<'_> {
             ])
         }
         // Entra ends some activity names with a space: offer both.
-        Value::String(s) if s.trim() != s => EventValue::Array(vec![
+        Json::String(s) if s.trim() != s => EventValue::Array(vec![
             EventValue::Str(Cow::Borrowed(s)),
             EventValue::Str(Cow::Borrowed(s.trim())),
         ]),
-        other => EventValue::from(other),
+        Json::String(s) => EventValue::Str(Cow::Borrowed(s)),
+        Json::Number(n) => match n.as_i64() {
+            Some(i) => EventValue::Int(i),
+            None => n.as_f64().map_or(EventValue::Null, EventValue::Float),
+        },
+        Json::Bool(b) => EventValue::Bool(*b),
+        Json::Null => EventValue::Null,
     }
 }
 
@@ -253,10 +267,10 @@ const GRAPH_ORDER: [&str; 6] = [
 ];
 
 /// An object or array as JSON text, keys in Graph's order.
-fn json_text(v: &Value) -> String {
+fn json_text(v: &Json) -> String {
     match v {
-        Value::Object(map) => {
-            let mut keys: Vec<&String> = map.keys().collect();
+        Json::Object(map) => {
+            let mut keys: Vec<&str> = map.keys().collect();
             keys.sort_by_key(|k| {
                 GRAPH_ORDER
                     .iter()
@@ -265,11 +279,11 @@ fn json_text(v: &Value) -> String {
             });
             let parts: Vec<String> = keys
                 .iter()
-                .map(|k| format!("{}:{}", Value::from(k.as_str()), json_text(&map[*k])))
+                .map(|k| format!("{}:{}", Value::from(*k), json_text(&v[*k])))
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
-        Value::Array(items) => {
+        Json::Array(items) => {
             let parts: Vec<String> = items.iter().map(json_text).collect();
             format!("[{}]", parts.join(","))
         }
@@ -293,18 +307,18 @@ fn owned(v: EventValue<'_>) -> EventValue<'static> {
     }
 }
 
-fn strings<'v>(v: &'v Value, visit: &mut dyn FnMut(&str)) {
+fn strings(v: &Json, visit: &mut dyn FnMut(&str)) {
     match v {
-        Value::String(s) => visit(s),
-        Value::Array(items) => items.iter().for_each(|i| strings(i, visit)),
-        Value::Object(map) => map.values().for_each(|i| strings(i, visit)),
+        Json::String(s) => visit(s),
+        Json::Array(items) => items.iter().for_each(|i| strings(i, visit)),
+        Json::Object(map) => map.values().for_each(|i| strings(i, visit)),
         _ => {}
     }
 }
 
 impl Event for View<'_> {
     fn get_field(&self, path: &str) -> Option<EventValue<'_>> {
-        let found: Vec<Cow<'_, Value>> = match FieldMap::shared().paths(self.service, path) {
+        let found: Vec<Cow<'_, Json<'_>>> = match FieldMap::shared().paths(self.service, path) {
             Some(paths) => paths.iter().flat_map(|p| self.resolve(p)).collect(),
             None => self.resolve(path),
         };
@@ -342,7 +356,7 @@ impl Event for View<'_> {
     }
 
     fn to_json(&self) -> Value {
-        self.value.clone()
+        self.value.to_value()
     }
 }
 
@@ -356,6 +370,7 @@ mod tests {
         let signin = json!({"status": {"errorCode": 0, "additionalDetails": "MFA completed"},
             "deviceDetail": {"trustType": "", "isCompliant": false},
             "networkLocationDetails": [], "authenticationProtocol": "deviceCode"});
+        let signin = Json::from(signin);
         let view = View::new(&signin, Service::SignIns);
         assert_eq!(view.get_field("ResultType").unwrap().as_i64(), Some(0));
         let status = view.get_field("Status").unwrap();
@@ -393,6 +408,7 @@ mod tests {
         let audit = json!({"activityDisplayName": "Consent to application",
             "targetResources": [{"id": "62e90394-69f5-4237-9190-012177145e10",
                 "modifiedProperties": [{"displayName": "ConsentContext.IsAdminConsent", "newValue": "\"True\""}]}]});
+        let audit = Json::from(audit);
         let view = View::new(&audit, Service::Audits);
         let message = view.get_field("properties.message").unwrap();
         let EventValue::Array(values) = message else {
@@ -414,6 +430,7 @@ mod tests {
 
         let ual = json!({"operation": "MailItemsAccessed",
             "auditData": {"ExtendedProperties": [{"Name": "RequestType", "Value": "OAuth2:Authorize"}]}});
+        let ual = Json::from(ual);
         let view = View::new(&ual, Service::M365Audit);
         assert_eq!(
             view.get_field("RequestType").unwrap().as_str().unwrap(),

@@ -41,9 +41,9 @@ pub fn mark_whole_log_record(map: &mut Map<String, Value>) {
 
 /// An AD FS audit event (its provider is `AD FS Auditing`, or `AD FS`
 /// for the Admin log), in the common shape.
-pub fn is_adfs(v: &Value) -> bool {
+pub fn is_adfs(v: &crate::detect::json::Json) -> bool {
     v.get("Provider")
-        .and_then(Value::as_str)
+        .and_then(|p| p.as_str())
         .is_some_and(|p| p.starts_with("AD FS"))
 }
 
