@@ -204,13 +204,13 @@ struct Network {
 
 #[derive(Debug, Default)]
 pub struct ClaimBaseline {
-    users: HashMap<(Baseline, String), Subject>,
+    users: HashMap<(Baseline, String), Subject, foldhash::fast::RandomState>,
 }
 
 #[derive(Debug, Default)]
 struct Subject {
     label: String,
-    networks: HashMap<String, Network>,
+    networks: HashMap<String, Network, foldhash::fast::RandomState>,
 }
 
 impl ClaimBaseline {

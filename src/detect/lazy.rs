@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
-use super::json::{Json, Object};
+use super::json::{Json, Key, Object};
 
 use super::rule::Ready;
 
@@ -218,7 +218,7 @@ impl<'de> Visitor<'de> for Skim<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Vec::with_capacity(32);
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key()? {
             if self.needed.contains(key.as_ref()) {
                 out.push((key, map.next_value::<&'de RawValue>()?));
             } else {
@@ -252,7 +252,7 @@ impl<'de> Visitor<'de> for Build<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut out = Object::with_capacity(32);
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        while let Some(Key(key)) = map.next_key()? {
             if self.needed.contains(key.as_ref()) {
                 let value: Json<'de> = map.next_value()?;
                 out.push(key, value);

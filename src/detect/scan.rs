@@ -55,7 +55,9 @@ enum Work {
         file: usize,
         /// The archive member the lines are from.
         entry: Option<String>,
-        first_line: u64,
+        /// Where the stream's chunks start, and which chunk this is.
+        starts: Arc<LineStarts>,
+        chunk: usize,
         text: Vec<u8>,
     },
     Values {
@@ -107,13 +109,25 @@ fn work(
         Work::Lines {
             file,
             entry,
-            first_line,
+            starts,
+            chunk,
             text,
         } => {
             done.file = file;
-            let at = |number: u64| match &entry {
-                Some(name) => format!("{name}:{number}"),
-                None => number.to_string(),
+            // Whatever happens below, the chunks after this learn its length.
+            let mut counted = Counted {
+                starts: &starts,
+                chunk,
+                text: &text,
+                lines: None,
+            };
+            let first_line = std::cell::OnceCell::new();
+            let at = |i: usize| {
+                let number = *first_line.get_or_init(|| starts.first_line(chunk)) + i as u64;
+                match &entry {
+                    Some(name) => format!("{name}:{number}"),
+                    None => number.to_string(),
+                }
             };
             // How to pass over what nothing reads is chosen per chunk,
             // from a sample: Graph's own records by the texts of the fields
@@ -122,8 +136,9 @@ fn work(
             // nearly every record is read anyway (each check costs time).
             let sample: Vec<&[u8]> = lines(&text).take(64).collect();
             let mode = Mode::of(&sample, prefilter, needed);
+            let mut n_lines = 0;
             for (i, line) in lines(&text).enumerate() {
-                let number = first_line + i as u64;
+                n_lines = i as u64 + 1;
                 let trimmed = line.trim_ascii();
                 let trimmed = trimmed.strip_prefix(b"\xef\xbb\xbf").unwrap_or(trimmed);
                 if trimmed.is_empty() {
@@ -184,16 +199,18 @@ fn work(
                 match parsed {
                     Ok(Outcome::Values(values)) => {
                         for value in values {
-                            take(&mut done, value, &|| format!("line {}", at(number)));
+                            take(&mut done, value, &|| format!("line {}", at(i)));
                         }
                     }
                     Ok(Outcome::Passed(kind)) => {
                         done.records += 1;
                         done.passed.push(kind);
                     }
-                    Err(reason) => done.skips.push((at(number), reason)),
+                    Err(reason) => done.skips.push((at(i), reason)),
                 }
             }
+            counted.lines = Some(n_lines);
+            drop(counted);
             pools.text.give(text);
         }
         Work::Values { file, values } => {
@@ -221,6 +238,69 @@ fn work(
         }
     }
     done
+}
+
+/// Where each chunk of one stream starts, in lines. Workers count their
+/// chunk's lines as they go through them (counting them again in the
+/// reader was a thirtieth of a one-core scan). A line's number is wanted
+/// only for a record that is skipped or has no id, and then waits for the
+/// chunks before it to be counted: they were handed out earlier, so they
+/// are counted or being counted, never waiting on a later one.
+#[derive(Default)]
+struct LineStarts {
+    /// Each chunk's lines, once counted.
+    counts: Mutex<Vec<Option<u64>>>,
+    counted: std::sync::Condvar,
+}
+
+impl LineStarts {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Option<u64>>> {
+        self.counts.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A new chunk's index.
+    fn add_chunk(&self) -> usize {
+        let mut counts = self.lock();
+        counts.push(None);
+        counts.len() - 1
+    }
+
+    fn chunks(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// The number (from 1) of the first line of `chunk`.
+    fn first_line(&self, chunk: usize) -> u64 {
+        let mut counts = self.lock();
+        loop {
+            if let Some(before) = counts[..chunk]
+                .iter()
+                .try_fold(0, |sum, n| Some(sum + (*n)?))
+            {
+                return before + 1;
+            }
+            counts = self.counted.wait(counts).unwrap_or_else(|p| p.into_inner());
+        }
+    }
+}
+
+/// Says how many lines a chunk has when dropped: counted as the worker
+/// went, or (if it stopped early) counted here, so no one waits forever.
+struct Counted<'a> {
+    starts: &'a LineStarts,
+    chunk: usize,
+    text: &'a [u8],
+    lines: Option<u64>,
+}
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        let lines = self
+            .lines
+            .unwrap_or_else(|| lines(self.text).count() as u64);
+        self.starts.lock()[self.chunk] = Some(lines);
+        self.starts.counted.notify_all();
+    }
 }
 
 /// What became of one line.
@@ -449,7 +529,6 @@ fn read_file(
         work,
         buffers,
         progress,
-        line_no: 1,
     };
     match opened {
         import::Opened::Stream(layout, format) => {
@@ -463,7 +542,6 @@ fn read_file(
                     if !formats.contains(&format) {
                         formats.push(format);
                     }
-                    reader.line_no = 1;
                     reader.read(layout, Some(name));
                 }
                 Err(why) => reader.summary.skip(0, format!("{name}: {why}")),
@@ -481,7 +559,6 @@ struct Reader<'s, 'w> {
     work: &'w std::sync::mpsc::SyncSender<Work>,
     buffers: &'w Recycled<u8>,
     progress: &'w (dyn Fn(u64) + Sync),
-    line_no: u64,
 }
 
 impl Reader<'_, '_> {
@@ -505,6 +582,7 @@ impl Reader<'_, '_> {
             Some(name) => format!("{name}:{line}"),
             None => line.to_string(),
         };
+        let starts = Arc::new(LineStarts::default());
         // The part of a line the last block cut off.
         let mut carry: Vec<u8> = Vec::new();
         let mut ended = false;
@@ -532,11 +610,12 @@ impl Reader<'_, '_> {
                 Ok(n) => ended = n < want,
                 Err(e) => {
                     let lines = memchr::memchr_iter(b'\n', &text).count() as u64;
+                    let before = starts.first_line(starts.chunks());
                     self.summary.skipped += 1;
                     self.summary.skips.push(format!(
                         "{}:{}: read failed ({e}); the rest of the file is not read",
                         self.summary.path.display(),
-                        at(self.line_no + lines)
+                        at(before + lines)
                     ));
                     ended = true;
                 }
@@ -559,20 +638,18 @@ impl Reader<'_, '_> {
             if text.is_empty() {
                 break;
             }
-            let mut lines = memchr::memchr_iter(b'\n', &text).count() as u64;
+            // Lines are counted by the worker, as it goes through them.
             if text.last() == Some(&b'\n') {
                 text.pop();
-            } else {
-                lines += 1;
             }
             (self.progress)(self.summary.bytes);
             let item = Work::Lines {
                 file: self.index,
                 entry: entry.map(str::to_owned),
-                first_line: self.line_no,
+                chunk: starts.add_chunk(),
+                starts: starts.clone(),
                 text,
             };
-            self.line_no += lines;
             if self.work.send(item).is_err() {
                 break;
             }
@@ -641,5 +718,43 @@ impl Reader<'_, '_> {
         // Records are counted by the workers; skips of the reader here.
         self.summary.skipped += local.skipped;
         self.summary.skips.extend(local.skips);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines are counted by the workers, chunk by chunk: a broken line in
+    /// a later chunk is still named by its number in the whole file, with
+    /// several workers taking chunks in any order.
+    #[test]
+    fn a_broken_line_deep_in_a_file_is_named_by_its_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.ndjson");
+        let mut text = String::new();
+        let broken = [70_001, 100_000];
+        for n in 1..=110_000u32 {
+            if broken.contains(&n) {
+                text.push_str("{\"id\": broken\n");
+            } else {
+                text.push_str(&format!(
+                    "{{\"id\":\"{n}\",\"createdDateTime\":\"2026-10-01T00:00:00Z\",\"status\":{{\"errorCode\":0}},\"ipAddress\":\"192.0.2.1\"}}\n"
+                ));
+            }
+        }
+        assert!(text.len() > 2 * CHUNK_BYTES, "spans several chunks");
+        std::fs::write(&path, text).unwrap();
+        let scanned = scan(Engine::new(Vec::new()), &[path.clone()], 3, &|_| {});
+        let file = &scanned.files[0];
+        assert_eq!(file.records, 110_000 - 2);
+        assert_eq!(file.skipped, 2);
+        let mut named: Vec<&str> = file
+            .skips
+            .iter()
+            .map(|s| s.split(':').nth(1).unwrap())
+            .collect();
+        named.sort();
+        assert_eq!(named, ["100000", "70001"], "{:?}", file.skips);
     }
 }
