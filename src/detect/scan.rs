@@ -745,7 +745,7 @@ mod tests {
         }
         assert!(text.len() > 2 * CHUNK_BYTES, "spans several chunks");
         std::fs::write(&path, text).unwrap();
-        let scanned = scan(Engine::new(Vec::new()), &[path.clone()], 3, &|_| {});
+        let scanned = scan(Engine::new(Vec::new()), &[path], 3, &|_| {});
         let file = &scanned.files[0];
         assert_eq!(file.records, 110_000 - 2);
         assert_eq!(file.skipped, 2);
