@@ -310,12 +310,95 @@ struct Orphans {
     ips: Vec<String>,
 }
 
+/// A federated sign-in as the join keeps it until the end. Every one is
+/// kept (an AD FS log later in the input may explain it), so it is kept
+/// small: names by their number in `Names`, a GUID id as a number. About
+/// a hundred bytes each, with its place in `signin_ids`, where the texts
+/// took about three hundred and fifty.
+#[derive(Debug)]
+struct SignIn {
+    user: u32,
+    upn: u32,
+    ip: u32,
+    time: i64,
+    id: SignInId,
+}
+
+/// Graph's sign-in ids are GUIDs, written in lower case; others are kept
+/// as they came.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum SignInId {
+    Guid(u128),
+    Text(Box<str>),
+}
+
+impl SignInId {
+    fn new(text: String) -> Self {
+        let b = text.as_bytes();
+        let canonical = b.len() == 36
+            && b.iter().enumerate().all(|(i, c)| match i {
+                8 | 13 | 18 | 23 => *c == b'-',
+                _ => c.is_ascii_digit() || (b'a'..=b'f').contains(c),
+            });
+        if canonical {
+            let digits = b.iter().filter(|c| **c != b'-');
+            let n = digits.fold(0u128, |n, c| {
+                (n << 4) | u128::from((*c as char).to_digit(16).unwrap_or(0))
+            });
+            return SignInId::Guid(n);
+        }
+        SignInId::Text(text.into_boxed_str())
+    }
+
+    fn text(&self) -> String {
+        match self {
+            SignInId::Guid(n) => {
+                let h = format!("{n:032x}");
+                format!(
+                    "{}-{}-{}-{}-{}",
+                    &h[..8],
+                    &h[8..12],
+                    &h[12..16],
+                    &h[16..20],
+                    &h[20..]
+                )
+            }
+            SignInId::Text(t) => t.to_string(),
+        }
+    }
+}
+
+/// Each distinct text once (users, names, addresses repeat across
+/// sign-ins), by number.
+#[derive(Debug, Default)]
+struct Names {
+    texts: Vec<String>,
+    numbers: std::collections::HashMap<String, u32, foldhash::fast::RandomState>,
+}
+
+impl Names {
+    fn number(&mut self, text: String) -> u32 {
+        if let Some(n) = self.numbers.get(&text) {
+            return *n;
+        }
+        let n = u32::try_from(self.texts.len()).unwrap_or(u32::MAX);
+        self.texts.push(text.clone());
+        self.numbers.insert(text, n);
+        n
+    }
+
+    fn text(&self, n: u32) -> &str {
+        self.texts.get(n as usize).map_or("", String::as_str)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Forged {
-    signins: Vec<(String, String, i64, String, String)>,
+    signins: Vec<SignIn>,
+    names: Names,
     /// Sign-in ids taken: overlapping exports hold the same sign-in twice,
     /// and a second copy must not look like a second, unissued token.
-    signin_ids: std::collections::HashSet<String>,
+    signin_ids: std::collections::HashSet<SignInId, foldhash::fast::RandomState>,
     /// Issuances (time, client addresses) by account.
     issued: BTreeMap<String, Vec<(i64, Vec<String>)>>,
     /// Times of every AD FS audit event, by server.
@@ -418,8 +501,16 @@ impl Forged {
                 id,
                 ip,
             } => {
+                let id = SignInId::new(id);
                 if self.signin_ids.insert(id.clone()) {
-                    self.signins.push((user, upn, time, id, ip));
+                    let signin = SignIn {
+                        user: self.names.number(user),
+                        upn: self.names.number(upn),
+                        ip: self.names.number(ip),
+                        time,
+                        id,
+                    };
+                    self.signins.push(signin);
                 }
             }
             Fact::Issuance {
@@ -456,7 +547,10 @@ impl Forged {
         let mut matched = vec![false; self.signins.len()];
         let mut by_user: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
         for (i, signin) in self.signins.iter().enumerate() {
-            by_user.entry(signin.0.as_str()).or_default().push(i);
+            by_user
+                .entry(self.names.text(signin.user))
+                .or_default()
+                .push(i);
         }
         for (user, mut signins) in by_user {
             let Some(issued) = self.issued.get(user) else {
@@ -465,13 +559,13 @@ impl Forged {
             let mut issued: Vec<&(i64, Vec<String>)> = issued.iter().collect();
             issued.sort_by_key(|(t, _)| *t);
             let mut used = vec![false; issued.len()];
-            signins.sort_by_key(|i| self.signins[*i].2);
+            signins.sort_by_key(|i| self.signins[*i].time);
             for same_address in [true, false] {
                 for &i in &signins {
                     if matched[i] {
                         continue;
                     }
-                    let (t, ip) = (self.signins[i].2, &self.signins[i].4);
+                    let (t, ip) = (self.signins[i].time, self.names.text(self.signins[i].ip));
                     let start = issued.partition_point(|(x, _)| *x < t - WITHIN_SECS);
                     let best = (start..issued.len())
                         .take_while(|j| issued[*j].0 <= t + WITHIN_SECS)
@@ -523,10 +617,16 @@ impl Forged {
         let mut orphans: BTreeMap<&str, Orphans> = BTreeMap::new();
         let mut outside = Vec::new();
         let mut in_gaps: BTreeMap<usize, u64> = BTreeMap::new();
-        for (i, (user, upn, time, id, ip)) in self.signins.iter().enumerate() {
+        for (i, signin) in self.signins.iter().enumerate() {
             if matched[i] {
                 continue;
             }
+            let (user, upn, ip) = (
+                self.names.text(signin.user),
+                self.names.text(signin.upn),
+                self.names.text(signin.ip),
+            );
+            let time = &signin.time;
             match coverage.judge(*time) {
                 Ok(()) => {}
                 Err(None) => {
@@ -538,8 +638,8 @@ impl Forged {
                     continue;
                 }
             }
-            let entry = orphans.entry(user.as_str()).or_insert_with(|| Orphans {
-                upn: upn.clone(),
+            let entry = orphans.entry(user).or_insert_with(|| Orphans {
+                upn: upn.to_owned(),
                 count: 0,
                 first: *time,
                 last: *time,
@@ -550,10 +650,11 @@ impl Forged {
             entry.first = entry.first.min(*time);
             entry.last = entry.last.max(*time);
             if entry.ids.len() < 50 {
-                entry.ids.push(id.clone());
+                entry.ids.push(signin.id.text());
             }
-            if !ip.is_empty() && !entry.ips.contains(ip) && entry.ips.len() < 10 {
-                entry.ips.push(ip.clone());
+            if !ip.is_empty() && !entry.ips.iter().any(|known| known == ip) && entry.ips.len() < 10
+            {
+                entry.ips.push(ip.to_owned());
             }
         }
         let servers: Vec<String> = coverage
@@ -718,6 +819,25 @@ fn uncovered_finding(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sign_in_ids_are_kept_as_numbers_and_written_back_as_they_came() {
+        for text in [
+            "6a1f3d2e-0b4c-4f5e-9a8b-7c6d5e4f3a2b",
+            "00000000-0000-0000-0000-000000000001",
+            "6A1F3D2E-0B4C-4F5E-9A8B-7C6D5E4F3A2B",
+            "line 12",
+            "",
+        ] {
+            let id = SignInId::new(text.to_owned());
+            assert_eq!(id.text(), text);
+            assert_eq!(
+                matches!(id, SignInId::Guid(_)),
+                text.len() == 36 && text == text.to_lowercase(),
+                "{text}"
+            );
+        }
+    }
 
     fn event(v: serde_json::Value) -> Event<'static> {
         Event::new(v, || "x".into()).unwrap()

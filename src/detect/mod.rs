@@ -204,7 +204,7 @@ impl Engine {
             let ready = &self.rules[*index];
             let rule = &ready.rule;
             let peak = group.peak(ready.window(), rule.distinct.is_some());
-            if peak < rule.threshold {
+            if peak.value < rule.threshold {
                 continue;
             }
             let mut entities: Vec<Entity> = group
@@ -292,7 +292,7 @@ pub(crate) fn absorb(
 ) {
     *tally.seen.entry(kind.name()).or_default() += 1;
     for (rule, hit) in observed.hits {
-        tally.state.add(rule, hit, rules[rule].needs_points());
+        tally.state.add(rule, hit, rules[rule].points());
     }
     for fact in observed.facts {
         tally.claims.add(fact);

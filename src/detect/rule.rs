@@ -50,7 +50,8 @@ pub struct Rule {
     pub threshold: usize,
     /// Count distinct values of this field instead of matches.
     pub distinct: Option<String>,
-    /// The threshold must be reached within this long (`1h`, `10m`).
+    /// The threshold must be reached within this long (`1h`, `10m`),
+    /// measured in twentieths (see `SLOTS_PER_WINDOW`).
     pub window: Option<String>,
     /// How the finding explains itself; `{count}`, `{distinct}`,
     /// `{window}` and `{FIELD}` (first value seen) are filled in.
@@ -356,9 +357,13 @@ impl Ready {
             .chain(self.rule.distinct.iter().map(String::as_str))
     }
 
-    /// Whether matches must be kept one by one (windows, distinct counts).
-    pub fn needs_points(&self) -> bool {
-        self.window.is_some() || self.rule.distinct.is_some()
+    /// How matches are kept beyond their count, when the rule needs more
+    /// (windows, distinct counts).
+    pub fn points(&self) -> Option<Points> {
+        (self.window.is_some() || self.rule.distinct.is_some()).then(|| Points {
+            slot_secs: self.window.map(|w| (w.as_secs() / SLOTS_PER_WINDOW).max(1)),
+            cap: self.rule.threshold.max(DISTINCT_CAP),
+        })
     }
 
     pub fn window(&self) -> Option<SignedDuration> {
@@ -417,6 +422,43 @@ pub struct Hit {
 /// How many event ids a finding lists as evidence (the count is exact).
 pub const MAX_EVIDENCE: usize = 200;
 
+/// Windows are measured in slots of a twentieth of their width, so a rule
+/// keeps counts per slot, not every match: memory follows the time the
+/// logs span, not how many records match. A window is read as the slots
+/// it touches, so it may reach back up to one slot further (a one-hour
+/// window counts up to 63 minutes); it never misses a burst.
+const SLOTS_PER_WINDOW: i64 = 20;
+
+/// Distinct values kept per slot: past this many in one slot the threshold
+/// is reached anyway, and the count shown is a floor.
+const DISTINCT_CAP: usize = 1000;
+
+/// How a rule's matches are kept besides their count.
+#[derive(Clone, Copy, Debug)]
+pub struct Points {
+    /// Seconds per slot, for a windowed rule.
+    slot_secs: Option<i64>,
+    /// Distinct values kept per slot.
+    cap: usize,
+}
+
+/// The matches that fell in one slot of time.
+#[derive(Clone, Debug, Default)]
+pub struct Slot {
+    count: usize,
+    distinct: BTreeSet<String>,
+    /// More distinct values came than were kept.
+    full: bool,
+}
+
+/// The most matches (or distinct values) seen together, and whether the
+/// figure is a floor (distinct values past the cap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peak {
+    pub value: usize,
+    pub at_least: bool,
+}
+
 /// The matches of one group.
 #[derive(Clone, Debug, Default)]
 pub struct Group {
@@ -427,12 +469,14 @@ pub struct Group {
     pub evidence: Vec<(Option<Timestamp>, String)>,
     /// Entity field → values seen.
     pub entities: BTreeMap<String, BTreeSet<String>>,
-    /// (time, distinct value) of each match, for windows and distinct counts.
-    pub points: Vec<(Option<Timestamp>, Option<String>)>,
+    /// Matches by slot of time (windowed rules), or all in slot 0.
+    slots: BTreeMap<i64, Slot>,
+    /// Matches with no time (a windowed rule cannot place them).
+    untimed: Slot,
 }
 
 impl Group {
-    pub fn add(&mut self, hit: Hit, points: bool) {
+    pub fn add(&mut self, hit: Hit, points: Option<Points>) {
         self.count += 1;
         if let Some(t) = hit.time {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
@@ -448,8 +492,22 @@ impl Group {
                 values.insert(value);
             }
         }
-        if points {
-            self.points.push((hit.time, hit.distinct));
+        let Some(points) = points else { return };
+        let slot = match (points.slot_secs, hit.time) {
+            (Some(width), Some(t)) => self
+                .slots
+                .entry(t.as_second().div_euclid(width))
+                .or_default(),
+            (Some(_), None) => &mut self.untimed,
+            (None, _) => self.slots.entry(0).or_default(),
+        };
+        slot.count += 1;
+        if let Some(value) = hit.distinct {
+            if slot.distinct.len() < points.cap {
+                slot.distinct.insert(value);
+            } else if !slot.distinct.contains(&value) {
+                slot.full = true;
+            }
         }
     }
 
@@ -474,35 +532,47 @@ impl Group {
 
     /// The most matches (or distinct values) inside any window of `window`;
     /// all of them when there is no window.
-    pub fn peak(&self, window: Option<SignedDuration>, distinct: bool) -> usize {
-        let measure = |points: &[&(Option<Timestamp>, Option<String>)]| -> usize {
-            if distinct {
-                points
-                    .iter()
-                    .filter_map(|(_, d)| d.as_deref())
-                    .collect::<BTreeSet<_>>()
-                    .len()
-            } else {
-                points.len()
+    pub fn peak(&self, window: Option<SignedDuration>, distinct: bool) -> Peak {
+        let measure = |slots: &mut dyn Iterator<Item = &Slot>| -> Peak {
+            if !distinct {
+                let value = slots.map(|s| s.count).sum();
+                return Peak {
+                    value,
+                    at_least: false,
+                };
+            }
+            let mut values: BTreeSet<&str> = BTreeSet::new();
+            let mut at_least = false;
+            for slot in slots {
+                values.extend(slot.distinct.iter().map(String::as_str));
+                at_least |= slot.full;
+            }
+            Peak {
+                value: values.len(),
+                at_least,
             }
         };
         let Some(window) = window else {
             if !distinct {
-                return self.count as usize;
+                return Peak {
+                    value: self.count as usize,
+                    at_least: false,
+                };
             }
-            return measure(&self.points.iter().collect::<Vec<_>>());
+            return measure(&mut self.slots.values().chain([&self.untimed]));
         };
-        let mut timed: Vec<&(Option<Timestamp>, Option<String>)> =
-            self.points.iter().filter(|(t, _)| t.is_some()).collect();
-        timed.sort_by_key(|(t, _)| *t);
-        let mut best = 0;
-        let mut start = 0;
-        for end in 0..timed.len() {
-            let end_time = timed[end].0.expect("timed");
-            while timed[start].0.expect("timed") < end_time - window {
-                start += 1;
+        let width = (window.as_secs() / SLOTS_PER_WINDOW).max(1);
+        // Every slot an exact window ending in slot `end` can touch.
+        let reach = (window.as_secs() + width - 1) / width;
+        let mut best = Peak {
+            value: 0,
+            at_least: false,
+        };
+        for end in self.slots.keys() {
+            let peak = measure(&mut self.slots.range(end - reach..=*end).map(|(_, s)| s));
+            if (peak.value, peak.at_least) > (best.value, best.at_least) {
+                best = peak;
             }
-            best = best.max(measure(&timed[start..=end]));
         }
         best
     }
@@ -515,10 +585,9 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
-    /// `points`: whether the rule needs each match's time and value
-    /// (windows, distinct counts); otherwise counts suffice and memory
-    /// stays flat however many events match.
-    pub fn add(&mut self, rule: usize, hit: Hit, points: bool) {
+    /// `points`: how the rule keeps its matches besides counting them
+    /// (`Ready::points`).
+    pub fn add(&mut self, rule: usize, hit: Hit, points: Option<Points>) {
         self.groups
             .entry((rule, hit.key.clone()))
             .or_default()
@@ -528,10 +597,15 @@ impl Aggregate {
 
 /// Fills `{count}`, `{distinct}`, `{window}` and `{field}` in a rule's
 /// explanation.
-pub fn explain(rule: &Ready, group: &Group, peak: usize) -> String {
+pub fn explain(rule: &Ready, group: &Group, peak: Peak) -> String {
     let mut text = rule.rule.explain.clone();
     text = text.replace("{count}", &group.count.to_string());
-    text = text.replace("{distinct}", &peak.to_string());
+    let distinct = if peak.at_least {
+        format!("{} or more", peak.value)
+    } else {
+        peak.value.to_string()
+    };
+    text = text.replace("{distinct}", &distinct);
     text = text.replace(
         "{window}",
         rule.rule.window.as_deref().unwrap_or("the data"),
@@ -599,6 +673,75 @@ mod tests {
         );
         let file: RuleFile = toml::from_str(&text).expect("rule parses");
         Ready::new(file.rule[0].clone()).expect("rule is valid")
+    }
+
+    fn spray() -> Ready {
+        ready(
+            "where = [{ field = \"status.errorCode\", op = \"eq\", value = 50126 }]\ngroup_by = [\"ipAddress\"]\ndistinct = \"userPrincipalName\"\nthreshold = 10\nwindow = \"1h\"",
+        )
+    }
+
+    fn hit(minute: i64, user: &str) -> Hit {
+        Hit {
+            key: "k".into(),
+            time: Some(Timestamp::from_second(1_790_000_000 + minute * 60).unwrap()),
+            id: format!("{minute}-{user}"),
+            distinct: Some(user.into()),
+            fields: BTreeMap::new(),
+        }
+    }
+
+    #[test]
+    fn a_window_is_measured_in_slots_and_never_misses_a_burst() {
+        let rule = spray();
+        let peak = |hits: Vec<Hit>| {
+            let mut group = Group::default();
+            for h in hits {
+                group.add(h, rule.points());
+            }
+            group.peak(rule.window(), true)
+        };
+        // Ten accounts inside the hour, in any order.
+        let burst: Vec<Hit> = (0..10)
+            .rev()
+            .map(|i| hit(i * 6, &format!("u{i}")))
+            .collect();
+        assert_eq!(peak(burst).value, 10);
+        // The same ten spread over five hours: at most three in any hour.
+        let spread: Vec<Hit> = (0..10).map(|i| hit(i * 30, &format!("u{i}"))).collect();
+        assert!(peak(spread).value <= 3);
+        // One account failing over and over is one account.
+        let one: Vec<Hit> = (0..500).map(|i| hit(i % 50, "same")).collect();
+        assert_eq!(peak(one).value, 1);
+    }
+
+    #[test]
+    fn matches_are_kept_per_slot_not_one_by_one() {
+        let rule = spray();
+        let mut group = Group::default();
+        // A day of failures every few seconds from twenty accounts.
+        for i in 0..100_000i64 {
+            let mut h = hit(0, &format!("u{}", i % 20));
+            h.time = Some(Timestamp::from_second(1_790_000_000 + i * 86_400 / 100_000).unwrap());
+            group.add(h, rule.points());
+        }
+        assert_eq!(group.count, 100_000);
+        // Three-minute slots: 480 in a day, each with its twenty names.
+        assert!(group.slots.len() <= 481, "{}", group.slots.len());
+        assert_eq!(group.peak(rule.window(), true).value, 20);
+        // Past the cap, the figure shown is a floor.
+        let mut wide = Group::default();
+        for i in 0..(DISTINCT_CAP + 5) {
+            wide.add(hit(1, &format!("u{i}")), rule.points());
+        }
+        let peak = wide.peak(rule.window(), true);
+        assert_eq!(
+            peak,
+            Peak {
+                value: DISTINCT_CAP,
+                at_least: true
+            }
+        );
     }
 
     #[test]
