@@ -120,19 +120,26 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
         return None;
     }
     let v = &event.value;
-    let says = |text: &str| {
-        [
-            "status.additionalDetails",
-            "authenticationDetails.authenticationStepResultDetail",
-        ]
-        .iter()
-        .any(|path| {
-            super::event::any_at(v, path, &mut |x| {
-                x.as_str().is_some_and(|s| s.contains(text))
-            })
-        })
-    };
-    if !says(CLAIM) {
+    // Whether the sign-in says it took a factor as a claim, and an MFA one;
+    // one look at each text (this runs on every sign-in).
+    static FINDERS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 2]> =
+        std::sync::LazyLock::new(|| {
+            [CLAIM, crate::model::signin::MFA_BY_CLAIM].map(memchr::memmem::Finder::new)
+        });
+    let (mut claim, mut mfa) = (false, false);
+    for path in [
+        "status.additionalDetails",
+        "authenticationDetails.authenticationStepResultDetail",
+    ] {
+        super::event::any_at(v, path, &mut |x| {
+            if let Some(text) = x.as_str() {
+                claim |= FINDERS[0].find(text.as_bytes()).is_some();
+                mfa |= FINDERS[1].find(text.as_bytes()).is_some();
+            }
+            claim && mfa
+        });
+    }
+    if !claim {
         return service_principal_fact(event);
     }
     let user = text_at(v, "userPrincipalName")?.to_lowercase();
@@ -150,7 +157,7 @@ pub fn claim_fact(event: &Event) -> Option<ClaimFact> {
         ip,
         time: event.time?,
         id: event.id.clone(),
-        mfa: says(crate::model::signin::MFA_BY_CLAIM),
+        mfa,
     })
 }
 

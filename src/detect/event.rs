@@ -152,6 +152,23 @@ pub fn any_at<'v, 'a>(
     }
 }
 
+/// `any_at` with the path already cut at its dots (for what runs on every
+/// record, such as rule conditions).
+pub fn any_in<'v, 'a>(
+    value: &'v Json<'a>,
+    path: &[String],
+    test: &mut dyn FnMut(&'v Json<'a>) -> bool,
+) -> bool {
+    match (value, path.split_first()) {
+        (Json::Array(items), _) => items.iter().any(|item| any_in(item, path, test)),
+        (_, None) => test(value),
+        (Json::Object(map), Some((head, rest))) => {
+            map.get(head).is_some_and(|next| any_in(next, rest, test))
+        }
+        _ => false,
+    }
+}
+
 /// The first text at `path` (numbers and booleans as text).
 pub fn text_at(value: &Json, path: &str) -> Option<String> {
     let mut text = None;

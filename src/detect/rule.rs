@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::json::Json;
 
-use super::event::{Event, Kind, any_at, text_at};
+use super::event::{Event, Kind, any_in, text_at};
 use crate::model::Severity;
 
 #[derive(Clone, Debug, Deserialize)]
@@ -120,6 +120,8 @@ fn as_number(v: &Json) -> Option<f64> {
 #[derive(Clone, Debug)]
 struct Compiled {
     field: String,
+    /// `field` cut at its dots.
+    path: Vec<String>,
     op: Op,
     texts: Vec<String>,
     /// The texts that are integers as JSON writes them (error codes),
@@ -167,6 +169,7 @@ impl Compiled {
             .collect();
         Ok(Self {
             field: c.field.clone(),
+            path: c.field.split('.').map(str::to_owned).collect(),
             op: c.op,
             texts,
             integers,
@@ -177,7 +180,7 @@ impl Compiled {
     fn holds(&self, event: &Json) -> bool {
         // Whether some value at the field passes `test` (no list built:
         // this runs for every rule on every record).
-        let any = |test: &dyn Fn(&Json) -> bool| any_at(event, &self.field, &mut |v| test(v));
+        let any = |test: &dyn Fn(&Json) -> bool| any_in(event, &self.path, &mut |v| test(v));
         let present = |v: &Json| !v.is_null() && v.as_str() != Some("");
         // Needles are lower-cased once; texts are compared without copies.
         let equal = |v: &Json| match v {

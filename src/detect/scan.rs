@@ -36,11 +36,26 @@ impl<T> Recycled<T> {
 
     fn give(&self, mut vector: Vec<T>) {
         vector.clear();
+        self.keep(vector);
+    }
+
+    fn keep(&self, vector: Vec<T>) {
         let mut kept = self.0.lock().unwrap_or_else(|p| p.into_inner());
         // As many as can be in flight; more would only hold memory.
         if kept.len() < 16 {
             kept.push(vector);
         }
+    }
+}
+
+impl Recycled<u8> {
+    /// Takes back a chunk's text at its full capacity (the bytes past what
+    /// was read are zeroed, which costs only the slack): a block can then
+    /// be read straight into it with `Read::read`, which wants bytes that
+    /// are already set.
+    fn give_text(&self, mut text: Vec<u8>) {
+        text.resize(text.capacity(), 0);
+        self.keep(text);
     }
 }
 
@@ -134,7 +149,7 @@ fn work(
             // their readers look at (`Prefilter::record`), other shapes by
             // their whole text (`Prefilter::line`); and not at all where
             // nearly every record is read anyway (each check costs time).
-            let sample: Vec<&[u8]> = lines(&text).take(64).collect();
+            let sample: Vec<&[u8]> = lines(&text).take(32).collect();
             let mode = Mode::of(&sample, prefilter, needed);
             let mut n_lines = 0;
             for (i, line) in lines(&text).enumerate() {
@@ -211,7 +226,7 @@ fn work(
             }
             counted.lines = Some(n_lines);
             drop(counted);
-            pools.text.give(text);
+            pools.text.give_text(text);
         }
         Work::Values { file, values } => {
             done.file = file;
@@ -588,37 +603,50 @@ impl Reader<'_, '_> {
         let mut ended = false;
         while !ended {
             // A line longer than a chunk stays in `carry`, read on into.
-            let mut text = if carry.len() >= CHUNK_BYTES / 2 {
-                std::mem::take(&mut carry)
+            let (mut text, before) = if carry.len() >= CHUNK_BYTES / 2 {
+                let before = carry.len();
+                (std::mem::take(&mut carry), before)
             } else {
                 let mut text = self.buffers.take(CHUNK_BYTES + (64 << 10));
-                text.extend_from_slice(&carry);
+                text.resize(text.len().max(carry.len()), 0);
+                text[..carry.len()].copy_from_slice(&carry);
+                let before = carry.len();
                 carry.clear();
-                text
+                (text, before)
             };
             // Doubling what a long line has so far keeps reading it linear.
-            let enough = CHUNK_BYTES.max(text.len() * 2);
-            // Straight into the chunk: no copy through the reader's buffer.
-            let (before, want) = (text.len(), enough - text.len());
-            let read = std::io::Read::read_to_end(
-                &mut std::io::Read::take(&mut *reader, want as u64),
-                &mut text,
-            );
-            self.summary.bytes += (text.len() - before) as u64;
-            match read {
-                // Short of what was asked: the stream has ended.
-                Ok(n) => ended = n < want,
-                Err(e) => {
-                    let lines = memchr::memchr_iter(b'\n', &text).count() as u64;
-                    let before = starts.first_line(starts.chunks());
-                    self.summary.skipped += 1;
-                    self.summary.skips.push(format!(
-                        "{}:{}: read failed ({e}); the rest of the file is not read",
-                        self.summary.path.display(),
-                        at(before + lines)
-                    ));
-                    ended = true;
+            let enough = CHUNK_BYTES.max(before * 2);
+            // Reads of a whole block go straight into the chunk, past the
+            // reader's own buffer (smaller reads would be copied through it).
+            text.resize(text.len().max(enough), 0);
+            let mut filled = before;
+            let read = loop {
+                if filled == enough {
+                    break Ok(());
                 }
+                match std::io::Read::read(&mut *reader, &mut text[filled..enough]) {
+                    Ok(0) => {
+                        // The stream has ended.
+                        ended = true;
+                        break Ok(());
+                    }
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                    Err(e) => break Err(e),
+                }
+            };
+            text.truncate(filled);
+            self.summary.bytes += (filled - before) as u64;
+            if let Err(e) = read {
+                let lines = memchr::memchr_iter(b'\n', &text).count() as u64;
+                let before = starts.first_line(starts.chunks());
+                self.summary.skipped += 1;
+                self.summary.skips.push(format!(
+                    "{}:{}: read failed ({e}); the rest of the file is not read",
+                    self.summary.path.display(),
+                    at(before + lines)
+                ));
+                ended = true;
             }
             // Whole lines go now; the cut one waits for the next block.
             // (What came before this read holds no newline.)
