@@ -15,6 +15,7 @@
 //! does not depend on the order events arrive in.
 
 use super::json::Json;
+use super::record_id::RecordId;
 use std::collections::{BTreeSet, HashMap};
 
 use jiff::{SignedDuration, Timestamp};
@@ -26,7 +27,9 @@ use crate::model::Severity;
 /// How long a user's claims must have been seen before a new network
 /// counts as new.
 const BASELINE: SignedDuration = SignedDuration::from_hours(7 * 24);
-const MAX_EVIDENCE: usize = 200;
+/// Sign-in ids a finding lists (its count is exact). Kept per subject and
+/// network, this is most of a baseline's memory.
+const MAX_EVIDENCE: usize = 50;
 
 /// A factor taken from the token rather than checked by Entra ID: MFA
 /// from a federation server (`MFA requirement …`), or the first factor
@@ -205,7 +208,8 @@ struct Network {
     count: u64,
     /// Of `count`, the sign-ins whose claim was MFA.
     mfa: u64,
-    evidence: Vec<(Timestamp, String)>,
+    /// (not MFA, time, id): MFA claims first, then the earliest.
+    evidence: Vec<(bool, Timestamp, RecordId)>,
     ips: BTreeSet<String>,
 }
 
@@ -231,9 +235,12 @@ impl ClaimBaseline {
         net.mfa += u64::from(fact.mfa);
         net.first = Some(net.first.map_or(fact.time, |f| f.min(fact.time)));
         net.last = Some(net.last.map_or(fact.time, |l| l.max(fact.time)));
-        net.evidence.push((fact.time, fact.id));
-        if net.evidence.len() >= 2 * MAX_EVIDENCE {
-            net.evidence.sort();
+        net.evidence
+            .push((!fact.mfa, fact.time, RecordId::new(fact.id)));
+        // The first MAX_EVIDENCE in order, with a little slack so the
+        // cut is not made on every push.
+        if net.evidence.len() > MAX_EVIDENCE + MAX_EVIDENCE / 4 {
+            net.evidence.select_nth_unstable(MAX_EVIDENCE - 1);
             net.evidence.truncate(MAX_EVIDENCE);
         }
         // The first 20 in order, whichever order the workers hand them in.
@@ -381,7 +388,7 @@ impl ClaimBaseline {
                     evidence: evidence
                         .into_iter()
                         .take(MAX_EVIDENCE)
-                        .map(|(_, id)| id)
+                        .map(|(_, _, id)| id.text())
                         .collect(),
                     count: net.count,
                     first_seen: Some(iso(first)),

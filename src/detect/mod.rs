@@ -16,11 +16,13 @@ pub mod krbtgt;
 pub mod lazy;
 pub mod posture;
 pub mod prefilter;
+pub mod record_id;
 pub mod report;
 pub mod rule;
 pub mod scan;
 pub mod sightings;
 pub mod sigma;
+pub mod spill;
 
 use std::collections::BTreeMap;
 

@@ -489,10 +489,15 @@ impl Group {
         if self.evidence.len() >= 2 * MAX_EVIDENCE {
             self.trim_evidence();
         }
+        // The first 50 values in order, whichever order the workers hand
+        // matches in: the same input names the same values.
         for (field, value) in hit.fields {
             let values = self.entities.entry(field).or_default();
-            if values.len() < 50 {
+            if values.len() < 50 || values.last().is_some_and(|last| value < *last) {
                 values.insert(value);
+                if values.len() > 50 {
+                    values.pop_last();
+                }
             }
         }
         let Some(points) = points else { return };
