@@ -28,10 +28,24 @@ use crate::model::Severity;
 /// between the AD FS farm and Entra ID included).
 const WITHIN_SECS: i64 = 10 * 60;
 
-/// A server silent this long while the rest of the farm issued at least
-/// `BUSY_FARM` tokens has lost events (or was out of the farm).
+/// A server silent this long while the rest of the farm logged at least
+/// `busy_farm` events has lost events (or was out of the farm).
 const SILENCE_SECS: i64 = 30 * 60;
 const BUSY_FARM: usize = 10;
+
+/// How many events the rest of a farm of `servers` must log while one
+/// server is silent before the silence counts as a gap: enough that a
+/// load balancer sending none of them to that server by chance is below
+/// one in a million. (Ten, for two servers, happened by chance about once
+/// a month of logs: one in a thousand per quiet half hour.)
+fn busy_farm(servers: usize) -> usize {
+    if servers < 2 {
+        return BUSY_FARM;
+    }
+    let share = 1.0 / servers as f64;
+    let needed = (1e-6f64).ln() / (1.0 - share).ln();
+    BUSY_FARM.max(needed.ceil() as usize)
+}
 
 /// Texts every record the join reads contains (for the scan's prefilter).
 pub const READS: super::prefilter::Reads = &[
@@ -484,6 +498,7 @@ impl Coverage {
         let count = |from: i64, to: i64| {
             all.partition_point(|t| *t < to) - all.partition_point(|t| *t <= from)
         };
+        let busy = busy_farm(logged.len());
         let mut spans = BTreeMap::new();
         let mut gaps = Vec::new();
         for (server, times) in logged {
@@ -495,7 +510,7 @@ impl Coverage {
             spans.insert(server.clone(), (*first, *last));
             for pair in times.windows(2) {
                 let (a, b) = (pair[0], pair[1]);
-                if b - a > SILENCE_SECS && count(a, b) >= BUSY_FARM {
+                if b - a > SILENCE_SECS && count(a, b) >= busy {
                     gaps.push(Gap {
                         server: server.clone(),
                         from: a,
@@ -1171,6 +1186,16 @@ mod tests {
             .map(|f| f.count)
             .sum();
         assert_eq!(forged, (n as u64).div_ceil(4), "each unissued sign-in once");
+    }
+
+    #[test]
+    fn a_silence_is_a_gap_only_when_chance_cannot_explain_it() {
+        assert_eq!(busy_farm(1), BUSY_FARM);
+        // Two servers: twenty tokens all sent elsewhere is one in a million.
+        assert_eq!(busy_farm(2), 20);
+        assert!(0.5f64.powi(busy_farm(2) as i32) < 1e-6);
+        assert!((2.0f64 / 3.0).powi(busy_farm(3) as i32) < 1e-6);
+        assert!(busy_farm(4) > busy_farm(3));
     }
 
     #[test]

@@ -70,10 +70,7 @@ enum Work {
         file: usize,
         /// The archive member the lines are from.
         entry: Option<String>,
-        /// Where the stream's chunks start, and which chunk this is.
-        starts: Arc<LineStarts>,
-        chunk: usize,
-        text: Vec<u8>,
+        text: ChunkText,
     },
     Values {
         file: usize,
@@ -124,21 +121,14 @@ fn work(
         Work::Lines {
             file,
             entry,
-            starts,
-            chunk,
-            text,
+            text: mut chunk,
         } => {
             done.file = file;
-            // Whatever happens below, the chunks after this learn its length.
-            let mut counted = Counted {
-                starts: &starts,
-                chunk,
-                text: &text,
-                lines: None,
-            };
+            let (starts, index) = (chunk.starts.clone(), chunk.index);
+            let text = &chunk.text;
             let first_line = std::cell::OnceCell::new();
             let at = |i: usize| {
-                let number = *first_line.get_or_init(|| starts.first_line(chunk)) + i as u64;
+                let number = *first_line.get_or_init(|| starts.first_line(index)) + i as u64;
                 match &entry {
                     Some(name) => format!("{name}:{number}"),
                     None => number.to_string(),
@@ -149,10 +139,10 @@ fn work(
             // their readers look at (`Prefilter::record`), other shapes by
             // their whole text (`Prefilter::line`); and not at all where
             // nearly every record is read anyway (each check costs time).
-            let sample: Vec<&[u8]> = lines(&text).take(32).collect();
+            let sample: Vec<&[u8]> = lines(text).take(32).collect();
             let mode = Mode::of(&sample, prefilter, needed);
             let mut n_lines = 0;
-            for (i, line) in lines(&text).enumerate() {
+            for (i, line) in lines(text).enumerate() {
                 n_lines = i as u64 + 1;
                 let trimmed = line.trim_ascii();
                 let trimmed = trimmed.strip_prefix(b"\xef\xbb\xbf").unwrap_or(trimmed);
@@ -224,9 +214,8 @@ fn work(
                     Err(reason) => done.skips.push((at(i), reason)),
                 }
             }
-            counted.lines = Some(n_lines);
-            drop(counted);
-            pools.text.give_text(text);
+            chunk.lines = Some(n_lines);
+            pools.text.give_text(std::mem::take(&mut chunk.text));
         }
         Work::Values { file, values } => {
             done.file = file;
@@ -299,21 +288,22 @@ impl LineStarts {
     }
 }
 
-/// Says how many lines a chunk has when dropped: counted as the worker
-/// went, or (if it stopped early) counted here, so no one waits forever.
-struct Counted<'a> {
-    starts: &'a LineStarts,
-    chunk: usize,
-    text: &'a [u8],
+/// A chunk's text, which says how many lines it has when dropped: as the
+/// worker counted them going through, or (dropped unread, or the worker
+/// stopped early) counted then, so no one waits for it forever.
+struct ChunkText {
+    starts: Arc<LineStarts>,
+    index: usize,
+    text: Vec<u8>,
     lines: Option<u64>,
 }
 
-impl Drop for Counted<'_> {
+impl Drop for ChunkText {
     fn drop(&mut self) {
         let lines = self
             .lines
-            .unwrap_or_else(|| lines(self.text).count() as u64);
-        self.starts.lock()[self.chunk] = Some(lines);
+            .unwrap_or_else(|| lines(&self.text).count() as u64);
+        self.starts.lock()[self.index] = Some(lines);
         self.starts.counted.notify_all();
     }
 }
@@ -674,9 +664,12 @@ impl Reader<'_, '_> {
             let item = Work::Lines {
                 file: self.index,
                 entry: entry.map(str::to_owned),
-                chunk: starts.add_chunk(),
-                starts: starts.clone(),
-                text,
+                text: ChunkText {
+                    index: starts.add_chunk(),
+                    starts: starts.clone(),
+                    text,
+                    lines: None,
+                },
             };
             if self.work.send(item).is_err() {
                 break;
