@@ -459,12 +459,12 @@ pub fn scan(
         collector.join().expect("the collector does not panic")
     });
     let mut unknown_total = 0;
-    for (summary, (records, skips, unknown)) in files.iter_mut().zip(counts) {
-        summary.records += records;
-        unknown_total += unknown;
-        for (line, reason) in skips {
-            summary.skipped += 1;
-            if summary.skips.len() < 5 {
+    for (summary, counts) in files.iter_mut().zip(counts) {
+        summary.records += counts.records;
+        unknown_total += counts.unknown;
+        summary.skipped += counts.skipped;
+        for (_, line, reason) in counts.first_skips {
+            if summary.skips.len() < SKIPS_SHOWN {
                 summary
                     .skips
                     .push(format!("{}:{line}: {reason}", summary.path.display()));
@@ -484,7 +484,34 @@ pub fn scan(
     }
 }
 
-type Counts = Vec<(u64, Vec<(String, String)>, u64)>;
+/// Skipped records named per file (all are counted).
+const SKIPS_SHOWN: usize = 5;
+
+/// What the workers counted of one file.
+#[derive(Clone, Default)]
+struct Counts {
+    records: u64,
+    unknown: u64,
+    skipped: u64,
+    /// The first skipped records in the file, whichever worker found
+    /// them first: (where, as a sortable key; where; why).
+    first_skips: Vec<((String, u64), String, String)>,
+}
+
+impl Counts {
+    fn skip(&mut self, place: String, reason: String) {
+        self.skipped += 1;
+        // "12" or "member.json:12": by member, then by line.
+        let (prefix, number) = match place.rsplit_once(':') {
+            Some((prefix, n)) => (prefix, n),
+            None => ("", place.as_str()),
+        };
+        let key = (prefix.to_owned(), number.parse().unwrap_or(u64::MAX));
+        self.first_skips.push((key, place, reason));
+        self.first_skips.sort();
+        self.first_skips.truncate(SKIPS_SHOWN);
+    }
+}
 
 fn collect(
     rules: &[Ready],
@@ -493,13 +520,15 @@ fn collect(
     mut tally: Tally,
     n_files: usize,
     recycled: &Recycled<(Kind, super::Observed)>,
-) -> (Tally, Counts) {
-    let mut counts: Counts = vec![(0, Vec::new(), 0); n_files];
+) -> (Tally, Vec<Counts>) {
+    let mut counts = vec![Counts::default(); n_files];
     for done in rx {
         let entry = &mut counts[done.file];
-        entry.0 += done.records;
-        entry.2 += done.unknown;
-        entry.1.extend(done.skips);
+        entry.records += done.records;
+        entry.unknown += done.unknown;
+        for (place, reason) in done.skips {
+            entry.skip(place, reason);
+        }
         for kind in done.passed {
             *tally.seen.entry(kind.name()).or_default() += 1;
         }
@@ -754,7 +783,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.ndjson");
         let mut text = String::new();
-        let broken = [70_001, 100_000];
+        let broken = [3, 70_001, 100_000, 100_001, 104_000, 109_999, 110_000];
         for n in 1..=110_000u32 {
             if broken.contains(&n) {
                 text.push_str("{\"id\": broken\n");
@@ -768,14 +797,19 @@ mod tests {
         std::fs::write(&path, text).unwrap();
         let scanned = scan(Engine::new(Vec::new()), &[path], 3, &|_| {});
         let file = &scanned.files[0];
-        assert_eq!(file.records, 110_000 - 2);
-        assert_eq!(file.skipped, 2);
-        let mut named: Vec<&str> = file
+        assert_eq!(file.records, 110_000 - broken.len() as u64);
+        assert_eq!(file.skipped, broken.len() as u64);
+        // The first five in the file, in its order.
+        let named: Vec<&str> = file
             .skips
             .iter()
             .map(|s| s.split(':').nth(1).unwrap())
             .collect();
-        named.sort();
-        assert_eq!(named, ["100000", "70001"], "{:?}", file.skips);
+        assert_eq!(
+            named,
+            ["3", "70001", "100000", "100001", "104000"],
+            "{:?}",
+            file.skips
+        );
     }
 }
