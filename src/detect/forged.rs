@@ -1136,8 +1136,9 @@ mod tests {
                 id: id.clone(),
                 ip: format!("198.51.100.{}", i % 200),
             });
-            // Every fourth sign-in has no issuance (301 users: each has some); one in a hundred is
-            // read twice, the copy far later in the input.
+            // Every fourth sign-in has no issuance (301 users: each has
+            // some); one in a hundred is read twice, the copy far later
+            // in the input.
             if i % 4 != 0 {
                 facts.push(Fact::Issuance {
                     user,

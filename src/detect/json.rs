@@ -43,14 +43,6 @@ impl<'a> Object<'a> {
         self.get(key).is_some()
     }
 
-    /// Adds a field, or replaces the value of one already there.
-    pub fn insert(&mut self, key: Cow<'a, str>, value: Json<'a>) {
-        match self.0.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, old)) => *old = value,
-            None => self.0.push((key, value)),
-        }
-    }
-
     /// Adds a field without looking for one of the same name: for parsers
     /// (lookups take the last of a repeated key).
     pub fn push(&mut self, key: Cow<'a, str>, value: Json<'a>) {
@@ -69,12 +61,8 @@ impl<'a> Object<'a> {
         self.0.iter().map(|(_, v)| v)
     }
 
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 
@@ -135,10 +123,6 @@ impl<'a> Json<'a> {
 
     pub fn is_null(&self) -> bool {
         matches!(self, Json::Null)
-    }
-
-    pub fn is_string(&self) -> bool {
-        matches!(self, Json::String(_))
     }
 
     /// The value at a JSON Pointer (RFC 6901), such as `/status/errorCode`.

@@ -133,8 +133,10 @@ struct Compiled {
 impl Compiled {
     fn new(c: &Condition) -> Result<Self, String> {
         let mut texts: Vec<String> = Vec::new();
-        let items: Vec<&Value> = match &c.value {
-            Some(Value::Array(items)) => items.iter().collect(),
+        // As records are read, so that values compare the same way.
+        let value = c.value.clone().map(Json::from);
+        let items: Vec<&Json> = match &value {
+            Some(Json::Array(items)) => items.iter().collect(),
             Some(v) => vec![v],
             None => Vec::new(),
         };
@@ -149,17 +151,14 @@ impl Compiled {
                         })?;
                     texts.extend(named.iter().map(|t| t.to_lowercase()));
                 }
-                None => texts.extend(as_text(&Json::from(item.clone()))),
+                None => texts.extend(as_text(item)),
             }
         }
         let needs_value = !matches!(c.op, Op::Exists | Op::Missing);
         if needs_value && texts.is_empty() {
             return Err(format!("condition on {} needs a value", c.field));
         }
-        let number = c
-            .value
-            .as_ref()
-            .and_then(|v| as_number(&Json::from(v.clone())));
+        let number = value.as_ref().and_then(as_number);
         if matches!(c.op, Op::Gt | Op::Lt) && number.is_none() {
             return Err(format!("condition on {} compares with a number", c.field));
         }
@@ -456,7 +455,7 @@ pub struct Slot {
 
 /// The most matches (or distinct values) seen together, and whether the
 /// figure is a floor (distinct values past the cap).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Peak {
     pub value: usize,
     pub at_least: bool,
@@ -577,10 +576,9 @@ impl Group {
             at_least: false,
         };
         for end in self.slots.keys() {
-            let peak = measure(&mut self.slots.range(end - reach..=*end).map(|(_, s)| s));
-            if (peak.value, peak.at_least) > (best.value, best.at_least) {
-                best = peak;
-            }
+            best = best.max(measure(
+                &mut self.slots.range(end - reach..=*end).map(|(_, s)| s),
+            ));
         }
         best
     }

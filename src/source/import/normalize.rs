@@ -52,14 +52,8 @@ pub const READ_WHOLE: &[&str] = &[
     "Timestamp",
 ];
 
-/// Whether a skimmed record is of a shape that must be read whole.
-pub fn read_whole(value: &Value) -> bool {
-    value
-        .as_object()
-        .is_some_and(|map| read_whole_keys(|k| map.contains_key(k)))
-}
-
-/// `read_whole` by whether the record has each top-level key.
+/// Whether a skimmed record is of a shape that must be read whole, by
+/// whether it has each top-level key.
 pub fn read_whole_keys(has: impl Fn(&str) -> bool) -> bool {
     READ_WHOLE.iter().any(|k| has(k))
 }
