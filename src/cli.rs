@@ -102,6 +102,10 @@ pub struct DemoArgs {
     /// Playback speed of the live part of the scenario.
     #[arg(long)]
     pub speed: Option<f64>,
+    /// Lay the emulated story out as if it were this moment (RFC 3339)
+    /// instead of now.
+    #[arg(long, value_name = "TS", env = "WARROOM_EMULATOR_NOW")]
+    pub now: Option<jiff::Timestamp>,
     /// Keep notes and triage in this case instead of a throwaway one
     /// (`WARROOM_CASE` is not read here: demo data stays out of real cases
     /// unless asked for by name).
@@ -143,6 +147,11 @@ pub struct EmulatorArgs {
     /// Days of history, ending now.
     #[arg(long, value_name = "N", default_value_t = crate::emulator::DEFAULT_DAYS)]
     pub days: u32,
+    /// Lay the story out as if it were this moment (RFC 3339, e.g.
+    /// 2026-12-06T16:00:00Z) instead of now: a seed then gives the same
+    /// tenant whatever the hour it is run at.
+    #[arg(long, value_name = "TS", env = "WARROOM_EMULATOR_NOW")]
+    pub now: Option<jiff::Timestamp>,
     /// Keep new sign-ins and audits arriving in real time.
     #[arg(long)]
     pub live: bool,

@@ -573,7 +573,10 @@ fn emulator(args: &EmulatorArgs) -> anyhow::Result<u8> {
         seed: args.seed,
         signins: args.signins,
         days: args.days.max(1),
-        end_ms: jiff::Timestamp::now().as_millisecond(),
+        end_ms: args
+            .now
+            .unwrap_or_else(jiff::Timestamp::now)
+            .as_millisecond(),
     };
     let faults = match args
         .faults

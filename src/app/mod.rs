@@ -251,7 +251,10 @@ pub fn demo(
         seed: args.seed.unwrap_or(7),
         signins: 5_000,
         days: 7,
-        end_ms: jiff::Timestamp::now().as_millisecond(),
+        end_ms: args
+            .now
+            .unwrap_or_else(jiff::Timestamp::now)
+            .as_millisecond(),
     };
     let options = emulator::Options {
         seed: spec.seed,

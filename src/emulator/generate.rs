@@ -1097,6 +1097,10 @@ impl NoiseModel {
                 let legacy = interactive && rng.u16(..1000) < 4;
                 let error = if interactive {
                     match rng.u16(..1000) {
+                        // A federated user's password is checked by AD FS,
+                        // which logs the failure; Entra ID sees nothing
+                        // until the user gets it right (see `onprem`).
+                        0..30 if federated && !legacy => 0,
                         0..30 => 50126,
                         30..50 => 50074,
                         50..55 => 500121,

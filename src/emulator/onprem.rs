@@ -4,7 +4,9 @@
 //! same seed.
 //!
 //! - Every genuine federated interactive sign-in has its AD FS token
-//!   issuance (1200) on one of two farm servers; forged ones have none.
+//!   issuance (1200) on one of two farm servers; forged ones have none. A
+//!   few users first mistype their password: AD FS logs that (1203), and
+//!   Entra ID, which never saw the password, logs nothing.
 //!   ADFS01's Security log is written as Windows event XML (what
 //!   `wevtutil qe /f:xml` gives), with a three-hour stretch of records lost
 //!   (their record numbers missing); ADFS02's as Log Analytics
@@ -81,14 +83,20 @@ pub fn export(tenant: &Tenant, dir: &Path) -> std::io::Result<Written> {
         {
             continue;
         }
-        let event = issuance(tenant, r);
-        if mix(r.key).is_multiple_of(2) {
-            farm1.push(event);
+        let farm = if mix(r.key).is_multiple_of(2) {
+            &mut farm1
         } else {
-            farm2.push(event);
+            &mut farm2
+        };
+        if r.error == 0 && mistyped_first(r) {
+            farm.push(password_failure(tenant, r));
         }
+        farm.push(issuance(tenant, r));
     }
-    let issuances = farm1.len() + farm2.len();
+    // A log's records are numbered in the order they were written.
+    farm1.sort_by_key(|e| e.time_ms);
+    farm2.sort_by_key(|e| e.time_ms);
+    let issuances = farm1.iter().chain(&farm2).filter(|e| e.id == 1200).count();
     let gap = gap_window(&farm2, &farm1, tenant);
     let mut files = Vec::new();
     files.push(write_xml(dir, "ADFS01-Security.xml", &farm1, gap)?);
@@ -118,6 +126,51 @@ pub fn export(tenant: &Tenant, dir: &Path) -> std::io::Result<Written> {
 
 /// AD FS's record of the token behind a sign-in, a few seconds before it.
 fn issuance(tenant: &Tenant, r: &SignIn) -> WinEvent {
+    let time_ms = r.time_ms - 1_500 - (mix(r.key ^ 0x1200) % 20_000) as i64;
+    adfs_audit(
+        tenant,
+        r,
+        1200,
+        time_ms,
+        ("AppTokenAudit", "AppToken", "Success", "None"),
+    )
+}
+
+/// Whether the user behind a successful federated sign-in first typed a
+/// wrong password at AD FS (three in a hundred, as for cloud users).
+fn mistyped_first(r: &SignIn) -> bool {
+    mix(r.key ^ 0x1203) % 1000 < 30
+}
+
+/// AD FS's record of a wrong password (1203) half a minute to two minutes
+/// before the sign-in that then succeeded. Entra ID logs nothing of it: the
+/// password never reached it.
+fn password_failure(tenant: &Tenant, r: &SignIn) -> WinEvent {
+    let time_ms = r.time_ms - 30_000 - (mix(r.key ^ 0x1203) % 90_000) as i64;
+    adfs_audit(
+        tenant,
+        r,
+        1203,
+        time_ms,
+        (
+            "FreshCredentialAudit",
+            "FreshCredentials",
+            "Failure",
+            "CredentialValidationError",
+        ),
+    )
+}
+
+/// An AD FS audit (`AuditBase` XML as the event's second data item) of a
+/// request for Microsoft Online by the sign-in's user, from its address
+/// and browser: (audit type name, audit type, result, failure type).
+fn adfs_audit(
+    tenant: &Tenant,
+    r: &SignIn,
+    id: u32,
+    time_ms: i64,
+    (kind, audit_type, result, failure): (&str, &str, &str, &str),
+) -> WinEvent {
     let tables = &tenant.signins.tables;
     let who = &tables.principals[r.principal as usize];
     let account = who.upn.split('@').next().unwrap_or(&who.upn);
@@ -126,13 +179,12 @@ fn issuance(tenant: &Tenant, r: &SignIn) -> WinEvent {
         .agents
         .get(usize::from(r.agent))
         .map_or("", String::as_str);
-    let time_ms = r.time_ms - 1_500 - (mix(r.key ^ 0x1200) % 20_000) as i64;
     let mut audit = String::new();
     let _ = write!(
         audit,
         "<?xml version=\"1.0\" encoding=\"utf-16\"?><AuditBase xmlns:xsd=\"http://www.w3.org/2001/XMLSchema\" \
-         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"AppTokenAudit\">\
-         <AuditType>AppToken</AuditType><AuditResult>Success</AuditResult><FailureType>None</FailureType>\
+         xmlns:xsi=\"http://www.w3.org/2001/XMLSchema-instance\" xsi:type=\"{kind}\">\
+         <AuditType>{audit_type}</AuditType><AuditResult>{result}</AuditResult><FailureType>{failure}</FailureType>\
          <ErrorCode>N/A</ErrorCode><ContextComponents><Component xsi:type=\"ResourceAuditComponent\">\
          <RelyingParty>urn:federation:MicrosoftOnline</RelyingParty><ClaimsProvider>AD AUTHORITY</ClaimsProvider>\
          <UserId>{NETBIOS}\\{}</UserId></Component><Component xsi:type=\"AuthNAuditComponent\">\
@@ -153,7 +205,7 @@ fn issuance(tenant: &Tenant, r: &SignIn) -> WinEvent {
     );
     WinEvent {
         time_ms,
-        id: 1200,
+        id,
         provider: "AD FS Auditing",
         channel: "Security",
         computer: if mix(r.key).is_multiple_of(2) {
@@ -162,7 +214,10 @@ fn issuance(tenant: &Tenant, r: &SignIn) -> WinEvent {
             ADFS02
         },
         data: vec![
-            ("", Guid::from_seed(mix(r.key ^ 0xadf5)).to_string()),
+            (
+                "",
+                Guid::from_seed(mix(r.key ^ 0xadf5 ^ u64::from(id))).to_string(),
+            ),
             ("", audit),
         ],
     }

@@ -23,6 +23,7 @@ pub const ROGUE_ADMIN: &str = "svc-adsync-backup";
 
 const AZURE_PORTAL: &str = "c44b4083-3bb0-49c1-b47d-974e53cbdf3c";
 const GRAPH_CLI: &str = "14d82eec-204b-4c2f-b7e8-296a70dab67e";
+const OUTLOOK_WEB: &str = "9199bf20-a13f-4107-85dc-02114787ef48";
 
 /// Base64 DER of a self-signed X.509 certificate for `subject`, valid
 /// from `from_ms` for `days`. The key and signature are random bytes: the
@@ -116,6 +117,31 @@ fn user_signin(
         .answer_key
         .sign_in_ids
         .push(record.id().to_string());
+    b.records.push(record);
+}
+
+/// A user's own federated sign-in, from their usual place and browser:
+/// AD FS issued its token (not part of the attack).
+fn genuine_signin(b: &mut Build, user: usize, time_ms: i64, resource: &str, error: u32) {
+    let key = b.key();
+    let who = &b.tenant.users[user];
+    let (place, agent) = (who.usual_places[0], who.usual_agents[0]);
+    let record = SignIn {
+        time_ms,
+        key,
+        principal: user as u32,
+        place,
+        app: b.app_index(OUTLOOK_WEB),
+        resource: b.app_index(resource),
+        agent,
+        credential: 0,
+        error,
+        kind: Kind::Interactive,
+        auth: Auth::MfaInCloud,
+        issuer: Issuer::Adfs,
+        risk: 0,
+        client: 0,
+    };
     b.records.push(record);
 }
 
@@ -549,11 +575,7 @@ pub fn golden_saml(b: &mut Build) {
     }
     for (i, user) in [megan, who::PATTI, who::LYNNE].into_iter().enumerate() {
         let when = at(1.5) + i as i64 * 35 * MINUTE;
-        let app = if i == 0 {
-            AZURE_PORTAL
-        } else {
-            "9199bf20-a13f-4107-85dc-02114787ef48"
-        };
+        let app = if i == 0 { AZURE_PORTAL } else { OUTLOOK_WEB };
         let resource = if i == 0 { arm } else { exchange };
         user_signin(
             b,
@@ -569,6 +591,13 @@ pub fn golden_saml(b: &mut Build) {
             2,
         );
     }
+    // The victims are at work: Patti signs in for real three minutes before
+    // her forged token is used, Lynne four minutes after hers (AD FS issues
+    // her token, then she leaves Entra ID's MFA prompt unanswered, so the
+    // only successful sign-in near the issuance is the forged one). The
+    // join must not let a genuine token explain a forged sign-in beside it.
+    genuine_signin(b, who::PATTI, at(1.5) + 32 * MINUTE, exchange, 0);
+    genuine_signin(b, who::LYNNE, at(1.5) + 74 * MINUTE, exchange, 50074);
 
     mail_theft(b, &hr_app_id, hr_sp, t2, at(1.5));
 
