@@ -172,7 +172,7 @@ pub struct ChecklistConfig {
 impl ChecklistConfig {
     /// The wait between the two krbtgt resets, when the team set one.
     pub fn krbtgt_wait(&self) -> Option<f64> {
-        let max = crate::playbook::template::MAX_WAIT_HOURS;
+        let max = crate::model::waits::MAX_WAIT_HOURS;
         self.waits
             .get("reset-krbtgt-second")
             .copied()
@@ -180,12 +180,16 @@ impl ChecklistConfig {
     }
 }
 
+/// How long an unlocked case identity stays in the keyring when the
+/// configuration does not say (`[case] unlock_hours`).
+pub const DEFAULT_UNLOCK_TTL: std::time::Duration = std::time::Duration::from_secs(8 * 3600);
+
 impl CaseConfig {
     pub fn unlock_ttl(&self) -> std::time::Duration {
         self.unlock_hours
             .filter(|h| h.is_finite() && *h > 0.0)
             .map(|h| std::time::Duration::from_secs_f64((h * 3600.0).min(7.0 * 86400.0)))
-            .unwrap_or(crate::case::keys::IDENTITY_CACHE_TTL)
+            .unwrap_or(DEFAULT_UNLOCK_TTL)
     }
 }
 

@@ -17,6 +17,7 @@ pub mod keyring;
 pub mod logging;
 pub mod model;
 pub mod paths;
+pub mod pipeline;
 pub mod playbook;
 pub mod source;
 

@@ -260,7 +260,8 @@ fn escape_dangerous(json: &str) -> String {
 }
 
 fn scan(args: &warroom::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result<u8> {
-    use warroom::detect::{Engine, scan};
+    use warroom::detect::Engine;
+    use warroom::pipeline::scan;
     if args.records {
         return print_records(&args.files);
     }
@@ -354,7 +355,7 @@ fn posture(
         },
     };
     let (snapshot, files) = match settings {
-        None => Snapshot::read(&args.files),
+        None => warroom::pipeline::snapshot::read(&args.files),
         Some(settings) => match live_snapshot(settings) {
             Ok(lines) => (Snapshot::from_lines(lines), Vec::new()),
             Err(e) => {
@@ -371,7 +372,7 @@ fn posture(
     let changes = match &args.against {
         None => None,
         Some(old) => {
-            let (before, old_files) = Snapshot::read(std::slice::from_ref(old));
+            let (before, old_files) = warroom::pipeline::snapshot::read(std::slice::from_ref(old));
             for file in &old_files {
                 eprintln!("warroom posture: --against {}", file.line());
                 if file.format == "unreadable" {
@@ -640,7 +641,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
     };
     let now = jiff::Timestamp::now();
     let window = match (&args.since, &args.from, &args.to) {
-        (Some(since), _, _) => pull::parse_duration(since)
+        (Some(since), _, _) => warroom::model::duration::parse_duration(since)
             .and_then(|secs| {
                 now.checked_sub(jiff::SignedDuration::from_secs(secs))
                     .map_err(|e| e.to_string())
@@ -663,7 +664,7 @@ fn pull(args: &PullArgs, settings: &warroom::config::Settings) -> anyhow::Result
             return Ok(2);
         }
     };
-    let window = match args.window.as_deref().map(pull::parse_duration) {
+    let window = match args.window.as_deref().map(warroom::model::duration::parse_duration) {
         None => None,
         Some(Ok(secs)) if secs > 0 => Some(jiff::SignedDuration::from_secs(secs)),
         Some(Ok(_)) => {

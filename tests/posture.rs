@@ -379,7 +379,7 @@ fn graph_documentation_examples_are_judged_without_a_false_pass() {
     .iter()
     .map(|f| dir.join(f))
     .collect();
-    let (snapshot, summaries) = Snapshot::read(&files);
+    let (snapshot, summaries) = warroom::pipeline::snapshot::read(&files);
     for s in &summaries {
         assert_eq!(s.skipped, 0, "{}", s.line());
         assert!(s.records > 0, "{}", s.line());

@@ -296,7 +296,7 @@ fn scanning_and_feeding_events_one_by_one_agree() {
     });
     let file = home.path().join("mixed.ndjson");
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let scanned = warroom::detect::scan::scan(
+    let scanned = warroom::pipeline::scan::scan(
         warroom::detect::Engine::built_in().unwrap(),
         std::slice::from_ref(&file),
         2,
@@ -424,7 +424,7 @@ fn passing_over_unread_records_loses_no_finding_on_the_real_samples() {
     files.sort();
     let mut compared = 0;
     for file in &files {
-        let scanned = warroom::detect::scan::scan(
+        let scanned = warroom::pipeline::scan::scan(
             warroom::detect::Engine::built_in().unwrap(),
             std::slice::from_ref(file),
             2,

@@ -154,7 +154,7 @@ fn the_console_engine_and_scan_agree_with_sigma_loaded() {
     };
     let rules = std::sync::Arc::new(SigmaRules::load(&dir).unwrap());
     let file = samples.join("sentinel-training-lab/sign-in_adelete.csv");
-    let scanned = warroom::detect::scan::scan(
+    let scanned = warroom::pipeline::scan::scan(
         Engine::built_in().unwrap().with_sigma(rules.clone()),
         std::slice::from_ref(&file),
         2,

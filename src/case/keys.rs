@@ -15,7 +15,7 @@ use zeroize::Zeroizing;
 use super::CaseError;
 
 /// How long an unlocked identity stays in the keyring by default.
-pub const IDENTITY_CACHE_TTL: Duration = Duration::from_secs(8 * 3600);
+pub const IDENTITY_CACHE_TTL: Duration = crate::config::DEFAULT_UNLOCK_TTL;
 
 /// A recipient as the team wrote it, and as age uses it.
 pub struct Recipient {

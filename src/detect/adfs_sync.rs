@@ -99,7 +99,7 @@ pub fn fact(event: &Event) -> Option<Fact> {
         return None;
     }
     let v = &event.value;
-    if !crate::source::import::windows::is_adfs(v) {
+    if !crate::model::record::windows::is_adfs(v) {
         return None;
     }
     let computer = v.get("Computer").and_then(Json::as_str).unwrap_or("");

@@ -85,7 +85,7 @@ pub struct Event<'a> {
 impl Event<'static> {
     /// An event from a record in any shape the importers know.
     pub fn new(value: serde_json::Value, place: impl FnOnce() -> String) -> Option<Self> {
-        let value = crate::source::import::normalize::to_graph(value);
+        let value = crate::model::record::to_graph(value);
         Event::of_graph(Json::from(value), place)
     }
 }
@@ -95,7 +95,7 @@ impl<'a> Event<'a> {
     /// shapes once the importers have reshaped them.
     pub fn from_json(value: Json<'a>, place: impl FnOnce() -> String) -> Option<Self> {
         let graph = value.as_object().is_some_and(|map| {
-            crate::source::import::normalize::is_graph_shaped(|k| map.contains_key(k))
+            crate::model::record::is_graph_shaped(|k| map.contains_key(k))
         });
         if graph {
             Event::of_graph(value, place)

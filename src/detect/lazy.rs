@@ -112,8 +112,8 @@ pub fn needed_fields(rules: &[Ready], also: BTreeSet<String>) -> BTreeSet<String
         })
         .collect();
     fields.extend(capitalised);
-    let normalize = &crate::source::import::normalize::EXTRA_COLUMNS;
-    let whole = &crate::source::import::normalize::READ_WHOLE;
+    let normalize = &crate::model::record::EXTRA_COLUMNS;
+    let whole = &crate::model::record::READ_WHOLE;
     fields.extend(
         normalize
             .iter()

@@ -11,7 +11,8 @@ pub mod event;
 pub mod forged;
 pub mod ioc;
 pub mod joins;
-pub mod json;
+/// The borrowed JSON value rules read (the model's).
+pub use crate::model::json;
 pub mod krbtgt;
 pub mod lazy;
 pub mod posture;
@@ -19,7 +20,6 @@ pub mod prefilter;
 pub mod record_id;
 pub mod report;
 pub mod rule;
-pub mod scan;
 pub mod sightings;
 pub mod sigma;
 pub mod spill;
@@ -71,7 +71,10 @@ pub struct Engine {
     pub iocs: Option<std::sync::Arc<ioc::IocList>>,
     /// Sigma rules run beside the built-in ones, when a directory is given.
     pub sigma: Option<std::sync::Arc<sigma::SigmaRules>>,
-    tally: Tally,
+    /// What the events so far made of the rules: a pass on many threads
+    /// takes it out, matches with `Engine::hits` on its workers and keeps
+    /// with `absorb` on one collector.
+    pub tally: Tally,
 }
 
 /// What runs beside the built-in rules, shared by every worker.
@@ -83,7 +86,7 @@ pub struct Extra<'a> {
 
 /// What the engine has concluded so far from the events it took.
 #[derive(Default)]
-pub(crate) struct Tally {
+pub struct Tally {
     state: Aggregate,
     claims: baseline::ClaimBaseline,
     joins: joins::Joins,
@@ -283,9 +286,17 @@ pub struct Observed {
     pub place: Option<(Option<jiff::Timestamp>, String)>,
 }
 
+impl Tally {
+    /// Counts an event a reader passed over unread because no rule reads
+    /// anything it holds: it was seen all the same.
+    pub fn passed_over(&mut self, kind: Kind) {
+        *self.seen.entry(kind.name()).or_default() += 1;
+    }
+}
+
 /// Adds one event's observations to the state (shared by `Engine` and
 /// the scan's collector thread).
-pub(crate) fn absorb(
+pub fn absorb(
     rules: &[Ready],
     extra: Extra<'_>,
     tally: &mut Tally,

@@ -276,7 +276,7 @@ impl Ready {
         let window = match &rule.window {
             None => None,
             Some(w) => Some(SignedDuration::from_secs(
-                crate::source::graph::pull::parse_duration(w)
+                crate::model::duration::parse_duration(w)
                     .map_err(|e| format!("rule {}: window {e}", rule.id))?,
             )),
         };

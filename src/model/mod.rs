@@ -4,13 +4,17 @@ pub mod audit;
 pub mod de;
 pub mod decision;
 pub mod federation;
+pub mod duration;
 pub mod graph;
+pub mod json;
 pub mod net;
+pub mod record;
 pub mod risk;
 pub mod roles;
 mod severity;
 pub mod signin;
 mod text;
+pub mod waits;
 
 pub use audit::DirectoryAudit;
 pub use federation::{Domain, FederationConfiguration};

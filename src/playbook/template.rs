@@ -7,8 +7,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::Deserialize;
 
-/// The longest wait an item may have: a month.
-pub const MAX_WAIT_HOURS: f64 = 24.0 * 31.0;
+pub use crate::model::waits::MAX_WAIT_HOURS;
 
 /// The template shipped with warroom.
 pub const BUILT_IN: &str = include_str!("../../assets/playbooks/identity-compromise.toml");
@@ -261,6 +260,17 @@ impl Template {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The krbtgt detection's default wait is this template's.
+    #[test]
+    fn the_krbtgt_wait_is_the_detections() {
+        let template = Template::built_in();
+        let item = template.item("reset-krbtgt-second").unwrap();
+        assert_eq!(
+            item.wait.as_ref().unwrap().hours,
+            crate::detect::krbtgt::DEFAULT_WAIT_HOURS
+        );
+    }
 
     #[test]
     fn the_built_in_playbook_is_valid_and_covers_the_guidance() {

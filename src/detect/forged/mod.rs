@@ -169,7 +169,7 @@ fn record_fact(event: &Event) -> Option<Fact> {
     // export's lines may be passed over by the scan's prefilter, and their
     // numbers would show breaks that are not there.
     let number = v
-        .get(crate::source::import::windows::WHOLE_LOG_RECORD)?
+        .get(crate::model::record::windows::WHOLE_LOG_RECORD)?
         .as_u64()?;
     Some(Fact::Record {
         server: v.get("Computer")?.as_str()?.to_lowercase(),
@@ -218,7 +218,7 @@ fn fact(event: &Event) -> Option<Fact> {
             if id == 1102 && channel.is_some_and(|c| c.eq_ignore_ascii_case("Security")) {
                 return Some(Fact::Cleared { time, server });
             }
-            if !crate::source::import::windows::is_adfs(v) {
+            if !crate::model::record::windows::is_adfs(v) {
                 return None;
             }
             // A token for another relying party says nothing of Entra ID's.

@@ -5,12 +5,10 @@
 //! lacks kept apart so a check can answer "unknown" instead of "pass".
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::source::import::{self, FileSummary, Layout, Opened};
 
 /// The parts of a directory a snapshot can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -203,6 +201,13 @@ pub struct Snapshot {
     pub passed_over: u64,
 }
 
+/// What adding a document filed: objects, and pieces refused (why).
+#[derive(Debug, Default)]
+pub struct Added {
+    pub records: u64,
+    pub refused: Vec<String>,
+}
+
 impl Snapshot {
     pub fn list(&self, part: Part) -> &[Value] {
         self.objects.get(&part).map_or(&[], Vec::as_slice)
@@ -270,95 +275,20 @@ impl Snapshot {
         snapshot
     }
 
-    /// Reads snapshot files: NDJSON lines, Graph pages (their
-    /// `@odata.context` says what they hold), arrays, single objects;
-    /// gzip and zip as the importers read them.
-    pub fn read(paths: &[impl AsRef<Path>]) -> (Self, Vec<FileSummary>) {
-        let mut snapshot = Self::default();
-        let mut files = Vec::new();
-        for path in paths {
-            let path = path.as_ref();
-            let mut summary = FileSummary {
-                path: path.to_path_buf(),
-                ..FileSummary::default()
-            };
-            match import::open(path) {
-                Ok(Opened::Stream(layout, name)) => {
-                    summary.format = name;
-                    snapshot.read_layout(layout, &mut summary);
-                }
-                Ok(Opened::Zip(mut archive)) => {
-                    summary.format = "zip".into();
-                    import::each_member(&mut archive, &mut |name, member| match member {
-                        Ok((layout, _)) => snapshot.read_layout(layout, &mut summary),
-                        Err(why) => summary.skip(0, format!("zip member {name}: {why}")),
-                    });
-                }
-                Err(e) => {
-                    summary.format = "unreadable".into();
-                    summary.skip(0, e);
-                }
-            }
-            files.push(summary);
-        }
-        snapshot.settle();
-        (snapshot, files)
+    /// A whole JSON document read from `origin` (a file's name): a page
+    /// (whose context names the part), the documentation's
+    /// `{"value": {…}}` wrapper, an array, or one object.
+    pub fn add_document(&mut self, value: Value, origin: &str) -> Added {
+        let mut added = Added::default();
+        self.add_document_to(value, origin, &mut added);
+        added
     }
 
-    fn read_layout(&mut self, layout: Layout<'_>, summary: &mut FileSummary) {
-        match layout {
-            Layout::Lines(reader) => {
-                for (n, line) in std::io::BufRead::split(reader, b'\n').enumerate() {
-                    let line = match line {
-                        Ok(line) => line,
-                        Err(e) => {
-                            summary.skip(n as u64 + 1, e);
-                            break;
-                        }
-                    };
-                    if line.iter().all(u8::is_ascii_whitespace) {
-                        continue;
-                    }
-                    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&line);
-                    match serde_json::from_slice::<Value>(line) {
-                        Ok(value) => self.add_document(value, summary),
-                        Err(e) => summary.skip(n as u64 + 1, format!("not JSON ({e})")),
-                    }
-                }
-            }
-            Layout::Json(reader) => {
-                let stream = serde_json::Deserializer::from_reader(reader).into_iter::<Value>();
-                for value in stream {
-                    match value {
-                        Ok(value) => self.add_document(value, summary),
-                        Err(e) => {
-                            summary.skip(
-                                e.line() as u64,
-                                format!("unreadable JSON ({e}); the rest of the file is not read"),
-                            );
-                            break;
-                        }
-                    }
-                }
-            }
-            Layout::Csv(_) => summary.skip(
-                1,
-                "a CSV file: a directory snapshot is JSON (`warroom pull --streams directory` writes one)",
-            ),
-            Layout::Xml(_) | Layout::Evtx(_) | Layout::WinEventText(_) => summary.skip(
-                1,
-                "Windows events hold no directory snapshot (`warroom scan` reads them)",
-            ),
-        }
-    }
-
-    /// A whole JSON document: a page (whose context names the part), the
-    /// documentation's `{"value": {…}}` wrapper, an array, or one object.
-    fn add_document(&mut self, value: Value, summary: &mut FileSummary) {
+    fn add_document_to(&mut self, value: Value, origin: &str, added: &mut Added) {
         match value {
             Value::Array(items) => {
                 for item in items {
-                    self.add_document(item, summary);
+                    self.add_document_to(item, origin, added);
                 }
             }
             Value::Object(mut map) if map.contains_key("value") => {
@@ -385,11 +315,10 @@ impl Snapshot {
                     {
                         self.gaps.push(Gap {
                             part,
-                            source: format!("{}#page", summary.path.display()),
+                            source: format!("{origin}#page"),
                             status: 0,
                             reason: format!(
-                                "{} is one page of several (it has an @odata.nextLink)",
-                                summary.path.display()
+                                "{origin} is one page of several (it has an @odata.nextLink)"
                             ),
                             needs: String::new(),
                         });
@@ -398,19 +327,21 @@ impl Snapshot {
                 match map.remove("value") {
                     Some(Value::Array(items)) => {
                         for item in items {
-                            summary.records += 1;
+                            added.records += 1;
                             self.add(item, context.as_deref());
                         }
                     }
                     Some(item @ Value::Object(_)) => {
-                        summary.records += 1;
+                        added.records += 1;
                         self.add(item, context.as_deref());
                     }
-                    _ => summary.skip(0, "a page whose value is neither a list nor an object"),
+                    _ => added
+                        .refused
+                        .push("a page whose value is neither a list nor an object".into()),
                 }
             }
             other => {
-                summary.records += 1;
+                added.records += 1;
                 self.add(other, None);
             }
         }
@@ -480,7 +411,7 @@ impl Snapshot {
     /// After reading: the same object read twice (two parts, two files)
     /// counts once; federation settings whose domain was not said are
     /// matched to the one federated domain they can belong to.
-    fn settle(&mut self) {
+    pub fn settle(&mut self) {
         for list in self.objects.values_mut() {
             let mut seen = BTreeSet::new();
             list.retain(|o| match o["id"].as_str() {

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use rsigma_eval::event::{Event, EventValue};
 use serde_json::Value;
 
-use crate::detect::json::Json;
+use crate::model::json::Json;
 
 use super::Service;
 

@@ -336,7 +336,7 @@ fn finish(mut b: Building, audit: bool) -> Value {
             b.map.insert("EventType".into(), Value::from(outcome));
         }
     }
-    super::windows::mark_whole_log_record(&mut b.map);
+    crate::model::record::windows::mark_whole_log_record(&mut b.map);
     if !b.unnamed.is_empty() {
         b.map
             .entry("EventData")

@@ -109,7 +109,7 @@ pub fn chunk_records(
                     map.entry("TimeCreated")
                         .or_insert_with(|| Value::from(record.timestamp.to_string()));
                     map.insert(
-                        super::windows::WHOLE_LOG_RECORD.into(),
+                        crate::model::record::windows::WHOLE_LOG_RECORD.into(),
                         Value::from(record.event_record_id),
                     );
                 }

@@ -13,10 +13,7 @@ use serde_json::Value;
 pub mod csv;
 pub mod event_xml;
 pub mod evtx_file;
-pub mod m365;
-pub mod normalize;
 pub mod win_event_text;
-pub mod windows;
 
 /// What reading one file found.
 #[derive(Clone, Debug, Default)]

@@ -8,7 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use super::m365;
+pub mod m365;
+pub mod message;
+pub mod windows;
 
 /// Columns whose Log Analytics name is not Graph's name with a capital.
 const RENAMED: &[(&str, &str)] = &[
@@ -113,8 +115,8 @@ pub fn to_graph(value: Value) -> Value {
     if is_identity_logon(&map) {
         return identity_logon(map);
     }
-    if super::windows::is_windows_event(&map) {
-        return super::windows::normalize(map);
+    if windows::is_windows_event(&map) {
+        return windows::normalize(map);
     }
     // Diagnostic settings: {time, category, properties: {...}}.
     // (Graph activity logs are requests, not sign-ins: left as they are.)

@@ -10,10 +10,10 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::json::Json;
-use super::prefilter::Prefilter;
-use super::rule::Ready;
-use super::{Engine, Event, Extra, Kind, Tally};
+use crate::detect::json::Json;
+use crate::detect::prefilter::Prefilter;
+use crate::detect::rule::Ready;
+use crate::detect::{Engine, Event, Extra, Kind, Tally};
 use crate::source::import::{self, FileSummary, Layout};
 
 /// Bytes of lines per chunk handed to a worker.
@@ -62,7 +62,7 @@ impl Recycled<u8> {
 /// What the reader and workers pass round again.
 struct Pools {
     text: Recycled<u8>,
-    events: Recycled<(Kind, super::Observed)>,
+    events: Recycled<(Kind, crate::detect::Observed)>,
 }
 
 enum Work {
@@ -90,7 +90,7 @@ struct Done {
     records: u64,
     unknown: u64,
     skips: Vec<(String, String)>,
-    events: Vec<(Kind, super::Observed)>,
+    events: Vec<(Kind, crate::detect::Observed)>,
     /// Records no rule could match, counted by kind without parsing them.
     passed: Vec<Kind>,
 }
@@ -99,7 +99,7 @@ fn work(
     rules: &[Ready],
     extra: Extra<'_>,
     prefilter: &Prefilter,
-    needed: &super::lazy::Needed,
+    needed: &crate::detect::lazy::Needed,
     pools: &Pools,
     item: Work,
 ) -> Done {
@@ -168,16 +168,16 @@ fn work(
                 } else if mode == Mode::ByRecord {
                     text()
                         .and_then(|text| {
-                            super::lazy::skim(text, needed).map_err(|e| format!("not JSON ({e})"))
+                            crate::detect::lazy::skim(text, needed).map_err(|e| format!("not JSON ({e})"))
                         })
                         .and_then(|record| {
                             let has = |key: &str| record.has(key);
                             let page = record.raw("value").is_some_and(|v| v.starts_with('['));
-                            if page || import::normalize::read_whole_keys(has) {
+                            if page || crate::model::record::read_whole_keys(has) {
                                 return whole();
                             }
-                            if import::normalize::is_graph_shaped(has)
-                                && let Some(kind) = super::event::classify_keys(has)
+                            if crate::model::record::is_graph_shaped(has)
+                                && let Some(kind) = crate::detect::event::classify_keys(has)
                                 && !prefilter.record(kind, &record, trimmed)
                             {
                                 return Ok(Outcome::Passed(kind));
@@ -190,12 +190,12 @@ fn work(
                 } else {
                     text()
                         .and_then(|text| {
-                            super::lazy::parse(text, needed).map_err(|e| format!("not JSON ({e})"))
+                            crate::detect::lazy::parse(text, needed).map_err(|e| format!("not JSON ({e})"))
                         })
                         .and_then(|value| {
                             let page = matches!(value.get("value"), Some(Json::Array(_)));
                             let has = |key: &str| value.get(key).is_some();
-                            if page || import::normalize::read_whole_keys(has) {
+                            if page || crate::model::record::read_whole_keys(has) {
                                 return whole();
                             }
                             Ok(Outcome::Values(vec![value]))
@@ -327,20 +327,20 @@ enum Mode {
 }
 
 impl Mode {
-    fn of(sample: &[&[u8]], prefilter: &Prefilter, needed: &super::lazy::Needed) -> Self {
+    fn of(sample: &[&[u8]], prefilter: &Prefilter, needed: &crate::detect::lazy::Needed) -> Self {
         // Of the Graph-shaped records, how many would be read.
         let (mut graph, mut read) = (0, 0);
         for line in sample {
             let record = std::str::from_utf8(line.trim_ascii())
                 .ok()
-                .and_then(|text| super::lazy::skim(text, needed).ok());
+                .and_then(|text| crate::detect::lazy::skim(text, needed).ok());
             let Some(record) = record else { continue };
             let has = |key: &str| record.has(key);
-            if !import::normalize::is_graph_shaped(has) {
+            if !crate::model::record::is_graph_shaped(has) {
                 continue;
             }
             graph += 1;
-            let kind = super::event::classify_keys(has);
+            let kind = crate::detect::event::classify_keys(has);
             if kind.is_none_or(|kind| prefilter.record(kind, &record, line)) {
                 read += 1;
             }
@@ -418,8 +418,8 @@ pub fn scan(
     };
     // Sigma rules may read any field: every record is read whole.
     let needed = match extra.sigma {
-        Some(_) => super::lazy::Needed::everything(),
-        None => super::lazy::Needed::new(&super::lazy::needed_fields(
+        Some(_) => crate::detect::lazy::Needed::everything(),
+        None => crate::detect::lazy::Needed::new(&crate::detect::lazy::needed_fields(
             &rules,
             extra.iocs.map(|list| list.fields()).unwrap_or_default(),
         )),
@@ -519,7 +519,7 @@ fn collect(
     rx: Receiver<Done>,
     mut tally: Tally,
     n_files: usize,
-    recycled: &Recycled<(Kind, super::Observed)>,
+    recycled: &Recycled<(Kind, crate::detect::Observed)>,
 ) -> (Tally, Vec<Counts>) {
     let mut counts = vec![Counts::default(); n_files];
     for done in rx {
@@ -530,11 +530,11 @@ fn collect(
             entry.skip(place, reason);
         }
         for kind in done.passed {
-            *tally.seen.entry(kind.name()).or_default() += 1;
+            tally.passed_over(kind);
         }
         let mut events = done.events;
         for (kind, observed) in events.drain(..) {
-            super::absorb(rules, extra, &mut tally, kind, observed);
+            crate::detect::absorb(rules, extra, &mut tally, kind, observed);
         }
         recycled.give(events);
     }

@@ -41,7 +41,7 @@ pub fn mark_whole_log_record(map: &mut Map<String, Value>) {
 
 /// An AD FS audit event (its provider is `AD FS Auditing`, or `AD FS`
 /// for the Admin log), in the common shape.
-pub fn is_adfs(v: &crate::detect::json::Json) -> bool {
+pub fn is_adfs(v: &crate::model::json::Json) -> bool {
     v.get("Provider")
         .and_then(|p| p.as_str())
         .is_some_and(|p| p.starts_with("AD FS"))
@@ -152,7 +152,7 @@ fn trust_the_message_subject(map: &mut Map<String, Value>) {
     let Some(Value::String(message)) = map.get("Message") else {
         return;
     };
-    let rendered = super::win_event_text::message_fields(message);
+    let rendered = super::message::message_fields(message);
     let Some(Value::String(said)) = rendered.get("SubjectUserName") else {
         return;
     };

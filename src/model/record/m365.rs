@@ -132,7 +132,7 @@ pub fn from_office_activity(row: Map<String, Value>) -> Value {
     let mut record = Map::new();
     let mut time = None;
     for (key, value) in row {
-        let value = super::normalize::unpack(value);
+        let value = super::unpack(value);
         match key.as_str() {
             // Log Analytics' own columns, and the `_` duplicates it adds.
             "Type" | "TenantId" | "SourceSystem" | "SourceRecordId" | "MG" => {}
@@ -291,7 +291,7 @@ fn canonical(record: Map<String, Value>) -> Map<String, Value> {
                 Some(name) => (*name).to_owned(),
                 None => key,
             };
-            (key, super::normalize::unpack(value))
+            (key, super::unpack(value))
         })
         .collect()
 }
