@@ -9,9 +9,9 @@
 pub mod app;
 pub mod case;
 pub mod cli;
+pub mod commands;
 pub mod config;
 pub mod detect;
-pub mod doctor;
 pub mod emulator;
 pub mod keyring;
 pub mod logging;

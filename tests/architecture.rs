@@ -138,7 +138,10 @@ fn named(code: &str, module: &[String], crate_name: &str) -> Vec<String> {
     let mut out = Vec::new();
     let bytes = code.as_bytes();
     let word_start = |i: usize| {
-        i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_' || bytes[i - 1] == b':')
+        i == 0
+            || !(bytes[i - 1].is_ascii_alphanumeric()
+                || bytes[i - 1] == b'_'
+                || bytes[i - 1] == b':')
     };
     // What follows `crate::` / `warroom::`: an ident, or `{a, b::c, …}`.
     let heads = |rest: &str| -> Vec<String> {
@@ -338,7 +341,10 @@ fn the_check_fails_on_a_forbidden_import() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, text).unwrap();
     };
-    write("model/mod.rs", "//! uses crate::detect only in a comment\nuse crate::detect::Finding;\n");
+    write(
+        "model/mod.rs",
+        "//! uses crate::detect only in a comment\nuse crate::detect::Finding;\n",
+    );
     write(
         "detect/mod.rs",
         "use crate::{\n    model::Severity,\n    source::import,\n};\nlet s = \"crate::source in a string\";\n",
@@ -349,7 +355,10 @@ fn the_check_fails_on_a_forbidden_import() {
     );
     write("case/mod.rs", "fn draw(f: &mut ratatui::Frame) {}\n");
     write("source/mod.rs", "use crate::model::Severity;\n");
-    write("app/mod.rs", "use ratatui::Frame;\nuse crate::detect::Engine;\n");
+    write(
+        "app/mod.rs",
+        "use ratatui::Frame;\nuse crate::detect::Engine;\n",
+    );
     let modules = modules(src);
     let doc = "\n## Forbidden edges\n\n| layer | must not import |\n|---|---|\n\
         | `model` | `*` |\n| `detect` | `source`, `app` |\n| `case` | `ratatui` |\n| `app` | `clap` |\n";

@@ -5,56 +5,8 @@
 
 use super::triage::TriageBook;
 use crate::case::record::Body;
-use crate::detect::Finding;
+pub use crate::model::finding::FindingRow;
 use crate::model::{SafeText, Severity};
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FindingRow {
-    /// Stable for the same detection and group (triage refers to it).
-    pub id: String,
-    pub detection: String,
-    pub severity: Severity,
-    pub title: String,
-    pub count: u64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    pub techniques: Vec<String>,
-    /// Why it fired, in a sentence built from tenant strings.
-    pub explanation: SafeText,
-    pub rationale: String,
-    pub entities: Vec<(String, SafeText)>,
-    pub evidence: Vec<SafeText>,
-    pub remediation: Vec<String>,
-    /// From the posture review of a directory snapshot: `evidence` holds
-    /// directory object ids and `last_seen` the snapshot's time.
-    pub posture: bool,
-}
-
-impl FindingRow {
-    pub fn from_finding(f: &Finding) -> Self {
-        Self {
-            id: f.id.clone(),
-            detection: SafeText::new(&f.detection).as_str().to_owned(),
-            severity: f.severity,
-            // Titles carry indicator values and Sigma rules' own text.
-            title: SafeText::new(&f.title).as_str().to_owned(),
-            count: f.count,
-            first_seen: f.first_seen.clone(),
-            last_seen: f.last_seen.clone(),
-            techniques: f.techniques.clone(),
-            explanation: SafeText::new(&f.explanation),
-            rationale: SafeText::new(&f.rationale).as_str().to_owned(),
-            entities: f
-                .entities
-                .iter()
-                .map(|e| (e.field.clone(), SafeText::new(&e.value)))
-                .collect(),
-            evidence: f.evidence.iter().map(|e| SafeText::new(e)).collect(),
-            remediation: f.remediation.clone(),
-            posture: f.verdict.is_some() || f.detection.starts_with("posture."),
-        }
-    }
-}
 
 impl FindingRow {
     /// Every word of the filter (`-word` negated) appears in the finding's

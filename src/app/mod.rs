@@ -34,15 +34,61 @@ pub use update::update;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cli::{Cli, DemoArgs};
 use crate::config::Config;
 use crate::model::SafeText;
 use crate::paths::Paths;
 use feed::Connection;
 use state::{CaseLock, Session};
 
+/// What the console is opened with, as the command line gave it.
+#[derive(Clone, Debug, Default)]
+pub struct ConsoleOptions {
+    /// Connection profile from the configuration.
+    pub profile: Option<String>,
+    /// age identity file (or SSH key) that opens cases.
+    pub identity: Option<std::path::PathBuf>,
+    /// Checklist template instead of the built-in one.
+    pub playbook: Option<std::path::PathBuf>,
+    /// Plain ASCII borders and symbols.
+    pub ascii: bool,
+    /// Threat indicators to match against the live feed and directory.
+    pub ioc: Option<std::path::PathBuf>,
+    /// Sigma rules to run over the live feed.
+    pub sigma: Option<std::path::PathBuf>,
+    /// Evidence files read beside the live feed.
+    pub evidence: Vec<std::path::PathBuf>,
+    /// Draw the first frame, leave, and say how long it took.
+    pub bench_startup: bool,
+    /// Panic after the first frame (tests that the terminal is restored).
+    pub panic_after_first_frame: bool,
+}
+
+/// What the demo adds: the emulated tenant and how to play it.
+#[derive(Clone, Debug, Default)]
+pub struct DemoOptions {
+    pub scenario: Option<String>,
+    pub seed: Option<u64>,
+    pub speed: Option<f64>,
+    /// Lay the story out as if it were this moment.
+    pub now: Option<jiff::Timestamp>,
+    /// Keep notes and triage in this case instead of a throwaway one.
+    pub case: Option<String>,
+    /// Checklist actions only show what they would send.
+    pub dry_run: bool,
+    pub ioc: Option<std::path::PathBuf>,
+    pub sigma: Option<std::path::PathBuf>,
+    pub evidence: Vec<std::path::PathBuf>,
+    /// Read the scenario's own on-premises logs too.
+    pub onprem: bool,
+}
+
 /// Opens the console on the configured profile; returns the exit status.
-pub fn open(cli: &Cli, paths: &Paths, config: &Config, started: Instant) -> anyhow::Result<u8> {
+pub fn open(
+    cli: &ConsoleOptions,
+    paths: &Paths,
+    config: &Config,
+    started: Instant,
+) -> anyhow::Result<u8> {
     let settings = config.settings(cli.profile.as_deref())?;
     let iocs = load_iocs(cli.ioc.as_deref())?;
     let sigma = load_sigma(cli.sigma.as_deref())?;
@@ -138,7 +184,7 @@ struct Background {
 /// The case named by `WARROOM_CASE`, unlocked with this responder's
 /// identity; on failure the console still opens and says why.
 fn open_case(
-    cli: &Cli,
+    cli: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
     name: Option<String>,
@@ -152,7 +198,7 @@ fn open_case(
     let identity_path = keys::identity_path(cli.identity.as_deref(), identity, &paths.data_dir);
     let unlocked = keys::load_identity(
         &identity_path,
-        &crate::case::cli::ask_passphrase,
+        &crate::case::keys::ask_passphrase,
         config.file.case.unlock_ttl(),
     )
     .and_then(|identity| Case::find(&paths.data_dir, &name)?.unlock(&identity));
@@ -230,10 +276,10 @@ impl OpenedCase {
 /// The console against an emulated tenant under attack, served in this
 /// process on loopback; nothing to set up.
 pub fn demo(
-    cli: &Cli,
+    cli: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
-    args: &DemoArgs,
+    args: &DemoOptions,
     started: Instant,
 ) -> anyhow::Result<u8> {
     use crate::emulator::{self, Scenario, Spec};
@@ -398,7 +444,7 @@ fn demo_case(
 const DEMO_SIGNINS_PER_MINUTE: f64 = 30.0;
 
 fn console(
-    cli: &Cli,
+    cli: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
     session: Session,

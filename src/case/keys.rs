@@ -17,6 +17,13 @@ use super::CaseError;
 /// How long an unlocked identity stays in the keyring by default.
 pub const IDENTITY_CACHE_TTL: Duration = crate::config::DEFAULT_UNLOCK_TTL;
 
+/// Asks on the terminal, without echo.
+pub fn ask_passphrase(prompt: &str) -> Option<SecretString> {
+    rpassword::prompt_password(prompt)
+        .ok()
+        .map(SecretString::from)
+}
+
 /// A recipient as the team wrote it, and as age uses it.
 pub struct Recipient {
     /// `age1…` or `ssh-ed25519 AAAA… comment`, as given.

@@ -13,7 +13,6 @@
 //! header to it in one rename; removing someone also replaces the data key
 //! and re-seals every record, so the removed key opens nothing new.
 
-pub mod cli;
 pub mod events;
 pub mod export;
 pub mod journal;

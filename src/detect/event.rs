@@ -94,9 +94,9 @@ impl<'a> Event<'a> {
     /// An event from a parsed record: Graph's own shape as it is, other
     /// shapes once the importers have reshaped them.
     pub fn from_json(value: Json<'a>, place: impl FnOnce() -> String) -> Option<Self> {
-        let graph = value.as_object().is_some_and(|map| {
-            crate::model::record::is_graph_shaped(|k| map.contains_key(k))
-        });
+        let graph = value
+            .as_object()
+            .is_some_and(|map| crate::model::record::is_graph_shaped(|k| map.contains_key(k)));
         if graph {
             Event::of_graph(value, place)
         } else {

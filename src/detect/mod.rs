@@ -26,43 +26,9 @@ pub mod spill;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
-
-use crate::model::Severity;
+pub use crate::model::finding::{Entity, Finding};
 pub use event::{Event, Kind};
 use rule::{Aggregate, Hit, Ready};
-
-/// What a detection concluded, with its evidence.
-#[derive(Clone, Debug, Serialize)]
-pub struct Finding {
-    /// Stable for the same detection and group (so triage can refer to it).
-    pub id: String,
-    pub detection: String,
-    pub severity: Severity,
-    pub title: String,
-    pub techniques: Vec<String>,
-    pub entities: Vec<Entity>,
-    /// Event ids (the first ones, when there are very many).
-    pub evidence: Vec<String>,
-    pub count: u64,
-    pub first_seen: Option<String>,
-    pub last_seen: Option<String>,
-    pub remediation: Vec<String>,
-    /// Why it fired, in a sentence.
-    pub explanation: String,
-    pub rationale: String,
-    /// Posture checks: whether the tenant failed the check or it could
-    /// not be judged. Absent for findings from events.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub verdict: Option<posture::Outcome>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-pub struct Entity {
-    /// The field it came from (`userPrincipalName`, `ipAddress`, …).
-    pub field: String,
-    pub value: String,
-}
 
 /// The rules and their state.
 pub struct Engine {

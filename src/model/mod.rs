@@ -3,8 +3,9 @@
 pub mod audit;
 pub mod de;
 pub mod decision;
-pub mod federation;
 pub mod duration;
+pub mod federation;
+pub mod finding;
 pub mod graph;
 pub mod json;
 pub mod net;

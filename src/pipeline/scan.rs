@@ -168,7 +168,8 @@ fn work(
                 } else if mode == Mode::ByRecord {
                     text()
                         .and_then(|text| {
-                            crate::detect::lazy::skim(text, needed).map_err(|e| format!("not JSON ({e})"))
+                            crate::detect::lazy::skim(text, needed)
+                                .map_err(|e| format!("not JSON ({e})"))
                         })
                         .and_then(|record| {
                             let has = |key: &str| record.has(key);
@@ -190,7 +191,8 @@ fn work(
                 } else {
                     text()
                         .and_then(|text| {
-                            crate::detect::lazy::parse(text, needed).map_err(|e| format!("not JSON ({e})"))
+                            crate::detect::lazy::parse(text, needed)
+                                .map_err(|e| format!("not JSON ({e})"))
                         })
                         .and_then(|value| {
                             let page = matches!(value.get("value"), Some(Json::Array(_)));

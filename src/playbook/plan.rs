@@ -9,9 +9,9 @@ use std::sync::Arc;
 use jiff::{SignedDuration, Timestamp};
 
 use super::template::{ItemSpec, Template};
-use crate::app::findings::FindingRow;
 use crate::case::record::{Body, Record};
 use crate::model::SafeText;
+use crate::model::finding::FindingRow;
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Status {

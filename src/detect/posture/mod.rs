@@ -14,6 +14,7 @@ pub mod snapshot;
 use jiff::Timestamp;
 use serde_json::Value;
 
+pub use crate::model::finding::Outcome;
 pub use checks::CHECKS;
 pub use snapshot::{Part, Snapshot};
 
@@ -31,14 +32,6 @@ pub struct Check {
     pub rationale: &'static str,
     /// Checklist items that fix it.
     pub remediation: &'static [&'static str],
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Fail,
-    Unknown,
-    Pass,
 }
 
 /// One object that fails a check.

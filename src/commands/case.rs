@@ -4,17 +4,17 @@
 use std::io::Read;
 use std::path::PathBuf;
 
-use age::secrecy::SecretString;
 use zeroize::Zeroizing;
 
-use super::keys::{self, Identity, Recipient};
-use super::record::Body;
-use super::{Case, CaseError};
-use crate::cli::{CaseCommand, NotesCommand, RecipientsCommand};
+use super::Setup;
+use crate::case::keys::{self, Identity, Recipient, ask_passphrase};
+use crate::case::record::Body;
+use crate::case::{Case, CaseError};
+use crate::cli::{CaseCommand, Cli, NotesCommand, RecipientsCommand};
 use crate::model::SafeText;
 
 /// What the case commands need to know about this run.
-pub struct Context {
+struct Context {
     pub data_dir: PathBuf,
     /// `--identity`, else `WARROOM_IDENTITY`.
     pub identity: Option<PathBuf>,
@@ -45,21 +45,47 @@ impl Context {
             })
     }
 
-    fn unlocked(&self, name: &str) -> Result<super::Unlocked, CaseError> {
+    fn unlocked(&self, name: &str) -> Result<crate::case::Unlocked, CaseError> {
         let identity = self.identity()?;
         Case::find(&self.data_dir, name)?.unlock(&identity)
     }
 }
 
-/// Asks on the terminal, without echo.
-pub fn ask_passphrase(prompt: &str) -> Option<SecretString> {
-    rpassword::prompt_password(prompt)
-        .ok()
-        .map(SecretString::from)
+/// What the case commands need: the data directory, the identity, the
+/// default case and how long an unlocked identity stays cached.
+fn context(cli: &Cli, setup: Setup) -> anyhow::Result<Context> {
+    let config = setup.config?;
+    let settings = config.settings(cli.profile.as_deref())?;
+    super::join_session_keyring();
+    Ok(Context {
+        data_dir: setup.paths.data_dir.clone(),
+        identity: cli.identity.clone().or_else(|| settings.identity.clone()),
+        default_case: settings.case.clone(),
+        unlock_ttl: config.file.case.unlock_ttl(),
+    })
+}
+
+/// `warroom case …`.
+pub fn run_case(cli: &Cli, setup: Setup, command: &CaseCommand) -> anyhow::Result<u8> {
+    Ok(case(&context(cli, setup)?, command))
+}
+
+/// `warroom identity …`.
+pub fn run_identity(
+    cli: &Cli,
+    setup: Setup,
+    command: &crate::cli::IdentityCommand,
+) -> anyhow::Result<u8> {
+    Ok(identity(&context(cli, setup)?, command))
+}
+
+/// `warroom notes …`.
+pub fn run_notes(cli: &Cli, setup: Setup, command: &NotesCommand) -> anyhow::Result<u8> {
+    Ok(notes(&context(cli, setup)?, command))
 }
 
 /// Runs a `case` command; returns the exit status.
-pub fn case(ctx: &Context, command: &CaseCommand) -> u8 {
+fn case(ctx: &Context, command: &CaseCommand) -> u8 {
     report(match command {
         CaseCommand::New { name, recipient } => new(ctx, name, recipient),
         CaseCommand::List => list(ctx),
@@ -89,7 +115,7 @@ pub fn case(ctx: &Context, command: &CaseCommand) -> u8 {
 }
 
 /// Runs an `identity` command; returns the exit status.
-pub fn identity(ctx: &Context, command: &crate::cli::IdentityCommand) -> u8 {
+fn identity(ctx: &Context, command: &crate::cli::IdentityCommand) -> u8 {
     use crate::cli::IdentityCommand;
     report(match command {
         IdentityCommand::New => new_identity(ctx),
@@ -138,7 +164,7 @@ fn new_identity(ctx: &Context) -> Result<u8, CaseError> {
 }
 
 /// Runs a `notes` command; returns the exit status.
-pub fn notes(ctx: &Context, command: &NotesCommand) -> u8 {
+fn notes(ctx: &Context, command: &NotesCommand) -> u8 {
     report(match command {
         NotesCommand::Add { case, tag, link } => add_note(ctx, case.as_deref(), tag, link),
         NotesCommand::List { case } => list_notes(ctx, case.as_deref()),
@@ -190,7 +216,7 @@ fn import(ctx: &Context, bundle: &std::path::Path, name: Option<&str>) -> Result
     let sealed =
         std::fs::read(bundle).map_err(|e| CaseError::Io(format!("{}: {e}", bundle.display())))?;
     let identity = ctx.identity()?;
-    let case = super::export::import(&ctx.data_dir, &sealed, &identity, name)?;
+    let case = crate::case::export::import(&ctx.data_dir, &sealed, &identity, name)?;
     eprintln!(
         "warroom: case {} imported, readable by {} recipients",
         case.header.name,
@@ -206,7 +232,7 @@ fn export(
     out: Option<&std::path::Path>,
     recipients: &[String],
 ) -> Result<u8, CaseError> {
-    use super::export;
+    use crate::case::export;
     let Some(out) = out else {
         return Err(CaseError::Invalid(
             "say where the export goes: --out FILE (or --out - for standard output); a decrypted export is plaintext"
@@ -244,7 +270,7 @@ fn export(
         std::io::stdout().write_all(&bytes)?;
         return Ok(0);
     }
-    super::store::write_new_private(out, &bytes).map_err(|e| {
+    crate::case::store::write_new_private(out, &bytes).map_err(|e| {
         CaseError::Io(format!(
             "{}: {e} (an export never overwrites a file)",
             out.display()

@@ -79,7 +79,17 @@ impl fmt::Display for Check {
 
 /// Runs every check. The keyring probe runs first, on the calling thread,
 /// before any async runtime exists (session keyrings are per thread).
-pub fn run(
+/// `warroom doctor`: prints each check; fails when one failed.
+pub fn run(cli: &crate::cli::Cli, setup: super::Setup) -> anyhow::Result<u8> {
+    crate::install_crypto_provider();
+    let checks = checks(&setup.paths, &setup.config, cli.profile.as_deref());
+    for check in &checks {
+        println!("{check}");
+    }
+    Ok(u8::from(checks.iter().any(|c| c.verdict == Verdict::Fail)))
+}
+
+pub fn checks(
     paths: &Paths,
     config: &Result<Config, ConfigError>,
     profile: Option<&str>,

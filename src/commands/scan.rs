@@ -1,0 +1,222 @@
+//! `warroom scan`: every detection over files, without the console; and
+//! `scan --records`, what warroom reads of each record.
+
+use std::io::IsTerminal;
+use std::time::{Duration, Instant};
+
+use super::{Setup, render};
+
+pub fn run(setup: Setup, args: &crate::cli::ScanArgs) -> anyhow::Result<u8> {
+    // The team's krbtgt wait, when its configuration sets one.
+    let wait = setup
+        .config
+        .as_ref()
+        .ok()
+        .and_then(|c| c.file.checklist.krbtgt_wait());
+    scan(args, wait)
+}
+
+/// `scan --records`: what warroom reads from each file, record by record.
+/// Characters a terminal would act on are written as JSON escapes, so the
+/// output is the same JSON and safe to read on screen.
+fn print_records(files: &[std::path::PathBuf]) -> anyhow::Result<u8> {
+    use crate::detect::event::Event;
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let mut failed = None;
+    let mut unreadable = false;
+    for path in files {
+        if failed.is_some() {
+            break;
+        }
+        let summary = crate::source::import::read_all(path, &mut |value, place| {
+            if failed.is_some() {
+                return;
+            }
+            let line = match Event::new(value.clone(), || place.clone()) {
+                Some(event) => {
+                    serde_json::json!({"kind": event.kind, "place": place, "record": event.value})
+                }
+                None => serde_json::json!({"kind": null, "place": place, "record": value}),
+            };
+            if let Err(e) = writeln!(out, "{}", escape_dangerous(&line.to_string())) {
+                failed = Some(e);
+            }
+        });
+        eprintln!("warroom scan: {}", summary.line());
+        unreadable |= summary.format == "unreadable";
+    }
+    match failed {
+        Some(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Some(e) => Err(e.into()),
+        None => {
+            out.flush()?;
+            Ok(u8::from(unreadable))
+        }
+    }
+}
+
+/// JSON text with every character a terminal would act on as `\uXXXX`
+/// (serde escapes C0 controls only; these can only be inside strings).
+fn escape_dangerous(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if crate::model::is_dangerous(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result<u8> {
+    use crate::detect::Engine;
+    use crate::pipeline::scan;
+    if args.records {
+        return print_records(&args.files);
+    }
+    let mut engine = match Engine::built_in() {
+        Ok(engine) => engine,
+        Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
+    };
+    if let Some(hours) = krbtgt_wait.filter(|h| h.is_finite() && *h > 0.0) {
+        engine = engine.with_krbtgt_wait(hours);
+    }
+    if let Some(path) = &args.ioc {
+        match load_iocs("scan", path) {
+            Some(list) => engine = engine.with_iocs(list),
+            None => return Ok(2),
+        }
+    }
+    if let Some(dir) = &args.sigma {
+        match load_sigma("scan", dir) {
+            Some(rules) => engine = engine.with_sigma(rules),
+            None => return Ok(2),
+        }
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let started = Instant::now();
+    let shown = bar.clone();
+    let scanned = scan::scan(engine, &args.files, threads, &move |bytes| {
+        if let Some(bar) = &shown {
+            bar.set_message(format!("{:.0} MB read", bytes as f64 / 1e6));
+        }
+    });
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    let findings = scanned.engine.findings();
+    print!("{}", render(args.format, &findings));
+    let mut unreadable = false;
+    for file in &scanned.files {
+        eprintln!("warroom scan: {}", file.line());
+        unreadable |= file.format == "unreadable";
+    }
+    let seen: Vec<String> = scanned
+        .engine
+        .seen()
+        .iter()
+        .map(|(kind, n)| format!("{n} {kind}s"))
+        .collect();
+    eprintln!(
+        "warroom scan: {} findings from {} in {:.1} s{}",
+        findings.len(),
+        if seen.is_empty() {
+            "no known records".to_owned()
+        } else {
+            seen.join(", ")
+        },
+        started.elapsed().as_secs_f64(),
+        if scanned.unknown > 0 {
+            format!(
+                "; {} records of no kind warroom reads were passed over",
+                scanned.unknown
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(if unreadable { 1 } else { 0 })
+}
+
+/// An indicator list, with what it holds and left out said on stderr;
+/// `None` (after saying why) when it cannot be used.
+pub fn load_iocs(
+    command: &str,
+    path: &std::path::Path,
+) -> Option<std::sync::Arc<crate::detect::ioc::IocList>> {
+    use crate::model::SafeText;
+    match crate::detect::ioc::IocList::load(path) {
+        Ok((list, notes)) => {
+            eprintln!(
+                "warroom {command}: --ioc {}: {} indicators",
+                SafeText::new(&path.display().to_string()),
+                list.indicators.len()
+            );
+            for note in notes.iter().take(10) {
+                eprintln!("warroom {command}: --ioc left out {}", SafeText::new(note));
+            }
+            if notes.len() > 10 {
+                eprintln!(
+                    "warroom {command}: --ioc left out {} more",
+                    notes.len() - 10
+                );
+            }
+            Some(std::sync::Arc::new(list))
+        }
+        Err(e) => {
+            eprintln!(
+                "warroom {command}: --ioc {}. Nothing was done.",
+                SafeText::new(&e)
+            );
+            None
+        }
+    }
+}
+
+/// Sigma rules, with what loaded, what cannot apply and what was refused
+/// said on stderr; `None` (after saying why) when none can be used.
+pub fn load_sigma(
+    command: &str,
+    dir: &std::path::Path,
+) -> Option<std::sync::Arc<crate::detect::sigma::SigmaRules>> {
+    use crate::model::SafeText;
+    match crate::detect::sigma::SigmaRules::load(dir) {
+        Ok(rules) => {
+            eprintln!(
+                "warroom {command}: --sigma {}",
+                SafeText::new(&rules.summary())
+            );
+            for (file, why) in &rules.refused {
+                eprintln!(
+                    "warroom {command}: --sigma refused {}: {}",
+                    SafeText::new(&file.display().to_string()),
+                    SafeText::new(why)
+                );
+            }
+            Some(std::sync::Arc::new(rules))
+        }
+        Err(e) => {
+            eprintln!(
+                "warroom {command}: --sigma {}. Nothing was done.",
+                SafeText::new(&e)
+            );
+            None
+        }
+    }
+}
