@@ -5,6 +5,7 @@
 //!
 //! Nothing here draws or imports the console.
 
+mod apps;
 pub mod audit;
 pub mod catalog;
 pub mod directory;
@@ -13,6 +14,7 @@ pub mod generate;
 mod grants;
 pub mod ids;
 pub mod live;
+pub mod noise;
 pub mod oauth;
 pub mod odata;
 pub mod onprem;

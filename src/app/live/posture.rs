@@ -1,0 +1,120 @@
+//! The console's posture review: directory snapshots taken through Graph,
+//! judged, and compared with the case's first one.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use tokio::sync::mpsc;
+
+use super::{EngineInput, SNAPSHOT_INTERVAL, keep};
+use crate::app::action::Msg;
+use crate::model::SafeText;
+
+/// Takes a directory snapshot now and every `SNAPSHOT_INTERVAL`, judges
+/// it and compares it with the case's first one (kept in the case, sealed,
+/// the first time), and hands the findings to the detections thread.
+pub(super) async fn posture(
+    client: Arc<crate::source::graph::GraphClient>,
+    graph_url: String,
+    case: Option<Arc<crate::case::Unlocked>>,
+    iocs: Option<Arc<crate::detect::ioc::IocList>>,
+    engine: std::sync::mpsc::Sender<EngineInput>,
+    tx: mpsc::Sender<Msg>,
+) {
+    use crate::detect::posture::{self, Snapshot, diff};
+    let mut baseline: Option<Snapshot> = match &case {
+        Some(case) => {
+            let case = case.clone();
+            tokio::task::spawn_blocking(move || case_baseline(&case))
+                .await
+                .ok()
+                .flatten()
+        }
+        None => None,
+    };
+    let mut said_not_compared = false;
+    loop {
+        let mut wait = SNAPSHOT_INTERVAL;
+        match crate::source::graph::snapshot::take(&client, &graph_url, &|_| {}).await {
+            Ok((lines, summary)) => {
+                // Judging a large tenant takes a while: off the async workers.
+                let first = baseline.is_none();
+                if first && let Some(case) = &case {
+                    keep(case.clone(), "directory", lines.clone(), tx.clone());
+                }
+                let earlier = baseline.take();
+                let lists = iocs.clone();
+                let judged = tokio::task::spawn_blocking(move || {
+                    let now = Snapshot::from_lines(lines);
+                    let verdicts = posture::judge(&now, Timestamp::now());
+                    let changes = earlier.as_ref().map(|b| diff::compare(b, &now));
+                    let not_compared = changes
+                        .as_ref()
+                        .map(|c| c.not_compared.clone())
+                        .unwrap_or_default();
+                    let mut extra = changes.map(|c| c.findings).unwrap_or_default();
+                    if let Some(list) = &lists {
+                        extra.extend(list.judge_snapshot(&now));
+                    }
+                    let findings = posture::findings(&verdicts, &extra, now.taken_at);
+                    (earlier.unwrap_or(now), findings, not_compared)
+                })
+                .await;
+                let Ok((kept, findings, not_compared)) = judged else {
+                    return;
+                };
+                baseline = Some(kept);
+                if engine.send(EngineInput::Posture(findings)).is_err() {
+                    return;
+                }
+                if !not_compared.is_empty() && !said_not_compared {
+                    said_not_compared = true;
+                    let text = format!(
+                        "directory changes not compared (the case's first snapshot or this one lacks them): {}",
+                        not_compared.join(", ")
+                    );
+                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                }
+                if !summary.gaps.is_empty() {
+                    let text = format!(
+                        "directory snapshot: {} part(s) refused, so some posture checks are not judged ({})",
+                        summary.gaps.len(),
+                        summary.gaps.join("; ")
+                    );
+                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                }
+            }
+            // Not signed in: the feed already says why; try again soon.
+            Err(crate::source::graph::pull::PullError::Graph(
+                crate::source::graph::client::GraphError::Auth(e),
+            )) => {
+                tracing::info!("directory snapshot waits for a sign-in: {e}");
+                wait = Duration::from_secs(60);
+            }
+            Err(e) => {
+                let text = format!(
+                    "directory snapshot failed ({e}); the posture review tries again in {} minutes",
+                    SNAPSHOT_INTERVAL.as_secs() / 60
+                );
+                if tx.send(Msg::Problem(SafeText::new(&text))).await.is_err() {
+                    return;
+                }
+            }
+        }
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// The case's first directory snapshot, if it keeps one.
+fn case_baseline(case: &crate::case::Unlocked) -> Option<crate::detect::posture::Snapshot> {
+    use crate::case::record::Body;
+    let contents = case.read().ok()?;
+    let first = contents
+        .records
+        .iter()
+        .find(|r| matches!(&r.body, Body::Events { stream, .. } if stream == "directory"))?;
+    let lines = case.load_events(first).ok()?;
+    Some(crate::detect::posture::Snapshot::from_lines(lines))
+}
