@@ -5,6 +5,8 @@
 # Usage: cargo build --release && benches/scan.sh [SIGNINS | FILE]
 #   SIGNINS: how many sign-ins to generate (default 120000);
 #   FILE: an NDJSON export of sign-ins already at hand, measured as it is.
+#   BEFORE=/path/to/an/older/warroom: time that build too, in the same run
+#   (a change that must not slow the scan).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-120000}
@@ -68,6 +70,13 @@ if [ -d "$sigma_dir" ]; then
   echo "with $sigma_rules Sigma rules: 1 thread ${sigma_one} ms ($((lines * 1000 / sigma_one)) events/s), all cores ${sigma_all} ms ($((lines * 1000 / sigma_all)) events/s)"
 fi
 echo "with a 4-indicator list (CIDR: every line parsed): all cores ${ioc_ms} ms ($((lines * 1000 / ioc_ms)) events/s)"
+if [ -n "${BEFORE:-}" ]; then
+  before_core=$(best taskset -c 0 "$BEFORE" scan "$file" --format json --threads 1)
+  before_all=$(best "$BEFORE" scan "$file" --format json)
+  core_again=$(best taskset -c 0 "$bin" scan "$file" --format json --threads 1)
+  all_again=$(best "$bin" scan "$file" --format json)
+  echo "before ($BEFORE): one core ${before_core} ms, all cores ${before_all} ms; this build again: one core ${core_again} ms, all cores ${all_again} ms"
+fi
 python3 - "$size" "$jq_ms" "$py_ms" "$one_ms" "$all_ms" "$mem" "$core_ms" "$mem1" "$lines" <<'PY'
 import sys
 size, jq, py, one, allc, mem, core, mem1, lines = (float(x) for x in sys.argv[1:])
