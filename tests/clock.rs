@@ -10,8 +10,6 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::Value;
-
 /// What a run found, without its times: detection and severity → (count,
 /// entity values), per finding.
 type Summary = BTreeMap<(String, String), Vec<(u64, Vec<String>)>>;
@@ -64,24 +62,7 @@ fn run(now: &str) -> (Summary, BTreeSet<String>, BTreeSet<String>) {
         files.push(entry.unwrap().path());
     }
     let (findings, _) = common::scan_json(&files);
-    let planted: BTreeSet<&str> = key["sign_in_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    let forged: BTreeSet<String> = std::fs::read_to_string(&cloud)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| {
-            v["tokenIssuerType"] == "ADFederationServices"
-                && v["isInteractive"] == true
-                && v["status"]["errorCode"] == 0
-                && planted.contains(v["id"].as_str().unwrap_or(""))
-        })
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect();
+    let forged = common::successful_forgeries(&cloud, &key);
     let mut named = BTreeSet::new();
     let mut summary = Summary::new();
     for f in &findings {

@@ -120,12 +120,6 @@ fn the_emulated_farm_proves_every_forgery_and_names_its_gap() {
     let key = emu.answer_key();
     let cloud = home.path().join("cloud.ndjson");
     common::pull_from(&home, &emu, &cloud);
-    let forged_ids: std::collections::BTreeSet<String> = key["sign_in_ids"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect();
     let mut files = vec![cloud.clone()];
     for entry in std::fs::read_dir(&onprem).unwrap() {
         files.push(entry.unwrap().path());
@@ -143,18 +137,7 @@ fn the_emulated_farm_proves_every_forgery_and_names_its_gap() {
         assert_eq!(f["severity"], "critical");
         assert!(f["explanation"].as_str().unwrap().contains("never issued"));
     }
-    let successful_forgeries: std::collections::BTreeSet<String> = std::fs::read_to_string(&cloud)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
-        .filter(|v| {
-            v["tokenIssuerType"] == "ADFederationServices"
-                && v["isInteractive"] == true
-                && v["status"]["errorCode"] == 0
-                && forged_ids.contains(v["id"].as_str().unwrap_or(""))
-        })
-        .map(|v| v["id"].as_str().unwrap().to_owned())
-        .collect();
+    let successful_forgeries = common::successful_forgeries(&cloud, &key);
     assert!(successful_forgeries.len() >= 3, "{successful_forgeries:?}");
     assert_eq!(named, successful_forgeries, "named vs forged");
     let gap = by_detection(&findings, "onprem.forged-token-uncovered");

@@ -297,6 +297,32 @@ impl Drop for Emulator {
 /// `warroom pull --since 90d --out OUT` from the emulator; fails the test
 /// with the pull's own words if it fails.
 #[allow(dead_code)]
+/// The planted forged sign-ins Entra ID accepted, as pulled: federated,
+/// interactive, successful, and in the scenario's answer key.
+pub fn successful_forgeries(
+    cloud: &Path,
+    key: &serde_json::Value,
+) -> std::collections::BTreeSet<String> {
+    let planted: std::collections::BTreeSet<&str> = key["sign_in_ids"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    std::fs::read_to_string(cloud)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| {
+            v["tokenIssuerType"] == "ADFederationServices"
+                && v["isInteractive"] == true
+                && v["status"]["errorCode"] == 0
+                && planted.contains(v["id"].as_str().unwrap_or(""))
+        })
+        .map(|v| v["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 pub fn pull_from(home: &Home, emu: &Emulator, out: &Path) {
     let result = home
         .command()

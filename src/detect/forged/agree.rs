@@ -63,6 +63,18 @@ pub(super) fn same_client(a: IpAddr, b: IpAddr) -> Option<bool> {
     }
 }
 
+/// An address as a network, for pairing exits: an IPv6 host's /64 (its
+/// temporary addresses change), an IPv4 address itself.
+pub(super) fn network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(bits.into())
+        }
+        v4 => v4,
+    }
+}
+
 /// The host an issuer identifier names, in lower case:
 /// `http://sts.contoso.com/adfs/services/trust` is `sts.contoso.com`.
 /// None for a name that is not a host (nothing to compare).
@@ -121,8 +133,13 @@ impl Farm {
         if self.issuers.is_empty() {
             return None;
         }
-        let domain = upn.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
-        Some(self.issuers.contains(&host) || domain.as_deref() == Some(host.as_str()))
+        let domain = upn
+            .rsplit_once('@')
+            .map(|(_, d)| d.to_ascii_lowercase())
+            .unwrap_or_default();
+        // A user of a subdomain gets the parent domain's issuer.
+        let own = domain == host || domain.ends_with(&format!(".{host}"));
+        Some(self.issuers.contains(&host) || own)
     }
 
     /// An issuance's client addresses worth comparing: public, and not a
@@ -153,7 +170,10 @@ impl Farm {
         if !compared {
             return Address::Unknown;
         }
-        if clients.iter().any(|c| self.egress.contains(&(*c, signin))) {
+        if clients
+            .iter()
+            .any(|c| self.egress.contains(&(network(*c), network(signin))))
+        {
             return Address::Egress;
         }
         Address::Differs
@@ -177,7 +197,8 @@ pub(super) struct EgressSeen {
 }
 
 impl EgressSeen {
-    pub(super) fn see(&mut self, pair: (IpAddr, IpAddr), user: u32, time: i64) {
+    pub(super) fn see(&mut self, (adfs, entra): (IpAddr, IpAddr), user: u32, time: i64) {
+        let pair = (network(adfs), network(entra));
         if !self.pairs.contains_key(&pair) && self.pairs.len() >= EGRESS_PAIRS {
             return;
         }
@@ -207,8 +228,9 @@ pub(super) fn window(issued: &[i64], t: i64) -> std::ops::Range<usize> {
     start..end.max(start)
 }
 
-/// Steps an augmenting search may take for one sign-in: a user with
-/// thousands of sign-ins in minutes (a kiosk account) stays linear.
+/// Steps an augmenting search may take for one sign-in, so a user with
+/// thousands of sign-ins in minutes (a kiosk account) cannot stall a scan;
+/// a sign-in whose search is cut short is reported unjudged.
 const AUGMENT_STEPS: usize = 4_096;
 const AUGMENT_DEPTH: usize = 64;
 
@@ -218,12 +240,14 @@ const AUGMENT_DEPTH: usize = 64;
 /// 0 at the sign-in's own address). One issuance explains one sign-in.
 /// Pairs are taken best first (better agreement, then closer in time),
 /// then sign-ins left over look for a chain of re-assignments that frees
-/// one (as many sign-ins explained as can be).
+/// one (as many sign-ins explained as can be). Also says, per sign-in,
+/// whether its search was cut short (too many sign-ins at once to be sure
+/// none could be explained).
 pub(super) fn assign(
     signins: &[i64],
     issued: &[i64],
     agree: impl Fn(usize, usize) -> Option<u8>,
-) -> Vec<Option<usize>> {
+) -> (Vec<Option<usize>>, Vec<bool>) {
     let mut edges: Vec<Vec<(u8, i64, usize)>> = Vec::with_capacity(signins.len());
     for (i, &t) in signins.iter().enumerate() {
         let mut list: Vec<(u8, i64, usize)> = window(issued, t)
@@ -253,15 +277,19 @@ pub(super) fn assign(
         seen: vec![0; issued.len()],
         round: 0,
         steps: 0,
+        cut: false,
     };
+    let mut cut = vec![false; signins.len()];
     for (i, list) in edges.iter().enumerate() {
         if search.taken[i].is_none() && !list.is_empty() {
             search.round += 1;
             search.steps = AUGMENT_STEPS;
+            search.cut = false;
             search.augment(i, 0);
+            cut[i] = search.taken[i].is_none() && search.cut;
         }
     }
-    search.taken
+    (search.taken, cut)
 }
 
 /// The state of the search for chains of re-assignments.
@@ -273,12 +301,15 @@ struct Search<'a> {
     seen: Vec<u32>,
     round: u32,
     steps: usize,
+    /// The search ran out of steps or depth.
+    cut: bool,
 }
 
 impl Search<'_> {
     /// Finds sign-in `i` an issuance, moving others along if need be.
     fn augment(&mut self, i: usize, depth: usize) -> bool {
         if depth > AUGMENT_DEPTH {
+            self.cut = true;
             return false;
         }
         for &(_, _, j) in &self.edges[i] {
@@ -286,6 +317,7 @@ impl Search<'_> {
                 continue;
             }
             if self.steps == 0 {
+                self.cut = true;
                 return false;
             }
             self.steps -= 1;
@@ -384,10 +416,22 @@ mod tests {
             farm.issuer_agrees("http://sts.contoso-auth.com/adfs/services/trust", upn),
             Some(false)
         );
-        // A farm signing for several domains names the user's domain.
+        // A farm signing for several domains names the user's domain, or
+        // for a subdomain's users its parent.
         assert_eq!(
             farm.issuer_agrees("http://contoso.com/adfs/services/trust/", upn),
             Some(true)
+        );
+        assert_eq!(
+            farm.issuer_agrees(
+                "http://contoso.com/adfs/services/trust/",
+                "ana@sales.contoso.com"
+            ),
+            Some(true)
+        );
+        assert_eq!(
+            farm.issuer_agrees("http://evilcontoso.com/adfs/services/trust/", upn),
+            Some(false)
         );
         assert_eq!(farm.issuer_agrees("", upn), None);
         assert_eq!(
@@ -414,6 +458,8 @@ mod tests {
             Address::Unknown
         );
         assert_eq!(farm.address(&clients, None), Address::Unknown);
+        assert_eq!(network(ip("2001:db8:1:2:a::9")), ip("2001:db8:1:2::"));
+        assert_eq!(network(ip("203.0.113.9")), ip("203.0.113.9"));
         let mut seen = EgressSeen::default();
         let pair = (ip("198.51.100.20"), ip("203.0.113.9"));
         for (user, day) in [(1, 0), (2, 0), (2, 1)] {
@@ -431,17 +477,20 @@ mod tests {
     #[test]
     fn one_issuance_explains_one_sign_in_the_closest_first() {
         // One issuance, two sign-ins around it: the closer takes it.
-        assert_eq!(assign(&[0, 170], &[168], |_, _| Some(1)), [None, Some(0)]);
-        assert_eq!(assign(&[100, 400], &[98], |_, _| Some(1)), [Some(0), None]);
+        assert_eq!(assign(&[0, 170], &[168], |_, _| Some(1)).0, [None, Some(0)]);
+        assert_eq!(
+            assign(&[100, 400], &[98], |_, _| Some(1)).0,
+            [Some(0), None]
+        );
         // Agreement beats closeness.
         assert_eq!(
-            assign(&[100, 400], &[399], |i, _| Some(if i == 0 { 0 } else { 1 })),
+            assign(&[100, 400], &[399], |i, _| Some(if i == 0 { 0 } else { 1 })).0,
             [Some(0), None]
         );
         // A disagreeing issuance explains nothing.
-        assert_eq!(assign(&[100], &[99], |_, _| None), [None]);
+        assert_eq!(assign(&[100], &[99], |_, _| None).0, [None]);
         // Out of the window, nothing.
-        assert_eq!(assign(&[0], &[WITHIN_SECS + 1], |_, _| Some(0)), [None]);
+        assert_eq!(assign(&[0], &[WITHIN_SECS + 1], |_, _| Some(0)).0, [None]);
     }
 
     #[test]
@@ -449,10 +498,11 @@ mod tests {
         // Greedy closest pairs would give issuance 1 to sign-in 1 and leave
         // sign-in 0 (which only issuance 1 agrees with) unexplained; a
         // chain of re-assignment explains both.
-        let taken = assign(&[100, 200], &[150, 199], |i, j| match (i, j) {
+        let (taken, cut) = assign(&[100, 200], &[150, 199], |i, j| match (i, j) {
             (0, 0) => None,
             _ => Some(1),
         });
         assert_eq!(taken, [Some(1), Some(0)]);
+        assert_eq!(cut, [false, false]);
     }
 }

@@ -71,6 +71,9 @@ pub enum Fact {
         issuer: Option<String>,
         /// Addresses of the farm's proxies this request passed through.
         proxies: Vec<String>,
+        /// The request came from inside the network: its address is not
+        /// compared with the sign-in's.
+        intranet: bool,
     },
     /// Another AD FS audit event: the server's log holds this time.
     Logged { time: i64, server: String },
@@ -198,7 +201,16 @@ fn fact(event: &Event) -> Option<Fact> {
                 None => text_at(v, "signInEventTypes")
                     .is_none_or(|t| t.eq_ignore_ascii_case("interactiveUser")),
             };
-            if !ok || !interactive {
+            // A sign-in that presented a refresh token carried no new AD FS
+            // token, whatever the user's domain.
+            let refreshed = v
+                .get("incomingTokenType")
+                .and_then(Json::as_str)
+                .is_some_and(|t| {
+                    t.eq_ignore_ascii_case("refreshToken")
+                        || t.eq_ignore_ascii_case("primaryRefreshToken")
+                });
+            if !ok || !interactive || refreshed {
                 return None;
             }
             let upn = v.get("userPrincipalName")?.as_str()?.to_owned();
@@ -224,7 +236,10 @@ fn fact(event: &Event) -> Option<Fact> {
             // A token for another relying party says nothing of Entra ID's.
             let for_entra = audit_field(v, "RelyingParty", &["RelyingParty"])
                 .is_none_or(|rp| rp.to_ascii_lowercase().contains("microsoftonline"));
-            if (id == 1200 || id == 1202)
+            // 1200 is a token issued; 1202 (fresh credentials validated)
+            // comes beside a 1200 for the same sign-in, so counting it too
+            // would give a forged sign-in a spare issuance to hide behind.
+            if id == 1200
                 && for_entra
                 && let Some(user) = adfs_user(v)
             {
@@ -253,6 +268,10 @@ fn fact(event: &Event) -> Option<Fact> {
                     time,
                     server,
                     ips: list(&["IpAddress", "ForwardedIpAddress"]),
+                    // Inside the network AD FS sees an address Entra ID
+                    // never does (even a public one used internally).
+                    intranet: audit_field(v, "NetworkLocation", &[])
+                        .is_some_and(|l| l.eq_ignore_ascii_case("Intranet")),
                     issuer: audit_field(v, "Server", &[]).filter(|s| s != "N/A"),
                     proxies,
                 });
@@ -277,6 +296,8 @@ struct Issued {
     server: u32,
     /// The client's addresses as AD FS logged them.
     ips: Vec<String>,
+    /// From inside the network: the addresses are not compared.
+    intranet: bool,
 }
 
 /// What judging the sign-ins found, part by part.
@@ -285,6 +306,10 @@ struct Judged<'a> {
     orphans: BTreeMap<&'a str, Orphans>,
     outside: Outside,
     in_gaps: BTreeMap<usize, u64>,
+    /// Sign-ins whose only nearby issuance left went to another client.
+    elsewhere: BTreeMap<&'a str, Orphans>,
+    /// Sign-ins of users too busy to match within the search's bounds.
+    overflow: u64,
     /// Spilled sign-ins that could not be read back, and why.
     unread: Option<(u64, String)>,
 }
@@ -380,6 +405,7 @@ impl Forged {
                 ips,
                 issuer,
                 proxies,
+                intranet,
             } => {
                 if let Some(host) = issuer.as_deref().and_then(agree::issuer_host) {
                     self.farm_issuers.insert(host);
@@ -390,6 +416,7 @@ impl Forged {
                     time,
                     server: self.names.number(server.clone()),
                     ips,
+                    intranet,
                 };
                 self.issued.entry(user).or_default().push(issued);
                 self.logged.entry(server).or_default().push(time);
@@ -462,6 +489,8 @@ impl Forged {
             orphans,
             outside,
             in_gaps,
+            elsewhere,
+            overflow,
             unread,
         } = judged;
         let servers: Vec<String> = coverage
@@ -477,9 +506,14 @@ impl Forged {
             .into_iter()
             .map(|(user, o)| orphan_finding(user, o, &read, self.issued.contains_key(user)))
             .collect();
-        if outside.count > 0 || !in_gaps.is_empty() || unread.is_some() {
+        out.extend(
+            elsewhere
+                .into_iter()
+                .map(|(user, o)| report::elsewhere_finding(user, o, &read)),
+        );
+        if outside.count > 0 || !in_gaps.is_empty() || unread.is_some() || overflow > 0 {
             out.push(uncovered_finding(
-                &outside, &in_gaps, unread, &coverage, &servers,
+                &outside, &in_gaps, unread, overflow, &coverage, &servers,
             ));
         }
         out
@@ -538,7 +572,16 @@ impl Forged {
                     .iter()
                     .map(|s| farm.issuer_agrees(self.names.text(s.issuer), self.names.text(s.upn)))
                     .collect(),
-                clients: issued.iter().map(|x| farm.clients(&x.ips)).collect(),
+                clients: issued
+                    .iter()
+                    .map(|x| {
+                        if x.intranet {
+                            Vec::new()
+                        } else {
+                            farm.clients(&x.ips)
+                        }
+                    })
+                    .collect(),
                 signins,
                 issued,
             });
@@ -555,11 +598,16 @@ impl Forged {
         coverage: &Coverage,
         judged: &mut Judged<'a>,
     ) {
+        // Sign-ins not explained, and how: None for no fitting token
+        // nearby (forged), Some(true) when a free token nearby went to
+        // another client, Some(false) when the search was cut short.
         let mut explained: BTreeSet<&RecordId> = BTreeSet::new();
+        let mut elsewhere: BTreeSet<&RecordId> = BTreeSet::new();
+        let mut cut_short: BTreeSet<&RecordId> = BTreeSet::new();
         let mut misfits: BTreeMap<&RecordId, String> = BTreeMap::new();
         let views = self.users(signins, farm);
         for view in &views {
-            let taken = agree::assign(&view.signin_times, &view.issued_times, |i, j| {
+            let (taken, cut) = agree::assign(&view.signin_times, &view.issued_times, |i, j| {
                 view.verdict(farm, i, j).ok()
             });
             let mut owner = vec![None; view.issued.len()];
@@ -569,15 +617,33 @@ impl Forged {
                 }
             }
             for (i, j) in taken.iter().enumerate() {
+                let id = &view.signins[i].id;
                 if j.is_some() {
-                    explained.insert(&view.signins[i].id);
-                } else if let Some(why) = self.misfit(view, farm, i, &owner) {
-                    misfits.insert(&view.signins[i].id, why);
+                    explained.insert(id);
+                    continue;
+                }
+                if cut[i] {
+                    cut_short.insert(id);
+                    continue;
+                }
+                let free_elsewhere =
+                    agree::window(&view.issued_times, view.signin_times[i]).any(|j| {
+                        owner[j].is_none() && view.verdict(farm, i, j) == Err(Misfit::Address)
+                    });
+                if free_elsewhere {
+                    elsewhere.insert(id);
+                }
+                if let Some(why) = self.misfit(view, farm, i, &owner) {
+                    misfits.insert(id, why);
                 }
             }
         }
         for signin in signins {
             if explained.contains(&signin.id) {
+                continue;
+            }
+            if cut_short.contains(&signin.id) {
+                judged.overflow += 1;
                 continue;
             }
             let time = signin.time;
@@ -599,7 +665,12 @@ impl Forged {
                 }
             }
             let (user, ip) = (self.names.text(signin.user), self.names.text(signin.ip));
-            let entry = judged.orphans.entry(user).or_insert_with(|| Orphans {
+            let group = if elsewhere.contains(&signin.id) {
+                &mut judged.elsewhere
+            } else {
+                &mut judged.orphans
+            };
+            let entry = group.entry(user).or_insert_with(|| Orphans {
                 upn: self.names.text(signin.upn).to_owned(),
                 count: 0,
                 first: time,
@@ -653,7 +724,7 @@ impl Forged {
         };
         let why = match view.verdict(farm, i, j) {
             Err(Misfit::Issuer) => format!(
-                "the farm issues as {}",
+                "the farm issues as {}, or as the user's own domain",
                 farm.issuers.iter().cloned().collect::<Vec<_>>().join(", ")
             ),
             Err(Misfit::Address) => "AD FS saw another client".to_owned(),

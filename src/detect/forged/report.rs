@@ -127,10 +127,75 @@ pub(super) fn orphan_finding(user: &str, o: Orphans, read: &str, known_to_adfs: 
     }
 }
 
+/// A user's sign-ins whose nearest unused AD FS token went to another
+/// client (same account, same issuer, minutes apart, another public
+/// address of the same IP family). A forgery used while the victim signs
+/// in looks like this; so does a client whose traffic to AD FS and to
+/// Microsoft 365 leaves by different exits (a split-tunnel VPN, a
+/// security proxy for one and not the other, a privacy relay). High, not
+/// critical: the finding says which.
+pub(super) fn elsewhere_finding(user: &str, o: Orphans, read: &str) -> Finding {
+    let Orphans {
+        upn,
+        count,
+        first,
+        last,
+        mut ids,
+        ips,
+        mut misfits,
+    } = o;
+    ids.sort();
+    misfits.sort();
+    let ids: Vec<String> = ids.into_iter().take(ORPHAN_IDS).map(|(_, id)| id).collect();
+    let shown: Vec<String> = misfits
+        .into_iter()
+        .take(MISFITS)
+        .map(|(_, why)| why)
+        .collect();
+    let mut entities = vec![Entity {
+        field: "userPrincipalName".into(),
+        value: upn.clone(),
+    }];
+    entities.extend(ips.iter().map(|ip| Entity {
+        field: "ipAddress".into(),
+        value: ip.clone(),
+    }));
+    let detection = "onprem.forged-token-other-client";
+    Finding {
+        id: crate::detect::finding_id(detection, user),
+        detection: detection.into(),
+        severity: Severity::High,
+        title: "Federated sign-in whose AD FS token went to another client".into(),
+        techniques: vec!["T1606.002".into()],
+        entities,
+        evidence: ids,
+        count,
+        first_seen: Some(iso(first)),
+        last_seen: Some(iso(last)),
+        remediation: ["revoke-sessions", "review-federation-trust"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
+        explanation: format!(
+            "{count} federated sign-in(s) of {upn} from {} match no AD FS token of their own: within {} minutes AD FS did issue {user} a token, but to another client ({}), and {read}. Either the token used here was forged while the user was signing in, or this client reaches AD FS and Microsoft 365 by different exits (a split-tunnel VPN, a proxy for one only, a privacy relay): ask the user, and look for the same pair of addresses on other users.",
+            if ips.is_empty() {
+                "unknown addresses".to_owned()
+            } else {
+                ips.join(", ")
+            },
+            WITHIN_SECS / 60,
+            shown.join("; ")
+        ),
+        rationale: "AD FS records the client it issued each token to. A sign-in whose only nearby token went to a different public address was not presented by the client AD FS saw, unless the client's traffic leaves by two exits.".into(),
+        verdict: None,
+    }
+}
+
 pub(super) fn uncovered_finding(
     outside: &Outside,
     in_gaps: &BTreeMap<usize, u64>,
     unread: Option<(u64, String)>,
+    overflow: u64,
     coverage: &Coverage,
     servers: &[String],
 ) -> Finding {
@@ -142,6 +207,11 @@ pub(super) fn uncovered_finding(
             servers.join("; "),
             first_out = iso(outside.first),
             last_out = iso(outside.last),
+        ));
+    }
+    if overflow > 0 {
+        parts.push(format!(
+            "{overflow} belong to users with so many sign-ins and tokens at once that matching them was cut short"
         ));
     }
     if let Some((n, why)) = &unread {
@@ -162,8 +232,10 @@ pub(super) fn uncovered_finding(
             iso(gap.to),
         ));
     }
-    let total =
-        outside.count + in_gaps.values().sum::<u64>() + unread.as_ref().map_or(0, |(n, _)| *n);
+    let total = outside.count
+        + in_gaps.values().sum::<u64>()
+        + unread.as_ref().map_or(0, |(n, _)| *n)
+        + overflow;
     let times = (outside.count > 0)
         .then_some([outside.first, outside.last])
         .into_iter()

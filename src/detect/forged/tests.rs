@@ -151,6 +151,7 @@ fn spilled_sign_ins_are_judged_as_if_all_were_in_memory() {
                 ips: vec![format!("198.51.100.{}", i % 200)],
                 issuer: None,
                 proxies: Vec::new(),
+                intranet: false,
             });
         }
         if i % 100 == 0 {
@@ -225,6 +226,10 @@ fn federated(id: &str, time: &str, ip: &str, issuer: &str) -> Event<'static> {
 /// A 1200 as a Log Analytics row carries it: the audit XML as text,
 /// with the client's address where `ip` is given.
 fn issued(time: &str, ip: Option<&str>) -> Event<'static> {
+    issued_as(1200, time, ip)
+}
+
+fn issued_as(id: u64, time: &str, ip: Option<&str>) -> Event<'static> {
     let address = ip.map_or(
         "<IpAddress>N/A</IpAddress><ForwardedIpAddress />".to_owned(),
         |ip| format!("<IpAddress>{ip}</IpAddress><ForwardedIpAddress>{ip}</ForwardedIpAddress>"),
@@ -236,7 +241,7 @@ fn issued(time: &str, ip: Option<&str>) -> Event<'static> {
          <ProxyServer>WAP01</ProxyServer></Component></ContextComponents></AuditBase>"
     );
     event(
-        json!({"EventID": 1200, "TimeGenerated": time, "Computer": "ADFS01",
+        json!({"EventID": id, "TimeGenerated": time, "Computer": "ADFS01",
         "Channel": "Security", "EventSourceName": "AD FS Auditing", "EventData": audit}),
     )
 }
@@ -327,7 +332,7 @@ fn a_misfit_is_explained() {
         text.contains(
             "AD FS (adfs01) issued a token to lynne.robbins at 2026-12-05T16:18:34Z from 2001:db8:100:4::7fc; \
              this sign-in at 2026-12-05T16:15:00Z came from 203.0.113.66 with issuer sts.contoso-auth.com \
-             (the farm issues as sts.contoso.com)"
+             (the farm issues as sts.contoso.com, or as the user's own domain)"
         ),
         "{text}"
     );
@@ -360,14 +365,64 @@ fn a_misfit_is_explained() {
 }
 
 /// An intranet client: AD FS sees its private address, Entra ID the
-/// office's public one. Nothing to compare, so nothing is claimed.
+/// office's public one. Nothing to compare, so nothing is claimed; nor
+/// when the network uses public addresses inside (AD FS says Intranet).
 #[test]
 fn an_intranet_address_is_not_another_client() {
     let findings = judge(vec![
         federated("genuine", "2026-12-05T16:18:40Z", "198.51.100.20", FARM),
         issued("2026-12-05T16:18:34Z", Some("10.1.2.3")),
     ]);
+    assert!(findings.is_empty(), "{findings:#?}");
+    let audit = format!(
+        "<RelyingParty>urn:federation:MicrosoftOnline</RelyingParty>\
+         <UserId>CONTOSO\\lynne.robbins</UserId><Server>{FARM}</Server>\
+         <NetworkLocation>Intranet</NetworkLocation><IpAddress>192.0.2.77</IpAddress>"
+    );
+    let inside = event(
+        json!({"EventID": 1200, "TimeGenerated": "2026-12-05T16:18:34Z",
+        "Computer": "ADFS01", "Channel": "Security", "EventSourceName": "AD FS Auditing",
+        "EventData": audit}),
+    );
+    let findings = judge(vec![
+        federated("genuine", "2026-12-05T16:18:40Z", "198.51.100.20", FARM),
+        inside,
+    ]);
+    assert!(findings.is_empty(), "{findings:#?}");
+}
+
+/// A lone sign-in whose only nearby token went to another public address:
+/// a forgery while the user signs in, or a client with two exits. Said
+/// apart (high), not called forged (critical).
+#[test]
+fn a_token_issued_to_another_client_is_said_apart() {
+    let findings = judge(vec![
+        federated("lone", "2026-12-05T16:18:40Z", "203.0.113.9", FARM),
+        issued("2026-12-05T16:18:34Z", Some("198.51.100.44")),
+    ]);
     assert!(named(&findings).is_empty(), "{findings:#?}");
+    let other: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.detection == "onprem.forged-token-other-client")
+        .collect();
+    assert_eq!(other.len(), 1, "{findings:#?}");
+    assert_eq!(other[0].severity, crate::model::Severity::High);
+    assert_eq!(other[0].evidence, ["lone"]);
+    assert!(other[0].explanation.contains("different exits"));
+}
+
+/// A fresh sign-in makes AD FS log its credential check (1202) beside the
+/// token (1200): the check is no second token for a forgery to hide
+/// behind.
+#[test]
+fn a_credential_check_is_no_spare_token() {
+    let findings = judge(vec![
+        federated("forged", "2026-12-05T16:15:00Z", ATTACKER, FARM),
+        federated("genuine", "2026-12-05T16:18:40Z", HOME, FARM),
+        issued("2026-12-05T16:18:34Z", None),
+        issued_as(1202, "2026-12-05T16:18:33Z", None),
+    ]);
+    assert_eq!(named(&findings), ["forged"], "{findings:#?}");
 }
 
 /// An office whose AD FS traffic leaves by its proxy and whose
@@ -407,7 +462,12 @@ fn an_office_with_two_exits_is_learned() {
                 forged.add(f);
             }
         }
-        named(&forged.findings()).len()
+        forged
+            .findings()
+            .iter()
+            .filter(|f| f.detection == "onprem.forged-token-other-client")
+            .map(|f| f.count)
+            .sum::<u64>()
     };
     assert_eq!(run(&["adele", "lynne", "megan"]), 0);
     assert_eq!(run(&["adele"]), 2);
