@@ -214,6 +214,26 @@ fn broken_records_are_skipped_and_counted_and_other_layouts_are_read() {
         .write_all(serde_json::to_string_pretty(&page).unwrap().as_bytes())
         .unwrap();
     encoder.finish().unwrap();
+    // NDJSON whose first line holds two records run together: that line
+    // is skipped and named, the rest read.
+    let joined = dir.join("joined.ndjson");
+    let rest: Vec<String> = (0..20).map(|i| signin(&format!("j{i}"), "w")).collect();
+    std::fs::write(
+        &joined,
+        format!(
+            "{}{}\n{}\n",
+            signin("ja", "w"),
+            signin("jb", "w"),
+            rest.join("\n")
+        ),
+    )
+    .unwrap();
+    let (_, joined_err) = scan(&[&joined]);
+    assert!(
+        joined_err.contains("joined.ndjson: NDJSON, 20 records (1 skipped; first:"),
+        "{joined_err}"
+    );
+    assert!(joined_err.contains("joined.ndjson:1: not"), "{joined_err}");
     let (findings, stderr) = scan(&[&ndjson, &gz]);
     assert!(
         stderr.contains("mixed.ndjson: NDJSON, 2 records (2 skipped; first:"),

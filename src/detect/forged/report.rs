@@ -114,7 +114,7 @@ pub(super) fn orphan_finding(user: &str, o: Orphans, read: &str, known_to_adfs: 
         .map(|s| s.to_string())
         .collect(),
         explanation: format!(
-            "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200/1202) for {user} within {} minutes of each fits it (an issuance fits a sign-in under an issuer the farm has, from the client AD FS saw where it logged a public address, and only one sign-in), and {read} of each without a gap. These tokens were forged (orphan sign-ins).{misfit} If the farm has servers whose logs were not read, read them too before calling this proof.{caveat}",
+            "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200) for {user} within {} minutes of each fits it (an issuance fits a sign-in under an issuer the farm has, from the client AD FS saw where it logged a public address, and only one sign-in), and {read} of each without a gap. These tokens were forged (orphan sign-ins).{misfit} If the farm has servers whose logs were not read, read them too before calling this proof.{caveat}",
             if ips.is_empty() {
                 "unknown addresses".to_owned()
             } else {

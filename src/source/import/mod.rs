@@ -176,7 +176,7 @@ pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Sniffed<'a> {
     let (layout, name) = match first {
         None => (Layout::Lines(reader), "empty"),
         Some(b'[') => (Layout::Json(reader), "JSON array"),
-        Some(b'{') if first_line_is_whole(text) => (Layout::Lines(reader), "NDJSON"),
+        Some(b'{') if lines_are_whole(text) => (Layout::Lines(reader), "NDJSON"),
         Some(b'{') => (Layout::Json(reader), "JSON"),
         Some(_) if head.starts_with(evtx_file::MAGIC) => {
             // Inside an archive or gzip: held whole, as the parser seeks.
@@ -223,16 +223,44 @@ fn looks_like_csv(text: &[u8]) -> bool {
     !line.contains(&0) && line.contains(&b',')
 }
 
-/// Whether the first line holds a whole JSON value (NDJSON), not the
-/// start of a pretty-printed document.
-fn first_line_is_whole(text: &[u8]) -> bool {
-    let start = text
+/// Lines looked at, past the first, to tell NDJSON from one document.
+const SAMPLE_LINES: usize = 32;
+
+/// Whether the records are one JSON value a line (NDJSON), not one
+/// pretty-printed document: the first line holds a whole value, or most of
+/// the lines after it each hold a whole object. A broken first record (two
+/// run together, one cut short) then costs that record, not the file.
+/// Inside a pretty-printed document a line rarely holds a whole object,
+/// and then only the last of a list (the others end with a comma).
+fn lines_are_whole(text: &[u8]) -> bool {
+    let whole = |line: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(line).is_ok();
+    let mut lines = text
+        .split(|b| *b == b'\n')
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty());
+    let Some(first) = lines.next() else {
+        return false;
+    };
+    if whole(first) {
+        return true;
+    }
+    // The head may end inside a line: only lines followed by a newline.
+    let complete = match text.iter().rposition(|b| *b == b'\n') {
+        Some(end) => &text[..end],
+        None => return false,
+    };
+    let sample: Vec<&[u8]> = complete
+        .split(|b| *b == b'\n')
+        .map(|l| l.trim_ascii())
+        .filter(|l| !l.is_empty())
+        .skip(1)
+        .take(SAMPLE_LINES)
+        .collect();
+    let objects = sample
         .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    let rest = &text[start..];
-    let end = rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
-    serde_json::from_slice::<serde::de::IgnoredAny>(&rest[..end]).is_ok()
+        .filter(|l| l.starts_with(b"{") && whole(l))
+        .count();
+    objects > 0 && objects * 2 > sample.len()
 }
 
 /// The records inside one JSON value: a page's `value`, an array's
@@ -390,4 +418,28 @@ pub fn read_all(path: &Path, each: &mut dyn FnMut(Value, String)) -> FileSummary
         }
     }
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lines_are_whole;
+
+    #[test]
+    fn ndjson_is_told_from_a_document_by_its_lines() {
+        assert!(lines_are_whole(b"{\"a\":1}\n{\"a\":2}\n"));
+        // The first record broken: the lines after it decide.
+        assert!(lines_are_whole(
+            b"{\"a\":1}{\"a\":2}\n{\"a\":3}\n{\"a\":4}\n"
+        ));
+        assert!(lines_are_whole(b"{\"a\":\n{\"a\":3}\n{\"a\":4}\n"));
+        // Pretty-printed, even with compact records inside.
+        assert!(!lines_are_whole(
+            b"{\n  \"value\": [\n    {\"id\": 1},\n    {\"id\": 2},\n    {\"id\": 3}\n  ]\n}\n"
+        ));
+        assert!(!lines_are_whole(
+            b"{\n  \"id\": \"x\",\n  \"status\": {\"errorCode\": 0}\n}\n"
+        ));
+        // One line cut short by the end of what was read: not judged on it.
+        assert!(!lines_are_whole(b"{\n  \"id\": \"x\", {\"a\":"));
+    }
 }
