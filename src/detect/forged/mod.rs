@@ -2,7 +2,7 @@
 //! servers logged no token issuance that fits it is a token AD FS never
 //! minted. Entra ID's sign-in log names the federation issuer and the
 //! client; the AD FS Security log records every token it issues (events
-//! 1200 and 1202) with the issuer it issues as and, mostly, the client's
+//! 1200) with the issuer it issues as and, mostly, the client's
 //! address. A sign-in with no fitting issuance for its user near its time,
 //! inside the time the AD FS logs cover, is a forgery; one outside that
 //! time is said to be unjudged, never passed. What "fits" means is
@@ -60,7 +60,7 @@ pub enum Fact {
         /// The token's issuer as Entra ID recorded it (`tokenIssuerName`).
         issuer: String,
     },
-    /// AD FS issued a token (1200, 1202) for Microsoft Online to this user.
+    /// AD FS issued a token (1200) for Microsoft Online to this user.
     Issuance {
         user: String,
         time: i64,
