@@ -98,8 +98,8 @@ fn module_path(src: &Path, file: &Path) -> Vec<String> {
     parts
 }
 
-/// Strips comments and string literals from a line, keeping its length
-/// meaningless but its code (good enough for paths).
+/// A line's code without its comments and string literals (enough to
+/// find the paths it names); `in_block` carries a `/* … */` across lines.
 fn code_of(line: &str, in_block: &mut bool) -> String {
     let mut out = String::new();
     let mut chars = line.chars().peekable();
@@ -144,46 +144,41 @@ fn named(code: &str, module: &[String], crate_name: &str) -> Vec<String> {
                 || bytes[i - 1] == b':')
     };
     // What follows `crate::` / `warroom::`: an ident, or `{a, b::c, …}`.
+    let ident = |text: &str| -> String {
+        text.trim_start()
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect()
+    };
+    // The first segment of each path named: `x` in `x::…`, or each item's
+    // in a group `{a, b::c, …}`.
     let heads = |rest: &str| -> Vec<String> {
-        let rest = rest.trim_start();
-        if let Some(group) = rest.strip_prefix('{') {
-            let mut depth = 0;
-            let mut item = String::new();
-            let mut heads = Vec::new();
-            let mut at_start = true;
-            for c in group.chars() {
-                match c {
-                    '{' => depth += 1,
-                    '}' if depth == 0 => break,
-                    '}' => depth -= 1,
-                    ',' if depth == 0 => {
-                        at_start = true;
-                        if !item.is_empty() {
-                            heads.push(std::mem::take(&mut item));
-                        }
-                        continue;
-                    }
-                    _ => {}
+        let Some(group) = rest.trim_start().strip_prefix('{') else {
+            return vec![ident(rest)];
+        };
+        let (mut items, mut depth, mut start) = (Vec::new(), 0, 0);
+        for (i, c) in group.char_indices() {
+            match c {
+                '{' => depth += 1,
+                '}' if depth == 0 => {
+                    items.push(&group[start..i]);
+                    start = group.len();
+                    break;
                 }
-                if at_start && depth == 0 {
-                    if c.is_ascii_alphanumeric() || c == '_' {
-                        item.push(c);
-                    } else if !item.is_empty() || !c.is_whitespace() {
-                        at_start = false;
-                    }
+                '}' => depth -= 1,
+                ',' if depth == 0 => {
+                    items.push(&group[start..i]);
+                    start = i + 1;
                 }
+                _ => {}
             }
-            if !item.is_empty() {
-                heads.push(item);
-            }
-            heads
-        } else {
-            let ident: String = rest
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-                .collect();
-            vec![ident]
         }
+        items.push(&group[start.min(group.len())..]);
+        items
+            .into_iter()
+            .map(ident)
+            .filter(|h| !h.is_empty())
+            .collect()
     };
     for (i, _) in code.match_indices("::") {
         // The path segment before `::`.

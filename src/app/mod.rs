@@ -84,14 +84,14 @@ pub struct DemoOptions {
 
 /// Opens the console on the configured profile; returns the exit status.
 pub fn open(
-    cli: &ConsoleOptions,
+    opts: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
     started: Instant,
 ) -> anyhow::Result<u8> {
-    let settings = config.settings(cli.profile.as_deref())?;
-    let iocs = load_iocs(cli.ioc.as_deref())?;
-    let sigma = load_sigma(cli.sigma.as_deref())?;
+    let settings = config.settings(opts.profile.as_deref())?;
+    let iocs = load_iocs(opts.ioc.as_deref())?;
+    let sigma = load_sigma(opts.sigma.as_deref())?;
     let krbtgt_wait = config.file.checklist.krbtgt_wait();
     // A tenant (or a token) is what makes a profile usable; without one
     // the panes say how to set it up.
@@ -109,7 +109,7 @@ pub fn open(
     let mut session = session;
     // Opened before the terminal changes: a passphrase is asked here.
     let opened = open_case(
-        cli,
+        opts,
         paths,
         config,
         settings.case.clone(),
@@ -127,13 +127,13 @@ pub fn open(
             writer: None,
             iocs,
             sigma,
-            evidence: cli.evidence.clone(),
+            evidence: opts.evidence.clone(),
             throwaway_evidence: None,
             krbtgt_wait,
         })
     });
     let background = Background { start, graph };
-    console(cli, paths, config, session, background, opened, started)
+    console(opts, paths, config, session, background, opened, started)
 }
 
 /// The demo tenant's on-premises logs, written in a directory of this
@@ -184,7 +184,7 @@ struct Background {
 /// The case named by `WARROOM_CASE`, unlocked with this responder's
 /// identity; on failure the console still opens and says why.
 fn open_case(
-    cli: &ConsoleOptions,
+    opts: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
     name: Option<String>,
@@ -195,7 +195,7 @@ fn open_case(
     let Some(name) = name else {
         return OpenedCase::default();
     };
-    let identity_path = keys::identity_path(cli.identity.as_deref(), identity, &paths.data_dir);
+    let identity_path = keys::identity_path(opts.identity.as_deref(), identity, &paths.data_dir);
     let unlocked = keys::load_identity(
         &identity_path,
         &crate::case::keys::ask_passphrase,
@@ -276,7 +276,7 @@ impl OpenedCase {
 /// The console against an emulated tenant under attack, served in this
 /// process on loopback; nothing to set up.
 pub fn demo(
-    cli: &ConsoleOptions,
+    opts: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
     args: &DemoOptions,
@@ -318,11 +318,11 @@ pub fn demo(
         // A named case: the responder's own, opened as the console does.
         Some(name) => {
             let identity = config
-                .settings(cli.profile.as_deref())
+                .settings(opts.profile.as_deref())
                 .ok()
                 .and_then(|s| s.identity);
             let opened = open_case(
-                cli,
+                opts,
                 paths,
                 config,
                 Some(name.clone()),
@@ -403,7 +403,7 @@ pub fn demo(
         start: Some(start),
         graph: slot,
     };
-    let outcome = console(cli, paths, config, session, background, opened, started);
+    let outcome = console(opts, paths, config, session, background, opened, started);
     if let Some(dir) = throwaway {
         let _ = std::fs::remove_dir_all(dir);
     }
@@ -444,7 +444,7 @@ fn demo_case(
 const DEMO_SIGNINS_PER_MINUTE: f64 = 30.0;
 
 fn console(
-    cli: &ConsoleOptions,
+    opts: &ConsoleOptions,
     paths: &Paths,
     config: &Config,
     session: Session,
@@ -456,7 +456,7 @@ fn console(
         .map_err(|e| anyhow::anyhow!("{}: {e}", config.path.display()))?;
     let theme = Theme::for_terminal(
         config.file.ui.theme,
-        cli.ascii || config.file.ui.ascii,
+        opts.ascii || config.file.ui.ascii,
         Theme::no_color_requested(),
     );
     // A responder must not be blocked by a log file problem: say it, go on.
@@ -475,7 +475,7 @@ fn console(
     let mut state = AppState::new(Arc::new(keymap), session, jiff::Timestamp::now());
     state.pane_mut(state::PaneId::Notes).len = opened.notes.len();
     state.notes = opened.notes;
-    if let Some(path) = &cli.playbook {
+    if let Some(path) = &opts.playbook {
         let template = crate::playbook::Template::load(path).map_err(|e| anyhow::anyhow!(e))?;
         state.plan = crate::playbook::Plan::new(Arc::new(template));
     }
@@ -507,8 +507,8 @@ fn console(
         .enable_all()
         .build()?;
     let options = runtime::RunOptions {
-        stop_after_first_frame: cli.bench_startup,
-        panic_after_first_frame: cli.panic_after_first_frame,
+        stop_after_first_frame: opts.bench_startup,
+        panic_after_first_frame: opts.panic_after_first_frame,
     };
     let outcome = runtime.block_on(runtime::run(
         state,
@@ -528,7 +528,7 @@ fn console(
             return Err(e);
         }
     };
-    if cli.bench_startup
+    if opts.bench_startup
         && let Some(first) = outcome.first_frame
     {
         eprintln!("first frame after {:.2} ms", first.as_secs_f64() * 1000.0);

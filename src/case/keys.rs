@@ -14,9 +14,6 @@ use zeroize::Zeroizing;
 
 use super::CaseError;
 
-/// How long an unlocked identity stays in the keyring by default.
-pub const IDENTITY_CACHE_TTL: Duration = crate::config::DEFAULT_UNLOCK_TTL;
-
 /// Asks on the terminal, without echo.
 pub fn ask_passphrase(prompt: &str) -> Option<SecretString> {
     rpassword::prompt_password(prompt)

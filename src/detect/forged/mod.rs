@@ -338,6 +338,20 @@ pub struct Forged {
     records: BTreeMap<(String, String), Runs>,
 }
 
+/// What became of a sign-in once matched with its user's issuances.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    /// An issuance that fits it.
+    Explained,
+    /// None fits, and a free one nearby went to another client.
+    Elsewhere,
+    /// None fits, and none nearby is free for it: forged (if the logs
+    /// cover its time).
+    Forged,
+    /// The search for a fitting issuance was cut short: unjudged.
+    CutShort,
+}
+
 /// Why an issuance near a sign-in does not explain it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Misfit {
@@ -598,12 +612,7 @@ impl Forged {
         coverage: &Coverage,
         judged: &mut Judged<'a>,
     ) {
-        // Sign-ins not explained, and how: None for no fitting token
-        // nearby (forged), Some(true) when a free token nearby went to
-        // another client, Some(false) when the search was cut short.
-        let mut explained: BTreeSet<&RecordId> = BTreeSet::new();
-        let mut elsewhere: BTreeSet<&RecordId> = BTreeSet::new();
-        let mut cut_short: BTreeSet<&RecordId> = BTreeSet::new();
+        let mut fates: BTreeMap<&RecordId, Fate> = BTreeMap::new();
         let mut misfits: BTreeMap<&RecordId, String> = BTreeMap::new();
         let views = self.users(signins, farm);
         for view in &views {
@@ -618,33 +627,35 @@ impl Forged {
             }
             for (i, j) in taken.iter().enumerate() {
                 let id = &view.signins[i].id;
-                if j.is_some() {
-                    explained.insert(id);
-                    continue;
-                }
-                if cut[i] {
-                    cut_short.insert(id);
-                    continue;
-                }
-                let free_elsewhere =
-                    agree::window(&view.issued_times, view.signin_times[i]).any(|j| {
-                        owner[j].is_none() && view.verdict(farm, i, j) == Err(Misfit::Address)
-                    });
-                if free_elsewhere {
-                    elsewhere.insert(id);
-                }
-                if let Some(why) = self.misfit(view, farm, i, &owner) {
+                let fate = if j.is_some() {
+                    Fate::Explained
+                } else if cut[i] {
+                    Fate::CutShort
+                } else if agree::window(&view.issued_times, view.signin_times[i])
+                    .any(|j| owner[j].is_none() && view.verdict(farm, i, j) == Err(Misfit::Address))
+                {
+                    Fate::Elsewhere
+                } else {
+                    Fate::Forged
+                };
+                if matches!(fate, Fate::Elsewhere | Fate::Forged)
+                    && let Some(why) = self.misfit(view, farm, i, &owner)
+                {
                     misfits.insert(id, why);
                 }
+                fates.insert(id, fate);
             }
         }
         for signin in signins {
-            if explained.contains(&signin.id) {
-                continue;
-            }
-            if cut_short.contains(&signin.id) {
-                judged.overflow += 1;
-                continue;
+            // A user AD FS issued nothing to has no view: forged.
+            let fate = fates.get(&signin.id).copied().unwrap_or(Fate::Forged);
+            match fate {
+                Fate::Explained => continue,
+                Fate::CutShort => {
+                    judged.overflow += 1;
+                    continue;
+                }
+                Fate::Elsewhere | Fate::Forged => {}
             }
             let time = signin.time;
             match coverage.judge(time) {
@@ -665,7 +676,7 @@ impl Forged {
                 }
             }
             let (user, ip) = (self.names.text(signin.user), self.names.text(signin.ip));
-            let group = if elsewhere.contains(&signin.id) {
+            let group = if fate == Fate::Elsewhere {
                 &mut judged.elsewhere
             } else {
                 &mut judged.orphans

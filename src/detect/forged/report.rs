@@ -22,6 +22,61 @@ pub(super) struct Orphans {
     pub(super) misfits: Vec<(i64, String)>,
 }
 
+/// What a finding says of one user's unexplained sign-ins: the earliest
+/// ids and misfits, capped; entities; the addresses in words.
+struct Said {
+    upn: String,
+    count: u64,
+    first: i64,
+    last: i64,
+    ids: Vec<String>,
+    misfits: Vec<String>,
+    entities: Vec<Entity>,
+    addresses: String,
+}
+
+impl Orphans {
+    fn said(self) -> Said {
+        let Orphans {
+            upn,
+            count,
+            first,
+            last,
+            mut ids,
+            ips,
+            mut misfits,
+        } = self;
+        ids.sort();
+        misfits.sort();
+        let mut entities = vec![Entity {
+            field: "userPrincipalName".into(),
+            value: upn.clone(),
+        }];
+        entities.extend(ips.iter().map(|ip| Entity {
+            field: "ipAddress".into(),
+            value: ip.clone(),
+        }));
+        Said {
+            upn,
+            count,
+            first,
+            last,
+            ids: ids.into_iter().take(ORPHAN_IDS).map(|(_, id)| id).collect(),
+            misfits: misfits
+                .into_iter()
+                .take(MISFITS)
+                .map(|(_, why)| why)
+                .collect(),
+            entities,
+            addresses: if ips.is_empty() {
+                "unknown addresses".to_owned()
+            } else {
+                ips.join(", ")
+            },
+        }
+    }
+}
+
 /// Misfits named per finding.
 pub(super) const MISFITS: usize = 5;
 
@@ -43,39 +98,24 @@ pub(super) use crate::model::de::graph_time_secs as iso;
 /// another name (its `DOMAIN\\sAMAccountName` is not the UPN's first part),
 /// so the finding is high and says so.
 pub(super) fn orphan_finding(user: &str, o: Orphans, read: &str, known_to_adfs: bool) -> Finding {
-    let Orphans {
+    let Said {
         upn,
         count,
         first,
         last,
-        mut ids,
-        ips,
-        mut misfits,
-    } = o;
-    misfits.sort();
+        ids,
+        misfits,
+        entities,
+        addresses,
+    } = o.said();
     let misfit = if misfits.is_empty() {
         String::new()
     } else {
-        let shown: Vec<String> = misfits
-            .into_iter()
-            .take(MISFITS)
-            .map(|(_, why)| why)
-            .collect();
         format!(
             " Near some of them AD FS did issue a token, but not one that fits: {}.",
-            shown.join("; ")
+            misfits.join("; ")
         )
     };
-    ids.sort();
-    let ids: Vec<String> = ids.into_iter().take(ORPHAN_IDS).map(|(_, id)| id).collect();
-    let mut entities = vec![Entity {
-        field: "userPrincipalName".into(),
-        value: upn.clone(),
-    }];
-    entities.extend(ips.iter().map(|ip| Entity {
-        field: "ipAddress".into(),
-        value: ip.clone(),
-    }));
     let (detection, severity, title, caveat) = if known_to_adfs {
         (
             "onprem.forged-token",
@@ -114,12 +154,7 @@ pub(super) fn orphan_finding(user: &str, o: Orphans, read: &str, known_to_adfs: 
         .map(|s| s.to_string())
         .collect(),
         explanation: format!(
-            "{count} federated sign-in(s) of {upn} from {} were never issued by the AD FS servers: no token issuance (1200) for {user} within {} minutes of each fits it (an issuance fits a sign-in under an issuer the farm has, from the client AD FS saw where it logged a public address, and only one sign-in), and {read} of each without a gap. These tokens were forged (orphan sign-ins).{misfit} If the farm has servers whose logs were not read, read them too before calling this proof.{caveat}",
-            if ips.is_empty() {
-                "unknown addresses".to_owned()
-            } else {
-                ips.join(", ")
-            },
+            "{count} federated sign-in(s) of {upn} from {addresses} were never issued by the AD FS servers: no token issuance (1200) for {user} within {} minutes of each fits it (an issuance fits a sign-in under an issuer the farm has, from the client AD FS saw where it logged a public address, and only one sign-in), and {read} of each without a gap. These tokens were forged (orphan sign-ins).{misfit} If the farm has servers whose logs were not read, read them too before calling this proof.{caveat}",
             WITHIN_SECS / 60
         ),
         rationale: "AD FS logs every token it issues. A federated sign-in Entra ID accepted with no matching issuance was signed by someone else holding the token-signing key: a Golden SAML token.".into(),
@@ -135,31 +170,16 @@ pub(super) fn orphan_finding(user: &str, o: Orphans, read: &str, known_to_adfs: 
 /// security proxy for one and not the other, a privacy relay). High, not
 /// critical: the finding says which.
 pub(super) fn elsewhere_finding(user: &str, o: Orphans, read: &str) -> Finding {
-    let Orphans {
+    let Said {
         upn,
         count,
         first,
         last,
-        mut ids,
-        ips,
-        mut misfits,
-    } = o;
-    ids.sort();
-    misfits.sort();
-    let ids: Vec<String> = ids.into_iter().take(ORPHAN_IDS).map(|(_, id)| id).collect();
-    let shown: Vec<String> = misfits
-        .into_iter()
-        .take(MISFITS)
-        .map(|(_, why)| why)
-        .collect();
-    let mut entities = vec![Entity {
-        field: "userPrincipalName".into(),
-        value: upn.clone(),
-    }];
-    entities.extend(ips.iter().map(|ip| Entity {
-        field: "ipAddress".into(),
-        value: ip.clone(),
-    }));
+        ids,
+        misfits,
+        entities,
+        addresses,
+    } = o.said();
     let detection = "onprem.forged-token-other-client";
     Finding {
         id: crate::detect::finding_id(detection, user),
@@ -177,14 +197,9 @@ pub(super) fn elsewhere_finding(user: &str, o: Orphans, read: &str) -> Finding {
             .map(|s| s.to_string())
             .collect(),
         explanation: format!(
-            "{count} federated sign-in(s) of {upn} from {} match no AD FS token of their own: within {} minutes AD FS did issue {user} a token, but to another client ({}), and {read}. Either the token used here was forged while the user was signing in, or this client reaches AD FS and Microsoft 365 by different exits (a split-tunnel VPN, a proxy for one only, a privacy relay): ask the user, and look for the same pair of addresses on other users.",
-            if ips.is_empty() {
-                "unknown addresses".to_owned()
-            } else {
-                ips.join(", ")
-            },
+            "{count} federated sign-in(s) of {upn} from {addresses} match no AD FS token of their own: within {} minutes AD FS did issue {user} a token, but to another client ({}), and {read}. Either the token used here was forged while the user was signing in, or this client reaches AD FS and Microsoft 365 by different exits (a split-tunnel VPN, a proxy for one only, a privacy relay): ask the user, and look for the same pair of addresses on other users.",
             WITHIN_SECS / 60,
-            shown.join("; ")
+            misfits.join("; ")
         ),
         rationale: "AD FS records the client it issued each token to. A sign-in whose only nearby token went to a different public address was not presented by the client AD FS saw, unless the client's traffic leaves by two exits.".into(),
         verdict: None,
