@@ -49,6 +49,12 @@ pub struct Cli {
     #[arg(long, value_name = "FILE")]
     pub evidence: Vec<PathBuf>,
 
+    /// How much history the console fetches before it follows live, such
+    /// as 30d or 12h (default: the configuration's `[case] history`, else
+    /// 30 days with a case and 1 day without).
+    #[arg(long, value_name = "DUR")]
+    pub since: Option<String>,
+
     /// Draw the first frame, leave, and print how long it took (start-up benchmark).
     #[arg(long, hide = true)]
     pub bench_startup: bool,
@@ -73,6 +79,9 @@ pub enum Command {
     Pull(PullArgs),
     /// Run the detections over exported log files, without the console.
     Scan(ScanArgs),
+    /// The console's live pipeline without a screen: fetch history, follow
+    /// live, and write findings as they appear and change.
+    Watch(WatchArgs),
     /// Judge a directory snapshot (pulled live when no FILE is given).
     Posture(PostureArgs),
     /// Check this jump box: terminal, keyring, config, directories, clock.
@@ -206,6 +215,30 @@ pub struct PullArgs {
     pub out: PathBuf,
 }
 
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// How much history to fetch first, e.g. 30d or 12h (default: the
+    /// configuration's `[case] history`, else 30 days with a case and 1
+    /// day without).
+    #[arg(long, value_name = "DUR")]
+    pub since: Option<String>,
+    /// Stop once history is in and judged, and print the findings as they
+    /// stand (with `--format json`, one array shaped like `scan`'s).
+    #[arg(long)]
+    pub until_caught_up: bool,
+    /// ndjson: one line per finding as it appears or changes. The other
+    /// formats print once, and need `--until-caught-up`.
+    #[arg(long, value_enum, default_value = "ndjson")]
+    pub format: Format,
+    /// Keep the events and checkpoints in this case (default:
+    /// `WARROOM_CASE`); without one, they live in memory for this run.
+    #[arg(long, value_name = "NAME")]
+    pub case: Option<String>,
+    /// Take no directory snapshot (no posture findings).
+    #[arg(long)]
+    pub no_posture: bool,
+}
+
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Format {
     Table,
@@ -333,6 +366,7 @@ impl Command {
             Command::Login => "login",
             Command::Pull(_) => "pull",
             Command::Scan(_) => "scan",
+            Command::Watch(_) => "watch",
             Command::Posture(_) => "posture",
             Command::Doctor => "doctor",
             Command::Lock => "lock",

@@ -157,6 +157,9 @@ pub struct UiConfig {
 pub struct CaseConfig {
     /// Hours an unlocked identity stays in the kernel keyring (default 8).
     pub unlock_hours: Option<f64>,
+    /// How much history the console and `watch` fetch into a case, such
+    /// as `30d` (default: 30 days, the sign-in logs' retention).
+    pub history: Option<String>,
 }
 
 /// `[checklist]`: waits longer (or shorter) than the playbook's, per item

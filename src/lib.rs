@@ -20,6 +20,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod playbook;
 pub mod source;
+pub mod watch;
 
 /// Installs the process-wide TLS crypto provider (ring). Every HTTP client is
 /// built after this; calling it twice is harmless.

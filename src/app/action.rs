@@ -215,6 +215,8 @@ pub enum Msg {
     SignIns(Vec<SignInRow>),
     /// A live stream's health after a poll.
     Stream(StreamStatus),
+    /// Every stream's history is in and judged.
+    CaughtUp,
     /// Every finding the live detections hold now, most severe first.
     Findings(Vec<super::findings::FindingRow>),
     /// A note is in the journal (durably).

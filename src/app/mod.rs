@@ -57,6 +57,8 @@ pub struct ConsoleOptions {
     pub sigma: Option<std::path::PathBuf>,
     /// Evidence files read beside the live feed.
     pub evidence: Vec<std::path::PathBuf>,
+    /// How much history to fetch (`--since`).
+    pub since: Option<String>,
     /// Draw the first frame, leave, and say how long it took.
     pub bench_startup: bool,
     /// Panic after the first frame (tests that the terminal is restored).
@@ -117,12 +119,24 @@ pub fn open(
         &mut session,
     );
     let case = opened.case.clone();
+    let backfill = history(opts.since.as_deref(), config, case.is_some())?;
+    if case.is_none() {
+        // Said at once: the responder learns what a case would give.
+        session.case_detail.get_or_insert_with(|| {
+            SafeText::new(&format!(
+                "no case: {} of history, kept for this run only; open a case (WARROOM_CASE) for 30 days kept sealed",
+                crate::model::duration::describe(backfill)
+            ))
+        });
+    }
     let graph = live::GraphSlot::default();
+    let (verdicts, verdicts_rx) = tokio::sync::watch::channel(Default::default());
     let start = configured.then(|| {
         live::starter(live::LiveSetup {
             settings,
-            backfill: jiff::SignedDuration::from_hours(1),
+            backfill,
             case,
+            verdicts: Some(verdicts_rx),
             graph: graph.clone(),
             writer: None,
             iocs,
@@ -132,8 +146,23 @@ pub fn open(
             krbtgt_wait,
         })
     });
-    let background = Background { start, graph };
+    let background = Background {
+        start,
+        graph,
+        verdicts: Some(verdicts),
+    };
     console(opts, paths, config, session, background, opened, started)
+}
+
+/// How much history to fetch (see `watch::history_window`).
+fn history(
+    since: Option<&str>,
+    config: &Config,
+    with_case: bool,
+) -> anyhow::Result<jiff::SignedDuration> {
+    let configured = config.file.case.history.as_deref();
+    crate::watch::history_window(since, configured, with_case)
+        .map_err(|e| anyhow::anyhow!("{}", SafeText::new(&e)))
 }
 
 /// The demo tenant's on-premises logs, written in a directory of this
@@ -179,6 +208,8 @@ fn load_sigma(
 struct Background {
     start: Option<runtime::Starter>,
     graph: live::GraphSlot,
+    /// Where the triage decisions go, for the live detections.
+    verdicts: Option<tokio::sync::watch::Sender<std::collections::HashMap<String, String>>>,
 }
 
 /// The case named by `WARROOM_CASE`, unlocked with this responder's
@@ -348,6 +379,7 @@ pub fn demo(
     let krbtgt_wait = config.file.checklist.krbtgt_wait();
     let graph = live::GraphSlot::default();
     let slot = graph.clone();
+    let (verdicts, verdicts_rx) = tokio::sync::watch::channel(Default::default());
     let start: runtime::Starter = Box::new(move |tx| {
         tokio::spawn(async move {
             let running = match emulator::start(&spec, "127.0.0.1:0", options).await {
@@ -385,8 +417,10 @@ pub fn demo(
             writer.writes = !dry_run;
             live::starter(live::LiveSetup {
                 settings,
-                backfill: jiff::SignedDuration::from_hours(24 * 7),
+                // The emulated tenant's whole story, as a case would hold it.
+                backfill: crate::watch::DEFAULT_HISTORY,
                 case: demo_events_case,
+                verdicts: Some(verdicts_rx),
                 graph,
                 writer: Some(writer),
                 iocs,
@@ -402,6 +436,7 @@ pub fn demo(
     let background = Background {
         start: Some(start),
         graph: slot,
+        verdicts: Some(verdicts),
     };
     let outcome = console(opts, paths, config, session, background, opened, started);
     if let Some(dir) = throwaway {
@@ -502,6 +537,7 @@ fn console(
     let services = runtime::Services {
         case: opened.case,
         graph: background.graph,
+        verdicts: background.verdicts,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

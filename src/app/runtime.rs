@@ -56,6 +56,8 @@ pub struct Services {
     pub case: Option<std::sync::Arc<crate::case::Unlocked>>,
     /// The tenant, once the live task has connected.
     pub graph: super::live::GraphSlot,
+    /// The triage decisions, for the live detections.
+    pub verdicts: Option<tokio::sync::watch::Sender<std::collections::HashMap<String, String>>>,
 }
 
 /// Runs the console until the user quits or a signal arrives.
@@ -147,6 +149,15 @@ pub async fn run(
         {
             exit = apply(&mut state, msg, &mut dirty, &mut work);
         }
+        if let Some(verdicts) = &services.verdicts {
+            // Sent only when a decision changed (the book is small).
+            verdicts.send_if_modified(|sent| {
+                let now = state.triage.verdicts();
+                let changed = *sent != now;
+                *sent = now;
+                changed
+            });
+        }
         for effect in work {
             match effect {
                 Effect::Copy(text) => copy_to_clipboard(guard.terminal.backend_mut(), &text),
@@ -196,6 +207,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         | Msg::SignIns(_)
         | Msg::Stream(_)
         | Msg::SignInRecord(..) => {}
+        Msg::CaughtUp => tracing::info!("history caught up"),
         Msg::Journaled(record) => tracing::info!(kind = record.body.kind(), "journaled"),
         // What was changed is in the journal; the log says only that.
         Msg::ActionPrepared(..) => tracing::info!("action prepared"),

@@ -129,6 +129,15 @@ impl TriageBook {
         }
     }
 
+    /// Every decision, finding id to verdict word, for the detections
+    /// (attacker infrastructure follows what the team decided).
+    pub fn verdicts(&self) -> HashMap<String, String> {
+        self.decisions
+            .iter()
+            .map(|(id, d)| (id.clone(), d.verdict.name().to_owned()))
+            .collect()
+    }
+
     pub fn decision(&self, finding: &str) -> Option<&Decision> {
         self.decisions.get(finding)
     }

@@ -103,6 +103,9 @@ pub fn markdown(export: &Export) -> Vec<u8> {
             Body::Events { stream, count, .. } => {
                 format!("{count} {} events kept", SafeText::new(stream))
             }
+            Body::Checkpoint { stream, .. } => {
+                format!("{} stream checkpoint", SafeText::new(stream))
+            }
             Body::Triage {
                 finding,
                 state,

@@ -314,6 +314,26 @@ impl Unlocked {
         stream: &str,
         batch: &[serde_json::Value],
     ) -> Result<Record, CaseError> {
+        self.save_events_at(stream, batch, None)
+    }
+
+    /// Keeps a batch and, in the same record, where its stream now stands:
+    /// a crash leaves both or neither. An empty batch keeps the checkpoint
+    /// alone.
+    pub fn save_events_at(
+        &self,
+        stream: &str,
+        batch: &[serde_json::Value],
+        checkpoint: Option<serde_json::Value>,
+    ) -> Result<Record, CaseError> {
+        if batch.is_empty()
+            && let Some(state) = checkpoint.clone()
+        {
+            return self.append(Body::Checkpoint {
+                stream: stream.to_owned(),
+                state,
+            });
+        }
         let dir = events::dir(&self.case.dir, self.case.header.generation);
         crate::paths::ensure_private_dir(&dir)?;
         let sealed_for = |name: &str| events::seal(&self.key, &self.case.header.id, name, batch);
@@ -333,6 +353,7 @@ impl Unlocked {
             segment: name,
             count: batch.len() as u64,
             sha256: events::hash(&sealed),
+            checkpoint,
         })
     }
 

@@ -45,6 +45,15 @@ pub enum Body {
         segment: String,
         count: u64,
         sha256: String,
+        /// Where the stream that brought them stands once they are kept
+        /// (its owner's own shape): a restart continues from the last one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint: Option<serde_json::Value>,
+    },
+    /// Where a stream stands when a page brought nothing new to keep.
+    Checkpoint {
+        stream: String,
+        state: serde_json::Value,
     },
     /// A triage decision on a finding (findings are named by their stable
     /// id: the same detection and group give the same id on every run).
@@ -119,6 +128,7 @@ impl Body {
             Body::Note { .. } => "note",
             Body::Recipients { .. } => "recipients",
             Body::Events { .. } => "events",
+            Body::Checkpoint { .. } => "checkpoint",
             Body::Triage { .. } => "triage",
             Body::Suppress { .. } => "suppress",
             Body::ItemState { .. } => "item-state",

@@ -65,6 +65,35 @@ fn context(cli: &Cli, setup: Setup) -> anyhow::Result<Context> {
     })
 }
 
+/// The case `name` (else `WARROOM_CASE`) unlocked with this responder's
+/// identity, for commands that keep what they fetch in it; `None` when
+/// no case is named.
+pub fn unlocked(
+    cli: &Cli,
+    setup: &Setup,
+    name: Option<&str>,
+) -> anyhow::Result<Option<crate::case::Unlocked>> {
+    let config = setup
+        .config
+        .as_ref()
+        .map_err(|e| anyhow::anyhow!("{e:#}"))?;
+    let settings = config.settings(cli.profile.as_deref())?;
+    let Some(name) = name.map(str::to_owned).or(settings.case.clone()) else {
+        return Ok(None);
+    };
+    super::join_session_keyring();
+    let ctx = Context {
+        data_dir: setup.paths.data_dir.clone(),
+        identity: cli.identity.clone().or_else(|| settings.identity.clone()),
+        default_case: Some(name.clone()),
+        unlock_ttl: config.file.case.unlock_ttl(),
+    };
+    let case = ctx
+        .unlocked(&name)
+        .map_err(|e| anyhow::anyhow!("case {}: {e}", SafeText::new(&name)))?;
+    Ok(Some(case))
+}
+
 /// `warroom case …`.
 pub fn run_case(cli: &Cli, setup: Setup, command: &CaseCommand) -> anyhow::Result<u8> {
     Ok(case(&context(cli, setup)?, command))

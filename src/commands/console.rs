@@ -17,6 +17,7 @@ fn options(cli: &Cli) -> ConsoleOptions {
         ioc: cli.ioc.clone(),
         sigma: cli.sigma.clone(),
         evidence: cli.evidence.clone(),
+        since: cli.since.clone(),
         bench_startup: cli.bench_startup,
         panic_after_first_frame: cli.panic_after_first_frame,
     }

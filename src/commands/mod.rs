@@ -12,6 +12,7 @@ pub mod login;
 pub mod posture;
 pub mod pull;
 pub mod scan;
+pub mod watch;
 
 use std::path::PathBuf;
 

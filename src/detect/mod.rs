@@ -37,6 +37,9 @@ pub struct Engine {
     pub iocs: Option<std::sync::Arc<ioc::IocList>>,
     /// Sigma rules run beside the built-in ones, when a directory is given.
     pub sigma: Option<std::sync::Arc<sigma::SigmaRules>>,
+    /// The team's triage decisions (finding id to state): what may seed
+    /// the attacker-infrastructure findings, and what withdraws them.
+    pub verdicts: std::collections::HashMap<String, String>,
     /// What the events so far made of the rules: a pass on many threads
     /// takes it out, matches with `Engine::hits` on its workers and keeps
     /// with `absorb` on one collector.
@@ -72,8 +75,14 @@ impl Engine {
             rules,
             iocs: None,
             sigma: None,
+            verdicts: std::collections::HashMap::new(),
             tally: Tally::default(),
         }
+    }
+
+    /// Takes the team's triage decisions (finding id to state).
+    pub fn set_verdicts(&mut self, verdicts: std::collections::HashMap<String, String>) {
+        self.verdicts = verdicts;
     }
 
     pub fn built_in() -> Result<Self, String> {

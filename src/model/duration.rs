@@ -21,9 +21,35 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("\"{text}\" is too long ago"))
 }
 
+/// A span in the largest whole unit that fits: "30 days", "12 hours",
+/// "90 minutes" (for sentences about history windows).
+pub fn describe(span: jiff::SignedDuration) -> String {
+    let secs = span.as_secs().max(0) as u64;
+    let (n, unit) = if secs >= 86_400 && secs % 86_400 == 0 {
+        (secs / 86_400, "day")
+    } else if secs >= 3_600 && secs % 3_600 == 0 {
+        (secs / 3_600, "hour")
+    } else if secs >= 60 {
+        (secs / 60, "minute")
+    } else {
+        (secs, "second")
+    };
+    super::counted(n, unit)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans_read_as_words() {
+        assert_eq!(describe(jiff::SignedDuration::from_hours(24)), "1 day");
+        assert_eq!(describe(jiff::SignedDuration::from_hours(36)), "36 hours");
+        assert_eq!(
+            describe(jiff::SignedDuration::from_secs(5_400)),
+            "90 minutes"
+        );
+    }
 
     #[test]
     fn durations() {

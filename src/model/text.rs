@@ -209,3 +209,36 @@ mod tests {
         assert!(!multi.as_str().chars().any(|c| is_dangerous(c) && c != '\n'));
     }
 }
+
+/// A count with its noun in the right number: "1 event", "2 events",
+/// "3 matches", "2 entities".
+pub fn counted(n: u64, noun: &str) -> String {
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    let plural = if noun.ends_with(['s', 'x']) || noun.ends_with("ch") || noun.ends_with("sh") {
+        format!("{noun}es")
+    } else if let Some(stem) = noun.strip_suffix('y')
+        && !stem.ends_with(['a', 'e', 'i', 'o', 'u'])
+    {
+        format!("{stem}ies")
+    } else {
+        format!("{noun}s")
+    };
+    format!("{n} {plural}")
+}
+
+#[cfg(test)]
+mod counted_tests {
+    use super::counted;
+
+    #[test]
+    fn nouns_agree_with_their_numbers() {
+        assert_eq!(counted(1, "event"), "1 event");
+        assert_eq!(counted(0, "event"), "0 events");
+        assert_eq!(counted(3, "match"), "3 matches");
+        assert_eq!(counted(2, "entity"), "2 entities");
+        assert_eq!(counted(2, "day"), "2 days");
+        assert_eq!(counted(5, "address"), "5 addresses");
+    }
+}

@@ -404,6 +404,7 @@ pub fn scan(
         rules,
         iocs,
         sigma,
+        verdicts,
         tally,
     } = engine;
     let extra = Extra {
@@ -477,6 +478,7 @@ pub fn scan(
         rules,
         iocs,
         sigma,
+        verdicts,
         tally,
     };
     Scanned {

@@ -18,7 +18,32 @@ pub struct StreamStatus {
     pub delivered: u64,
     /// Requests in the stream's budget window, and the window's limit.
     pub budget: Option<(usize, usize)>,
+    /// How its history is coming in (absent: the stream has none).
+    pub history: Option<HistoryStatus>,
 }
+
+/// A stream's history: the window, how far down it the pages have come,
+/// and at what pace.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistoryStatus {
+    /// Every page is in.
+    pub done: bool,
+    pub from: Timestamp,
+    pub to: Timestamp,
+    /// The oldest event brought so far.
+    pub covered_from: Option<Timestamp>,
+    /// Events brought this run, and read back from the case.
+    pub events: u64,
+    pub stored: u64,
+    /// Events per second this run, and the seconds left at that pace.
+    pub rate: f64,
+    pub eta_secs: Option<u64>,
+    /// Seconds all streams waited for the request budget, and 429s seen.
+    pub budget_wait_secs: u64,
+    pub throttled: u64,
+}
+
+impl Eq for HistoryStatus {}
 
 impl StreamStatus {
     pub fn healthy(&self) -> bool {

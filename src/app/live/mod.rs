@@ -1,57 +1,20 @@
-//! The console's live feed: signs in with the profile, runs the Graph live
-//! poller on tasks, and turns what it reports into messages. Parsing Graph
-//! JSON into feed rows happens here, off the event loop.
+//! The console's live feed: signs in with the profile, runs the live
+//! pipeline `warroom watch` runs (`crate::watch`) on tasks, and turns what
+//! it reports into messages. Parsing Graph JSON into feed rows happens
+//! here, off the event loop.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::action::Msg;
-use super::feed::{Connection, SignInRow, StreamStatus};
+use super::feed::{Connection, HistoryStatus, SignInRow, StreamStatus};
 use super::runtime::Starter;
 use crate::config::Settings;
 use crate::model::{SafeText, SignIn};
 use crate::source::graph::auth::{Announce, DevicePrompt};
-use crate::source::graph::live::{self, LiveConfig, LiveEvent};
-use crate::source::graph::pull::Stream;
-
-mod detections;
-mod posture;
-
-use detections::{detections, read_evidence};
-use posture::posture;
-
-/// What the console polls: the four sign-in streams, directory audits and
-/// risk detections (the detections read the last two).
-pub const CONSOLE_STREAMS: [Stream; 6] = [
-    Stream::Interactive,
-    Stream::NonInteractive,
-    Stream::ServicePrincipal,
-    Stream::ManagedIdentity,
-    Stream::Audit,
-    Stream::Risk,
-];
-
-/// Five report streams polling every 15 s use two thirds of the reports
-/// budget (5 requests per 10 s), leaving room for pages of a busy minute.
-pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
-
-/// How far back each poll looks again for sign-ins Entra logged late.
-pub const OVERLAP: Duration = Duration::from_secs(5 * 60);
-
-/// How often the console takes a directory snapshot again, to judge the
-/// tenant's posture and compare it with the case's first snapshot.
-pub const SNAPSHOT_INTERVAL: Duration = Duration::from_secs(15 * 60);
-
-/// What the detections thread is fed.
-pub enum EngineInput {
-    /// A batch of events from a live stream.
-    Events(Vec<serde_json::Value>),
-    /// The posture review of the latest snapshot (replaces the last one).
-    Posture(Vec<crate::detect::Finding>),
-}
+use crate::watch::{self, Report};
 
 /// The connected Graph client, once there is one: the detail view reads
 /// single records through it.
@@ -70,7 +33,7 @@ pub struct GraphHandle {
 
 pub struct LiveSetup {
     pub settings: Settings,
-    /// How far back the feed starts.
+    /// How far back history starts.
     pub backfill: SignedDuration,
     /// Where pulled events are kept (encrypted), when a case is open.
     pub case: Option<Arc<crate::case::Unlocked>>,
@@ -89,6 +52,8 @@ pub struct LiveSetup {
     pub throwaway_evidence: Option<std::path::PathBuf>,
     /// The configured wait between the krbtgt resets, in hours.
     pub krbtgt_wait: Option<f64>,
+    /// The team's triage decisions as they change.
+    pub verdicts: Option<tokio::sync::watch::Receiver<std::collections::HashMap<String, String>>>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
@@ -152,91 +117,44 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
         writes,
         base: setup.settings.graph_url.clone(),
     });
-    let config = LiveConfig {
+    let pipeline = watch::Setup {
         graph_url: setup.settings.graph_url.clone(),
-        streams: CONSOLE_STREAMS.to_vec(),
-        interval: POLL_INTERVAL,
-        overlap: OVERLAP,
-        since: Timestamp::now()
-            .checked_sub(setup.backfill)
-            .unwrap_or(Timestamp::UNIX_EPOCH),
-        attempts: 2,
+        history: setup.backfill,
+        streams: watch::STREAMS.to_vec(),
+        case: setup.case.clone(),
+        rules: watch::Rules {
+            iocs: setup.iocs.clone(),
+            sigma: setup.sigma.clone(),
+            krbtgt_wait: setup.krbtgt_wait,
+        },
+        evidence: setup.evidence.clone(),
+        throwaway_evidence: setup.throwaway_evidence.clone(),
+        posture: true,
+        verdicts: setup.verdicts.clone(),
+        interval: watch::POLL_INTERVAL,
     };
-    // Every stream is listed from the start, in a fixed order.
-    for stream in &config.streams {
-        let waiting = StreamStatus {
-            name: stream.name(),
-            last_success: None,
-            lag_secs: None,
-            failures: 0,
-            last_error: None,
-            delivered: 0,
-            budget: None,
-        };
-        if tx.send(Msg::Stream(waiting)).await.is_err() {
-            return;
-        }
-    }
-    let detections = detections(
-        tx.clone(),
-        setup.iocs.clone(),
-        setup.sigma.clone(),
-        setup.krbtgt_wait,
-    );
-    if let Some(engine) = &detections
-        && !setup.evidence.is_empty()
-    {
-        let (files, engine, tx) = (setup.evidence.clone(), engine.clone(), tx.clone());
-        let throwaway = setup.throwaway_evidence.clone();
-        std::thread::spawn(move || {
-            read_evidence(&files, &engine, &tx);
-            if let Some(dir) = throwaway {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-        });
-    }
-    if let Some(engine) = &detections {
-        tokio::spawn(posture(
-            client.clone(),
-            setup.settings.graph_url.clone(),
-            setup.case.clone(),
-            setup.iocs.clone(),
-            engine.clone(),
-            tx.clone(),
-        ));
-    }
-    let (live_tx, mut live_rx) = mpsc::channel(64);
-    // Dropped when this task ends (the console is gone): the poller stops.
-    let (_stop, stop_rx) = watch::channel(false);
-    tokio::spawn(live::run(client.clone(), config, live_tx, stop_rx));
-    while let Some(event) = live_rx.recv().await {
-        if let (Some(case), LiveEvent::Batch { stream, events }) = (&setup.case, &event) {
-            keep(case.clone(), stream.name(), events.clone(), tx.clone());
-        }
-        if let (Some(detections), LiveEvent::Batch { events, .. }) = (&detections, &event) {
-            // Gone only if the engine's thread ended, which it says itself.
-            let _ = detections.send(EngineInput::Events(events.clone()));
-        }
-        let msg = match event {
-            LiveEvent::Batch { stream, events } if is_signin(stream) => {
-                let rows: Vec<SignInRow> = events
-                    .into_iter()
-                    .filter_map(|v| serde_json::from_value::<SignIn>(v).ok())
-                    .filter_map(|s| SignInRow::from_signin(&s))
-                    .collect();
+    let (report_tx, mut reports) = mpsc::channel(64);
+    // Dropped when this task ends (the console is gone): the pipeline stops.
+    let (_stop, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(watch::run(client.clone(), pipeline, report_tx, stop_rx));
+    while let Some(report) = reports.recv().await {
+        let msg = match report {
+            Report::SignIns(events) => {
+                // Parsing is the heavy part: off the async workers.
+                let rows = tokio::task::spawn_blocking(move || rows(events))
+                    .await
+                    .unwrap_or_default();
                 Msg::SignIns(rows)
             }
-            // Audits and risk detections feed the detections only.
-            LiveEvent::Batch { .. } => continue,
-            LiveEvent::Health(h) => Msg::Stream(StreamStatus {
-                name: h.stream.name(),
-                last_success: h.last_success,
-                lag_secs: h.lag_secs,
-                failures: h.failures,
-                last_error: h.last_error.as_deref().map(SafeText::new),
-                delivered: h.delivered,
-                budget: client.budget_use(h.stream.family()),
-            }),
+            Report::Progress(p) => Msg::Stream(status(&p)),
+            Report::Findings(findings) => Msg::Findings(
+                findings
+                    .iter()
+                    .map(crate::model::finding::FindingRow::from_finding)
+                    .collect(),
+            ),
+            Report::Problem(text) => Msg::Problem(SafeText::new(&text)),
+            Report::CaughtUp => Msg::CaughtUp,
         };
         if tx.send(msg).await.is_err() {
             return;
@@ -244,32 +162,35 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
     }
 }
 
-/// Keeps a batch in the case on a blocking task (it fsyncs); a failure is
-/// shown, since those events then live only in memory.
-fn keep(
-    case: Arc<crate::case::Unlocked>,
-    stream: &'static str,
-    events: Vec<serde_json::Value>,
-    tx: mpsc::Sender<Msg>,
-) {
-    tokio::spawn(async move {
-        let saved = tokio::task::spawn_blocking(move || case.save_events(stream, &events)).await;
-        let problem = match saved {
-            Ok(Ok(_)) => return,
-            Ok(Err(e)) => e.to_string(),
-            Err(e) => e.to_string(),
-        };
-        let text = format!("{stream} events not kept in the case: {problem}");
-        let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
-    });
+fn rows(events: Vec<serde_json::Value>) -> Vec<SignInRow> {
+    events
+        .into_iter()
+        .filter_map(|v| serde_json::from_value::<SignIn>(v).ok())
+        .filter_map(|s| SignInRow::from_signin(&s))
+        .collect()
 }
 
-fn is_signin(stream: Stream) -> bool {
-    matches!(
-        stream,
-        Stream::Interactive
-            | Stream::NonInteractive
-            | Stream::ServicePrincipal
-            | Stream::ManagedIdentity
-    )
+/// A stream's progress in the console's words.
+fn status(p: &watch::Progress) -> StreamStatus {
+    StreamStatus {
+        name: p.stream.name(),
+        last_success: p.last_success,
+        lag_secs: p.lag_secs,
+        failures: p.failures,
+        last_error: p.last_error.as_deref().map(SafeText::new),
+        delivered: p.events + p.stored,
+        budget: p.budget,
+        history: Some(HistoryStatus {
+            done: p.phase == watch::Phase::Live,
+            from: p.history_from,
+            to: p.history_to,
+            covered_from: p.covered_from,
+            events: p.events,
+            stored: p.stored,
+            rate: p.rate,
+            eta_secs: p.eta_secs,
+            budget_wait_secs: p.budget_wait_secs,
+            throttled: p.throttled,
+        }),
+    }
 }

@@ -270,6 +270,16 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             );
             vec![Effect::Render]
         }
+        Msg::CaughtUp => {
+            state.session.caught_up = true;
+            let n = state.findings.len();
+            let text = format!(
+                "history is in: {}",
+                crate::model::counted(n as u64, "finding")
+            );
+            toast(state, ToastLevel::Info, text);
+            vec![Effect::Render]
+        }
         Msg::Stream(status) => {
             if status.healthy()
                 && matches!(

@@ -127,7 +127,26 @@ impl Stream {
         self.first_url(graph, from, to)
     }
 
-    fn first_url(self, graph: &str, from: &str, to: &str) -> String {
+    /// Where a window starts over after Graph forgot its page token:
+    /// sign-ins and audits come newest first, so below the oldest event
+    /// already held (its whole second; repeats are dropped by id). Risk
+    /// detections have no promised order: the window again.
+    pub(crate) fn restart_url(
+        self,
+        graph: &str,
+        from: &str,
+        to: &str,
+        oldest: Option<&str>,
+    ) -> String {
+        match (self, oldest.and_then(one_second_later)) {
+            (Stream::Risk, _) | (_, None) => self.first_url(graph, from, to),
+            (_, Some(upper)) => self
+                .first_url(graph, from, &upper)
+                .replacen("%20le%20", "%20lt%20", 1),
+        }
+    }
+
+    pub(crate) fn first_url(self, graph: &str, from: &str, to: &str) -> String {
         let field = self.time_field();
         let window = format!("{field} ge {from} and {field} le {to}");
         let (path, extra, top) = match self {
@@ -637,18 +656,8 @@ impl Job {
                             stream.name()
                         )));
                     }
-                    // Sign-ins and audits come newest first: continue below
-                    // the oldest event this window holds (its whole second;
-                    // repeats are dropped by id). Risk detections have no
-                    // promised order: page the window again.
                     let oldest = self.output().state(index).oldest;
-                    let below = oldest.as_deref().and_then(one_second_later);
-                    url = match (stream, below) {
-                        (Stream::Risk, _) | (_, None) => stream.first_url(graph, &from, &to),
-                        (_, Some(upper)) => stream
-                            .first_url(graph, &from, &upper)
-                            .replacen("%20le%20", "%20lt%20", 1),
-                    };
+                    url = stream.restart_url(graph, &from, &to, oldest.as_deref());
                     continue;
                 }
                 Err(e) => return Err(e.into()),
@@ -673,7 +682,7 @@ impl Job {
 
 /// Starts an audit log query over the window for the operations the
 /// investigation needs; returns its id.
-async fn start_ual_query(
+pub(crate) async fn start_ual_query(
     client: &GraphClient,
     graph: &str,
     from: &str,
@@ -681,7 +690,7 @@ async fn start_ual_query(
 ) -> Result<String, PullError> {
     let body = serde_json::json!({
         "@odata.type": "#microsoft.graph.security.auditLogQuery",
-        "displayName": format!("warroom pull {from} to {to}"),
+        "displayName": format!("warroom {from} to {to}"),
         "filterStartDateTime": from,
         "filterEndDateTime": to,
         "operationFilters": UAL_OPERATIONS,
@@ -696,7 +705,7 @@ async fn start_ual_query(
     })
 }
 
-fn ual_records_url(graph: &str, query: &str) -> String {
+pub(crate) fn ual_records_url(graph: &str, query: &str) -> String {
     format!(
         "{}/v1.0/security/auditLog/queries/{query}/records?$top=1000",
         graph.trim_end_matches('/')
@@ -704,7 +713,7 @@ fn ual_records_url(graph: &str, query: &str) -> String {
 }
 
 /// Polls an audit log query until it has succeeded.
-async fn wait_for_query(
+pub(crate) async fn wait_for_query(
     client: &GraphClient,
     graph: &str,
     id: &str,
@@ -757,11 +766,11 @@ pub(crate) fn rebase(link: &str, graph: &str) -> String {
 const QUERY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 
 /// How many times one stream may start over after forgotten page tokens.
-const MAX_RESTARTS: u32 = 50;
+pub(crate) const MAX_RESTARTS: u32 = 50;
 
 /// The second after an event time, to bound a restart with `lt` (Graph's
 /// times have sub-second precision; the text may not).
-fn one_second_later(time: &str) -> Option<String> {
+pub(crate) fn one_second_later(time: &str) -> Option<String> {
     let t = crate::model::de::parse_time(time)?;
     let next = t.checked_add(jiff::SignedDuration::from_secs(1)).ok()?;
     Some(crate::model::de::graph_time(next))

@@ -1,5 +1,5 @@
-//! The console's posture review: directory snapshots taken through Graph,
-//! judged, and compared with the case's first one.
+//! The posture review: directory snapshots taken through Graph, judged,
+//! and compared with the case's first one.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,21 +8,25 @@ use jiff::Timestamp;
 
 use tokio::sync::mpsc;
 
-use super::{EngineInput, SNAPSHOT_INTERVAL, keep};
-use crate::app::action::Msg;
-use crate::model::SafeText;
+use super::judge::Input;
+use super::{Report, SNAPSHOT_INTERVAL};
 
 /// Takes a directory snapshot now and every `SNAPSHOT_INTERVAL`, judges
 /// it and compares it with the case's first one (kept in the case, sealed,
-/// the first time), and hands the findings to the detections thread.
+/// the first time), and hands the findings to the detections thread. The
+/// first snapshot's objects go to the detections as events too, as the
+/// directory part of a `pull` does to `scan`. `first` is told once the
+/// first attempt is over, whatever its outcome.
 pub(super) async fn posture(
     client: Arc<crate::source::graph::GraphClient>,
     graph_url: String,
     case: Option<Arc<crate::case::Unlocked>>,
     iocs: Option<Arc<crate::detect::ioc::IocList>>,
-    engine: std::sync::mpsc::Sender<EngineInput>,
-    tx: mpsc::Sender<Msg>,
+    engine: std::sync::mpsc::Sender<Input>,
+    tx: mpsc::Sender<Report>,
+    first: tokio::sync::oneshot::Sender<()>,
 ) {
+    let mut first = Some(first);
     use crate::detect::posture::{self, Snapshot, diff};
     let mut baseline: Option<Snapshot> = match &case {
         Some(case) => {
@@ -40,9 +44,13 @@ pub(super) async fn posture(
         match crate::source::graph::snapshot::take(&client, &graph_url, &|_| {}).await {
             Ok((lines, summary)) => {
                 // Judging a large tenant takes a while: off the async workers.
-                let first = baseline.is_none();
-                if first && let Some(case) = &case {
-                    keep(case.clone(), "directory", lines.clone(), tx.clone());
+                if baseline.is_none()
+                    && let Some(case) = &case
+                {
+                    keep(case.clone(), lines.clone(), tx.clone());
+                }
+                if first.is_some() && engine.send(Input::Events(lines.clone())).is_err() {
+                    return;
                 }
                 let earlier = baseline.take();
                 let lists = iocs.clone();
@@ -66,8 +74,11 @@ pub(super) async fn posture(
                     return;
                 };
                 baseline = Some(kept);
-                if engine.send(EngineInput::Posture(findings)).is_err() {
+                if engine.send(Input::Posture(findings)).is_err() {
                     return;
+                }
+                if let Some(first) = first.take() {
+                    let _ = first.send(());
                 }
                 if !not_compared.is_empty() && !said_not_compared {
                     said_not_compared = true;
@@ -75,7 +86,7 @@ pub(super) async fn posture(
                         "directory changes not compared (the case's first snapshot or this one lacks them): {}",
                         not_compared.join(", ")
                     );
-                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                    let _ = tx.send(Report::Problem(text)).await;
                 }
                 if !summary.gaps.is_empty() {
                     let text = format!(
@@ -83,7 +94,7 @@ pub(super) async fn posture(
                         summary.gaps.len(),
                         summary.gaps.join("; ")
                     );
-                    let _ = tx.send(Msg::Problem(SafeText::new(&text))).await;
+                    let _ = tx.send(Report::Problem(text)).await;
                 }
             }
             // Not signed in: the feed already says why; try again soon.
@@ -98,13 +109,32 @@ pub(super) async fn posture(
                     "directory snapshot failed ({e}); the posture review tries again in {} minutes",
                     SNAPSHOT_INTERVAL.as_secs() / 60
                 );
-                if tx.send(Msg::Problem(SafeText::new(&text))).await.is_err() {
+                if tx.send(Report::Problem(text)).await.is_err() {
                     return;
                 }
             }
         }
+        if let Some(first) = first.take() {
+            let _ = first.send(());
+        }
         tokio::time::sleep(wait).await;
     }
+}
+
+/// Keeps the first snapshot in the case on a blocking task (it fsyncs);
+/// a failure is reported, since the later comparisons then lack it.
+fn keep(case: Arc<crate::case::Unlocked>, lines: Vec<serde_json::Value>, tx: mpsc::Sender<Report>) {
+    tokio::spawn(async move {
+        let saved =
+            tokio::task::spawn_blocking(move || case.save_events("directory", &lines)).await;
+        let problem = match saved {
+            Ok(Ok(_)) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(e) => e.to_string(),
+        };
+        let text = format!("the directory snapshot was not kept in the case: {problem}");
+        let _ = tx.send(Report::Problem(text)).await;
+    });
 }
 
 /// The case's first directory snapshot, if it keeps one.

@@ -1,0 +1,205 @@
+//! `warroom watch`: the console's live pipeline without a screen. History
+//! first, then live; findings written as they appear and change, or once
+//! when history is in (`--until-caught-up`).
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use super::Setup;
+use crate::cli::{Cli, Format, WatchArgs};
+use crate::model::SafeText;
+use crate::watch::{self, Phase, Report};
+
+pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
+    if !args.until_caught_up && !matches!(args.format, Format::Ndjson) {
+        eprintln!(
+            "warroom watch: only ndjson can be written as findings change; add --until-caught-up for the other formats. Nothing was done."
+        );
+        return Ok(2);
+    }
+    let (configured, krbtgt_wait) = match &setup.config {
+        Ok(config) => (
+            config.file.case.history.clone(),
+            config.file.checklist.krbtgt_wait(),
+        ),
+        Err(_) => (None, None),
+    };
+    let case = match super::case::unlocked(cli, &setup, args.case.as_deref()) {
+        Ok(case) => case.map(Arc::new),
+        Err(e) => {
+            eprintln!("warroom watch: {e:#}. Nothing was done.");
+            return Ok(1);
+        }
+    };
+    let history =
+        match watch::history_window(args.since.as_deref(), configured.as_deref(), case.is_some()) {
+            Ok(history) => history,
+            Err(e) => {
+                eprintln!("warroom watch: {}. Nothing was done.", SafeText::new(&e));
+                return Ok(2);
+            }
+        };
+    if case.is_none() && args.since.is_none() {
+        eprintln!(
+            "warroom watch: no case, so {} of history, kept in memory for this run only (name a case with --case or WARROOM_CASE to keep it, or widen with --since)",
+            crate::model::duration::describe(history)
+        );
+    }
+    let iocs = match &cli.ioc {
+        Some(path) => match super::scan::load_iocs("watch", path) {
+            Some(list) => Some(list),
+            None => return Ok(2),
+        },
+        None => None,
+    };
+    let sigma = match &cli.sigma {
+        Some(dir) => match super::scan::load_sigma("watch", dir) {
+            Some(rules) => Some(rules),
+            None => return Ok(2),
+        },
+        None => None,
+    };
+    let verdicts = case.as_deref().map(verdicts).unwrap_or_default();
+    let settings = setup.settings(cli)?;
+    let client = match crate::source::graph::connect(&settings, None) {
+        Ok(client) => client,
+        Err(e) => {
+            eprintln!("warroom watch: {e}");
+            return Ok(1);
+        }
+    };
+    let (_verdicts_tx, verdicts_rx) = tokio::sync::watch::channel(verdicts);
+    let pipeline = watch::Setup {
+        graph_url: settings.graph_url.clone(),
+        history,
+        streams: watch::STREAMS.to_vec(),
+        case,
+        rules: watch::Rules {
+            iocs,
+            sigma,
+            krbtgt_wait,
+        },
+        evidence: cli.evidence.clone(),
+        throwaway_evidence: None,
+        posture: !args.no_posture,
+        verdicts: Some(verdicts_rx),
+        interval: watch::POLL_INTERVAL,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(follow(client, pipeline, args))
+}
+
+/// The triage decisions a case holds (finding id to state).
+fn verdicts(case: &crate::case::Unlocked) -> HashMap<String, String> {
+    use crate::case::record::Body;
+    let mut out = HashMap::new();
+    if let Ok(contents) = case.read() {
+        for record in contents.records {
+            if let Body::Triage { finding, state, .. } = record.body {
+                out.insert(finding, state);
+            }
+        }
+    }
+    out
+}
+
+async fn follow(
+    client: Arc<crate::source::graph::GraphClient>,
+    pipeline: watch::Setup,
+    args: &WatchArgs,
+) -> anyhow::Result<u8> {
+    let (tx, mut reports) = tokio::sync::mpsc::channel(64);
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let running = tokio::spawn(watch::run(client, pipeline, tx, stop_rx));
+    let mut out = std::io::BufWriter::new(std::io::stdout());
+    let mut written: HashMap<String, (u64, String)> = HashMap::new();
+    let mut latest = Vec::new();
+    let mut phases: HashMap<&'static str, Phase> = HashMap::new();
+    let tty = std::io::stderr().is_terminal();
+    let code = loop {
+        let report = tokio::select! {
+            report = reports.recv() => report,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("warroom watch: stopped; what was kept in the case is picked up next time");
+                break 130;
+            }
+        };
+        let Some(report) = report else {
+            eprintln!("warroom watch: the pipeline stopped");
+            break 1;
+        };
+        match report {
+            Report::Findings(findings) => {
+                if matches!(args.format, Format::Ndjson) {
+                    for finding in &findings {
+                        let now = (finding.count, finding.explanation.clone());
+                        if written.get(&finding.id) != Some(&now) {
+                            written.insert(finding.id.clone(), now);
+                            let line = super::render(Format::Ndjson, std::slice::from_ref(finding));
+                            out.write_all(line.as_bytes())?;
+                        }
+                    }
+                    out.flush()?;
+                }
+                latest = findings;
+            }
+            Report::Progress(p) => {
+                let before = phases.insert(p.stream.name(), p.phase);
+                // A terminal sees every step; a log sees phase changes.
+                if tty || before != Some(p.phase) {
+                    eprintln!("warroom watch: {}", progress_line(&p));
+                }
+            }
+            Report::Problem(text) => eprintln!("warroom watch: {}", SafeText::new(&text)),
+            Report::SignIns(_) => {}
+            Report::CaughtUp => {
+                eprintln!(
+                    "warroom watch: history is in and judged: {}",
+                    crate::model::counted(latest.len() as u64, "finding")
+                );
+                if args.until_caught_up {
+                    if !matches!(args.format, Format::Ndjson) {
+                        out.write_all(super::render(args.format, &latest).as_bytes())?;
+                    }
+                    out.flush()?;
+                    break 0;
+                }
+            }
+        }
+    };
+    let _ = stop_tx.send(true);
+    drop(reports);
+    running.abort();
+    Ok(code)
+}
+
+/// One stream's progress in a line.
+fn progress_line(p: &watch::Progress) -> String {
+    use crate::model::counted;
+    let name = p.stream.name();
+    let kept = counted(p.events, "event");
+    match p.phase {
+        Phase::History => {
+            let eta = p
+                .eta_secs
+                .map(|s| format!(", about {s} s left"))
+                .unwrap_or_default();
+            let covered = p
+                .covered_from
+                .map(|t| format!(" back to {}", crate::model::de::graph_time(t)))
+                .unwrap_or_default();
+            format!("{name}: history {kept}{covered} ({:.0}/s{eta})", p.rate)
+        }
+        Phase::Live => match &p.last_error {
+            Some(e) => format!(
+                "{name}: live, {kept}; failing ({}): {}",
+                p.failures,
+                SafeText::new(e)
+            ),
+            None => format!("{name}: live, {kept}"),
+        },
+    }
+}
