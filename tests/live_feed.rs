@@ -1,6 +1,7 @@
-//! The live feed against the emulated tenant over HTTP: events that keep
-//! arriving (some of them minutes late) are delivered exactly once, and a
-//! dead endpoint shows as a failing stream, not as silence.
+//! The live pipeline (`watch`, as the console runs it) against the
+//! emulated tenant over HTTP: events that keep arriving (some of them
+//! minutes late) are delivered exactly once, and a dead endpoint shows as
+//! a failing stream, not as silence.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -9,7 +10,24 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use warroom::config::{AuthMethod, Config, ConfigFile, SecretSource, env};
 use warroom::emulator::{self, Scenario, Spec, live, signins::Kind};
-use warroom::source::graph::{self, live::LiveConfig, live::LiveEvent, pull::Stream};
+use warroom::source::graph::{self, pull::Stream};
+use warroom::watch::{self as pipeline, Report};
+
+/// The pipeline over `streams`, without a case, posture or evidence.
+fn setup(url: &str, streams: Vec<Stream>, history: jiff::SignedDuration) -> pipeline::Setup {
+    pipeline::Setup {
+        graph_url: url.to_owned(),
+        history,
+        streams,
+        case: None,
+        rules: pipeline::Rules::default(),
+        evidence: Vec::new(),
+        throwaway_evidence: None,
+        posture: false,
+        verdicts: None,
+        interval: Duration::from_millis(400),
+    }
+}
 
 /// Settings for the emulator at `url`, the secret in a private file (the
 /// tests run in parallel, so not in the process environment).
@@ -82,23 +100,21 @@ async fn arriving_events_are_delivered_once_including_late_ones() {
         None,
     )
     .unwrap();
-    let since = jiff::Timestamp::now() - jiff::SignedDuration::from_mins(2);
+    let history = jiff::SignedDuration::from_mins(2);
+    let since = jiff::Timestamp::now() - history;
     let streams = vec![
         Stream::Interactive,
         Stream::NonInteractive,
         Stream::ServicePrincipal,
     ];
-    let config = LiveConfig {
-        graph_url: running.url.clone(),
-        streams,
-        interval: Duration::from_millis(400),
-        overlap: Duration::from_secs(600),
-        since,
-        attempts: 3,
-    };
     let (tx, mut rx) = mpsc::channel(64);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let feed = tokio::spawn(graph::live::run(client, config, tx, stop_rx));
+    let feed = tokio::spawn(pipeline::run(
+        client,
+        setup(&running.url, streams, history),
+        tx,
+        stop_rx,
+    ));
     // New events arrive while the feed runs; some carry times minutes old.
     for _ in 0..6 {
         {
@@ -108,27 +124,33 @@ async fn arriving_events_are_delivered_once_including_late_ones() {
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let last_added = jiff::Timestamp::now();
-    // Drain the feed as the console does, until every stream has polled
-    // successfully after the last event was added. Polls share the reports
-    // budget (5 requests per 10 s), so this takes a while.
+    // Drain the feed as the console does, until history is in and every
+    // stream has polled whole after the last event was added. Polls share
+    // the reports budget (5 requests per 10 s), so this takes a while.
     let mut delivered = Vec::new();
     let mut caught_up = HashSet::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while caught_up.len() < 3 {
-        let event = tokio::time::timeout_at(deadline, rx.recv())
+    let mut history_in = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(90);
+    while !history_in || caught_up.len() < 3 {
+        let report = tokio::time::timeout_at(deadline, rx.recv())
             .await
             .expect("the feed fell silent")
             .expect("the feed ended");
-        match event {
-            LiveEvent::Batch { events, .. } => {
+        match report {
+            Report::SignIns(events) => {
                 delivered.extend(events.iter().map(|e| e["id"].as_str().unwrap().to_owned()))
             }
-            LiveEvent::Health(h) => {
-                assert_eq!(h.failures, 0, "{h:?}");
-                if h.last_success.is_some_and(|t| t > last_added) {
-                    caught_up.insert(h.stream);
+            Report::Progress(p) => {
+                assert_eq!(p.failures, 0, "{p:?}");
+                if p.phase == pipeline::Phase::Live
+                    && p.last_success.is_some_and(|t| t > last_added)
+                {
+                    caught_up.insert(p.stream);
                 }
             }
+            Report::CaughtUp => history_in = true,
+            Report::Findings(_) => {}
+            Report::Problem(text) => panic!("{text}"),
         }
     }
     stop_tx.send(true).unwrap();
@@ -158,6 +180,19 @@ async fn arriving_events_are_delivered_once_including_late_ones() {
     assert!(expected.len() > 100, "the test added too few events");
     let missed: Vec<_> = expected.difference(&unique).collect();
     let invented: Vec<_> = unique.difference(&expected).collect();
+    // The history window starts a moment after `since` was taken: an event
+    // in between may be left out, never one after.
+    let missed: Vec<_> = missed
+        .into_iter()
+        .filter(|id| {
+            let t = running.emulator.tenant.read().unwrap();
+            t.signins
+                .records()
+                .iter()
+                .find(|r| r.id().to_string() == **id)
+                .is_some_and(|r| r.time_ms > since.as_millisecond() + 5_000)
+        })
+        .collect();
     assert!(
         missed.is_empty() && invented.is_empty(),
         "missed {} (e.g. {:?}), invented {} (e.g. {:?})",
@@ -189,33 +224,33 @@ async fn an_unreachable_tenant_shows_as_a_failing_stream() {
         None,
     )
     .unwrap();
-    let config = LiveConfig {
-        graph_url: url,
-        streams: vec![Stream::Interactive],
-        interval: Duration::from_millis(200),
-        overlap: Duration::from_secs(600),
-        since: jiff::Timestamp::now(),
-        attempts: 1,
-    };
     let (tx, mut rx) = mpsc::channel(8);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let feed = tokio::spawn(graph::live::run(client, config, tx, stop_rx));
+    let streams = vec![Stream::Interactive];
+    let feed = tokio::spawn(pipeline::run(
+        client,
+        setup(&url, streams, jiff::SignedDuration::from_hours(1)),
+        tx,
+        stop_rx,
+    ));
     let mut failures = 0;
-    while let Some(event) = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+    while let Some(report) = tokio::time::timeout(Duration::from_secs(20), rx.recv())
         .await
         .ok()
         .flatten()
     {
-        if let LiveEvent::Health(h) = event {
+        if let Report::Progress(p) = report
+            && p.failures > 0
+        {
             assert!(
-                h.last_error
+                p.last_error
                     .as_deref()
                     .unwrap_or("")
                     .to_lowercase()
                     .contains("refused"),
-                "{h:?}"
+                "{p:?}"
             );
-            failures = h.failures;
+            failures = p.failures;
             if failures >= 2 {
                 break;
             }

@@ -99,7 +99,9 @@ async fn history(plan: &Plan, checkpoint: &mut Checkpoint) -> bool {
         }
         let mut stop = plan.stop.clone();
         let fetched = tokio::select! {
-            page = plan.client.page(&url, stream.family()) => page,
+            // Few attempts: a dead network shows as a failing stream
+            // soon, and the next try starts from the checkpoint anyway.
+            page = plan.client.page_with_attempts(&url, stream.family(), 3) => page,
             _ = stop.changed() => return false,
         };
         let page = match fetched {
@@ -146,10 +148,13 @@ async fn live(plan: &Plan, mut checkpoint: Checkpoint) {
         if plan.stopped() {
             return;
         }
+        // Never before the history window: what is watched is that window
+        // and what follows it.
         let from = checkpoint
             .live
             .checked_sub(plan.overlap)
-            .unwrap_or(checkpoint.live);
+            .unwrap_or(checkpoint.live)
+            .max(checkpoint.from);
         let until = Timestamp::now() + SignedDuration::from_mins(1);
         let mut url = Some(stream.first_url(graph, &iso(from), &iso(until)));
         let mut error = None;

@@ -4,7 +4,6 @@
 pub mod auth;
 pub mod budget;
 pub mod client;
-pub mod live;
 pub mod pull;
 pub mod snapshot;
 
