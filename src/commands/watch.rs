@@ -40,9 +40,9 @@ pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
                 return Ok(2);
             }
         };
-    if case.is_none() && args.since.is_none() {
+    if case.is_none() {
         eprintln!(
-            "warroom watch: no case, so {} of history, kept in memory for this run only (name a case with --case or WARROOM_CASE to keep it, or widen with --since)",
+            "warroom watch: no case: {} of history, kept in memory for this run only (name a case with --case or WARROOM_CASE to keep it and continue from it next time)",
             crate::model::duration::describe(history)
         );
     }
@@ -117,7 +117,7 @@ async fn follow(
     let mut out = std::io::BufWriter::new(std::io::stdout());
     let mut written: HashMap<String, (u64, String)> = HashMap::new();
     let mut latest = Vec::new();
-    let mut phases: HashMap<&'static str, Phase> = HashMap::new();
+    let mut phases: HashMap<&'static str, (Phase, std::time::Instant)> = HashMap::new();
     let tty = std::io::stderr().is_terminal();
     let code = loop {
         let report = tokio::select! {
@@ -147,10 +147,17 @@ async fn follow(
                 latest = findings;
             }
             Report::Progress(p) => {
-                let before = phases.insert(p.stream.name(), p.phase);
-                // A terminal sees every step; a log sees phase changes.
-                if tty || before != Some(p.phase) {
+                let now = std::time::Instant::now();
+                let before = phases.insert(p.stream.name(), (p.phase, now));
+                // A terminal sees every step; a log sees phase changes and
+                // a line every half minute while history comes in.
+                let due = before.is_none_or(|(phase, at)| {
+                    phase != p.phase || (p.phase == Phase::History && now - at > LOG_EVERY)
+                });
+                if tty || due {
                     eprintln!("warroom watch: {}", progress_line(&p));
+                } else if let Some(before) = before {
+                    phases.insert(p.stream.name(), before);
                 }
             }
             Report::Problem(text) => eprintln!("warroom watch: {}", SafeText::new(&text)),
@@ -175,6 +182,9 @@ async fn follow(
     running.abort();
     Ok(code)
 }
+
+/// How often a log (stderr not a terminal) hears of history progress.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// One stream's progress in a line.
 fn progress_line(p: &watch::Progress) -> String {

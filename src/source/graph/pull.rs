@@ -121,12 +121,6 @@ impl Stream {
         }
     }
 
-    /// The first page of the window `[from, to]`.
-    /// Every event of the stream in `[from, to]`, newest first.
-    pub(crate) fn window_url(self, graph: &str, from: &str, to: &str) -> String {
-        self.first_url(graph, from, to)
-    }
-
     /// Where a window starts over after Graph forgot its page token:
     /// sign-ins and audits come newest first, so below the oldest event
     /// already held (its whole second; repeats are dropped by id). Risk

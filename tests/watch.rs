@@ -1,0 +1,208 @@
+//! `warroom watch` against the emulated tenant over HTTP: what it finds
+//! once history is in is what `pull` then `scan` find over the same
+//! window, on every scenario; and a watch killed while fetching history
+//! continues from the case's checkpoints without fetching an event twice.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{BIN, Home, age_identity, emulator, new_case};
+
+/// Finding ids, detection by detection, leaving out posture (a file scan
+/// takes no live snapshot to judge).
+fn findings(json: &[u8]) -> BTreeSet<(String, String)> {
+    let all: Vec<serde_json::Value> = serde_json::from_slice(json).unwrap();
+    all.iter()
+        .map(|f| {
+            (
+                f["detection"].as_str().unwrap().to_owned(),
+                f["id"].as_str().unwrap().to_owned(),
+            )
+        })
+        .filter(|(d, _)| !d.starts_with("posture."))
+        .collect()
+}
+
+#[test]
+fn watch_until_caught_up_finds_what_pull_and_scan_find() {
+    for scenario in ["golden-saml", "clean", "hostile"] {
+        let home = Home::new();
+        let emu = emulator(&[
+            "--scenario",
+            scenario,
+            "--signins",
+            "4000",
+            "--seed",
+            "7",
+            "--no-throttle",
+        ]);
+        let env = || emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+        let watched = home
+            .command()
+            .args([
+                "watch",
+                "--until-caught-up",
+                "--since",
+                "30d",
+                "--format",
+                "json",
+            ])
+            .envs(env())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&watched.stderr);
+        assert!(watched.status.success(), "{scenario}: {said}");
+        assert!(
+            said.contains("no case: 30 days of history"),
+            "{scenario}: {said}"
+        );
+        let out = home.path().join("pull.ndjson");
+        let pulled = home
+            .command()
+            .args(["pull", "--since", "30d", "--out"])
+            .arg(&out)
+            .envs(env())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(
+            pulled.status.success(),
+            "{}",
+            String::from_utf8_lossy(&pulled.stderr)
+        );
+        let scanned = Command::new(BIN)
+            .args(["scan", "--format", "json"])
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(scanned.status.success());
+        let (w, s) = (findings(&watched.stdout), findings(&scanned.stdout));
+        assert!(!s.is_empty() || scenario != "golden-saml");
+        assert_eq!(
+            w.difference(&s).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "{scenario}: only watch found these"
+        );
+        assert_eq!(
+            s.difference(&w).collect::<Vec<_>>(),
+            Vec::<&(String, String)>::new(),
+            "{scenario}: only pull and scan found these"
+        );
+    }
+}
+
+/// Every event id the case keeps, with how many times it is kept.
+fn kept_ids(home: &Home, id_file: &std::path::Path) -> HashMap<String, u32> {
+    let data = home.path().join("data/warroom");
+    let identity =
+        warroom::case::keys::load_identity(id_file, &|_| None, Duration::from_secs(60)).unwrap();
+    let case = warroom::case::Case::find(&data, "hist")
+        .unwrap()
+        .unlock(&identity)
+        .unwrap();
+    let stored = warroom::watch::checkpoint::stored(&case);
+    assert!(stored.problems.is_empty(), "{:?}", stored.problems);
+    let mut ids = HashMap::new();
+    for (_, batch) in stored.batches {
+        for event in batch {
+            *ids.entry(event["id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    ids
+}
+
+#[test]
+fn a_killed_watch_continues_from_its_checkpoints() {
+    if !common::have_tool("age-keygen", "age") {
+        return;
+    }
+    let home = Home::new();
+    // Throttled like Graph: the history takes long enough to be cut short.
+    let emu = emulator(&[
+        "--scenario",
+        "golden-saml",
+        "--signins",
+        "12000",
+        "--seed",
+        "3",
+    ]);
+    let (id_file, public) = age_identity(home.path(), "id.txt");
+    let mut env = home.env();
+    env.extend(emu.env.iter().cloned());
+    new_case(&env, "hist", &public);
+    let watch = |args: &[&str]| {
+        let mut cmd = home.command();
+        cmd.args(["watch", "--case", "hist", "--no-posture", "--identity"])
+            .arg(&id_file)
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null());
+        cmd
+    };
+    let mut first = watch(&[])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Killed once some history is kept, well before it is all in.
+    let started = Instant::now();
+    while kept_ids(&home, &id_file).is_empty() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let partial = kept_ids(&home, &id_file);
+    assert!(!partial.is_empty(), "nothing was kept before the kill");
+    let finished = watch(&["--until-caught-up", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    let all = kept_ids(&home, &id_file);
+    let twice: Vec<_> = all.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "kept twice: {:?}", twice.first());
+    assert!(all.len() > partial.len(), "the restart added nothing");
+    // Everything the tenant holds in the window is there once: the same
+    // ids a pull of the window brings.
+    let out = home.path().join("pull.ndjson");
+    let pulled = home
+        .command()
+        .args([
+            "pull",
+            "--since",
+            "30d",
+            "--streams",
+            "interactive,noninteractive,serviceprincipal,managedidentity,audit,risk,ual",
+            "--out",
+        ])
+        .arg(&out)
+        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(pulled.status.success());
+    let expected: BTreeSet<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    let missing: Vec<_> = expected
+        .iter()
+        .filter(|id| !all.contains_key(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} not kept, e.g. {:?}",
+        missing.len(),
+        missing.first()
+    );
+}
