@@ -227,6 +227,7 @@ mod tests {
             explanation: SafeText::default(),
             rationale: String::new(),
             entities: vec![("ipAddress".into(), SafeText::new("10.0.0.1"))],
+            subject: None,
             evidence: vec![],
             remediation: vec![],
             posture: false,

@@ -62,11 +62,57 @@ pub struct FindingRow {
     pub explanation: SafeText,
     pub rationale: String,
     pub entities: Vec<(String, SafeText)>,
+    /// What the finding is about, for its row: its main entity (a user,
+    /// an app, a domain, an address), "and N more" when it has several.
+    pub subject: Option<SafeText>,
     pub evidence: Vec<SafeText>,
     pub remediation: Vec<String>,
     /// From the posture review of a directory snapshot: `evidence` holds
     /// directory object ids and `last_seen` the snapshot's time.
     pub posture: bool,
+}
+
+/// Entity fields in the order a row names them: the object acted on
+/// before the actor, people and apps before addresses.
+const SUBJECT_FIELDS: [&str; 14] = [
+    "servicePrincipal",
+    "targetResources.userPrincipalName",
+    "userPrincipalName",
+    "user",
+    "targetResources.displayName",
+    "auditData.ObjectId",
+    "appDisplayName",
+    "tokenIssuerName",
+    "initiatedBy.user.userPrincipalName",
+    "initiatedBy.app.displayName",
+    "domain",
+    "ipAddress",
+    "clientIp",
+    "network",
+];
+
+/// The main entity of a finding: the first of `SUBJECT_FIELDS` it names
+/// (else its first entity), with how many more values that field has.
+pub fn subject(entities: &[Entity]) -> Option<String> {
+    let field = SUBJECT_FIELDS
+        .iter()
+        .find(|f| {
+            entities
+                .iter()
+                .any(|e| e.field == **f && !e.value.is_empty())
+        })
+        .copied()
+        .or_else(|| entities.first().map(|e| e.field.as_str()))?;
+    let values: Vec<&str> = entities
+        .iter()
+        .filter(|e| e.field == field && !e.value.is_empty())
+        .map(|e| e.value.as_str())
+        .collect();
+    let first = values.first()?;
+    Some(match values.len() {
+        1 => (*first).to_owned(),
+        n => format!("{first} +{}", n - 1),
+    })
 }
 
 impl FindingRow {
@@ -88,6 +134,7 @@ impl FindingRow {
                 .iter()
                 .map(|e| (e.field.clone(), SafeText::new(&e.value)))
                 .collect(),
+            subject: subject(&f.entities).map(|s| SafeText::new(&s)),
             evidence: f.evidence.iter().map(|e| SafeText::new(e)).collect(),
             remediation: f.remediation.clone(),
             posture: f.verdict.is_some() || f.detection.starts_with("posture."),

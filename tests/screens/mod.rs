@@ -68,6 +68,7 @@ pub fn stream(name: &'static str, failures: u32, error: Option<&str>) -> StreamS
         last_error: error.map(SafeText::new),
         delivered: 1204,
         budget: Some((3, 5)),
+        history: None,
     }
 }
 

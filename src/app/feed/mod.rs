@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 pub use filter::Filter;
 pub use intern::{Interner, Sym};
 pub use row::{Access, Kind, Mfa, Risk, SignInRow, Stored};
-pub use status::{Connection, HistoryStatus, StreamStatus};
+pub use status::{Connection, HistoryStatus, StreamStatus, history_summary};
 
 use crate::model::SafeText;
 

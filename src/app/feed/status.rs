@@ -45,6 +45,60 @@ pub struct HistoryStatus {
 
 impl Eq for HistoryStatus {}
 
+/// While history comes in, one phrase for all streams: how much of the
+/// window is covered (the stream furthest behind), events, pace, time
+/// left, and waits for the request budget. `None` once it is all in.
+pub fn history_summary(streams: &[StreamStatus]) -> Option<String> {
+    let histories: Vec<&HistoryStatus> =
+        streams.iter().filter_map(|s| s.history.as_ref()).collect();
+    if histories.is_empty() || histories.iter().all(|h| h.done) {
+        return None;
+    }
+    let day = 86_400.0;
+    let window = histories
+        .iter()
+        .map(|h| (h.to.as_second() - h.from.as_second()) as f64 / day)
+        .fold(0.0, f64::max);
+    let covered = histories
+        .iter()
+        .map(|h| {
+            let reached = if h.done {
+                h.from
+            } else {
+                h.covered_from.unwrap_or(h.to)
+            };
+            (h.to.as_second() - reached.as_second()) as f64 / day
+        })
+        .fold(f64::INFINITY, f64::min)
+        .max(0.0);
+    let events: u64 = histories.iter().map(|h| h.events).sum();
+    let rate: f64 = histories.iter().filter(|h| !h.done).map(|h| h.rate).sum();
+    let left = histories.iter().filter_map(|h| h.eta_secs).max();
+    let mut text = format!(
+        "history {covered:.0} of {} · {} · {rate:.0}/s",
+        crate::model::counted(window.round() as u64, "day"),
+        crate::model::counted(events, "event")
+    );
+    if let Some(secs) = left {
+        text.push_str(&format!(
+            " · about {} left",
+            crate::model::duration::describe(jiff::SignedDuration::from_secs(secs.max(1) as i64))
+        ));
+    }
+    let (waited, throttled) = histories
+        .iter()
+        .map(|h| (h.budget_wait_secs, h.throttled))
+        .max()
+        .unwrap_or_default();
+    if waited > 0 || throttled > 0 {
+        text.push_str(&format!(" · waited {waited} s for the budget"));
+        if throttled > 0 {
+            text.push_str(&format!(", {throttled} × 429"));
+        }
+    }
+    Some(text)
+}
+
 impl StreamStatus {
     pub fn healthy(&self) -> bool {
         self.failures == 0 && self.last_success.is_some()

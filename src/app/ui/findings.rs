@@ -14,7 +14,7 @@ use crate::app::findings::{FindingRow, visible};
 use crate::app::state::{AppState, PaneId};
 use crate::app::theme::Theme;
 use crate::app::triage::Verdict;
-use crate::model::Severity;
+use crate::model::{Severity, counted};
 
 pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focused: bool) {
     let mut block = pane::block(state, theme, PaneId::Findings, focused);
@@ -120,20 +120,40 @@ fn count_line<'a>(state: &AppState, theme: &Theme) -> Line<'a> {
     Line::from(spans)
 }
 
-/// `CRIT CONF 11-24 18:33 ×2 Federation trust changed`.
+/// `CRIT CONF 11-24 18:33 ×2 Federation trust changed · contoso.com`.
+/// When the width is short the time goes first, then the title is cut,
+/// and the subject last: rows stay told apart.
 fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> Line<'a> {
     let when = f
         .last_seen
         .as_deref()
         .and_then(|t| t.get(5..16))
         .map_or_else(|| "?".to_owned(), |t| t.replace('T', " "));
-    let head = if f.posture {
-        format!(" {when} snap ")
+    let (long, short) = if f.posture {
+        (format!(" {when} snap "), " snap ".to_owned())
     } else {
-        format!(" {when} ×{} ", f.count)
+        (format!(" {when} ×{} ", f.count), format!(" ×{} ", f.count))
     };
-    let used = 9 + head.chars().count();
-    let title: String = f.title.chars().take(width.saturating_sub(used)).collect();
+    let subject = f
+        .subject
+        .as_ref()
+        .map(|s| format!(" · {}", s.as_str()))
+        .unwrap_or_default();
+    let (title_len, subject_len) = (f.title.chars().count(), subject.chars().count());
+    let room = width.saturating_sub(9);
+    let head = if long.chars().count() + title_len + subject_len <= room {
+        long
+    } else {
+        short
+    };
+    let rest = room.saturating_sub(head.chars().count());
+    // Both whole if they fit; else the subject keeps at least half.
+    let subject_room = if title_len + subject_len <= rest {
+        subject_len
+    } else {
+        subject_len.min((rest / 2).max(rest.saturating_sub(title_len)))
+    };
+    let title_room = rest.saturating_sub(subject_room);
     let verdict_style = match verdict {
         Verdict::New => theme.warn,
         Verdict::Investigating | Verdict::Confirmed => theme.error,
@@ -144,8 +164,21 @@ fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> 
         Span::raw(" "),
         Span::styled(verdict.badge(), verdict_style),
         Span::styled(head, theme.dim),
-        Span::styled(title, theme.text),
+        Span::styled(cut(&f.title, title_room), theme.text),
+        Span::styled(cut(&subject, subject_room), theme.key),
     ])
+}
+
+/// `text` in at most `room` characters, an ellipsis marking a cut.
+fn cut(text: &str, room: usize) -> String {
+    if text.chars().count() <= room {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(room.saturating_sub(1)).collect();
+    if room > 0 {
+        out.push('…');
+    }
+    out
 }
 
 fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, theme: &Theme) {
@@ -161,9 +194,9 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
             "posture: directory snapshot of {}",
             f.last_seen.as_deref().unwrap_or("unknown time")
         ),
-        (Some(a), Some(b)) if a != b => format!("{} events, {a} to {b}", f.count),
-        (_, Some(b)) => format!("{} events, {b}", f.count),
-        _ => format!("{} events", f.count),
+        (Some(a), Some(b)) if a != b => format!("{}, {a} to {b}", counted(f.count, "event")),
+        (_, Some(b)) => format!("{}, {b}", counted(f.count, "event")),
+        _ => counted(f.count, "event"),
     };
     lines.push(Line::styled(seen, theme.dim));
     lines.push(Line::from(super::untrusted(

@@ -276,6 +276,10 @@ fn short_name(name: &str) -> &str {
 fn health_line<'a>(streams: &'a [StreamStatus], state: &AppState, theme: &Theme) -> Line<'a> {
     let sym = theme.symbols;
     let mut spans = Vec::new();
+    if let Some(history) = crate::app::feed::history_summary(streams) {
+        spans.push(Span::styled(history, theme.warn));
+        spans.push(Span::styled(sym.separator, theme.dim));
+    }
     for (i, s) in streams.iter().enumerate() {
         if i > 0 {
             spans.push(Span::styled(sym.separator, theme.dim));
