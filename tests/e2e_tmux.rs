@@ -173,7 +173,7 @@ fn demo_streams_sign_ins_into_the_console() {
     let tmux = Tmux::start(120, 40, &home.env());
     launch(&tmux, &home, "demo --seed 3");
     assert!(
-        tmux.wait_for("live 6/6", Duration::from_secs(60)),
+        tmux.wait_for("live 7/7", Duration::from_secs(60)),
         "streams not live: {}",
         tmux.screen()
     );

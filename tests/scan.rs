@@ -316,12 +316,14 @@ fn scanning_and_feeding_events_one_by_one_agree() {
     });
     let file = home.path().join("mixed.ndjson");
     std::fs::write(&file, lines.join("\n")).unwrap();
-    let scanned = warroom::pipeline::scan::scan(
+    let mut scanned = warroom::pipeline::scan::scan(
         warroom::detect::Engine::built_in().unwrap(),
         std::slice::from_ref(&file),
         2,
         &|_| {},
     );
+    // What `scan` does next: the second look for attacker infrastructure.
+    warroom::pipeline::scan::look_again(&mut scanned.engine, std::slice::from_ref(&file));
     let mut live = warroom::detect::Engine::built_in().unwrap();
     for (n, line) in std::fs::read_to_string(&file).unwrap().lines().enumerate() {
         let value: serde_json::Value = serde_json::from_str(line).unwrap();

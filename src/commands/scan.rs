@@ -117,8 +117,23 @@ fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result
             bar.set_message(format!("{:.0} MB read", bytes as f64 / 1e6));
         }
     });
+    let mut scanned = scanned;
+    if let Some(bar) = &bar {
+        bar.set_message("reading again for the attacker's infrastructure");
+    }
+    let passes = scan::look_again(&mut scanned.engine, &args.files);
     if let Some(bar) = bar {
         bar.finish_and_clear();
+    }
+    if passes > 0 {
+        eprintln!(
+            "warroom scan: read the files again {} for activity from infrastructure a critical finding names",
+            if passes == 1 {
+                "once".to_owned()
+            } else {
+                format!("{passes} times")
+            }
+        );
     }
     let findings = scanned.engine.findings();
     print!("{}", render(args.format, &findings));

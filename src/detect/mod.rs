@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod catalogue;
 pub mod event;
 pub mod forged;
+pub mod infra;
 pub mod ioc;
 pub mod joins;
 /// The borrowed JSON value rules read (the model's).
@@ -65,6 +66,9 @@ pub struct Tally {
     acl: acl::Changes,
     krbtgt: krbtgt::Resets,
     transfers: adfs_sync::Transfers,
+    /// A row per event, for the attacker-infrastructure findings (kept by
+    /// `observe`; `scan` fills it on a second look at its files).
+    activity: infra::Activity,
     /// Events seen, by kind.
     seen: BTreeMap<&'static str, u64>,
 }
@@ -171,14 +175,45 @@ impl Engine {
         absorb(&self.rules, extra, &mut self.tally, kind, observed);
     }
 
-    /// Runs one event through every rule.
+    /// Runs one event through every rule, and keeps its row for the
+    /// attacker-infrastructure findings.
     pub fn observe(&mut self, event: &Event) {
         let hits = Self::hits(&self.rules, self.extra(), event);
         self.absorb(event.kind, hits);
+        self.note_activity(event);
+    }
+
+    /// Keeps an event's row for the attacker-infrastructure findings only
+    /// (`scan`'s second look at records its first pass matched already).
+    pub fn note_activity(&mut self, event: &Event) {
+        if let Some(row) = infra::row(event) {
+            self.tally.activity.add(row);
+        }
+    }
+
+    /// The texts whose records the attacker-infrastructure findings must
+    /// see, given what is found so far (`scan` reads its files again for
+    /// them; the console has seen every record already).
+    pub fn infrastructure_texts(&self) -> std::collections::BTreeSet<String> {
+        infra::texts(&self.event_findings(), &self.verdicts, &self.tally.activity)
     }
 
     /// Every finding so far, most severe first, then most recent.
     pub fn findings(&self) -> Vec<Finding> {
+        let mut out = self.event_findings();
+        let raised = infra::findings(&out, &self.verdicts, &self.tally.activity);
+        out.extend(raised);
+        out.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then_with(|| b.last_seen.cmp(&a.last_seen))
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        out
+    }
+
+    /// The findings of every detection but attacker infrastructure.
+    fn event_findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
         for ((index, key), group) in &self.tally.state.groups {
             let ready = &self.rules[*index];
@@ -228,12 +263,6 @@ impl Engine {
         out.extend(self.tally.acl.findings());
         out.extend(self.tally.krbtgt.findings());
         out.extend(self.tally.transfers.findings());
-        out.sort_by(|a, b| {
-            a.severity
-                .cmp(&b.severity)
-                .then_with(|| b.last_seen.cmp(&a.last_seen))
-                .then_with(|| a.id.cmp(&b.id))
-        });
         out
     }
 }

@@ -25,9 +25,9 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
 /// "90 minutes" (for sentences about history windows).
 pub fn describe(span: jiff::SignedDuration) -> String {
     let secs = span.as_secs().max(0) as u64;
-    let (n, unit) = if secs >= 86_400 && secs % 86_400 == 0 {
+    let (n, unit) = if secs >= 86_400 && secs.is_multiple_of(86_400) {
         (secs / 86_400, "day")
-    } else if secs >= 3_600 && secs % 3_600 == 0 {
+    } else if secs >= 3_600 && secs.is_multiple_of(3_600) {
         (secs / 3_600, "hour")
     } else if secs >= 60 {
         (secs / 60, "minute")

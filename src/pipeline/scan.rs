@@ -385,6 +385,45 @@ pub struct Scanned {
     pub unknown: u64,
 }
 
+/// A second look at the files for the attacker-infrastructure findings:
+/// the records that carry an address, network, user agent or credential a
+/// critical (or confirmed) finding named are read again and kept as rows,
+/// until no new text is named (a network brings its addresses). The
+/// console keeps every record's row as it goes; this gives `scan` the
+/// same rows. Returns the passes made.
+pub fn look_again(engine: &mut Engine, paths: &[PathBuf]) -> u32 {
+    let mut searched = std::collections::BTreeSet::new();
+    let mut passes = 0;
+    // Each pass can only add a network's addresses: three suffice.
+    while passes < 3 {
+        let texts = engine.infrastructure_texts();
+        if texts.is_subset(&searched) {
+            break;
+        }
+        searched.extend(texts);
+        passes += 1;
+        for path in paths {
+            import::read_all(path, &mut |value, place| {
+                let Some(event) = Event::new(value, || place) else {
+                    return;
+                };
+                let carries = crate::detect::infra::row(&event).is_some_and(|row| {
+                    let ip = row.ip.map(|ip| ip.to_string());
+                    let asn = row.asn.map(|n| n.to_string());
+                    [ip, asn, row.agent, row.key]
+                        .into_iter()
+                        .flatten()
+                        .any(|text| searched.contains(&text))
+                });
+                if carries {
+                    engine.note_activity(&event);
+                }
+            });
+        }
+    }
+    passes
+}
+
 /// Scans `paths` with `threads` workers; `progress` is told the bytes read.
 pub fn scan(
     mut engine: Engine,

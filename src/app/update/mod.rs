@@ -212,8 +212,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             vec![Effect::Render]
         }
         Msg::Findings(rows) => {
-            // The selection stays on the finding being read.
-            let reading = super::findings::selected(state).map(|f| f.id.clone());
+            // The selection stays on the finding being read; on the first
+            // row it stays on the first row, so the worst stays in view
+            // while history lands.
+            let at_top = state.pane(super::state::PaneId::Findings).selected == 0;
+            let reading = super::findings::selected(state)
+                .filter(|_| !at_top)
+                .map(|f| f.id.clone());
             let news = super::findings::news(&state.findings, &rows);
             let anchor = signins::reading(state);
             state.feed.set_evidence(rows.iter().map(|f| {
