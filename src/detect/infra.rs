@@ -421,13 +421,38 @@ pub fn findings(
             value: who.clone(),
         }];
         entities.extend(group.marks.iter().map(Mark::entity));
+        // The addresses the activity came from, when a network or agent
+        // matched rather than the address itself.
+        let addresses: BTreeSet<IpAddr> = group.rows.iter().filter_map(|r| r.ip).collect();
+        let unmarked: Vec<String> = addresses
+            .iter()
+            .filter(|ip| !group.marks.contains(&Mark::Ip(**ip)))
+            .map(IpAddr::to_string)
+            .collect();
+        for ip in unmarked.iter().take(5) {
+            entities.push(Entity {
+                field: "ipAddress".into(),
+                value: ip.clone(),
+            });
+        }
         entities.push(Entity {
             field: "finding".into(),
             value: seed.id.clone(),
         });
         let count = group.rows.len() as u64;
         let kinds = kinds_phrase(&group.rows);
-        let marks: Vec<String> = group.marks.iter().map(Mark::describe).collect();
+        let mut marks: Vec<String> = group.marks.iter().map(Mark::describe).collect();
+        if !unmarked.is_empty() {
+            let more = if unmarked.len() > 5 {
+                format!(" and {} more", unmarked.len() - 5)
+            } else {
+                String::new()
+            };
+            marks.push(format!(
+                "addresses {}{more}",
+                unmarked[..unmarked.len().min(5)].join(", ")
+            ));
+        }
         let key = format!("{}\u{0}{who_field}\u{0}{who}", seed.id);
         out.push(Finding {
             id: super::finding_id(DETECTION, &key),

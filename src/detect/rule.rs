@@ -293,12 +293,17 @@ impl Ready {
                 .find('}')
                 .ok_or_else(|| format!("rule {}: unclosed {{ in explain", rule.id))?;
             let name = &rest[open + 1..open + close];
-            let known = matches!(name, "count" | "distinct" | "window")
-                || rule
-                    .entities
+            let kept = |name: &str| {
+                rule.entities
                     .iter()
                     .chain(&rule.group_by)
-                    .any(|f| f == name);
+                    .any(|f| f == name)
+            };
+            let known = matches!(name, "count" | "distinct" | "window")
+                || name
+                    .strip_prefix("count:")
+                    .is_some_and(|noun| !noun.is_empty())
+                || name.split('|').all(kept);
             if !known {
                 return Err(format!(
                     "rule {}: explain names {{{name}}}, which is not in entities or group_by",
@@ -601,11 +606,20 @@ impl Aggregate {
     }
 }
 
-/// Fills `{count}`, `{distinct}`, `{window}` and `{field}` in a rule's
-/// explanation.
+/// Fills `{count}`, `{count:noun}` (the count with its noun in the right
+/// number), `{distinct}`, `{window}`, `{field}` and `{field|other}` (the
+/// first of them an event gave) in a rule's explanation.
 pub fn explain(rule: &Ready, group: &Group, peak: Peak) -> String {
-    let mut text = rule.rule.explain.clone();
+    let mut text = choose_alternatives(&rule.rule.explain, group);
     text = text.replace("{count}", &group.count.to_string());
+    while let Some(start) = text.find("{count:") {
+        let Some(len) = text[start..].find('}') else {
+            break;
+        };
+        let noun = text[start + 7..start + len].to_owned();
+        let counted = crate::model::counted(group.count, &noun);
+        text.replace_range(start..=start + len, &counted);
+    }
     let distinct = if peak.at_least {
         format!("{} or more", peak.value)
     } else {
@@ -629,6 +643,34 @@ pub fn explain(rule: &Ready, group: &Group, peak: Peak) -> String {
         text = text.replace(&format!("{{{field}}}"), "");
     }
     text
+}
+
+/// `{a|b}` as `{a}` when events gave `a`, else as `{b}`.
+fn choose_alternatives(template: &str, group: &Group) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('}').map(|c| open + c) else {
+            out.push_str(&rest[open..]);
+            return out;
+        };
+        let inner = &rest[open + 1..close];
+        let chosen = if inner.contains('|') {
+            let given = |field: &&str| group.entities.get(*field).is_some_and(|v| !v.is_empty());
+            let mut fields = inner.split('|');
+            let first = fields.clone().next().unwrap_or_default();
+            fields.find(given).unwrap_or(first)
+        } else {
+            inner
+        };
+        out.push('{');
+        out.push_str(chosen);
+        out.push('}');
+        rest = &rest[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// The shipped rule files.
