@@ -9,7 +9,13 @@ use super::signins::{Auth, Issuer, Kind, SignIn};
 use super::time::{DAY, HOUR, MINUTE};
 
 /// A time in the window, weighted towards the working day (US hours).
+/// A draw past the window's end (later today) or before its start moves
+/// by whole days into it, keeping its time of day: pinned to the window's
+/// edge, hundreds of sign-ins would share one second and the day's rhythm
+/// would be one spike. The draws are the same whatever the hour, so the
+/// story's ids do not depend on when the emulator starts.
 pub(super) fn working_time(rng: &mut fastrand::Rng, start_ms: i64, end_ms: i64, busy: bool) -> i64 {
+    let last = (end_ms - MINUTE).max(start_ms);
     let day = rng.i64(0..(end_ms - start_ms) / DAY + 1);
     let hour = if busy && rng.u8(..100) < 80 {
         15 + rng.i64(0..10)
@@ -17,7 +23,14 @@ pub(super) fn working_time(rng: &mut fastrand::Rng, start_ms: i64, end_ms: i64, 
         rng.i64(0..24)
     };
     let t = start_ms + day * DAY - (start_ms % DAY) + hour * HOUR + rng.i64(0..HOUR);
-    t.clamp(start_ms, end_ms - MINUTE)
+    let moved = if t > last {
+        t - (t - last + DAY - 1) / DAY * DAY
+    } else if t < start_ms {
+        t + (start_ms - t + DAY - 1) / DAY * DAY
+    } else {
+        t
+    };
+    moved.clamp(start_ms, last)
 }
 
 /// Where everyday sign-ins come from; used for the history and, with
@@ -389,5 +402,25 @@ pub(super) fn background_ual(b: &mut Build, count: u64) {
         };
         let r = record(spec);
         b.tenant.ual.push(r);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_second_holds_a_crowd() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let end = 1_795_000_123_456;
+        let start = end - 30 * DAY;
+        let mut per_second = std::collections::HashMap::new();
+        for i in 0..20_000 {
+            let t = working_time(&mut rng, start, end, i % 3 != 0);
+            assert!((start..end).contains(&t));
+            *per_second.entry(t / 1000).or_insert(0) += 1;
+        }
+        let crowd = per_second.values().max().copied().unwrap_or(0);
+        assert!(crowd <= 4, "{crowd} sign-ins share one second");
     }
 }
