@@ -148,7 +148,7 @@ async fn arriving_events_are_delivered_once_including_late_ones() {
                     caught_up.insert(p.stream);
                 }
             }
-            Report::CaughtUp => history_in = true,
+            Report::CaughtUp(_) => history_in = true,
             Report::Findings(_) => {}
             Report::Problem(text) => panic!("{text}"),
         }

@@ -332,3 +332,56 @@ fn findings_from_the_posture_review() {
         shot("findings_posture", &state);
     }
 }
+
+/// A day of the demo tenant in the feed and on the timeline: sign-ins
+/// spread over the working day (no second holding a crowd, no minute
+/// holding the day), drawn at 200×60 with the finding rows naming what
+/// they are about.
+#[test]
+fn a_demo_day_has_the_rhythm_of_a_working_day() {
+    use warroom::emulator::{Scenario, Spec, generate};
+    let end_ms = 1_795_000_000_000;
+    let tenant = generate::build(&Spec {
+        scenario: Scenario::GoldenSaml,
+        seed: 3,
+        signins: 20_000,
+        days: 30,
+        end_ms,
+    });
+    let day: Vec<SignInRow> = tenant
+        .signins
+        .records()
+        .iter()
+        .filter(|r| r.time_ms > end_ms - 86_400_000)
+        .filter_map(|r| serde_json::to_value(tenant.signins.wire(r, true)).ok())
+        .filter_map(|v| serde_json::from_value::<warroom::model::SignIn>(v).ok())
+        .filter_map(|s| SignInRow::from_signin(&s))
+        .collect();
+    assert!(day.len() > 300, "{} sign-ins in the day", day.len());
+    let mut per_second = std::collections::HashMap::new();
+    let mut per_minute = std::collections::HashMap::new();
+    for row in &day {
+        *per_second.entry(row.time.as_second()).or_insert(0) += 1;
+        *per_minute.entry(row.time.as_second() / 60).or_insert(0) += 1;
+    }
+    let crowd = per_second.values().max().copied().unwrap_or(0);
+    assert!(crowd <= 4, "{crowd} sign-ins share one second");
+    let busiest = per_minute.values().max().copied().unwrap_or(0);
+    assert!(
+        busiest * 50 < day.len(),
+        "one minute holds {busiest} of the day's {}",
+        day.len()
+    );
+    // The day alone in the feed (no fixture rows), the findings beside it.
+    let mut state = state(200, 60);
+    state.session.connection = Connection::Connected;
+    update(&mut state, Msg::SignIns(day));
+    press(&mut state, KeyCode::Char('2'));
+    shot("demo_day_feed", &state);
+    press(&mut state, KeyCode::Char('t'));
+    shot("demo_day_timeline", &state);
+    press(&mut state, KeyCode::Esc);
+    update(&mut state, Msg::Findings(live_findings()));
+    press(&mut state, KeyCode::Char('1'));
+    shot("demo_day_findings", &state);
+}

@@ -91,6 +91,7 @@ pub async fn run(
     clock.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
     let mut dirty = true;
+    let mut timings = Timings::default();
     let mut last_frame: Option<tokio::time::Instant> = None;
     let mut first_frame = None;
 
@@ -98,9 +99,11 @@ pub async fn run(
         let now = tokio::time::Instant::now();
         let frame_due = last_frame.map_or(now, |t| t + FRAME_INTERVAL);
         if dirty && frame_due <= now {
+            let drawing = std::time::Instant::now();
             guard
                 .terminal
                 .draw(|frame| ui::draw(frame, &state, &theme))?;
+            timings.frames.push(drawing.elapsed());
             dirty = false;
             last_frame = Some(now);
             if first_frame.is_none() {
@@ -142,6 +145,7 @@ pub async fn run(
         };
 
         let mut work = Vec::new();
+        let applying = std::time::Instant::now();
         let mut exit = apply(&mut state, msg, &mut dirty, &mut work);
         // Apply a burst of task results before drawing once for all of them.
         while exit.is_none()
@@ -149,6 +153,7 @@ pub async fn run(
         {
             exit = apply(&mut state, msg, &mut dirty, &mut work);
         }
+        timings.updates.push(applying.elapsed());
         if let Some(verdicts) = &services.verdicts {
             // Sent only when a decision changed (the book is small).
             verdicts.send_if_modified(|sent| {
@@ -193,10 +198,53 @@ pub async fn run(
     };
     drop(msg_tx);
     drop(guard);
+    timings.report();
     Ok(Outcome {
         exit_code,
         first_frame,
     })
+}
+
+/// How long drawing and applying messages took, for the responsiveness
+/// benchmark: percentiles go to the log at exit, and to the file named by
+/// `WARROOM_FRAME_STATS` when set.
+#[derive(Default)]
+struct Timings {
+    frames: Vec<Duration>,
+    updates: Vec<Duration>,
+}
+
+impl Timings {
+    fn report(mut self) {
+        let line = format!(
+            "frames {} | updates {}",
+            percentiles(&mut self.frames),
+            percentiles(&mut self.updates)
+        );
+        tracing::info!(timings = %line, "console timings");
+        if let Some(path) = std::env::var_os("WARROOM_FRAME_STATS")
+            && let Err(e) = std::fs::write(&path, format!("{line}\n"))
+        {
+            tracing::warn!("frame stats not written: {e}");
+        }
+    }
+}
+
+/// `n 1234 p50 0.8 ms p99 3.1 ms max 9.0 ms`.
+fn percentiles(samples: &mut [Duration]) -> String {
+    if samples.is_empty() {
+        return "n 0".into();
+    }
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    format!(
+        "n {} p50 {:.2} ms p99 {:.2} ms max {:.2} ms",
+        samples.len(),
+        ms(at(0.5)),
+        ms(at(0.99)),
+        ms(at(1.0))
+    )
 }
 
 /// Applies one message; returns the exit code when the console must stop.

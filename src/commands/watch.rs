@@ -162,10 +162,14 @@ async fn follow(
             }
             Report::Problem(text) => eprintln!("warroom watch: {}", SafeText::new(&text)),
             Report::SignIns(_) => {}
-            Report::CaughtUp => {
+            Report::CaughtUp(done) => {
                 eprintln!(
-                    "warroom watch: history is in and judged: {}",
-                    crate::model::counted(latest.len() as u64, "finding")
+                    "warroom watch: history is in and judged: {} from {} in {:.0} s ({} sign-in and audit requests, {:.0}% of their budget)",
+                    crate::model::counted(latest.len() as u64, "finding"),
+                    crate::model::counted(done.events, "event"),
+                    done.seconds,
+                    done.reports_requests,
+                    done.budget_use * 100.0
                 );
                 if args.until_caught_up {
                     if !matches!(args.format, Format::Ndjson) {

@@ -47,6 +47,9 @@ pub const STREAMS: [Stream; 7] = [
 /// budget (5 requests per 10 s), leaving room for pages of a busy minute.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(15);
 
+/// The reports family's budget: 5 requests per 10 seconds.
+const REPORTS_PER_SECOND: f64 = 0.5;
+
 /// How far back each poll looks again for sign-ins Entra logged late.
 pub const OVERLAP: SignedDuration = SignedDuration::from_mins(5);
 
@@ -152,7 +155,19 @@ pub enum Report {
     /// failed save); the pipeline goes on.
     Problem(String),
     /// Every stream's history is in and judged.
-    CaughtUp,
+    CaughtUp(CaughtUp),
+}
+
+/// How the history went, once it is in.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CaughtUp {
+    pub seconds: f64,
+    /// Events kept this run (repeats not counted).
+    pub events: u64,
+    /// Requests of the reports family, and the share of its budget (5 per
+    /// 10 s) they used over the history's time.
+    pub reports_requests: u64,
+    pub budget_use: f64,
 }
 
 /// What stream tasks hand the collector.
@@ -361,7 +376,25 @@ pub async fn run(
                 }
             }
             said_caught_up = true;
-            if tx.send(Report::CaughtUp).await.is_err() {
+            let seconds = started.elapsed().as_secs_f64();
+            let reports_requests = client
+                .stats
+                .reports
+                .load(std::sync::atomic::Ordering::Relaxed);
+            let summary = CaughtUp {
+                seconds,
+                events: collector.progress.values().map(|p| p.events).sum(),
+                reports_requests,
+                budget_use: reports_requests as f64 / (seconds.max(0.001) * REPORTS_PER_SECOND),
+            };
+            tracing::info!(
+                seconds = summary.seconds,
+                events = summary.events,
+                reports_requests,
+                budget_use = summary.budget_use,
+                "history caught up"
+            );
+            if tx.send(Report::CaughtUp(summary)).await.is_err() {
                 return;
             }
         }

@@ -154,7 +154,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
                     .collect(),
             ),
             Report::Problem(text) => Msg::Problem(SafeText::new(&text)),
-            Report::CaughtUp => Msg::CaughtUp,
+            Report::CaughtUp(_) => Msg::CaughtUp,
         };
         if tx.send(msg).await.is_err() {
             return;

@@ -75,6 +75,9 @@ pub struct Page {
 #[derive(Debug, Default)]
 pub struct Stats {
     pub requests: AtomicU64,
+    /// Requests of the reports family (sign-ins, audits), whose budget
+    /// bounds how fast history comes in.
+    pub reports: AtomicU64,
     pub throttled: AtomicU64,
     pub retries: AtomicU64,
     pub budget_wait_ms: AtomicU64,
@@ -340,6 +343,9 @@ impl GraphClient {
             }
             let token = self.auth.token().await?;
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            if family == Family::Reports {
+                self.stats.reports.fetch_add(1, Ordering::Relaxed);
+            }
             let mut builder = self.http.request(method.clone(), url).bearer_auth(&token);
             if let Some(body) = body {
                 builder = builder.json(body);
