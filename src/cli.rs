@@ -288,6 +288,13 @@ pub enum CaseCommand {
         recipient: Vec<String>,
     },
     List,
+    /// Keep the events of files from `warroom pull` in the case, so the
+    /// console and `watch` open them at once and do not fetch them again.
+    AddEvents {
+        name: String,
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+    },
     Verify {
         name: String,
     },

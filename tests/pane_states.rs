@@ -385,3 +385,34 @@ fn a_demo_day_has_the_rhythm_of_a_working_day() {
     press(&mut state, KeyCode::Char('1'));
     shot("demo_day_findings", &state);
 }
+
+#[test]
+fn p_on_a_finding_shows_it_with_the_findings_it_raised() {
+    let mut state = live(160, 48, '1');
+    let mut findings = live_findings();
+    let seed = findings[0].clone();
+    let mut raised = findings[1].clone();
+    raised.id = "infra-1".into();
+    raised.detection = "infra.attacker-infrastructure".into();
+    raised
+        .entities
+        .push(("finding".into(), SafeText::new(&seed.id)));
+    findings.push(raised);
+    update(&mut state, Msg::Findings(findings.clone()));
+    let all = state.pane(PaneId::Findings).len;
+    press(&mut state, KeyCode::Char('g'));
+    while warroom::app::findings::selected(&state).unwrap().id != seed.id {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    press(&mut state, KeyCode::Char('p'));
+    let kept: Vec<String> = warroom::app::findings::visible(
+        &state.findings,
+        state.pane(PaneId::Findings).filter.as_ref(),
+        &state.triage,
+    )
+    .iter()
+    .map(|&i| state.findings[i].id.clone())
+    .collect();
+    assert_eq!(kept, [seed.id.clone(), "infra-1".into()]);
+    assert!(all > 2);
+}

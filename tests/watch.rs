@@ -206,3 +206,89 @@ fn a_killed_watch_continues_from_its_checkpoints() {
         missing.first()
     );
 }
+
+#[test]
+fn a_pull_added_to_a_case_is_not_fetched_again() {
+    if !common::have_tool("age-keygen", "age") {
+        return;
+    }
+    let home = Home::new();
+    let emu = emulator(&[
+        "--scenario",
+        "golden-saml",
+        "--signins",
+        "3000",
+        "--seed",
+        "5",
+        "--no-throttle",
+    ]);
+    let (id_file, public) = age_identity(home.path(), "id.txt");
+    let mut env = home.env();
+    env.extend(emu.env.iter().cloned());
+    let envs = || env.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    new_case(&env, "hist", &public);
+    let out = home.path().join("pull.ndjson");
+    let pulled = home
+        .command()
+        .args(["pull", "--since", "30d", "--out"])
+        .arg(&out)
+        .envs(envs())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(pulled.status.success());
+    let pulled_ids: BTreeSet<String> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v.get("@warroom.source").is_none())
+        .filter_map(|v| v["id"].as_str().map(str::to_owned))
+        .collect();
+    let add = |file: &std::path::Path| {
+        home.command()
+            .args(["case", "add-events", "hist"])
+            .arg(file)
+            .arg("--identity")
+            .arg(&id_file)
+            .envs(envs())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let added = add(&out);
+    let said = String::from_utf8_lossy(&added.stdout);
+    assert!(added.status.success(), "{said}{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        said.contains(" interactive ") && said.contains("0 already held"),
+        "{said}"
+    );
+    // Added twice: nothing new.
+    let again = add(&out);
+    let said = String::from_utf8_lossy(&again.stdout);
+    assert!(said.contains("kept nothing new"), "{said}");
+    assert_eq!(kept_ids(&home, &id_file).len(), pulled_ids.len());
+
+    let watched = home
+        .command()
+        .args(["watch", "--case", "hist", "--no-posture", "--until-caught-up"])
+        .args(["--since", "30d", "--format", "json", "--identity"])
+        .arg(&id_file)
+        .envs(envs())
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&watched.stderr);
+    assert!(watched.status.success(), "{said}");
+    let all = kept_ids(&home, &id_file);
+    let twice: Vec<_> = all.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "kept twice: {:?}", twice.first());
+    assert!(pulled_ids.iter().all(|id| all.contains_key(id)));
+    // What watch finds from the case is what scan finds in the file.
+    let scanned = Command::new(BIN)
+        .args(["scan", "--format", "json"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(findings(&watched.stdout), findings(&scanned.stdout), "{said}");
+    eprintln!("{said}");
+}

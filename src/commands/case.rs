@@ -119,6 +119,7 @@ fn case(ctx: &Context, command: &CaseCommand) -> u8 {
         CaseCommand::New { name, recipient } => new(ctx, name, recipient),
         CaseCommand::List => list(ctx),
         CaseCommand::Verify { name } => verify(ctx, name),
+        CaseCommand::AddEvents { name, files } => add_events(ctx, name, files),
         CaseCommand::Recipients(RecipientsCommand::List { name }) => {
             Case::find(&ctx.data_dir, name).map(|case| {
                 for r in &case.header.recipients {
@@ -343,6 +344,43 @@ fn list(ctx: &Context) -> Result<u8, CaseError> {
         }
     }
     Ok(0)
+}
+
+/// `case add-events NAME FILE…`: a pull's events kept in the case.
+fn add_events(ctx: &Context, name: &str, files: &[PathBuf]) -> Result<u8, CaseError> {
+    let case = ctx.unlocked(name)?;
+    let mut code = 0;
+    for file in files {
+        let shown = SafeText::new(&file.display().to_string());
+        match crate::watch::checkpoint::add_pulled(&case, file) {
+            Ok(added) => {
+                let kept: Vec<String> = added
+                    .kept
+                    .iter()
+                    .map(|(s, n)| format!("{} {n}", s.name()))
+                    .collect();
+                println!(
+                    "case {name}: {shown}: kept {}; {} already held, {} directory objects left to the console's own snapshot, {} of no stream a pull writes",
+                    if kept.is_empty() { "nothing new".to_owned() } else { kept.join(", ") },
+                    added.repeats,
+                    added.directory,
+                    added.unknown
+                );
+                if !added.not_marked.is_empty() {
+                    let names: Vec<&str> = added.not_marked.iter().map(|s| s.name()).collect();
+                    println!(
+                        "case {name}: {} had history marked already: the console fetches theirs as before, and keeps no event twice",
+                        names.join(", ")
+                    );
+                }
+            }
+            Err(e) => {
+                println!("case {name}: {shown}: {}; nothing more was kept from it", SafeText::new(&e));
+                code = 1;
+            }
+        }
+    }
+    Ok(code)
 }
 
 fn verify(ctx: &Context, name: &str) -> Result<u8, CaseError> {

@@ -163,13 +163,19 @@ async fn follow(
             Report::Problem(text) => eprintln!("warroom watch: {}", SafeText::new(&text)),
             Report::SignIns(_) => {}
             Report::CaughtUp(done) => {
+                // A handful of requests rides the budget's burst: its share
+                // says something only over a long history.
+                let budget = if done.reports_requests >= 50 {
+                    format!(", {:.0}% of their budget", done.budget_use * 100.0)
+                } else {
+                    String::new()
+                };
                 eprintln!(
-                    "warroom watch: history is in and judged: {} from {} in {:.0} s ({} sign-in and audit requests, {:.0}% of their budget)",
+                    "warroom watch: history is in and judged: {} ({} fetched this run in {:.0} s; {} sign-in and audit requests{budget})",
                     crate::model::counted(latest.len() as u64, "finding"),
                     crate::model::counted(done.events, "event"),
                     done.seconds,
                     done.reports_requests,
-                    done.budget_use * 100.0
                 );
                 if args.until_caught_up {
                     if !matches!(args.format, Format::Ndjson) {

@@ -402,8 +402,10 @@ pub fn look_again(engine: &mut Engine, paths: &[PathBuf]) -> u32 {
         }
         searched.extend(texts);
         passes += 1;
+        let raw = raw_line_test(&searched);
+        let wanted = |line: &[u8]| raw.as_ref().is_none_or(|finder| finder.is_match(line));
         for path in paths {
-            import::read_all(path, &mut |value, place| {
+            import::read_all_where(path, &wanted, &mut |value, place| {
                 let Some(event) = Event::new(value, || place) else {
                     return;
                 };
@@ -422,6 +424,27 @@ pub fn look_again(engine: &mut Engine, paths: &[PathBuf]) -> u32 {
         }
     }
     passes
+}
+
+/// A test that a raw NDJSON line may hold one of `texts`, as JSON writes
+/// them: any case (ids are written either way). None when a line could
+/// hold one without its text showing as such (an IPv6 address has many
+/// spellings; quotes, backslashes and other characters may be escaped),
+/// and every line must be parsed.
+fn raw_line_test(texts: &std::collections::BTreeSet<String>) -> Option<aho_corasick::AhoCorasick> {
+    let literal = |text: &String| {
+        text.parse::<std::net::Ipv6Addr>().is_err()
+            && text.bytes().all(|b| {
+                (b.is_ascii_graphic() && !b"\\\"<>&'".contains(&b)) || b == b' '
+            })
+    };
+    if texts.is_empty() || !texts.iter().all(literal) {
+        return None;
+    }
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .build(texts)
+        .ok()
 }
 
 /// Scans `paths` with `threads` workers; `progress` is told the bytes read.
@@ -817,6 +840,19 @@ impl Reader<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_look_parses_only_lines_that_may_name_the_infrastructure() {
+        let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect();
+        let test = raw_line_test(&texts(&["203.0.113.9", "ABCDEF12-0000-4000-8000-000000000001"])).unwrap();
+        assert!(test.is_match(br#"{"ipAddress":"203.0.113.9"}"#));
+        assert!(test.is_match(br#"{"keyId":"abcdef12-0000-4000-8000-000000000001"}"#));
+        assert!(!test.is_match(br#"{"ipAddress":"198.51.100.1"}"#));
+        // Texts JSON may write another way: every line is parsed.
+        assert!(raw_line_test(&texts(&["2001:db8::1"])).is_none());
+        assert!(raw_line_test(&texts(&["agent \"quoted\""])).is_none());
+        assert!(raw_line_test(&texts(&[])).is_none());
+    }
 
     /// Lines are counted by the workers, chunk by chunk: a broken line in
     /// a later chunk is still named by its number in the whole file, with

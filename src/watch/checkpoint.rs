@@ -125,6 +125,144 @@ pub fn stored(case: &Unlocked) -> Stored {
     out
 }
 
+/// What `add_pulled` kept and passed over.
+#[derive(Debug, Default)]
+pub struct Added {
+    /// New events kept, per stream.
+    pub kept: Vec<(Stream, u64)>,
+    /// Events the case held already.
+    pub repeats: u64,
+    /// Records of no stream a pull writes.
+    pub unknown: u64,
+    /// Directory objects: left out, as the console takes its own snapshot
+    /// of the directory and judges posture from that.
+    pub directory: u64,
+    /// Streams whose history the case already had a checkpoint for: their
+    /// events are kept, but the console fetches that history as before.
+    pub not_marked: Vec<Stream>,
+}
+
+/// The stream a pulled record came from, by its shape.
+fn stream_of(value: &Value) -> Option<Stream> {
+    if value.get("@warroom.source").is_some() {
+        return Some(Stream::Directory);
+    }
+    if value.get("auditLogRecordType").is_some() || value.get("auditData").is_some() {
+        return Some(Stream::Ual);
+    }
+    if value.get("riskEventType").is_some() {
+        return Some(Stream::Risk);
+    }
+    if value.get("activityDisplayName").is_some() {
+        return Some(Stream::Audit);
+    }
+    value.get("createdDateTime")?;
+    let types = value["signInEventTypes"].as_array();
+    let has = |t: &str| types.is_some_and(|ts| ts.iter().any(|x| x == t));
+    Some(if has("servicePrincipal") {
+        Stream::ServicePrincipal
+    } else if has("managedIdentity") {
+        Stream::ManagedIdentity
+    } else if has("nonInteractiveUser") || value["isInteractive"] == false {
+        Stream::NonInteractive
+    } else {
+        Stream::Interactive
+    })
+}
+
+/// Keeps the events of a `warroom pull` file in the case. A pull brings
+/// every event of its window, so each stream's span from its oldest to
+/// its newest event is marked fetched (when the case has no checkpoint for
+/// that stream yet): the console and `watch` then fetch only what lies
+/// before and after it.
+pub fn add_pulled(case: &Unlocked, path: &std::path::Path) -> Result<Added, String> {
+    let held = stored(case);
+    let mut keys = held.keys;
+    let mut batches: HashMap<Stream, Vec<Value>> = HashMap::new();
+    let mut spans: HashMap<Stream, (Timestamp, Timestamp)> = HashMap::new();
+    let mut added = Added::default();
+    let mut failed = None;
+    let summary = crate::source::import::read_all(path, &mut |value, _| {
+        if failed.is_some() {
+            return;
+        }
+        let Some(stream) = stream_of(&value) else {
+            added.unknown += 1;
+            return;
+        };
+        if stream == Stream::Directory {
+            added.directory += 1;
+            return;
+        }
+        let Some(key) = crate::source::graph::snapshot::line_key(&value) else {
+            added.unknown += 1;
+            return;
+        };
+        if !keys.insert(key) {
+            added.repeats += 1;
+            return;
+        }
+        if let Some(t) = value[stream.time_field()]
+            .as_str()
+            .and_then(crate::model::de::parse_time)
+        {
+            let span = spans.entry(stream).or_insert((t, t));
+            *span = (span.0.min(t), span.1.max(t));
+        }
+        let batch = batches.entry(stream).or_default();
+        batch.push(value);
+        if batch.len() >= 2_000 {
+            let full = std::mem::take(batch);
+            if let Err(e) = case.save_events(stream.name(), &full) {
+                failed = Some(e.to_string());
+            }
+            *added_count(&mut added, stream) += full.len() as u64;
+        }
+    });
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    if summary.format == "unreadable" {
+        return Err(summary.line());
+    }
+    for stream in Stream::ALL {
+        let batch = batches.remove(&stream).unwrap_or_default();
+        let mark = match spans.get(&stream) {
+            Some(&(from, to)) => {
+                if held.checkpoints.contains_key(&stream) {
+                    added.not_marked.push(stream);
+                    None
+                } else {
+                    let mut fetched = Checkpoint::fresh(from, to);
+                    fetched.done = true;
+                    fetched.oldest = Some(from);
+                    serde_json::to_value(&fetched).ok()
+                }
+            }
+            _ => None,
+        };
+        if batch.is_empty() && mark.is_none() {
+            continue;
+        }
+        *added_count(&mut added, stream) += batch.len() as u64;
+        case.save_events_at(stream.name(), &batch, mark)
+            .map_err(|e| e.to_string())?;
+    }
+    added.kept.retain(|(_, n)| *n > 0);
+    Ok(added)
+}
+
+fn added_count(added: &mut Added, stream: Stream) -> &mut u64 {
+    let at = match added.kept.iter().position(|(s, _)| *s == stream) {
+        Some(at) => at,
+        None => {
+            added.kept.push((stream, 0));
+            added.kept.len() - 1
+        }
+    };
+    &mut added.kept[at].1
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +294,28 @@ mod tests {
         );
         let fresh = Checkpoint::resume(None, t("2026-11-25T00:00:00Z"), now);
         assert_eq!((fresh.to, fresh.live, fresh.done), (now, now, false));
+    }
+
+    #[test]
+    fn pulled_records_go_back_to_their_streams() {
+        let of = |v: serde_json::Value| stream_of(&v);
+        assert_eq!(
+            of(serde_json::json!({"createdDateTime": "x", "signInEventTypes": ["servicePrincipal"]})),
+            Some(Stream::ServicePrincipal)
+        );
+        assert_eq!(
+            of(serde_json::json!({"createdDateTime": "x", "isInteractive": false})),
+            Some(Stream::NonInteractive)
+        );
+        assert_eq!(
+            of(serde_json::json!({"activityDisplayName": "Add user", "activityDateTime": "x"})),
+            Some(Stream::Audit)
+        );
+        assert_eq!(
+            of(serde_json::json!({"createdDateTime": "x", "auditLogRecordType": "exchangeItem"})),
+            Some(Stream::Ual)
+        );
+        assert_eq!(of(serde_json::json!({"id": "x"})), None);
     }
 
     #[test]

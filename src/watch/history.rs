@@ -4,6 +4,7 @@
 //! stream's new checkpoint go to the collector together.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use jiff::{SignedDuration, Timestamp};
@@ -14,6 +15,7 @@ use super::checkpoint::Checkpoint;
 use super::{Landed, Phase};
 use crate::model::de::{graph_time as iso, parse_time};
 use crate::source::graph::GraphClient;
+use crate::source::graph::budget::Family;
 use crate::source::graph::client::GraphError;
 use crate::source::graph::pull::{MAX_RESTARTS, Stream, rebase};
 
@@ -29,7 +31,14 @@ pub struct Plan {
     pub overlap: SignedDuration,
     pub out: mpsc::Sender<Landed>,
     pub stop: watch::Receiver<bool>,
+    /// Report streams still fetching history. They share one request
+    /// budget with the live polls, so live report streams poll only every
+    /// `BACKFILL_INTERVAL` until every history is in.
+    pub histories: Arc<AtomicUsize>,
 }
+
+/// How often a live report stream polls while others fetch history.
+pub const BACKFILL_INTERVAL: Duration = Duration::from_secs(120);
 
 impl Plan {
     /// Hands a page to the collector; `false` once nobody listens.
@@ -72,8 +81,14 @@ fn span(events: &[Value], field: &str) -> (Option<Timestamp>, Option<Timestamp>)
 
 /// Runs one stream until stopped: what is left of its history, then live.
 pub async fn run(plan: Plan, mut checkpoint: Checkpoint) {
-    if !checkpoint.done && !history(&plan, &mut checkpoint).await {
-        return;
+    if !checkpoint.done {
+        let finished = history(&plan, &mut checkpoint).await;
+        if plan.stream.family() == Family::Reports {
+            plan.histories.fetch_sub(1, Ordering::Relaxed);
+        }
+        if !finished {
+            return;
+        }
     }
     if !plan.say(Landed::HistoryDone(plan.stream)).await {
         return;
@@ -189,9 +204,24 @@ async fn live(plan: &Plan, mut checkpoint: Checkpoint) {
             None => Landed::Polled(stream),
             Some(error) => Landed::Failed { stream, error },
         };
-        if !plan.say(polled).await || !pause(plan).await {
+        if !plan.say(polled).await || !pause_live(plan).await {
             return;
         }
+    }
+}
+
+/// Waits until the next live poll: longer while history still comes in on
+/// the same budget.
+async fn pause_live(plan: &Plan) -> bool {
+    let backfilling = plan.stream.family() == Family::Reports
+        && plan.histories.load(Ordering::Relaxed) > 0;
+    if !backfilling {
+        return pause(plan).await;
+    }
+    let mut stop = plan.stop.clone();
+    tokio::select! {
+        _ = tokio::time::sleep(plan.interval.max(BACKFILL_INTERVAL)) => !plan.stopped(),
+        changed = stop.changed() => changed.is_ok() && !plan.stopped(),
     }
 }
 

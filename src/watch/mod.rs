@@ -245,6 +245,7 @@ pub async fn run(
     }
     let mut waiting: HashSet<Stream> = setup.streams.iter().copied().collect();
     let (landed_tx, mut landed_rx) = mpsc::channel::<Landed>(16);
+    let histories = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     for stream in setup.streams.iter().copied() {
         let checkpoint = Checkpoint::resume(stored.checkpoints.get(&stream).cloned(), since, now);
         let progress = Progress {
@@ -279,7 +280,11 @@ pub async fn run(
             overlap: OVERLAP,
             out: landed_tx.clone(),
             stop: stop.clone(),
+            histories: histories.clone(),
         };
+        if stream.family() == crate::source::graph::budget::Family::Reports && !checkpoint.done {
+            histories.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if stream == Stream::Ual {
             tokio::spawn(ual::run(plan, checkpoint));
         } else if stream.is_windowed() {

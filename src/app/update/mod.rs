@@ -425,6 +425,13 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
                 toast(state, ToastLevel::Error, reason);
             }
         }
+        // Related findings: the finding and those that name it (raised
+        // through its infrastructure), by filtering on its id.
+        Action::Pivot if focus == PaneId::Findings => {
+            if let Some(id) = super::findings::selected(state).map(|f| f.id.clone()) {
+                set_filter(state, PaneId::Findings, &id);
+            }
+        }
         Action::PivotFindings if focus == PaneId::SignIns => {
             if let Err(reason) = signins::pivot_findings(state) {
                 toast(state, ToastLevel::Error, reason);

@@ -351,8 +351,19 @@ pub fn read_records(
     summary: &mut FileSummary,
     each: &mut dyn FnMut(Value, String),
 ) {
+    read_records_where(layout, &|_| true, summary, each);
+}
+
+/// As `read_records`, but an NDJSON line `wanted` refuses is passed over
+/// unparsed (and uncounted); other layouts are read whole.
+fn read_records_where(
+    layout: Layout<'_>,
+    wanted: &dyn Fn(&[u8]) -> bool,
+    summary: &mut FileSummary,
+    each: &mut dyn FnMut(Value, String),
+) {
     match layout {
-        Layout::Lines(reader) => read_lines(reader, summary, each),
+        Layout::Lines(reader) => read_lines(reader, wanted, summary, each),
         Layout::Json(reader) => read_json(reader, summary, each),
         Layout::Csv(reader) => csv::read_csv(reader, summary, each),
         Layout::Xml(reader) => event_xml::read_event_xml(reader, summary, each),
@@ -364,6 +375,7 @@ pub fn read_records(
 /// NDJSON line by line (the scan reads lines in parallel instead).
 fn read_lines(
     reader: Box<dyn BufRead + '_>,
+    wanted: &dyn Fn(&[u8]) -> bool,
     summary: &mut FileSummary,
     each: &mut dyn FnMut(Value, String),
 ) {
@@ -379,6 +391,9 @@ fn read_lines(
                 break;
             }
         };
+        if !wanted(&line) {
+            continue;
+        }
         match parse_line(&line) {
             Ok(records) => {
                 let place = format!("{}:{}", summary.path.display(), i + 1);
@@ -396,6 +411,16 @@ fn read_lines(
 /// `warroom scan --records`: `each` gets the record as the file holds it
 /// and its place. Unreadable records are counted in the summary.
 pub fn read_all(path: &Path, each: &mut dyn FnMut(Value, String)) -> FileSummary {
+    read_all_where(path, &|_| true, each)
+}
+
+/// As `read_all`, passing over the NDJSON lines `wanted` refuses without
+/// parsing them: a second look for a few strings reads fast.
+pub fn read_all_where(
+    path: &Path,
+    wanted: &dyn Fn(&[u8]) -> bool,
+    each: &mut dyn FnMut(Value, String),
+) -> FileSummary {
     let mut summary = FileSummary {
         path: path.to_path_buf(),
         ..FileSummary::default()
@@ -403,12 +428,12 @@ pub fn read_all(path: &Path, each: &mut dyn FnMut(Value, String)) -> FileSummary
     match open(path) {
         Ok(Opened::Stream(layout, format)) => {
             summary.format = format;
-            read_records(layout, &mut summary, each);
+            read_records_where(layout, wanted, &mut summary, each);
         }
         Ok(Opened::Zip(mut archive)) => {
             summary.format = "zip".into();
             each_member(&mut archive, &mut |name, member| match member {
-                Ok((layout, _)) => read_records(layout, &mut summary, each),
+                Ok((layout, _)) => read_records_where(layout, wanted, &mut summary, each),
                 Err(why) => summary.skip(0, format!("{name}: {why}")),
             });
         }
