@@ -257,7 +257,11 @@ fn a_pull_added_to_a_case_is_not_fetched_again() {
     };
     let added = add(&out);
     let said = String::from_utf8_lossy(&added.stdout);
-    assert!(added.status.success(), "{said}{}", String::from_utf8_lossy(&added.stderr));
+    assert!(
+        added.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
     assert!(
         said.contains(" interactive ") && said.contains("0 already held"),
         "{said}"
@@ -270,7 +274,13 @@ fn a_pull_added_to_a_case_is_not_fetched_again() {
 
     let watched = home
         .command()
-        .args(["watch", "--case", "hist", "--no-posture", "--until-caught-up"])
+        .args([
+            "watch",
+            "--case",
+            "hist",
+            "--no-posture",
+            "--until-caught-up",
+        ])
         .args(["--since", "30d", "--format", "json", "--identity"])
         .arg(&id_file)
         .envs(envs())
@@ -289,6 +299,10 @@ fn a_pull_added_to_a_case_is_not_fetched_again() {
         .arg(&out)
         .output()
         .unwrap();
-    assert_eq!(findings(&watched.stdout), findings(&scanned.stdout), "{said}");
+    assert_eq!(
+        findings(&watched.stdout),
+        findings(&scanned.stdout),
+        "{said}"
+    );
     eprintln!("{said}");
 }

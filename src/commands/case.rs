@@ -361,7 +361,11 @@ fn add_events(ctx: &Context, name: &str, files: &[PathBuf]) -> Result<u8, CaseEr
                     .collect();
                 println!(
                     "case {name}: {shown}: kept {}; {} already held, {} directory objects left to the console's own snapshot, {} of no stream a pull writes",
-                    if kept.is_empty() { "nothing new".to_owned() } else { kept.join(", ") },
+                    if kept.is_empty() {
+                        "nothing new".to_owned()
+                    } else {
+                        kept.join(", ")
+                    },
                     added.repeats,
                     added.directory,
                     added.unknown
@@ -375,7 +379,10 @@ fn add_events(ctx: &Context, name: &str, files: &[PathBuf]) -> Result<u8, CaseEr
                 }
             }
             Err(e) => {
-                println!("case {name}: {shown}: {}; nothing more was kept from it", SafeText::new(&e));
+                println!(
+                    "case {name}: {shown}: {}; nothing more was kept from it",
+                    SafeText::new(&e)
+                );
                 code = 1;
             }
         }

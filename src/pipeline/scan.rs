@@ -434,9 +434,9 @@ pub fn look_again(engine: &mut Engine, paths: &[PathBuf]) -> u32 {
 fn raw_line_test(texts: &std::collections::BTreeSet<String>) -> Option<aho_corasick::AhoCorasick> {
     let literal = |text: &String| {
         text.parse::<std::net::Ipv6Addr>().is_err()
-            && text.bytes().all(|b| {
-                (b.is_ascii_graphic() && !b"\\\"<>&'".contains(&b)) || b == b' '
-            })
+            && text
+                .bytes()
+                .all(|b| (b.is_ascii_graphic() && !b"\\\"<>&'".contains(&b)) || b == b' ')
     };
     if texts.is_empty() || !texts.iter().all(literal) {
         return None;
@@ -844,7 +844,11 @@ mod tests {
     #[test]
     fn a_second_look_parses_only_lines_that_may_name_the_infrastructure() {
         let texts = |t: &[&str]| t.iter().map(|s| s.to_string()).collect();
-        let test = raw_line_test(&texts(&["203.0.113.9", "ABCDEF12-0000-4000-8000-000000000001"])).unwrap();
+        let test = raw_line_test(&texts(&[
+            "203.0.113.9",
+            "ABCDEF12-0000-4000-8000-000000000001",
+        ]))
+        .unwrap();
         assert!(test.is_match(br#"{"ipAddress":"203.0.113.9"}"#));
         assert!(test.is_match(br#"{"keyId":"abcdef12-0000-4000-8000-000000000001"}"#));
         assert!(!test.is_match(br#"{"ipAddress":"198.51.100.1"}"#));

@@ -300,7 +300,9 @@ mod tests {
     fn pulled_records_go_back_to_their_streams() {
         let of = |v: serde_json::Value| stream_of(&v);
         assert_eq!(
-            of(serde_json::json!({"createdDateTime": "x", "signInEventTypes": ["servicePrincipal"]})),
+            of(
+                serde_json::json!({"createdDateTime": "x", "signInEventTypes": ["servicePrincipal"]})
+            ),
             Some(Stream::ServicePrincipal)
         );
         assert_eq!(

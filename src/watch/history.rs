@@ -213,8 +213,8 @@ async fn live(plan: &Plan, mut checkpoint: Checkpoint) {
 /// Waits until the next live poll: longer while history still comes in on
 /// the same budget.
 async fn pause_live(plan: &Plan) -> bool {
-    let backfilling = plan.stream.family() == Family::Reports
-        && plan.histories.load(Ordering::Relaxed) > 0;
+    let backfilling =
+        plan.stream.family() == Family::Reports && plan.histories.load(Ordering::Relaxed) > 0;
     if !backfilling {
         return pause(plan).await;
     }
