@@ -81,3 +81,65 @@ fn the_console_with_a_case_shows_the_whole_incident() {
         wait_for_file(&home.path().join("rc"), Duration::from_secs(10)).expect("q did not quit");
     assert_eq!(rc.trim(), "0");
 }
+
+/// Killed (SIGKILL) while fetching its history and started again, the
+/// console continues from the checkpoints kept in the case: no event is
+/// kept twice, and the history is finished.
+#[test]
+fn a_console_killed_during_its_history_continues_where_it_stopped() {
+    if !have_tool("tmux", "tmux") || !have_tool("age-keygen", "age") {
+        return;
+    }
+    let (home, mut env) = common::home_with_case();
+    let id_file = home.path().join("id.txt");
+    // Throttled like Graph, so the history takes long enough to cut.
+    let emu = emulator(&[
+        "--scenario",
+        "golden-saml",
+        "--signins",
+        "12000",
+        "--seed",
+        "3",
+    ]);
+    env.extend(emu.env.iter().cloned());
+    env.push(("WARROOM_CASE".into(), "ir".into()));
+    let tmux = Tmux::start(120, 40, &env);
+    launch_in(&tmux, &home, "");
+    let started = std::time::Instant::now();
+    while common::kept_ids(&home, &id_file, "ir").is_empty()
+        && started.elapsed() < Duration::from_secs(90)
+    {
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert!(
+        !tmux.screen().contains("history is in"),
+        "the history was in before the kill: {}",
+        tmux.screen()
+    );
+    let console = common::child_of(tmux.shell_pid()).expect("the console's process");
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &console.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    wait_for_file(&home.path().join("rc"), Duration::from_secs(10)).expect("the shell saw no exit");
+    let partial = common::kept_ids(&home, &id_file, "ir");
+    assert!(!partial.is_empty(), "nothing was kept before the kill");
+
+    tmux.type_line("stty sane; clear");
+    launch_in(&tmux, &home, "");
+    assert!(
+        tmux.wait_for("history is in", Duration::from_secs(240)),
+        "the restarted console never caught up: {}",
+        tmux.screen()
+    );
+    tmux.keys(&["q"]);
+    let rc =
+        wait_for_file(&home.path().join("rc"), Duration::from_secs(10)).expect("q did not quit");
+    assert_eq!(rc.trim(), "0");
+    let all = common::kept_ids(&home, &id_file, "ir");
+    let twice: Vec<_> = all.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "kept twice: {:?}", twice.first());
+    assert!(all.len() > partial.len(), "the restart added nothing");
+    assert!(partial.keys().all(|id| all.contains_key(id)));
+}

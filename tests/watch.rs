@@ -5,11 +5,11 @@
 
 mod common;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, Home, age_identity, emulator, new_case};
+use common::{BIN, Home, age_identity, emulator, kept_ids, new_case};
 
 /// Finding ids, detection by detection, leaving out posture (a file scan
 /// takes no live snapshot to judge).
@@ -95,27 +95,6 @@ fn watch_until_caught_up_finds_what_pull_and_scan_find() {
     }
 }
 
-/// Every event id the case keeps, with how many times it is kept.
-fn kept_ids(home: &Home, id_file: &std::path::Path) -> HashMap<String, u32> {
-    let data = home.path().join("data/warroom");
-    let identity =
-        warroom::case::keys::load_identity(id_file, &|_| None, Duration::from_secs(60)).unwrap();
-    let case = warroom::case::Case::find(&data, "hist")
-        .unwrap()
-        .unlock(&identity)
-        .unwrap();
-    let stored = warroom::watch::checkpoint::stored(&case);
-    assert!(stored.problems.is_empty(), "{:?}", stored.problems);
-    let mut ids = HashMap::new();
-    for (_, batch) in stored.batches {
-        for event in batch {
-            *ids.entry(event["id"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
-    }
-    ids
-}
-
 #[test]
 fn a_killed_watch_continues_from_its_checkpoints() {
     if !common::have_tool("age-keygen", "age") {
@@ -151,12 +130,14 @@ fn a_killed_watch_continues_from_its_checkpoints() {
         .unwrap();
     // Killed once some history is kept, well before it is all in.
     let started = Instant::now();
-    while kept_ids(&home, &id_file).is_empty() && started.elapsed() < Duration::from_secs(60) {
+    while kept_ids(&home, &id_file, "hist").is_empty()
+        && started.elapsed() < Duration::from_secs(60)
+    {
         std::thread::sleep(Duration::from_millis(500));
     }
     first.kill().unwrap();
     first.wait().unwrap();
-    let partial = kept_ids(&home, &id_file);
+    let partial = kept_ids(&home, &id_file, "hist");
     assert!(!partial.is_empty(), "nothing was kept before the kill");
     let finished = watch(&["--until-caught-up", "--format", "json"])
         .output()
@@ -166,7 +147,7 @@ fn a_killed_watch_continues_from_its_checkpoints() {
         "{}",
         String::from_utf8_lossy(&finished.stderr)
     );
-    let all = kept_ids(&home, &id_file);
+    let all = kept_ids(&home, &id_file, "hist");
     let twice: Vec<_> = all.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "kept twice: {:?}", twice.first());
     assert!(all.len() > partial.len(), "the restart added nothing");
@@ -270,7 +251,7 @@ fn a_pull_added_to_a_case_is_not_fetched_again() {
     let again = add(&out);
     let said = String::from_utf8_lossy(&again.stdout);
     assert!(said.contains("kept nothing new"), "{said}");
-    assert_eq!(kept_ids(&home, &id_file).len(), pulled_ids.len());
+    assert_eq!(kept_ids(&home, &id_file, "hist").len(), pulled_ids.len());
 
     let watched = home
         .command()
@@ -289,7 +270,7 @@ fn a_pull_added_to_a_case_is_not_fetched_again() {
         .unwrap();
     let said = String::from_utf8_lossy(&watched.stderr);
     assert!(watched.status.success(), "{said}");
-    let all = kept_ids(&home, &id_file);
+    let all = kept_ids(&home, &id_file, "hist");
     let twice: Vec<_> = all.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "kept twice: {:?}", twice.first());
     assert!(pulled_ids.iter().all(|id| all.contains_key(id)));

@@ -271,7 +271,7 @@ const DEFAULTS: &[(Layer, &[&str], Action, &str)] = {
             Normal,
             &["p"],
             Pivot,
-            "Sign-ins: filter the feed on the selected cell; findings: the finding and those it raised",
+            "Sign-ins: filter on the cell; findings: related ones",
         ),
         (
             Normal,

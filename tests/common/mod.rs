@@ -428,3 +428,24 @@ pub fn launch_in(tmux: &Tmux, home: &Home, args: &str) {
     let _ = std::fs::remove_file(home.path().join("rc"));
     tmux.type_line(&format!("{BIN} {args}; echo $? > {dir}/rc"));
 }
+
+/// Every event id the case keeps, with how many times it is kept.
+pub fn kept_ids(home: &Home, id_file: &Path, case: &str) -> std::collections::HashMap<String, u32> {
+    let data = home.path().join("data/warroom");
+    let identity =
+        warroom::case::keys::load_identity(id_file, &|_| None, Duration::from_secs(60)).unwrap();
+    let case = warroom::case::Case::find(&data, case)
+        .unwrap()
+        .unlock(&identity)
+        .unwrap();
+    let stored = warroom::watch::checkpoint::stored(&case);
+    assert!(stored.problems.is_empty(), "{:?}", stored.problems);
+    let mut ids = std::collections::HashMap::new();
+    for (_, batch) in stored.batches {
+        for event in batch {
+            *ids.entry(event["id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    ids
+}
