@@ -84,6 +84,9 @@ pub enum Command {
     Watch(WatchArgs),
     /// Judge a directory snapshot (pulled live when no FILE is given).
     Posture(PostureArgs),
+    /// The recovery plan the findings of files call for: which accounts,
+    /// credentials and grants to act on, and why.
+    Plan(PlanArgs),
     /// Check this jump box: terminal, keyring, config, directories, clock.
     Doctor,
     /// Drop every secret warroom caches in the keyring (sign-ins, unlocked identities) now.
@@ -267,6 +270,19 @@ pub struct ScanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Files from `warroom pull` (and on-premises exports).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// table, json or markdown (ndjson prints json).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Take the team's triage and item states from this case.
+    #[arg(long, value_name = "NAME")]
+    pub case: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct PostureArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -375,6 +391,7 @@ impl Command {
             Command::Scan(_) => "scan",
             Command::Watch(_) => "watch",
             Command::Posture(_) => "posture",
+            Command::Plan(_) => "plan",
             Command::Doctor => "doctor",
             Command::Lock => "lock",
             Command::Identity(_) => "identity",

@@ -170,6 +170,10 @@ pub struct CaseConfig {
 pub struct ChecklistConfig {
     #[serde(default)]
     pub waits: BTreeMap<String, f64>,
+    /// The tenant's emergency access (break-glass) accounts, by user
+    /// principal name: the plan never locks them out on weak evidence.
+    #[serde(default)]
+    pub emergency_accounts: Vec<String>,
 }
 
 impl ChecklistConfig {

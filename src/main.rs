@@ -40,6 +40,7 @@ fn run(cli: &Cli, started: Instant) -> anyhow::Result<u8> {
         Some(Command::Scan(args)) => commands::scan::run(setup, args),
         Some(Command::Watch(args)) => commands::watch::run(cli, setup, args),
         Some(Command::Posture(args)) => commands::posture::run(cli, setup, args),
+        Some(Command::Plan(args)) => commands::plan::run(cli, setup, args),
         Some(Command::Login) => commands::login::run(cli, setup),
         Some(Command::Case(command)) => commands::case::run_case(cli, setup, command),
         Some(Command::Identity(command)) => commands::case::run_identity(cli, setup, command),

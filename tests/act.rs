@@ -160,7 +160,7 @@ async fn removing_an_added_credential_and_trying_again() {
     )
     .await
     .unwrap_err();
-    assert!(gone.contains("may be gone already"), "{gone}");
+    assert!(gone.contains("gone already"), "{gone}");
 }
 
 #[tokio::test]
@@ -331,17 +331,34 @@ async fn the_golden_saml_findings_make_concrete_items() {
     plan.set_findings(&findings);
     let keys: Vec<&str> = plan.items().iter().map(|i| i.key.as_str()).collect();
     for wanted in [
-        "revoke-sessions:bg-admin01@contoso.onmicrosoft.com",
-        "reset-passwords:bg-admin01@contoso.onmicrosoft.com",
         "review-federation-trust:contoso.com",
         "remove-trust:contoso.com",
+        "revoke-sessions:megan.bowen@contoso.com",
+        "disable-attacker-accounts:svc-adsync-backup@contoso.onmicrosoft.com",
+        "remove-unneeded-admins:svc-adsync-backup@contoso.onmicrosoft.com",
     ] {
         assert!(keys.contains(&wanted), "{wanted} missing from {keys:?}");
     }
+    // The break-glass account's routine certificate roll locks nobody out.
+    assert!(!keys.iter().any(|k| k.contains("bg-admin01")), "{keys:?}");
     assert!(
-        keys.iter()
-            .any(|k| k.starts_with("remove-added-credentials:")),
-        "{keys:?}"
+        plan.withheld()
+            .iter()
+            .any(|w| w.target.as_str() == "bg-admin01@contoso.onmicrosoft.com")
+    );
+    // The credential is removed wherever it lives.
+    for item in ["remove-added-credentials:", "remove-added-sp-credentials:"] {
+        assert!(keys.iter().any(|k| k.starts_with(item)), "{item}: {keys:?}");
+    }
+    // Containment of the attacker's account waits on no review.
+    let svc = plan
+        .items()
+        .iter()
+        .find(|i| i.key == "remove-unneeded-admins:svc-adsync-backup@contoso.onmicrosoft.com")
+        .unwrap();
+    assert_eq!(
+        plan.blockers(svc, jiff::Timestamp::now()),
+        Vec::<String>::new()
     );
     // One item per object, however many findings name it.
     let mut sorted = keys.clone();
@@ -439,4 +456,50 @@ async fn removing_an_application_certificate_keeps_the_others_whole() {
     );
     let done = act::execute(&admin, &base, prepared).await;
     assert!(done.verified, "{}", done.summary);
+}
+
+#[tokio::test]
+async fn a_credential_is_removed_from_the_application_and_its_service_principal() {
+    let (running, admin, _) = tenant().await;
+    let base = running.url.clone();
+    let sps = admin
+        .page(&format!("{base}/v1.0/servicePrincipals"), Family::Directory)
+        .await
+        .unwrap();
+    let key = sps
+        .value
+        .iter()
+        .find_map(|sp| {
+            sp["passwordCredentials"].as_array()?.first()?["keyId"]
+                .as_str()
+                .map(str::to_owned)
+        })
+        .expect("a service principal with a secret");
+    for action in [Action::RemoveSpCredential, Action::RemoveCredential] {
+        match act::prepare(&admin, &base, &target(action, &key), false).await {
+            Ok(prepared) => {
+                let kind = prepared.kind;
+                let done = act::execute(&admin, &base, prepared).await;
+                assert!(done.verified, "{kind}: {}", done.summary);
+            }
+            // The application may never have held it.
+            Err(why) => assert!(
+                action == Action::RemoveCredential && why.contains("no application"),
+                "{why}"
+            ),
+        }
+    }
+    // Read again: neither holds it.
+    for collection in ["applications", "servicePrincipals"] {
+        let all = admin
+            .page(&format!("{base}/v1.0/{collection}"), Family::Directory)
+            .await
+            .unwrap();
+        let held = all.value.iter().any(|o| {
+            o["passwordCredentials"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|c| c["keyId"].as_str() == Some(key.as_str())))
+        });
+        assert!(!held, "{collection} still holds {key}");
+    }
 }

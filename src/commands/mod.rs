@@ -9,6 +9,7 @@ pub mod doctor;
 pub mod emulator;
 pub mod lock;
 pub mod login;
+pub mod plan;
 pub mod posture;
 pub mod pull;
 pub mod scan;

@@ -73,32 +73,53 @@ fn escape_dangerous(json: &str) -> String {
     out
 }
 
-fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result<u8> {
+/// What a scan of files found, and what it made of each file.
+pub(super) struct Scanned {
+    pub findings: Vec<crate::detect::Finding>,
+    pub files: Vec<crate::source::import::FileSummary>,
+    /// Records per kind the engine read.
+    pub seen: Vec<String>,
+    /// Records of no kind warroom reads.
+    pub unknown: u64,
+}
+
+/// How a scan is set up: the command-line options `scan` and `plan`
+/// share.
+pub(super) struct ScanSetup<'a> {
+    pub command: &'a str,
+    pub files: &'a [std::path::PathBuf],
+    pub ioc: Option<&'a std::path::Path>,
+    pub sigma: Option<&'a std::path::Path>,
+    pub threads: Option<usize>,
+    pub krbtgt_wait: Option<f64>,
+}
+
+/// Every detection over the files, attacker infrastructure included; the
+/// exit code when the set-up is refused (said on stderr).
+pub(super) fn scan_files(setup: &ScanSetup) -> anyhow::Result<Result<Scanned, u8>> {
     use crate::detect::Engine;
     use crate::pipeline::scan;
-    if args.records {
-        return print_records(&args.files);
-    }
+    let command = setup.command;
     let mut engine = match Engine::built_in() {
         Ok(engine) => engine,
         Err(e) => anyhow::bail!("the built-in detections do not load: {e}"),
     };
-    if let Some(hours) = krbtgt_wait.filter(|h| h.is_finite() && *h > 0.0) {
+    if let Some(hours) = setup.krbtgt_wait.filter(|h| h.is_finite() && *h > 0.0) {
         engine = engine.with_krbtgt_wait(hours);
     }
-    if let Some(path) = &args.ioc {
-        match load_iocs("scan", path) {
+    if let Some(path) = setup.ioc {
+        match load_iocs(command, path) {
             Some(list) => engine = engine.with_iocs(list),
-            None => return Ok(2),
+            None => return Ok(Err(2)),
         }
     }
-    if let Some(dir) = &args.sigma {
-        match load_sigma("scan", dir) {
+    if let Some(dir) = setup.sigma {
+        match load_sigma(command, dir) {
             Some(rules) => engine = engine.with_sigma(rules),
-            None => return Ok(2),
+            None => return Ok(Err(2)),
         }
     }
-    let threads = args
+    let threads = setup
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     let bar = std::io::stderr().is_terminal().then(|| {
@@ -110,24 +131,22 @@ fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
-    let started = Instant::now();
     let shown = bar.clone();
-    let scanned = scan::scan(engine, &args.files, threads, &move |bytes| {
+    let mut scanned = scan::scan(engine, setup.files, threads, &move |bytes| {
         if let Some(bar) = &shown {
             bar.set_message(format!("{:.0} MB read", bytes as f64 / 1e6));
         }
     });
-    let mut scanned = scanned;
     if let Some(bar) = &bar {
         bar.set_message("reading again for the attacker's infrastructure");
     }
-    let passes = scan::look_again(&mut scanned.engine, &args.files);
+    let passes = scan::look_again(&mut scanned.engine, setup.files);
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
     if passes > 0 {
         eprintln!(
-            "warroom scan: read the files again {} for activity from infrastructure a critical finding names",
+            "warroom {command}: read the files again {} for activity from infrastructure a critical finding names",
             if passes == 1 {
                 "once".to_owned()
             } else {
@@ -135,19 +154,45 @@ fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result
             }
         );
     }
-    let findings = scanned.engine.findings();
-    print!("{}", render(args.format, &findings));
+    Ok(Ok(Scanned {
+        findings: scanned.engine.findings(),
+        seen: scanned
+            .engine
+            .seen()
+            .iter()
+            .map(|(kind, n)| format!("{n} {kind}s"))
+            .collect(),
+        files: scanned.files,
+        unknown: scanned.unknown,
+    }))
+}
+
+fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result<u8> {
+    if args.records {
+        return print_records(&args.files);
+    }
+    let started = Instant::now();
+    let setup = ScanSetup {
+        command: "scan",
+        files: &args.files,
+        ioc: args.ioc.as_deref(),
+        sigma: args.sigma.as_deref(),
+        threads: args.threads,
+        krbtgt_wait,
+    };
+    let scanned = match scan_files(&setup)? {
+        Ok(scanned) => scanned,
+        Err(code) => return Ok(code),
+    };
+    let findings = &scanned.findings;
+    print!("{}", render(args.format, findings));
+    print!("{}", inputs_section(args.format, &scanned.files));
     let mut unreadable = false;
     for file in &scanned.files {
         eprintln!("warroom scan: {}", file.line());
         unreadable |= file.format == "unreadable";
     }
-    let seen: Vec<String> = scanned
-        .engine
-        .seen()
-        .iter()
-        .map(|(kind, n)| format!("{n} {kind}s"))
-        .collect();
+    let seen = &scanned.seen;
     eprintln!(
         "warroom scan: {} findings from {} in {:.1} s{}",
         findings.len(),
@@ -167,6 +212,43 @@ fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result
         }
     );
     Ok(if unreadable { 1 } else { 0 })
+}
+
+/// What became of every input, in the report itself (Markdown and the
+/// table; JSON stays the findings array that tools read): read, with how
+/// many records, what was skipped and why, or why it could not be read.
+pub(super) fn inputs_section(
+    format: crate::cli::Format,
+    files: &[crate::source::import::FileSummary],
+) -> String {
+    use crate::cli::Format;
+    use crate::model::SafeText;
+    let fate = |f: &crate::source::import::FileSummary| {
+        let mut line = f.line();
+        if f.format == "unreadable" {
+            line = format!("NOT READ: {line}");
+        } else if f.records == 0 {
+            line.push_str(": no records of a kind warroom reads");
+        }
+        SafeText::new(&line).as_str().to_owned()
+    };
+    match format {
+        Format::Markdown => {
+            let mut md = String::from("\n## Inputs\n\n");
+            for f in files {
+                md.push_str(&format!("- {}\n", fate(f).replace('|', "\\|")));
+            }
+            md
+        }
+        Format::Table => {
+            let mut out = String::from("\nInputs:\n");
+            for f in files {
+                out.push_str(&format!("  {}\n", fate(f)));
+            }
+            out
+        }
+        Format::Json | Format::Ndjson => String::new(),
+    }
 }
 
 /// An indicator list, with what it holds and left out said on stderr;

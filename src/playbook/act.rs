@@ -179,7 +179,9 @@ fn permissions(action: Action) -> &'static [&'static str] {
             "User.ReadWrite.All",
             "Directory.AccessAsUser.All",
         ],
-        Action::RemoveCredential => &["Application.ReadWrite.All", "Directory.AccessAsUser.All"],
+        Action::RemoveCredential | Action::RemoveSpCredential => {
+            &["Application.ReadWrite.All", "Directory.AccessAsUser.All"]
+        }
         Action::RemoveGrant => &[
             "DelegatedPermissionGrant.ReadWrite.All",
             "AppRoleAssignment.ReadWrite.All",
@@ -281,7 +283,14 @@ pub async fn prepare(
                 needs,
             })
         }
-        Action::RemoveCredential => prepare_credential(client, base, target, dry_run).await,
+        Action::RemoveCredential => {
+            let on = ("applications", "application");
+            prepare_credential(client, base, target, on, dry_run).await
+        }
+        Action::RemoveSpCredential => {
+            let on = ("servicePrincipals", "service principal");
+            prepare_credential(client, base, target, on, dry_run).await
+        }
         Action::RemoveGrant => prepare_grant(client, base, target, dry_run).await,
         Action::ConvertDomain => {
             let domain = target.value.as_str();
@@ -527,18 +536,18 @@ fn key_ids(list: &[Value]) -> Vec<String> {
     ids
 }
 
-/// Finds the application or service principal holding the key id.
+/// Finds the application (or the service principal, by `on`: the
+/// collection and its name) holding the key id.
 async fn prepare_credential(
     client: &GraphClient,
     base: &str,
     target: &Target,
+    on: (&str, &'static str),
     dry_run: bool,
 ) -> Result<Prepared, String> {
     let key = target.value.to_lowercase();
-    for (collection, kind) in [
-        ("applications", "application"),
-        ("servicePrincipals", "service principal"),
-    ] {
+    {
+        let (collection, kind) = on;
         let mut next = Some(
             url(base, &["v1.0", collection])?.to_string()
                 + "?$select=id,appId,displayName,passwordCredentials,keyCredentials",
@@ -622,8 +631,8 @@ async fn prepare_credential(
         }
     }
     Err(format!(
-        "no application or service principal holds the key {} now: it may be gone already",
-        target.value
+        "no {} holds the key {} now: it is gone already, or was never there (set the item n/a with s)",
+        on.1, target.value
     ))
 }
 
@@ -661,7 +670,11 @@ pub async fn execute(client: &GraphClient, base: &str, prepared: Prepared) -> Ex
     };
     // Replacing the certificate list drops whatever was added since the
     // preview: stop if it changed.
-    if prepared.action == Action::RemoveCredential && prepared.method == Method::PATCH {
+    if matches!(
+        prepared.action,
+        Action::RemoveCredential | Action::RemoveSpCredential
+    ) && prepared.method == Method::PATCH
+    {
         let kept = body
             .as_ref()
             .and_then(|b| b["keyCredentials"].as_array().cloned())
@@ -798,7 +811,7 @@ fn shows_change(prepared: &Prepared, after: &Value) -> bool {
         Action::RemoveRoleAssignment | Action::RemoveGrant => {
             after["removed"] == Value::Bool(true) && after["left"] == json!(0)
         }
-        Action::RemoveCredential => {
+        Action::RemoveCredential | Action::RemoveSpCredential => {
             let key = prepared.before["credential"]["keyId"]
                 .as_str()
                 .unwrap_or("");

@@ -2,6 +2,7 @@
 //! (`assets/playbooks/`), and the plan the team works through, with the
 //! concrete items findings call for and every change kept in the case.
 
+pub mod accounts;
 pub mod act;
 pub mod plan;
 pub mod template;

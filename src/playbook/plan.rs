@@ -3,12 +3,13 @@
 //! records it. Plain data, rebuilt from records and findings; `update`
 //! keeps it, the remediation pane draws it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
 
-use super::template::{ItemSpec, Template};
+use super::accounts::{self, Evidence, Made};
+use super::template::{Action, ItemSpec, Template};
 use crate::case::record::{Body, Record};
 use crate::model::SafeText;
 use crate::model::finding::FindingRow;
@@ -85,6 +86,9 @@ pub struct Item {
     pub target: Option<SafeText>,
     /// The findings that called for it.
     pub findings: Vec<String>,
+    /// Why the account it acts on is in the plan (compromised, made by
+    /// the attacker), for items the plan adds from that evidence.
+    pub why: Option<SafeText>,
     pub status: Status,
     pub reason: SafeText,
     pub owner: SafeText,
@@ -118,6 +122,25 @@ pub struct Plan {
     /// What the evidence shows of an item (krbtgt resets in the domain
     /// controllers' logs): it wins over the journal, except n/a.
     seen: HashMap<String, Recorded>,
+    /// Emergency access accounts (lower-cased), from the configuration
+    /// and the directory snapshot: never locked out on weak evidence.
+    emergency: BTreeSet<String>,
+    /// The team's triage, by finding id.
+    verdicts: HashMap<String, String>,
+    /// The findings last given, to generate again when triage or the
+    /// emergency accounts change.
+    findings: Vec<FindingRow>,
+    /// Items the findings call for that the plan does not propose.
+    withheld: Vec<Withheld>,
+}
+
+/// An item the plan leaves out, and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Withheld {
+    pub title: SafeText,
+    pub target: SafeText,
+    pub findings: Vec<String>,
+    pub reason: String,
 }
 
 impl Plan {
@@ -130,6 +153,10 @@ impl Plan {
             generated: Vec::new(),
             waits: HashMap::new(),
             seen: HashMap::new(),
+            emergency: BTreeSet::new(),
+            verdicts: HashMap::new(),
+            findings: Vec::new(),
+            withheld: Vec::new(),
         };
         plan.rebuild();
         plan
@@ -192,6 +219,12 @@ impl Plan {
                     },
                 );
             }
+            Body::Triage { finding, state, .. } => {
+                self.verdicts.insert(finding.clone(), state.clone());
+                let findings = std::mem::take(&mut self.findings);
+                self.set_findings(&findings);
+                return true;
+            }
             Body::ItemAdded { phase, title } => {
                 let phase = self.template.phase_index(phase).unwrap_or(0);
                 let key = format!("own-{}", &record.id[..record.id.len().min(8)]);
@@ -203,12 +236,55 @@ impl Plan {
         true
     }
 
+    /// Emergency access accounts (user principal names): the plan does
+    /// not lock them out unless their own activity shows them taken.
+    pub fn set_emergency_accounts(&mut self, accounts: impl IntoIterator<Item = String>) {
+        self.emergency = accounts.into_iter().map(|a| a.to_lowercase()).collect();
+        let findings = std::mem::take(&mut self.findings);
+        self.set_findings(&findings);
+    }
+
+    pub fn emergency_accounts(&self) -> &BTreeSet<String> {
+        &self.emergency
+    }
+
+    /// Items the findings call for that the plan does not propose.
+    pub fn withheld(&self) -> &[Withheld] {
+        &self.withheld
+    }
+
     /// The concrete items the findings call for, one per object named,
-    /// however many findings name it.
+    /// however many findings name it; and the containment items for every
+    /// account the findings show compromised or made by the attacker.
     pub fn set_findings(&mut self, findings: &[FindingRow]) {
+        let confirmed = accounts::confirmed(&self.verdicts);
+        let compromised = accounts::compromised(findings, &confirmed);
+        let mut emergency = self.emergency.clone();
+        emergency.extend(
+            accounts::named_users(findings)
+                .into_iter()
+                .filter(|u| accounts::named_like_emergency(u)),
+        );
         let mut generated: Vec<Item> = Vec::new();
         for finding in findings {
-            for remediation in &finding.remediation {
+            // What a compromised account made is contained, not reviewed.
+            let mut remediation = finding.remediation.clone();
+            for (made, _) in compromised
+                .values()
+                .flat_map(|e| e.made.iter())
+                .filter(|(_, id)| *id == finding.id)
+            {
+                remediation.push(match made {
+                    Made::Created => "disable-attacker-accounts".to_owned(),
+                    Made::Promoted => "remove-unneeded-admins".to_owned(),
+                });
+            }
+            // A credential can live on the application and on its service
+            // principal: removing it means both.
+            if remediation.iter().any(|r| r == "remove-added-credentials") {
+                remediation.push("remove-added-sp-credentials".to_owned());
+            }
+            for remediation in &remediation {
                 let Some(index) = self
                     .template
                     .items
@@ -226,38 +302,116 @@ impl Plan {
                     .iter()
                     .filter(|(field, value)| target.contains(field) && !value.is_empty());
                 for (_, value) in values {
-                    // Names differ in case across logs; one item per object.
-                    let key = format!("{}:{}", spec.id, value.as_str().to_lowercase());
-                    if let Some(known) = generated.iter_mut().find(|g| g.key == key) {
-                        if !known.findings.contains(&finding.id) {
-                            known.findings.push(finding.id.clone());
-                        }
-                        continue;
-                    }
                     let title = fill(each, value.as_str(), finding);
-                    generated.push(Item {
-                        key,
-                        spec: Some(index),
-                        parent: Some(spec.id.clone()),
-                        phase: self.template.phase_index(&spec.phase).unwrap_or(0),
-                        title: SafeText::new(&title),
-                        target: Some(value.clone()),
-                        findings: vec![finding.id.clone()],
-                        status: Status::Todo,
-                        reason: SafeText::default(),
-                        owner: SafeText::default(),
-                        by: SafeText::default(),
-                        changed: None,
-                    });
+                    self.generate(&mut generated, index, value, &title, &finding.id, None);
                 }
             }
         }
+        // Every compromised account gets its sessions revoked and its
+        // password reset, and one the attacker made is disabled, with the
+        // evidence named.
+        for (user, evidence) in &compromised {
+            let mut items = Vec::new();
+            if !evidence.own.is_empty() || !evidence.made.is_empty() {
+                items.extend(["revoke-sessions", "reset-passwords"]);
+            }
+            if evidence.made.iter().any(|(m, _)| *m == Made::Created) {
+                items.push("disable-attacker-accounts");
+            }
+            let why = why(evidence);
+            for id in items {
+                let Some(index) = self.template.items.iter().position(|i| i.id == id) else {
+                    continue;
+                };
+                let Some(each) = &self.template.items[index].each else {
+                    continue;
+                };
+                let value = SafeText::new(user);
+                let title = each.replace("{target}", user);
+                for finding in evidence.findings() {
+                    self.generate(&mut generated, index, &value, &title, &finding, Some(&why));
+                }
+            }
+        }
+        // Emergency accounts are not locked out on weak evidence.
+        let mut withheld = Vec::new();
+        generated.retain(|item| {
+            let locks_out = self
+                .spec(item)
+                .and_then(|s| s.action)
+                .is_some_and(|a| {
+                    matches!(
+                        a,
+                        Action::RevokeSessions
+                            | Action::ResetPassword
+                            | Action::DisableAccount
+                            | Action::RemoveRoleAssignment
+                    )
+                });
+            let Some(user) = item.target.as_ref().map(|t| t.as_str().to_lowercase()) else {
+                return true;
+            };
+            if locks_out && accounts::spared(&user, &emergency, compromised.get(&user)) {
+                withheld.push(Withheld {
+                    title: item.title.clone(),
+                    target: SafeText::new(&user),
+                    findings: item.findings.clone(),
+                    reason: format!(
+                        "{user} is an emergency access account: the team may lose its way into the tenant. Nothing shows the account itself taken (no sign-in, token or infrastructure finding about it); confirm a finding about it (triage) to act on it."
+                    ),
+                });
+                return false;
+            }
+            true
+        });
+        self.findings = findings.to_vec();
         let seen = self.krbtgt_seen(findings);
-        if generated != self.generated || seen != self.seen {
+        if generated != self.generated || seen != self.seen || withheld != self.withheld {
             self.generated = generated;
             self.seen = seen;
+            self.withheld = withheld;
             self.rebuild();
         }
+    }
+
+    /// Adds a concrete item of template item `index` on `value`, or the
+    /// finding to the one already there (names differ in case across
+    /// logs: one item per object).
+    fn generate(
+        &self,
+        generated: &mut Vec<Item>,
+        index: usize,
+        value: &SafeText,
+        title: &str,
+        finding: &str,
+        why: Option<&str>,
+    ) {
+        let spec = &self.template.items[index];
+        let key = format!("{}:{}", spec.id, value.as_str().to_lowercase());
+        if let Some(known) = generated.iter_mut().find(|g| g.key == key) {
+            if !known.findings.iter().any(|f| f == finding) {
+                known.findings.push(finding.to_owned());
+            }
+            if known.why.is_none() {
+                known.why = why.map(SafeText::new);
+            }
+            return;
+        }
+        generated.push(Item {
+            key,
+            spec: Some(index),
+            parent: Some(spec.id.clone()),
+            phase: self.template.phase_index(&spec.phase).unwrap_or(0),
+            title: SafeText::new(title),
+            target: Some(value.clone()),
+            findings: vec![finding.to_owned()],
+            why: why.map(SafeText::new),
+            status: Status::Todo,
+            reason: SafeText::default(),
+            owner: SafeText::default(),
+            by: SafeText::default(),
+            changed: None,
+        });
     }
 
     /// The two krbtgt items as the logged resets of `krbtgt` show them:
@@ -388,6 +542,7 @@ impl Plan {
                     title: SafeText::new(&spec.title),
                     target: None,
                     findings: Vec::new(),
+                    why: None,
                     status: Status::Todo,
                     reason: SafeText::default(),
                     owner: SafeText::default(),
@@ -410,6 +565,7 @@ impl Plan {
                     title: title.clone(),
                     target: None,
                     findings: Vec::new(),
+                    why: None,
                     status: Status::Todo,
                     reason: SafeText::default(),
                     owner: SafeText::default(),
@@ -481,7 +637,17 @@ impl Plan {
             return Vec::new();
         };
         let mut out = Vec::new();
+        let investigate = self.template.phase_index("investigate");
         for dep in &spec.after {
+            // A concrete item acts on an object a finding named: the
+            // reviews that find more such objects need not come first.
+            let review = self
+                .template
+                .item(dep)
+                .is_some_and(|d| self.template.phase_index(&d.phase) == investigate);
+            if item.parent.is_some() && review {
+                continue;
+            }
             match self.find(dep) {
                 Some(d) if d.status.finished() => {}
                 Some(d) => out.push(format!("after \"{}\" ({})", d.title, d.status.name())),
@@ -550,6 +716,27 @@ impl Plan {
             })
             .unwrap_or(self.template.phases.len().saturating_sub(1))
     }
+}
+
+/// Why an account is in the plan, in a sentence.
+fn why(evidence: &Evidence) -> String {
+    let mut parts = Vec::new();
+    if !evidence.own.is_empty() {
+        parts.push("its own sign-ins or tokens show it in the attacker's hands".to_owned());
+    }
+    for (made, _) in &evidence.made {
+        let said = match made {
+            Made::Created => "created by a compromised account",
+            Made::Promoted => "given a privileged role by a compromised account",
+        };
+        if !parts.iter().any(|p| p == said) {
+            parts.push(said.to_owned());
+        }
+    }
+    if !evidence.initiated.is_empty() {
+        parts.push("made high or critical changes".to_owned());
+    }
+    parts.join("; ")
 }
 
 /// `{target}` is the object; `{field}` placeholders come from the

@@ -56,7 +56,11 @@ pub enum Action {
     RevokeSessions,
     DisableAccount,
     ResetPassword,
+    /// From the application registration.
     RemoveCredential,
+    /// From the app's service principal (its instance in the tenant): a
+    /// credential can live on either, or on both.
+    RemoveSpCredential,
     RemoveGrant,
     RemoveRoleAssignment,
     ConvertDomain,

@@ -201,6 +201,27 @@ pub fn judge(snapshot: &Snapshot, now: Timestamp) -> Vec<Verdict> {
     checks::run(&ctx)
 }
 
+/// The accounts the tenant keeps for emergency access, as the snapshot
+/// shows them: users holding Global Administrator as a standing (not
+/// PIM) assignment and left out of an enabled conditional access policy.
+/// Lower-cased user principal names. An attacker's account can look the
+/// same: the plan still acts on one when a finding shows it compromised.
+pub fn emergency_accounts(snapshot: &Snapshot) -> std::collections::BTreeSet<String> {
+    let ctx = checks::Context::new(snapshot, snapshot.taken_at.unwrap_or_else(Timestamp::now));
+    ctx.holdings
+        .iter()
+        .filter(|h| {
+            h.role.eq_ignore_ascii_case(checks::GLOBAL_ADMIN)
+                && h.active
+                && h.standing == Some(true)
+        })
+        .filter(|h| ctx.excluded_from_ca.contains(h.principal.as_str()))
+        .filter_map(|h| ctx.users.get(h.principal.as_str()))
+        .filter_map(|user| user.get("userPrincipalName")?.as_str())
+        .map(str::to_lowercase)
+        .collect()
+}
+
 /// Every finding of a review: the checks' failures and unknowns, then
 /// the changes since an older snapshot, most severe first.
 pub fn findings(verdicts: &[Verdict], changes: &[Finding], at: Option<Timestamp>) -> Vec<Finding> {

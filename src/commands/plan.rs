@@ -1,0 +1,295 @@
+//! `warroom plan`: the recovery plan as the findings of files make it,
+//! without the console: the same checklist code, for a lead to paste into
+//! the incident record.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use serde_json::{Value, json};
+
+use super::Setup;
+use super::scan::{ScanSetup, scan_files};
+use crate::cli::{Cli, Format, PlanArgs};
+use crate::model::SafeText;
+use crate::model::finding::FindingRow;
+use crate::playbook::{Item, Plan, Template};
+
+pub fn run(cli: &Cli, setup: Setup, args: &PlanArgs) -> anyhow::Result<u8> {
+    if args.files.is_empty() {
+        eprintln!(
+            "warroom plan: name the files of a pull (`warroom pull --since 30d --out FILE`, then `warroom plan FILE`); planning straight from the tenant is not built yet. Nothing was done."
+        );
+        return Ok(2);
+    }
+    let config = setup.config.as_ref().ok();
+    let krbtgt_wait = config.and_then(|c| c.file.checklist.krbtgt_wait());
+    let scan = ScanSetup {
+        command: "plan",
+        files: &args.files,
+        ioc: cli.ioc.as_deref(),
+        sigma: cli.sigma.as_deref(),
+        threads: None,
+        krbtgt_wait,
+    };
+    let scanned = match scan_files(&scan)? {
+        Ok(scanned) => scanned,
+        Err(code) => return Ok(code),
+    };
+    let template = match &cli.playbook {
+        Some(path) => Arc::new(Template::load(path).map_err(|e| anyhow::anyhow!(e))?),
+        None => Template::shared(),
+    };
+    let mut plan = Plan::new(template);
+    if let Some(config) = config {
+        for (item, hours) in &config.file.checklist.waits {
+            plan.set_wait(item, *hours);
+        }
+    }
+    // The team's triage and item states, when a case is named.
+    if let Some(case) = super::case::unlocked(cli, &setup, args.case.as_deref())? {
+        for record in case.read()?.records {
+            plan.apply(&record);
+        }
+    }
+    // Emergency accounts: the configuration's, and the directory snapshot's
+    // in the files (standing Global Administrators left out of conditional
+    // access).
+    let (snapshot, _) = crate::pipeline::snapshot::read(&args.files);
+    let mut emergency: BTreeSet<String> = crate::detect::posture::emergency_accounts(&snapshot);
+    if let Some(config) = config {
+        emergency.extend(
+            config
+                .file
+                .checklist
+                .emergency_accounts
+                .iter()
+                .map(|a| a.to_lowercase()),
+        );
+    }
+    plan.set_emergency_accounts(emergency);
+    let rows: Vec<FindingRow> = scanned
+        .findings
+        .iter()
+        .map(FindingRow::from_finding)
+        .collect();
+    plan.set_findings(&rows);
+
+    let inputs: Vec<String> = scanned.files.iter().map(|f| f.line()).collect();
+    let unreadable = scanned.files.iter().any(|f| f.format == "unreadable");
+    let now = jiff::Timestamp::now();
+    let out = match args.format {
+        Format::Json | Format::Ndjson => {
+            let mut text = serde_json::to_string_pretty(&to_json(&plan, &rows, &inputs, now))?;
+            text.push('\n');
+            text
+        }
+        Format::Markdown => markdown(&plan, &rows, &inputs, now),
+        Format::Table => table(&plan, &rows, &inputs, now),
+    };
+    print!("{out}");
+    for line in &inputs {
+        eprintln!("warroom plan: {}", SafeText::new(line));
+    }
+    Ok(u8::from(unreadable))
+}
+
+/// The findings an item rests on, by id, as `severity title (subject)`.
+fn finding_names(item_findings: &[String], rows: &[FindingRow]) -> Vec<String> {
+    let by_id: HashMap<&str, &FindingRow> = rows.iter().map(|r| (r.id.as_str(), r)).collect();
+    item_findings
+        .iter()
+        .map(|id| match by_id.get(id.as_str()) {
+            Some(row) => match &row.subject {
+                Some(subject) => {
+                    format!("{} {} ({subject})", row.severity.label().trim(), row.title)
+                }
+                None => format!("{} {}", row.severity.label().trim(), row.title),
+            },
+            None => id.clone(),
+        })
+        .fold(Vec::new(), |mut names, name| {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            names
+        })
+}
+
+/// Whether warroom can do the item on the tenant (`x` in the console).
+fn actionable(plan: &Plan, item: &Item) -> bool {
+    item.target.is_some() && plan.spec(item).is_some_and(|s| s.action.is_some())
+}
+
+fn to_json(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Timestamp) -> Value {
+    let phases: Vec<Value> = plan
+        .template
+        .phases
+        .iter()
+        .enumerate()
+        .map(|(index, phase)| {
+            let (done, total) = plan.progress(index);
+            let items: Vec<Value> = plan
+                .items()
+                .iter()
+                .filter(|i| i.phase == index)
+                .map(|item| {
+                    json!({
+                        "key": item.key,
+                        "parent": item.parent,
+                        "title": item.title.as_str(),
+                        "target": item.target.as_ref().map(SafeText::as_str),
+                        "status": item.status.name(),
+                        "actionable": actionable(plan, item),
+                        "blocked_by": plan.blockers(item, now),
+                        "why": item.why.as_ref().map(SafeText::as_str),
+                        "findings": item.findings,
+                        "evidence": finding_names(&item.findings, rows),
+                    })
+                })
+                .collect();
+            json!({
+                "id": phase.id,
+                "title": phase.title,
+                "done": done,
+                "total": total,
+                "items": items,
+            })
+        })
+        .collect();
+    json!({
+        "emergency_accounts": plan.emergency_accounts(),
+        "phases": phases,
+        "spared": spared(plan),
+        "inputs": inputs,
+    })
+}
+
+/// The items withheld from emergency accounts, one entry per account: the
+/// template items left out, the findings, and why.
+fn spared(plan: &Plan) -> Vec<Value> {
+    let mut by_account: Vec<(String, Vec<String>, Vec<String>, String)> = Vec::new();
+    for w in plan.withheld() {
+        let account = w.target.as_str().to_owned();
+        let item = w.title.as_str().to_owned();
+        match by_account.iter_mut().find(|(a, ..)| *a == account) {
+            Some((_, items, findings, _)) => {
+                items.push(item);
+                findings.extend(w.findings.iter().cloned());
+            }
+            None => by_account.push((account, vec![item], w.findings.clone(), w.reason.clone())),
+        }
+    }
+    by_account
+        .into_iter()
+        .map(|(account, items, mut findings, reason)| {
+            findings.sort();
+            findings.dedup();
+            json!({
+                "account": account,
+                "items_not_proposed": items.len(),
+                "findings": findings,
+                "reason": reason,
+            })
+        })
+        .collect()
+}
+
+fn markdown(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Timestamp) -> String {
+    let cell = |text: &str| SafeText::new(text).as_str().replace('|', "\\|");
+    let (done, total) = plan.overall();
+    let mut md = format!("# Recovery plan\n\n{done} of {total} items done.\n");
+    for (index, phase) in plan.template.phases.iter().enumerate() {
+        let (done, total) = plan.progress(index);
+        md.push_str(&format!("\n## {} ({done}/{total})\n\n", cell(&phase.title)));
+        for item in plan.items().iter().filter(|i| i.phase == index) {
+            let indent = if item.parent.is_some() { "  " } else { "" };
+            let mut line = format!(
+                "{indent}- {} {}",
+                item.status.mark().replace('[', "\\["),
+                cell(item.title.as_str())
+            );
+            if actionable(plan, item) {
+                line.push_str(" *(warroom can do this)*");
+            }
+            let blockers = plan.blockers(item, now);
+            if !item.status.finished() && !blockers.is_empty() {
+                line.push_str(&format!(" — not yet: {}", cell(&blockers.join("; "))));
+            }
+            md.push_str(&line);
+            md.push('\n');
+            if let Some(why) = &item.why {
+                md.push_str(&format!("{indent}  - why: {}\n", cell(why.as_str())));
+            }
+            if item.parent.is_some() {
+                for name in finding_names(&item.findings, rows) {
+                    md.push_str(&format!("{indent}  - evidence: {}\n", cell(&name)));
+                }
+            }
+        }
+    }
+    let spared = spared(plan);
+    if !spared.is_empty() {
+        md.push_str("\n## Emergency access accounts spared\n\n");
+        for s in spared {
+            md.push_str(&format!(
+                "- {} ({} items not proposed): {}\n",
+                cell(s["account"].as_str().unwrap_or("")),
+                s["items_not_proposed"],
+                cell(s["reason"].as_str().unwrap_or(""))
+            ));
+        }
+    }
+    md.push_str("\n## Inputs\n\n");
+    for line in inputs {
+        md.push_str(&format!("- {}\n", cell(line)));
+    }
+    md
+}
+
+fn table(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Timestamp) -> String {
+    let (done, total) = plan.overall();
+    let mut out = format!("Recovery plan: {done} of {total} items done\n");
+    for (index, phase) in plan.template.phases.iter().enumerate() {
+        let (done, total) = plan.progress(index);
+        out.push_str(&format!("\n{} ({done}/{total})\n", phase.title));
+        for item in plan.items().iter().filter(|i| i.phase == index) {
+            let indent = if item.parent.is_some() { "    " } else { "  " };
+            let mark = if actionable(plan, item) {
+                " [x: warroom can do this]"
+            } else {
+                ""
+            };
+            out.push_str(&format!(
+                "{indent}{} {}{mark}\n",
+                item.status.mark(),
+                item.title
+            ));
+            let blockers = plan.blockers(item, now);
+            if !item.status.finished() && !blockers.is_empty() {
+                out.push_str(&format!(
+                    "{indent}    not yet: {}\n",
+                    SafeText::new(&blockers.join("; "))
+                ));
+            }
+            if let Some(why) = &item.why {
+                out.push_str(&format!("{indent}    why: {why}\n"));
+            }
+            if item.parent.is_some() {
+                for name in finding_names(&item.findings, rows).into_iter().take(3) {
+                    out.push_str(&format!("{indent}    evidence: {}\n", SafeText::new(&name)));
+                }
+            }
+        }
+    }
+    for s in spared(plan) {
+        out.push_str(&format!(
+            "\nSpared: {}\n",
+            SafeText::new(s["reason"].as_str().unwrap_or(""))
+        ));
+    }
+    out.push_str("\nInputs:\n");
+    for line in inputs {
+        out.push_str(&format!("  {}\n", SafeText::new(line)));
+    }
+    out
+}
