@@ -22,7 +22,18 @@ fn console(width: u16, height: u16) -> AppState {
     let mut state = state(width, height);
     state.session.connection = Connection::Connected;
     state.session.case = CaseLock::Unlocked(SafeText::new("IR-2026-11"));
-    update(&mut state, Msg::Findings(live_findings()));
+    // The fixture's admin, under a name the plan does not spare as a
+    // break-glass account.
+    let findings = live_findings()
+        .into_iter()
+        .map(|mut f| {
+            for (_, value) in &mut f.entities {
+                *value = SafeText::new(&value.as_str().replace("bg-admin01", "it-admin01"));
+            }
+            f
+        })
+        .collect();
+    update(&mut state, Msg::Findings(findings));
     press(&mut state, KeyCode::Char('3'));
     state
 }
@@ -253,7 +264,7 @@ fn offer(state: &mut AppState, prepared: warroom::playbook::act::Prepared) {
 /// An action read from the tenant, as the runtime hands it to `update`.
 fn prepared(dry_run: bool) -> warroom::playbook::act::Prepared {
     warroom::playbook::act::Prepared {
-        item: "revoke-sessions:bg-admin01@contoso.com".into(),
+        item: "revoke-sessions:it-admin01@contoso.com".into(),
         action: warroom::playbook::template::Action::RevokeSessions,
         kind: "user",
         object_id: "c34f7720-2c0c-4648-a5f7-2325f5260d98".into(),
@@ -408,7 +419,7 @@ fn a_new_password_is_shown_once_and_goes_nowhere_else() {
     let mut state = console(80, 24);
     let mut ready = prepared(false);
     ready.action = warroom::playbook::template::Action::ResetPassword;
-    ready.item = "reset-passwords:bg-admin01@contoso.com".into();
+    ready.item = "reset-passwords:it-admin01@contoso.com".into();
     let password = "Qm7#kP2x-Rv9@Lw4=Hs8";
     let done = warroom::playbook::act::Executed {
         prepared: ready,

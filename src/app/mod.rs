@@ -529,6 +529,11 @@ fn console(
         }
         state.plan.set_wait(item, *hours);
     }
+    // Emergency accounts from the configuration; break-glass names are
+    // spared in any case. (`plan` also reads them from a snapshot.)
+    state
+        .plan
+        .set_emergency_accounts(config.file.checklist.emergency_accounts.clone());
     for record in &opened.decisions {
         state.triage.apply(record);
         state.plan.apply(record);
