@@ -503,3 +503,79 @@ async fn a_credential_is_removed_from_the_application_and_its_service_principal(
         assert!(!held, "{collection} still holds {key}");
     }
 }
+
+/// Every directory audit the tenant holds, as events.
+async fn audits(reader: &GraphClient, base: &str) -> Vec<warroom::detect::Event<'static>> {
+    let mut out = Vec::new();
+    let mut next = Some(format!("{base}/v1.0/auditLogs/directoryAudits?$top=500"));
+    while let Some(url) = next {
+        let page = reader.page(&url, Family::Reports).await.unwrap();
+        for value in page.value {
+            let n = out.len();
+            out.extend(warroom::detect::Event::new(value, || format!("#{n}")));
+        }
+        next = page.next_link;
+    }
+    out
+}
+
+/// The team revokes Megan Bowen's sessions: the audit that follows is the
+/// team's, set aside once the journal says so; the attacker's earlier
+/// change of the same kind stays its own finding, as before.
+#[tokio::test]
+async fn the_teams_own_revocation_is_not_attacker_evidence() {
+    let (running, admin, reader) = tenant().await;
+    let base = running.url.clone();
+    let upn = "megan.bowen@contoso.com";
+    let prepared = act::prepare(&admin, &base, &target(Action::RevokeSessions, upn), false)
+        .await
+        .unwrap();
+    let done = act::execute(&admin, &base, prepared.clone()).await;
+    assert!(done.verified, "{}", done.summary);
+    let write = warroom::detect::own::OwnWrite {
+        action: "revoke-sessions".into(),
+        object_id: prepared.object_id.clone(),
+        object_name: prepared.object_name.clone(),
+        at: jiff::Timestamp::now(),
+    };
+    let events = audits(&reader, &base).await;
+    let finding = |team: warroom::detect::own::Team| {
+        let mut engine = warroom::detect::Engine::built_in().unwrap();
+        engine.set_team(team);
+        for event in &events {
+            engine.observe(event);
+        }
+        let found = engine
+            .findings()
+            .into_iter()
+            .find(|f| f.detection == "audit.refresh-tokens-valid-from-changed")
+            .expect("the attacker's rollback is found");
+        (found, engine.own_seen)
+    };
+    let (unaware, _) = finding(Default::default());
+    let (aware, set_aside) = finding(warroom::detect::own::Team {
+        writes: vec![write],
+        ..Default::default()
+    });
+    assert_eq!(set_aside, 1);
+    assert_eq!(aware.count + 1, unaware.count, "{unaware:?}");
+    let initiators = |f: &warroom::detect::Finding| {
+        f.entities
+            .iter()
+            .filter(|e| e.field == "initiatedBy.user.userPrincipalName")
+            .map(|e| e.value.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        initiators(&unaware)
+            .iter()
+            .any(|u| u.starts_with("bg-admin01"))
+    );
+    assert!(
+        !initiators(&aware)
+            .iter()
+            .any(|u| u.starts_with("bg-admin01")),
+        "{:?}",
+        initiators(&aware)
+    );
+}

@@ -209,7 +209,7 @@ struct Background {
     start: Option<runtime::Starter>,
     graph: live::GraphSlot,
     /// Where the triage decisions go, for the live detections.
-    verdicts: Option<tokio::sync::watch::Sender<std::collections::HashMap<String, String>>>,
+    verdicts: Option<tokio::sync::watch::Sender<crate::detect::own::Team>>,
 }
 
 /// The case named by `WARROOM_CASE`, unlocked with this responder's

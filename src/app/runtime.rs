@@ -57,7 +57,7 @@ pub struct Services {
     /// The tenant, once the live task has connected.
     pub graph: super::live::GraphSlot,
     /// The triage decisions, for the live detections.
-    pub verdicts: Option<tokio::sync::watch::Sender<std::collections::HashMap<String, String>>>,
+    pub verdicts: Option<tokio::sync::watch::Sender<crate::detect::own::Team>>,
 }
 
 /// Runs the console until the user quits or a signal arrives.
@@ -157,7 +157,10 @@ pub async fn run(
         if let Some(verdicts) = &services.verdicts {
             // Sent only when a decision changed (the book is small).
             verdicts.send_if_modified(|sent| {
-                let now = state.triage.verdicts();
+                let now = crate::detect::own::Team {
+                    verdicts: state.triage.verdicts(),
+                    writes: state.triage.own_writes().to_vec(),
+                };
                 let changed = *sent != now;
                 *sent = now;
                 changed

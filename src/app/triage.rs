@@ -86,6 +86,8 @@ pub struct Suppression {
 pub struct TriageBook {
     decisions: HashMap<String, Decision>,
     suppressions: Vec<Suppression>,
+    /// The team's writes to the tenant (journal action records).
+    own_writes: Vec<crate::detect::own::OwnWrite>,
 }
 
 impl TriageBook {
@@ -110,6 +112,12 @@ impl TriageBook {
                 self.decisions.insert(finding.clone(), decision);
                 true
             }
+            // Kept for the detections, not a triage decision: no toast.
+            Body::Action { .. } => {
+                self.own_writes
+                    .extend(crate::detect::own::OwnWrite::from_record(record));
+                false
+            }
             Body::Suppress {
                 detection,
                 field,
@@ -131,6 +139,11 @@ impl TriageBook {
 
     /// Every decision, finding id to verdict word, for the detections
     /// (attacker infrastructure follows what the team decided).
+    /// The team's own writes to the tenant, from the journal.
+    pub fn own_writes(&self) -> &[crate::detect::own::OwnWrite] {
+        &self.own_writes
+    }
+
     pub fn verdicts(&self) -> HashMap<String, String> {
         self.decisions
             .iter()

@@ -92,18 +92,21 @@ pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
     runtime.block_on(follow(client, pipeline, args))
 }
 
-/// The triage decisions a case holds (finding id to state).
-fn verdicts(case: &crate::case::Unlocked) -> HashMap<String, String> {
+/// The triage decisions a case holds (finding id to state) and the
+/// team's writes to the tenant.
+fn verdicts(case: &crate::case::Unlocked) -> crate::detect::own::Team {
     use crate::case::record::Body;
-    let mut out = HashMap::new();
+    let mut team = crate::detect::own::Team::default();
     if let Ok(contents) = case.read() {
         for record in contents.records {
+            team.writes
+                .extend(crate::detect::own::OwnWrite::from_record(&record));
             if let Body::Triage { finding, state, .. } = record.body {
-                out.insert(finding, state);
+                team.verdicts.insert(finding, state);
             }
         }
     }
-    out
+    team
 }
 
 async fn follow(

@@ -16,6 +16,7 @@ pub mod joins;
 pub use crate::model::json;
 pub mod krbtgt;
 pub mod lazy;
+pub mod own;
 pub mod posture;
 pub mod prefilter;
 pub mod record_id;
@@ -41,6 +42,10 @@ pub struct Engine {
     /// The team's triage decisions (finding id to state): what may seed
     /// the attacker-infrastructure findings, and what withdraws them.
     pub verdicts: std::collections::HashMap<String, String>,
+    /// The team's own writes: their audits are set aside, not judged.
+    pub own: Vec<own::OwnWrite>,
+    /// Audits of the team's own writes set aside so far.
+    pub own_seen: u64,
     /// What the events so far made of the rules: a pass on many threads
     /// takes it out, matches with `Engine::hits` on its workers and keeps
     /// with `absorb` on one collector.
@@ -80,6 +85,8 @@ impl Engine {
             iocs: None,
             sigma: None,
             verdicts: std::collections::HashMap::new(),
+            own: Vec::new(),
+            own_seen: 0,
             tally: Tally::default(),
         }
     }
@@ -87,6 +94,12 @@ impl Engine {
     /// Takes the team's triage decisions (finding id to state).
     pub fn set_verdicts(&mut self, verdicts: std::collections::HashMap<String, String>) {
         self.verdicts = verdicts;
+    }
+
+    /// The team's triage and its own writes (from the case journal).
+    pub fn set_team(&mut self, team: own::Team) {
+        self.verdicts = team.verdicts;
+        self.own = team.writes;
     }
 
     pub fn built_in() -> Result<Self, String> {
@@ -178,6 +191,10 @@ impl Engine {
     /// Runs one event through every rule, and keeps its row for the
     /// attacker-infrastructure findings.
     pub fn observe(&mut self, event: &Event) {
+        if own::is_own(&self.own, event) {
+            self.own_seen += 1;
+            return;
+        }
         let hits = Self::hits(&self.rules, self.extra(), event);
         self.absorb(event.kind, hits);
         self.note_activity(event);

@@ -462,12 +462,14 @@ pub fn scan(
             ..FileSummary::default()
         })
         .collect();
+    // A scan of files has no case: no team writes to set aside.
     let Engine {
         rules,
         iocs,
         sigma,
         verdicts,
         tally,
+        ..
     } = engine;
     let extra = Extra {
         iocs: iocs.as_deref(),
@@ -541,6 +543,8 @@ pub fn scan(
         iocs,
         sigma,
         verdicts,
+        own: Vec::new(),
+        own_seen: 0,
         tally,
     };
     Scanned {

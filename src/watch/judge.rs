@@ -3,7 +3,6 @@
 //! of batches it looks at the findings once and reports them if they
 //! changed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -17,8 +16,8 @@ pub enum Input {
     Events(Vec<serde_json::Value>),
     /// The posture review of the latest snapshot (replaces the last one).
     Posture(Vec<Finding>),
-    /// The team's triage decisions (finding id to state).
-    Verdicts(HashMap<String, String>),
+    /// The team's triage decisions and its own writes.
+    Team(crate::detect::own::Team),
     /// Answered once everything sent before has been judged and reported.
     Flush(oneshot::Sender<()>),
 }
@@ -78,7 +77,7 @@ pub fn start(rules: &Rules, tx: mpsc::Sender<Report>) -> Option<std::sync::mpsc:
                         }
                     }
                     Input::Posture(findings) => posture = findings,
-                    Input::Verdicts(verdicts) => engine.set_verdicts(verdicts),
+                    Input::Team(team) => engine.set_team(team),
                     Input::Flush(done) => flushes.push(done),
                 }
             }

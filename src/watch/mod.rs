@@ -101,8 +101,8 @@ pub struct Setup {
     pub throwaway_evidence: Option<std::path::PathBuf>,
     /// Take directory snapshots and judge the tenant's posture.
     pub posture: bool,
-    /// The team's triage decisions as they change (finding id to state).
-    pub verdicts: Option<watch::Receiver<HashMap<String, String>>>,
+    /// The team's triage decisions and own writes, as they change.
+    pub verdicts: Option<watch::Receiver<crate::detect::own::Team>>,
     /// How often live streams poll (`POLL_INTERVAL` but in tests).
     pub interval: Duration,
 }
@@ -202,11 +202,11 @@ pub async fn run(
     let judge = judge::start(&setup.rules, tx.clone());
     if let (Some(judge), Some(mut verdicts)) = (&judge, setup.verdicts.clone()) {
         let judge = judge.clone();
-        let _ = judge.send(Input::Verdicts(verdicts.borrow().clone()));
+        let _ = judge.send(Input::Team(verdicts.borrow().clone()));
         tokio::spawn(async move {
             while verdicts.changed().await.is_ok() {
                 let now = verdicts.borrow().clone();
-                if judge.send(Input::Verdicts(now)).is_err() {
+                if judge.send(Input::Team(now)).is_err() {
                     return;
                 }
             }

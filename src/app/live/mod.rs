@@ -53,7 +53,7 @@ pub struct LiveSetup {
     /// The configured wait between the krbtgt resets, in hours.
     pub krbtgt_wait: Option<f64>,
     /// The team's triage decisions as they change.
-    pub verdicts: Option<tokio::sync::watch::Receiver<std::collections::HashMap<String, String>>>,
+    pub verdicts: Option<tokio::sync::watch::Receiver<crate::detect::own::Team>>,
 }
 
 pub fn starter(setup: LiveSetup) -> Starter {
