@@ -57,6 +57,8 @@ fn set(state: &mut AppState, item: &str, status: &str, time: &str) {
         state: status.into(),
         reason: String::new(),
         owner: "carol".into(),
+        at: String::new(),
+        overridden: String::new(),
     };
     journaled(state, body, time);
 }
@@ -470,4 +472,75 @@ fn a_preview_nobody_asked_for_is_dropped() {
         matches!(state.mode, Mode::Normal),
         "a second preview opened while the first was being sent"
     );
+}
+
+/// A blocker can be overridden with a reason, and the override is in the
+/// record; an item done by hand earlier is recorded at the time it was
+/// done, so the krbtgt wait counts from then.
+#[test]
+fn a_blocker_is_overridden_with_a_reason_and_work_is_dated_when_it_happened() {
+    let mut state = console(160, 48);
+    select(&mut state, "revoke-refresh-tokens");
+    let effects = state_line(&mut state, "done override");
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Journal(_))));
+    press(&mut state, KeyCode::Esc);
+    let effects = state_line(
+        &mut state,
+        "done override the resets were done by the helpdesk",
+    );
+    let body = effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Journal(body) => Some(body),
+            _ => None,
+        })
+        .expect("the override is recorded");
+    let Body::ItemState {
+        overridden, reason, ..
+    } = &body
+    else {
+        panic!("{body:?}")
+    };
+    assert!(overridden.contains("Reset the passwords"), "{overridden}");
+    assert_eq!(reason, "the resets were done by the helpdesk");
+
+    // The first krbtgt reset, done at 02:00 and recorded hours later.
+    let now = state.now;
+    let earlier = now
+        .checked_sub(jiff::SignedDuration::from_hours(4))
+        .unwrap();
+    select(&mut state, "reset-krbtgt-first");
+    let effects = state_line(
+        &mut state,
+        &format!("done override at {earlier} done on the DC console"),
+    );
+    let body = effects
+        .into_iter()
+        .find_map(|e| match e {
+            Effect::Journal(body) => Some(body),
+            _ => None,
+        })
+        .expect("recorded");
+    let Body::ItemState { at, .. } = &body else {
+        panic!("{body:?}")
+    };
+    assert_eq!(at.parse::<jiff::Timestamp>().unwrap(), earlier);
+    journaled(&mut state, body, &now.to_string());
+    let second = state
+        .plan
+        .items()
+        .iter()
+        .find(|i| i.key == "reset-krbtgt-second")
+        .unwrap()
+        .clone();
+    let left = state.plan.wait_left(&second, now).expect("the wait runs");
+    // Ten hours from 4 hours ago: six left, not ten.
+    assert!(left <= jiff::SignedDuration::from_hours(6), "{left:?}");
+    // A time still to come is refused.
+    let later = now
+        .checked_add(jiff::SignedDuration::from_hours(1))
+        .unwrap();
+    select(&mut state, "reset-dsrm");
+    let effects = state_line(&mut state, &format!("done override at {later} soon"));
+    assert!(effects.iter().all(|e| !matches!(e, Effect::Journal(_))));
 }

@@ -117,17 +117,36 @@ pub fn journal_body(
         .find(|i| i.key == subject)
         .ok_or("that item is no longer in the checklist; nothing was recorded")?;
     let line = parse_state_line(text)?;
+    let extras = crate::playbook::plan::split_extras(&line.reason, state.now)?;
+    let mut overridden = String::new();
     if matches!(line.state, Status::InProgress | Status::Done) {
         let blockers = state.plan.blockers(item, state.now);
+        // A wait keeps a safe order (the krbtgt resets): no going around it.
+        let waiting = state.plan.wait_left(item, state.now).is_some();
         if !blockers.is_empty() {
-            return Err(format!("not yet: {}", blockers.join("; ")));
+            if waiting || !extras.overriding {
+                if waiting {
+                    return Err(format!("not yet: {}", blockers.join("; ")));
+                }
+                return Err(format!(
+                    "not yet: {}; to go ahead anyway: {} override REASON",
+                    blockers.join("; "),
+                    line.state.name()
+                ));
+            }
+            if extras.reason.is_empty() {
+                return Err("say why you go ahead: the reason goes in the case".into());
+            }
+            overridden = blockers.join("; ");
         }
     }
     Ok(Body::ItemState {
         item: item.key.clone(),
         state: line.state.name().to_owned(),
-        reason: line.reason,
+        reason: extras.reason,
         owner: line.owner,
+        at: extras.at.map(|t| t.to_string()).unwrap_or_default(),
+        overridden,
     })
 }
 

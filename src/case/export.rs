@@ -145,15 +145,27 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 item,
                 state,
                 reason,
+                at,
+                overridden,
                 ..
             } => format!(
-                "checklist item {} set to {}{}",
+                "checklist item {} set to {}{}{}{}",
                 SafeText::new(item),
                 SafeText::new(state),
+                if at.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (it happened at {})", SafeText::new(at))
+                },
                 if reason.is_empty() {
                     String::new()
                 } else {
                     format!(": {}", SafeText::new(reason))
+                },
+                if overridden.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (went ahead despite: {})", SafeText::new(overridden))
                 },
             )
             .replace('|', "\\|"),

@@ -85,6 +85,12 @@ pub enum Body {
         reason: String,
         #[serde(default, skip_serializing_if = "String::is_empty")]
         owner: String,
+        /// When it really happened (RFC 3339), when not when recorded.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        at: String,
+        /// The blockers the team went ahead despite, in words.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        overridden: String,
     },
     /// An item the team added to a phase of the checklist.
     ItemAdded {

@@ -184,8 +184,12 @@ impl Plan {
                 state,
                 reason,
                 owner,
+                at: happened,
+                ..
             } => {
                 let status = Status::parse(state).unwrap_or(Status::InProgress);
+                // Done by hand earlier than recorded: waits count from then.
+                let at = happened.parse::<Timestamp>().ok().or(at);
                 self.recorded.insert(
                     item.clone(),
                     Recorded {
@@ -780,6 +784,51 @@ pub fn duration_text(d: SignedDuration) -> String {
     }
 }
 
+/// What may follow the owner in a state line: `at TIME` (when it really
+/// happened) and `override` (go ahead though the item is blocked), then
+/// the reason.
+#[derive(Debug, PartialEq)]
+pub struct Extras {
+    pub at: Option<Timestamp>,
+    pub overriding: bool,
+    pub reason: String,
+}
+
+/// Splits `at TIME` and `override` off the front of a state line's reason.
+/// A time in the future is refused.
+pub fn split_extras(reason: &str, now: Timestamp) -> Result<Extras, String> {
+    let mut words: Vec<&str> = reason.split_whitespace().collect();
+    let mut extras = Extras {
+        at: None,
+        overriding: false,
+        reason: String::new(),
+    };
+    loop {
+        match words.first().map(|w| w.to_ascii_lowercase()).as_deref() {
+            Some("at") if words.len() > 1 => {
+                let text = words[1];
+                let at = crate::model::de::parse_time(text).ok_or_else(|| {
+                    format!("\"{text}\" is no time: write it as 2026-12-01T09:30:00Z")
+                })?;
+                if at > now {
+                    return Err(format!(
+                        "{text} is still to come: record it once it is done"
+                    ));
+                }
+                extras.at = Some(at);
+                words.drain(..2);
+            }
+            Some("override") => {
+                extras.overriding = true;
+                words.remove(0);
+            }
+            _ => break,
+        }
+    }
+    extras.reason = words.join(" ");
+    Ok(extras)
+}
+
 /// Reads `STATE [@OWNER] [REASON…]`; blocked and n/a need a reason.
 pub fn parse_state_line(text: &str) -> Result<crate::model::decision::Decision<Status>, String> {
     let names: Vec<&str> = Status::ALL.iter().map(|s| s.name()).collect();
@@ -810,6 +859,8 @@ mod tests {
                 state: state.into(),
                 reason: String::new(),
                 owner: String::new(),
+                at: String::new(),
+                overridden: String::new(),
             },
         )
     }

@@ -235,6 +235,13 @@ fn item_line<'a>(plan: &Plan, item: &'a Item, state: &AppState, theme: &Theme) -
     if item.spec.is_none() {
         spans.push(Span::styled(" (added)", theme.dim));
     }
+    // `x` can do it on the tenant.
+    if !item.status.finished()
+        && item.target.is_some()
+        && plan.spec(item).is_some_and(|s| s.action.is_some())
+    {
+        spans.push(Span::styled(" · x", theme.key));
+    }
     Line::from(spans)
 }
 
