@@ -160,6 +160,9 @@ pub struct CaseConfig {
     /// How much history the console and `watch` fetch into a case, such
     /// as `30d` (default: 30 days, the sign-in logs' retention).
     pub history: Option<String>,
+    /// The name the team knows you by, on every record you write (default:
+    /// `WARROOM_AUTHOR`, else your login name and host).
+    pub responder: Option<String>,
 }
 
 /// `[checklist]`: waits longer (or shorter) than the playbook's, per item

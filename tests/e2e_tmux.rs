@@ -421,3 +421,46 @@ fn a_note_written_in_the_console_is_saved_encrypted_and_nowhere_in_plaintext() {
         }
     }
 }
+
+/// The demo says it leaves WARROOM_CASE alone, and its throwaway case is
+/// removed even when the terminal goes away (SIGHUP), not only on `q`.
+#[test]
+fn a_hung_up_demo_removes_its_throwaway_case_and_said_it_ignored_warroom_case() {
+    if !have_tool("tmux", "tmux") {
+        return;
+    }
+    let home = Home::new();
+    let mut env = home.env();
+    env.push(("WARROOM_CASE".into(), "ir-1".into()));
+    let tmux = Tmux::start(200, 60, &env);
+    launch(&tmux, &home, "demo --seed 3");
+    assert!(
+        tmux.wait_for("WARROOM_CASE=ir-1 is not used by the demo", START),
+        "{}",
+        tmux.screen()
+    );
+    let screen = tmux.screen();
+    let start = screen
+        .find("warroom-demo-")
+        .expect("the case's directory is named");
+    let name: String = screen[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
+    let dir = std::env::temp_dir().join(&name);
+    assert!(
+        dir.is_dir(),
+        "{} is not there while the demo runs",
+        dir.display()
+    );
+    tmux.cmd(&["kill-server"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while dir.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        !dir.exists(),
+        "{} is left behind after SIGHUP",
+        dir.display()
+    );
+}

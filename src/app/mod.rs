@@ -468,8 +468,17 @@ fn demo_case(
     };
     let unlocked = case.unlock(&identity)?;
     session.case = CaseLock::Unlocked(SafeText::new("demo"));
+    // WARROOM_CASE names a real case: demo data stays out of it unless
+    // asked for by name, and the demo says so rather than ignore it quietly.
+    let ignored = std::env::var("WARROOM_CASE")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .map(|c| {
+            format!(" WARROOM_CASE={c} is not used by the demo: start it with --case {c} to keep the demo's notes and triage there.")
+        })
+        .unwrap_or_default();
     session.case_detail = Some(SafeText::new(&format!(
-        "A throwaway demo case in {} with a fresh key held only in memory; it is deleted when you quit.",
+        "A throwaway demo case in {} with a fresh key held only in memory; it is deleted when you quit.{ignored}",
         dir.display()
     )));
     Ok((OpenedCase::from(unlocked, session), dir))

@@ -22,7 +22,10 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 /// Owns the terminal while the console runs; dropping it restores the
 /// terminal even when the console leaves through an error.
 pub struct TerminalGuard {
-    pub terminal: Term,
+    /// Never dropped: ratatui's drop prints to stderr when it cannot show
+    /// the cursor, which panics once SIGHUP took the terminal away;
+    /// `restore` shows the cursor itself and only logs a failure.
+    pub terminal: std::mem::ManuallyDrop<Term>,
 }
 
 impl TerminalGuard {
@@ -40,7 +43,9 @@ impl TerminalGuard {
             return Err(e);
         }
         let terminal = Terminal::new(CrosstermBackend::new(stdout)).inspect_err(|_| restore())?;
-        Ok(Self { terminal })
+        Ok(Self {
+            terminal: std::mem::ManuallyDrop::new(terminal),
+        })
     }
 }
 
@@ -94,18 +99,23 @@ pub fn install_panic_hook(log_file: Option<PathBuf>) {
     std::panic::set_hook(Box::new(move |info| {
         let was_active = ACTIVE.load(Ordering::SeqCst);
         restore();
-        tracing::error!("panic: {info}");
+        tracing::error!(
+            "panic: {info}\n{}",
+            std::backtrace::Backtrace::force_capture()
+        );
         previous(info);
+        // After SIGHUP stderr may be gone: a failed write must not panic
+        // again inside the hook.
         if was_active {
-            match &log_file {
-                Some(path) => eprintln!(
+            use std::io::Write;
+            let said = match &log_file {
+                Some(path) => format!(
                     "warroom stopped on an internal error; the terminal was restored. Log: {}",
                     path.display()
                 ),
-                None => {
-                    eprintln!("warroom stopped on an internal error; the terminal was restored.")
-                }
-            }
+                None => "warroom stopped on an internal error; the terminal was restored.".into(),
+            };
+            let _ = writeln!(std::io::stderr(), "{said}");
         }
     }));
 }

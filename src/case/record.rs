@@ -152,25 +152,64 @@ pub fn new_id() -> Result<String, super::CaseError> {
     Ok(crate::model::hex(&bytes))
 }
 
-/// `user@host`, or `WARROOM_AUTHOR` when set.
+/// The configuration's `[case] responder`, once read.
+static RESPONDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Names the responder on every record this process writes (unless
+/// `WARROOM_AUTHOR` says otherwise).
+pub fn set_responder(name: &str) {
+    let name = name.trim();
+    if !name.is_empty() {
+        let _ = RESPONDER.set(name.to_owned());
+    }
+}
+
+/// Who writes a record: `WARROOM_AUTHOR`, else the configured responder,
+/// else the login name (from the environment, else the account database)
+/// at this host.
 pub fn author() -> String {
     if let Ok(author) = std::env::var("WARROOM_AUTHOR")
         && !author.trim().is_empty()
     {
         return author.trim().to_owned();
     }
+    if let Some(name) = RESPONDER.get() {
+        return name.clone();
+    }
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .or_else(login_name)
+        .unwrap_or_else(|| "unknown".into());
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "localhost".into());
     format!("{user}@{host}")
 }
 
+/// This process's user name from /etc/passwd (a tmux or a service started
+/// without USER still knows who runs it).
+fn login_name() -> Option<String> {
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        (fields.len() > 2 && fields[2].parse::<u32>().ok()? == uid).then(|| fields[0].to_owned())
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_login_name_comes_from_the_account_database() {
+        // Whoever runs the tests has an entry (root in CI containers).
+        let name = login_name().expect("an /etc/passwd entry for this uid");
+        assert!(!name.is_empty() && !name.contains(':'));
+    }
 
     #[test]
     fn unknown_kinds_are_kept_readable() {

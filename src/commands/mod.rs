@@ -35,6 +35,11 @@ impl Setup {
         let paths = Paths::discover()?;
         let config_path = cli.config.clone().unwrap_or_else(|| paths.config_file());
         let config = Config::load(&config_path, cli.config.is_some());
+        if let Ok(config) = &config
+            && let Some(name) = &config.file.case.responder
+        {
+            crate::case::record::set_responder(name);
+        }
         Ok(Self {
             paths,
             config_path,
