@@ -108,6 +108,47 @@ fn confirm_quit_while_work_is_in_flight() {
     insta::assert_snapshot!(render(&state, &dark()).backend());
 }
 
+/// Quitting a demo whose throwaway case holds the team's triage asks
+/// first, and says what would be deleted; with nothing in it, `q` quits.
+#[test]
+fn quitting_a_demo_with_triage_in_its_throwaway_case_asks_first() {
+    let mut state = state(80, 24);
+    state.session.throwaway_case = true;
+    state.session.case = CaseLock::Unlocked(SafeText::new("demo"));
+    let effects = update(
+        &mut state,
+        warroom::app::Msg::Action(warroom::app::Action::Quit),
+    );
+    assert!(
+        effects
+            .iter()
+            .any(|e| matches!(e, warroom::app::Effect::Exit(0)))
+    );
+    let record = warroom::case::record::Record {
+        id: "r1".into(),
+        time: "2026-11-25T12:00:00Z".into(),
+        author: "alice@jumpbox".into(),
+        body: warroom::case::record::Body::Triage {
+            finding: "f1".into(),
+            detection: "audit.federation-changed".into(),
+            state: "confirmed".into(),
+            reason: String::new(),
+            owner: String::new(),
+        },
+    };
+    update(&mut state, warroom::app::Msg::Journaled(record));
+    let effects = update(
+        &mut state,
+        warroom::app::Msg::Action(warroom::app::Action::Quit),
+    );
+    assert!(
+        !effects
+            .iter()
+            .any(|e| matches!(e, warroom::app::Effect::Exit(_)))
+    );
+    insta::assert_snapshot!(render(&state, &dark()).backend());
+}
+
 #[test]
 fn status_bar_states() {
     let mut state = state(100, 30);

@@ -468,6 +468,7 @@ fn demo_case(
     };
     let unlocked = case.unlock(&identity)?;
     session.case = CaseLock::Unlocked(SafeText::new("demo"));
+    session.throwaway_case = true;
     // WARROOM_CASE names a real case: demo data stays out of it unless
     // asked for by name, and the demo says so rather than ignore it quietly.
     let ignored = std::env::var("WARROOM_CASE")

@@ -94,6 +94,8 @@ pub struct Session {
     /// A line about the case the notes pane shows: why it is locked, or
     /// that it is a throwaway demo case.
     pub case_detail: Option<SafeText>,
+    /// The case is the demo's throwaway one, deleted on quit.
+    pub throwaway_case: bool,
     /// Every stream's history is in and judged.
     pub caught_up: bool,
 }

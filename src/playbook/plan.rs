@@ -224,10 +224,12 @@ impl Plan {
                 );
             }
             Body::Triage { finding, state, .. } => {
+                // Triage changes which accounts the plan acts on; it is
+                // not a change of the checklist's own to announce.
                 self.verdicts.insert(finding.clone(), state.clone());
                 let findings = std::mem::take(&mut self.findings);
                 self.set_findings(&findings);
-                return true;
+                return false;
             }
             Body::ItemAdded { phase, title } => {
                 let phase = self.template.phase_index(phase).unwrap_or(0);

@@ -78,8 +78,34 @@ pub fn draw_secret(
     );
 }
 
+/// Words laid into lines of at most `width` characters.
+fn textwrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
 pub fn draw_quit(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
-    let mut lines = vec![Line::raw("Work is still in flight:")];
+    let mut lines = Vec::new();
+    if let Some(lost) = crate::app::update::lost_on_quit(state) {
+        for line in textwrap_words(&lost, 52) {
+            lines.push(Line::styled(line, theme.warn));
+        }
+        if !state.in_flight.is_empty() {
+            lines.push(Line::raw(""));
+        }
+    }
+    if !state.in_flight.is_empty() {
+        lines.push(Line::raw("Work is still in flight:"));
+    }
     for work in &state.in_flight {
         let mut spans = vec![Span::styled(
             format!("  {} ", theme.symbols.live),
@@ -97,7 +123,11 @@ pub fn draw_quit(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme)
     };
     lines.push(Line::from(vec![
         Span::styled(hint(Action::ConfirmYes), theme.key),
-        Span::raw(" quit and stop it   "),
+        Span::raw(if state.in_flight.is_empty() {
+            " quit   "
+        } else {
+            " quit and stop it   "
+        }),
         Span::styled(hint(Action::ConfirmNo), theme.key),
         Span::raw(" keep working"),
     ]));

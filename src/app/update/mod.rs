@@ -122,7 +122,12 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 toast(state, ToastLevel::Info, "triage saved to the case".into());
             }
             let reading = super::checklist::selected(state).map(|i| i.key.clone());
-            if state.plan.apply(&record) {
+            let triage = matches!(record.body, crate::case::record::Body::Triage { .. });
+            if triage {
+                // The plan follows the team's verdicts quietly.
+                state.plan.apply(&record);
+                super::checklist::refresh(state, reading);
+            } else if state.plan.apply(&record) {
                 super::checklist::refresh(state, reading);
                 // An action's own summary stays up: it says what happened.
                 if !matches!(record.body, crate::case::record::Body::Action { .. }) {
@@ -737,8 +742,25 @@ fn set_filter(state: &mut AppState, pane: PaneId, text: &str) {
     }
 }
 
+/// What quitting would delete: the notes and triage decisions the demo's
+/// throwaway case holds, in words (`None` when nothing would be lost).
+pub fn lost_on_quit(state: &AppState) -> Option<String> {
+    if !state.session.throwaway_case {
+        return None;
+    }
+    let notes = state.notes.len() as u64;
+    let decisions = state.triage.verdicts().len() as u64;
+    (notes + decisions > 0).then(|| {
+        format!(
+            "The throwaway demo case holds {} and {}: quitting deletes them (start the demo with --case NAME to keep them).",
+            crate::model::counted(notes, "note"),
+            crate::model::counted(decisions, "triage decision")
+        )
+    })
+}
+
 fn request_quit(state: &mut AppState) -> Vec<Effect> {
-    if state.in_flight.is_empty() {
+    if state.in_flight.is_empty() && lost_on_quit(state).is_none() {
         vec![Effect::Exit(0)]
     } else {
         state.mode = Mode::ConfirmQuit;
