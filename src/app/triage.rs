@@ -114,8 +114,7 @@ impl TriageBook {
             }
             // Kept for the detections, not a triage decision: no toast.
             Body::Action { .. } => {
-                self.own_writes
-                    .extend(crate::detect::own::OwnWrite::from_record(record));
+                self.own_writes.extend(crate::watch::own_write(record));
                 false
             }
             Body::Suppress {

@@ -99,8 +99,7 @@ fn verdicts(case: &crate::case::Unlocked) -> crate::detect::own::Team {
     let mut team = crate::detect::own::Team::default();
     if let Ok(contents) = case.read() {
         for record in contents.records {
-            team.writes
-                .extend(crate::detect::own::OwnWrite::from_record(&record));
+            team.writes.extend(crate::watch::own_write(&record));
             if let Body::Triage { finding, state, .. } = record.body {
                 team.verdicts.insert(finding, state);
             }

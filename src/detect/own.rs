@@ -29,33 +29,6 @@ pub struct OwnWrite {
     pub at: Timestamp,
 }
 
-impl OwnWrite {
-    /// From a journal record of a write Graph accepted (or whose outcome
-    /// is unknown: it may have happened); dry runs and refusals wrote
-    /// nothing.
-    pub fn from_record(record: &crate::case::record::Record) -> Option<OwnWrite> {
-        let crate::case::record::Body::Action {
-            action,
-            object_id,
-            object_name,
-            outcome,
-            ..
-        } = &record.body
-        else {
-            return None;
-        };
-        if !matches!(outcome.as_str(), "done" | "unknown") {
-            return None;
-        }
-        Some(OwnWrite {
-            action: action.clone(),
-            object_id: object_id.clone(),
-            object_name: object_name.clone(),
-            at: record.time.parse().ok()?,
-        })
-    }
-}
-
 /// Graph files an audit a little before or after the journal records the
 /// answer; Entra delivers it minutes later, but its time is the change's.
 const BEFORE: SignedDuration = SignedDuration::from_mins(2);

@@ -58,10 +58,13 @@ impl Evidence {
 }
 
 /// The accounts a set of findings shows compromised, by lower-cased user
-/// principal name. `confirmed` are finding ids the team triaged confirmed.
+/// principal name. `confirmed` are finding ids the team triaged confirmed;
+/// an `emergency` account's changes alone do not make what it created the
+/// attacker's.
 pub fn compromised(
     findings: &[FindingRow],
     confirmed: &BTreeSet<String>,
+    emergency: &BTreeSet<String>,
 ) -> BTreeMap<String, Evidence> {
     let mut out: BTreeMap<String, Evidence> = BTreeMap::new();
     let users = |f: &FindingRow, field: &str| -> Vec<String> {
@@ -98,7 +101,7 @@ pub fn compromised(
             };
             let by_attacker = users(f, "initiatedBy.user.userPrincipalName")
                 .iter()
-                .any(|u| out.contains_key(u));
+                .any(|u| out.get(u).is_some_and(|e| !spared(u, emergency, Some(e))));
             if !by_attacker {
                 continue;
             }
@@ -232,6 +235,19 @@ mod tests {
                     ("targetResources.userPrincipalName", "svc2@contoso.com"),
                 ],
             ),
+            // Made by the emergency account, whose own activity is clean.
+            finding(
+                "bg-made",
+                "audit.user-created",
+                Severity::Low,
+                &[
+                    (
+                        "initiatedBy.user.userPrincipalName",
+                        "bg-admin01@contoso.com",
+                    ),
+                    ("targetResources.userPrincipalName", "helpdesk2@contoso.com"),
+                ],
+            ),
             finding(
                 "hr",
                 "audit.user-created",
@@ -242,7 +258,8 @@ mod tests {
                 ],
             ),
         ];
-        let got = compromised(&findings, &BTreeSet::new());
+        let emergency = BTreeSet::from(["bg-admin01@contoso.com".to_owned()]);
+        let got = compromised(&findings, &BTreeSet::new(), &emergency);
         assert_eq!(got["megan@contoso.com"].own, ["claim"]);
         assert_eq!(
             got["svc@contoso.com"].made,
@@ -254,7 +271,7 @@ mod tests {
             [(Made::Promoted, "promoted".to_owned())]
         );
         assert!(!got.contains_key("new.hire@contoso.com"));
-        let emergency = BTreeSet::from(["bg-admin01@contoso.com".to_owned()]);
+        assert!(!got.contains_key("helpdesk2@contoso.com"));
         assert!(spared(
             "bg-admin01@contoso.com",
             &emergency,
@@ -268,7 +285,7 @@ mod tests {
             Severity::High,
             &[("userPrincipalName", "bg-admin01@contoso.com")],
         )];
-        let got = compromised(&findings, &confirmed);
+        let got = compromised(&findings, &confirmed, &emergency);
         assert!(!spared(
             "bg-admin01@contoso.com",
             &emergency,

@@ -264,13 +264,13 @@ impl Plan {
     /// account the findings show compromised or made by the attacker.
     pub fn set_findings(&mut self, findings: &[FindingRow]) {
         let confirmed = accounts::confirmed(&self.verdicts);
-        let compromised = accounts::compromised(findings, &confirmed);
         let mut emergency = self.emergency.clone();
         emergency.extend(
             accounts::named_users(findings)
                 .into_iter()
                 .filter(|u| accounts::named_like_emergency(u)),
         );
+        let compromised = accounts::compromised(findings, &confirmed, &emergency);
         let mut generated: Vec<Item> = Vec::new();
         for finding in findings {
             // What a compromised account made is contained, not reviewed.

@@ -170,6 +170,31 @@ pub struct CaughtUp {
     pub budget_use: f64,
 }
 
+/// The team's write a journal record holds, when Graph accepted it (or
+/// its outcome is unknown: it may have happened); dry runs and refusals
+/// wrote nothing.
+pub fn own_write(record: &crate::case::record::Record) -> Option<crate::detect::own::OwnWrite> {
+    let crate::case::record::Body::Action {
+        action,
+        object_id,
+        object_name,
+        outcome,
+        ..
+    } = &record.body
+    else {
+        return None;
+    };
+    if !matches!(outcome.as_str(), "done" | "unknown") {
+        return None;
+    }
+    Some(crate::detect::own::OwnWrite {
+        action: action.clone(),
+        object_id: object_id.clone(),
+        object_name: object_name.clone(),
+        at: record.time.parse().ok()?,
+    })
+}
+
 /// What stream tasks hand the collector.
 pub(crate) enum Landed {
     /// A page, and where its stream stands once it is kept.
