@@ -114,6 +114,12 @@ pub fn parse(line: &str) -> Result<Command, String> {
     let (name, rest) = line.split_once(' ').unwrap_or((line, ""));
     let rest = rest.trim();
     let Some(spec) = spec(name) else {
+        // A pane's name alone goes to it (`:signins`).
+        if rest.is_empty()
+            && let Some(pane) = PaneId::from_name(name)
+        {
+            return Ok(Command::Focus(pane));
+        }
         return Err(format!("unknown command \"{name}\" (Tab lists commands)"));
     };
     match (spec.arg, rest.is_empty()) {
@@ -172,6 +178,9 @@ mod tests {
     #[test]
     fn parses_every_command() {
         assert_eq!(parse("focus signins"), Ok(Command::Focus(PaneId::SignIns)));
+        assert_eq!(parse("signins"), Ok(Command::Focus(PaneId::SignIns)));
+        assert_eq!(parse("notes"), Ok(Command::Focus(PaneId::Notes)));
+        assert!(parse("signins now").is_err());
         assert_eq!(parse("  zoom "), Ok(Command::Zoom));
         assert_eq!(
             parse("filter adele@contoso"),
