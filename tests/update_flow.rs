@@ -177,6 +177,20 @@ fn typing_in_the_prompt_is_not_taken_by_pane_keys() {
     assert!(matches!(s.mode, Mode::Normal));
 }
 
+/// Ctrl-U in a prompt kills back to the start of the line, as in a shell.
+#[test]
+fn ctrl_u_in_the_prompt_kills_to_the_start_of_the_line() {
+    let mut s = state();
+    press(&mut s, KeyCode::Char('/'));
+    type_text(&mut s, "user:megan");
+    key(&mut s, KeyCode::Left, KeyModifiers::NONE);
+    key(&mut s, KeyCode::Char('u'), KeyModifiers::CONTROL);
+    let Mode::Prompt(p) = &s.mode else {
+        panic!("prompt closed")
+    };
+    assert_eq!(p.text(), "n");
+}
+
 #[test]
 fn command_errors_become_a_toast_that_expires() {
     let mut s = state();

@@ -65,6 +65,15 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
                 KeyCode::Char(c) if is_dangerous(c) => {
                     prompt.input.insert_str(one_line(&c.to_string()));
                 }
+                // As in a shell: Ctrl-U kills back to the start of the
+                // line (the text area would undo instead).
+                KeyCode::Char('u')
+                    if key
+                        .modifiers
+                        .contains(crossterm::event::KeyModifiers::CONTROL) =>
+                {
+                    prompt.input.delete_line_by_head();
+                }
                 _ => {
                     prompt.input.input(key);
                 }
