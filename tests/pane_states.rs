@@ -416,3 +416,32 @@ fn p_on_a_finding_shows_it_with_the_findings_it_raised() {
     assert_eq!(kept, [seed.id.clone(), "infra-1".into()]);
     assert!(all > 2);
 }
+
+/// Enter on a finding whose events are not sign-ins (an audit) leaves the
+/// list as it was, on that finding, and says where its events are.
+#[test]
+fn enter_on_an_audit_finding_keeps_the_list() {
+    let mut state = live(160, 48, '1');
+    let all = state.pane(PaneId::Findings).len;
+    let audit = state
+        .findings
+        .iter()
+        .position(|f| f.detection.starts_with("audit."))
+        .expect("an audit finding in the fixture");
+    let id = state.findings[audit].id.clone();
+    press(&mut state, KeyCode::Char('g'));
+    while warroom::app::findings::selected(&state).unwrap().id != id {
+        press(&mut state, KeyCode::Char('j'));
+    }
+    press(&mut state, KeyCode::Enter);
+    assert_eq!(state.focus, PaneId::Findings);
+    assert_eq!(state.pane(PaneId::Findings).filter, None);
+    assert_eq!(state.pane(PaneId::Findings).len, all);
+    assert_eq!(warroom::app::findings::selected(&state).unwrap().id, id);
+    let toast = state.toast.clone().expect("it says where the events are");
+    assert!(
+        toast.text.as_str().contains("listed in the finding"),
+        "{}",
+        toast.text
+    );
+}

@@ -419,8 +419,13 @@ fn apply_normal(state: &mut AppState, action: Action) -> Vec<Effect> {
             let Some(id) = super::findings::selected(state).map(|f| f.id.clone()) else {
                 return vec![];
             };
+            let filter = state.pane(PaneId::Findings).filter.clone();
             show_evidence(state, &id);
             if state.focus == PaneId::Findings {
+                // Not sign-ins: the list stays as it was, on this finding,
+                // whose detail lists its events.
+                state.pane_mut(PaneId::Findings).filter = filter;
+                super::findings::refresh(state, Some(id.clone()));
                 toast(
                     state,
                     ToastLevel::Info,
