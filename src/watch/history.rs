@@ -210,18 +210,23 @@ async fn live(plan: &Plan, mut checkpoint: Checkpoint) {
     }
 }
 
-/// Waits until the next live poll: longer while history still comes in on
-/// the same budget.
+/// Waits until the next live poll: up to `BACKFILL_INTERVAL` while
+/// history still comes in on the same budget, but no longer than that
+/// history takes (checked each interval), so live pace resumes with it.
 async fn pause_live(plan: &Plan) -> bool {
     let backfilling =
-        plan.stream.family() == Family::Reports && plan.histories.load(Ordering::Relaxed) > 0;
-    if !backfilling {
+        || plan.stream.family() == Family::Reports && plan.histories.load(Ordering::Relaxed) > 0;
+    if !backfilling() {
         return pause(plan).await;
     }
-    let mut stop = plan.stop.clone();
-    tokio::select! {
-        _ = tokio::time::sleep(plan.interval.max(BACKFILL_INTERVAL)) => !plan.stopped(),
-        changed = stop.changed() => changed.is_ok() && !plan.stopped(),
+    let until = tokio::time::Instant::now() + plan.interval.max(BACKFILL_INTERVAL);
+    loop {
+        if !pause(plan).await {
+            return false;
+        }
+        if !backfilling() || tokio::time::Instant::now() >= until {
+            return true;
+        }
     }
 }
 
