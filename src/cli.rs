@@ -271,13 +271,19 @@ pub struct ScanArgs {
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
-    /// Files from `warroom pull` (and on-premises exports).
+    /// Files from `warroom pull` (and on-premises exports); without any,
+    /// the tenant is read as `watch` reads it, until history is in.
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
+    /// With no files: how much history to read, e.g. 30d (default as
+    /// `watch`).
+    #[arg(long, value_name = "DUR")]
+    pub since: Option<String>,
     /// table, json or markdown (ndjson prints json).
     #[arg(long, value_enum, default_value = "table")]
     pub format: Format,
-    /// Take the team's triage and item states from this case.
+    /// Take the team's triage and item states from this case (and, with
+    /// no files, keep and resume the tenant's history in it).
     #[arg(long, value_name = "NAME")]
     pub case: Option<String>,
 }

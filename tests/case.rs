@@ -537,7 +537,17 @@ fn a_passphrase_identity_is_asked_once_then_cached_until_lock() {
     );
     tmux.type_line("wrong horse");
     assert!(
-        tmux.wait_for("wrong passphrase", Duration::from_secs(20)),
+        tmux.wait_for(
+            "wrong passphrase; try again (2 left)",
+            Duration::from_secs(20)
+        ),
+        "{}",
+        tmux.screen()
+    );
+    // A mistyped passphrase is asked again, and the right one opens it.
+    tmux.type_line("correct horse battery");
+    assert!(
+        tmux.wait_for("note-one", Duration::from_secs(20)),
         "{}",
         tmux.screen()
     );

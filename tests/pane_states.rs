@@ -179,6 +179,9 @@ fn findings_filtered_and_triaged() {
         shot("findings_triaged", &state);
         let created = state.findings[2].clone();
         let (field, value) = created.entities[0].clone();
+        // Reading the finding that is suppressed: the selection stays
+        // where it was (on the row that took its place), not at the top.
+        state.pane_mut(PaneId::Findings).selected = 2;
         update(
             &mut state,
             Msg::Journaled(record(Body::Suppress {
@@ -189,6 +192,7 @@ fn findings_filtered_and_triaged() {
             })),
         );
         assert_eq!(state.pane(PaneId::Findings).len, 2);
+        assert_eq!(state.pane(PaneId::Findings).selected, 1);
         shot("findings_suppressed", &state);
         press(&mut state, KeyCode::Char('/'));
         type_text(&mut state, "rotated");

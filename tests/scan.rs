@@ -474,3 +474,71 @@ fn passing_over_unread_records_loses_no_finding_on_the_real_samples() {
     // Most samples are attacks: a comparison of empty lists proves little.
     assert!(compared > 30, "only {compared} samples gave findings");
 }
+
+/// A missing file, a file that is not a log, and a file of records no
+/// detection reads: every format of the report names each, and the exit
+/// status says something could not be read.
+#[test]
+fn every_report_names_inputs_that_were_not_read() {
+    let home = Home::new();
+    let dir = home.path();
+    let missing = dir.join("missing-input.json");
+    let garbage = dir.join("garbage.bin");
+    std::fs::write(&garbage, [0u8, 159, 146, 150, 7, 1, 2]).unwrap();
+    let foreign = dir.join("foreign.json");
+    std::fs::write(&foreign, "{\"foo\":1}\n{\"bar\":2}\n").unwrap();
+    let files = [&missing, &garbage, &foreign];
+    for format in ["table", "markdown", "json", "ndjson"] {
+        let out = home
+            .command()
+            .arg("scan")
+            .args(files)
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{format}: {report}");
+        for name in ["missing-input.json", "garbage.bin", "foreign.json"] {
+            assert!(
+                report.contains(name),
+                "{format} does not name {name}:\n{report}"
+            );
+        }
+        assert!(
+            report.contains("none of a kind warroom reads"),
+            "{format}:\n{report}"
+        );
+        assert!(!report.contains("No findings."), "{format}:\n{report}");
+    }
+    // JSON stays one array tools read; the inputs ride in it.
+    let out = home
+        .command()
+        .arg("scan")
+        .args([&missing, &foreign])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    let findings: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let kinds = detections(&findings);
+    assert!(kinds.contains("scan.input-not-read"), "{kinds:?}");
+    assert!(kinds.contains("scan.input-not-understood"), "{kinds:?}");
+    // Read whole, with something warroom reads: nothing to say.
+    let good = dir.join("good.ndjson");
+    std::fs::write(
+        &good,
+        r#"{"id":"s1","createdDateTime":"2026-11-20T10:00:00Z","userPrincipalName":"a@contoso.com","ipAddress":"203.0.113.5","status":{"errorCode":0}}"#,
+    )
+    .unwrap();
+    let out = home
+        .command()
+        .args(["scan", good.to_str().unwrap(), "--format", "markdown"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(report.contains("No findings."), "{report}");
+    assert!(
+        report.contains("good.ndjson: NDJSON, 1 records"),
+        "{report}"
+    );
+}

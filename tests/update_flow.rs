@@ -125,7 +125,7 @@ fn help_scroll_stays_within_the_bindings() {
     press(&mut s, KeyCode::Char('k'));
     assert!(matches!(s.mode, Mode::Help { scroll } if scroll == bottom - 1));
     // A taller terminal shows everything: no scrolling left.
-    update(&mut s, Msg::Resize(160, 120));
+    update(&mut s, Msg::Resize(200, 200));
     assert!(matches!(s.mode, Mode::Help { scroll: 0 }));
     press(&mut s, KeyCode::Char('q'));
     assert!(

@@ -287,3 +287,54 @@ fn a_pull_added_to_a_case_is_not_fetched_again() {
     );
     eprintln!("{said}");
 }
+
+/// `warroom plan` with no files reads the tenant as `watch` does and makes
+/// the plan once history is in: the forged users are revoked, the
+/// attacker's account disabled, and the emergency account the directory
+/// snapshot shows is spared, as from the files of a pull.
+#[test]
+fn plan_from_the_tenant_acts_on_the_right_accounts() {
+    let home = Home::new();
+    let emu = emulator(&[
+        "--scenario",
+        "golden-saml",
+        "--signins",
+        "4000",
+        "--seed",
+        "5",
+        "--no-throttle",
+    ]);
+    let planned = home
+        .command()
+        .args(["plan", "--since", "30d", "--format", "json"])
+        .envs(emu.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&planned.stderr);
+    assert!(planned.status.success(), "{said}");
+    let plan: serde_json::Value = serde_json::from_slice(&planned.stdout).unwrap();
+    let spared = plan["emergency_accounts"].to_string();
+    assert!(spared.contains("bg-admin01"), "{spared}");
+    let titles: Vec<String> = plan["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|p| p["items"].as_array().unwrap())
+        .map(|i| i["title"].as_str().unwrap_or("").to_lowercase())
+        .collect();
+    let has = |words: &[&str]| titles.iter().any(|t| words.iter().all(|w| t.contains(w)));
+    for who in ["megan.bowen", "patti.fernandez", "lynne.robbins"] {
+        assert!(has(&["revoke", who]), "no revoke for {who}: {titles:#?}");
+    }
+    assert!(has(&["disable", "svc-adsync-backup"]), "{titles:#?}");
+    assert!(
+        !titles.iter().any(|t| t.contains("bg-admin01")),
+        "an item acts on the emergency account: {titles:#?}"
+    );
+    assert!(
+        plan["inputs"].to_string().contains("the tenant"),
+        "{}",
+        plan["inputs"]
+    );
+}

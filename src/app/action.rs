@@ -217,6 +217,8 @@ pub enum Msg {
     Stream(StreamStatus),
     /// Every stream's history is in and judged.
     CaughtUp,
+    /// Emergency accounts a directory snapshot shows.
+    Emergency(std::collections::BTreeSet<String>),
     /// Every finding the live detections hold now, most severe first.
     Findings(Vec<super::findings::FindingRow>),
     /// A note is in the journal (durably).

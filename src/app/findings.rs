@@ -122,9 +122,16 @@ pub fn refresh(state: &mut crate::app::AppState, reading: Option<String>) {
         state.pane(PaneId::Findings).filter.as_ref(),
         &state.triage,
     );
-    let selected = reading
-        .and_then(|id| shown.iter().position(|&i| state.findings[i].id == id))
-        .unwrap_or(0);
+    // A finding that left the list (suppressed, filtered out) leaves the
+    // selection where it was: on the row that took its place.
+    let was = state.pane(PaneId::Findings).selected;
+    let selected = match reading {
+        Some(id) => shown
+            .iter()
+            .position(|&i| state.findings[i].id == id)
+            .unwrap_or_else(|| was.min(shown.len().saturating_sub(1))),
+        None => 0,
+    };
     let pane = state.pane_mut(PaneId::Findings);
     pane.len = shown.len();
     pane.selected = selected;

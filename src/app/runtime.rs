@@ -259,6 +259,7 @@ fn apply(state: &mut AppState, msg: Msg, dirty: &mut bool, work: &mut Vec<Effect
         | Msg::Stream(_)
         | Msg::SignInRecord(..) => {}
         Msg::CaughtUp => tracing::info!("history caught up"),
+        Msg::Emergency(accounts) => tracing::info!(accounts = accounts.len(), "emergency accounts"),
         Msg::Journaled(record) => tracing::info!(kind = record.body.kind(), "journaled"),
         // What was changed is in the journal; the log says only that.
         Msg::ActionPrepared(..) => tracing::info!("action prepared"),

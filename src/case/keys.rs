@@ -194,14 +194,24 @@ fn unlock(
         // Said once, so the person knows why they are asked every time.
         eprintln!("warroom: {e}; the passphrase is asked each time");
     }
-    let passphrase = ask(&format!("Passphrase for {}: ", path.display())).ok_or_else(|| {
-        CaseError::Key(format!(
-            "{} is protected by a passphrase and there is no terminal to ask for it",
-            path.display()
-        ))
-    })?;
-    let text = decrypt_with_passphrase(bytes, passphrase)
-        .map_err(|e| CaseError::Key(format!("{}: {e}", path.display())))?;
+    // A mistyped passphrase is asked again, as sudo and ssh do.
+    let mut attempts = PASSPHRASE_ATTEMPTS;
+    let text = loop {
+        let passphrase = ask(&format!("Passphrase for {}: ", path.display())).ok_or_else(|| {
+            CaseError::Key(format!(
+                "{} is protected by a passphrase and there is no terminal to ask for it",
+                path.display()
+            ))
+        })?;
+        attempts -= 1;
+        match decrypt_with_passphrase(bytes, passphrase) {
+            Ok(text) => break text,
+            Err(e) if e == WRONG_PASSPHRASE && attempts > 0 => {
+                eprintln!("warroom: {e}; try again ({attempts} left)");
+            }
+            Err(e) => return Err(CaseError::Key(format!("{}: {e}", path.display()))),
+        }
+    };
     if let Ok(cache) = &cache
         && let Err(e) = cache.store(&name, text.as_bytes(), ttl)
     {
@@ -209,6 +219,10 @@ fn unlock(
     }
     Ok(text)
 }
+
+/// How many passphrases are tried before giving up.
+const PASSPHRASE_ATTEMPTS: u32 = 3;
+const WRONG_PASSPHRASE: &str = "wrong passphrase";
 
 fn decrypt_with_passphrase(
     bytes: &[u8],
@@ -223,7 +237,7 @@ fn decrypt_with_passphrase(
         .decrypt(std::iter::once(&identity as &dyn age::Identity))
         .map_err(|e| match e {
             age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
-                "wrong passphrase".to_owned()
+                WRONG_PASSPHRASE.to_owned()
             }
             other => other.to_string(),
         })?

@@ -49,8 +49,9 @@ impl Setup {
 
     /// The profile's connection settings, in a session keyring of this
     /// process's own.
-    pub fn settings(self, cli: &Cli) -> anyhow::Result<crate::config::Settings> {
-        let settings = self.config?.settings(cli.profile.as_deref())?;
+    pub fn settings(&self, cli: &Cli) -> anyhow::Result<crate::config::Settings> {
+        let config = self.config.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let settings = config.settings(cli.profile.as_deref())?;
         join_session_keyring();
         Ok(settings)
     }

@@ -15,24 +15,14 @@ use crate::model::finding::FindingRow;
 use crate::playbook::{Item, Plan, Template};
 
 pub fn run(cli: &Cli, setup: Setup, args: &PlanArgs) -> anyhow::Result<u8> {
-    if args.files.is_empty() {
-        eprintln!(
-            "warroom plan: name the files of a pull (`warroom pull --since 30d --out FILE`, then `warroom plan FILE`); planning straight from the tenant is not built yet. Nothing was done."
-        );
-        return Ok(2);
-    }
     let config = setup.config.as_ref().ok();
-    let krbtgt_wait = config.and_then(|c| c.file.checklist.krbtgt_wait());
-    let scan = ScanSetup {
-        command: "plan",
-        files: &args.files,
-        ioc: cli.ioc.as_deref(),
-        sigma: cli.sigma.as_deref(),
-        threads: None,
-        krbtgt_wait,
+    let gathered = if args.files.is_empty() {
+        from_tenant(cli, &setup, args)?
+    } else {
+        from_files(cli, config, args)?
     };
-    let scanned = match scan_files(&scan)? {
-        Ok(scanned) => scanned,
+    let gathered = match gathered {
+        Ok(gathered) => gathered,
         Err(code) => return Ok(code),
     };
     let template = match &cli.playbook {
@@ -46,16 +36,19 @@ pub fn run(cli: &Cli, setup: Setup, args: &PlanArgs) -> anyhow::Result<u8> {
         }
     }
     // The team's triage and item states, when a case is named.
-    if let Some(case) = super::case::unlocked(cli, &setup, args.case.as_deref())? {
+    let case = match gathered.case.clone() {
+        Some(case) => Some(case),
+        None => super::case::unlocked(cli, &setup, args.case.as_deref())?.map(Arc::new),
+    };
+    if let Some(case) = case {
         for record in case.read()?.records {
             plan.apply(&record);
         }
     }
-    // Emergency accounts: the configuration's, and the directory snapshot's
-    // in the files (standing Global Administrators left out of conditional
+    // Emergency accounts: the configuration's, and the directory
+    // snapshot's (standing Global Administrators left out of conditional
     // access).
-    let (snapshot, _) = crate::pipeline::snapshot::read(&args.files);
-    let mut emergency: BTreeSet<String> = crate::detect::posture::emergency_accounts(&snapshot);
+    let mut emergency = gathered.emergency;
     if let Some(config) = config {
         emergency.extend(
             config
@@ -67,15 +60,13 @@ pub fn run(cli: &Cli, setup: Setup, args: &PlanArgs) -> anyhow::Result<u8> {
         );
     }
     plan.set_emergency_accounts(emergency);
-    let rows: Vec<FindingRow> = scanned
+    let rows: Vec<FindingRow> = gathered
         .findings
         .iter()
         .map(FindingRow::from_finding)
         .collect();
     plan.set_findings(&rows);
-
-    let inputs: Vec<String> = scanned.files.iter().map(|f| f.line()).collect();
-    let unreadable = scanned.files.iter().any(|f| f.format == "unreadable");
+    let inputs = gathered.inputs;
     let now = jiff::Timestamp::now();
     let out = match args.format {
         Format::Json | Format::Ndjson => {
@@ -90,7 +81,93 @@ pub fn run(cli: &Cli, setup: Setup, args: &PlanArgs) -> anyhow::Result<u8> {
     for line in &inputs {
         eprintln!("warroom plan: {}", SafeText::new(line));
     }
-    Ok(u8::from(unreadable))
+    Ok(gathered.code)
+}
+
+/// What the plan is made from: the findings, the emergency accounts a
+/// directory snapshot shows, what was read, and the exit code it calls for.
+struct Gathered {
+    findings: Vec<crate::detect::Finding>,
+    emergency: BTreeSet<String>,
+    inputs: Vec<String>,
+    code: u8,
+    /// The case the tenant's history was kept in, already open.
+    case: Option<Arc<crate::case::Unlocked>>,
+}
+
+/// From the files of a pull (and on-premises exports): the same scan as
+/// `warroom scan`; non-zero when an input could not be read.
+fn from_files(
+    cli: &Cli,
+    config: Option<&crate::config::Config>,
+    args: &PlanArgs,
+) -> anyhow::Result<Result<Gathered, u8>> {
+    let krbtgt_wait = config.and_then(|c| c.file.checklist.krbtgt_wait());
+    let scan = ScanSetup {
+        command: "plan",
+        files: &args.files,
+        ioc: cli.ioc.as_deref(),
+        sigma: cli.sigma.as_deref(),
+        threads: None,
+        krbtgt_wait,
+    };
+    let scanned = match scan_files(&scan)? {
+        Ok(scanned) => scanned,
+        Err(code) => return Ok(Err(code)),
+    };
+    let (snapshot, _) = crate::pipeline::snapshot::read(&args.files);
+    Ok(Ok(Gathered {
+        findings: scanned.findings,
+        emergency: crate::detect::posture::emergency_accounts(&snapshot),
+        inputs: scanned.files.iter().map(|f| f.line()).collect(),
+        code: u8::from(scanned.files.iter().any(|f| f.format == "unreadable")),
+        case: None,
+    }))
+}
+
+/// From the tenant, as `watch` reads it: the history window (resumed from
+/// the case when one is named), then a directory snapshot; the plan is
+/// made once history is in.
+fn from_tenant(cli: &Cli, setup: &Setup, args: &PlanArgs) -> anyhow::Result<Result<Gathered, u8>> {
+    use super::watch::{Output, Source, follow, prepare};
+    let source = Source {
+        command: "plan",
+        case: args.case.as_deref(),
+        since: args.since.as_deref(),
+        posture: true,
+    };
+    let (client, pipeline, _verdicts) = match prepare(cli, setup, &source)? {
+        Ok(prepared) => prepared,
+        Err(code) => return Ok(Err(code)),
+    };
+    let window = crate::model::duration::describe(pipeline.history);
+    let case = pipeline.case.clone();
+    let graph = pipeline.graph_url.clone();
+    let output = Output {
+        command: "plan",
+        format: args.format,
+        live: false,
+        print: false,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let followed = runtime.block_on(follow(client, pipeline, output))?;
+    let Some(done) = followed.caught_up else {
+        eprintln!("warroom plan: the history did not come in whole, so no plan was made.");
+        return Ok(Err(followed.code.max(1)));
+    };
+    let input = format!(
+        "the tenant through {graph}: {window} of sign-ins, audits and the unified audit log ({} fetched this run), and a directory snapshot",
+        crate::model::counted(done.events, "event")
+    );
+    Ok(Ok(Gathered {
+        findings: followed.findings,
+        emergency: followed.emergency,
+        inputs: vec![input],
+        code: 0,
+        case,
+    }))
 }
 
 /// The findings an item rests on, by id, as `severity title (subject)`.

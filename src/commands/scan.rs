@@ -184,7 +184,9 @@ fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result
         Ok(scanned) => scanned,
         Err(code) => return Ok(code),
     };
-    let findings = &scanned.findings;
+    let mut findings = input_findings(&scanned.files);
+    findings.extend(scanned.findings);
+    let findings = &findings;
     print!("{}", render(args.format, findings));
     print!("{}", inputs_section(args.format, &scanned.files));
     let mut unreadable = false;
@@ -215,40 +217,85 @@ fn scan(args: &crate::cli::ScanArgs, krbtgt_wait: Option<f64>) -> anyhow::Result
 }
 
 /// What became of every input, in the report itself (Markdown and the
-/// table; JSON stays the findings array that tools read): read, with how
-/// many records, what was skipped and why, or why it could not be read.
+/// table; in JSON the inputs that were not read ride in the findings
+/// array, `input_findings`): read, with how many records, what was
+/// skipped and why, or why it could not be read.
 pub(super) fn inputs_section(
     format: crate::cli::Format,
     files: &[crate::source::import::FileSummary],
 ) -> String {
     use crate::cli::Format;
-    use crate::model::SafeText;
-    let fate = |f: &crate::source::import::FileSummary| {
-        let mut line = f.line();
-        if f.format == "unreadable" {
-            line = format!("NOT READ: {line}");
-        } else if f.records == 0 {
-            line.push_str(": no records of a kind warroom reads");
-        }
-        SafeText::new(&line).as_str().to_owned()
-    };
     match format {
         Format::Markdown => {
             let mut md = String::from("\n## Inputs\n\n");
             for f in files {
-                md.push_str(&format!("- {}\n", fate(f).replace('|', "\\|")));
+                md.push_str(&format!("- {}\n", f.line().replace('|', "\\|")));
             }
             md
         }
         Format::Table => {
             let mut out = String::from("\nInputs:\n");
             for f in files {
-                out.push_str(&format!("  {}\n", fate(f)));
+                out.push_str(&format!("  {}\n", f.line()));
             }
             out
         }
         Format::Json | Format::Ndjson => String::new(),
     }
+}
+
+/// A finding for each input the scan could not read, or that held nothing
+/// of a kind warroom reads: a report without its findings must not read
+/// as a clean bill of health.
+pub(super) fn input_findings(
+    files: &[crate::source::import::FileSummary],
+) -> Vec<crate::detect::Finding> {
+    use crate::detect::{Entity, Finding};
+    use crate::model::Severity;
+    files
+        .iter()
+        .filter(|f| f.is_unread())
+        .map(|f| {
+            let path = f.path.display().to_string();
+            let not_read = f.format == "unreadable";
+            let (detection, severity, title) = if not_read {
+                ("scan.input-not-read", Severity::Medium, "Input not read")
+            } else {
+                (
+                    "scan.input-not-understood",
+                    Severity::Low,
+                    "Input holds no records of a kind warroom reads",
+                )
+            };
+            Finding {
+                id: crate::detect::finding_id(detection, &path),
+                detection: detection.into(),
+                severity,
+                title: title.into(),
+                techniques: Vec::new(),
+                entities: vec![Entity {
+                    field: "file".into(),
+                    value: path,
+                }],
+                evidence: f.skips.clone(),
+                count: f.records.max(1),
+                first_seen: None,
+                last_seen: None,
+                remediation: Vec::new(),
+                explanation: f.line(),
+                rationale: if not_read {
+                    "Nothing in this file was looked at: its events are not in these findings."
+                        .into()
+                } else {
+                    "This file was read, but none of its records is of a kind warroom reads \
+                     (`warroom rules` lists the sources each detection reads): \
+                     nothing in it is in these findings."
+                        .into()
+                },
+                verdict: None,
+            }
+        })
+        .collect()
 }
 
 /// An indicator list, with what it holds and left out said on stderr;

@@ -18,6 +18,51 @@ pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
         );
         return Ok(2);
     }
+    let source = Source {
+        command: "watch",
+        case: args.case.as_deref(),
+        since: args.since.as_deref(),
+        posture: !args.no_posture,
+    };
+    let (client, pipeline, _verdicts) = match prepare(cli, &setup, &source)? {
+        Ok(prepared) => prepared,
+        Err(code) => return Ok(code),
+    };
+    let output = Output {
+        command: "watch",
+        format: args.format,
+        live: !args.until_caught_up,
+        print: true,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    Ok(runtime.block_on(follow(client, pipeline, output))?.code)
+}
+
+/// Where the pipeline reads from, for `watch` and `plan`.
+pub(super) struct Source<'a> {
+    pub command: &'static str,
+    pub case: Option<&'a str>,
+    pub since: Option<&'a str>,
+    pub posture: bool,
+}
+
+/// The client and the pipeline's set-up (and the sender that keeps the
+/// triage channel open); the exit code, said on stderr, when they cannot
+/// be made.
+type Prepared = (
+    Arc<crate::source::graph::GraphClient>,
+    watch::Setup,
+    tokio::sync::watch::Sender<crate::detect::own::Team>,
+);
+
+pub(super) fn prepare(
+    cli: &Cli,
+    setup: &Setup,
+    source: &Source<'_>,
+) -> anyhow::Result<Result<Prepared, u8>> {
+    let command = source.command;
     let (configured, krbtgt_wait) = match &setup.config {
         Ok(config) => (
             config.file.case.history.clone(),
@@ -25,38 +70,40 @@ pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
         ),
         Err(_) => (None, None),
     };
-    let case = match super::case::unlocked(cli, &setup, args.case.as_deref()) {
+    let case = match super::case::unlocked(cli, setup, source.case) {
         Ok(case) => case.map(Arc::new),
         Err(e) => {
-            eprintln!("warroom watch: {e:#}. Nothing was done.");
-            return Ok(1);
+            eprintln!("warroom {command}: {e:#}. Nothing was done.");
+            return Ok(Err(1));
         }
     };
-    let history =
-        match watch::history_window(args.since.as_deref(), configured.as_deref(), case.is_some()) {
-            Ok(history) => history,
-            Err(e) => {
-                eprintln!("warroom watch: {}. Nothing was done.", SafeText::new(&e));
-                return Ok(2);
-            }
-        };
+    let history = match watch::history_window(source.since, configured.as_deref(), case.is_some()) {
+        Ok(history) => history,
+        Err(e) => {
+            eprintln!(
+                "warroom {command}: {}. Nothing was done.",
+                SafeText::new(&e)
+            );
+            return Ok(Err(2));
+        }
+    };
     if case.is_none() {
         eprintln!(
-            "warroom watch: no case: {} of history, kept in memory for this run only (name a case with --case or WARROOM_CASE to keep it and continue from it next time)",
+            "warroom {command}: no case: {} of history, kept in memory for this run only (name a case with --case or WARROOM_CASE to keep it and continue from it next time)",
             crate::model::duration::describe(history)
         );
     }
     let iocs = match &cli.ioc {
-        Some(path) => match super::scan::load_iocs("watch", path) {
+        Some(path) => match super::scan::load_iocs(command, path) {
             Some(list) => Some(list),
-            None => return Ok(2),
+            None => return Ok(Err(2)),
         },
         None => None,
     };
     let sigma = match &cli.sigma {
-        Some(dir) => match super::scan::load_sigma("watch", dir) {
+        Some(dir) => match super::scan::load_sigma(command, dir) {
             Some(rules) => Some(rules),
-            None => return Ok(2),
+            None => return Ok(Err(2)),
         },
         None => None,
     };
@@ -65,11 +112,11 @@ pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
     let client = match crate::source::graph::connect(&settings, None) {
         Ok(client) => client,
         Err(e) => {
-            eprintln!("warroom watch: {e}");
-            return Ok(1);
+            eprintln!("warroom {command}: {e}");
+            return Ok(Err(1));
         }
     };
-    let (_verdicts_tx, verdicts_rx) = tokio::sync::watch::channel(verdicts);
+    let (verdicts_tx, verdicts_rx) = tokio::sync::watch::channel(verdicts);
     let pipeline = watch::Setup {
         graph_url: settings.graph_url.clone(),
         history,
@@ -82,14 +129,11 @@ pub fn run(cli: &Cli, setup: Setup, args: &WatchArgs) -> anyhow::Result<u8> {
         },
         evidence: cli.evidence.clone(),
         throwaway_evidence: None,
-        posture: !args.no_posture,
+        posture: source.posture,
         verdicts: Some(verdicts_rx),
         interval: watch::POLL_INTERVAL,
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(follow(client, pipeline, args))
+    Ok(Ok((client, pipeline, verdicts_tx)))
 }
 
 /// The triage decisions a case holds (finding id to state) and the
@@ -108,34 +152,58 @@ fn verdicts(case: &crate::case::Unlocked) -> crate::detect::own::Team {
     team
 }
 
-async fn follow(
+/// What `follow` writes, and when it stops.
+pub(super) struct Output {
+    pub command: &'static str,
+    pub format: Format,
+    /// Go on after history is in (ndjson lines as findings change).
+    pub live: bool,
+    /// Write the findings to stdout (`plan` keeps them to itself).
+    pub print: bool,
+}
+
+/// What a run of the pipeline ended with.
+pub(super) struct Followed {
+    pub code: u8,
+    pub findings: Vec<crate::detect::Finding>,
+    /// The emergency accounts the directory snapshot showed.
+    pub emergency: std::collections::BTreeSet<String>,
+    /// How the history went, once it was in.
+    pub caught_up: Option<watch::CaughtUp>,
+}
+
+pub(super) async fn follow(
     client: Arc<crate::source::graph::GraphClient>,
     pipeline: watch::Setup,
-    args: &WatchArgs,
-) -> anyhow::Result<u8> {
+    output: Output,
+) -> anyhow::Result<Followed> {
+    let command = output.command;
+    let ndjson = output.print && matches!(output.format, Format::Ndjson);
     let (tx, mut reports) = tokio::sync::mpsc::channel(64);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(watch::run(client, pipeline, tx, stop_rx));
     let mut out = std::io::BufWriter::new(std::io::stdout());
     let mut written: HashMap<String, (u64, String)> = HashMap::new();
     let mut latest = Vec::new();
+    let mut emergency = std::collections::BTreeSet::new();
+    let mut caught_up = None;
     let mut phases: HashMap<&'static str, (Phase, std::time::Instant)> = HashMap::new();
     let tty = std::io::stderr().is_terminal();
     let code = loop {
         let report = tokio::select! {
             report = reports.recv() => report,
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("warroom watch: stopped; what was kept in the case is picked up next time");
+                eprintln!("warroom {command}: stopped; what was kept in the case is picked up next time");
                 break 130;
             }
         };
         let Some(report) = report else {
-            eprintln!("warroom watch: the pipeline stopped");
+            eprintln!("warroom {command}: the pipeline stopped");
             break 1;
         };
         match report {
             Report::Findings(findings) => {
-                if matches!(args.format, Format::Ndjson) {
+                if ndjson {
                     for finding in &findings {
                         let now = (finding.count, finding.explanation.clone());
                         if written.get(&finding.id) != Some(&now) {
@@ -157,13 +225,14 @@ async fn follow(
                     phase != p.phase || (p.phase == Phase::History && now - at > LOG_EVERY)
                 });
                 if tty || due {
-                    eprintln!("warroom watch: {}", progress_line(&p));
+                    eprintln!("warroom {command}: {}", progress_line(&p));
                 } else if let Some(before) = before {
                     phases.insert(p.stream.name(), before);
                 }
             }
-            Report::Problem(text) => eprintln!("warroom watch: {}", SafeText::new(&text)),
+            Report::Problem(text) => eprintln!("warroom {command}: {}", SafeText::new(&text)),
             Report::SignIns(_) => {}
+            Report::Emergency(accounts) => emergency = accounts,
             Report::CaughtUp(done) => {
                 // A handful of requests rides the budget's burst: its share
                 // says something only over a long history.
@@ -173,15 +242,16 @@ async fn follow(
                     String::new()
                 };
                 eprintln!(
-                    "warroom watch: history is in and judged: {} ({} fetched this run in {:.0} s; {} sign-in and audit requests{budget})",
+                    "warroom {command}: history is in and judged: {} ({} fetched this run in {:.0} s; {} sign-in and audit requests{budget})",
                     crate::model::counted(latest.len() as u64, "finding"),
                     crate::model::counted(done.events, "event"),
                     done.seconds,
                     done.reports_requests,
                 );
-                if args.until_caught_up {
-                    if !matches!(args.format, Format::Ndjson) {
-                        out.write_all(super::render(args.format, &latest).as_bytes())?;
+                caught_up = Some(done);
+                if !output.live {
+                    if output.print && !ndjson {
+                        out.write_all(super::render(output.format, &latest).as_bytes())?;
                     }
                     out.flush()?;
                     break 0;
@@ -192,7 +262,12 @@ async fn follow(
     let _ = stop_tx.send(true);
     drop(reports);
     running.abort();
-    Ok(code)
+    Ok(Followed {
+        code,
+        findings: latest,
+        emergency,
+        caught_up,
+    })
 }
 
 /// How often a log (stderr not a terminal) hears of history progress.

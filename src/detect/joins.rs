@@ -74,8 +74,10 @@ pub struct Credential {
     name: String,
     /// Key ids added; `None` when the audit does not record the keys.
     added: Option<Vec<String>>,
-    /// Keys the app had before the change.
-    had: usize,
+    /// Keys the object had before the change, where the audit lists them
+    /// (an application's does; a service principal's names only the key
+    /// added).
+    had: Option<usize>,
     actor: String,
     /// Where the actor was named (a user's or an app's field).
     actor_field: &'static str,
@@ -168,6 +170,7 @@ pub fn fact(event: &Event, catalogue: &Catalogue) -> Option<Fact> {
         || lower == "add service principal credentials"
         || lower == "update service principal credentials"
     {
+        let lists_every_key = lower.contains("certificates and secrets management");
         let added = match (
             property(v, "KeyDescription", "oldValue"),
             property(v, "KeyDescription", "newValue"),
@@ -207,7 +210,10 @@ pub fn fact(event: &Event, catalogue: &Catalogue) -> Option<Fact> {
                 .unwrap_or_else(|| name.clone())
                 .to_lowercase(),
             name,
-            had: added.as_ref().map_or(0, |(_, had)| *had),
+            had: added
+                .as_ref()
+                .map(|(_, had)| *had)
+                .filter(|had| *had > 0 || lists_every_key),
             added: added.map(|(a, _)| a),
             actor,
             actor_field,
@@ -357,12 +363,11 @@ impl Joins {
                     .filter(|c| !c.actor.is_empty())
                     .map(|c| (c.actor_field, c.actor.as_str()))
                     .collect();
-                let before = match first.added {
-                    None => "the audit does not record which keys".to_owned(),
-                    Some(_) if first.had == 0 => {
-                        "the app had no credential before: its first".to_owned()
-                    }
-                    Some(_) => format!("the app already had {} before", first.had),
+                let before = match (&first.added, first.had) {
+                    (None, _) => "the audit does not record which keys".to_owned(),
+                    (Some(_), Some(0)) => "the app had no credential before: its first".to_owned(),
+                    (Some(_), Some(had)) => format!("the app already had {had} before"),
+                    (Some(_), None) => "the audit does not list what it held before".to_owned(),
                 };
                 let mut entities = vec![entity("targetResources.displayName", &first.name)];
                 entities.extend(keys.iter().map(|k| entity("keyId", k)));
@@ -577,15 +582,30 @@ mod tests {
             json!([{"displayName": "ChatGPT for Excel", "modifiedProperties": [keys("[]", "[]")]}]),
             None,
         );
-        let found = run(&[first, more, removal, empty]);
+        // A service principal's audit names only the key added: an empty
+        // old value does not mean it held none.
+        let sp_add = audit(
+            "a5",
+            "2026-10-01T10:00:00Z",
+            "Add service principal credentials",
+            json!([{"displayName": "HR Sync", "id": "sp-1", "modifiedProperties": [keys("[]", "[\"[KeyIdentifier=aaaa-1,KeyType=Password]\"]")]}]),
+            None,
+        );
+        let found = run(&[first, more, removal, empty, sp_add]);
         let cred: Vec<&Finding> = found
             .iter()
             .filter(|f| f.detection == "audit.app-credential-added")
             .collect();
-        assert_eq!(cred.len(), 2, "{found:#?}");
+        assert_eq!(cred.len(), 3, "{found:#?}");
+        let sp = cred.iter().find(|f| f.evidence == ["a5"]).unwrap();
+        assert!(
+            sp.explanation.contains("does not list what it held before"),
+            "{}",
+            sp.explanation
+        );
         let hr = cred
             .iter()
-            .find(|f| f.explanation.contains("HR Sync"))
+            .find(|f| f.explanation.contains("HR Sync") && f.evidence == ["a1"])
             .unwrap();
         assert!(hr.explanation.contains("its first"), "{}", hr.explanation);
         assert!(hr.entities.iter().any(|e| e.value == "aaaa-1"));

@@ -54,6 +54,9 @@ pub fn table(findings: &[Finding]) -> String {
 }
 
 pub fn markdown(findings: &[Finding]) -> String {
+    if findings.is_empty() {
+        return "# Findings\n\nNo findings.\n".to_owned();
+    }
     let mut md = String::from(
         "# Findings\n\n| severity | finding | techniques | events | first seen | last seen |\n|---|---|---|---|---|---|\n",
     );

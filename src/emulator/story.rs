@@ -305,14 +305,20 @@ pub fn golden_saml(b: &mut Build) {
         end_ms: t2 + 730 * DAY,
         hint: "x7Q".into(),
     };
+    // The application's audit lists its keys before and after; the
+    // service principal's only the key added.
+    let mut app_keys = (String::from("[]"), String::from("[]"));
     if let Some(app) = b
         .tenant
         .applications
         .iter_mut()
         .find(|a| a.app_id.to_string() == hr_app_id)
     {
+        app_keys.0 = super::writes::key_descriptions(&app.credentials);
         app.credentials.push(secret.clone());
+        app_keys.1 = super::writes::key_descriptions(&app.credentials);
     }
+    let key_description = super::writes::key_descriptions(std::slice::from_ref(&secret));
     b.tenant.service_principals[hr_sp].credentials.push(secret);
     let app_object = b
         .tenant
@@ -321,9 +327,6 @@ pub fn golden_saml(b: &mut Build) {
         .find(|a| a.app_id.to_string() == hr_app_id)
         .map(|a| a.id.to_string())
         .unwrap_or_default();
-    let key_description = format!(
-        "[\"[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName=backup]\"]"
-    );
     story_audit(
         b,
         t2,
@@ -332,7 +335,7 @@ pub fn golden_saml(b: &mut Build) {
         "Update",
         megan,
         vec![Target::other(app_object, BACKDOORED_APP, "Application")],
-        vec![("KeyDescription", "[]".into(), key_description.clone())],
+        vec![("KeyDescription", app_keys.0, app_keys.1)],
     );
     let sp_id = b.tenant.service_principals[hr_sp].id.to_string();
     story_audit(

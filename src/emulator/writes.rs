@@ -186,6 +186,24 @@ struct UserPatch {
 
 /// A value as `modifiedProperties` shows it: a JSON array holding the text,
 /// certificates cut to their first 48 characters.
+/// Keys as an audit's `KeyDescription` lists them.
+pub(crate) fn key_descriptions(credentials: &[super::directory::Credential]) -> String {
+    let described: Vec<String> = credentials
+        .iter()
+        .map(|c| {
+            let kind = match c.kind {
+                super::directory::CredentialKind::Password => "Password",
+                super::directory::CredentialKind::Certificate => "AsymmetricX509Cert",
+            };
+            format!(
+                "[KeyIdentifier={},KeyType={kind},KeyUsage=Verify,DisplayName={}]",
+                c.key_id, c.display
+            )
+        })
+        .collect();
+    serde_json::to_string(&described).unwrap_or_default()
+}
+
 fn audit_value(text: &str) -> String {
     let shown: String = text.chars().take(48).collect();
     serde_json::to_string(&[shown]).unwrap_or_default()
@@ -280,7 +298,19 @@ fn add_password(
             "Add service principal credentials",
         )
     };
+    // An application's audit lists every key before and after; a service
+    // principal's only the one added.
+    let before = if kind == "Application" {
+        key_descriptions(credentials)
+    } else {
+        "[]".into()
+    };
     credentials.push(credential.clone());
+    let after = if kind == "Application" {
+        key_descriptions(credentials)
+    } else {
+        key_descriptions(std::slice::from_ref(&credential))
+    };
     let key_id = credential.key_id.to_string();
     log(
         tenant,
@@ -290,14 +320,7 @@ fn add_password(
             category: "ApplicationManagement",
             operation: "Update",
             targets: vec![Target::other(id.to_string(), name, kind)],
-            modified: vec![(
-                "KeyDescription",
-                "[]".into(),
-                serde_json::to_string(&[format!(
-                    "[KeyIdentifier={key_id},KeyType=Password,KeyUsage=Verify,DisplayName={display}]"
-                )])
-                .unwrap_or_default(),
-            )],
+            modified: vec![("KeyDescription", before, after)],
         },
     );
     Ok(Outcome::Body(serde_json::json!({

@@ -74,13 +74,18 @@ pub struct FindingRow {
 
 /// Entity fields in the order a row names them: the object acted on
 /// before the actor, people and apps before addresses.
-const SUBJECT_FIELDS: [&str; 14] = [
+const SUBJECT_FIELDS: [&str; 17] = [
     "servicePrincipal",
     "targetResources.userPrincipalName",
     "userPrincipalName",
     "user",
     "targetResources.displayName",
     "auditData.ObjectId",
+    // The app that acted (a mail read's `AppId` is the API it went
+    // through, often Microsoft Graph itself).
+    "auditData.ClientAppId",
+    "auditData.AppAccessContext.ClientAppId",
+    "auditData.MailboxOwnerUPN",
     "appDisplayName",
     "tokenIssuerName",
     "initiatedBy.user.userPrincipalName",

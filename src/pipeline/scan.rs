@@ -96,6 +96,7 @@ struct Done {
 }
 
 fn work(
+    names: &[String],
     rules: &[Ready],
     extra: Extra<'_>,
     prefilter: &Prefilter,
@@ -206,7 +207,11 @@ fn work(
                 match parsed {
                     Ok(Outcome::Values(values)) => {
                         for value in values {
-                            take(&mut done, value, &|| format!("line {}", at(i)));
+                            // Cited as `file:line` (`archive!member:line`).
+                            let sep = if entry.is_some() { '!' } else { ':' };
+                            take(&mut done, value, &|| {
+                                format!("{}{sep}{}", names[file], at(i))
+                            });
                         }
                     }
                     Ok(Outcome::Passed(kind)) => {
@@ -236,8 +241,12 @@ fn work(
                 Some(name) => format!("{name}{place}"),
                 None => place.to_owned(),
             };
+            let cite = |place: &str| match &entry {
+                Some(name) => format!("{}!{name}{place}", names[file]),
+                None => format!("{}{place}", names[file]),
+            };
             for (value, place) in values {
-                take(&mut done, Json::from(value), &|| at(&place));
+                take(&mut done, Json::from(value), &|| cite(&place));
             }
             done.skips
                 .extend(skips.into_iter().map(|why| (at("EVTX"), why)));
@@ -491,6 +500,9 @@ pub fn scan(
             extra.iocs.map(|list| list.fields()).unwrap_or_default(),
         )),
     };
+    // Records without an id of their own are cited by file and place.
+    let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+    let names = &names;
     let (tally, counts) = std::thread::scope(|s| {
         for _ in 0..threads {
             let (rx, tx, rules, prefilter, needed, pools) = (
@@ -506,7 +518,7 @@ pub fn scan(
                     let item = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok(item) = item else { return };
                     if tx
-                        .send(work(rules, extra, prefilter, needed, pools, item))
+                        .send(work(names, rules, extra, prefilter, needed, pools, item))
                         .is_err()
                     {
                         return;
@@ -528,6 +540,7 @@ pub fn scan(
     let mut unknown_total = 0;
     for (summary, counts) in files.iter_mut().zip(counts) {
         summary.records += counts.records;
+        summary.unknown += counts.unknown;
         unknown_total += counts.unknown;
         summary.skipped += counts.skipped;
         for (_, line, reason) in counts.first_skips {
@@ -815,12 +828,19 @@ impl Reader<'_, '_> {
             Some(name) => PathBuf::from(format!("{}!{name}", self.summary.path.display())),
             None => self.summary.path.clone(),
         };
+        let cited = shown.display().to_string();
         let mut local = FileSummary {
             path: shown,
             ..FileSummary::default()
         };
         let (work, index) = (self.work, self.index);
         read(&mut local, &mut |value, place| {
+            // `#12` (a record number) is cited with its file.
+            let place = if place.starts_with('#') {
+                format!("{cited}{place}")
+            } else {
+                place
+            };
             batch.push((value, place));
             if batch.len() >= 2048 {
                 let _ = work.send(Work::Values {

@@ -250,8 +250,29 @@ impl Plan {
         self.set_findings(&findings);
     }
 
+    /// Adds emergency accounts (a directory snapshot's); `false` when all
+    /// were known already. Never removes one: sparing an account that is
+    /// no longer one is the safe mistake.
+    pub fn add_emergency_accounts(&mut self, accounts: impl IntoIterator<Item = String>) -> bool {
+        let before = self.emergency.len();
+        self.emergency
+            .extend(accounts.into_iter().map(|a| a.to_lowercase()));
+        if self.emergency.len() == before {
+            return false;
+        }
+        let findings = std::mem::take(&mut self.findings);
+        self.set_findings(&findings);
+        true
+    }
+
     pub fn emergency_accounts(&self) -> &BTreeSet<String> {
         &self.emergency
+    }
+
+    /// Whether `account` (a user principal name) is an emergency account:
+    /// named so, or named like one (`bg-…`, `breakglass…`).
+    pub fn is_emergency(&self, account: &str) -> bool {
+        self.emergency.contains(&account.to_lowercase()) || accounts::named_like_emergency(account)
     }
 
     /// Items the findings call for that the plan does not propose.

@@ -156,6 +156,10 @@ pub enum Report {
     Problem(String),
     /// Every stream's history is in and judged.
     CaughtUp(CaughtUp),
+    /// The emergency accounts the latest directory snapshot shows
+    /// (standing Global Administrators left out of conditional access):
+    /// the plan never locks them out on its own.
+    Emergency(std::collections::BTreeSet<String>),
 }
 
 /// How the history went, once it is in.

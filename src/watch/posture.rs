@@ -67,13 +67,18 @@ pub(super) async fn posture(
                         extra.extend(list.judge_snapshot(&now));
                     }
                     let findings = posture::findings(&verdicts, &extra, now.taken_at);
-                    (earlier.unwrap_or(now), findings, not_compared)
+                    let emergency = posture::emergency_accounts(&now);
+                    (earlier.unwrap_or(now), findings, not_compared, emergency)
                 })
                 .await;
-                let Ok((kept, findings, not_compared)) = judged else {
+                let Ok((kept, findings, not_compared, emergency)) = judged else {
                     return;
                 };
                 baseline = Some(kept);
+                // Before the findings, so the plan they make spares them.
+                if tx.send(Report::Emergency(emergency)).await.is_err() {
+                    return;
+                }
                 if engine.send(Input::Posture(findings)).is_err() {
                     return;
                 }

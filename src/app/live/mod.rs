@@ -155,6 +155,7 @@ async fn run(setup: LiveSetup, tx: mpsc::Sender<Msg>) {
             ),
             Report::Problem(text) => Msg::Problem(SafeText::new(&text)),
             Report::CaughtUp(_) => Msg::CaughtUp,
+            Report::Emergency(accounts) => Msg::Emergency(accounts),
         };
         if tx.send(msg).await.is_err() {
             return;

@@ -72,6 +72,8 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
         row(
             f,
             state.triage.verdict(&f.id),
+            state.triage.suppressed(f).is_some(),
+            emergency_subject(f, state),
             theme,
             usize::from(list.width),
         )
@@ -88,8 +90,12 @@ fn count_line<'a>(state: &AppState, theme: &Theme) -> Line<'a> {
     let findings = &state.findings;
     let book = &state.triage;
     let mut spans = Vec::new();
+    // Suppressed findings are counted apart, not in their severity.
     for severity in Severity::ALL {
-        let n = findings.iter().filter(|f| f.severity == severity).count();
+        let n = findings
+            .iter()
+            .filter(|f| f.severity == severity && book.suppressed(f).is_none())
+            .count();
         if n == 0 {
             continue;
         }
@@ -123,7 +129,14 @@ fn count_line<'a>(state: &AppState, theme: &Theme) -> Line<'a> {
 /// `CRIT CONF 11-24 18:33 ×2 Federation trust changed · contoso.com`.
 /// When the width is short the time goes first, then the title is cut,
 /// and the subject last: rows stay told apart.
-fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> Line<'a> {
+fn row<'a>(
+    f: &'a FindingRow,
+    verdict: Verdict,
+    suppressed: bool,
+    emergency: bool,
+    theme: &Theme,
+    width: usize,
+) -> Line<'a> {
     let when = f
         .last_seen
         .as_deref()
@@ -137,7 +150,13 @@ fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> 
     let subject = f
         .subject
         .as_ref()
-        .map(|s| format!(" · {}", s.as_str()))
+        .map(|s| {
+            format!(
+                " · {}{}",
+                s.as_str(),
+                if emergency { EMERGENCY_MARK } else { "" }
+            )
+        })
         .unwrap_or_default();
     let (title_len, subject_len) = (f.title.chars().count(), subject.chars().count());
     let room = width.saturating_sub(9);
@@ -155,18 +174,32 @@ fn row<'a>(f: &'a FindingRow, verdict: Verdict, theme: &Theme, width: usize) -> 
     };
     let title_room = rest.saturating_sub(subject_room);
     let verdict_style = match verdict {
+        _ if suppressed => theme.dim,
         Verdict::New => theme.warn,
         Verdict::Investigating | Verdict::Confirmed => theme.error,
         Verdict::Benign | Verdict::FalsePositive => theme.dim,
     };
+    // A suppressed finding (shown by a `suppressed` filter) waits for no one.
+    let badge = if suppressed { "SUPP" } else { verdict.badge() };
     Line::from(vec![
         Span::styled(f.severity.label(), theme.severity(f.severity)),
         Span::raw(" "),
-        Span::styled(verdict.badge(), verdict_style),
+        Span::styled(badge, verdict_style),
         Span::styled(head, theme.dim),
         Span::styled(cut(&f.title, title_room), theme.text),
         Span::styled(cut(&subject, subject_room), theme.key),
     ])
+}
+
+/// After an emergency account's name, wherever it is shown.
+pub const EMERGENCY_MARK: &str = " [emergency]";
+
+/// Whether the account a row is about is an emergency account.
+fn emergency_subject(f: &FindingRow, state: &AppState) -> bool {
+    f.subject.as_ref().is_some_and(|s| {
+        let main = s.as_str().split(" +").next().unwrap_or("");
+        main.contains('@') && state.plan.is_emergency(main)
+    })
 }
 
 /// `text` in at most `room` characters, an ellipsis marking a cut.
@@ -219,6 +252,9 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
     for (field, value) in f.entities.iter().take(8) {
         let mut spans = vec![Span::styled(format!("{field}: "), theme.dim)];
         spans.extend(super::untrusted(value, theme.key, theme, 80));
+        if value.as_str().contains('@') && state.plan.is_emergency(value.as_str()) {
+            spans.push(Span::styled(EMERGENCY_MARK, theme.warn));
+        }
         lines.push(Line::from(spans));
     }
     if f.entities.len() > 8 {

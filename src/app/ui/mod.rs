@@ -6,7 +6,7 @@ mod bars;
 mod confirm;
 mod detail;
 mod findings;
-mod help;
+pub(crate) mod help;
 pub mod layout;
 mod notes;
 mod pane;

@@ -21,10 +21,11 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
     let plan = &state.plan;
     let phases = plan.template.phases.len() as u16;
     let waits = running_waits(plan, state);
+    let spared = spared_lines(plan);
     // Gauges, waits and the detail only where the list keeps some room.
     let roomy = inner.height >= phases + 12;
     let head = if roomy {
-        1 + phases + waits.len().min(3) as u16
+        1 + phases + waits.len().min(3) as u16 + spared.len().min(2) as u16
     } else {
         1
     };
@@ -45,6 +46,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
                 .into_iter()
                 .take(3)
                 .map(|w| Line::styled(w, theme.warn)),
+        );
+        lines.extend(
+            spared
+                .into_iter()
+                .take(2)
+                .map(|w| Line::styled(w, theme.dim)),
         );
     }
     frame.render_widget(Paragraph::new(lines), top);
@@ -115,6 +122,28 @@ fn bar(done: usize, total: usize, width: usize, theme: &Theme) -> String {
         ("█", "░")
     };
     format!("{}{}", full.repeat(filled), empty.repeat(width - filled))
+}
+
+/// One line per emergency account the plan spares:
+/// `spared bg-admin01@… [emergency]: 3 items held back`.
+fn spared_lines(plan: &Plan) -> Vec<String> {
+    let mut by_account: Vec<(&str, usize)> = Vec::new();
+    for w in plan.withheld() {
+        match by_account.iter_mut().find(|(a, _)| *a == w.target.as_str()) {
+            Some((_, n)) => *n += 1,
+            None => by_account.push((w.target.as_str(), 1)),
+        }
+    }
+    by_account
+        .into_iter()
+        .map(|(account, n)| {
+            format!(
+                "spared {account}{}: {} held back",
+                super::findings::EMERGENCY_MARK,
+                crate::model::counted(n as u64, "item")
+            )
+        })
+        .collect()
 }
 
 /// One line per wait: running (`7h42m left`) or still to start.

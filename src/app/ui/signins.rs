@@ -445,8 +445,11 @@ fn draw_table(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, fo
             } else {
                 Style::new()
             };
+            let emergency = state
+                .plan
+                .is_emergency(row.text(row.row.principal).as_str());
             Row::new(columns.iter().map(|(c, w)| {
-                let drawn = cell(row, *c, usize::from(*w), wide, theme);
+                let drawn = cell(row, *c, usize::from(*w), wide, emergency, theme);
                 // The pivot cell of the selected row is underlined.
                 if chosen && c.cell().is_some() && c.cell() == cursor {
                     drawn.style(Style::new().add_modifier(Modifier::UNDERLINED | Modifier::BOLD))
@@ -476,6 +479,7 @@ fn cell<'a>(
     column: Column,
     width: usize,
     wide: bool,
+    emergency: bool,
     theme: &Theme,
 ) -> TableCell<'a> {
     let text = |sym| {
@@ -529,15 +533,16 @@ fn cell<'a>(
         Column::Risk => TableCell::from(Span::styled(r.risk.label(), theme.dim)),
         // Readable without colour: F evidence of a finding (above
         // informational), R risky, M MFA by a claim in the token, L legacy
-        // protocol.
+        // protocol, E an emergency account.
         Column::Flags => {
             let flagged = row.flagged();
             let flags = format!(
-                "{}{}{}{}",
+                "{}{}{}{}{}",
                 if flagged { "F" } else { "" },
                 if r.risky() { "R" } else { "" },
                 if r.mfa == Mfa::Claim { "M" } else { "" },
                 if r.legacy { "L" } else { "" },
+                if emergency { "E" } else { "" },
             );
             let style = if flagged { theme.error } else { theme.warn };
             TableCell::from(Span::styled(flags, style))

@@ -289,6 +289,13 @@ pub fn update(state: &mut AppState, msg: Msg) -> Vec<Effect> {
             );
             vec![Effect::Render]
         }
+        Msg::Emergency(accounts) => {
+            let item = super::checklist::selected(state).map(|i| i.key.clone());
+            if state.plan.add_emergency_accounts(accounts) {
+                super::checklist::refresh(state, item);
+            }
+            vec![Effect::Render]
+        }
         Msg::CaughtUp => {
             state.session.caught_up = true;
             let n = state.findings.len();
@@ -670,6 +677,10 @@ fn finish_work(state: &mut AppState, label: &str) {
     }
 }
 
+/// What a copy says: the terminal is asked to set its clipboard (OSC 52),
+/// which some refuse (tmux without `set-clipboard on`).
+pub(super) const COPIED: &str = "went to the terminal's clipboard (OSC 52)";
+
 /// Copies what is selected: the sign-in cell, the finding's id, the note.
 fn copy_selected(state: &mut AppState) -> Vec<Effect> {
     let value = match state.focus {
@@ -679,7 +690,7 @@ fn copy_selected(state: &mut AppState) -> Vec<Effect> {
     };
     match value {
         Some(text) => {
-            toast(state, ToastLevel::Info, "copied to the clipboard".into());
+            toast(state, ToastLevel::Info, format!("the value {COPIED}"));
             vec![Effect::Render, Effect::Copy(text)]
         }
         None => vec![],

@@ -73,7 +73,7 @@ pub(super) fn on_help(state: &mut AppState, action: Action) -> Vec<Effect> {
 }
 
 pub(super) fn clamp_help_scroll(state: &mut AppState) {
-    let rows = state.keymap.help_rows().len();
+    let rows = crate::app::ui::help::line_count(&state.keymap, state.screen.0);
     let visible = layout::help_visible_rows(state.screen.1);
     let max = rows.saturating_sub(visible).min(u16::MAX as usize) as u16;
     if let Mode::Help { scroll } = &mut state.mode {
@@ -196,13 +196,33 @@ pub(super) fn on_detail(state: &mut AppState, action: Action) -> Vec<Effect> {
             return vec![Effect::Render];
         }
         Action::Copy => {
-            return match &detail.record {
+            // Said either way: a copy that silently did nothing misleads.
+            let (level, text, copy) = match &detail.record {
                 crate::app::state::Record::Loaded(lines) => {
                     let text: Vec<&str> = lines.iter().map(SafeText::as_str).collect();
-                    vec![Effect::Copy(text.join("\n"))]
+                    (
+                        ToastLevel::Info,
+                        format!("the record ({} lines) {COPIED}", lines.len()),
+                        Some(text.join("\n")),
+                    )
                 }
-                _ => vec![],
+                crate::app::state::Record::Loading => (
+                    ToastLevel::Error,
+                    "nothing copied yet: the record is still being read (y again once it shows)"
+                        .to_owned(),
+                    None,
+                ),
+                crate::app::state::Record::Failed(why) => (
+                    ToastLevel::Error,
+                    format!("nothing copied: the record could not be read ({why})"),
+                    None,
+                ),
             };
+            toast(state, level, text);
+            return [Effect::Render]
+                .into_iter()
+                .chain(copy.map(Effect::Copy))
+                .collect();
         }
         Action::Pivot => {
             let (handle, id) = (detail.handle, detail.id.clone());

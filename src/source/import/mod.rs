@@ -21,6 +21,8 @@ pub struct FileSummary {
     pub path: PathBuf,
     pub format: String,
     pub records: u64,
+    /// Records of no kind warroom reads (counted by a scan).
+    pub unknown: u64,
     pub skipped: u64,
     /// The first few skipped records: `file:line: reason`.
     pub skips: Vec<String>,
@@ -45,23 +47,48 @@ impl FileSummary {
         }
     }
 
-    /// `signins.ndjson: NDJSON, 120000 records (2 skipped: …)`, with
-    /// control characters in names (a zip member may carry any) escaped.
+    /// `signins.ndjson: NDJSON, 120000 records (2 skipped; first: …)`,
+    /// or `x.json: NOT READ: No such file or directory`, with control
+    /// characters in names (a zip member may carry any) escaped.
     pub fn line(&self) -> String {
-        let mut text = format!(
-            "{}: {}, {} records",
-            self.path.display(),
-            self.format,
-            self.records
-        );
-        if self.skipped > 0 {
-            text.push_str(&format!(
-                " ({} skipped; first: {})",
-                self.skipped,
-                self.skips.first().map(String::as_str).unwrap_or("")
-            ));
-        }
+        let shown = self.path.display().to_string();
+        let text = if self.format == "unreadable" {
+            let why = self
+                .skips
+                .first()
+                .map(String::as_str)
+                .unwrap_or("unreadable");
+            // The reason often starts with the path again.
+            let why = why
+                .strip_prefix(shown.as_str())
+                .and_then(|rest| rest.strip_prefix(": "))
+                .unwrap_or(why);
+            format!("{shown}: NOT READ: {why}")
+        } else {
+            let mut text = format!("{shown}: {}, {} records", self.format, self.records);
+            if self.records == 0 {
+                text.push_str(", nothing warroom reads");
+            } else if self.unknown == self.records {
+                text.push_str(", none of a kind warroom reads");
+            } else if self.unknown > 0 {
+                text.push_str(&format!(" ({} of no kind warroom reads)", self.unknown));
+            }
+            if self.skipped > 0 {
+                text.push_str(&format!(
+                    " ({} skipped; first: {})",
+                    self.skipped,
+                    self.skips.first().map(String::as_str).unwrap_or("")
+                ));
+            }
+            text
+        };
         crate::model::SafeText::new(&text).as_str().to_owned()
+    }
+
+    /// Whether nothing of it could be read, or nothing it holds is of a
+    /// kind warroom reads: a report must say so.
+    pub fn is_unread(&self) -> bool {
+        self.format == "unreadable" || self.records == self.unknown
     }
 }
 
