@@ -328,9 +328,13 @@ fn plan_from_the_tenant_acts_on_the_right_accounts() {
         assert!(has(&["revoke", who]), "no revoke for {who}: {titles:#?}");
     }
     assert!(has(&["disable", "svc-adsync-backup"]), "{titles:#?}");
+    // Reviewing its role is fine; locking it out is not.
+    let locks = ["revoke", "reset", "disable", "remove", "block"];
     assert!(
-        !titles.iter().any(|t| t.contains("bg-admin01")),
-        "an item acts on the emergency account: {titles:#?}"
+        !titles
+            .iter()
+            .any(|t| t.contains("bg-admin01") && locks.iter().any(|l| t.contains(l))),
+        "an item locks out the emergency account: {titles:#?}"
     );
     assert!(
         plan["inputs"].to_string().contains("the tenant"),
