@@ -48,7 +48,7 @@ impl Eq for HistoryStatus {}
 /// While history comes in, one phrase for all streams: how much of the
 /// window is covered (the stream furthest behind), events, pace, time
 /// left, and waits for the request budget. `None` once it is all in.
-pub fn history_summary(streams: &[StreamStatus]) -> Option<String> {
+pub fn history_summary(streams: &[StreamStatus]) -> Option<Vec<String>> {
     let histories: Vec<&HistoryStatus> =
         streams.iter().filter_map(|s| s.history.as_ref()).collect();
     if histories.is_empty() || histories.iter().all(|h| h.done) {
@@ -74,29 +74,34 @@ pub fn history_summary(streams: &[StreamStatus]) -> Option<String> {
     let events: u64 = histories.iter().map(|h| h.events).sum();
     let rate: f64 = histories.iter().filter(|h| !h.done).map(|h| h.rate).sum();
     let left = histories.iter().filter_map(|h| h.eta_secs).max();
-    let mut text = format!(
-        "history {covered:.0} of {} · {} · {rate:.0}/s",
-        crate::model::counted(window.round() as u64, "day"),
-        crate::model::counted(events, "event")
-    );
+    // Most telling first: a narrow screen keeps the first parts.
+    let mut parts = vec![
+        format!(
+            "history {covered:.0} of {}",
+            crate::model::counted(window.round() as u64, "day")
+        ),
+        crate::model::counted(events, "event"),
+    ];
     if let Some(secs) = left {
-        text.push_str(&format!(
-            " · about {} left",
+        parts.push(format!(
+            "about {} left",
             crate::model::duration::describe(jiff::SignedDuration::from_secs(secs.max(1) as i64))
         ));
     }
+    parts.push(format!("{rate:.0}/s"));
     let (waited, throttled) = histories
         .iter()
         .map(|h| (h.budget_wait_secs, h.throttled))
         .max()
         .unwrap_or_default();
     if waited > 0 || throttled > 0 {
-        text.push_str(&format!(" · waited {waited} s for the budget"));
+        let mut wait = format!("waited {waited} s for the budget");
         if throttled > 0 {
-            text.push_str(&format!(", {throttled} × 429"));
+            wait.push_str(&format!(", {throttled} × 429"));
         }
+        parts.push(wait);
     }
-    Some(text)
+    Some(parts)
 }
 
 impl StreamStatus {

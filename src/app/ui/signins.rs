@@ -31,7 +31,12 @@ pub fn draw(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme, focu
         Layout::horizontal([Constraint::Min(0), Constraint::Length(mode_width(state))])
             .areas(health);
     frame.render_widget(
-        Paragraph::new(health_line(&state.session.streams, state, theme)),
+        Paragraph::new(health_line(
+            &state.session.streams,
+            state,
+            theme,
+            usize::from(streams.width),
+        )),
         streams,
     );
     frame.render_widget(
@@ -271,19 +276,30 @@ fn short_name(name: &str) -> &str {
     }
 }
 
-/// `user ✓ 1203 · sp ✗ 0 · … · reports budget 3/5`; a stream the
-/// responder hid says so.
-fn health_line<'a>(streams: &'a [StreamStatus], state: &AppState, theme: &Theme) -> Line<'a> {
+/// `user ✓ 1203 · sp ✗ 0 · … · reports budget 3/5`, after the history's
+/// progress while it comes in; a stream the responder hid says so. Parts
+/// that do not fit in `width` are left out, least telling first (never cut
+/// mid-word into the text beside it).
+fn health_line<'a>(
+    streams: &'a [StreamStatus],
+    state: &AppState,
+    theme: &Theme,
+    width: usize,
+) -> Line<'a> {
     let sym = theme.symbols;
-    let mut spans = Vec::new();
+    // (rank: lower is kept longer, text, style), in reading order.
+    let mut parts: Vec<(u8, String, Style)> = Vec::new();
     if let Some(history) = crate::app::feed::history_summary(streams) {
-        spans.push(Span::styled(history, theme.warn));
-        spans.push(Span::styled(sym.separator, theme.dim));
-    }
-    for (i, s) in streams.iter().enumerate() {
-        if i > 0 {
-            spans.push(Span::styled(sym.separator, theme.dim));
+        for (i, text) in history.into_iter().enumerate() {
+            let rank = match i {
+                0 => 0,
+                1 | 2 => 2,
+                _ => 4,
+            };
+            parts.push((rank, text, theme.warn));
         }
+    }
+    for s in streams {
         let hidden = Kind::ALL
             .iter()
             .any(|k| k.stream() == s.name && state.feed.hidden(*k));
@@ -296,20 +312,33 @@ fn health_line<'a>(streams: &'a [StreamStatus], state: &AppState, theme: &Theme)
         };
         let name = short_name(s.name);
         if hidden {
-            spans.push(Span::styled(format!("{name} hidden"), theme.dim));
+            parts.push((1, format!("{name} hidden"), theme.dim));
         } else {
-            spans.push(Span::styled(
-                format!("{name} {mark} {}", s.delivered),
-                style,
-            ));
+            // A failing stream is the last thing to leave the line.
+            let rank = if s.failures > 0 { 0 } else { 1 };
+            parts.push((rank, format!("{name} {mark} {}", s.delivered), style));
         }
     }
     if let Some((used, limit)) = streams.iter().find_map(|s| s.budget) {
-        spans.push(Span::styled(sym.separator, theme.dim));
-        spans.push(Span::styled(
-            format!("reports budget {used}/{limit}"),
-            theme.dim,
-        ));
+        parts.push((3, format!("reports budget {used}/{limit}"), theme.dim));
+    }
+    let sep = sym.separator.chars().count();
+    let fits = |parts: &[(u8, String, Style)]| {
+        let text: usize = parts.iter().map(|(_, t, _)| t.chars().count()).sum();
+        text + sep * parts.len().saturating_sub(1) <= width
+    };
+    for drop in (1..=4).rev() {
+        if fits(&parts) {
+            break;
+        }
+        parts.retain(|(rank, ..)| *rank < drop);
+    }
+    let mut spans = Vec::new();
+    for (i, (_, text, style)) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(sym.separator, theme.dim));
+        }
+        spans.push(Span::styled(text, style));
     }
     Line::from(spans)
 }
