@@ -63,19 +63,25 @@ pub fn draw_status(frame: &mut Frame, area: Rect, state: &AppState, theme: &Them
     };
     let right = format!("{plan}{clock}{help}");
 
-    let right_width = right.chars().count() as u16;
+    let mut right_width = right.chars().count() as u16;
     let left = match &state.toast {
         Some(toast) => {
             let style = match toast.level {
                 ToastLevel::Info => theme.status_bar,
                 ToastLevel::Error => theme.error,
             };
+            // A message longer than the room beside the clock takes the
+            // whole bar (it goes away by itself), then ends in an ellipsis.
+            let text_width = unicode_width::UnicodeWidthStr::width(toast.text.as_str()) as u16;
+            if text_width + 1 > area.width.saturating_sub(right_width) {
+                right_width = 0;
+            }
             let mut spans = vec![Span::raw(" ")];
             spans.extend(super::untrusted(
                 &toast.text,
                 style,
                 theme,
-                usize::from(area.width),
+                usize::from(area.width.saturating_sub(right_width + 1)),
             ));
             Line::from(spans)
         }
