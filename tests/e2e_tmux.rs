@@ -44,7 +44,7 @@ fn open_move_help_quit_restores_the_terminal() {
     assert!(tmux.screen().contains("┏ 2 Sign-ins"), "{}", tmux.screen());
     tmux.keys(&["?"]);
     assert!(
-        tmux.wait_for("Help: key bindings", Duration::from_secs(3)),
+        tmux.wait_for("Help: keys and marks", Duration::from_secs(3)),
         "{}",
         tmux.screen()
     );
