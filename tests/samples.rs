@@ -414,3 +414,81 @@ fn panther_labelled_cases() {
     }
     assert!(checked >= 15, "only {checked} labelled cases checked");
 }
+
+/// The real exports as Windows tools save them: UTF-16LE and UTF-16BE with
+/// a byte-order mark (Windows PowerShell 5.1's `Out-File` and `>`),
+/// UTF-16LE without one, and Windows-1252 (Excel's CSV). Each reads the
+/// same records and raises the same findings as the UTF-8 original, and
+/// the summary names the encoding.
+#[test]
+fn windows_encodings_read_like_the_utf8_original() {
+    let files = [
+        "huntress-ctf-2023/purview.csv",
+        "sentinel-training-lab/sign-in_adelete.csv",
+        // Not ASCII: its Windows-1252 copy differs from the UTF-8 bytes.
+        "sentinel-training-lab/AuditLogs_Hunting.csv",
+        "otrf-security-datasets/AADAuditEvents.json",
+        "cribl-microsoft-graph-rest-io/7cieEB.json",
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let ids = |findings: &[serde_json::Value]| -> Vec<String> {
+        let mut ids: Vec<String> = findings
+            .iter()
+            .map(|f| format!("{} {}", f["id"], f["count"]))
+            .collect();
+        ids.sort();
+        ids
+    };
+    let records = |stderr: &str| -> String {
+        stderr
+            .lines()
+            .find_map(|l| l.split(", ").nth(1).map(str::to_owned))
+            .unwrap_or_default()
+    };
+    for rel in files {
+        let Some(path) = sample(rel) else { return };
+        let original = std::fs::read_to_string(&path).unwrap();
+        let text = original.trim_start_matches('\u{feff}');
+        let (want, said) = scan(&path);
+        let utf16 = |big: bool, bom: bool| -> Vec<u8> {
+            let mut out = Vec::new();
+            let units = bom
+                .then_some(0xfeff_u16)
+                .into_iter()
+                .chain(text.encode_utf16());
+            for unit in units {
+                out.extend(if big {
+                    unit.to_be_bytes()
+                } else {
+                    unit.to_le_bytes()
+                });
+            }
+            out
+        };
+        let mut variants = vec![
+            ("UTF-16LE", utf16(false, true)),
+            ("UTF-16BE", utf16(true, true)),
+            ("UTF-16LE", utf16(false, false)),
+        ];
+        let (cp1252, _, lossy) = encoding_rs::WINDOWS_1252.encode(text);
+        if !lossy && !text.is_ascii() {
+            variants.push(("windows-1252", cp1252.into_owned()));
+        }
+        for (i, (encoding, bytes)) in variants.into_iter().enumerate() {
+            let name = std::path::Path::new(rel)
+                .file_name()
+                .unwrap()
+                .to_string_lossy();
+            let copy = dir.path().join(format!("{i}-{name}"));
+            std::fs::write(&copy, &bytes).unwrap();
+            let (got, stderr) = scan(&copy);
+            assert!(stderr.contains(encoding), "{rel} as {encoding}: {stderr}");
+            assert_eq!(
+                records(&stderr),
+                records(&said),
+                "{rel} as {encoding}: {stderr}"
+            );
+            assert_eq!(ids(&got), ids(&want), "{rel} as {encoding}: {stderr}");
+        }
+    }
+}

@@ -400,12 +400,12 @@ fn awkward_exports_lose_nothing_and_escape_names() {
     zip.finish().unwrap();
     let (findings, stderr) = scan(&[&csv, &ndjson, &zip_path]);
     assert!(
-        stderr.contains("ual.csv: CSV, 1 records")
+        stderr.contains("ual.csv: CSV (windows-1252), 1 records")
             && stderr.contains("bom.ndjson: NDJSON, 1 records"),
         "{stderr}"
     );
     assert!(
-        !stderr.contains("ual.csv: CSV, 1 records (")
+        !stderr.contains("ual.csv: CSV (windows-1252), 1 records (")
             && !stderr.contains("bom.ndjson: NDJSON, 1 records ("),
         "{stderr}"
     );

@@ -197,6 +197,7 @@ pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Sniffed<'a> {
             flate2::bufread::MultiGzDecoder::new(reader),
         ));
     }
+    let (mut reader, encoding) = transcoded(reader).map_err(|e| e.to_string())?;
     let head = reader.fill_buf().map_err(|e| e.to_string())?.to_vec();
     let text = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
     let first = text.iter().find(|b| !b.is_ascii_whitespace()).copied();
@@ -233,12 +234,80 @@ pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Sniffed<'a> {
             return Err("not JSON, NDJSON or CSV with a header row".into());
         }
     };
-    let name = if gz {
-        format!("{name} (gzip)")
-    } else {
-        name.to_owned()
-    };
+    let mut name = name.to_owned();
+    if let Some(encoding) = encoding {
+        name.push_str(&format!(" ({encoding})"));
+    }
+    if gz {
+        name.push_str(" (gzip)");
+    }
     Ok((layout, name))
+}
+
+/// The stream as UTF-8, and the encoding it came in when it was another:
+/// UTF-16 with a byte-order mark (Windows PowerShell 5.1's `Out-File` and
+/// `>`), UTF-16 without one (told by where the zero bytes fall), or
+/// Windows-1252 (Excel's CSV) when the head is not UTF-8. Transcoded as it
+/// is read, so a large file stays in bounded memory.
+fn transcoded<'a>(
+    mut reader: Box<dyn BufRead + 'a>,
+) -> std::io::Result<(Box<dyn BufRead + 'a>, Option<&'static str>)> {
+    use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
+    let head = reader.fill_buf()?;
+    let bom = head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff");
+    let encoding = if head.starts_with(b"\xff\xfe") {
+        Some(UTF_16LE)
+    } else if head.starts_with(b"\xfe\xff") {
+        Some(UTF_16BE)
+    } else {
+        let sample = &head[..head.len().min(4096)];
+        let pairs = sample.len() / 2;
+        let zeros = |at: usize| {
+            sample
+                .iter()
+                .skip(at)
+                .step_by(2)
+                .filter(|b| **b == 0)
+                .count()
+        };
+        let (even, odd) = (zeros(0), zeros(1));
+        // ASCII text in UTF-16: every other byte is zero.
+        if pairs >= 2 && odd * 10 >= pairs * 8 && even * 10 < pairs {
+            Some(UTF_16LE)
+        } else if pairs >= 2 && even * 10 >= pairs * 8 && odd * 10 < pairs {
+            Some(UTF_16BE)
+        } else if !sample.contains(&0) && !is_utf8_head(sample) {
+            Some(WINDOWS_1252)
+        } else {
+            None
+        }
+    };
+    let Some(encoding) = encoding else {
+        return Ok((reader, None));
+    };
+    let mut builder = encoding_rs_io::DecodeReaderBytesBuilder::new();
+    // With a mark, the decoder reads (and drops) it itself.
+    if !bom {
+        builder.encoding(Some(encoding));
+    }
+    let mut decoded = builder.strip_bom(true).build(reader);
+    // The decoder's first reads are a few bytes; the layout is told from a
+    // head as long as an undecoded file gives.
+    let mut head = Vec::with_capacity(1 << 20);
+    (&mut decoded).take(1 << 20).read_to_end(&mut head)?;
+    let stream = std::io::Cursor::new(head).chain(decoded);
+    Ok((
+        Box::new(BufReader::with_capacity(1 << 20, stream)),
+        Some(encoding.name()),
+    ))
+}
+
+/// Whether `head` is UTF-8, allowing a character cut at its end.
+fn is_utf8_head(head: &[u8]) -> bool {
+    match std::str::from_utf8(head) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none(),
+    }
 }
 
 /// A header row: text with a comma in its first line (after the
@@ -474,7 +543,8 @@ pub fn read_all_where(
 
 #[cfg(test)]
 mod tests {
-    use super::lines_are_whole;
+    use super::{is_utf8_head, lines_are_whole, transcoded};
+    use std::io::Read;
 
     #[test]
     fn ndjson_is_told_from_a_document_by_its_lines() {
@@ -493,5 +563,38 @@ mod tests {
         ));
         // One line cut short by the end of what was read: not judged on it.
         assert!(!lines_are_whole(b"{\n  \"id\": \"x\", {\"a\":"));
+    }
+
+    fn decoded(bytes: Vec<u8>) -> (String, Option<&'static str>) {
+        let (mut reader, encoding) = transcoded(Box::new(std::io::Cursor::new(bytes))).unwrap();
+        let mut text = String::new();
+        reader.read_to_string(&mut text).unwrap();
+        (text, encoding)
+    }
+
+    #[test]
+    fn windows_encodings_are_told_and_decoded() {
+        let text = "a,b\nJosé,1\n";
+        let utf16 = |big: bool| -> Vec<u8> {
+            text.encode_utf16()
+                .flat_map(|u| {
+                    if big {
+                        u.to_be_bytes()
+                    } else {
+                        u.to_le_bytes()
+                    }
+                })
+                .collect()
+        };
+        let mut with_bom = b"\xff\xfe".to_vec();
+        with_bom.extend(utf16(false));
+        assert_eq!(decoded(with_bom), (text.to_owned(), Some("UTF-16LE")));
+        assert_eq!(decoded(utf16(true)), (text.to_owned(), Some("UTF-16BE")));
+        assert_eq!(decoded(utf16(false)), (text.to_owned(), Some("UTF-16LE")));
+        let cp1252 = b"a,b\nJos\xe9,1\n".to_vec();
+        assert_eq!(decoded(cp1252), (text.to_owned(), Some("windows-1252")));
+        // UTF-8, and UTF-8 cut inside a character at the end of the head.
+        assert_eq!(decoded(text.as_bytes().to_vec()), (text.to_owned(), None));
+        assert!(is_utf8_head(&"é".as_bytes()[..1]));
     }
 }
