@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod detect;
 pub mod emulator;
+pub mod fuzzing;
 pub mod keyring;
 pub mod logging;
 pub mod model;

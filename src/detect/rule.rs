@@ -693,14 +693,18 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ),
 ];
 
+/// The rules of one rule file (as `assets/detections/*.toml`), ready to
+/// run; the error names what is wrong.
+pub fn parse_file(text: &str) -> Result<Vec<Ready>, String> {
+    let file: RuleFile = toml::from_str(text).map_err(|e| e.to_string())?;
+    file.rule.into_iter().map(Ready::new).collect()
+}
+
 /// Every built-in rule, ready to run.
 pub fn built_in() -> Result<Vec<Ready>, String> {
     let mut rules = Vec::new();
     for (name, text) in BUILT_IN {
-        let file: RuleFile = toml::from_str(text).map_err(|e| format!("{name}: {e}"))?;
-        for rule in file.rule {
-            rules.push(Ready::new(rule)?);
-        }
+        rules.extend(parse_file(text).map_err(|e| format!("{name}: {e}"))?);
     }
     let mut ids = BTreeSet::new();
     for r in &rules {

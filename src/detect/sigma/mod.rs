@@ -142,12 +142,28 @@ impl SigmaRules {
         Ok(set)
     }
 
-    fn load_file(&mut self, file: &Path) {
-        let text = match std::fs::read_to_string(file) {
-            Ok(text) => text,
-            Err(e) => return self.refused.push((file.to_owned(), e.to_string())),
+    /// The rules of one Sigma YAML text, as if read from `name`: for
+    /// fuzzing the loader and for tests.
+    pub fn from_text(name: &Path, text: &str) -> Self {
+        let mut set = Self {
+            rules: Vec::new(),
+            refused: Vec::new(),
+            inapplicable: Vec::new(),
+            engines: Vec::new(),
         };
-        let collection = match rsigma_parser::parse_sigma_yaml(&text) {
+        set.load_text(name, text);
+        set
+    }
+
+    fn load_file(&mut self, file: &Path) {
+        match std::fs::read_to_string(file) {
+            Ok(text) => self.load_text(file, &text),
+            Err(e) => self.refused.push((file.to_owned(), e.to_string())),
+        }
+    }
+
+    fn load_text(&mut self, file: &Path, text: &str) {
+        let collection = match rsigma_parser::parse_sigma_yaml(text) {
             Ok(c) => c,
             Err(e) => return self.refused.push((file.to_owned(), e.to_string())),
         };

@@ -452,6 +452,26 @@ pub fn read_records(
 
 /// As `read_records`, but an NDJSON line `wanted` refuses is passed over
 /// unparsed (and uncounted); other layouts are read whole.
+/// Every record in `bytes`, its layout found as for a file's (zip aside):
+/// what the fuzz targets and their corpus smoke test feed hostile bytes.
+pub fn read_bytes(bytes: Vec<u8>, each: &mut dyn FnMut(Value, String)) -> FileSummary {
+    let mut summary = FileSummary {
+        path: PathBuf::from("input"),
+        ..FileSummary::default()
+    };
+    match sniff(Box::new(std::io::Cursor::new(bytes))) {
+        Ok((layout, format)) => {
+            summary.format = format;
+            read_records_where(layout, &|_| true, &mut summary, each);
+        }
+        Err(why) => {
+            summary.format = "unreadable".into();
+            summary.skip_unplaced(why);
+        }
+    }
+    summary
+}
+
 fn read_records_where(
     layout: Layout<'_>,
     wanted: &dyn Fn(&[u8]) -> bool,
