@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 /// Mutations made of each input.
-const MUTATIONS: usize = 200;
+const MUTATIONS: usize = 16;
 
 fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

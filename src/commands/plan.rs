@@ -19,6 +19,9 @@ pub fn run(cli: &Cli, setup: Setup, args: &PlanArgs) -> anyhow::Result<u8> {
     let gathered = if args.files.is_empty() {
         from_tenant(cli, &setup, args)?
     } else {
+        if args.since.is_some() {
+            eprintln!("warroom plan: --since reads the tenant; with files it is not used");
+        }
         from_files(cli, config, args)?
     };
     let gathered = match gathered {

@@ -664,7 +664,11 @@ fn read_file(
                 Err(why) => reader.summary.skip(0, format!("{name}: {why}")),
             });
             let n = archive.len();
-            reader.summary.format = format!("zip of {n} ({})", formats.join(", "));
+            reader.summary.format = if formats.is_empty() {
+                format!("zip of {n}, none readable")
+            } else {
+                format!("zip of {n} ({})", formats.join(", "))
+            };
         }
     }
 }
