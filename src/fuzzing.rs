@@ -91,8 +91,11 @@ pub fn rules(data: &[u8]) {
     }
 }
 
+/// A target: its name (as in `fuzz/fuzz_targets/`) and its entry point.
+pub type Target = (&'static str, fn(&[u8]));
+
 /// Every target by name, for the corpus smoke test and `fuzz/`.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[Target] = &[
     ("import", import),
     ("json", json),
     ("filter", filter),
