@@ -86,12 +86,9 @@ pub fn markdown(export: &Export) -> Vec<u8> {
     for r in &export.records {
         let what = match &r.body {
             Body::CaseOpened { name } => format!("case {} opened", SafeText::new(name)),
-            Body::Note { text, .. } => format!(
-                "note: {}",
-                SafeText::new(text.lines().next().unwrap_or(""))
-                    .as_str()
-                    .replace('|', "\\|")
-            ),
+            Body::Note { text, .. } => {
+                format!("note: {}", SafeText::new(text.lines().next().unwrap_or("")))
+            }
             Body::Recipients {
                 recipients,
                 rekeyed,
@@ -126,8 +123,7 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 } else {
                     format!(": {}", SafeText::new(reason))
                 },
-            )
-            .replace('|', "\\|"),
+            ),
             Body::Suppress {
                 detection,
                 field,
@@ -139,8 +135,7 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 SafeText::new(field),
                 SafeText::new(value),
                 SafeText::new(reason)
-            )
-            .replace('|', "\\|"),
+            ),
             Body::ItemState {
                 item,
                 state,
@@ -167,14 +162,12 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 } else {
                     format!(" (went ahead despite: {})", SafeText::new(overridden))
                 },
-            )
-            .replace('|', "\\|"),
+            ),
             Body::ItemAdded { phase, title } => format!(
                 "checklist item added to {}: {}",
                 SafeText::new(phase),
                 SafeText::new(title)
-            )
-            .replace('|', "\\|"),
+            ),
             Body::Action {
                 method,
                 url,
@@ -187,15 +180,14 @@ pub fn markdown(export: &Export) -> Vec<u8> {
                 SafeText::new(url),
                 SafeText::new(object_name),
                 SafeText::new(summary)
-            )
-            .replace('|', "\\|"),
+            ),
             Body::Unknown => "a record this warroom does not know".into(),
         };
         md.push_str(&format!(
             "| {} | {} | {} |\n",
             r.time,
-            SafeText::new(&r.author).as_str().replace('|', "\\|"),
-            what
+            crate::model::markdown_inline(&r.author),
+            crate::model::markdown_inline(&what)
         ));
     }
     md.push_str("\n## Notes\n");

@@ -275,7 +275,7 @@ fn spared(plan: &Plan) -> Vec<Value> {
 }
 
 fn markdown(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Timestamp) -> String {
-    let cell = |text: &str| SafeText::new(text).as_str().replace('|', "\\|");
+    let cell = crate::model::markdown_inline;
     let (done, total) = plan.overall();
     let mut md = format!("# Recovery plan\n\n{done} of {total} items done.\n");
     for (index, phase) in plan.template.phases.iter().enumerate() {

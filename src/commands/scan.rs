@@ -229,7 +229,7 @@ pub(super) fn inputs_section(
         Format::Markdown => {
             let mut md = String::from("\n## Inputs\n\n");
             for f in files {
-                md.push_str(&format!("- {}\n", f.line().replace('|', "\\|")));
+                md.push_str(&format!("- {}\n", crate::model::markdown_inline(&f.line())));
             }
             md
         }

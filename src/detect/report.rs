@@ -61,7 +61,8 @@ pub fn markdown(findings: &[Finding]) -> String {
         "# Findings\n\n| severity | finding | techniques | events | first seen | last seen |\n|---|---|---|---|---|---|\n",
     );
     // Titles and rationales may carry indicator values or Sigma rules' text.
-    let cell = |text: &str| SafeText::new(text).as_str().replace('|', "\\|");
+    let cell = crate::model::markdown_inline;
+    let code = crate::model::markdown_code;
     for f in findings {
         md.push_str(&format!(
             "| {:?} | {} | {} | {} | {} | {} |\n",
@@ -75,16 +76,16 @@ pub fn markdown(findings: &[Finding]) -> String {
     }
     for f in findings {
         md.push_str(&format!(
-            "\n## {} (`{}`)\n\n{}\n\n**Why it matters.** {}\n\n",
+            "\n## {} ({})\n\n{}\n\n**Why it matters.** {}\n\n",
             cell(&f.title),
-            SafeText::new(&f.id),
+            code(&f.id),
             cell(&f.explanation),
             cell(&f.rationale)
         ));
         if !f.entities.is_empty() {
             md.push_str("Entities:\n\n");
             for e in f.entities.iter().take(20) {
-                md.push_str(&format!("- {}: `{}`\n", e.field, SafeText::new(&e.value)));
+                md.push_str(&format!("- {}: {}\n", cell(&e.field), code(&e.value)));
             }
             md.push('\n');
         }
@@ -98,7 +99,7 @@ pub fn markdown(findings: &[Finding]) -> String {
             f.evidence
                 .iter()
                 .take(10)
-                .map(|e| format!("`{}`", SafeText::new(e)))
+                .map(|e| code(e))
                 .collect::<Vec<_>>()
                 .join(", ")
         ));

@@ -23,7 +23,7 @@ pub use graph::{Page, ReadError, read_page};
 pub use risk::RiskDetection;
 pub use severity::Severity;
 pub use signin::{SignIn, SignInKind};
-pub use text::{SafeText, counted, is_dangerous};
+pub use text::{SafeText, counted, is_dangerous, markdown_code, markdown_inline};
 
 /// Bytes as lower-case hex (ids, hashes).
 pub fn hex(bytes: &[u8]) -> String {

@@ -212,6 +212,41 @@ mod tests {
 
 /// A count with its noun in the right number: "1 event", "2 events",
 /// "3 matches", "2 entities".
+/// Tenant text for a Markdown report, inline: made safe as on screen, then
+/// every character Markdown would act on (links, images, HTML, emphasis,
+/// code, table cells) escaped, so an attacker's string reads as itself
+/// and cannot become a live link or image in the incident record.
+pub fn markdown_inline(text: &str) -> String {
+    let safe = SafeText::new(text);
+    let mut out = String::with_capacity(safe.as_str().len());
+    for c in safe.as_str().chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '!' | '|' | '#' | '~' | '&'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Tenant text as a Markdown code span: made safe as on screen, and fenced
+/// with more backticks than it holds in a row, so it cannot close early.
+pub fn markdown_code(text: &str) -> String {
+    let safe = SafeText::new(text);
+    let text = safe.as_str();
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    // Not for table cells: a bar would end the cell even inside code.
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
 pub fn counted(n: u64, noun: &str) -> String {
     if n == 1 {
         return format!("1 {noun}");
@@ -240,5 +275,31 @@ mod counted_tests {
         assert_eq!(counted(2, "entity"), "2 entities");
         assert_eq!(counted(2, "day"), "2 days");
         assert_eq!(counted(5, "address"), "5 addresses");
+    }
+}
+
+#[cfg(test)]
+mod markdown_tests {
+    use super::{markdown_code, markdown_inline};
+
+    #[test]
+    fn attacker_text_cannot_become_a_link_image_or_html_in_a_report() {
+        let hostile = "[click](https://evil.example) ![x](https://evil.example/p.png) <img src=x> a|b megan_bowen";
+        let md = markdown_inline(hostile);
+        // Every bracket, bang, angle and bar escaped: no link, image, tag
+        // or cell break.
+        assert_eq!(
+            md,
+            "\\[click\\](https://evil.example) \\!\\[x\\](https://evil.example/p.png) \\<img src=x\\> a\\|b megan\\_bowen"
+        );
+        // Control characters are made visible first, as on screen.
+        assert!(!markdown_inline("a\u{1b}]0;x\u{7}").contains('\u{1b}'));
+    }
+
+    #[test]
+    fn code_spans_cannot_be_closed_early() {
+        assert_eq!(markdown_code("abc"), "`abc`");
+        assert_eq!(markdown_code("a`b"), "``a`b``");
+        assert_eq!(markdown_code("`x"), "`` `x ``");
     }
 }

@@ -248,9 +248,7 @@ pub fn verdicts_markdown(verdicts: &[Verdict]) -> String {
             Outcome::Unknown => "not judged",
             Outcome::Pass => "pass",
         };
-        let note = crate::model::SafeText::new(&v.note)
-            .as_str()
-            .replace('|', "\\|");
+        let note = crate::model::markdown_inline(&v.note);
         md.push_str(&format!(
             "| {} | {verdict} | {} | {note} |\n",
             v.check.title,
