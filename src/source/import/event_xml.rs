@@ -140,7 +140,9 @@ pub fn read_event_xml(
             }
             Xml::Text(text) => {
                 if let Some(b) = current.as_mut() {
-                    let text = text.xml_content(quick_xml::XmlVersion::Implicit1_0).unwrap_or(Cow::Borrowed(""));
+                    let text = text
+                        .xml_content(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap_or(Cow::Borrowed(""));
                     b.text.push_str(&text);
                     if part == Part::Audit {
                         b.audit_xml.push_str(&text);
@@ -199,7 +201,11 @@ fn local(start: &BytesStart<'_>) -> String {
 fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
     start.attributes().flatten().find_map(|a| {
         (a.key.local_name().as_ref() == name.as_bytes())
-            .then(|| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).ok().map(|v| v.into_owned()))
+            .then(|| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(|v| v.into_owned())
+            })
             .flatten()
     })
 }
