@@ -244,31 +244,17 @@ fn to_json(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Times
     })
 }
 
-/// The items withheld from emergency accounts, one entry per account: the
-/// template items left out, the findings, and why.
+/// The items withheld from emergency accounts, one entry per account: how
+/// many template items were left out, the findings, and why.
 fn spared(plan: &Plan) -> Vec<Value> {
-    let mut by_account: Vec<(String, Vec<String>, Vec<String>, String)> = Vec::new();
-    for w in plan.withheld() {
-        let account = w.target.as_str().to_owned();
-        let item = w.title.as_str().to_owned();
-        match by_account.iter_mut().find(|(a, ..)| *a == account) {
-            Some((_, items, findings, _)) => {
-                items.push(item);
-                findings.extend(w.findings.iter().cloned());
-            }
-            None => by_account.push((account, vec![item], w.findings.clone(), w.reason.clone())),
-        }
-    }
-    by_account
+    plan.spared()
         .into_iter()
-        .map(|(account, items, mut findings, reason)| {
-            findings.sort();
-            findings.dedup();
+        .map(|s| {
             json!({
-                "account": account,
-                "items_not_proposed": items.len(),
-                "findings": findings,
-                "reason": reason,
+                "account": s.account.as_str(),
+                "items_not_proposed": s.items.len(),
+                "findings": s.findings,
+                "reason": s.reason,
             })
         })
         .collect()
@@ -307,15 +293,15 @@ fn markdown(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Time
             }
         }
     }
-    let spared = spared(plan);
+    let spared = plan.spared();
     if !spared.is_empty() {
         md.push_str("\n## Emergency access accounts spared\n\n");
         for s in spared {
             md.push_str(&format!(
                 "- {} ({} items not proposed): {}\n",
-                cell(s["account"].as_str().unwrap_or("")),
-                s["items_not_proposed"],
-                cell(s["reason"].as_str().unwrap_or(""))
+                cell(s.account.as_str()),
+                s.items.len(),
+                cell(&s.reason)
             ));
         }
     }
@@ -361,11 +347,8 @@ fn table(plan: &Plan, rows: &[FindingRow], inputs: &[String], now: jiff::Timesta
             }
         }
     }
-    for s in spared(plan) {
-        out.push_str(&format!(
-            "\nSpared: {}\n",
-            SafeText::new(s["reason"].as_str().unwrap_or(""))
-        ));
+    for s in plan.spared() {
+        out.push_str(&format!("\nSpared: {}\n", SafeText::new(&s.reason)));
     }
     out.push_str("\nInputs:\n");
     for line in inputs {

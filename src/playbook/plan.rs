@@ -134,6 +134,16 @@ pub struct Plan {
     withheld: Vec<Withheld>,
 }
 
+/// An emergency account the plan spares: the items it holds back, the
+/// findings behind them (sorted, each once), and why.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Spared {
+    pub account: SafeText,
+    pub items: Vec<SafeText>,
+    pub findings: Vec<String>,
+    pub reason: String,
+}
+
 /// An item the plan leaves out, and why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Withheld {
@@ -227,8 +237,7 @@ impl Plan {
                 // Triage changes which accounts the plan acts on; it is
                 // not a change of the checklist's own to announce.
                 self.verdicts.insert(finding.clone(), state.clone());
-                let findings = std::mem::take(&mut self.findings);
-                self.set_findings(&findings);
+                self.regenerate();
                 return false;
             }
             Body::ItemAdded { phase, title } => {
@@ -246,8 +255,7 @@ impl Plan {
     /// not lock them out unless their own activity shows them taken.
     pub fn set_emergency_accounts(&mut self, accounts: impl IntoIterator<Item = String>) {
         self.emergency = accounts.into_iter().map(|a| a.to_lowercase()).collect();
-        let findings = std::mem::take(&mut self.findings);
-        self.set_findings(&findings);
+        self.regenerate();
     }
 
     /// Adds emergency accounts (a directory snapshot's); `false` when all
@@ -260,9 +268,15 @@ impl Plan {
         if self.emergency.len() == before {
             return false;
         }
+        self.regenerate();
+        true
+    }
+
+    /// The concrete items made again from the findings last given (after
+    /// triage or the emergency accounts changed).
+    fn regenerate(&mut self) {
         let findings = std::mem::take(&mut self.findings);
         self.set_findings(&findings);
-        true
     }
 
     pub fn emergency_accounts(&self) -> &BTreeSet<String> {
@@ -278,6 +292,32 @@ impl Plan {
     /// Items the findings call for that the plan does not propose.
     pub fn withheld(&self) -> &[Withheld] {
         &self.withheld
+    }
+
+    /// The withheld items by account, in the order the accounts come.
+    pub fn spared(&self) -> Vec<Spared> {
+        let mut out: Vec<Spared> = Vec::new();
+        for w in &self.withheld {
+            let at = match out.iter().position(|s| s.account == w.target) {
+                Some(at) => at,
+                None => {
+                    out.push(Spared {
+                        account: w.target.clone(),
+                        items: Vec::new(),
+                        findings: Vec::new(),
+                        reason: w.reason.clone(),
+                    });
+                    out.len() - 1
+                }
+            };
+            out[at].items.push(w.title.clone());
+            out[at].findings.extend(w.findings.iter().cloned());
+        }
+        for s in &mut out {
+            s.findings.sort();
+            s.findings.dedup();
+        }
+        out
     }
 
     /// The concrete items the findings call for, one per object named,

@@ -78,25 +78,10 @@ pub fn draw_secret(
     );
 }
 
-/// Words laid into lines of at most `width` characters.
-fn textwrap_words(text: &str, width: usize) -> Vec<String> {
-    let mut lines: Vec<String> = Vec::new();
-    for word in text.split_whitespace() {
-        match lines.last_mut() {
-            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
-                line.push(' ');
-                line.push_str(word);
-            }
-            _ => lines.push(word.to_owned()),
-        }
-    }
-    lines
-}
-
 pub fn draw_quit(frame: &mut Frame, area: Rect, state: &AppState, theme: &Theme) {
     let mut lines = Vec::new();
     if let Some(lost) = crate::app::update::lost_on_quit(state) {
-        for line in textwrap_words(&lost, 52) {
+        for line in super::wrap_words(&lost, 52) {
             lines.push(Line::styled(line, theme.warn));
         }
         if !state.in_flight.is_empty() {

@@ -196,10 +196,15 @@ pub const EMERGENCY_MARK: &str = " [emergency]";
 
 /// Whether the account a row is about is an emergency account.
 fn emergency_subject(f: &FindingRow, state: &AppState) -> bool {
-    f.subject.as_ref().is_some_and(|s| {
-        let main = s.as_str().split(" +").next().unwrap_or("");
-        main.contains('@') && state.plan.is_emergency(main)
-    })
+    f.subject
+        .as_ref()
+        .is_some_and(|s| is_emergency_user(s.as_str().split(" +").next().unwrap_or(""), state))
+}
+
+/// Whether `value` names a user (not an app or a domain) the plan treats
+/// as an emergency account.
+fn is_emergency_user(value: &str, state: &AppState) -> bool {
+    value.contains('@') && state.plan.is_emergency(value)
 }
 
 /// `text` in at most `room` characters, an ellipsis marking a cut.
@@ -252,7 +257,7 @@ fn draw_detail(frame: &mut Frame, area: Rect, f: &FindingRow, state: &AppState, 
     for (field, value) in f.entities.iter().take(8) {
         let mut spans = vec![Span::styled(format!("{field}: "), theme.dim)];
         spans.extend(super::untrusted(value, theme.key, theme, 80));
-        if value.as_str().contains('@') && state.plan.is_emergency(value.as_str()) {
+        if is_emergency_user(value.as_str(), state) {
             spans.push(Span::styled(EMERGENCY_MARK, theme.warn));
         }
         lines.push(Line::from(spans));

@@ -97,54 +97,6 @@ const LEGEND: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 
-/// One help line before wrapping.
-enum Entry<'a> {
-    Heading(&'a str),
-    Pair(&'a str, &'a str, bool),
-    Blank,
-}
-
-fn entries(keymap: &Keymap) -> Vec<Entry<'_>> {
-    let mut out: Vec<Entry> = keymap
-        .help_rows()
-        .iter()
-        .map(|row| match row {
-            HelpRow::Heading(text) => Entry::Heading(text),
-            HelpRow::Binding { keys, description } => Entry::Pair(keys, description, true),
-            HelpRow::Blank => Entry::Blank,
-        })
-        .collect();
-    for (heading, pairs) in LEGEND {
-        out.push(Entry::Blank);
-        out.push(Entry::Heading(heading));
-        out.extend(
-            pairs
-                .iter()
-                .map(|(term, text)| Entry::Pair(term, text, false)),
-        );
-    }
-    out
-}
-
-/// `text` in lines of at most `width` characters, broken at spaces.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(10);
-    let mut lines = vec![String::new()];
-    for word in text.split(' ') {
-        let line = lines.last_mut().expect("one line at least");
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            lines.push(word.to_owned());
-        } else {
-            if len > 0 {
-                line.push(' ');
-            }
-            line.push_str(word);
-        }
-    }
-    lines
-}
-
 /// One line of the help, wrapped, before styling.
 enum Row<'a> {
     Heading(&'a str),
@@ -158,23 +110,34 @@ enum Row<'a> {
     },
 }
 
-/// Every line of the help for an overlay `width` columns wide inside.
+/// Every line of the help for an overlay `width` columns wide inside: the
+/// keymap's bindings, then the legend.
 fn rows(keymap: &Keymap, width: usize) -> Vec<Row<'_>> {
-    let room = width.saturating_sub(KEYS_WIDTH + 2);
+    let room = width.saturating_sub(KEYS_WIDTH + 2).max(10);
     let mut out = Vec::new();
-    for entry in entries(keymap) {
-        match entry {
-            Entry::Heading(text) => out.push(Row::Heading(text)),
-            Entry::Blank => out.push(Row::Blank),
-            Entry::Pair(term, text, key) => {
-                for (i, right) in wrap(text, room).into_iter().enumerate() {
-                    let left = if i == 0 { term } else { "" };
-                    out.push(Row::Pair { left, right, key });
-                }
-            }
+    for row in keymap.help_rows() {
+        match row {
+            HelpRow::Heading(text) => out.push(Row::Heading(text)),
+            HelpRow::Blank => out.push(Row::Blank),
+            HelpRow::Binding { keys, description } => pair(&mut out, keys, description, true, room),
+        }
+    }
+    for (heading, pairs) in LEGEND {
+        out.push(Row::Blank);
+        out.push(Row::Heading(heading));
+        for (term, text) in *pairs {
+            pair(&mut out, term, text, false, room);
         }
     }
     out
+}
+
+/// A term and what it means, the meaning wrapped into `room` columns.
+fn pair<'a>(out: &mut Vec<Row<'a>>, term: &'a str, text: &str, key: bool, room: usize) {
+    for (i, right) in super::wrap_words(text, room).into_iter().enumerate() {
+        let left = if i == 0 { term } else { "" };
+        out.push(Row::Pair { left, right, key });
+    }
 }
 
 /// How many lines the help has on a screen `columns` wide (for scrolling).

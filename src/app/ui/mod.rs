@@ -118,6 +118,22 @@ pub fn untrusted_owned(raw: &str, style: Style, theme: &Theme, width: usize) -> 
         .collect()
 }
 
+/// Words laid into lines of at most `width` characters (a longer word
+/// gets a line of its own).
+fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split_whitespace() {
+        match lines.last_mut() {
+            Some(line) if line.chars().count() + 1 + word.chars().count() <= width => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_owned()),
+        }
+    }
+    lines
+}
+
 /// The one-line summary a collapsed pane shows.
 fn summary(state: &AppState, pane: PaneId) -> Cow<'static, str> {
     match pane {

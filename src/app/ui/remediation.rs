@@ -127,20 +127,14 @@ fn bar(done: usize, total: usize, width: usize, theme: &Theme) -> String {
 /// One line per emergency account the plan spares:
 /// `spared bg-admin01@… [emergency]: 3 items held back`.
 fn spared_lines(plan: &Plan) -> Vec<String> {
-    let mut by_account: Vec<(&str, usize)> = Vec::new();
-    for w in plan.withheld() {
-        match by_account.iter_mut().find(|(a, _)| *a == w.target.as_str()) {
-            Some((_, n)) => *n += 1,
-            None => by_account.push((w.target.as_str(), 1)),
-        }
-    }
-    by_account
+    plan.spared()
         .into_iter()
-        .map(|(account, n)| {
+        .map(|s| {
             format!(
-                "spared {account}{}: {} held back",
+                "spared {}{}: {} held back",
+                s.account.as_str(),
                 super::findings::EMERGENCY_MARK,
-                crate::model::counted(n as u64, "item")
+                crate::model::counted(s.items.len() as u64, "item")
             )
         })
         .collect()

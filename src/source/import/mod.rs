@@ -252,35 +252,11 @@ pub fn sniff<'a>(mut reader: Box<dyn BufRead + 'a>) -> Sniffed<'a> {
 fn transcoded<'a>(
     mut reader: Box<dyn BufRead + 'a>,
 ) -> std::io::Result<(Box<dyn BufRead + 'a>, Option<&'static str>)> {
-    use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
     let head = reader.fill_buf()?;
-    let bom = head.starts_with(b"\xff\xfe") || head.starts_with(b"\xfe\xff");
-    let encoding = if head.starts_with(b"\xff\xfe") {
-        Some(UTF_16LE)
-    } else if head.starts_with(b"\xfe\xff") {
-        Some(UTF_16BE)
-    } else {
-        let sample = &head[..head.len().min(4096)];
-        let pairs = sample.len() / 2;
-        let zeros = |at: usize| {
-            sample
-                .iter()
-                .skip(at)
-                .step_by(2)
-                .filter(|b| **b == 0)
-                .count()
-        };
-        let (even, odd) = (zeros(0), zeros(1));
-        // ASCII text in UTF-16: every other byte is zero.
-        if pairs >= 2 && odd * 10 >= pairs * 8 && even * 10 < pairs {
-            Some(UTF_16LE)
-        } else if pairs >= 2 && even * 10 >= pairs * 8 && odd * 10 < pairs {
-            Some(UTF_16BE)
-        } else if !sample.contains(&0) && !is_utf8_head(sample) {
-            Some(WINDOWS_1252)
-        } else {
-            None
-        }
+    // A UTF-8 mark needs no decoding: the readers drop it themselves.
+    let (encoding, bom) = match encoding_rs::Encoding::for_bom(head) {
+        Some((encoding, _)) if encoding != encoding_rs::UTF_8 => (Some(encoding), true),
+        _ => (unmarked_encoding(head), false),
     };
     let Some(encoding) = encoding else {
         return Ok((reader, None));
@@ -300,6 +276,32 @@ fn transcoded<'a>(
         Box::new(BufReader::with_capacity(1 << 20, stream)),
         Some(encoding.name()),
     ))
+}
+
+/// The encoding of a head without a byte-order mark when it is not UTF-8:
+/// UTF-16 where every other byte is zero (ASCII text), else Windows-1252
+/// where it is not UTF-8 and holds no zero byte.
+fn unmarked_encoding(head: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    let sample = &head[..head.len().min(4096)];
+    let pairs = sample.len() / 2;
+    let zeros = |at: usize| {
+        sample
+            .iter()
+            .skip(at)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count()
+    };
+    let (even, odd) = (zeros(0), zeros(1));
+    if pairs >= 2 && odd * 10 >= pairs * 8 && even * 10 < pairs {
+        Some(encoding_rs::UTF_16LE)
+    } else if pairs >= 2 && even * 10 >= pairs * 8 && odd * 10 < pairs {
+        Some(encoding_rs::UTF_16BE)
+    } else if !sample.contains(&0) && !is_utf8_head(sample) {
+        Some(encoding_rs::WINDOWS_1252)
+    } else {
+        None
+    }
 }
 
 /// Whether `head` is UTF-8, allowing a character cut at its end.
