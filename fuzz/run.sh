@@ -8,7 +8,7 @@ cd "$(dirname "$0")"
 seconds=${1:-120}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(import json filter keys config sigma rules)
+[ ${#targets[@]} -gt 0 ] || targets=(import json filter keys config sigma rules journal)
 data=../../shared/data
 for t in "${targets[@]}"; do
   extra=()

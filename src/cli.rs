@@ -317,14 +317,17 @@ pub enum CaseCommand {
         #[arg(required = true, value_name = "FILE")]
         files: Vec<PathBuf>,
     },
+    /// Check the journal's chain, every event segment against its hash,
+    /// and that no event is held twice.
     Verify {
         name: String,
     },
-    /// Write the case out: md or json (decrypted, for the report) or
-    /// bundle (encrypted, for a teammate's `case import`).
+    /// Write the case out: md or json (decrypted, for the report), events
+    /// (the pulled events as NDJSON, decrypted, for `scan` or other tools)
+    /// or bundle (encrypted, for a teammate's `case import`).
     Export {
         name: String,
-        #[arg(long, value_name = "md|json|bundle")]
+        #[arg(long, value_name = "md|json|events|bundle")]
         format: String,
         /// Where to write (`-` for standard output); never overwritten.
         #[arg(long, value_name = "FILE")]

@@ -91,6 +91,102 @@ pub fn rules(data: &[u8]) {
     }
 }
 
+/// A case journal and event segment as `case verify` reads them. The first
+/// byte chooses: odd, the rest is the journal file itself (hostile bytes
+/// from the start); even, the rest is a list of edits to a real journal
+/// of eight records (flip, cut, insert, drop, repeat). Either way every
+/// record that opens must be the real record of its place, in order from
+/// the first: no edit makes the reader accept a record the key did not
+/// seal, or skip one.
+pub fn journal(data: &[u8]) {
+    use crate::case::{events, journal};
+    const CASE: &str = "fuzz-case";
+    let key: journal::DataKey = zeroize::Zeroizing::new([7u8; 32]);
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
+    let (bytes, original) = if mode % 2 == 1 {
+        (rest.to_vec(), None)
+    } else {
+        let (file, records) = real_journal(&key, CASE);
+        (edit(&file, rest), Some((file, records)))
+    };
+    let scan = journal::scan(&bytes, CASE, Some(&key));
+    assert!(scan.end <= bytes.len() as u64);
+    assert_eq!(scan.records.len() as u64, scan.count);
+    for (place, (seq, plain)) in scan.records.iter().enumerate() {
+        assert_eq!(
+            *seq,
+            place as u64 + 1,
+            "records open in order from the first"
+        );
+        if let Some((_, records)) = &original {
+            assert_eq!(
+                records.get(place).map(Vec::as_slice),
+                Some(plain.as_slice()),
+                "record {seq} opened as something the key did not seal there"
+            );
+        }
+        let _ = serde_json::from_slice::<crate::case::record::Record>(plain);
+    }
+    if let Some((file, records)) = &original
+        && bytes == *file
+    {
+        assert_eq!(
+            scan.records.len(),
+            records.len(),
+            "an intact journal reads whole"
+        );
+        assert!(scan.damage.is_none() && scan.torn.is_none());
+    }
+    // The same bytes as an event segment.
+    let _ = events::open(&key, CASE, "000001.seg", &bytes);
+}
+
+/// Eight sealed records: (the journal's bytes, each record's plaintext).
+fn real_journal(key: &crate::case::journal::DataKey, case: &str) -> (Vec<u8>, Vec<Vec<u8>>) {
+    use crate::case::journal;
+    let mut file = Vec::new();
+    let mut records = Vec::new();
+    let mut chain = journal::genesis(case);
+    for seq in 1..=8u64 {
+        let plain = format!(
+            r#"{{"id":"r{seq}","time":"2026-12-01T10:0{seq}:00Z","author":"fuzz@jumpbox","kind":"note","text":"note {seq}","tags":["t"]}}"#
+        )
+        .into_bytes();
+        let frame = journal::seal(key, case, seq, &chain, &plain).expect("sealing works");
+        chain = journal::chain(&chain, &frame);
+        file.extend_from_slice(&frame);
+        records.push(plain);
+    }
+    (file, records)
+}
+
+/// Applies edits, five bytes each: what, where (two bytes, little
+/// endian, modulo the length), and a value.
+fn edit(file: &[u8], ops: &[u8]) -> Vec<u8> {
+    let mut out = file.to_vec();
+    for op in ops.chunks_exact(5) {
+        let len = out.len().max(1);
+        let at = usize::from(u16::from_le_bytes([op[1], op[2]])) % len;
+        let span = usize::from(op[3]).min(out.len() - at.min(out.len()));
+        match op[0] % 5 {
+            0 if at < out.len() => out[at] ^= op[4].max(1),
+            1 => out.truncate(at),
+            2 => out
+                .splice(at..at, std::iter::repeat_n(op[4], span.max(1)))
+                .for_each(drop),
+            3 => out.drain(at..at + span).for_each(drop),
+            4 => {
+                let copy = out[at..at + span].to_vec();
+                out.splice(at..at, copy).for_each(drop);
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// A target: its name (as in `fuzz/fuzz_targets/`) and its entry point.
 pub type Target = (&'static str, fn(&[u8]));
 
@@ -103,4 +199,5 @@ pub const TARGETS: &[Target] = &[
     ("config", config),
     ("sigma", sigma),
     ("rules", rules),
+    ("journal", journal),
 ];

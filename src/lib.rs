@@ -14,6 +14,7 @@ pub mod config;
 pub mod detect;
 pub mod emulator;
 pub mod fuzzing;
+pub mod hardening;
 pub mod keyring;
 pub mod logging;
 pub mod model;

@@ -17,6 +17,19 @@ use crate::paths::ensure_private_dir;
 /// that both a normal exit and the panic hook can flush.
 static GUARD: Mutex<Option<WorkerGuard>> = Mutex::new(None);
 
+/// The HTTP and TLS libraries' finest levels describe connections,
+/// frames and buffers carrying tokens and secrets, in words this crate
+/// does not control: kept at `info` whatever filter is asked for, so
+/// `WARROOM_LOG=trace` is warroom's own trace, which names no secret.
+const QUIET_LIBRARIES: [&str; 6] = [
+    "h2=info",
+    "hyper=info",
+    "hyper_util=info",
+    "reqwest=info",
+    "rustls=info",
+    "tower_http=info",
+];
+
 /// Starts logging to `file`, until [`flush`].
 pub fn init(file: &Path) -> anyhow::Result<()> {
     if let Some(dir) = file.parent() {
@@ -29,9 +42,12 @@ pub fn init(file: &Path) -> anyhow::Result<()> {
         .open(file)
         .map_err(|e| anyhow::anyhow!("cannot open log file {}: {e}", file.display()))?;
     let (writer, guard) = tracing_appender::non_blocking(log);
-    let filter = EnvFilter::try_from_env("WARROOM_LOG")
+    let mut filter = EnvFilter::try_from_env("WARROOM_LOG")
         .or_else(|_| EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    for directive in QUIET_LIBRARIES {
+        filter = filter.add_directive(directive.parse()?);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(writer)

@@ -15,7 +15,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let started = Instant::now();
+    // Before any secret is read: no core file, no other process reading ours.
+    let unprotected = warroom::hardening::keep_secrets_in_memory();
     let cli = Cli::parse();
+    for problem in &unprotected {
+        eprintln!("warroom: {problem}");
+    }
     match run(&cli, started) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

@@ -59,6 +59,17 @@ pub fn collect(case: &Unlocked, with_events: bool) -> Result<Export, CaseError> 
     })
 }
 
+/// The pulled events alone, one JSON object per line, as `pull --out`
+/// writes them: what `scan` and other tools read.
+pub fn events_ndjson(export: &Export) -> Vec<u8> {
+    let mut out = Vec::new();
+    for event in export.events.iter().flat_map(|batch| &batch.events) {
+        out.extend_from_slice(event.to_string().as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
 pub fn json(export: &Export) -> Vec<u8> {
     let mut out = serde_json::to_vec_pretty(export).expect("exports serialize");
     out.push(b'\n');

@@ -98,6 +98,7 @@ pub fn checks(
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let mut checks = vec![
         keyring(),
+        secrets_in_memory(crate::hardening::protected()),
         terminal_size(crossterm::terminal::size().ok()),
         colour(&env),
         unicode(&env),
@@ -121,6 +122,26 @@ pub fn checks(
         ),
     });
     checks
+}
+
+/// Core dumps off and the process not dumpable (set at start by `main`).
+pub fn secrets_in_memory((no_core, not_dumpable): (bool, bool)) -> Check {
+    const NAME: &str = "process memory";
+    match (no_core, not_dumpable) {
+        (true, true) => Check::ok(NAME, "no core dumps; other processes cannot read this one"),
+        (false, _) => Check::bad(
+            NAME,
+            Verdict::Warn,
+            "core dumps are allowed: a crash could write case keys and tokens to disk",
+            "run warroom as built (its start-up turns them off); check for a wrapper that raises the core limit",
+        ),
+        (true, false) => Check::bad(
+            NAME,
+            Verdict::Warn,
+            "the process is dumpable: another process of this user could read its memory",
+            "run warroom as built (its start-up sets it not dumpable)",
+        ),
+    }
 }
 
 pub fn terminal_size(size: Option<(u16, u16)>) -> Check {

@@ -8,6 +8,7 @@
 use std::collections::HashSet;
 use std::fmt;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -102,6 +103,8 @@ pub struct Injector {
     spec: FaultSpec,
     rng: Mutex<fastrand::Rng>,
     served_tokens: Mutex<HashSet<String>>,
+    /// How many of each kind were injected, in `Fault::ALL` order.
+    injected: [AtomicU64; Fault::ALL.len()],
 }
 
 impl Injector {
@@ -110,7 +113,26 @@ impl Injector {
             spec,
             rng: Mutex::new(fastrand::Rng::with_seed(seed ^ 0xfa17)),
             served_tokens: Mutex::default(),
+            injected: Default::default(),
         }
+    }
+
+    /// Each kind injected so far, with its count (kinds never injected
+    /// are left out).
+    pub fn injected(&self) -> Vec<(Fault, u64)> {
+        Fault::ALL
+            .iter()
+            .zip(&self.injected)
+            .map(|((fault, _), n)| (*fault, n.load(Ordering::Relaxed)))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+
+    fn count(&self, fault: Option<Fault>) -> Option<Fault> {
+        if let Some(i) = fault.and_then(|f| Fault::ALL.iter().position(|(k, _)| *k == f)) {
+            self.injected[i].fetch_add(1, Ordering::Relaxed);
+        }
+        fault
     }
 
     pub fn is_empty(&self) -> bool {
@@ -125,15 +147,17 @@ impl Injector {
             let again = !served.insert(token.to_owned());
             let rate = self.rate(Fault::PageTokenReuse);
             if again && rate > 0.0 && rng.f64() < rate {
-                return Some(Fault::PageTokenReuse);
+                return self.count(Some(Fault::PageTokenReuse));
             }
         }
-        self.spec
+        let fault = self
+            .spec
             .rates
             .iter()
             .filter(|(f, _)| *f != Fault::PageTokenReuse)
             .find(|(_, rate)| rng.f64() < *rate)
-            .map(|(f, _)| *f)
+            .map(|(f, _)| *f);
+        self.count(fault)
     }
 
     fn rate(&self, fault: Fault) -> f64 {

@@ -201,6 +201,14 @@ pub fn run_cli(
             _ = tokio::signal::ctrl_c() => {}
             _ = terminate.recv() => {}
         }
+        let injected = running.emulator.faults.injected();
+        if !injected.is_empty() {
+            let parts: Vec<String> = injected
+                .iter()
+                .map(|(fault, n)| format!("{} {n}", fault.name()))
+                .collect();
+            eprintln!("warroom emulator: faults injected: {}", parts.join(", "));
+        }
         Ok(0)
     })
 }

@@ -244,6 +244,11 @@ pub struct Emulator {
 }
 
 impl Emulator {
+    #[allow(dead_code)]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn setting(&self, name: &str) -> &str {
         &self.env.iter().find(|(k, _)| k == name).unwrap().1
     }

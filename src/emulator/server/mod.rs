@@ -71,7 +71,7 @@ pub struct Emulator {
     /// Unified Audit Log queries created by clients.
     queries: Mutex<Vec<AuditQuery>>,
     pub authority: Authority,
-    faults: Injector,
+    pub faults: Injector,
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
     pub base_url: String,
 }
