@@ -87,6 +87,9 @@ pub enum Command {
     /// The recovery plan the findings of files call for: which accounts,
     /// credentials and grants to act on, and why.
     Plan(PlanArgs),
+    /// List every detection that runs: id, title, source (built in, or
+    /// Sigma with its author), what it reads, ATT&CK, severity.
+    Rules(RulesArgs),
     /// Check this jump box: terminal, keyring, config, directories, clock.
     Doctor,
     /// Drop every secret warroom caches in the keyring (sign-ins, unlocked identities) now.
@@ -289,6 +292,15 @@ pub struct PlanArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct RulesArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Sigma rules to list beside the built-in ones.
+    #[arg(long, value_name = "DIR")]
+    pub sigma: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct PostureArgs {
     #[arg(value_name = "FILE")]
     pub files: Vec<PathBuf>,
@@ -401,6 +413,7 @@ impl Command {
             Command::Watch(_) => "watch",
             Command::Posture(_) => "posture",
             Command::Plan(_) => "plan",
+            Command::Rules(_) => "rules",
             Command::Doctor => "doctor",
             Command::Lock => "lock",
             Command::Identity(_) => "identity",

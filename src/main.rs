@@ -51,6 +51,7 @@ fn run(cli: &Cli, started: Instant) -> anyhow::Result<u8> {
         Some(Command::Identity(command)) => commands::case::run_identity(cli, setup, command),
         Some(Command::Notes(command)) => commands::case::run_notes(cli, setup, command),
         Some(Command::Lock) => commands::lock::run(),
+        Some(Command::Rules(args)) => commands::rules::run(args),
         Some(Command::Doctor) => commands::doctor::run(cli, setup),
     }
 }

@@ -12,6 +12,7 @@ pub mod login;
 pub mod plan;
 pub mod posture;
 pub mod pull;
+pub mod rules;
 pub mod scan;
 pub mod watch;
 

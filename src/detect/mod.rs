@@ -12,6 +12,7 @@ pub mod forged;
 pub mod infra;
 pub mod ioc;
 pub mod joins;
+pub mod listing;
 /// The borrowed JSON value rules read (the model's).
 pub use crate::model::json;
 pub mod krbtgt;

@@ -688,6 +688,10 @@ pub const BUILT_IN: &[(&str, &str)] = &[
         include_str!("../../assets/detections/mail.toml"),
     ),
     (
+        "risk.toml",
+        include_str!("../../assets/detections/risk.toml"),
+    ),
+    (
         "windows.toml",
         include_str!("../../assets/detections/windows.toml"),
     ),

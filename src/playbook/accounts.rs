@@ -13,13 +13,16 @@ const OWN_ACTIVITY: &[&str] = &[
     "signin.claim-from-new-network",
     "signin.rotated-key-in-use",
     "signin.high-risk",
-    "risk.token-or-identity-anomaly",
     "infra.attacker-infrastructure",
     "onprem.forged-token",
     "onprem.forged-token-unknown-user",
     "onprem.forged-token-uncovered",
     "onprem.forged-token-other-client",
 ];
+
+/// Identity Protection's detections about a user (`risk.user.*`): its own
+/// sign-ins or tokens too, by Microsoft's judgement.
+const USER_RISK: &str = "risk.user.";
 
 /// Findings whose target account was made, or made powerful, by their
 /// initiator.
@@ -76,7 +79,9 @@ pub fn compromised(
     };
     for f in findings.iter().filter(|f| !f.posture) {
         let severe = f.severity <= Severity::Medium;
-        if (OWN_ACTIVITY.contains(&f.detection.as_str()) && severe) || confirmed.contains(&f.id) {
+        let own =
+            OWN_ACTIVITY.contains(&f.detection.as_str()) || f.detection.starts_with(USER_RISK);
+        if (own && severe) || confirmed.contains(&f.id) {
             let mut who = users(f, "userPrincipalName");
             if confirmed.contains(&f.id) {
                 who.extend(users(f, "targetResources.userPrincipalName"));
