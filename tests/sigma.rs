@@ -37,10 +37,86 @@ fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_rule_loads_or_says_why_and_matches_its_own_values() {
-    let Some(dir) = shared("sigma") else { return };
+    loads_and_matches_its_own_values("sigma", 142, 80);
+}
+
+/// SigmaHQ's Windows Security and System rules, over the Windows events
+/// warroom reads (EVTX, event XML, `SecurityEvent` rows) by channel.
+#[test]
+fn windows_security_and_system_rules_load_and_match_their_own_values() {
+    loads_and_matches_its_own_values("sigma-windows/security", 145, 120);
+    loads_and_matches_its_own_values("sigma-windows/system", 63, 60);
+}
+
+/// SigmaHQ's regression EVTX for Windows Security rules: each sample
+/// raises its own rule's finding, and only findings of rules that match it.
+#[test]
+fn sigma_regression_evtx_raise_their_rules() {
+    let (Some(rules), Some(regression)) = (
+        shared("sigma-windows/security"),
+        shared("sigma-windows/regression/rules/windows/builtin/security"),
+    ) else {
+        return;
+    };
+    let mut checked = 0;
+    for entry in std::fs::read_dir(regression).unwrap().flatten() {
+        let dir = entry.path();
+        let info = std::fs::read_to_string(dir.join("info.yml")).unwrap();
+        // The rule's id is under `rule_metadata` (the first `id:` is the
+        // test's own).
+        let id = info
+            .split("rule_metadata:")
+            .nth(1)
+            .and_then(|rest| rest.lines().find_map(|l| l.trim().strip_prefix("- id:")))
+            .map(|v| v.trim().trim_matches('"').to_owned())
+            .unwrap();
+        let evtx: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "evtx"))
+            .collect();
+        assert!(!evtx.is_empty(), "{}", dir.display());
+        let (findings, _) = common::scan_json_with(&evtx, &["--sigma".as_ref(), rules.as_os_str()]);
+        let detections: Vec<&str> = findings
+            .iter()
+            .map(|f| f["detection"].as_str().unwrap())
+            .collect();
+        assert!(
+            detections.contains(&format!("sigma:{id}").as_str()),
+            "{}: {detections:?}",
+            dir.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 2);
+}
+
+/// Rules whose own values do not make a matching record, by the example
+/// builder's limits or the rule's own logic, not the matching's: values
+/// that are regular expressions (the builder writes them literally), a
+/// selection that only matches with a field its filters require to be set
+/// (the builder fills selections, not what the filters leave open), a
+/// keyword rule, and one whose filter excludes the very channel its
+/// logsource names (Sigma's mapping of `service: system` is `System`).
+const NO_EXAMPLE: [&str; 10] = [
+    "win_security_alert_ad_user_backdoors.yml",
+    "win_security_invoke_obfuscation_obfuscated_iex_services_security.yml",
+    "win_security_metasploit_authentication.yml",
+    "win_security_metasploit_or_impacket_smb_psexec_service_install.yml",
+    "win_system_isatap_router_address_set.yml",
+    "win_system_eventlog_cleared.yml",
+    "win_system_possible_zerologon_exploitation_using_wellknown_tools.yml",
+    "win_system_invoke_obfuscation_obfuscated_iex_services.yml",
+    "win_system_service_install_sliver.yml",
+    "win_system_susp_service_installation_folder_pattern.yml",
+];
+
+fn loads_and_matches_its_own_values(path: &str, files_expected: usize, loaded_at_least: usize) {
+    let Some(dir) = shared(path) else { return };
     let mut files = Vec::new();
     rule_files(&dir, &mut files);
-    assert_eq!(files.len(), 142);
+    assert_eq!(files.len(), files_expected);
     let rules = SigmaRules::load(&dir).unwrap();
     assert!(rules.refused.is_empty(), "{:?}", rules.refused);
     // One rule per file: each is loaded or reported as not applicable.
@@ -48,7 +124,7 @@ fn every_rule_loads_or_says_why_and_matches_its_own_values() {
     for (file, why) in &rules.inapplicable {
         assert!(!why.is_empty(), "{}", file.display());
     }
-    assert!(rules.rules.len() >= 80, "{}", rules.summary());
+    assert!(rules.rules.len() >= loaded_at_least, "{}", rules.summary());
 
     let mut failures = Vec::new();
     for (index, rule) in rules.rules.iter().enumerate() {
@@ -60,6 +136,7 @@ fn every_rule_loads_or_says_why_and_matches_its_own_values() {
             .into_owned();
         let example = match build::example(rule) {
             Ok(v) => v,
+            Err(_) if NO_EXAMPLE.contains(&name.as_str()) => continue,
             Err(why) => {
                 failures.push(format!("{name}: no example ({why})"));
                 continue;
@@ -73,8 +150,9 @@ fn every_rule_loads_or_says_why_and_matches_its_own_values() {
             failures.push(format!("{name}: read as a {:?}", event.kind));
             continue;
         }
-        if !rules.matches(&event).contains(&index) {
-            failures.push(format!("{name}: does not match {}", event.value));
+        let matched = rules.matches(&event).contains(&index);
+        if matched == NO_EXAMPLE.contains(&name.as_str()) {
+            failures.push(format!("{name}: matched {matched}: {}", event.value));
         }
     }
     assert!(

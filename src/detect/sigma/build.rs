@@ -246,5 +246,12 @@ fn mark(service: Service, event: &mut Value) {
             map.entry("operation").or_insert_with(|| json!("example"));
             map.entry("auditData").or_insert_with(|| json!({}));
         }
+        Service::Windows(i) => {
+            map.insert("TimeCreated".into(), json!("2026-11-30T10:00:00Z"));
+            map.insert("Channel".into(), json!(super::WINDOWS[i].1));
+            map.entry("EventID").or_insert_with(|| json!(0));
+            map.entry("Computer")
+                .or_insert_with(|| json!("example.contoso.local"));
+        }
     }
 }

@@ -1,5 +1,5 @@
-//! SigmaHQ rules for Entra ID and Microsoft 365 logs, run beside the
-//! built-in detections. Parsing and matching are rsigma's; what is
+//! SigmaHQ rules for Entra ID and Microsoft 365 logs and for Windows
+//! event logs (by channel), run beside the built-in detections. Parsing and matching are rsigma's; what is
 //! warroom's is which rules can apply to which records (by logsource),
 //! the view that answers a rule's field names from Graph-shaped records
 //! (`view`), and findings that carry each rule's author, as the Detection
@@ -24,7 +24,48 @@ pub enum Service {
     Audits,
     RiskDetections,
     M365Audit,
+    /// A Windows event log, by its place in `WINDOWS`.
+    Windows(usize),
 }
+
+/// Sigma's Windows logsource services and the event log channel each
+/// names, as Sigma's own Windows mapping (and Chainsaw and Hayabusa) has
+/// them.
+pub const WINDOWS: &[(&str, &str)] = &[
+    ("security", "Security"),
+    ("system", "System"),
+    ("application", "Application"),
+    ("powershell", "Microsoft-Windows-PowerShell/Operational"),
+    ("powershell-classic", "Windows PowerShell"),
+    ("sysmon", "Microsoft-Windows-Sysmon/Operational"),
+    (
+        "taskscheduler",
+        "Microsoft-Windows-TaskScheduler/Operational",
+    ),
+    ("wmi", "Microsoft-Windows-WMI-Activity/Operational"),
+    ("ntlm", "Microsoft-Windows-NTLM/Operational"),
+    (
+        "windefend",
+        "Microsoft-Windows-Windows Defender/Operational",
+    ),
+    ("bits-client", "Microsoft-Windows-Bits-Client/Operational"),
+    (
+        "codeintegrity-operational",
+        "Microsoft-Windows-CodeIntegrity/Operational",
+    ),
+    (
+        "firewall-as",
+        "Microsoft-Windows-Windows Firewall With Advanced Security/Firewall",
+    ),
+    ("dns-server", "DNS Server"),
+    ("applocker", "Microsoft-Windows-AppLocker/EXE and DLL"),
+    ("openssh", "OpenSSH/Operational"),
+    ("ldap", "Microsoft-Windows-LDAP-Client/Debug"),
+    (
+        "terminalservices-localsessionmanager",
+        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational",
+    ),
+];
 
 impl Service {
     /// The logsource `service` the rules use.
@@ -34,7 +75,21 @@ impl Service {
             Service::Audits => "auditlogs",
             Service::RiskDetections => "riskdetection",
             Service::M365Audit => "audit",
+            Service::Windows(i) => WINDOWS[i].0,
         }
+    }
+
+    /// The service of a record: its kind, and for a Windows event its
+    /// channel.
+    pub fn of_event(event: &Event) -> Option<Self> {
+        if event.kind != Kind::WindowsEvent {
+            return Self::of(event.kind);
+        }
+        let channel = event.value.get("Channel").and_then(|c| c.as_str())?;
+        WINDOWS
+            .iter()
+            .position(|(_, c)| c.eq_ignore_ascii_case(channel))
+            .map(Service::Windows)
     }
 
     pub fn of(kind: Kind) -> Option<Self> {
@@ -53,6 +108,7 @@ impl Service {
             Service::Audits => Kind::Audit,
             Service::RiskDetections => Kind::Risk,
             Service::M365Audit => Kind::MailAudit,
+            Service::Windows(_) => Kind::WindowsEvent,
         }
     }
 
@@ -85,6 +141,17 @@ impl Service {
             ("m365", "exchange" | "threat_detection" | "threat_management") => Err(format!(
                 "written for m365 {service} alert records (eventSource/eventName), not the Unified Audit Log warroom reads"
             )),
+            ("windows", "") => Err(match rule.logsource.category.as_deref() {
+                Some(category) => format!(
+                    "written for the Windows category {category} (Sysmon or EDR telemetry mapped by category), which warroom does not map"
+                ),
+                None => "a Windows rule with neither service nor category".into(),
+            }),
+            ("windows", s) => WINDOWS
+                .iter()
+                .position(|(name, _)| *name == s)
+                .map(Service::Windows)
+                .ok_or_else(|| format!("written for the Windows log service {s}, which warroom does not map to a channel")),
             (p, s) => Err(format!("logsource {p}/{s} is not a log warroom reads")),
         }
     }
@@ -226,7 +293,7 @@ impl SigmaRules {
 
     /// The rules one record matches (places in `rules`).
     pub fn matches(&self, event: &Event) -> Vec<usize> {
-        let Some(service) = Service::of(event.kind) else {
+        let Some(service) = Service::of_event(event) else {
             return Vec::new();
         };
         let Some((_, engine)) = self.engines.iter().find(|(s, _)| *s == service) else {
@@ -337,12 +404,18 @@ pub struct Matches {
     groups: BTreeMap<usize, super::sightings::Sightings>,
 }
 
-/// The fields a Sigma finding names its entities by.
-const ENTITY_FIELDS: [&str; 4] = [
+/// The fields a Sigma finding names its entities by: Graph's for cloud
+/// records, the event data's for Windows events.
+const ENTITY_FIELDS: [&str; 9] = [
     "userPrincipalName",
     "ipAddress",
     "initiatedBy.user.userPrincipalName",
     "targetResources.displayName",
+    "Computer",
+    "SubjectUserName",
+    "TargetUserName",
+    "IpAddress",
+    "ServiceName",
 ];
 
 impl Matches {

@@ -47,8 +47,13 @@ impl FieldMap {
 
     /// Where a Sigma field is kept, when the map says.
     pub fn paths(&self, service: Service, field: &str) -> Option<&[String]> {
+        // Every Windows channel shares one section: the event data's names.
+        let section = match service {
+            Service::Windows(_) => "windows",
+            other => other.name(),
+        };
         self.by_service
-            .get(service.name())?
+            .get(section)?
             .iter()
             .find(|(name, _)| name.eq_ignore_ascii_case(field))
             .map(|(_, paths)| paths.as_slice())
