@@ -316,6 +316,24 @@ fn entity(field: &str, value: &str) -> Entity {
     }
 }
 
+/// Microsoft's services that add credentials as part of their own work,
+/// by the name audits give them as the initiating app.
+const PLATFORM_SERVICES: [&str; 1] = ["Managed Service Identity"];
+
+fn is_platform_service(app: &str) -> bool {
+    PLATFORM_SERVICES
+        .iter()
+        .any(|s| s.eq_ignore_ascii_case(app))
+}
+
+/// How many changes have an actor that `platform` accepts.
+fn actors_of(changes: &[&Credential], platform: impl Fn(&str, &str) -> bool) -> usize {
+    changes
+        .iter()
+        .filter(|c| platform(c.actor_field, &c.actor))
+        .count()
+}
+
 impl Joins {
     pub fn add(&mut self, fact: Fact) {
         let id = match &fact {
@@ -341,7 +359,9 @@ impl Joins {
     }
 
     /// Credentials added, one finding per app, saying whether the app had
-    /// any before.
+    /// any before. Changes made only by Microsoft's own services doing
+    /// their work (Azure rolling a managed identity's certificate) are
+    /// listed, not rated as an attacker's key.
     fn credential_findings(&self) -> Vec<Finding> {
         let mut by_app: BTreeMap<&str, Vec<&Credential>> = BTreeMap::new();
         for c in &self.credentials {
@@ -372,10 +392,21 @@ impl Joins {
                 let mut entities = vec![entity("targetResources.displayName", &first.name)];
                 entities.extend(keys.iter().map(|k| entity("keyId", k)));
                 entities.extend(actors.iter().map(|(field, a)| entity(field, a)));
+                let routine = !actors.is_empty()
+                    && changes.len() == actors_of(&changes, |field, actor| {
+                        field == "initiatedBy.app.displayName" && is_platform_service(actor)
+                    });
+                let before = if routine {
+                    format!(
+                        "{before}; made by Microsoft's own service, as Azure rolls a managed identity's certificate itself: routine, not an attacker's key, unless the team never made this identity"
+                    )
+                } else {
+                    before
+                };
                 Finding {
                     id: super::finding_id("audit.app-credential-added", object),
                     detection: "audit.app-credential-added".into(),
-                    severity: Severity::High,
+                    severity: if routine { Severity::Info } else { Severity::High },
                     title: "Credentials added to an application or service principal".into(),
                     techniques: vec!["T1098.001".into()],
                     entities,
@@ -550,6 +581,52 @@ mod tests {
 
     fn keys(old: &str, new: &str) -> serde_json::Value {
         json!({"displayName": "KeyDescription", "oldValue": old, "newValue": new})
+    }
+
+    /// Azure rolling a managed identity's certificate: the audit's shape
+    /// (initiated by the app "Managed Service Identity", a certificate key
+    /// on the identity's service principal) is listed, not rated high; the
+    /// same change by a user, or by any other app, stays high.
+    #[test]
+    fn a_managed_identity_certificate_roll_is_routine_not_an_attack() {
+        let target = |id: &str| {
+            json!([{"displayName": "vm-backup-01", "id": id, "type": "ServicePrincipal",
+                "modifiedProperties": [keys("", "[\"[KeyIdentifier=dddd-1,KeyType=AsymmetricX509Cert,KeyUsage=Verify,DisplayName=CN=0f3c]\"]")]}])
+        };
+        let by_azure = audit(
+            "m1",
+            "2026-10-02T03:00:00Z",
+            "Add service principal credentials",
+            target("sp-msi"),
+            Some("Managed Service Identity"),
+        );
+        let by_other_app = audit(
+            "m2",
+            "2026-10-02T03:00:00Z",
+            "Add service principal credentials",
+            target("sp-other"),
+            Some("Graph Explorer"),
+        );
+        let by_user = audit(
+            "m3",
+            "2026-10-02T03:00:00Z",
+            "Add service principal credentials",
+            target("sp-user"),
+            None,
+        );
+        let found = run(&[by_azure, by_other_app, by_user]);
+        let severity = |evidence: &str| {
+            found
+                .iter()
+                .find(|f| f.detection == "audit.app-credential-added" && f.evidence == [evidence])
+                .map(|f| (f.severity, f.explanation.clone()))
+                .unwrap()
+        };
+        let (azure, why) = severity("m1");
+        assert_eq!(azure, Severity::Info, "{why}");
+        assert!(why.contains("managed identity"), "{why}");
+        assert_eq!(severity("m2").0, Severity::High);
+        assert_eq!(severity("m3").0, Severity::High);
     }
 
     #[test]
