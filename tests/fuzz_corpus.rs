@@ -103,3 +103,40 @@ fn every_fuzz_target_survives_its_corpus_and_mutations() {
         eprintln!("{name}: {runs} inputs from {} files", seeds.len());
     }
 }
+
+/// The fuzz crate builds the product with the product's own versions:
+/// every crate both lock files hold is at the same versions in each.
+#[test]
+fn the_fuzz_lock_file_agrees_with_the_product_lock_file() {
+    fn versions(path: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut name = None;
+        for line in text.lines() {
+            if let Some(n) = line.strip_prefix("name = ") {
+                name = Some(n.trim_matches('"').to_owned());
+            } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
+                out.entry(n).or_default().push(v.trim_matches('"').to_owned());
+            }
+        }
+        for v in out.values_mut() {
+            v.sort();
+        }
+        out
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let product = versions(&root.join("Cargo.lock"));
+    let fuzz = versions(&root.join("fuzz/Cargo.lock"));
+    let differ: Vec<String> = product
+        .iter()
+        .filter_map(|(name, v)| {
+            let other = fuzz.get(name)?;
+            (other != v).then(|| format!("{name}: {v:?} here, {other:?} in fuzz/"))
+        })
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "copy Cargo.lock to fuzz/ and run `cargo +nightly metadata` there:\n{}",
+        differ.join("\n")
+    );
+}
