@@ -46,7 +46,9 @@ fn posture_ids() -> Vec<String> {
             let text = std::fs::read_to_string(&path).unwrap();
             for part in text.split('"').skip(1).step_by(2) {
                 if part.starts_with("posture.")
-                    && part[8..].chars().all(|c| c.is_ascii_lowercase() || c == '-' || c == '.')
+                    && part[8..]
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c == '-' || c == '.')
                 {
                     ids.push(part.to_owned());
                 }
@@ -126,7 +128,13 @@ fn generate(rules: &[Listed]) -> String {
     // Identity Protection, from the rules themselves.
     out.push_str("\n## Identity Protection risk detections\n\nEvery documented risk type has its own rule; a type no rule knows raises\n`risk.user.unknown-type` or `risk.workload.unknown-type`, naming it.\n\n| rule | title | severity |\n|---|---|---|\n");
     for r in rules.iter().filter(|r| r.id.starts_with("risk.")) {
-        let _ = writeln!(out, "| `{}` | {} | {} |", r.id, cell(&r.title), r.severity.label().to_lowercase());
+        let _ = writeln!(
+            out,
+            "| `{}` | {} | {} |",
+            r.id,
+            cell(&r.title),
+            r.severity.label().to_lowercase()
+        );
     }
     // Every rule with its ATT&CK techniques.
     out.push_str("\n## Every built-in detection\n\n| id | title | reads | ATT&CK | severity |\n|---|---|---|---|---|\n");

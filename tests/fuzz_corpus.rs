@@ -116,7 +116,9 @@ fn the_fuzz_lock_file_agrees_with_the_product_lock_file() {
             if let Some(n) = line.strip_prefix("name = ") {
                 name = Some(n.trim_matches('"').to_owned());
             } else if let (Some(v), Some(n)) = (line.strip_prefix("version = "), name.take()) {
-                out.entry(n).or_default().push(v.trim_matches('"').to_owned());
+                out.entry(n)
+                    .or_default()
+                    .push(v.trim_matches('"').to_owned());
             }
         }
         for v in out.values_mut() {
