@@ -90,7 +90,7 @@ pub enum Command {
     /// List every detection that runs: id, title, source (built in, or
     /// Sigma with its author), what it reads, ATT&CK, severity.
     Rules(RulesArgs),
-    /// Check this jump box: terminal, keyring, config, directories, clock.
+    /// Check this jump box: terminal, keyring, core dumps, config, directories, clock.
     Doctor,
     /// Drop every secret warroom caches in the keyring (sign-ins, unlocked identities) now.
     Lock,

@@ -137,6 +137,7 @@ fn doctor_reports_every_check_and_catches_clock_skew() {
     let text = stdout(&out);
     let names = [
         "keyring",
+        "process memory",
         "terminal size",
         "colour",
         "unicode",
