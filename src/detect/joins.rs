@@ -326,14 +326,6 @@ fn is_platform_service(app: &str) -> bool {
         .any(|s| s.eq_ignore_ascii_case(app))
 }
 
-/// How many changes have an actor that `platform` accepts.
-fn actors_of(changes: &[&Credential], platform: impl Fn(&str, &str) -> bool) -> usize {
-    changes
-        .iter()
-        .filter(|c| platform(c.actor_field, &c.actor))
-        .count()
-}
-
 impl Joins {
     pub fn add(&mut self, fact: Fact) {
         let id = match &fact {
@@ -392,10 +384,9 @@ impl Joins {
                 let mut entities = vec![entity("targetResources.displayName", &first.name)];
                 entities.extend(keys.iter().map(|k| entity("keyId", k)));
                 entities.extend(actors.iter().map(|(field, a)| entity(field, a)));
-                let routine = !actors.is_empty()
-                    && changes.len() == actors_of(&changes, |field, actor| {
-                        field == "initiatedBy.app.displayName" && is_platform_service(actor)
-                    });
+                let routine = changes.iter().all(|c| {
+                    c.actor_field == "initiatedBy.app.displayName" && is_platform_service(&c.actor)
+                });
                 let before = if routine {
                     format!(
                         "{before}; made by Microsoft's own service, as Azure rolls a managed identity's certificate itself: routine, not an attacker's key, unless the team never made this identity"
