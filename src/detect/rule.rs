@@ -116,6 +116,21 @@ fn as_number(v: &Json) -> Option<f64> {
     }
 }
 
+/// One automaton for a `contains` test's texts, ignoring ASCII case
+/// (texts that are not plain ASCII are compared one by one).
+fn finder_for(op: Op, texts: &[String]) -> Option<aho_corasick::AhoCorasick> {
+    if !matches!(op, Op::Contains | Op::NotContains)
+        || !texts.iter().all(|t| t.is_ascii() && !t.is_empty())
+    {
+        return None;
+    }
+    aho_corasick::AhoCorasick::builder()
+        .ascii_case_insensitive(true)
+        .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+        .build(texts)
+        .ok()
+}
+
 /// A condition ready to run: texts lower-cased once.
 #[derive(Clone, Debug)]
 struct Compiled {
@@ -128,6 +143,9 @@ struct Compiled {
     /// so numbers are compared without writing them out.
     integers: Vec<i64>,
     number: Option<f64>,
+    /// `texts` as one automaton ignoring ASCII case, for `contains` on
+    /// text values (one pass over the value instead of one per text).
+    finder: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Compiled {
@@ -166,6 +184,7 @@ impl Compiled {
             .iter()
             .filter_map(|t| t.parse::<i64>().ok().filter(|i| i.to_string() == *t))
             .collect();
+        let finder = finder_for(c.op, &texts);
         Ok(Self {
             field: c.field.clone(),
             path: c.field.split('.').map(str::to_owned).collect(),
@@ -173,7 +192,21 @@ impl Compiled {
             texts,
             integers,
             number,
+            finder,
         })
+    }
+
+    /// How soon to test this among conditions that must all hold: a
+    /// record most often fails an equality, rarely a negation, so testing
+    /// the likely failures first ends most records' work early.
+    fn order(&self) -> u8 {
+        match self.op {
+            Op::Eq | Op::In => 0,
+            Op::StartsWith | Op::EndsWith | Op::Has | Op::Contains => 1,
+            Op::Gt | Op::Lt => 2,
+            Op::Exists | Op::OtherThan => 3,
+            Op::Ne | Op::NotIn | Op::NotContains | Op::NotEndsWith | Op::Missing => 4,
+        }
     }
 
     fn holds(&self, event: &Json) -> bool {
@@ -189,9 +222,10 @@ impl Compiled {
             }
             other => as_text(other).is_some_and(|t| self.texts.contains(&t)),
         };
-        let contains = |v: &Json| match v {
-            Json::String(s) => self.texts.iter().any(|n| contains_ignore_case(s, n)),
-            other => {
+        let contains = |v: &Json| match (v, &self.finder) {
+            (Json::String(s), Some(finder)) => finder.is_match(s.as_ref()),
+            (Json::String(s), None) => self.texts.iter().any(|n| contains_ignore_case(s, n)),
+            (other, _) => {
                 as_text(other).is_some_and(|t| self.texts.iter().any(|n| t.contains(n.as_str())))
             }
         };
@@ -257,10 +291,36 @@ fn contains_ignore_case(hay: &str, needle: &str) -> bool {
             .any(|w| w.eq_ignore_ascii_case(needle))
 }
 
+/// Alternatives on the same field with the same positive test become one
+/// condition with all their texts (a user agent is then searched once for
+/// a dozen tool names, not a dozen times).
+fn merge_alternatives(any: Vec<Compiled>) -> Vec<Compiled> {
+    let equality = |c: &Compiled| matches!(c.op, Op::Eq | Op::In);
+    let mut merged: Vec<Compiled> = Vec::new();
+    for c in any {
+        let same = merged.iter_mut().find(|m| {
+            m.field == c.field
+                && (equality(m) && equality(&c) || m.op == Op::Contains && c.op == Op::Contains)
+        });
+        match same {
+            Some(m) => {
+                m.texts.extend(c.texts);
+                m.integers.extend(c.integers);
+                m.finder = finder_for(m.op, &m.texts);
+            }
+            None => merged.push(c),
+        }
+    }
+    merged
+}
+
 /// A rule ready to run.
 #[derive(Clone, Debug)]
 pub struct Ready {
-    pub rule: Rule,
+    /// `rule.kind`, kept beside the conditions: every record is checked
+    /// against every rule's kind, and the rule itself is large.
+    kind: Kind,
+    pub rule: Box<Rule>,
     all: Vec<Compiled>,
     any: Vec<Compiled>,
     window: Option<SignedDuration>,
@@ -312,11 +372,14 @@ impl Ready {
             }
             rest = &rest[open + close + 1..];
         }
+        let mut all = compile(&rule.all)?;
+        all.sort_by_key(Compiled::order);
         Ok(Self {
-            all: compile(&rule.all)?,
-            any: compile(&rule.any)?,
+            kind: rule.kind,
+            all,
+            any: merge_alternatives(compile(&rule.any)?),
             window,
-            rule,
+            rule: Box::new(rule),
         })
     }
 
@@ -379,7 +442,7 @@ impl Ready {
 
     /// Whether one event matches (the stateless part, run on any thread).
     pub fn matches(&self, event: &Event) -> bool {
-        event.kind == self.rule.kind
+        event.kind == self.kind
             && self.all.iter().all(|c| c.holds(&event.value))
             && (self.any.is_empty() || self.any.iter().any(|c| c.holds(&event.value)))
     }

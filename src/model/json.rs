@@ -36,7 +36,17 @@ impl<'a> Object<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
-        self.0.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+        // Length and first byte before the whole text: this runs for
+        // every condition on every record, and most keys differ early.
+        let key = key.as_bytes();
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| {
+                let k = k.as_bytes();
+                k.len() == key.len() && k.first() == key.first() && k == key
+            })
+            .map(|(_, v)| v)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
