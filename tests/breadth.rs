@@ -274,6 +274,12 @@ fn cases() -> Vec<Case> {
             json!({"appId": "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "appDisplayName": "Microsoft Azure CLI", "status.errorCode": 50126}),
         ),
         case(
+            "signin.vscode-to-graph",
+            SignIn,
+            json!({"appId": "aebc6443-996d-45c2-90f0-388ff96faa56", "appDisplayName": "Visual Studio Code", "resourceDisplayName": "Microsoft Graph", "resourceId": "00000003-0000-0000-c000-000000000000"}),
+            json!({"appId": "aebc6443-996d-45c2-90f0-388ff96faa56", "appDisplayName": "Visual Studio Code", "resourceDisplayName": "Azure DevOps", "resourceId": "499b84ac-1321-427f-aa17-267ca6975798"}),
+        ),
+        case(
             "signin.attack-tool-user-agent",
             SignIn,
             json!({"userAgent": "python-requests/2.31.0", "status.errorCode": 50126}),
@@ -360,6 +366,14 @@ fn cases() -> Vec<Case> {
             Audit,
             json!({"activityDisplayName": "Disable Strong Authentication"}),
             json!({"activityDisplayName": "Enable Strong Authentication"}),
+        ),
+        case(
+            "audit.mfa-methods-cleared",
+            Audit,
+            json!({"activityDisplayName": "Update user", "category": "UserManagement",
+                "targetResources.0.modifiedProperties": [{"displayName": "StrongAuthenticationMethod", "oldValue": "[{\"MethodType\":6,\"Default\":true}]", "newValue": "[]"}]}),
+            json!({"activityDisplayName": "Update user", "category": "UserManagement",
+                "targetResources.0.modifiedProperties": [{"displayName": "StrongAuthenticationMethod", "oldValue": "[]", "newValue": "[{\"MethodType\":6,\"Default\":true}]"}]}),
         ),
         case(
             "audit.security-info-deleted",

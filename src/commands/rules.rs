@@ -12,22 +12,34 @@ pub fn run(args: &RulesArgs) -> anyhow::Result<u8> {
         eprintln!("warroom rules: --sigma {}", rules.summary());
         listed.extend(listing::sigma(&rules));
     }
-    match args.format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(&listed)?),
+    let text = match args.format {
+        Format::Json => serde_json::to_string_pretty(&listed)? + "\n",
         Format::Ndjson => {
+            let mut text = String::new();
             for rule in &listed {
-                println!("{}", serde_json::to_string(rule)?);
+                text += &serde_json::to_string(rule)?;
+                text.push('\n');
             }
+            text
         }
         Format::Table => table(&listed),
         Format::Markdown => markdown(&listed),
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        // Read through `head`: the reader has what it wanted.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        other => other.map(|()| 0).map_err(Into::into),
     }
-    Ok(0)
 }
 
-fn table(listed: &[Listed]) {
+fn table(listed: &[Listed]) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
     for r in listed {
-        println!(
+        let _ = writeln!(
+            out,
             "{:<8} {:<52} {}",
             r.severity.label(),
             SafeText::new(&r.id).as_str(),
@@ -37,7 +49,8 @@ fn table(listed: &[Listed]) {
             .author
             .as_deref()
             .map_or(String::new(), |a| format!(" by {}", SafeText::new(a)));
-        println!(
+        let _ = writeln!(
+            out,
             "         {}{author}; reads {}; {}",
             r.source,
             r.kinds.join(", "),
@@ -49,22 +62,30 @@ fn table(listed: &[Listed]) {
         );
     }
     let built_in = listed.iter().filter(|r| r.source != "sigma").count();
-    println!(
+    let _ = writeln!(
+        out,
         "\n{} detections: {built_in} built in, {} from Sigma",
         listed.len(),
         listed.len() - built_in
     );
+    out
 }
 
-fn markdown(listed: &[Listed]) {
+fn markdown(listed: &[Listed]) -> String {
     use crate::model::{markdown_code, markdown_inline as md};
-    println!("| id | title | source | reads | ATT&CK | severity |\n|---|---|---|---|---|---|");
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "| id | title | source | reads | ATT&CK | severity |\n|---|---|---|---|---|---|"
+    );
     for r in listed {
         let source = match &r.author {
             Some(a) => format!("{} ({})", r.source, md(a)),
             None => r.source.to_owned(),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "| {} | {} | {source} | {} | {} | {} |",
             markdown_code(&r.id),
             md(&r.title),
@@ -73,4 +94,5 @@ fn markdown(listed: &[Listed]) {
             r.severity.label()
         );
     }
+    out
 }

@@ -55,7 +55,11 @@ pub fn classify_keys(has: impl Fn(&str) -> bool) -> Option<Kind> {
         Some(Kind::Risk)
     } else if has("operation") && (has("auditData") || has("auditLogRecordType")) {
         Some(Kind::MailAudit)
-    } else if has("createdDateTime") && (has("status") || has("ipAddress") || has("appId")) {
+    } else if has("createdDateTime")
+        && (has("status") || has("ipAddress") || has("appId"))
+        // Graph security alerts have a time and a status too.
+        && !(has("serviceSource") || has("alertWebUrl"))
+    {
         Some(Kind::SignIn)
     } else {
         None

@@ -55,6 +55,9 @@ pub fn needed_fields(rules: &[Ready], also: BTreeSet<String>) -> BTreeSet<String
         "targetResources",
         // A Graph page on one line: its records are read whole.
         "value",
+        // What tells a Graph security alert from a sign-in.
+        "serviceSource",
+        "alertWebUrl",
         // What tells a Windows event and says when, where and which.
         "EventID",
         "TimeGenerated",

@@ -38,6 +38,8 @@ pub const EXTRA_COLUMNS: &[&str] = &[
     "category",
     "properties",
     "resultType",
+    // What an audit is called when its properties do not say.
+    "operationName",
     "Location",
 ];
 
@@ -134,6 +136,23 @@ pub fn to_graph(value: Value) -> Value {
             .is_some_and(|c| c.starts_with("AdvancedHunting-"))
         {
             return to_graph(Value::Object(props));
+        }
+        // An audit whose properties do not name the activity (some Azure
+        // RBAC records): the envelope's operation name is its name.
+        if map["category"].as_str() == Some("AuditLogs")
+            && !props.contains_key("activityDisplayName")
+            && let Some(name) = props
+                .get("operationName")
+                .or_else(|| map.get("operationName"))
+                .and_then(Value::as_str)
+                .filter(|n| !n.trim().is_empty())
+        {
+            props.insert("activityDisplayName".into(), Value::from(name));
+            if !props.contains_key("result")
+                && let Some(Value::String(result)) = map.get("result")
+            {
+                props.insert("result".into(), Value::from(result.to_lowercase()));
+            }
         }
         if let Some(Value::String(time)) = map.get("time") {
             let field = if props.contains_key("activityDisplayName") {
