@@ -356,6 +356,12 @@ fn cases() -> Vec<Case> {
             json!({"loggedByService": "PIM", "activityDisplayName": "Add member to role completed (PIM activation)"}),
         ),
         case(
+            "audit.pim-alert-disabled",
+            Audit,
+            json!({"loggedByService": "PIM", "category": "RoleManagement", "activityDisplayName": "Disable PIM alert", "targetResources.0.displayName": "Roles are being assigned outside of Privileged Identity Management"}),
+            json!({"loggedByService": "PIM", "category": "RoleManagement", "activityDisplayName": "Resolve PIM alert"}),
+        ),
+        case(
             "audit.pim-permanent-assignment",
             Audit,
             json!({"loggedByService": "PIM", "activityDisplayName": "Add eligible member to role in PIM completed (permanent)"}),
@@ -607,4 +613,94 @@ fn each_new_rule_fires_on_its_record_and_not_on_the_near_miss_in_two_formats() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A successful sign-in at `minute` past ten from a place, in session `session`.
+fn located(i: usize, minute: usize, place: (&str, &str, f64, f64), session: &str) -> Value {
+    let (city, cc, lat, lon) = place;
+    graph(
+        Kind::SignIn,
+        minute,
+        &json!({
+            "id": format!("s-{i}"), "ipAddress": format!("203.0.113.{}", 10 + i),
+            "sessionId": session,
+            "location": {"city": city, "state": "", "countryOrRegion": cc,
+                "geoCoordinates": {"altitude": null, "latitude": lat, "longitude": lon}}
+        }),
+    )
+}
+
+/// The same sign-in as a `SigninLogs` row exported as JSON: the place in
+/// `LocationDetails` (a dynamic column, held as text), the country alone
+/// in `Location`.
+fn signin_row(record: &Value) -> Value {
+    let mut row = second(Kind::SignIn, record);
+    let map = row.as_object_mut().unwrap();
+    let place = map.remove("Location").unwrap();
+    map.insert("Location".into(), place["countryOrRegion"].clone());
+    map.insert("LocationDetails".into(), json!(place.to_string()));
+    row
+}
+
+const LISBON: (&str, &str, f64, f64) = ("Lisbon", "PT", 38.72, -9.14);
+const PORTO: (&str, &str, f64, f64) = ("Porto", "PT", 41.15, -8.61);
+const SINGAPORE: (&str, &str, f64, f64) = ("Singapore", "SG", 1.35, 103.82);
+
+/// Impossible travel and a replayed session, computed from the records:
+/// each must fire on its shape and not on the near miss (a flight's worth
+/// of time; a short hop inside one country), as Graph records and as Log
+/// Analytics rows, through the engine and through `warroom scan` (whose
+/// prefilter must let the records through).
+#[test]
+fn travel_and_session_replay_fire_on_their_shape_only_in_two_formats() {
+    let session = "8f9e3c1d-5b2a-4c7e-9d10-2f3a4b5c6d7e";
+    let hit = vec![
+        located(0, 0, LISBON, session),
+        located(1, 45, SINGAPORE, session),
+    ];
+    let miss = vec![
+        located(0, 0, LISBON, session),
+        located(1, 40, PORTO, session),
+        // Thirteen hours later: a flight, under another session.
+        graph(
+            Kind::SignIn,
+            0,
+            &json!({"id": "s-2", "createdDateTime": "2026-11-20T23:30:00Z",
+                "sessionId": "0d0e0f10-1112-4131-8415-161718191a1b",
+                "location": {"city": "Singapore", "countryOrRegion": "SG",
+                    "geoCoordinates": {"latitude": 1.35, "longitude": 103.82}}}),
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (format, convert) in [
+        ("Graph", (|v: &Value| v.clone()) as fn(&Value) -> Value),
+        ("Log Analytics", signin_row),
+    ] {
+        for (case, records, want) in [("hit", &hit, true), ("near miss", &miss, false)] {
+            let rows: Vec<Value> = records.iter().map(convert).collect();
+            let engine = fired(&rows);
+            let path = dir.path().join(format!("{format}-{case}.ndjson"));
+            let text: Vec<String> = rows.iter().map(Value::to_string).collect();
+            std::fs::write(&path, text.join("\n")).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+                .args(["scan", "--format", "json"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let scanned: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+            let scanned: Vec<String> = scanned
+                .iter()
+                .map(|f| f["detection"].as_str().unwrap().to_owned())
+                .collect();
+            for rule in ["signin.impossible-travel", "signin.session-replayed"] {
+                for (how, seen) in [("engine", &engine), ("scan", &scanned)] {
+                    assert_eq!(
+                        seen.iter().any(|d| d == rule),
+                        want,
+                        "{rule} on the {case} as {format} ({how}): {seen:?}"
+                    );
+                }
+            }
+        }
+    }
 }

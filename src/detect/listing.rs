@@ -59,6 +59,20 @@ pub const STATEFUL: &[Stateful] = &[
         Severity::Medium,
     ),
     (
+        "signin.impossible-travel",
+        "Impossible travel: one account signed in from places too far apart",
+        &[Kind::SignIn],
+        &["T1078.004"],
+        Severity::Medium,
+    ),
+    (
+        "signin.session-replayed",
+        "Session replayed: one sign-in session used from two countries",
+        &[Kind::SignIn],
+        &["T1550.004", "T1557"],
+        Severity::High,
+    ),
+    (
         "audit.app-credential-added",
         "Credentials added to an application or service principal",
         &[Kind::Audit],

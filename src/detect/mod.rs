@@ -26,6 +26,7 @@ pub mod rule;
 pub mod sightings;
 pub mod sigma;
 pub mod spill;
+pub mod travel;
 
 use std::collections::BTreeMap;
 
@@ -65,6 +66,7 @@ pub struct Extra<'a> {
 pub struct Tally {
     state: Aggregate,
     claims: baseline::ClaimBaseline,
+    travel: travel::Trails,
     joins: joins::Joins,
     iocs: ioc::Matches,
     sigma: sigma::Matches,
@@ -168,6 +170,7 @@ impl Engine {
                 .map(|(i, r)| (i, r.hit(event)))
                 .collect(),
             facts: baseline::facts(event),
+            travel: travel::fact(event),
             join: joins::fact(event, catalogue::Catalogue::shared()),
             forged: forged::facts(event),
             acl: acl::fact(event).map(Box::new),
@@ -270,6 +273,7 @@ impl Engine {
             });
         }
         out.extend(self.tally.claims.findings());
+        out.extend(self.tally.travel.findings());
         out.extend(self.tally.joins.findings());
         if let Some(list) = &self.iocs {
             out.extend(self.tally.iocs.findings(list));
@@ -290,6 +294,8 @@ impl Engine {
 pub struct Observed {
     pub hits: Vec<(usize, Hit)>,
     pub facts: Vec<baseline::ClaimFact>,
+    /// A successful sign-in's place and session.
+    pub travel: Option<travel::Fact>,
     pub join: Option<joins::Fact>,
     /// A federated sign-in or an AD FS token issuance, for the forged-token join.
     pub forged: Vec<forged::Fact>,
@@ -331,6 +337,9 @@ pub fn absorb(
     }
     for fact in observed.facts {
         tally.claims.add(fact);
+    }
+    if let Some(fact) = observed.travel {
+        tally.travel.add(fact);
     }
     if let Some(fact) = observed.join {
         tally.joins.add(fact);

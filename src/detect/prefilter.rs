@@ -21,8 +21,9 @@ use super::{Extra, Kind};
 pub type Reads = &'static [(Kind, &'static str, &'static str)];
 
 /// What the joins and baselines read, beside the rules.
-const JOINED: [Reads; 6] = [
+const JOINED: [Reads; 7] = [
     super::joins::READS,
+    super::travel::READS,
     super::baseline::READS,
     super::forged::READS,
     super::acl::READS,
