@@ -178,6 +178,127 @@ fn sentinel_training_lab_findings() {
     );
 }
 
+/// The labelled lab captures (Sentinel's training lab, OTRF's Golden SAML
+/// set): each labelled record gives the labelled answer where warroom has
+/// a detection of the same meaning; the rest are listed with the reason.
+#[test]
+fn labelled_lab_cases_give_the_labelled_answer() {
+    // (files scanned together, detection, must fire, what the label says)
+    let cases: &[(&[&str], &str, bool, &str)] = &[
+        (
+            &["sentinel-training-lab/AuditLogs_Hunting.csv"],
+            "audit.app-credential-added",
+            true,
+            "secrets added to OAuth apps (T1098.001)",
+        ),
+        (
+            &["sentinel-training-lab/disable_accounts.csv"],
+            "signin.disabled-account",
+            true,
+            "attempts on a disabled account (T1110)",
+        ),
+        (
+            &[
+                "sentinel-training-lab/disable_accounts.csv",
+                "sentinel-training-lab/sign-in_adelete.csv",
+            ],
+            "infra.attacker-infrastructure",
+            true,
+            "AdeleV's sign-ins from the address that tried the disabled account (T1078.004)",
+        ),
+        (
+            &["sentinel-training-lab/sign-in_adelete.csv"],
+            "infra.attacker-infrastructure",
+            false,
+            "the same sign-ins alone: nothing ties the address to a probe",
+        ),
+        (
+            &["sentinel-training-lab/office_activity_inbox_rule.csv"],
+            "mail.inbox-rule-hides-or-forwards",
+            true,
+            "rules that delete and move mail (T1564.008)",
+        ),
+        (
+            &["otrf-security-datasets/AADAuditEvents.json"],
+            "audit.app-credential-added",
+            true,
+            "secret added to SimuLandApp (T1098.001)",
+        ),
+        (
+            &["otrf-security-datasets/AADAuditEvents.json"],
+            "audit.high-risk-permission-granted",
+            true,
+            "Mail.ReadWrite granted (T1098.003)",
+        ),
+        (
+            &["otrf-security-datasets/OfficeActivityEvents.json"],
+            "mail.read-by-application",
+            true,
+            "mail read through Graph (T1114.002)",
+        ),
+        (
+            &["otrf-security-datasets/Microsoft365DefenderEvents.json"],
+            "mail.read-by-application",
+            true,
+            "mail read through Graph (T1114.002)",
+        ),
+        (
+            &["otrf-security-datasets/WindowsEvents.json"],
+            "onprem.adfs-dkm-key-read",
+            true,
+            "the AD FS key container read (T1552.004)",
+        ),
+        (
+            &[
+                "otrf-security-datasets/aadinternals_export_adfsdatabaseconfig_remotely_2021-04-27040833.json",
+            ],
+            "onprem.adfs-config-transfer",
+            true,
+            "the AD FS configuration exported remotely (T1552.004)",
+        ),
+    ];
+    // Labelled files or records with no detection of the same meaning.
+    let unmatched: &[(&str, &str)] = &[
+        (
+            "sentinel-training-lab/office_activity.csv",
+            "the one labelled New-InboxRule pins mail about \"legal\" and stops other rules: nothing is hidden, moved, deleted or forwarded, so the inbox-rule detection rightly stays quiet; a rule on every new inbox rule would flag ordinary users all day",
+        ),
+        (
+            "sentinel-training-lab/signinLogs.csv",
+            "an analytic rule's result row, not a log: read as not understood",
+        ),
+        (
+            "sentinel-training-lab/HighRiskApps.csv",
+            "a watchlist, not a log: read as not understood",
+        ),
+    ];
+    let mut failures = Vec::new();
+    for (files, detection, want, label) in cases {
+        let Some(paths) = files.iter().map(|f| sample(f)).collect::<Option<Vec<_>>>() else {
+            return;
+        };
+        let (findings, _) = scan_quiet(&paths);
+        if fired(&findings, detection) != *want {
+            failures.push(format!("{files:?}: {detection} should be {want} ({label})"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    for (file, reason) in unmatched {
+        assert!(sample(file).is_some() && !reason.is_empty());
+    }
+    // The probe's address: what succeeded there, at medium, not the failures.
+    let (findings, _) = scan_quiet(&[
+        sample("sentinel-training-lab/disable_accounts.csv").unwrap(),
+        sample("sentinel-training-lab/sign-in_adelete.csv").unwrap(),
+    ]);
+    let adele = findings
+        .iter()
+        .find(|f| f["detection"] == "infra.attacker-infrastructure")
+        .unwrap();
+    assert_eq!(adele["severity"], "medium");
+    assert_eq!(adele["count"], 53, "{adele}");
+}
+
 /// Huntress CTF "Rogue Inbox" (Purview audit search CSV): 38 hiding rules
 /// in DebraB's mailbox; tenant provisioning by Exchange itself is not a
 /// finding.

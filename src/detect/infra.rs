@@ -7,6 +7,11 @@
 //! from. A decision that the finding is benign or a false positive
 //! withdraws what it raised.
 //!
+//! An address that tried to sign in to disabled accounts is a weaker seed
+//! (Sentinel's "sign-ins from IPs that attempt sign-ins to disabled
+//! accounts"): only the address counts, only what succeeded from it is
+//! raised, and at medium.
+//!
 //! Addresses and agents many accounts share (an office's egress, a common
 //! browser) are not indicators: they would raise the whole tenant.
 //!
@@ -53,6 +58,8 @@ pub struct Row {
     pub agent: Option<String>,
     /// The app credential a service principal signed in with.
     pub key: Option<String>,
+    /// A sign-in that failed (other records count as done).
+    pub failed: bool,
 }
 
 /// An address as logs write it: bare, `[v6]:port` or `v4:port`.
@@ -77,6 +84,11 @@ fn first(value: &super::json::Json, paths: &[&str]) -> Option<String> {
 /// other kinds and for events that name no actor.
 pub fn row(event: &Event) -> Option<Row> {
     let v = &event.value;
+    let failed = event.kind == Kind::SignIn
+        && v.get("status")
+            .and_then(|s| s.get("errorCode"))
+            .and_then(|c| c.as_i64())
+            .is_some_and(|c| c != 0);
     let (actor, app_name, ip, asn, agent, key) = match event.kind {
         Kind::SignIn => {
             let app = text_at(v, "appId");
@@ -157,6 +169,7 @@ pub fn row(event: &Event) -> Option<Row> {
         asn,
         agent,
         key: key.map(|k| k.to_lowercase()),
+        failed,
     })
 }
 
@@ -216,17 +229,32 @@ impl Mark {
     }
 }
 
+/// The detection whose addresses seed as probers.
+const PROBE: &str = "signin.disabled-account";
+
+/// How a finding names the attacker's infrastructure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Seed {
+    /// Critical or confirmed: all it names is the attacker's.
+    Attacker,
+    /// Tried disabled accounts: its addresses, for what succeeded there.
+    Prober,
+}
+
 /// Whether a finding seeds indicators: critical, or confirmed by the
-/// team; never once judged benign or a false positive, and never a
-/// finding of this detection (what it raised does not raise more).
-fn seeds(finding: &Finding, verdicts: &HashMap<String, String>) -> bool {
+/// team, or a disabled-account probe; never once judged benign or a false
+/// positive, and never a finding of this detection (what it raised does
+/// not raise more).
+fn seeds(finding: &Finding, verdicts: &HashMap<String, String>) -> Option<Seed> {
     if finding.detection == DETECTION || finding.detection.starts_with("posture.") {
-        return false;
+        return None;
     }
     match verdicts.get(&finding.id).map(String::as_str) {
-        Some("benign" | "false-positive") => false,
-        Some("confirmed") => true,
-        _ => finding.severity == Severity::Critical,
+        Some("benign" | "false-positive") => None,
+        Some("confirmed") => Some(Seed::Attacker),
+        _ if finding.severity == Severity::Critical => Some(Seed::Attacker),
+        _ if finding.detection == PROBE => Some(Seed::Prober),
+        _ => None,
     }
 }
 
@@ -234,13 +262,15 @@ fn seeds(finding: &Finding, verdicts: &HashMap<String, String>) -> bool {
 fn named(findings: &[Finding], verdicts: &HashMap<String, String>) -> Vec<(Mark, usize)> {
     let mut out = Vec::new();
     for (i, f) in findings.iter().enumerate() {
-        if !seeds(f, verdicts) {
+        let Some(seed) = seeds(f, verdicts) else {
             continue;
-        }
+        };
         for e in &f.entities {
             let field = e.field.to_ascii_lowercase();
             let mark = if let Some(ip) = address(&e.value) {
                 Some(Mark::Ip(ip))
+            } else if seed == Seed::Prober {
+                None
             } else if field == "network" || field.ends_with("autonomoussystemnumber") {
                 e.value.trim_start_matches("AS").parse().ok().map(Mark::Asn)
             } else if field.ends_with("useragent") {
@@ -317,7 +347,10 @@ fn marks(
         if shared(&mark) {
             continue;
         }
-        if let Mark::Ip(ip) = &mark {
+        let attacker = seeds(&findings[seed], verdicts) == Some(Seed::Attacker);
+        if let Mark::Ip(ip) = &mark
+            && attacker
+        {
             // The network behind the address, as the sign-ins give it.
             let asn = activity
                 .rows
@@ -366,6 +399,7 @@ pub fn findings(
             asn_of.insert(ip, asn);
         }
     }
+    let strength: Vec<Option<Seed>> = earlier.iter().map(|f| seeds(f, verdicts)).collect();
     let mut by_mark: HashMap<&Mark, Vec<usize>> = HashMap::new();
     for (mark, seed) in &marks {
         by_mark.entry(mark).or_default().push(*seed);
@@ -391,7 +425,8 @@ pub fn findings(
         let mut seen_for: HashSet<usize> = HashSet::new();
         for mark in &carried {
             for seed in by_mark.get(mark).into_iter().flatten() {
-                if earlier[*seed].evidence.contains(&row.id) {
+                let probed = strength[*seed] == Some(Seed::Prober);
+                if earlier[*seed].evidence.contains(&row.id) || (probed && row.failed) {
                     continue;
                 }
                 let group = groups.entry((*seed, &row.actor)).or_default();
@@ -405,6 +440,7 @@ pub fn findings(
     let iso = |t: Option<Timestamp>| t.map(crate::model::de::graph_time);
     let mut out = Vec::new();
     for ((seed, actor), mut group) in groups {
+        let probed = strength[seed] == Some(Seed::Prober);
         let seed = &earlier[seed];
         group
             .rows
@@ -457,8 +493,16 @@ pub fn findings(
         out.push(Finding {
             id: super::finding_id(DETECTION, &key),
             detection: DETECTION.into(),
-            severity: Severity::High,
-            title: "Activity from infrastructure seen in another finding".into(),
+            severity: if probed {
+                Severity::Medium
+            } else {
+                Severity::High
+            },
+            title: if probed {
+                "Activity from an address that tried disabled accounts".into()
+            } else {
+                "Activity from infrastructure seen in another finding".into()
+            },
             techniques: vec!["T1078".into()],
             entities,
             evidence: group.rows.iter().take(MAX_EVIDENCE).map(|r| r.id.clone()).collect(),
@@ -475,7 +519,11 @@ pub fn findings(
                 seed.title,
                 seed.id
             ),
-            rationale: "An address, network, user agent or credential seen in a critical or confirmed finding is the attacker's until shown otherwise: whatever else came from it is the attacker's reach.".into(),
+            rationale: if probed {
+                "Nobody signs in to a disabled account by accident for long: an address that tried and then got in elsewhere has working credentials for someone. Ask the account's owner; a red-team exercise or a shared gateway is the usual innocent answer.".into()
+            } else {
+                "An address, network, user agent or credential seen in a critical or confirmed finding is the attacker's until shown otherwise: whatever else came from it is the attacker's reach.".into()
+            },
             verdict: None,
         });
     }
@@ -545,6 +593,32 @@ mod tests {
             a.add(row(e).unwrap());
         }
         a
+    }
+
+    /// Sentinel's "sign-ins from IPs that attempt sign-ins to disabled
+    /// accounts": the address alone, what succeeded there, at medium.
+    #[test]
+    fn an_address_that_tried_disabled_accounts_raises_what_succeeded_there() {
+        let failed = event(serde_json::json!({
+            "id": "f1", "createdDateTime": "2026-11-02T10:00:00Z", "userPrincipalName": "ann@c.com",
+            "ipAddress": "203.0.113.9", "status": {"errorCode": 50126}
+        }));
+        let events = [
+            signin("ok1", "ann@c.com", "203.0.113.9", 64511, 2),
+            failed,
+            // The same network, another address: a prober's network is not marked.
+            signin("ok2", "bob@c.com", "203.0.113.10", 64511, 3),
+        ];
+        let mut probe = seed("203.0.113.9", Severity::Low);
+        probe.detection = PROBE.into();
+        probe.id = format!("{PROBE}:1");
+        let found = findings(&[probe.clone()], &HashMap::new(), &activity(&events));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].severity, Severity::Medium);
+        assert_eq!(found[0].evidence, ["ok1"]);
+        assert_eq!(found[0].entities[0].value, "ann@c.com");
+        let benign = HashMap::from([(probe.id.clone(), "benign".to_owned())]);
+        assert!(findings(&[probe], &benign, &activity(&events)).is_empty());
     }
 
     #[test]

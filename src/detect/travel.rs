@@ -298,10 +298,7 @@ fn travel_finding(user: &str, trail: &Trail) -> Option<Finding> {
         // The most time the two sign-ins can be apart, on the grid.
         let hours = ((buckets + 1) * BUCKET_SECS) as f64 / 3600.0;
         let speed = distance / hours;
-        if distance >= MIN_KM
-            && speed > MAX_KMH
-            && fastest.is_none_or(|(s, ..)| speed > s)
-        {
+        if distance >= MIN_KM && speed > MAX_KMH && fastest.is_none_or(|(s, ..)| speed > s) {
             fastest = Some((speed, distance, a, b));
         }
     }
@@ -415,7 +412,10 @@ mod tests {
         let travel = &found[0];
         assert_eq!(travel.detection, TRAVEL);
         assert_eq!(travel.evidence, ["a", "b"]);
-        assert!(travel.explanation.contains("40 minutes later"), "{travel:?}");
+        assert!(
+            travel.explanation.contains("40 minutes later"),
+            "{travel:?}"
+        );
         assert!(travel.explanation.contains("557"), "{travel:?}");
         assert!(travel.explanation.contains("(203.0.113.98)"), "{travel:?}");
         // The same session in both countries within the hour, too.
