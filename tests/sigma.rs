@@ -262,3 +262,65 @@ fn the_console_engine_and_scan_agree_with_sigma_loaded() {
             .any(|(id, _)| id.starts_with("sigma:"))
     );
 }
+
+/// With SigmaHQ's cloud and Windows rules loaded, a scan (which offers a
+/// record to the Sigma rules only when it holds one of their texts, and
+/// builds only the fields they read) and the console's engine (which
+/// offers every record whole) come to the same findings, on every real
+/// sample and every regression EVTX.
+#[test]
+fn passing_over_records_no_sigma_rule_can_match_loses_nothing() {
+    let (Some(cloud), Some(windows), Some(samples)) =
+        (shared("sigma"), shared("sigma-windows"), shared("samples"))
+    else {
+        return;
+    };
+    let both = tempfile::tempdir().unwrap();
+    for (from, name) in [(&cloud, "cloud"), (&windows, "windows")] {
+        let mut files = Vec::new();
+        rule_files(from, &mut files);
+        for f in files {
+            let to = both.path().join(name).join(f.strip_prefix(from).unwrap());
+            std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+            std::fs::copy(&f, &to).unwrap();
+        }
+    }
+    let rules = std::sync::Arc::new(SigmaRules::load(both.path()).unwrap());
+    let mut files = Vec::new();
+    let mut stack = vec![samples, windows.join("regression")];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_none_or(|e| e != "md" && e != "yml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let mut with_sigma = 0;
+    for file in &files {
+        let scanned = warroom::pipeline::scan::scan(
+            Engine::built_in().unwrap().with_sigma(rules.clone()),
+            std::slice::from_ref(file),
+            2,
+            &|_| {},
+        );
+        let mut live = Engine::built_in().unwrap().with_sigma(rules.clone());
+        warroom::source::import::read_all(file, &mut |value, place| {
+            if let Some(event) = Event::new(value, || place) {
+                live.observe(&event);
+            }
+        });
+        let key = |f: &warroom::detect::Finding| (f.id.clone(), f.count, f.evidence.clone());
+        let a: Vec<_> = scanned.engine.findings().iter().map(key).collect();
+        let b: Vec<_> = live.findings().iter().map(key).collect();
+        assert_eq!(a, b, "{}", file.display());
+        with_sigma += usize::from(b.iter().any(|(id, ..)| id.starts_with("sigma:")));
+    }
+    assert!(
+        with_sigma >= 10,
+        "only {with_sigma} files raised a Sigma rule"
+    );
+}

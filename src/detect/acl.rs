@@ -258,7 +258,7 @@ fn finding(object: &str, g: Grant) -> Finding {
         title: "Replication rights granted on the domain".into(),
         techniques: vec!["T1222.001".into(), "T1003.006".into()],
         entities,
-        evidence: g.changes.evidence,
+        evidence: g.changes.evidence(),
         count,
         first_seen,
         last_seen,

@@ -172,7 +172,7 @@ impl Transfers {
                     Entity { field: "Computer".into(), value: server.clone() },
                     Entity { field: "ClaimsName".into(), value: name.clone() },
                 ],
-                evidence: pulled.evidence,
+                evidence: pulled.evidence(),
                 count,
                 first_seen: first,
                 last_seen: last,

@@ -134,6 +134,9 @@ pub struct Needed {
     by_len: Vec<Vec<(u64, String)>>,
     /// Every field (Sigma rules may read any).
     all: bool,
+    /// Records with this key are read whole (a Windows event, when a
+    /// Sigma rule searches all of one's data).
+    whole_with: Option<&'static str>,
 }
 
 fn head(key: &[u8]) -> u64 {
@@ -152,7 +155,11 @@ impl Needed {
             }
             by_len[f.len()].push((head(f.as_bytes()), f.clone()));
         }
-        Self { by_len, all: false }
+        Self {
+            by_len,
+            all: false,
+            whole_with: None,
+        }
     }
 
     /// Every field is needed.
@@ -160,7 +167,19 @@ impl Needed {
         Self {
             by_len: Vec::new(),
             all: true,
+            whole_with: None,
         }
+    }
+
+    /// Records with `key` (one of the needed) are read whole.
+    pub fn whole_with(mut self, key: &'static str) -> Self {
+        self.whole_with = Some(key);
+        self
+    }
+
+    /// Whether a record with these keys is read whole.
+    pub fn reads_whole(&self, has: impl Fn(&str) -> bool) -> bool {
+        self.whole_with.is_some_and(has)
     }
 
     fn contains(&self, key: &str) -> bool {

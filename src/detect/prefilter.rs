@@ -100,23 +100,48 @@ pub struct Prefilter {
     indicators: Indicators,
     keys: Vec<Finder<'static>>,
     event_types: Finder<'static>,
+    /// Per kind: texts one of which a record holds if any Sigma rule may
+    /// match it.
+    sigma: Vec<SigmaGate>,
+}
+
+enum SigmaGate {
+    /// No Sigma rule can match, or none are loaded.
+    Never,
+    /// Some rule's detection names no text: every record is offered.
+    Always,
+    /// Per top-level field, the texts one of which it holds.
+    Fields(Vec<(String, AhoCorasick)>),
+}
+
+/// Whether a value, or any value or key inside it, holds one of the texts.
+fn holds(value: &super::json::Json, texts: &AhoCorasick) -> bool {
+    use super::json::Json;
+    match value {
+        Json::Null => false,
+        Json::Bool(b) => texts.is_match(if *b { "true" } else { "false" }),
+        Json::Number(n) => texts.is_match(&n.to_string()),
+        Json::String(s) => texts.is_match(s.as_ref()),
+        Json::Array(items) => items.iter().any(|v| holds(v, texts)),
+        Json::Object(map) => map
+            .iter()
+            .any(|(k, v)| texts.is_match(k) || holds(v, texts)),
+    }
 }
 
 enum Indicators {
     NoList,
-    /// Sigma rules, or an indicator with no text to find (a network):
-    /// every record is read.
+    /// An indicator with no text to find (a network): every record is
+    /// read.
     Everything,
     Texts(AhoCorasick),
 }
 
 impl Prefilter {
     pub fn new(rules: &[Ready], extra: Extra<'_>) -> Self {
-        let indicator_texts: Option<Vec<String>> = match (extra.iocs, extra.sigma) {
-            // Sigma rules may read any field: every record is read.
-            (_, Some(_)) => None,
-            (None, None) => Some(Vec::new()),
-            (Some(list), None) => list.literals(),
+        let indicator_texts: Option<Vec<String>> = match extra.iocs {
+            None => Some(Vec::new()),
+            Some(list) => list.literals(),
         };
         let indicators = match (&indicator_texts, extra.iocs) {
             (None, _) => Indicators::Everything,
@@ -139,6 +164,9 @@ impl Prefilter {
                 all.extend(rule.field_literals()?);
             }
             all.extend(joined(kind));
+            if let Some(sigma) = extra.sigma {
+                all.extend(sigma.texts(kind)?);
+            }
             Some(all)
         };
         let lines = KINDS
@@ -163,7 +191,32 @@ impl Prefilter {
                     .collect()
             })
             .collect();
+        let sigma = KINDS
+            .iter()
+            .map(|kind| match extra.sigma.map(|set| set.texts(*kind)) {
+                None => SigmaGate::Never,
+                Some(None) => SigmaGate::Always,
+                Some(Some(found)) if found.is_empty() => SigmaGate::Never,
+                // A keyword rule searches the whole record.
+                Some(Some(found)) if found.iter().any(|(field, _)| field.is_empty()) => {
+                    SigmaGate::Always
+                }
+                Some(Some(found)) => {
+                    let mut by_field: std::collections::BTreeMap<String, Vec<String>> =
+                        Default::default();
+                    for (field, t) in found {
+                        by_field.entry(field).or_default().extend(t);
+                    }
+                    by_field
+                        .into_iter()
+                        .map(|(field, t)| Some((field, texts(Some(t))?)))
+                        .collect::<Option<Vec<_>>>()
+                        .map_or(SigmaGate::Always, SigmaGate::Fields)
+                }
+            })
+            .collect();
         Self {
+            sigma,
             lines,
             fields,
             indicators,
@@ -198,6 +251,18 @@ impl Prefilter {
             bits & (1 << i) != 0 && self.lines[i].as_ref().is_none_or(|ac| ac.is_match(line))
         });
         if wanted { Ok(()) } else { Err(KINDS[first]) }
+    }
+
+    /// Whether some Sigma rule may match an event, by the texts of the
+    /// fields the rules read (in Graph's shape, whatever the export).
+    pub fn sigma_may_match(&self, event: &super::Event) -> bool {
+        match &self.sigma[slot(event.kind)] {
+            SigmaGate::Never => false,
+            SigmaGate::Always => true,
+            SigmaGate::Fields(fields) => fields
+                .iter()
+                .any(|(field, texts)| event.value.get(field).is_some_and(|v| holds(v, texts))),
+        }
     }
 
     /// Whether anything could read a Graph-shaped record of `kind`, by

@@ -13,12 +13,16 @@ use super::Entity;
 const EVIDENCE_KEPT: usize = 50;
 const ENTITIES_KEPT: usize = 20;
 
+/// The records kept are the earliest (by time, then id), and the entities
+/// the first in order: which ones does not depend on the order records
+/// arrive in (a scan's threads hand them over in any order).
 #[derive(Debug, Default)]
 pub struct Sightings {
     pub count: u64,
     pub first: Option<Timestamp>,
     pub last: Option<Timestamp>,
-    pub evidence: Vec<String>,
+    /// (no time, time, id): records without a time sort last.
+    kept: BTreeSet<(bool, Option<Timestamp>, String)>,
     entities: BTreeSet<(&'static str, String)>,
 }
 
@@ -30,14 +34,33 @@ impl Sightings {
             self.first = Some(self.first.map_or(t, |f| f.min(t)));
             self.last = Some(self.last.map_or(t, |l| l.max(t)));
         }
-        if self.evidence.len() < EVIDENCE_KEPT && !id.is_empty() {
-            self.evidence.push(id.to_owned());
-        }
-        for e in entities {
-            if self.entities.len() < ENTITIES_KEPT {
-                self.entities.insert(e.clone());
+        // Most matches of a busy rule come after the list is full: only
+        // one earlier than the latest kept is worth an allocation.
+        let earlier = |(none, t, kept): &(bool, Option<Timestamp>, String)| {
+            (time.is_none(), time, id) < (*none, *t, kept.as_str())
+        };
+        let room = self.kept.len() < EVIDENCE_KEPT || self.kept.last().is_some_and(earlier);
+        if !id.is_empty() && room {
+            self.kept.insert((time.is_none(), time, id.to_owned()));
+            if self.kept.len() > EVIDENCE_KEPT {
+                self.kept.pop_last();
             }
         }
+        for e in entities {
+            let full = self.entities.len() >= ENTITIES_KEPT;
+            if full && self.entities.last().is_none_or(|last| e >= last) {
+                continue;
+            }
+            self.entities.insert(e.clone());
+            if self.entities.len() > ENTITIES_KEPT {
+                self.entities.pop_last();
+            }
+        }
+    }
+
+    /// The ids of the records kept, earliest first.
+    pub fn evidence(&self) -> Vec<String> {
+        self.kept.iter().map(|(_, _, id)| id.clone()).collect()
     }
 
     /// The entities named, plus `extra`, sorted and without repeats.
@@ -78,7 +101,8 @@ mod tests {
         let (first, last) = s.span();
         assert!(first.unwrap().starts_with("2026-11-01"));
         assert!(last.unwrap().starts_with("2026-11-02"));
-        assert_eq!(s.evidence, ["a", "b", "c"]);
+        // Earliest first; the record without a time last.
+        assert_eq!(s.evidence(), ["c", "a", "b"]);
         let entities = s.entities(Entity {
             field: "indicator".into(),
             value: "x".into(),

@@ -112,6 +112,17 @@ fn work(
         done.records += 1;
         match Event::from_json(value, place) {
             Some(event) => {
+                // A Sigma rule none of whose texts the event holds cannot
+                // match it.
+                let sigma = extra.sigma.is_some() && prefilter.sigma_may_match(&event);
+                let extra = if sigma {
+                    extra
+                } else {
+                    Extra {
+                        sigma: None,
+                        ..extra
+                    }
+                };
                 let hits = Engine::hits(rules, extra, &event);
                 done.events.push((event.kind, hits));
             }
@@ -175,7 +186,10 @@ fn work(
                         .and_then(|record| {
                             let has = |key: &str| record.has(key);
                             let page = record.raw("value").is_some_and(|v| v.starts_with('['));
-                            if page || crate::model::record::read_whole_keys(has) {
+                            if page
+                                || crate::model::record::read_whole_keys(has)
+                                || needed.reads_whole(has)
+                            {
                                 return whole();
                             }
                             if crate::model::record::is_graph_shaped(has)
@@ -198,7 +212,10 @@ fn work(
                         .and_then(|value| {
                             let page = matches!(value.get("value"), Some(Json::Array(_)));
                             let has = |key: &str| value.get(key).is_some();
-                            if page || crate::model::record::read_whole_keys(has) {
+                            if page
+                                || crate::model::record::read_whole_keys(has)
+                                || needed.reads_whole(has)
+                            {
                                 return whole();
                             }
                             Ok(Outcome::Values(vec![value]))
@@ -492,13 +509,22 @@ pub fn scan(
         text: Recycled::new(),
         events: Recycled::new(),
     };
-    // Sigma rules may read any field: every record is read whole.
-    let needed = match extra.sigma {
-        Some(_) => crate::detect::lazy::Needed::everything(),
-        None => crate::detect::lazy::Needed::new(&crate::detect::lazy::needed_fields(
-            &rules,
-            extra.iocs.map(|list| list.fields()).unwrap_or_default(),
-        )),
+    // The fields the rules, indicators and Sigma rules read; a Sigma rule
+    // that searches keywords may read any field, and then all are built.
+    let mut also = extra.iocs.map(|list| list.fields()).unwrap_or_default();
+    let needed = match extra.sigma.map(|set| set.fields()) {
+        Some(None) => crate::detect::lazy::Needed::everything(),
+        Some(Some((fields, windows_whole))) => {
+            also.extend(fields);
+            let needed =
+                crate::detect::lazy::Needed::new(&crate::detect::lazy::needed_fields(&rules, also));
+            if windows_whole {
+                needed.whole_with("EventID")
+            } else {
+                needed
+            }
+        }
+        None => crate::detect::lazy::Needed::new(&crate::detect::lazy::needed_fields(&rules, also)),
     };
     // Records without an id of their own are cited by file and place.
     let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();

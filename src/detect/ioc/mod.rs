@@ -529,7 +529,7 @@ impl Matches {
                     title: format!("Threat indicator seen: {} {}", ind.kind.name(), ind.value),
                     techniques: Vec::new(),
                     entities,
-                    evidence: g.seen.evidence.clone(),
+                    evidence: g.seen.evidence(),
                     count,
                     first_seen,
                     last_seen,

@@ -6,6 +6,7 @@
 //! Rule License asks.
 
 pub mod build;
+pub mod reads;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -314,6 +315,33 @@ impl SigmaRules {
             .collect()
     }
 
+    /// The texts one of which a record of `kind` must hold for some rule
+    /// to match it (see `reads`); `None` when every record of the kind
+    /// must be read. No rules for the kind: no texts.
+    pub fn texts(&self, kind: Kind) -> Option<reads::Texts> {
+        let mut out = Vec::new();
+        for info in self.rules.iter().filter(|r| r.service.kind() == kind) {
+            out.extend(reads::texts(&info.rule, info.service)?);
+        }
+        Some(out)
+    }
+
+    /// The top-level fields the rules may read, and whether a Windows
+    /// event must be read whole (a keyword rule searches all its data);
+    /// `None`: any field of any record.
+    pub fn fields(&self) -> Option<(std::collections::BTreeSet<String>, bool)> {
+        let mut out = std::collections::BTreeSet::new();
+        let mut windows_whole = false;
+        for info in &self.rules {
+            match reads::fields(&info.rule, info.service) {
+                Some(fields) => out.extend(fields),
+                None if info.service.kind() == Kind::WindowsEvent => windows_whole = true,
+                None => return None,
+            }
+        }
+        Some((out, windows_whole))
+    }
+
     /// "118 rules; 24 cannot apply (…); 0 refused" for stderr.
     pub fn summary(&self) -> String {
         let mut why: BTreeMap<&str, usize> = BTreeMap::new();
@@ -445,7 +473,7 @@ impl Matches {
                         field: "sigma.author".into(),
                         value: rule.author.clone(),
                     }),
-                    evidence: seen.evidence.clone(),
+                    evidence: seen.evidence(),
                     count: seen.count,
                     first_seen,
                     last_seen,

@@ -93,19 +93,28 @@ fn outcome<'a>(v: &Json) -> Option<Cow<'a, Json<'a>>> {
     Some(Cow::Owned(Json::String(Cow::Borrowed(text))))
 }
 
+/// The fields `@protocol` is made from.
+pub const PROTOCOL_FIELDS: [&str; 2] = ["authenticationProtocol", "originalTransferMethod"];
+
+/// Graph's names of authentication protocols, and the portal's.
+pub const PROTOCOLS: [(&str, &str); 6] = [
+    ("deviceCode", "Device Code"),
+    ("deviceCodeFlow", "Device Code"),
+    ("ropc", "ROPC"),
+    ("saml20", "SAML 2.0"),
+    ("wsFederation", "WS-Federation"),
+    ("oAuth2", "OAuth 2.0"),
+];
+
 /// The authentication protocol as the portal names it, and as Graph does.
 fn protocol<'a>(v: &'a Json<'a>) -> Vec<Cow<'a, Json<'a>>> {
     let mut out = Vec::new();
-    for field in ["authenticationProtocol", "originalTransferMethod"] {
+    for field in PROTOCOL_FIELDS {
         if let Some(raw) = v.get(field).and_then(Json::as_str) {
-            let shown = match raw {
-                "deviceCode" | "deviceCodeFlow" => Some("Device Code"),
-                "ropc" => Some("ROPC"),
-                "saml20" => Some("SAML 2.0"),
-                "wsFederation" => Some("WS-Federation"),
-                "oAuth2" => Some("OAuth 2.0"),
-                _ => None,
-            };
+            let shown = PROTOCOLS
+                .iter()
+                .find(|(graph, _)| *graph == raw)
+                .map(|(_, shown)| *shown);
             out.extend(shown.map(|s| Cow::Owned(Json::String(Cow::Borrowed(s)))));
             out.push(Cow::Borrowed(&v[field]));
         }
