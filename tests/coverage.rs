@@ -1,7 +1,8 @@
 //! `docs/coverage.md` is generated from the rules and from the anchors'
 //! rows (`assets/coverage/*.toml`), and must be fresh: every row of the
-//! Entra ID security operations guide's monitoring tables says which rule
-//! covers it or why none does, every rule named exists, every Identity
+//! Entra ID security operations guide's monitoring tables and every attack
+//! family (`families.toml`) says which rule covers it or why none does,
+//! every rule named exists, every Identity
 //! Protection risk type is listed with its rule. `WARROOM_BLESS=1 cargo
 //! test --test coverage` writes it anew after a change.
 
@@ -125,6 +126,41 @@ fn generate(rules: &[Listed]) -> String {
         "\n{covered} of {} rows are covered by a rule or a posture check (some in part, as the note says).",
         anchor.row.len()
     );
+    // The attack families and the intrusion write-ups' techniques.
+    let text = std::fs::read_to_string(root.join("assets/coverage/families.toml")).unwrap();
+    let families: Anchor = toml::from_str(&text).unwrap();
+    out.push_str("\n## Attack families and the techniques of identity intrusions\n\nThe families the catalogue must cover, and the techniques Microsoft's\nwrite-ups of identity intrusions name (Midnight Blizzard, Storm-0558,\nOcto Tempest, Storm-0501), with the detections that cover each.\n");
+    let mut family = String::new();
+    for row in &families.row {
+        for id in &row.covered_by {
+            assert!(
+                by_id.contains_key(id.as_str()),
+                "families names {id}, which is not a rule ({})",
+                row.monitor
+            );
+        }
+        assert!(
+            !row.covered_by.is_empty() || !row.why_not.is_empty(),
+            "{}: neither covered nor said why not",
+            row.monitor
+        );
+        if row.page != family {
+            family = row.page.clone();
+            let _ = write!(
+                out,
+                "\n### {family}\n\n| technique | seen in | covered by | note |\n|---|---|---|---|\n"
+            );
+        }
+        let rules: Vec<String> = row.covered_by.iter().map(|id| format!("`{id}`")).collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            cell(&row.monitor),
+            cell(&row.section),
+            rules.join(", "),
+            cell(&row.why_not)
+        );
+    }
     // Identity Protection, from the rules themselves.
     out.push_str("\n## Identity Protection risk detections\n\nEvery documented risk type has its own rule; a type no rule knows raises\n`risk.user.unknown-type` or `risk.workload.unknown-type`, naming it.\n\n| rule | title | severity |\n|---|---|---|\n");
     for r in rules.iter().filter(|r| r.id.starts_with("risk.")) {
