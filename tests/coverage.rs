@@ -77,7 +77,7 @@ fn generate(rules: &[Listed]) -> String {
     let stateful = rules.len() - built_in;
     let _ = writeln!(
         out,
-        "warroom runs {} built-in detections: {built_in} rules as data and {stateful} written in code, plus any Sigma rules loaded (`--sigma`).\n",
+        "warroom runs {} built-in detections: {built_in} rules as data and {stateful} written in code, plus the pinned SigmaHQ pack (`warroom rules` lists it) and any Sigma rules given with `--sigma`.\n",
         rules.len()
     );
     // The guide's rows, page by page.

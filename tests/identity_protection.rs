@@ -177,6 +177,8 @@ fn fired(records: &[Value], principal: impl Fn(usize) -> String) -> Vec<Vec<Stri
             let name = principal(i);
             findings
                 .iter()
+                // The built-in rules are judged here, not the Sigma pack's.
+                .filter(|f| !f["detection"].as_str().unwrap().starts_with("sigma:"))
                 .filter(|f| {
                     f["entities"]
                         .as_array()
@@ -281,6 +283,7 @@ fn graph_documentation_examples_fire_their_rules() {
         let detections: Vec<&str> = findings
             .iter()
             .map(|f| f["detection"].as_str().unwrap())
+            .filter(|d| !d.starts_with("sigma:"))
             .collect();
         assert_eq!(detections, [rule], "{file}");
     }

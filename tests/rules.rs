@@ -106,7 +106,15 @@ fn every_rule_and_every_detection_in_code_is_listed_once() {
             "{id} is listed as written in code but no code raises it"
         );
     }
-    assert_eq!(in_files + stateful.len(), listed.len());
+    let built_in = listed.iter().filter(|r| r["source"] != "sigma").count();
+    assert_eq!(in_files + stateful.len(), built_in);
+    // The pinned Sigma pack is listed too, every rule with its author.
+    let pack: Vec<_> = listed.iter().filter(|r| r["source"] == "sigma").collect();
+    assert!(pack.len() >= 250, "{} pack rules listed", pack.len());
+    assert!(
+        pack.iter()
+            .all(|r| r["author"].as_str().is_some_and(|a| !a.is_empty()))
+    );
 }
 
 #[test]

@@ -324,3 +324,47 @@ fn passing_over_records_no_sigma_rule_can_match_loses_nothing() {
         "only {with_sigma} files raised a Sigma rule"
     );
 }
+
+/// The pinned pack runs unless `WARROOM_SIGMA_PACK` says otherwise: `off`
+/// runs none, a directory runs its rules instead; `--sigma` adds rules,
+/// and one of a pack rule's id replaces it rather than running twice.
+#[test]
+fn the_pack_is_the_default_and_a_directory_or_off_replaces_it() {
+    let Some(cloud) = shared("sigma") else { return };
+    let sigma_count = |env: Option<&str>, more: Option<&Path>| -> usize {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
+        cmd.args(["rules", "--format", "json"]);
+        if let Some(dir) = more {
+            cmd.arg("--sigma").arg(dir);
+        }
+        match env {
+            Some(v) => cmd.env("WARROOM_SIGMA_PACK", v),
+            None => cmd.env_remove("WARROOM_SIGMA_PACK"),
+        };
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+        let ids: Vec<&str> = listed
+            .iter()
+            .filter(|r| r["source"] == "sigma")
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        let unique: std::collections::BTreeSet<&&str> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "a Sigma rule listed twice");
+        ids.len()
+    };
+    let pinned = sigma_count(None, None);
+    assert!(pinned >= 250, "{pinned}");
+    assert_eq!(sigma_count(Some("off"), None), 0);
+    let cloud_only = sigma_count(Some(cloud.to_str().unwrap()), None);
+    assert!(cloud_only > 50 && cloud_only < pinned, "{cloud_only}");
+    assert_eq!(sigma_count(Some("off"), Some(&cloud)), cloud_only);
+    // The cloud rules are in the pin too: given again, they are not added.
+    // (The pack leaves a few out that --sigma runs.)
+    let both = sigma_count(None, Some(&cloud));
+    assert!(both >= pinned && both <= pinned + 5, "{both} vs {pinned}");
+}

@@ -192,16 +192,17 @@ fn load_iocs(
     Ok(Some(std::sync::Arc::new(list)))
 }
 
-/// The `--sigma` rules, read before the terminal changes; rules that
-/// cannot apply are logged, not fatal.
+/// The Sigma rules (the pack and `--sigma`'s), read before the terminal
+/// changes; rules that cannot apply are logged, not fatal.
 fn load_sigma(
     dir: Option<&std::path::Path>,
 ) -> anyhow::Result<Option<std::sync::Arc<crate::detect::sigma::SigmaRules>>> {
-    let Some(dir) = dir else { return Ok(None) };
-    let rules = crate::detect::sigma::SigmaRules::load(dir)
-        .map_err(|e| anyhow::anyhow!("--sigma {}", SafeText::new(&e)))?;
-    tracing::info!(summary = %rules.summary(), "Sigma rules");
-    Ok(Some(std::sync::Arc::new(rules)))
+    let (rules, lines) = crate::detect::sigma::SigmaRules::for_run(dir)
+        .map_err(|e| anyhow::anyhow!("Sigma rules: {}", SafeText::new(&e)))?;
+    for line in lines {
+        tracing::info!(summary = %line, "Sigma rules");
+    }
+    Ok(rules.map(std::sync::Arc::new))
 }
 
 /// The console's background work and the Graph client it will connect.

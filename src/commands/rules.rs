@@ -6,10 +6,16 @@ use crate::model::SafeText;
 
 pub fn run(args: &RulesArgs) -> anyhow::Result<u8> {
     let mut listed = listing::built_in().map_err(|e| anyhow::anyhow!("built-in rules: {e}"))?;
-    if let Some(dir) = &args.sigma {
-        let rules = crate::detect::sigma::SigmaRules::load(dir)
-            .map_err(|e| anyhow::anyhow!("--sigma {}: {e}", dir.display()))?;
-        eprintln!("warroom rules: --sigma {}", rules.summary());
+    let (rules, lines) = crate::detect::sigma::SigmaRules::for_run(args.sigma.as_deref())
+        .map_err(|e| anyhow::anyhow!("Sigma rules: {}", SafeText::new(&e)))?;
+    for line in lines {
+        eprintln!("warroom rules: {}", SafeText::new(&line));
+    }
+    if let Some(rules) = rules {
+        eprintln!(
+            "warroom rules: Sigma, all told: {}",
+            SafeText::new(&rules.summary())
+        );
         listed.extend(listing::sigma(&rules));
     }
     let text = match args.format {

@@ -113,11 +113,10 @@ pub(super) fn scan_files(setup: &ScanSetup) -> anyhow::Result<Result<Scanned, u8
             None => return Ok(Err(2)),
         }
     }
-    if let Some(dir) = setup.sigma {
-        match load_sigma(command, dir) {
-            Some(rules) => engine = engine.with_sigma(rules),
-            None => return Ok(Err(2)),
-        }
+    match load_sigma(command, setup.sigma) {
+        Ok(Some(rules)) => engine = engine.with_sigma(rules),
+        Ok(None) => {}
+        Err(()) => return Ok(Err(2)),
     }
     let threads = setup
         .threads
@@ -333,34 +332,34 @@ pub fn load_iocs(
     }
 }
 
-/// Sigma rules, with what loaded, what cannot apply and what was refused
-/// said on stderr; `None` (after saying why) when none can be used.
+/// The Sigma rules of a run (the pack, and `--sigma`'s), with what loaded,
+/// what cannot apply and what was refused said on stderr; `Err` (after
+/// saying why) when `--sigma` cannot be used.
 pub fn load_sigma(
     command: &str,
-    dir: &std::path::Path,
-) -> Option<std::sync::Arc<crate::detect::sigma::SigmaRules>> {
+    dir: Option<&std::path::Path>,
+) -> Result<Option<std::sync::Arc<crate::detect::sigma::SigmaRules>>, ()> {
     use crate::model::SafeText;
-    match crate::detect::sigma::SigmaRules::load(dir) {
-        Ok(rules) => {
-            eprintln!(
-                "warroom {command}: --sigma {}",
-                SafeText::new(&rules.summary())
-            );
-            for (file, why) in &rules.refused {
+    match crate::detect::sigma::SigmaRules::for_run(dir) {
+        Ok((rules, lines)) => {
+            for line in lines {
+                eprintln!("warroom {command}: {}", SafeText::new(&line));
+            }
+            for (file, why) in rules.iter().flat_map(|r| &r.refused) {
                 eprintln!(
-                    "warroom {command}: --sigma refused {}: {}",
+                    "warroom {command}: Sigma refused {}: {}",
                     SafeText::new(&file.display().to_string()),
                     SafeText::new(why)
                 );
             }
-            Some(std::sync::Arc::new(rules))
+            Ok(rules.map(std::sync::Arc::new))
         }
         Err(e) => {
             eprintln!(
-                "warroom {command}: --sigma {}. Nothing was done.",
+                "warroom {command}: Sigma rules: {}. Nothing was done.",
                 SafeText::new(&e)
             );
-            None
+            Err(())
         }
     }
 }

@@ -100,12 +100,8 @@ pub(super) fn prepare(
         },
         None => None,
     };
-    let sigma = match &cli.sigma {
-        Some(dir) => match super::scan::load_sigma(command, dir) {
-            Some(rules) => Some(rules),
-            None => return Ok(Err(2)),
-        },
-        None => None,
+    let Ok(sigma) = super::scan::load_sigma(command, cli.sigma.as_deref()) else {
+        return Ok(Err(2));
     };
     let verdicts = case.as_deref().map(verdicts).unwrap_or_default();
     let settings = setup.settings(cli)?;

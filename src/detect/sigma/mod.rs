@@ -186,9 +186,52 @@ pub struct SigmaRules {
 /// (their own id is kept in `RuleInfo`).
 const INDEX: &str = "warroom-rule-";
 
+mod pack {
+    include!(concat!(env!("OUT_DIR"), "/sigma_pack.rs"));
+}
+
+/// The pack's rules left out by default, by id, with the reason.
+const LEAVE_OUT: &str = include_str!("../../../assets/sigma/pack.toml");
+
+/// Where the pack comes from: unset, the pinned one; `off`, none; else a
+/// directory whose rules replace it.
+pub const PACK_VARIABLE: &str = "WARROOM_SIGMA_PACK";
+
+/// What one source added to a set, for the summary.
+#[derive(Clone, Copy, Default)]
+struct Mark {
+    rules: usize,
+    inapplicable: usize,
+    refused: usize,
+}
+
 impl SigmaRules {
+    fn empty() -> Self {
+        Self {
+            rules: Vec::new(),
+            refused: Vec::new(),
+            inapplicable: Vec::new(),
+            engines: Vec::new(),
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            rules: self.rules.len(),
+            inapplicable: self.inapplicable.len(),
+            refused: self.refused.len(),
+        }
+    }
+
     /// Every `.yml` / `.yaml` file under `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
+        let mut set = Self::empty();
+        set.add_dir(dir)?;
+        Ok(set)
+    }
+
+    /// Adds every rule file under `dir`.
+    fn add_dir(&mut self, dir: &Path) -> Result<(), String> {
         let mut files = Vec::new();
         collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
         files.sort();
@@ -198,16 +241,105 @@ impl SigmaRules {
                 dir.display()
             ));
         }
-        let mut set = Self {
-            rules: Vec::new(),
-            refused: Vec::new(),
-            inapplicable: Vec::new(),
-            engines: Vec::new(),
-        };
         for file in files {
-            set.load_file(&file);
+            self.load_file(&file);
         }
-        Ok(set)
+        Ok(())
+    }
+
+    /// The rules a run uses, and a line for each source saying what
+    /// loaded: first `more` (`--sigma`), then the pack (the pinned one, or
+    /// the directory `WARROOM_SIGMA_PACK` names, or none when it is `off`),
+    /// less the rules `more` gave again. `None`: no rules at all.
+    pub fn for_run(more: Option<&Path>) -> Result<(Option<Self>, Vec<String>), String> {
+        let mut set = Self::empty();
+        let mut lines = Vec::new();
+        if let Some(dir) = more {
+            set.add_dir(dir)?;
+            lines.push(format!("--sigma {}", set.summary_since(Mark::default())));
+        }
+        let before = set.mark();
+        let given: std::collections::BTreeSet<String> =
+            set.rules.iter().map(|r| r.id.clone()).collect();
+        match std::env::var_os(PACK_VARIABLE) {
+            Some(v) if v == "off" => {}
+            Some(dir) => {
+                let dir = PathBuf::from(dir);
+                set.add_dir_skipping(&dir, &given)?;
+                lines.push(format!(
+                    "Sigma pack from {}: {}",
+                    dir.display(),
+                    set.counts_since(before)
+                ));
+            }
+            None => {
+                set.add_pinned_pack(&given);
+                lines.push(format!(
+                    "Sigma pack (SigmaHQ, Detection Rule License 1.1): {}",
+                    set.counts_since(before)
+                ));
+            }
+        }
+        Ok((
+            (!set.rules.is_empty() || more.is_some()).then_some(set),
+            lines,
+        ))
+    }
+
+    fn add_dir_skipping(
+        &mut self,
+        dir: &Path,
+        given: &std::collections::BTreeSet<String>,
+    ) -> Result<(), String> {
+        let mut files = Vec::new();
+        collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
+        files.sort();
+        for file in files {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => self.load_text_skipping(&file, &text, given, &BTreeMap::new()),
+                Err(e) => self.refused.push((file, e.to_string())),
+            }
+        }
+        Ok(())
+    }
+
+    /// The pinned pack, less the rules `pack.toml` leaves out and those
+    /// already given.
+    fn add_pinned_pack(&mut self, given: &std::collections::BTreeSet<String>) {
+        #[derive(serde::Deserialize)]
+        struct LeaveOut {
+            leave_out: BTreeMap<String, String>,
+        }
+        let left: LeaveOut =
+            toml::from_str(LEAVE_OUT).expect("the shipped pack.toml parses (a test loads it)");
+        for (name, text) in pack::PACK {
+            let file = Path::new("sigma-pack").join(name);
+            self.load_text_skipping(&file, text, given, &left.leave_out);
+        }
+    }
+
+    fn load_text_skipping(
+        &mut self,
+        file: &Path,
+        text: &str,
+        given: &std::collections::BTreeSet<String>,
+        left_out: &BTreeMap<String, String>,
+    ) {
+        let id = text
+            .lines()
+            .find_map(|l| l.strip_prefix("id:"))
+            .map(|id| id.trim().trim_matches(|c| c == '\'' || c == '"').to_owned());
+        if let Some(id) = &id {
+            if given.contains(id) {
+                return;
+            }
+            if let Some(why) = left_out.get(id) {
+                self.inapplicable
+                    .push((file.to_owned(), format!("left out of the pack: {why}")));
+                return;
+            }
+        }
+        self.load_text(file, text);
     }
 
     /// The rules of one Sigma YAML text, as if read from `name`: for
@@ -342,23 +474,38 @@ impl SigmaRules {
         Some((out, windows_whole))
     }
 
-    /// "118 rules; 24 cannot apply (…); 0 refused" for stderr.
+    /// "118 rules loaded; 24 cannot apply (…); 0 refused" for stderr.
     pub fn summary(&self) -> String {
+        self.summary_since(Mark::default())
+    }
+
+    /// What was added after `mark`, in counts (`warroom rules` lists why).
+    fn counts_since(&self, mark: Mark) -> String {
+        format!(
+            "{} rules loaded; {} cannot apply or are left out (`warroom rules` says why); {} refused",
+            self.rules.len() - mark.rules,
+            self.inapplicable.len() - mark.inapplicable,
+            self.refused.len() - mark.refused
+        )
+    }
+
+    /// The summary of what was added after `mark`.
+    fn summary_since(&self, mark: Mark) -> String {
         let mut why: BTreeMap<&str, usize> = BTreeMap::new();
-        for (_, reason) in &self.inapplicable {
+        for (_, reason) in &self.inapplicable[mark.inapplicable..] {
             *why.entry(reason.as_str()).or_default() += 1;
         }
         let reasons: Vec<String> = why.iter().map(|(r, n)| format!("{n} {r}")).collect();
         format!(
             "{} rules loaded; {} cannot apply{}; {} refused",
-            self.rules.len(),
-            self.inapplicable.len(),
+            self.rules.len() - mark.rules,
+            self.inapplicable.len() - mark.inapplicable,
             if reasons.is_empty() {
                 String::new()
             } else {
                 format!(" ({})", reasons.join("; "))
             },
-            self.refused.len()
+            self.refused.len() - mark.refused
         )
     }
 }
@@ -505,4 +652,30 @@ pub fn entities_of(event: &Event) -> Vec<(&'static str, String)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod pack_tests {
+    use super::*;
+
+    #[test]
+    fn the_pinned_pack_loads_whole_and_every_rule_left_out_is_in_it() {
+        let mut set = SigmaRules::empty();
+        set.add_pinned_pack(&Default::default());
+        assert!(set.rules.len() >= 250, "{}", set.summary());
+        assert!(set.refused.is_empty(), "{:?}", set.refused);
+        let left_out = set
+            .inapplicable
+            .iter()
+            .filter(|(_, why)| why.starts_with("left out of the pack"))
+            .count();
+        let listed: toml::Table = toml::from_str(LEAVE_OUT).unwrap();
+        assert_eq!(left_out, listed["leave_out"].as_table().unwrap().len());
+        // A rule given again (by --sigma) is not loaded twice.
+        let given: std::collections::BTreeSet<String> =
+            set.rules.iter().map(|r| r.id.clone()).collect();
+        let mut again = SigmaRules::empty();
+        again.add_pinned_pack(&given);
+        assert!(again.rules.is_empty());
+    }
 }
