@@ -116,7 +116,7 @@ pub(super) fn scan_files(setup: &ScanSetup) -> anyhow::Result<Result<Scanned, u8
     match load_sigma(command, setup.sigma) {
         Ok(Some(rules)) => engine = engine.with_sigma(rules),
         Ok(None) => {}
-        Err(()) => return Ok(Err(2)),
+        Err(code) => return Ok(Err(code)),
     }
     let threads = setup
         .threads
@@ -333,12 +333,12 @@ pub fn load_iocs(
 }
 
 /// The Sigma rules of a run (the pack, and `--sigma`'s), with what loaded,
-/// what cannot apply and what was refused said on stderr; `Err` (after
-/// saying why) when `--sigma` cannot be used.
+/// what cannot apply and what was refused said on stderr; `Err(exit
+/// status)` (after saying why) when `--sigma` cannot be used.
 pub fn load_sigma(
     command: &str,
     dir: Option<&std::path::Path>,
-) -> Result<Option<std::sync::Arc<crate::detect::sigma::SigmaRules>>, ()> {
+) -> Result<Option<std::sync::Arc<crate::detect::sigma::SigmaRules>>, u8> {
     use crate::model::SafeText;
     match crate::detect::sigma::SigmaRules::for_run(dir) {
         Ok((rules, lines)) => {
@@ -359,7 +359,7 @@ pub fn load_sigma(
                 "warroom {command}: Sigma rules: {}. Nothing was done.",
                 SafeText::new(&e)
             );
-            Err(())
+            Err(2)
         }
     }
 }
