@@ -20,6 +20,7 @@ fn rule_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn main() {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let pack = root.join("assets/sigma/pack");
+    // A directory is scanned whole: an edited, added or removed rule rebuilds.
     println!("cargo:rerun-if-changed={}", pack.display());
     let mut files = Vec::new();
     rule_files(&pack, &mut files);
@@ -28,11 +29,6 @@ fn main() {
         String::from("/// (path in the pack, rule text)\npub static PACK: &[(&str, &str)] = &[\n");
     for file in &files {
         let name = file.strip_prefix(&pack).expect("under the pack");
-        // Directories are watched for added files, files for edits.
-        println!("cargo:rerun-if-changed={}", file.display());
-        if let Some(parent) = file.parent() {
-            println!("cargo:rerun-if-changed={}", parent.display());
-        }
         code += &format!(
             "    ({:?}, include_str!({:?})),\n",
             name.to_string_lossy(),

@@ -100,8 +100,9 @@ pub(super) fn prepare(
         },
         None => None,
     };
-    let Ok(sigma) = super::scan::load_sigma(command, cli.sigma.as_deref()) else {
-        return Ok(Err(2));
+    let sigma = match super::scan::load_sigma(command, cli.sigma.as_deref()) {
+        Ok(sigma) => sigma,
+        Err(code) => return Ok(Err(code)),
     };
     let verdicts = case.as_deref().map(verdicts).unwrap_or_default();
     let settings = setup.settings(cli)?;

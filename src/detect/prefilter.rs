@@ -90,6 +90,19 @@ fn texts(all: Option<Vec<String>>) -> Texts {
         .ok()
 }
 
+/// Texts per field, one automaton per field, fields sorted (for a binary
+/// search); `None` when an automaton cannot be built.
+fn by_field(found: Vec<(String, Vec<String>)>) -> Option<Vec<(String, AhoCorasick)>> {
+    let mut grouped: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (field, t) in found {
+        grouped.entry(field).or_default().extend(t);
+    }
+    grouped
+        .into_iter()
+        .map(|(field, t)| Some((field, texts(Some(t))?)))
+        .collect()
+}
+
 pub struct Prefilter {
     /// Per kind (`KINDS` order): texts for a record's whole line.
     lines: Vec<Texts>,
@@ -179,17 +192,7 @@ impl Prefilter {
             .collect();
         let fields = KINDS
             .iter()
-            .map(|kind| {
-                let mut by_field: std::collections::BTreeMap<String, Vec<String>> =
-                    Default::default();
-                for (field, found) in per_field(*kind)? {
-                    by_field.entry(field).or_default().extend(found);
-                }
-                by_field
-                    .into_iter()
-                    .map(|(field, found)| Some((field, texts(Some(found))?)))
-                    .collect()
-            })
+            .map(|kind| by_field(per_field(*kind)?))
             .collect();
         let sigma = KINDS
             .iter()
@@ -201,18 +204,7 @@ impl Prefilter {
                 Some(Some(found)) if found.iter().any(|(field, _)| field.is_empty()) => {
                     SigmaGate::Always
                 }
-                Some(Some(found)) => {
-                    let mut by_field: std::collections::BTreeMap<String, Vec<String>> =
-                        Default::default();
-                    for (field, t) in found {
-                        by_field.entry(field).or_default().extend(t);
-                    }
-                    by_field
-                        .into_iter()
-                        .map(|(field, t)| Some((field, texts(Some(t))?)))
-                        .collect::<Option<Vec<_>>>()
-                        .map_or(SigmaGate::Always, SigmaGate::Fields)
-                }
+                Some(Some(found)) => by_field(found).map_or(SigmaGate::Always, SigmaGate::Fields),
             })
             .collect();
         Self {

@@ -514,7 +514,8 @@ pub fn scan(
     let mut also = extra.iocs.map(|list| list.fields()).unwrap_or_default();
     let needed = match extra.sigma.map(|set| set.fields()) {
         Some(None) => crate::detect::lazy::Needed::everything(),
-        Some(Some((fields, windows_whole))) => {
+        sigma => {
+            let (fields, windows_whole) = sigma.flatten().unwrap_or_default();
             also.extend(fields);
             let needed =
                 crate::detect::lazy::Needed::new(&crate::detect::lazy::needed_fields(&rules, also));
@@ -524,7 +525,6 @@ pub fn scan(
                 needed
             }
         }
-        None => crate::detect::lazy::Needed::new(&crate::detect::lazy::needed_fields(&rules, also)),
     };
     // Records without an id of their own are cited by file and place.
     let names: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();

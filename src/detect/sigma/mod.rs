@@ -197,6 +197,17 @@ const LEAVE_OUT: &str = include_str!("../../../assets/sigma/pack.toml");
 /// directory whose rules replace it.
 pub const PACK_VARIABLE: &str = "WARROOM_SIGMA_PACK";
 
+/// The pack's rules left out (`pack.toml`): id to reason.
+fn leave_out() -> BTreeMap<String, String> {
+    #[derive(serde::Deserialize)]
+    struct LeaveOut {
+        leave_out: BTreeMap<String, String>,
+    }
+    toml::from_str::<LeaveOut>(LEAVE_OUT)
+        .expect("the shipped pack.toml parses (a test loads it)")
+        .leave_out
+}
+
 /// What one source added to a set, for the summary.
 #[derive(Clone, Copy, Default)]
 struct Mark {
@@ -226,25 +237,40 @@ impl SigmaRules {
     /// Every `.yml` / `.yaml` file under `dir`.
     pub fn load(dir: &Path) -> Result<Self, String> {
         let mut set = Self::empty();
-        set.add_dir(dir)?;
+        set.add_rule_dir(dir)?;
         Ok(set)
     }
 
-    /// Adds every rule file under `dir`.
-    fn add_dir(&mut self, dir: &Path) -> Result<(), String> {
-        let mut files = Vec::new();
-        collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
-        files.sort();
-        if files.is_empty() {
+    /// Adds every rule file under `dir`; a directory without any is an
+    /// error (a mistyped `--sigma`).
+    fn add_rule_dir(&mut self, dir: &Path) -> Result<(), String> {
+        if self.add_dir(dir, &Default::default())? == 0 {
             return Err(format!(
                 "{}: no Sigma rule files (.yml) in it",
                 dir.display()
             ));
         }
-        for file in files {
-            self.load_file(&file);
-        }
         Ok(())
+    }
+
+    /// Adds every rule file under `dir`, but rules whose id is `given`;
+    /// how many files there were.
+    fn add_dir(
+        &mut self,
+        dir: &Path,
+        given: &std::collections::BTreeSet<String>,
+    ) -> Result<usize, String> {
+        let mut files = Vec::new();
+        collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
+        files.sort();
+        let found = files.len();
+        for file in files {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => self.load_text_skipping(&file, &text, given, &BTreeMap::new()),
+                Err(e) => self.refused.push((file, e.to_string())),
+            }
+        }
+        Ok(found)
     }
 
     /// The rules a run uses, and a line for each source saying what
@@ -255,7 +281,7 @@ impl SigmaRules {
         let mut set = Self::empty();
         let mut lines = Vec::new();
         if let Some(dir) = more {
-            set.add_dir(dir)?;
+            set.add_rule_dir(dir)?;
             lines.push(format!("--sigma {}", set.summary_since(Mark::default())));
         }
         let before = set.mark();
@@ -265,7 +291,7 @@ impl SigmaRules {
             Some(v) if v == "off" => {}
             Some(dir) => {
                 let dir = PathBuf::from(dir);
-                set.add_dir_skipping(&dir, &given)?;
+                set.add_dir(&dir, &given)?;
                 lines.push(format!(
                     "Sigma pack from {}: {}",
                     dir.display(),
@@ -286,35 +312,13 @@ impl SigmaRules {
         ))
     }
 
-    fn add_dir_skipping(
-        &mut self,
-        dir: &Path,
-        given: &std::collections::BTreeSet<String>,
-    ) -> Result<(), String> {
-        let mut files = Vec::new();
-        collect(dir, &mut files).map_err(|e| format!("{}: {e}", dir.display()))?;
-        files.sort();
-        for file in files {
-            match std::fs::read_to_string(&file) {
-                Ok(text) => self.load_text_skipping(&file, &text, given, &BTreeMap::new()),
-                Err(e) => self.refused.push((file, e.to_string())),
-            }
-        }
-        Ok(())
-    }
-
     /// The pinned pack, less the rules `pack.toml` leaves out and those
     /// already given.
     fn add_pinned_pack(&mut self, given: &std::collections::BTreeSet<String>) {
-        #[derive(serde::Deserialize)]
-        struct LeaveOut {
-            leave_out: BTreeMap<String, String>,
-        }
-        let left: LeaveOut =
-            toml::from_str(LEAVE_OUT).expect("the shipped pack.toml parses (a test loads it)");
+        let left_out = leave_out();
         for (name, text) in pack::PACK {
             let file = Path::new("sigma-pack").join(name);
-            self.load_text_skipping(&file, text, given, &left.leave_out);
+            self.load_text_skipping(&file, text, given, &left_out);
         }
     }
 
@@ -353,13 +357,6 @@ impl SigmaRules {
         };
         set.load_text(name, text);
         set
-    }
-
-    fn load_file(&mut self, file: &Path) {
-        match std::fs::read_to_string(file) {
-            Ok(text) => self.load_text(file, &text),
-            Err(e) => self.refused.push((file.to_owned(), e.to_string())),
-        }
     }
 
     fn load_text(&mut self, file: &Path, text: &str) {
@@ -669,8 +666,7 @@ mod pack_tests {
             .iter()
             .filter(|(_, why)| why.starts_with("left out of the pack"))
             .count();
-        let listed: toml::Table = toml::from_str(LEAVE_OUT).unwrap();
-        assert_eq!(left_out, listed["leave_out"].as_table().unwrap().len());
+        assert_eq!(left_out, leave_out().len());
         // A rule given again (by --sigma) is not loaded twice.
         let given: std::collections::BTreeSet<String> =
             set.rules.iter().map(|r| r.id.clone()).collect();
