@@ -704,3 +704,81 @@ fn travel_and_session_replay_fire_on_their_shape_only_in_two_formats() {
         }
     }
 }
+
+/// A member of a built-in group (`Builtin\Administrators`, 4732) added on
+/// a domain controller is the domain's; the same record on any other host
+/// is that machine's own local group. Told apart by the host's own
+/// records, whatever their order, in both formats, through the engine
+/// and through `warroom scan` (whose prefilter must let the host's
+/// ticket-service records through).
+#[test]
+fn builtin_groups_are_the_domains_only_on_a_host_seen_acting_as_a_domain_controller() {
+    let added = |i: usize, computer: &str| {
+        graph(
+            Kind::Windows,
+            i,
+            &json!({"EventID": 4732, "Computer": computer, "TargetUserName": "Administrators",
+                "TargetDomainName": "Builtin", "TargetSid": "S-1-5-32-544", "MemberName": "-",
+                "MemberSid": "S-1-5-21-1004336348-1177238915-682003330-1105",
+                "SubjectUserName": "admmig", "SubjectDomainName": "CONTOSO"}),
+        )
+    };
+    let ticket = |i: usize, computer: &str| {
+        graph(
+            Kind::Windows,
+            i,
+            &json!({"EventID": 4769, "Computer": computer, "ServiceName": "cifs/fs01",
+                "TicketEncryptionType": "0x12", "Status": "0x0"}),
+        )
+    };
+    let local = "onprem.local-group-member-added";
+    let builtin = "onprem.builtin-group-member-added";
+    let cases = [
+        // A member server: its own group, medium.
+        ("member server", vec![added(0, "jump01.contoso.local")], local),
+        // A domain controller, its ticket service seen after the change.
+        (
+            "domain controller",
+            vec![added(0, "DC01.contoso.local"), ticket(1, "dc01.contoso.local")],
+            builtin,
+        ),
+        // Another host's ticket service says nothing of this one.
+        (
+            "member server beside a DC",
+            vec![ticket(0, "DC01.contoso.local"), added(1, "fs01.contoso.local")],
+            local,
+        ),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    for (format, convert) in [
+        ("EVTX", (|v: &Value| v.clone()) as fn(&Value) -> Value),
+        ("SecurityEvent", |v: &Value| second(Kind::Windows, v)),
+    ] {
+        for (case, records, want) in &cases {
+            let rows: Vec<Value> = records.iter().map(convert).collect();
+            let path = dir.path().join(format!("{format}-{case}.ndjson"));
+            let text: Vec<String> = rows.iter().map(Value::to_string).collect();
+            std::fs::write(&path, text.join("\n")).unwrap();
+            let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
+                .args(["scan", "--format", "json"])
+                .arg(&path)
+                .env("WARROOM_SIGMA_PACK", "off")
+                .output()
+                .unwrap();
+            let scanned: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+            let scanned: Vec<String> = scanned
+                .iter()
+                .map(|f| f["detection"].as_str().unwrap().to_owned())
+                .collect();
+            for (how, seen) in [("engine", &fired(&rows)), ("scan", &scanned)] {
+                for rule in [local, builtin, "onprem.privileged-group-member-added"] {
+                    assert_eq!(
+                        seen.iter().any(|d| d == rule),
+                        rule == *want,
+                        "{rule} on the {case} as {format} ({how}): {seen:?}"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -256,6 +256,50 @@ fn dcsync_is_found_in_evtx_and_splunk_exports() {
     assert_eq!(by_computer.len(), 2);
 }
 
+/// Real EVTX: local groups of member servers and a workstation are told
+/// from the domain's groups on a domain controller.
+#[test]
+fn local_groups_on_member_servers_are_not_active_directory_findings() {
+    let (Some(jump), Some(guest), Some(dns)) = (
+        sample("onprem/evtx-to-mitre-attack/id4732_user_added_to_local_admin_groups.evtx"),
+        sample("onprem/evtx-attack-samples/network_service_guest_added_to_admins_4732.evtx"),
+        sample("onprem/evtx-to-mitre-attack/id4732_dnsadmin_new_member_added.evtx"),
+    ) else {
+        return;
+    };
+    // jump01 (a member server) and MSEDGEWIN10 (a workstation): their own
+    // Administrators and Backup Operators, medium, nothing high about AD.
+    for (file, groups) in [
+        (&jump, vec!["Administrators", "Backup Operators"]),
+        (&guest, vec!["Administrators"]),
+    ] {
+        let (findings, stderr) = common::scan_json(&[file]);
+        let local = by_detection(&findings, "onprem.local-group-member-added");
+        for group in groups {
+            assert!(
+                local.iter().any(|f| names(f).contains(&group.to_owned())),
+                "{group} in {file:?}: {stderr}\n{findings:#?}"
+            );
+        }
+        assert!(local.iter().all(|f| f["severity"] == "medium"));
+        for ad in [
+            "onprem.privileged-group-member-added",
+            "onprem.builtin-group-member-added",
+        ] {
+            assert!(by_detection(&findings, ad).is_empty(), "{ad} in {file:?}");
+        }
+        // Windows' "-" for no name is not named; the member's SID is.
+        let text = local[0]["explanation"].as_str().unwrap();
+        assert!(!text.contains(" - ") && text.contains("S-1-5-"), "{text}");
+    }
+    // rootdc1's DnsAdmins is a domain group: high.
+    let (findings, _) = common::scan_json(&[&dns]);
+    let domain = by_detection(&findings, "onprem.privileged-group-member-added");
+    assert_eq!(domain.len(), 1, "{findings:#?}");
+    assert_eq!(domain[0]["severity"], "high");
+    assert!(names(domain[0]).contains(&"DnsAdmins".to_owned()));
+}
+
 /// Two krbtgt resets eleven hours apart: after the playbook's ten-hour
 /// wait by default, too soon for a team whose configuration waits twelve.
 #[test]

@@ -9,6 +9,7 @@ pub mod baseline;
 pub mod catalogue;
 pub mod event;
 pub mod forged;
+pub mod hosts;
 pub mod infra;
 pub mod ioc;
 pub mod joins;
@@ -74,6 +75,8 @@ pub struct Tally {
     acl: acl::Changes,
     krbtgt: krbtgt::Resets,
     transfers: adfs_sync::Transfers,
+    /// Hosts seen acting as domain controllers (for rules with `host`).
+    domain_controllers: hosts::DomainControllers,
     /// A row per event, for the attacker-infrastructure findings (kept by
     /// `observe`; `scan` fills it on a second look at its files).
     activity: infra::Activity,
@@ -176,6 +179,7 @@ impl Engine {
             acl: acl::fact(event).map(Box::new),
             krbtgt: krbtgt::fact(event).map(Box::new),
             transfer: adfs_sync::fact(event).map(Box::new),
+            domain_controller: hosts::dc_fact(event),
             indicators,
             sigma,
             sigma_entities,
@@ -233,6 +237,20 @@ impl Engine {
         out
     }
 
+    /// Whether a group's host plays the role its rule asks for (a rule
+    /// with `host` is grouped by `Computer`, so each group has one).
+    fn host_fits(&self, rule: &rule::Rule, group: &rule::Group) -> bool {
+        let Some(role) = rule.host else {
+            return true;
+        };
+        let dc = group
+            .entities
+            .get("Computer")
+            .and_then(|hosts| hosts.first())
+            .is_some_and(|host| self.tally.domain_controllers.contains(host));
+        dc == (role == rule::HostRole::DomainController)
+    }
+
     /// The findings of every detection but attacker infrastructure.
     fn event_findings(&self) -> Vec<Finding> {
         let mut out = Vec::new();
@@ -240,7 +258,7 @@ impl Engine {
             let ready = &self.rules[*index];
             let rule = &ready.rule;
             let peak = group.peak(ready.window(), rule.distinct.is_some());
-            if peak.value < rule.threshold {
+            if peak.value < rule.threshold || !self.host_fits(rule, group) {
                 continue;
             }
             let mut entities: Vec<Entity> = group
@@ -305,6 +323,8 @@ pub struct Observed {
     pub krbtgt: Option<Box<krbtgt::Reset>>,
     /// An AD FS replication channel token or its caller.
     pub transfer: Option<Box<adfs_sync::Fact>>,
+    /// The host, when the event shows it acting as a domain controller.
+    pub domain_controller: Option<String>,
     /// Threat indicators the event carries.
     pub indicators: Vec<ioc::Hit>,
     /// Sigma rules it matches, and the entities it names for them.
@@ -355,6 +375,9 @@ pub fn absorb(
     }
     if let Some(fact) = observed.transfer {
         tally.transfers.add(*fact);
+    }
+    if let Some(host) = observed.domain_controller {
+        tally.domain_controllers.add(host);
     }
     let Some((time, id)) = observed.place else {
         return;

@@ -21,7 +21,7 @@ use super::{Extra, Kind};
 pub type Reads = &'static [(Kind, &'static str, &'static str)];
 
 /// What the joins and baselines read, beside the rules.
-const JOINED: [Reads; 7] = [
+const JOINED: [Reads; 8] = [
     super::joins::READS,
     super::travel::READS,
     super::baseline::READS,
@@ -29,6 +29,7 @@ const JOINED: [Reads; 7] = [
     super::acl::READS,
     super::krbtgt::READS,
     super::adfs_sync::READS,
+    super::hosts::READS,
 ];
 
 /// The top-level fields the joins and baselines look for their texts in.

@@ -56,6 +56,18 @@ pub struct Rule {
     /// How the finding explains itself; `{count}`, `{distinct}`,
     /// `{window}` and `{FIELD}` (first value seen) are filled in.
     pub explain: String,
+    /// Judge only groups on hosts in this role (Windows rules grouped by
+    /// `Computer`), decided once every record is in (`hosts`).
+    pub host: Option<HostRole>,
+}
+
+/// What a Windows host was seen doing, for rules whose meaning depends
+/// on it (a domain group or a local one).
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostRole {
+    DomainController,
+    NotDomainController,
 }
 
 fn one() -> usize {
@@ -340,6 +352,14 @@ impl Ready {
                     .map_err(|e| format!("rule {}: window {e}", rule.id))?,
             )),
         };
+        if rule.host.is_some()
+            && (rule.kind != Kind::WindowsEvent || !rule.group_by.iter().any(|f| f == "Computer"))
+        {
+            return Err(format!(
+                "rule {}: `host` needs a Windows rule grouped by Computer",
+                rule.id
+            ));
+        }
         if rule.all.is_empty() && rule.any.is_empty() {
             return Err(format!(
                 "rule {} matches nothing: give `where` or `any`",
@@ -461,7 +481,8 @@ impl Ready {
         wanted.extend(self.rule.group_by.iter());
         wanted.extend(self.rule.distinct.iter());
         for field in wanted {
-            if let Some(v) = text_at(&event.value, field) {
+            // Windows writes `-` for "none".
+            if let Some(v) = text_at(&event.value, field).filter(|v| v != "-") {
                 fields.insert(field.clone(), v);
             }
         }
