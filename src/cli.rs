@@ -310,6 +310,10 @@ pub struct PostureArgs {
     pub format: Format,
     #[arg(long, value_name = "FILE")]
     pub ioc: Option<PathBuf>,
+    /// List every check (id, area, title, what it reads, the anchors that
+    /// have it, the recovery phase it serves) instead of judging.
+    #[arg(long)]
+    pub checks: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -735,17 +735,27 @@ fn builtin_groups_are_the_domains_only_on_a_host_seen_acting_as_a_domain_control
     let builtin = "onprem.builtin-group-member-added";
     let cases = [
         // A member server: its own group, medium.
-        ("member server", vec![added(0, "jump01.contoso.local")], local),
+        (
+            "member server",
+            vec![added(0, "jump01.contoso.local")],
+            local,
+        ),
         // A domain controller, its ticket service seen after the change.
         (
             "domain controller",
-            vec![added(0, "DC01.contoso.local"), ticket(1, "dc01.contoso.local")],
+            vec![
+                added(0, "DC01.contoso.local"),
+                ticket(1, "dc01.contoso.local"),
+            ],
             builtin,
         ),
         // Another host's ticket service says nothing of this one.
         (
             "member server beside a DC",
-            vec![ticket(0, "DC01.contoso.local"), added(1, "fs01.contoso.local")],
+            vec![
+                ticket(0, "DC01.contoso.local"),
+                added(1, "fs01.contoso.local"),
+            ],
             local,
         ),
     ];

@@ -8,6 +8,10 @@ use super::{Setup, render};
 use crate::cli::Cli;
 
 pub fn run(cli: &Cli, setup: Setup, args: &crate::cli::PostureArgs) -> anyhow::Result<u8> {
+    if args.checks {
+        print!("{}", list_checks(args.format));
+        return Ok(0);
+    }
     // A snapshot is taken through Graph only when no file is given.
     let settings = if args.files.is_empty() {
         Some(setup.settings(cli)?)
@@ -132,4 +136,68 @@ fn live_snapshot(settings: &crate::config::Settings) -> anyhow::Result<Vec<serde
         eprintln!("warroom posture: not in the snapshot: {gap}");
     }
     Ok(lines)
+}
+
+/// Every check, as `posture --checks` lists it.
+fn list_checks(format: crate::cli::Format) -> String {
+    use crate::cli::Format;
+    use crate::detect::posture::{CHECKS, Check};
+    let reads = |c: &Check| -> Vec<&'static str> { c.reads.iter().map(|p| p.name()).collect() };
+    let json = |c: &Check| {
+        serde_json::json!({
+            "id": c.id,
+            "title": c.title,
+            "area": c.area,
+            "severity": c.severity,
+            "reads": reads(c),
+            "anchors": c.anchors,
+            "phase": c.phase,
+            "techniques": c.techniques,
+            "remediation": c.remediation,
+        })
+    };
+    match format {
+        Format::Json => {
+            let all: Vec<serde_json::Value> = CHECKS.iter().map(|c| json(c)).collect();
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&all).unwrap_or_default()
+            )
+        }
+        Format::Ndjson => CHECKS.iter().map(|c| format!("{}\n", json(c))).collect(),
+        Format::Markdown => {
+            let mut md = String::from(
+                "| check | area | title | reads | anchors | phase |\n|---|---|---|---|---|---|\n",
+            );
+            for c in CHECKS {
+                md.push_str(&format!(
+                    "| `{}` | {} | {} | {} | {} | {} |\n",
+                    c.id,
+                    c.area.name(),
+                    crate::model::markdown_inline(c.title),
+                    reads(c).join(", "),
+                    crate::model::markdown_inline(&c.anchors.join("; ")),
+                    c.phase.name()
+                ));
+            }
+            md
+        }
+        Format::Table => {
+            let mut out = String::new();
+            for c in CHECKS {
+                out.push_str(&format!(
+                    "{:<44} {:<18} {}\n{:<44} reads {}; {}; anchors: {}\n",
+                    c.id,
+                    c.area.name(),
+                    c.title,
+                    "",
+                    reads(c).join(", "),
+                    c.phase.name(),
+                    c.anchors.join("; ")
+                ));
+            }
+            out.push_str(&format!("{} checks\n", CHECKS.len()));
+            out
+        }
+    }
 }

@@ -79,7 +79,10 @@ pub fn dc_fact(event: &Event) -> Option<String> {
         // NetBIOS names are cut at 15 characters.
         let own = |name: &str| {
             name.eq_ignore_ascii_case(short)
-                || short.len() > 15 && short.get(..15).is_some_and(|s| name.eq_ignore_ascii_case(s))
+                || short.len() > 15
+                    && short
+                        .get(..15)
+                        .is_some_and(|s| name.eq_ignore_ascii_case(s))
         };
         !domain.is_empty()
             && domain != "-"

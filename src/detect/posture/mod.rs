@@ -28,10 +28,70 @@ pub struct Check {
     pub title: &'static str,
     pub severity: Severity,
     pub techniques: &'static [&'static str],
+    pub area: Area,
+    /// The parts of the snapshot it reads (missing ones make it unknown).
+    pub reads: &'static [Part],
+    /// The baselines and posture tools that check the same (or that none
+    /// does).
+    pub anchors: &'static [&'static str],
+    /// The part of the recovery guidance it serves.
+    pub phase: Phase,
     /// Why it matters, in a sentence or two.
     pub rationale: &'static str,
     /// Checklist items that fix it.
     pub remediation: &'static [&'static str],
+}
+
+/// What a check is about, for grouping a report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Area {
+    Federation,
+    Apps,
+    PrivilegedAccess,
+    Authentication,
+    Hybrid,
+    TenantEdges,
+    Visibility,
+}
+
+impl Area {
+    pub fn name(self) -> &'static str {
+        match self {
+            Area::Federation => "Federation",
+            Area::Apps => "Applications",
+            Area::PrivilegedAccess => "Privileged access",
+            Area::Authentication => "Authentication",
+            Area::Hybrid => "Hybrid identity",
+            Area::TenantEdges => "Tenant edges",
+            Area::Visibility => "Visibility",
+        }
+    }
+}
+
+/// The sections of the recovery guidance a check serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// "Investigate your environment": what the attacker may hold now.
+    Investigate,
+    /// "Establish continuous monitoring".
+    Monitor,
+    /// "Improve security posture".
+    Improve,
+    /// "Remediate and retain administrative control".
+    Retain,
+}
+
+impl Phase {
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Investigate => "investigate",
+            Phase::Monitor => "monitor",
+            Phase::Improve => "improve posture",
+            Phase::Retain => "retain control",
+        }
+    }
 }
 
 /// One object that fails a check.

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::super::{Check, Failure, Part, Verdict, flag, text};
+use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
 use super::{Context, GLOBAL_ADMIN, lowered};
 use crate::model::Severity;
 
@@ -12,6 +12,15 @@ pub static LEGACY_AUTH: Check = Check {
     title: "Legacy authentication is not blocked",
     severity: Severity::High,
     techniques: &["T1078.004", "T1110.003"],
+    area: Area::Authentication,
+    reads: &[Part::ConditionalAccess, Part::SecurityDefaults],
+    anchors: &[
+        "ScubaGear MS.AAD.1.1",
+        "Maester",
+        "Zero Trust Assessment",
+        "Monkey365",
+    ],
+    phase: Phase::Improve,
     rationale: "IMAP, POP, SMTP AUTH and other legacy protocols cannot do MFA, so a password alone opens the mailbox. Password spray and stolen passwords go through them; a policy in report-only mode blocks nothing.",
     remediation: &["block-legacy-authentication"],
 };
@@ -21,6 +30,10 @@ pub static ADMIN_ACCESS: Check = Check {
     title: "No conditional access policy requires MFA of administrators",
     severity: Severity::Medium,
     techniques: &["T1078.004"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::ConditionalAccess, Part::SecurityDefaults],
+    anchors: &["Maester", "Zero Trust Assessment", "Monkey365"],
+    phase: Phase::Retain,
     rationale: "The guidance asks for conditional access to limit administrative access: at least MFA for every privileged role, better a phishing-resistant method from a managed device.",
     remediation: &["review-conditional-access", "enforce-mfa"],
 };
@@ -30,6 +43,10 @@ pub static STALE_GUEST: Check = Check {
     title: "Guest account unused for over 90 days",
     severity: Severity::Medium,
     techniques: &["T1078.004"],
+    area: Area::TenantEdges,
+    reads: &[Part::Users],
+    anchors: &["Maester", "Zero Trust Assessment", "Monkey365"],
+    phase: Phase::Improve,
     rationale: "A guest nobody uses is access nobody watches: the other organisation may have lost the account, and an attacker can use it unnoticed. Guests no longer needed should be removed.",
     remediation: &["review-new-accounts"],
 };

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::super::{Check, Failure, Part, Verdict, text};
+use super::super::{Area, Check, Failure, Part, Phase, Verdict, text};
 use super::{Context, Held, credentials, describe, is_high_risk};
 use crate::model::Severity;
 
@@ -15,6 +15,15 @@ pub static NEW_CREDENTIAL_HIGH_RISK: Check = Check {
     title: "Recently added credential on an app with high-risk permissions",
     severity: Severity::High,
     techniques: &["T1098.001"],
+    area: Area::Apps,
+    reads: &[
+        Part::Applications,
+        Part::ServicePrincipals,
+        Part::AppRoleAssignments,
+        Part::Grants,
+    ],
+    anchors: &["Azure AD Investigator", "Sparrow"],
+    phase: Phase::Investigate,
     rationale: "A secret or certificate added to an existing app that can read all mail or write the directory lets whoever holds it act as the app, with no user, no MFA and no conditional access. Attackers add one to an app that already has the permissions they want. Recent means a start date within 30 days or in the future; the start date is chosen by whoever adds the key, so the audit log (and the snapshot comparison) remain the proof.",
     remediation: &["remove-added-credentials", "review-app-permissions"],
 };
@@ -24,6 +33,10 @@ pub static FIRST_PARTY_CREDENTIAL: Check = Check {
     title: "Microsoft service principal carries a credential",
     severity: Severity::High,
     techniques: &["T1098.001"],
+    area: Area::Apps,
+    reads: &[Part::ServicePrincipals],
+    anchors: &["Azure AD Investigator", "Zero Trust Assessment"],
+    phase: Phase::Investigate,
     rationale: "Microsoft's own service principals hold broad rights in every tenant and almost never need a credential added in the tenant. One found there is either a leftover of a hybrid set-up to account for or a backdoor.",
     // Not "remove": a hybrid set-up may have put it there; the review
     // decides, and removal then goes through the credential's own item.
@@ -35,6 +48,14 @@ pub static TENANT_WIDE_GRANT: Check = Check {
     title: "High-risk delegated permission consented for every user",
     severity: Severity::High,
     techniques: &["T1528"],
+    area: Area::Apps,
+    reads: &[Part::Grants, Part::ServicePrincipals],
+    anchors: &[
+        "Azure AD Investigator",
+        "Zero Trust Assessment",
+        "CISA risky permissions",
+    ],
+    phase: Phase::Investigate,
     rationale: "An admin consent for all users lets the app act with these permissions as anyone who signs in to it, across every mailbox, file or directory object those users reach. Illicit consent grants are how attackers keep reading mail after passwords change.",
     remediation: &["review-app-permissions", "remove-risky-grants"],
 };
@@ -44,6 +65,14 @@ pub static HIGH_RISK_PERMISSIONS: Check = Check {
     title: "App holds permissions that reach all mail, files or the directory",
     severity: Severity::Medium,
     techniques: &["T1098.003"],
+    area: Area::Apps,
+    reads: &[
+        Part::AppRoleAssignments,
+        Part::Grants,
+        Part::ServicePrincipals,
+    ],
+    anchors: &["CISA risky permissions", "Zero Trust Assessment", "Maester"],
+    phase: Phase::Investigate,
     rationale: "The guidance asks for every app that can modify privileged users or roles, read all mailboxes, send as others, read all files or add credentials to be reviewed: each is a path back in. Application permissions need no signed-in user; delegated ones act as the users who consented.",
     remediation: &["review-app-permissions"],
 };

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::super::cert::{self, CertFacts};
-use super::super::{Check, Failure, Part, Verdict, text};
+use super::super::{Area, Check, Failure, Part, Phase, Verdict, text};
 use super::Context;
 use crate::model::Severity;
 
@@ -19,6 +19,13 @@ pub static FOREIGN_ISSUER: Check = Check {
     title: "Federated domain trusts an issuer unrelated to it",
     severity: Severity::Critical,
     techniques: &["T1484.002", "T1606.002"],
+    area: Area::Federation,
+    reads: &[Part::Domains, Part::Federation],
+    anchors: &[
+        "none: warroom reads the trust itself",
+        "Azure AD Investigator (domains)",
+    ],
+    phase: Phase::Investigate,
     rationale: "Entra ID accepts any token signed for this issuer as a sign-in to the domain. An issuer that is neither the domain nor its federation server is how a backdoor trust lets an attacker sign in as anyone, MFA included.",
     remediation: TRUST,
 };
@@ -28,6 +35,10 @@ pub static NEXT_CERTIFICATE_DIFFERS: Check = Check {
     title: "Federated domain's next signing certificate is not the federation server's",
     severity: Severity::High,
     techniques: &["T1484.002", "T1606.002"],
+    area: Area::Federation,
+    reads: &[Part::Federation],
+    anchors: &["none: warroom reads the trust itself"],
+    phase: Phase::Investigate,
     rationale: "Entra ID trusts the next signing certificate as much as the current one. A next certificate issued to another subject or by another issuer than the current one is a second key the attacker holds, and it survives a rotation of the real one.",
     remediation: &[
         "review-federation-trust",
@@ -41,6 +52,10 @@ pub static LONG_LIVED_CERTIFICATE: Check = Check {
     title: "Federation signing certificate valid for over a year",
     severity: Severity::Medium,
     techniques: &["T1606.002"],
+    area: Area::Federation,
+    reads: &[Part::Federation],
+    anchors: &["none: warroom reads the trust itself"],
+    phase: Phase::Retain,
     rationale: "AD FS rolls its own signing certificates yearly. A certificate valid for longer was made by hand, and a stolen one keeps forging tokens for as long as it is trusted.",
     remediation: &[
         "review-federation-trust",
@@ -53,6 +68,10 @@ pub static ACCEPTS_IDP_MFA: Check = Check {
     title: "Federated domain accepts MFA claimed by the federation server",
     severity: Severity::High,
     techniques: &["T1556.007", "T1606.002"],
+    area: Area::Federation,
+    reads: &[Part::Federation],
+    anchors: &["none: warroom reads the trust itself"],
+    phase: Phase::Retain,
     rationale: "With federatedIdpMfaBehavior set to accept or enforce the federation server's MFA, a forged token that merely claims MFA satisfies every MFA requirement in conditional access. rejectMfaByFederatedIdp makes Entra ID ask for MFA itself.",
     remediation: &["review-federation-trust", "enforce-mfa"],
 };

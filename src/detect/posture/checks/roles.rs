@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-use super::super::{Check, Failure, Part, Verdict, text};
+use super::super::{Area, Check, Failure, Part, Phase, Verdict, text};
 use super::{Context, GLOBAL_ADMIN, Holding};
 use crate::model::Severity;
 
@@ -15,6 +15,10 @@ pub static SYNCED_ADMIN: Check = Check {
     title: "Privileged role held by an account synced from on-premises",
     severity: Severity::High,
     techniques: &["T1078.002", "T1098.003"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::Users, Part::RoleAssignments, Part::RoleDefinitions],
+    anchors: &["ScubaGear MS.AAD.7.3", "Maester", "Zero Trust Assessment"],
+    phase: Phase::Retain,
     rationale: "Whoever controls Active Directory controls a synced account's password and attributes. Cloud administrators must be cloud-only accounts so that losing on-premises does not hand over the tenant. High for roles that control the tenant (Global, Privileged Role, Hybrid Identity, Application Administrator and the like), medium for the others.",
     remediation: &["cloud-only-admins", "review-privileged-roles"],
 };
@@ -24,6 +28,14 @@ pub static STANDING_ASSIGNMENT: Check = Check {
     title: "Privileged role held as a standing assignment instead of eligible in PIM",
     severity: Severity::High,
     techniques: &["T1098.003"],
+    area: Area::PrivilegedAccess,
+    reads: &[
+        Part::RoleAssignments,
+        Part::RoleEligibilities,
+        Part::RoleInstances,
+    ],
+    anchors: &["ScubaGear MS.AAD.7.4", "Maester", "Zero Trust Assessment"],
+    phase: Phase::Retain,
     rationale: "A standing assignment is administrative power every hour of every day, whoever holds the session. Eligible assignments activated for a few hours through PIM leave a trail and an approval; only the emergency access accounts should stand.",
     remediation: &[
         "use-pim-for-admin-roles",
@@ -37,6 +49,15 @@ pub static TOO_MANY_GLOBAL_ADMINS: Check = Check {
     title: "Five or more Global Administrators",
     severity: Severity::Medium,
     techniques: &["T1078.004"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::RoleAssignments, Part::RoleEligibilities],
+    anchors: &[
+        "ScubaGear MS.AAD.7.1",
+        "Maester",
+        "Zero Trust Assessment",
+        "Monkey365",
+    ],
+    phase: Phase::Retain,
     rationale: "Every Global Administrator is a way to take the whole tenant. Microsoft advises fewer than five, emergency access accounts included.",
     remediation: &["remove-unneeded-admins", "review-privileged-roles"],
 };
@@ -46,6 +67,10 @@ pub static GUEST_IN_ROLE: Check = Check {
     title: "Guest account holds a directory role",
     severity: Severity::High,
     techniques: &["T1078.004", "T1098.003"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::Users, Part::RoleAssignments],
+    anchors: &["Maester", "Zero Trust Assessment", "Monkey365"],
+    phase: Phase::Retain,
     rationale: "A guest is secured by another organisation: its password, MFA and devices are out of this tenant's reach. Directory roles belong to the tenant's own accounts.",
     remediation: &["review-privileged-roles", "remove-unneeded-admins"],
 };
@@ -55,6 +80,10 @@ pub static ADMIN_WITHOUT_MFA: Check = Check {
     title: "Privileged account with no MFA method registered",
     severity: Severity::High,
     techniques: &["T1078.004"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::Users, Part::RoleAssignments, Part::AuthMethods],
+    anchors: &["Maester", "Zero Trust Assessment", "Monkey365"],
+    phase: Phase::Retain,
     rationale: "An administrator who can only sign in with a password falls to one phished or sprayed password, and whoever registers the first MFA method on it owns it.",
     remediation: &["enforce-mfa", "review-admin-auth-methods"],
 };
@@ -64,6 +93,10 @@ pub static RECENT_ADMIN_METHOD: Check = Check {
     title: "Sign-in method added to a privileged account in the last 30 days",
     severity: Severity::Medium,
     techniques: &["T1098.005"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::RoleAssignments, Part::AuthMethods],
+    anchors: &["none: the recovery guidance (methods registered during the intrusion)"],
+    phase: Phase::Investigate,
     rationale: "Attackers who reach an admin register their own authenticator, phone or temporary access pass so they can come back after the password changes. Each recent method must be one the admin added.",
     remediation: &["review-admin-auth-methods"],
 };
@@ -73,6 +106,10 @@ pub static PIM_NOT_USED: Check = Check {
     title: "Privileged roles are not managed through PIM",
     severity: Severity::Medium,
     techniques: &["T1098.003"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::RoleEligibilities, Part::RoleInstances],
+    anchors: &["ScubaGear MS.AAD.7.5", "Maester", "Zero Trust Assessment"],
+    phase: Phase::Retain,
     rationale: "Without eligible assignments every admin holds their role all the time. PIM makes activation time-bound, justified and logged.",
     remediation: &["use-pim-for-admin-roles"],
 };
