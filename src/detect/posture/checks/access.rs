@@ -57,20 +57,20 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
     vec![legacy(ctx), admin_access(ctx), stale_guests(ctx)]
 }
 
-fn enabled_policies<'a>(ctx: &'a Context) -> impl Iterator<Item = &'a Value> {
+pub(super) fn enabled_policies<'a>(ctx: &'a Context) -> impl Iterator<Item = &'a Value> {
     ctx.snapshot
         .list(Part::ConditionalAccess)
         .iter()
         .filter(|p| text(p, "state").is_some_and(|s| s.eq_ignore_ascii_case("enabled")))
 }
 
-fn name(policy: &Value) -> String {
+pub(super) fn name(policy: &Value) -> String {
     format!("\"{}\"", text(policy, "displayName").unwrap_or("(unnamed)"))
 }
 
 /// A policy limited to some places, platforms or risk levels applies only
 /// there, so it cannot be what makes a tenant-wide check pass.
-fn narrowed(policy: &Value) -> bool {
+pub(super) fn narrowed(policy: &Value) -> bool {
     let limited = |pointer: &str| {
         let values = lowered(policy, pointer);
         !values.is_empty() && !values.iter().any(|v| v == "all")
@@ -83,12 +83,12 @@ fn narrowed(policy: &Value) -> bool {
         || !lowered(policy, "/conditions/userRiskLevels").is_empty()
 }
 
-fn grant_controls(policy: &Value) -> Vec<String> {
+pub(super) fn grant_controls(policy: &Value) -> Vec<String> {
     lowered(policy, "/grantControls/builtInControls")
 }
 
 /// Security defaults: `Some(true)` when enforced.
-fn defaults(ctx: &Context) -> Option<bool> {
+pub(super) fn defaults(ctx: &Context) -> Option<bool> {
     ctx.snapshot
         .list(Part::SecurityDefaults)
         .first()
@@ -225,35 +225,9 @@ fn stale_guests(ctx: &Context) -> Verdict {
             continue;
         }
         guests += 1;
-        let Some(activity) = user.get("signInActivity").filter(|a| a.is_object()) else {
+        let Some((idle, since)) = super::idle_days(ctx, user) else {
             unread += 1;
             continue;
-        };
-        let last = [
-            "lastSignInDateTime",
-            "lastNonInteractiveSignInDateTime",
-            "lastSuccessfulSignInDateTime",
-        ]
-        .iter()
-        .filter_map(|k| super::super::time(activity, k))
-        .max();
-        let created = super::super::time(user, "createdDateTime");
-        let (idle, since) = match (last, created) {
-            (Some(last), _) => (
-                ctx.days_before_now(last),
-                format!("last signed in {}", last.strftime("%Y-%m-%d")),
-            ),
-            (None, Some(created)) => (
-                ctx.days_before_now(created),
-                format!(
-                    "never signed in since being invited {}",
-                    created.strftime("%Y-%m-%d")
-                ),
-            ),
-            (None, None) => {
-                unread += 1;
-                continue;
-            }
         };
         if idle > STALE_DAYS {
             let id = text(user, "id").unwrap_or("");

@@ -3,8 +3,11 @@
 //! principal was granted) so each check reads like the rule it is.
 
 mod access;
+mod app_settings;
 mod apps;
 mod federation;
+mod keepers;
+mod policies;
 mod roles;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -36,6 +39,18 @@ pub static CHECKS: &[&Check] = &[
     &access::LEGACY_AUTH,
     &access::ADMIN_ACCESS,
     &access::STALE_GUEST,
+    &policies::MFA_FOR_ALL,
+    &policies::USER_RISK,
+    &policies::SIGN_IN_RISK,
+    &policies::DEVICE_CODE,
+    &policies::AUTH_TRANSFER,
+    &policies::REGISTRATION,
+    &policies::PHISHING_RESISTANT_ADMINS,
+    &keepers::BREAK_GLASS,
+    &keepers::APP_IN_ROLE,
+    &keepers::STALE_ADMIN,
+    &app_settings::ADMIN_TOOLS_OPEN,
+    &app_settings::INSTANCE_LOCK,
 ];
 
 pub fn run(ctx: &Context) -> Vec<Verdict> {
@@ -44,6 +59,9 @@ pub fn run(ctx: &Context) -> Vec<Verdict> {
     out.extend(apps::judge(ctx));
     out.extend(roles::judge(ctx));
     out.extend(access::judge(ctx));
+    out.extend(policies::judge(ctx));
+    out.extend(keepers::judge(ctx));
+    out.extend(app_settings::judge(ctx));
     out
 }
 
@@ -154,9 +172,69 @@ impl<'a> Context<'a> {
             .is_some_and(|o| MICROSOFT_TENANTS.iter().any(|m| m.eq_ignore_ascii_case(o)))
     }
 
+    /// The emergency access accounts: users holding Global Administrator
+    /// as a standing assignment, cloud-only, and left out of every enabled
+    /// conditional access policy (by name, not through a group).
+    pub fn emergency_accounts(&self) -> BTreeSet<&str> {
+        use super::Part;
+        let enabled: Vec<&Value> = self
+            .snapshot
+            .list(Part::ConditionalAccess)
+            .iter()
+            .filter(|p| text(p, "state") == Some("enabled"))
+            .collect();
+        if enabled.is_empty() {
+            return BTreeSet::new();
+        }
+        self.holdings
+            .iter()
+            .filter(|h| h.role.eq_ignore_ascii_case(GLOBAL_ADMIN) && h.active)
+            .filter(|h| h.standing == Some(true))
+            .filter_map(|h| self.users.get_key_value(h.principal.as_str()))
+            .filter(|(_, user)| flag(user, "onPremisesSyncEnabled") != Some(true))
+            .map(|(id, _)| *id)
+            .filter(|id| {
+                enabled.iter().all(|p| {
+                    lowered(p, "/conditions/users/excludeUsers")
+                        .iter()
+                        .any(|e| e.eq_ignore_ascii_case(id))
+                })
+            })
+            .collect()
+    }
+
     /// Days between a time and the snapshot.
     pub fn days_before_now(&self, t: Timestamp) -> i64 {
         (self.now.as_second() - t.as_second()) / 86_400
+    }
+}
+
+/// How long a user has not signed in, and since when in words ("last
+/// signed in 2026-05-08"); `None` when the snapshot has no sign-in
+/// activity for them.
+pub fn idle_days(ctx: &Context, user: &Value) -> Option<(i64, String)> {
+    let activity = user.get("signInActivity").filter(|a| a.is_object())?;
+    let last = [
+        "lastSignInDateTime",
+        "lastNonInteractiveSignInDateTime",
+        "lastSuccessfulSignInDateTime",
+    ]
+    .iter()
+    .filter_map(|k| super::time(activity, k))
+    .max();
+    match (last, super::time(user, "createdDateTime")) {
+        (Some(last), _) => Some((
+            ctx.days_before_now(last),
+            format!("last signed in {}", last.strftime("%Y-%m-%d")),
+        )),
+        (None, Some(created)) => Some((
+            ctx.days_before_now(created),
+            format!(
+                "never signed in since being created {}",
+                created.strftime("%Y-%m-%d")
+            ),
+        )),
+        (None, None) => None,
     }
 }
 

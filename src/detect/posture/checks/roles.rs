@@ -245,6 +245,7 @@ fn standing(ctx: &Context, privileged: &[&Holding], looked: &str) -> Verdict {
     let mut failures = Vec::new();
     let mut unjudged = Vec::new();
     let mut emergency = BTreeSet::new();
+    let kept = ctx.emergency_accounts();
     for h in privileged.iter().filter(|h| h.active) {
         // Apps cannot activate roles through PIM; a group or an account
         // the snapshot does not list is judged like a user.
@@ -252,6 +253,11 @@ fn standing(ctx: &Context, privileged: &[&Holding], looked: &str) -> Verdict {
             continue;
         }
         match h.standing {
+            // Sound emergency access accounts stand by design (the
+            // break-glass check judges them).
+            Some(true) if kept.contains(h.principal.as_str()) => {
+                emergency.insert(ctx.name_of(&h.principal));
+            }
             // Emergency access accounts stand by design and are left out of
             // conditional access; so would an attacker's. Named, at lower
             // severity, for the team to vouch for.

@@ -1,0 +1,140 @@
+//! How apps are set up, beyond what they were granted: Microsoft's own
+//! administration tools open to every user, and multi-tenant apps whose
+//! service principals other tenants can change.
+
+use serde_json::Value;
+
+use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
+use super::Context;
+use crate::model::Severity;
+
+pub static ADMIN_TOOLS_OPEN: Check = Check {
+    id: "posture.admin-tools-open-to-all",
+    title: "Microsoft's administration tools can be used by any user",
+    severity: Severity::Medium,
+    techniques: &["T1087.004", "T1059.009"],
+    area: Area::Apps,
+    reads: &[Part::ServicePrincipals],
+    anchors: &["Maester", "Zero Trust Assessment"],
+    phase: Phase::Improve,
+    rationale: "Microsoft Graph PowerShell, Azure PowerShell, Azure CLI and Graph Explorer read (and, with consent, change) the whole directory. Attackers use them with stolen tokens because they are trusted first-party apps. Unless their service principals require assignment, every user may use them, and a missing one is created, open, on the first sign-in.",
+    remediation: &["review-app-permissions", "review-conditional-access"],
+};
+
+pub static INSTANCE_LOCK: Check = Check {
+    id: "posture.app-instance-lock-off",
+    title: "Multi-tenant app without app instance property lock",
+    severity: Severity::Low,
+    techniques: &["T1098.001"],
+    area: Area::Apps,
+    reads: &[Part::Applications],
+    anchors: &["Maester", "Zero Trust Assessment"],
+    phase: Phase::Improve,
+    rationale: "A multi-tenant app's service principals live in other tenants; without the app instance property lock an administrator there (or an attacker who is one) can add credentials to its service principal and sign in as the app with the permissions customers granted it.",
+    remediation: &["review-app-permissions", "remove-added-sp-credentials"],
+};
+
+/// The first-party tools that reach the directory: (app id, name).
+const ADMIN_TOOLS: &[(&str, &str)] = &[
+    (
+        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
+        "Microsoft Graph Command Line Tools",
+    ),
+    (
+        "1950a258-227b-4e31-a9cf-717495945fc2",
+        "Microsoft Azure PowerShell",
+    ),
+    (
+        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
+        "Microsoft Azure CLI",
+    ),
+    ("de8bc8b5-d9f9-48b1-a8ad-b748da725064", "Graph Explorer"),
+];
+
+pub fn judge(ctx: &Context) -> Vec<Verdict> {
+    vec![admin_tools(ctx), instance_lock(ctx)]
+}
+
+fn admin_tools(ctx: &Context) -> Verdict {
+    if !ctx.snapshot.has(Part::ServicePrincipals) {
+        return Verdict::unknown(
+            &ADMIN_TOOLS_OPEN,
+            ctx.snapshot.lacking(Part::ServicePrincipals),
+        );
+    }
+    let mut failures = Vec::new();
+    for (app_id, tool) in ADMIN_TOOLS {
+        let sp = ctx
+            .principals
+            .values()
+            .find(|sp| text(sp, "appId").is_some_and(|a| a.eq_ignore_ascii_case(app_id)));
+        let why = match sp {
+            None => format!(
+                "{tool} (app id {app_id}) has no service principal in the tenant: the first user to sign in to it creates one that every user may use."
+            ),
+            Some(sp) if flag(sp, "appRoleAssignmentRequired") != Some(true) => format!(
+                "{tool}'s service principal does not require assignment: every user may sign in to it."
+            ),
+            Some(_) => continue,
+        };
+        let mut failure = Failure::new(*app_id, why).entity("targetResources.displayName", *tool);
+        if let Some(id) = sp.and_then(|sp| text(sp, "id")) {
+            failure = failure.evidence(id);
+        }
+        failures.push(failure);
+    }
+    Verdict::from(
+        &ADMIN_TOOLS_OPEN,
+        failures,
+        Vec::new(),
+        format!("{} first-party administration tools", ADMIN_TOOLS.len()),
+    )
+}
+
+fn locked(app: &Value) -> bool {
+    app.get("servicePrincipalLockConfiguration")
+        .is_some_and(|lock| {
+            flag(lock, "isEnabled") == Some(true) && flag(lock, "allProperties") == Some(true)
+        })
+}
+
+fn instance_lock(ctx: &Context) -> Verdict {
+    if !ctx.snapshot.has(Part::Applications) {
+        return Verdict::unknown(&INSTANCE_LOCK, ctx.snapshot.lacking(Part::Applications));
+    }
+    let apps = ctx.snapshot.list(Part::Applications);
+    let multi_tenant: Vec<&Value> = apps
+        .iter()
+        .filter(|a| {
+            text(a, "signInAudience")
+                .is_some_and(|s| s != "AzureADMyOrg" && s != "PersonalMicrosoftAccount")
+        })
+        .collect();
+    let failures = multi_tenant
+        .iter()
+        .filter(|a| !locked(a))
+        .map(|a| {
+            let name = text(a, "displayName").unwrap_or("(unnamed)");
+            Failure::new(
+                text(a, "id").unwrap_or(name),
+                format!(
+                    "{name} (app id {}) signs in users of other tenants ({}) and its service principals there are not locked against new credentials.",
+                    text(a, "appId").unwrap_or("unknown"),
+                    text(a, "signInAudience").unwrap_or("")
+                ),
+            )
+            .entity("targetResources.displayName", name)
+            .evidence(text(a, "id").unwrap_or(""))
+        })
+        .collect();
+    Verdict::from(
+        &INSTANCE_LOCK,
+        failures,
+        Vec::new(),
+        format!(
+            "{} applications, {} multi-tenant",
+            apps.len(),
+            multi_tenant.len()
+        ),
+    )
+}
