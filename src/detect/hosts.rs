@@ -111,7 +111,7 @@ impl DomainControllers {
 mod tests {
     use super::*;
 
-    fn event(json: &str) -> Event {
+    fn event(json: &str) -> Event<'static> {
         let mut value: serde_json::Value = serde_json::from_str(json).unwrap();
         value["Channel"] = "Security".into();
         value["TimeCreated"] = "2026-11-20T10:00:00Z".into();

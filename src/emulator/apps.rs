@@ -48,6 +48,7 @@ pub fn application(
         credentials: vec![cred],
         required,
         multi_tenant,
+        instance_lock: false,
         owners: owner.into_iter().collect(),
     };
     b.tenant.applications.push(app);
@@ -79,6 +80,7 @@ pub fn service_principal(
         credentials: Vec::new(),
         app_roles: Vec::new(),
         created_ms,
+        assignment_required: false,
     });
     b.tenant.service_principals.len() - 1
 }
@@ -250,6 +252,7 @@ pub(super) fn applications(b: &mut Build) {
             (g, r::APPLICATION_READ_WRITE_ALL, "Role"),
         ],
         multi_tenant: false,
+        instance_lock: false,
         owners: Vec::new(),
     });
     let responder_sp = service_principal(

@@ -187,6 +187,8 @@ pub struct Application {
     /// Permissions the app asks for: (resource appId, app role or scope id, "Role" | "Scope").
     pub required: Vec<(&'static str, &'static str, &'static str)>,
     pub multi_tenant: bool,
+    /// App instance property lock on its service principals elsewhere.
+    pub instance_lock: bool,
     /// Users who own the registration (and may add credentials to it).
     pub owners: Vec<Guid>,
 }
@@ -208,6 +210,11 @@ impl Application {
             "createdDateTime": iso(self.created_ms),
             "publisherDomain": tenant_domain,
             "signInAudience": if self.multi_tenant { "AzureADMultipleOrgs" } else { "AzureADMyOrg" },
+            "servicePrincipalLockConfiguration": if self.instance_lock {
+                json!({"isEnabled": true, "allProperties": true, "credentialsWithUsageVerify": true, "credentialsWithUsageSign": true, "identifierUris": false, "tokenEncryptionKeyId": true})
+            } else {
+                Value::Null
+            },
             "identifierUris": [format!("api://{}", self.app_id)],
             "keyCredentials": credentials_json(&self.credentials, CredentialKind::Certificate),
             "passwordCredentials": credentials_json(&self.credentials, CredentialKind::Password),
@@ -236,6 +243,8 @@ pub struct ServicePrincipal {
     /// App roles this principal exposes (resource principals): (id, value).
     pub app_roles: Vec<(&'static str, &'static str)>,
     pub created_ms: i64,
+    /// Only users and groups assigned to the app may sign in to it.
+    pub assignment_required: bool,
 }
 
 impl ServicePrincipal {
@@ -252,7 +261,7 @@ impl ServicePrincipal {
             },
             "accountEnabled": true,
             "deletedDateTime": null,
-            "appRoleAssignmentRequired": false,
+            "appRoleAssignmentRequired": self.assignment_required,
             "homepage": null,
             "logoutUrl": null,
             "publisherName": if self.owner_tenant == super::catalog::MICROSOFT_TENANT { "Microsoft Services" } else { "Contoso" },

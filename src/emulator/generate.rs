@@ -27,16 +27,25 @@ pub enum Scenario {
     Clean,
     /// Clean, but names, apps and user agents carry terminal attacks.
     Hostile,
+    /// No attack and no security debt: the tenant set up the way the
+    /// posture baselines ask (every posture check passes).
+    Hardened,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::GoldenSaml, Scenario::Clean, Scenario::Hostile];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::GoldenSaml,
+        Scenario::Clean,
+        Scenario::Hostile,
+        Scenario::Hardened,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::GoldenSaml => "golden-saml",
             Scenario::Clean => "clean",
             Scenario::Hostile => "hostile",
+            Scenario::Hardened => "hardened",
         }
     }
 
@@ -277,10 +286,13 @@ pub fn build(spec: &Spec) -> Tenant {
     background_signins(&mut b, spec.signins);
     background_audits(&mut b, (u64::from(spec.days) * 15).max(spec.signins / 150));
     background_ual(&mut b, (u64::from(spec.days) * 20).max(spec.signins / 40));
-    security_debt(&mut b);
+    match spec.scenario {
+        Scenario::Hardened => super::hardened::harden(&mut b),
+        _ => security_debt(&mut b),
+    }
     match spec.scenario {
         Scenario::GoldenSaml => story::golden_saml(&mut b),
-        Scenario::Clean => {}
+        Scenario::Clean | Scenario::Hardened => {}
         Scenario::Hostile => story::hostile(&mut b),
     }
     b.tenant.responder.secret = responder_secret(&mut b.rng);
@@ -343,7 +355,14 @@ fn network(b: &mut Build) {
     );
 }
 
-fn user(b: &mut Build, display: &str, upn: &str, synced: bool, job: &str, dept: &str) -> usize {
+pub(super) fn user(
+    b: &mut Build,
+    display: &str,
+    upn: &str,
+    synced: bool,
+    job: &str,
+    dept: &str,
+) -> usize {
     let created = b.start_ms - (200 + b.rng.i64(0..1500)) * DAY;
     let home = {
         let (city, state) = CITIES[b.rng.usize(..CITIES.len())];
@@ -706,6 +725,20 @@ fn security_debt(b: &mut Build) {
         b.start_ms - 500 * DAY,
     );
     b.tenant.service_principals[exchange].credentials.push(cred);
+    // An automation app made an administrator of every app, not granted
+    // just what it needs.
+    if let Some(automation) = b.sp_index("IT Automation") {
+        // Its id from the principal's, not the generator: the story after
+        // this draws the same numbers with or without it.
+        let principal_id = b.tenant.service_principals[automation].id;
+        b.tenant.role_assignments.push(RoleAssignment {
+            id: format!("{:x}", super::ids::mix(principal_id.0 as u64 ^ 0x5e1f)),
+            principal_id,
+            role_template_id: catalog::APPLICATION_ADMINISTRATOR,
+            created_ms: b.start_ms - 300 * DAY,
+            activated_until_ms: None,
+        });
+    }
     let users = &b.tenant.users;
     let analytics = b.sp_index("Marketing Analytics").unwrap_or(0);
     let debt = vec![
@@ -746,6 +779,31 @@ fn security_debt(b: &mut Build) {
             object: DOMAIN.into(),
             note: "contoso.com takes the federation server's word for MFA (acceptIfMfaDoneByFederatedIdp)"
                 .into(),
+        },
+        Debt {
+            kind: "servicePrincipalInPrivilegedRole",
+            object: "IT Automation".into(),
+            note: "The IT Automation app holds Application Administrator as a standing assignment".into(),
+        },
+        Debt {
+            kind: "singleUntestedEmergencyAccount",
+            object: users[who::BREAK_GLASS].upn.clone(),
+            note: "One emergency access account, never signed in to (untested)".into(),
+        },
+        Debt {
+            kind: "conditionalAccessGaps",
+            object: "conditional access".into(),
+            note: "No MFA for all users, no risk-based policies, device code flow and authentication transfer open, security-info registration unguarded, no phishing-resistant strength for administrators".into(),
+        },
+        Debt {
+            kind: "adminToolsOpen",
+            object: "Microsoft Graph Command Line Tools, Azure PowerShell, Azure CLI, Graph Explorer".into(),
+            note: "Microsoft's administration tools have no service principal requiring assignment".into(),
+        },
+        Debt {
+            kind: "multiTenantAppUnlocked",
+            object: "Marketing Analytics".into(),
+            note: "A multi-tenant app without app instance property lock".into(),
         },
         Debt {
             kind: "staleGuest",

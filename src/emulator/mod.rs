@@ -12,6 +12,7 @@ pub mod directory;
 pub mod faults;
 pub mod generate;
 mod grants;
+mod hardened;
 pub mod ids;
 pub mod live;
 pub mod noise;

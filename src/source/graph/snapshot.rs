@@ -120,7 +120,10 @@ pub async fn snapshot(
     for (path, kind) in FIXED_PARTS {
         let lines = reader.list(path, kind).await?.lines();
         let keep = match *path {
-            "roleManagement/directory/roleAssignments" => Some(&mut assignments),
+            // Eligible holders are administrators too, one activation
+            // away: their methods are read like active ones'.
+            "roleManagement/directory/roleAssignments"
+            | "roleManagement/directory/roleEligibilitySchedules" => Some(&mut assignments),
             "roleManagement/directory/roleDefinitions" => Some(&mut definitions),
             "domains" => Some(&mut domains),
             "servicePrincipals?$top=999" => Some(&mut principals),
