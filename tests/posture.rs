@@ -187,6 +187,23 @@ async fn a_clean_tenant_shows_only_its_debt() {
     }
 }
 
+/// The hardened tenant (no attack, no debt) passes every check, each
+/// judged (nothing "not judged"), with nothing in its answer key; and the
+/// same checks fail on golden-saml's planted debt.
+#[tokio::test]
+async fn the_hardened_tenant_passes_every_check() {
+    let running = tenant(Scenario::Hardened).await;
+    let snapshot = take(&running).await;
+    let (verdicts, findings) = review(&snapshot);
+    assert_eq!(verdicts.len(), posture::CHECKS.len());
+    for v in &verdicts {
+        assert_eq!(v.outcome, Outcome::Pass, "{}: {}", v.check.id, v.note);
+    }
+    assert!(findings.is_empty(), "{findings:#?}");
+    let (objects, debt) = key_objects(&running);
+    assert!(objects.is_empty() && debt.is_empty(), "{objects:?}");
+}
+
 /// Sends one write and returns Graph's answer body.
 async fn send(client: &warroom::source::graph::GraphClient, url: &str, body: Value) -> Value {
     let outcome = client

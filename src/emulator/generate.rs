@@ -797,8 +797,8 @@ fn security_debt(b: &mut Build) {
         },
         Debt {
             kind: "adminToolsOpen",
-            object: "Microsoft Graph Command Line Tools, Azure PowerShell, Azure CLI, Graph Explorer".into(),
-            note: "Microsoft's administration tools have no service principal requiring assignment".into(),
+            object: "Microsoft Graph Command Line Tools".into(),
+            note: "Microsoft's administration tools (Graph and Azure PowerShell, Azure CLI, Graph Explorer) have no service principal requiring assignment".into(),
         },
         Debt {
             kind: "multiTenantAppUnlocked",

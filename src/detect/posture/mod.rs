@@ -296,24 +296,33 @@ pub fn findings(verdicts: &[Verdict], changes: &[Finding], at: Option<Timestamp>
     out
 }
 
-/// Every check's verdict as a Markdown table, for the incident record
-/// (passes included: "checked and fine" is worth writing down).
+/// Every check's verdict as Markdown tables, one per area, for the
+/// incident record (passes included: "checked and fine" is worth writing
+/// down), each check naming the baselines that have it.
 pub fn verdicts_markdown(verdicts: &[Verdict]) -> String {
-    let mut md = String::from(
-        "\n## Posture checks\n\n| check | verdict | objects | note |\n|---|---|---|---|\n",
-    );
-    for v in verdicts {
-        let verdict = match v.outcome {
-            Outcome::Fail => "fail",
-            Outcome::Unknown => "not judged",
-            Outcome::Pass => "pass",
-        };
-        let note = crate::model::markdown_inline(&v.note);
+    let mut md = String::from("\n## Posture checks\n");
+    let mut areas: Vec<Area> = verdicts.iter().map(|v| v.check.area).collect();
+    areas.sort();
+    areas.dedup();
+    for area in areas {
         md.push_str(&format!(
-            "| {} | {verdict} | {} | {note} |\n",
-            v.check.title,
-            v.failures.len()
+            "\n### {}\n\n| check | verdict | objects | anchors | note |\n|---|---|---|---|---|\n",
+            area.name()
         ));
+        for v in verdicts.iter().filter(|v| v.check.area == area) {
+            let verdict = match v.outcome {
+                Outcome::Fail => "fail",
+                Outcome::Unknown => "not judged",
+                Outcome::Pass => "pass",
+            };
+            md.push_str(&format!(
+                "| {} | {verdict} | {} | {} | {} |\n",
+                crate::model::markdown_inline(v.check.title),
+                v.failures.len(),
+                crate::model::markdown_inline(&v.check.anchors.join("; ")),
+                crate::model::markdown_inline(&v.note)
+            ));
+        }
     }
     md
 }

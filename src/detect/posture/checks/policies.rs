@@ -194,7 +194,13 @@ fn missing(ctx: &Context, check: &'static Check, what: String) -> Verdict {
             }
         ),
     );
-    Verdict::from(check, vec![failure], Vec::new(), "")
+    // The object that fails is the tenant's conditional access as a whole.
+    Verdict::from(
+        check,
+        vec![failure.entity("policy", "conditional access")],
+        Vec::new(),
+        "",
+    )
 }
 
 /// The snapshot lacks the policies (and security defaults do not answer).
