@@ -41,12 +41,16 @@ async fn tenant(scenario: Scenario) -> Running {
 }
 
 async fn take(running: &Running) -> Snapshot {
+    Snapshot::from_lines(take_lines(running).await)
+}
+
+async fn take_lines(running: &Running) -> Vec<Value> {
     let client = warroom::source::graph::connect(&running.responder_settings(), None).unwrap();
     let (lines, summary) = snapshot::take(&client, &running.url, &|_| {})
         .await
         .unwrap();
     assert!(summary.gaps.is_empty(), "{:?}", summary.gaps);
-    Snapshot::from_lines(lines)
+    lines
 }
 
 fn review(snapshot: &Snapshot) -> (Vec<posture::Verdict>, Vec<Finding>) {
@@ -202,6 +206,50 @@ async fn the_hardened_tenant_passes_every_check() {
     assert!(findings.is_empty(), "{findings:#?}");
     let (objects, debt) = key_objects(&running);
     assert!(objects.is_empty() && debt.is_empty(), "{objects:?}");
+}
+
+/// Each part left out of the hardened tenant's snapshot makes only checks
+/// that say they read it "not judged", fails none, and leaves some check
+/// not judged exactly when some check says it reads the part: what
+/// `posture --checks` says each check reads is true.
+#[tokio::test]
+async fn a_missing_part_leaves_only_its_checks_unjudged() {
+    let running = tenant(Scenario::Hardened).await;
+    let lines = take_lines(&running).await;
+    let part_of = |line: &Value| {
+        line["@warroom.source"]
+            .as_str()
+            .and_then(posture::Part::from_path)
+    };
+    let parts: BTreeSet<posture::Part> = lines.iter().filter_map(part_of).collect();
+    assert!(parts.len() >= 15, "{parts:?}");
+    for part in parts {
+        let kept: Vec<Value> = lines
+            .iter()
+            .filter(|l| part_of(l) != Some(part))
+            .cloned()
+            .collect();
+        let (verdicts, _) = review(&Snapshot::from_lines(kept));
+        let mut unjudged = 0;
+        for v in &verdicts {
+            assert_ne!(
+                v.outcome,
+                Outcome::Fail,
+                "{} fails without {part:?}",
+                v.check.id
+            );
+            if v.outcome == Outcome::Unknown {
+                unjudged += 1;
+                assert!(
+                    v.check.reads.contains(&part),
+                    "{} is not judged without {part:?}, which it does not say it reads",
+                    v.check.id
+                );
+            }
+        }
+        let read = posture::CHECKS.iter().any(|c| c.reads.contains(&part));
+        assert_eq!(unjudged > 0, read, "{part:?}: {unjudged} checks not judged");
+    }
 }
 
 /// Sends one write and returns Graph's answer body.

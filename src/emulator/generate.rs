@@ -237,6 +237,7 @@ pub fn build(spec: &Spec) -> Tenant {
             federations: Vec::new(),
             ca_policies: Vec::new(),
             security_defaults_enabled: false,
+            policies: super::policies::Policies::ordinary(&super::time::iso(start_ms - 200 * DAY)),
             signins: SignInLog::default(),
             audits: Vec::new(),
             risks: Vec::new(),
@@ -804,6 +805,21 @@ fn security_debt(b: &mut Build) {
             kind: "multiTenantAppUnlocked",
             object: "Marketing Analytics".into(),
             note: "A multi-tenant app without app instance property lock".into(),
+        },
+        Debt {
+            kind: "authorizationPolicyDefaults",
+            object: "authorization policy".into(),
+            note: "Users consent to apps and register them, anyone invites guests who see what members see, MSOnline PowerShell open, administrators use self-service reset".into(),
+        },
+        Debt {
+            kind: "adminConsentWorkflowOff",
+            object: "admin consent request policy".into(),
+            note: "No admin consent workflow".into(),
+        },
+        Debt {
+            kind: "weakAuthenticationMethods",
+            object: "authentication methods policy".into(),
+            note: "SMS, voice and e-mail codes on, reusable Temporary Access Passes, Authenticator without context, no suspicious-activity reporting, migration in progress".into(),
         },
         Debt {
             kind: "staleGuest",

@@ -60,6 +60,10 @@ pub fn harden(b: &mut Build) {
         federation.mfa_behavior = "rejectMfaByFederatedIdp";
     }
     b.tenant.users[who::STALE_GUEST].last_sign_in_ms = Some(b.end_ms - 3 * DAY);
+    b.tenant.policies = super::policies::Policies::hardened(
+        &super::time::iso(b.start_ms - 100 * DAY),
+        &b.tenant.users[who::ADELE].id.to_string(),
+    );
     b.tenant.answer_key.debt = Vec::new();
 }
 

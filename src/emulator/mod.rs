@@ -19,6 +19,7 @@ pub mod noise;
 pub mod oauth;
 pub mod odata;
 pub mod onprem;
+pub mod policies;
 pub mod server;
 pub mod signins;
 pub mod story;

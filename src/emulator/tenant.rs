@@ -80,6 +80,8 @@ pub struct Tenant {
     pub ca_policies: Vec<Value>,
     /// Security defaults; off wherever conditional access is in use.
     pub security_defaults_enabled: bool,
+    /// The authorization, admin consent and authentication methods policies.
+    pub policies: super::policies::Policies,
     pub signins: SignInLog,
     /// Sorted by time.
     pub audits: Vec<Audit>,

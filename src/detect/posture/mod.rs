@@ -29,7 +29,9 @@ pub struct Check {
     pub severity: Severity,
     pub techniques: &'static [&'static str],
     pub area: Area,
-    /// The parts of the snapshot it reads (missing ones make it unknown).
+    /// The parts of the snapshot it needs: without one it is not judged
+    /// (a part that only adds detail, such as the PIM schedule instances
+    /// beside the eligibilities, is not listed).
     pub reads: &'static [Part],
     /// The baselines and posture tools that check the same (or that none
     /// does).

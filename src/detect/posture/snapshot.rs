@@ -27,6 +27,12 @@ pub enum Part {
     ConditionalAccess,
     SecurityDefaults,
     AuthMethods,
+    /// The tenant's authorization policy: user consent, app registration,
+    /// guest access and invitations, legacy PowerShell.
+    AuthorizationPolicy,
+    AdminConsentPolicy,
+    /// Which authentication methods the tenant allows, and how.
+    AuthMethodsPolicy,
 }
 
 impl Part {
@@ -48,6 +54,9 @@ impl Part {
             Part::ConditionalAccess => "conditional access policies",
             Part::SecurityDefaults => "the security defaults policy",
             Part::AuthMethods => "sign-in methods of privileged users",
+            Part::AuthorizationPolicy => "the authorization policy",
+            Part::AdminConsentPolicy => "the admin consent request policy",
+            Part::AuthMethodsPolicy => "the authentication methods policy",
         }
     }
 
@@ -72,6 +81,9 @@ impl Part {
             (_, "appRoleAssignedTo" | "appRoleAssignments") => Part::AppRoleAssignments,
             (_, "methods") => Part::AuthMethods,
             (_, "identitySecurityDefaultsEnforcementPolicy") => Part::SecurityDefaults,
+            (_, "authorizationPolicy") => Part::AuthorizationPolicy,
+            (_, "adminConsentRequestPolicy") => Part::AdminConsentPolicy,
+            (_, "authenticationMethodsPolicy") => Part::AuthMethodsPolicy,
             (_, "policies") if path.contains("conditionalAccess") => Part::ConditionalAccess,
             (_, "roleDefinitions") => Part::RoleDefinitions,
             (_, "roleAssignments") => Part::RoleAssignments,
@@ -114,6 +126,9 @@ impl Part {
             "internalDomainFederation" | "samlOrWsFedExternalDomainFederation" => Part::Federation,
             "conditionalAccessPolicy" => Part::ConditionalAccess,
             "identitySecurityDefaultsEnforcementPolicy" => Part::SecurityDefaults,
+            "authorizationPolicy" => Part::AuthorizationPolicy,
+            "adminConsentRequestPolicy" => Part::AdminConsentPolicy,
+            "authenticationMethodsPolicy" => Part::AuthMethodsPolicy,
             k if k.ends_with("AuthenticationMethod") => Part::AuthMethods,
             _ => return None,
         })
@@ -123,7 +138,13 @@ impl Part {
     /// carry neither a path nor a type.
     fn from_shape(map: &serde_json::Map<String, Value>) -> Option<Part> {
         let has = |k: &str| map.contains_key(k);
-        Some(if has("consentType") && has("scope") {
+        Some(if has("defaultUserRolePermissions") {
+            Part::AuthorizationPolicy
+        } else if has("authenticationMethodConfigurations") {
+            Part::AuthMethodsPolicy
+        } else if has("notifyReviewers") && has("reviewers") {
+            Part::AdminConsentPolicy
+        } else if has("consentType") && has("scope") {
             Part::Grants
         } else if has("appRoleId") && has("principalId") && has("resourceId") {
             Part::AppRoleAssignments

@@ -921,6 +921,22 @@ fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
                 "policies/identitySecurityDefaultsEnforcementPolicy",
             );
         }
+        [
+            "policies",
+            name @ ("authorizationPolicy"
+            | "adminConsentRequestPolicy"
+            | "authenticationMethodsPolicy"),
+        ] => {
+            let policies = &tenant.policies;
+            let policy = match *name {
+                "authorizationPolicy" => policies.authorization.clone(),
+                "adminConsentRequestPolicy" => policies.admin_consent.clone(),
+                _ => policies.auth_methods.clone(),
+            };
+            let path = format!("policies/{name}");
+            drop(tenant);
+            return one(ctx, Some(policy), &path);
+        }
         ["identity", "conditionalAccess", "policies"] => (
             "identity/conditionalAccess/policies".into(),
             tenant.ca_policies.clone(),

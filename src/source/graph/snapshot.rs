@@ -74,7 +74,25 @@ const FIXED_PARTS: &[(&str, &str)] = &[
     ),
 ];
 
-const SECURITY_DEFAULTS: &str = "policies/identitySecurityDefaultsEnforcementPolicy";
+/// Tenant-wide policies, one object each (Policy.Read.All).
+const SINGLE_POLICIES: &[(&str, &str)] = &[
+    (
+        "policies/identitySecurityDefaultsEnforcementPolicy",
+        "#microsoft.graph.identitySecurityDefaultsEnforcementPolicy",
+    ),
+    (
+        "policies/authorizationPolicy",
+        "#microsoft.graph.authorizationPolicy",
+    ),
+    (
+        "policies/adminConsentRequestPolicy",
+        "#microsoft.graph.adminConsentRequestPolicy",
+    ),
+    (
+        "policies/authenticationMethodsPolicy",
+        "#microsoft.graph.authenticationMethodsPolicy",
+    ),
+];
 
 /// What a snapshot read.
 #[derive(Debug, Default)]
@@ -134,8 +152,10 @@ pub async fn snapshot(
         }
         reader.emit(lines, &mut commit, progress)?;
     }
-    let defaults = reader.one(SECURITY_DEFAULTS).await?;
-    reader.emit(vec![defaults], &mut commit, progress)?;
+    for (path, kind) in SINGLE_POLICIES {
+        let policy = reader.one(path, kind).await?;
+        reader.emit(vec![policy], &mut commit, progress)?;
+    }
 
     for domain in domains
         .iter()
@@ -284,17 +304,13 @@ impl Reader<'_> {
     }
 
     /// A single object (not a collection).
-    async fn one(&mut self, path: &str) -> Result<Value, PullError> {
+    async fn one(&mut self, path: &str, kind: &str) -> Result<Value, PullError> {
         match self.client.get(&self.url(path), Family::Directory).await {
             Ok(mut object) => {
                 if let Value::Object(map) = &mut object {
                     map.remove("@odata.context");
                 }
-                Ok(self.mark(
-                    object,
-                    path,
-                    "#microsoft.graph.identitySecurityDefaultsEnforcementPolicy",
-                ))
+                Ok(self.mark(object, path, kind))
             }
             Err(e) => self.gap(path, &e).ok_or_else(|| e.into()),
         }

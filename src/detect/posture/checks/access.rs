@@ -13,7 +13,7 @@ pub static LEGACY_AUTH: Check = Check {
     severity: Severity::High,
     techniques: &["T1078.004", "T1110.003"],
     area: Area::Authentication,
-    reads: &[Part::ConditionalAccess, Part::SecurityDefaults],
+    reads: &[Part::ConditionalAccess],
     anchors: &[
         "ScubaGear MS.AAD.1.1",
         "Maester",
@@ -31,7 +31,7 @@ pub static ADMIN_ACCESS: Check = Check {
     severity: Severity::Medium,
     techniques: &["T1078.004"],
     area: Area::PrivilegedAccess,
-    reads: &[Part::ConditionalAccess, Part::SecurityDefaults],
+    reads: &[Part::ConditionalAccess],
     anchors: &["Maester", "Zero Trust Assessment", "Monkey365"],
     phase: Phase::Retain,
     rationale: "The guidance asks for conditional access to limit administrative access: at least MFA for every privileged role, better a phishing-resistant method from a managed device.",

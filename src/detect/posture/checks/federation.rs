@@ -20,7 +20,7 @@ pub static FOREIGN_ISSUER: Check = Check {
     severity: Severity::Critical,
     techniques: &["T1484.002", "T1606.002"],
     area: Area::Federation,
-    reads: &[Part::Domains, Part::Federation],
+    reads: &[Part::Federation],
     anchors: &[
         "none: warroom reads the trust itself",
         "Azure AD Investigator (domains)",

@@ -9,6 +9,7 @@ mod federation;
 mod keepers;
 mod policies;
 mod roles;
+mod tenant_settings;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,6 +52,18 @@ pub static CHECKS: &[&Check] = &[
     &keepers::STALE_ADMIN,
     &app_settings::ADMIN_TOOLS_OPEN,
     &app_settings::INSTANCE_LOCK,
+    &tenant_settings::USER_CONSENT,
+    &tenant_settings::USERS_REGISTER_APPS,
+    &tenant_settings::GUEST_INVITES,
+    &tenant_settings::GUEST_ACCESS,
+    &tenant_settings::MSOL_POWERSHELL,
+    &tenant_settings::ADMIN_SSPR,
+    &tenant_settings::CONSENT_WORKFLOW,
+    &tenant_settings::WEAK_METHODS,
+    &tenant_settings::TAP_REUSABLE,
+    &tenant_settings::AUTHENTICATOR_CONTEXT,
+    &tenant_settings::SUSPICIOUS_REPORTING,
+    &tenant_settings::METHODS_MIGRATION,
 ];
 
 pub fn run(ctx: &Context) -> Vec<Verdict> {
@@ -62,6 +75,7 @@ pub fn run(ctx: &Context) -> Vec<Verdict> {
     out.extend(policies::judge(ctx));
     out.extend(keepers::judge(ctx));
     out.extend(app_settings::judge(ctx));
+    out.extend(tenant_settings::judge(ctx));
     out
 }
 
@@ -176,16 +190,6 @@ impl<'a> Context<'a> {
     /// as a standing assignment, cloud-only, and left out of every enabled
     /// conditional access policy (by name, not through a group).
     pub fn emergency_accounts(&self) -> BTreeSet<&str> {
-        use super::Part;
-        let enabled: Vec<&Value> = self
-            .snapshot
-            .list(Part::ConditionalAccess)
-            .iter()
-            .filter(|p| text(p, "state") == Some("enabled"))
-            .collect();
-        if enabled.is_empty() {
-            return BTreeSet::new();
-        }
         self.holdings
             .iter()
             .filter(|h| h.role.eq_ignore_ascii_case(GLOBAL_ADMIN) && h.active)
@@ -193,14 +197,26 @@ impl<'a> Context<'a> {
             .filter_map(|h| self.users.get_key_value(h.principal.as_str()))
             .filter(|(_, user)| flag(user, "onPremisesSyncEnabled") != Some(true))
             .map(|(id, _)| *id)
-            .filter(|id| {
-                enabled.iter().all(|p| {
-                    lowered(p, "/conditions/users/excludeUsers")
-                        .iter()
-                        .any(|e| e.eq_ignore_ascii_case(id))
-                })
-            })
+            .filter(|id| self.left_out_of_every_policy(id))
             .collect()
+    }
+
+    /// Whether a principal is named in the exclusions of every enabled
+    /// conditional access policy (and there is one).
+    pub fn left_out_of_every_policy(&self, id: &str) -> bool {
+        use super::Part;
+        let mut enabled = self
+            .snapshot
+            .list(Part::ConditionalAccess)
+            .iter()
+            .filter(|p| text(p, "state") == Some("enabled"))
+            .peekable();
+        enabled.peek().is_some()
+            && enabled.all(|p| {
+                lowered(p, "/conditions/users/excludeUsers")
+                    .iter()
+                    .any(|e| e.eq_ignore_ascii_case(id))
+            })
     }
 
     /// Days between a time and the snapshot.

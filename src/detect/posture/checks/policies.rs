@@ -11,7 +11,7 @@ use super::access::{defaults, enabled_policies, grant_controls, name, narrowed};
 use super::{Context, GLOBAL_ADMIN, lowered};
 use crate::model::Severity;
 
-const CA: &[Part] = &[Part::ConditionalAccess, Part::SecurityDefaults];
+const CA: &[Part] = &[Part::ConditionalAccess];
 
 pub static MFA_FOR_ALL: Check = Check {
     id: "posture.mfa-not-required-for-all",

@@ -16,7 +16,7 @@ pub static SYNCED_ADMIN: Check = Check {
     severity: Severity::High,
     techniques: &["T1078.002", "T1098.003"],
     area: Area::PrivilegedAccess,
-    reads: &[Part::Users, Part::RoleAssignments, Part::RoleDefinitions],
+    reads: &[Part::Users, Part::RoleAssignments],
     anchors: &["ScubaGear MS.AAD.7.3", "Maester", "Zero Trust Assessment"],
     phase: Phase::Retain,
     rationale: "Whoever controls Active Directory controls a synced account's password and attributes. Cloud administrators must be cloud-only accounts so that losing on-premises does not hand over the tenant. High for roles that control the tenant (Global, Privileged Role, Hybrid Identity, Application Administrator and the like), medium for the others.",
@@ -32,7 +32,8 @@ pub static STANDING_ASSIGNMENT: Check = Check {
     reads: &[
         Part::RoleAssignments,
         Part::RoleEligibilities,
-        Part::RoleInstances,
+        Part::Users,
+        Part::ConditionalAccess,
     ],
     anchors: &["ScubaGear MS.AAD.7.4", "Maester", "Zero Trust Assessment"],
     phase: Phase::Retain,
@@ -94,7 +95,7 @@ pub static RECENT_ADMIN_METHOD: Check = Check {
     severity: Severity::Medium,
     techniques: &["T1098.005"],
     area: Area::PrivilegedAccess,
-    reads: &[Part::RoleAssignments, Part::AuthMethods],
+    reads: &[Part::Users, Part::RoleAssignments, Part::AuthMethods],
     anchors: &["none: the recovery guidance (methods registered during the intrusion)"],
     phase: Phase::Investigate,
     rationale: "Attackers who reach an admin register their own authenticator, phone or temporary access pass so they can come back after the password changes. Each recent method must be one the admin added.",
@@ -107,7 +108,7 @@ pub static PIM_NOT_USED: Check = Check {
     severity: Severity::Medium,
     techniques: &["T1098.003"],
     area: Area::PrivilegedAccess,
-    reads: &[Part::RoleEligibilities, Part::RoleInstances],
+    reads: &[Part::RoleAssignments, Part::RoleEligibilities],
     anchors: &["ScubaGear MS.AAD.7.5", "Maester", "Zero Trust Assessment"],
     phase: Phase::Retain,
     rationale: "Without eligible assignments every admin holds their role all the time. PIM makes activation time-bound, justified and logged.",
@@ -258,6 +259,20 @@ fn standing(ctx: &Context, privileged: &[&Holding], looked: &str) -> Verdict {
             Some(true) if kept.contains(h.principal.as_str()) => {
                 emergency.insert(ctx.name_of(&h.principal));
             }
+            // Left out of every policy, but whether it is cloud-only
+            // (a sound emergency account) needs the user.
+            Some(true) if h.role.eq_ignore_ascii_case(GLOBAL_ADMIN) && !can_tell(ctx, h) => {
+                let missing = if ctx.snapshot.has(Part::ConditionalAccess) {
+                    Part::Users
+                } else {
+                    Part::ConditionalAccess
+                };
+                unjudged.push(format!(
+                    "whether {} is an emergency access account ({})",
+                    ctx.name_of(&h.principal),
+                    ctx.snapshot.lacking(missing)
+                ));
+            }
             // Emergency access accounts stand by design and are left out of
             // conditional access; so would an attacker's. Named, at lower
             // severity, for the team to vouch for.
@@ -296,6 +311,14 @@ fn standing(ctx: &Context, privileged: &[&Holding], looked: &str) -> Verdict {
         ));
     }
     Verdict::from(&STANDING_ASSIGNMENT, failures, unjudged, note)
+}
+
+/// Whether the snapshot can tell if a standing Global Administrator is an
+/// emergency access account: that needs the policies, and the user (cloud
+/// or synced) when the policies leave them out.
+fn can_tell(ctx: &Context, h: &Holding) -> bool {
+    ctx.snapshot.has(Part::ConditionalAccess)
+        && (ctx.snapshot.has(Part::Users) || !ctx.left_out_of_every_policy(&h.principal))
 }
 
 fn global_admins(ctx: &Context) -> Verdict {
@@ -500,6 +523,16 @@ fn pim(ctx: &Context, privileged: &[&Holding]) -> Verdict {
         return Verdict::pass(
             &PIM_NOT_USED,
             format!("{eligible} privileged roles held through PIM"),
+        );
+    }
+    // Eligible roles not activated now show only in the eligibilities.
+    if !ctx.snapshot.has(Part::RoleEligibilities) {
+        return Verdict::unknown(
+            &PIM_NOT_USED,
+            format!(
+                "no role is activated through PIM now, and {}",
+                ctx.snapshot.lacking(Part::RoleEligibilities)
+            ),
         );
     }
     let failure = Failure::new(
