@@ -621,8 +621,9 @@ fn conditional_access(b: &mut Build) {
         "displayName": "Require MFA for administrators",
         "state": "enabled",
         "createdDateTime": super::time::iso(b.start_ms - 400 * DAY),
-        "modifiedDateTime": null,
-        "sessionControls": null,
+        "modifiedDateTime": super::time::iso(b.start_ms - 150 * DAY),
+        // Switched off once to quiet a sign-in loop, and never back on.
+        "sessionControls": { "continuousAccessEvaluation": { "mode": "disabled" } },
         "conditions": {
             "clientAppTypes": ["browser", "mobileAppsAndDesktopClients"],
             "users": { "includeRoles": [catalog::GLOBAL_ADMINISTRATOR, catalog::EXCHANGE_ADMINISTRATOR], "excludeUsers": [b.tenant.users[who::BREAK_GLASS].id.to_string()] },
@@ -820,6 +821,11 @@ fn security_debt(b: &mut Build) {
             kind: "weakAuthenticationMethods",
             object: "authentication methods policy".into(),
             note: "SMS, voice and e-mail codes on, reusable Temporary Access Passes, Authenticator without context, no suspicious-activity reporting, migration in progress".into(),
+        },
+        Debt {
+            kind: "continuousAccessEvaluationOff",
+            object: "Require MFA for administrators".into(),
+            note: "The administrators' policy switches continuous access evaluation off".into(),
         },
         Debt {
             kind: "staleGuest",

@@ -53,7 +53,17 @@ pub fn harden(b: &mut Build) {
         "IT",
     );
     let emergency = [who::BREAK_GLASS, second];
-    roles(b, &emergency);
+    // Day-to-day administration in a narrower role, from a cloud-only
+    // account.
+    let messaging = user(
+        b,
+        "Grady Archie (admin)",
+        &format!("adm-grady@{INITIAL_DOMAIN}"),
+        false,
+        "Messaging Engineer",
+        "IT",
+    );
+    roles(b, &emergency, messaging);
     conditional_access(b, &emergency);
     apps(b);
     if let Some(federation) = b.tenant.federations.first_mut() {
@@ -70,7 +80,7 @@ pub fn harden(b: &mut Build) {
 /// Administrators are cloud-only and eligible through PIM; the two
 /// emergency accounts hold Global Administrator standing, sign in with
 /// FIDO2 and were tested this month.
-fn roles(b: &mut Build, emergency: &[usize]) {
+fn roles(b: &mut Build, emergency: &[usize], messaging: usize) {
     let synced: Vec<_> = b
         .tenant
         .users
@@ -96,6 +106,18 @@ fn roles(b: &mut Build, emergency: &[usize]) {
     let adele = &mut b.tenant.users[who::ADELE];
     adele.methods = vec!["password", "fido2", "microsoftAuthenticator"];
     adele.last_sign_in_ms = Some(b.end_ms - 2 * HOUR);
+    let grady = &mut b.tenant.users[messaging];
+    grady.methods = vec!["password", "fido2"];
+    grady.last_sign_in_ms = Some(b.end_ms - 5 * HOUR);
+    let principal_id = grady.id;
+    let id = b.ids.next_guid();
+    b.tenant.role_eligibilities.push(RoleEligibility {
+        id,
+        principal_id,
+        role_template_id: catalog::EXCHANGE_ADMINISTRATOR,
+        start_ms: b.start_ms - 200 * DAY,
+        end_ms: b.end_ms + 365 * DAY,
+    });
     let second = emergency[1];
     let principal_id = b.tenant.users[second].id;
     b.tenant.role_assignments.push(RoleAssignment {

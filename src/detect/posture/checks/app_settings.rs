@@ -34,6 +34,24 @@ pub static INSTANCE_LOCK: Check = Check {
     remediation: &["review-app-permissions", "remove-added-sp-credentials"],
 };
 
+pub static PRIVILEGED_APP_OWNERS: Check = Check {
+    id: "posture.privileged-app-owners",
+    title: "Users own apps that hold high-risk permissions or roles",
+    severity: Severity::Medium,
+    techniques: &["T1098.001"],
+    area: Area::Apps,
+    reads: &[
+        Part::Applications,
+        Part::ServicePrincipals,
+        Part::AppRoleAssignments,
+        Part::RoleAssignments,
+    ],
+    anchors: &["Maester", "Zero Trust Assessment", "Azure AD Investigator"],
+    phase: Phase::Retain,
+    rationale: "An app's owner can add a credential to it and sign in as the app, with every permission and role it holds and no MFA: owning a privileged app is holding its privileges. Such apps should have no user owners, or only administrators of the same tier.",
+    remediation: &["review-app-permissions", "remove-added-credentials"],
+};
+
 /// The first-party tools that reach the directory: (app id, name).
 const ADMIN_TOOLS: &[(&str, &str)] = &[
     (
@@ -52,7 +70,7 @@ const ADMIN_TOOLS: &[(&str, &str)] = &[
 ];
 
 pub fn judge(ctx: &Context) -> Vec<Verdict> {
-    vec![admin_tools(ctx), instance_lock(ctx)]
+    vec![admin_tools(ctx), instance_lock(ctx), privileged_owners(ctx)]
 }
 
 fn admin_tools(ctx: &Context) -> Verdict {
@@ -136,5 +154,77 @@ fn instance_lock(ctx: &Context) -> Verdict {
             apps.len(),
             multi_tenant.len()
         ),
+    )
+}
+
+fn privileged_owners(ctx: &Context) -> Verdict {
+    for part in PRIVILEGED_APP_OWNERS.reads {
+        if !ctx.snapshot.has(*part) {
+            return Verdict::unknown(&PRIVILEGED_APP_OWNERS, ctx.snapshot.lacking(*part));
+        }
+    }
+    let mut failures = Vec::new();
+    let apps = ctx.snapshot.list(Part::Applications);
+    for app in apps {
+        let owners: Vec<&str> = app
+            .get("owners")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| text(o, "userPrincipalName").or_else(|| text(o, "displayName")))
+            .collect();
+        let Some(app_id) = text(app, "appId") else {
+            continue;
+        };
+        if owners.is_empty() {
+            continue;
+        }
+        let Some((sp_id, _)) = ctx
+            .principals
+            .iter()
+            .find(|(_, sp)| text(sp, "appId").is_some_and(|a| a.eq_ignore_ascii_case(app_id)))
+        else {
+            continue;
+        };
+        let mut powers: Vec<String> = ctx
+            .permissions
+            .get(*sp_id)
+            .into_iter()
+            .flatten()
+            .filter(|h| h.application && super::is_high_risk(h.permission))
+            .map(|h| h.permission.name.clone())
+            .collect();
+        powers.extend(
+            ctx.holdings
+                .iter()
+                .filter(|h| h.privileged && h.principal == *sp_id)
+                .map(|h| h.role_name.clone()),
+        );
+        powers.sort();
+        powers.dedup();
+        if powers.is_empty() {
+            continue;
+        }
+        let name = text(app, "displayName").unwrap_or(app_id);
+        let mut failure = Failure::new(
+            text(app, "id").unwrap_or(app_id),
+            format!(
+                "{name} holds {} and is owned by {}: each owner can add a credential and act as the app.",
+                powers.join(", "),
+                owners.join(", ")
+            ),
+        )
+        .entity("targetResources.displayName", name)
+        .evidence(text(app, "id").unwrap_or(""));
+        for owner in owners {
+            failure = failure.entity("owner", owner);
+        }
+        failures.push(failure);
+    }
+    Verdict::from(
+        &PRIVILEGED_APP_OWNERS,
+        failures,
+        Vec::new(),
+        format!("{} applications and their owners", apps.len()),
     )
 }

@@ -62,6 +62,19 @@ pub static STALE_ADMIN: Check = Check {
     remediation: &["remove-unneeded-admins", "reset-break-glass"],
 };
 
+pub static GA_SHARE: Check = Check {
+    id: "posture.global-admin-share",
+    title: "More Global Administrators than holders of narrower admin roles",
+    severity: Severity::Low,
+    techniques: &["T1078.004"],
+    area: Area::PrivilegedAccess,
+    reads: &[Part::Users, Part::RoleAssignments, Part::RoleEligibilities],
+    anchors: &["ScubaGear MS.AAD.7.2", "Maester", "Zero Trust Assessment"],
+    phase: Phase::Retain,
+    rationale: "Most administration needs a narrower role (Exchange, User, Security Administrator); each Global Administrator used for it is one more account whose theft gives away the tenant. The baseline asks for no more Global Administrators than holders of other privileged roles (emergency access accounts aside).",
+    remediation: &["remove-unneeded-admins", "review-privileged-roles"],
+};
+
 const STALE_DAYS: i64 = 90;
 
 /// Methods bound to the real sign-in page.
@@ -73,7 +86,12 @@ const PHISHING_RESISTANT: &[&str] = &[
 ];
 
 pub fn judge(ctx: &Context) -> Vec<Verdict> {
-    vec![break_glass(ctx), app_in_role(ctx), stale_admins(ctx)]
+    vec![
+        break_glass(ctx),
+        app_in_role(ctx),
+        stale_admins(ctx),
+        global_admin_share(ctx),
+    ]
 }
 
 fn break_glass(ctx: &Context) -> Verdict {
@@ -236,4 +254,48 @@ fn stale_admins(ctx: &Context) -> Verdict {
         unjudged,
         format!("{} privileged users", admins.len()),
     )
+}
+
+fn global_admin_share(ctx: &Context) -> Verdict {
+    for part in [Part::Users, Part::RoleAssignments, Part::RoleEligibilities] {
+        if !ctx.snapshot.has(part) {
+            return Verdict::unknown(&GA_SHARE, ctx.snapshot.lacking(part));
+        }
+    }
+    let emergency = ctx.emergency_accounts();
+    let users = |global: bool| -> BTreeSet<&str> {
+        ctx.holdings
+            .iter()
+            .filter(|h| h.privileged && h.role.eq_ignore_ascii_case(GLOBAL_ADMIN) == global)
+            .map(|h| h.principal.as_str())
+            .filter(|id| ctx.users.contains_key(id) && !emergency.contains(id))
+            .collect()
+    };
+    let global = users(true);
+    let narrower: BTreeSet<&str> = users(false).difference(&global).copied().collect();
+    let looked = format!(
+        "{} Global Administrators (emergency access accounts aside), {} holders of narrower privileged roles",
+        global.len(),
+        narrower.len()
+    );
+    if global.len() <= narrower.len() {
+        return Verdict::pass(&GA_SHARE, looked);
+    }
+    let mut failure = Failure::new(
+        "share",
+        format!(
+            "{} users hold Global Administrator ({}) and {} hold only narrower privileged roles.",
+            global.len(),
+            global
+                .iter()
+                .map(|id| ctx.name_of(id))
+                .collect::<Vec<_>>()
+                .join(", "),
+            narrower.len()
+        ),
+    );
+    for id in &global {
+        failure = failure.entity("admin", ctx.name_of(id));
+    }
+    Verdict::from(&GA_SHARE, vec![failure], Vec::new(), looked)
 }

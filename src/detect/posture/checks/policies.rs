@@ -109,6 +109,19 @@ pub static PHISHING_RESISTANT_ADMINS: Check = Check {
     remediation: &["enforce-mfa", "review-conditional-access"],
 };
 
+pub static CAE_DISABLED: Check = Check {
+    id: "posture.continuous-access-evaluation-off",
+    title: "Continuous access evaluation is switched off",
+    severity: Severity::Medium,
+    techniques: &["T1550.001"],
+    area: Area::Authentication,
+    reads: CA,
+    anchors: &["none of the posture tools: the recovery guidance (revoke sessions)"],
+    phase: Phase::Retain,
+    rationale: "Revoking a user's sessions, disabling them or resetting their password ends their tokens within minutes only where continuous access evaluation is on; a policy that turns it off leaves a stolen access token working for its whole life (an hour or more) after the eviction.",
+    remediation: &["revoke-sessions", "review-conditional-access"],
+};
+
 /// The built-in "Phishing-resistant MFA" authentication strength.
 const PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
 
@@ -138,7 +151,38 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
         ),
         registration(ctx),
         phishing_resistant_admins(ctx),
+        continuous_access(ctx),
     ]
+}
+
+fn continuous_access(ctx: &Context) -> Verdict {
+    if let Some(unknown) = lacking(ctx, &CAE_DISABLED) {
+        return unknown;
+    }
+    let failures: Vec<Failure> = enabled_policies(ctx)
+        .filter(|p| {
+            p.pointer("/sessionControls/continuousAccessEvaluation/mode")
+                .and_then(Value::as_str)
+                .is_some_and(|m| m.eq_ignore_ascii_case("disabled"))
+        })
+        .map(|p| {
+            Failure::new(
+                text(p, "id").unwrap_or("policy"),
+                format!(
+                    "{} switches continuous access evaluation off for the sign-ins it covers.",
+                    name(p)
+                ),
+            )
+            .entity("policy", name(p).trim_matches('"').to_owned())
+            .evidence(text(p, "id").unwrap_or(""))
+        })
+        .collect();
+    Verdict::from(
+        &CAE_DISABLED,
+        failures,
+        Vec::new(),
+        "no enabled policy switches continuous access evaluation off",
+    )
 }
 
 fn for_everyone(p: &Value) -> bool {
