@@ -68,7 +68,13 @@ pub static GA_SHARE: Check = Check {
     severity: Severity::Low,
     techniques: &["T1078.004"],
     area: Area::PrivilegedAccess,
-    reads: &[Part::Users, Part::RoleAssignments, Part::RoleEligibilities],
+    // The policies tell the emergency access accounts, which are set aside.
+    reads: &[
+        Part::Users,
+        Part::RoleAssignments,
+        Part::RoleEligibilities,
+        Part::ConditionalAccess,
+    ],
     anchors: &["ScubaGear MS.AAD.7.2", "Maester", "Zero Trust Assessment"],
     phase: Phase::Retain,
     rationale: "Most administration needs a narrower role (Exchange, User, Security Administrator); each Global Administrator used for it is one more account whose theft gives away the tenant. The baseline asks for no more Global Administrators than holders of other privileged roles (emergency access accounts aside).",
@@ -257,9 +263,9 @@ fn stale_admins(ctx: &Context) -> Verdict {
 }
 
 fn global_admin_share(ctx: &Context) -> Verdict {
-    for part in [Part::Users, Part::RoleAssignments, Part::RoleEligibilities] {
-        if !ctx.snapshot.has(part) {
-            return Verdict::unknown(&GA_SHARE, ctx.snapshot.lacking(part));
+    for part in GA_SHARE.reads {
+        if !ctx.snapshot.has(*part) {
+            return Verdict::unknown(&GA_SHARE, ctx.snapshot.lacking(*part));
         }
     }
     let emergency = ctx.emergency_accounts();
