@@ -492,7 +492,7 @@ async fn answer_key_matches_what_is_served() {
         .iter()
         .map(|d| d["kind"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(debt.len(), 17);
+    assert_eq!(debt.len(), 24);
 }
 
 #[tokio::test]
@@ -509,7 +509,7 @@ async fn clean_has_no_attacker_and_the_same_debt() {
     ] {
         assert_eq!(key[list].as_array().unwrap().len(), 0, "{list}");
     }
-    assert_eq!(key["debt"].as_array().unwrap().len(), 17);
+    assert_eq!(key["debt"].as_array().unwrap().len(), 24);
     let filter = urlencode("ipAddress eq '203.0.113.66'");
     assert!(
         emu.all(&format!("/beta/auditLogs/signIns?$filter={filter}"))

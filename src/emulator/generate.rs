@@ -237,7 +237,10 @@ pub fn build(spec: &Spec) -> Tenant {
             federations: Vec::new(),
             ca_policies: Vec::new(),
             security_defaults_enabled: false,
-            policies: super::policies::Policies::ordinary(&super::time::iso(start_ms - 200 * DAY)),
+            policies: super::policies::Policies::ordinary(
+                &super::time::iso(start_ms - 200 * DAY),
+                &tenant_id.to_string(),
+            ),
             signins: SignInLog::default(),
             audits: Vec::new(),
             risks: Vec::new(),
@@ -718,6 +721,51 @@ fn principals_table(b: &mut Build) {
 }
 
 /// The tenant's own weaknesses, present in every scenario.
+/// AD Connect's cloud account with a role beyond its own, and Cloud
+/// Kerberos trust's key account synchronized: made from existing users
+/// without drawing random numbers, so the story after them is unchanged.
+fn hybrid_debt(b: &mut Build) {
+    let template = b.tenant.users[who::MEGAN].clone();
+    let seed = b.tenant.id.0 as u64;
+    let mut sync = template.clone();
+    sync.id = Guid(u128::from(super::ids::mix(seed ^ 0x5c)) << 64 | 0x5c);
+    sync.display = "On-Premises Directory Synchronization Service Account".into();
+    sync.upn = format!("Sync_ADCONNECT01_5d2a91c7e3f4@{INITIAL_DOMAIN}");
+    sync.synced = false;
+    sync.methods = vec!["password"];
+    sync.last_sign_in_ms = Some(b.end_ms - HOUR);
+    sync.job_title = String::new();
+    let mut kerberos = template;
+    kerberos.id = Guid(u128::from(super::ids::mix(seed ^ 0x4b)) << 64 | 0x4b);
+    kerberos.display = "krbtgt_AzureAD".into();
+    kerberos.upn = format!("krbtgt_AzureAD@{DOMAIN}");
+    kerberos.synced = true;
+    kerberos.enabled = false;
+    kerberos.methods = vec!["password"];
+    kerberos.last_sign_in_ms = None;
+    kerberos.job_title = String::new();
+    for (i, role) in [
+        DIRECTORY_SYNCHRONIZATION,
+        catalog::HYBRID_IDENTITY_ADMINISTRATOR,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        b.tenant.role_assignments.push(RoleAssignment {
+            id: format!("{:x}", super::ids::mix(seed ^ (0x51 + i as u64))),
+            principal_id: sync.id,
+            role_template_id: role,
+            created_ms: b.start_ms - 500 * DAY,
+            activated_until_ms: None,
+        });
+    }
+    b.tenant.users.push(sync);
+    b.tenant.users.push(kerberos);
+}
+
+/// The role AD Connect's account holds.
+const DIRECTORY_SYNCHRONIZATION: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
+
 fn security_debt(b: &mut Build) {
     let exchange = b.sp_index("Office 365 Exchange Online").unwrap_or(0);
     let cred = credential(
@@ -741,6 +789,7 @@ fn security_debt(b: &mut Build) {
             activated_until_ms: None,
         });
     }
+    hybrid_debt(b);
     let users = &b.tenant.users;
     let analytics = b.sp_index("Marketing Analytics").unwrap_or(0);
     let debt = vec![
@@ -826,6 +875,41 @@ fn security_debt(b: &mut Build) {
             kind: "continuousAccessEvaluationOff",
             object: "Require MFA for administrators".into(),
             note: "The administrators' policy switches continuous access evaluation off".into(),
+        },
+        Debt {
+            kind: "appCredentialsUnrestricted",
+            object: "default app management policy".into(),
+            note: "Apps may get new client secrets of any lifetime".into(),
+        },
+        Debt {
+            kind: "crossTenantOpen",
+            object: "default cross-tenant access".into(),
+            note: "B2B collaboration and direct connect open to every tenant by default".into(),
+        },
+        Debt {
+            kind: "longTokenLifetime",
+            object: "Long access tokens".into(),
+            note: "An organization-default token lifetime policy of eight hours".into(),
+        },
+        Debt {
+            kind: "syncTakeoverOpen",
+            object: "on-premises synchronization".into(),
+            note: "Soft and hard match may take over cloud accounts".into(),
+        },
+        Debt {
+            kind: "globalAdminPimDefaults",
+            object: "Global Administrator".into(),
+            note: "Global Administrator activates without approval and alerts go only to the default recipients".into(),
+        },
+        Debt {
+            kind: "kerberosAccountSynced",
+            object: format!("krbtgt_AzureAD@{DOMAIN}"),
+            note: "Cloud Kerberos trust's krbtgt_AzureAD account is synchronized to the cloud".into(),
+        },
+        Debt {
+            kind: "syncAccountPrivileged",
+            object: format!("Sync_ADCONNECT01_5d2a91c7e3f4@{INITIAL_DOMAIN}"),
+            note: "AD Connect's account also holds Hybrid Identity Administrator".into(),
         },
         Debt {
             kind: "staleGuest",

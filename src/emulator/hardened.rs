@@ -73,6 +73,7 @@ pub fn harden(b: &mut Build) {
     b.tenant.policies = super::policies::Policies::hardened(
         &super::time::iso(b.start_ms - 100 * DAY),
         &b.tenant.users[who::ADELE].id.to_string(),
+        &b.tenant.id.to_string(),
     );
     b.tenant.answer_key.debt = Vec::new();
 }

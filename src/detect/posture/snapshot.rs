@@ -33,6 +33,15 @@ pub enum Part {
     AdminConsentPolicy,
     /// Which authentication methods the tenant allows, and how.
     AuthMethodsPolicy,
+    /// The tenant's default app management policy (credential rules).
+    AppManagementPolicy,
+    /// Cross-tenant access settings for tenants without their own.
+    CrossTenantDefault,
+    TokenLifetimePolicies,
+    /// Directory synchronization's settings and features.
+    OnPremisesSync,
+    /// PIM's rules for Global Administrator (approval, notifications).
+    RoleManagementPolicies,
 }
 
 impl Part {
@@ -57,6 +66,11 @@ impl Part {
             Part::AuthorizationPolicy => "the authorization policy",
             Part::AdminConsentPolicy => "the admin consent request policy",
             Part::AuthMethodsPolicy => "the authentication methods policy",
+            Part::AppManagementPolicy => "the default app management policy",
+            Part::CrossTenantDefault => "the default cross-tenant access settings",
+            Part::TokenLifetimePolicies => "token lifetime policies",
+            Part::OnPremisesSync => "the on-premises synchronization settings",
+            Part::RoleManagementPolicies => "PIM's role management policies",
         }
     }
 
@@ -84,6 +98,13 @@ impl Part {
             (_, "authorizationPolicy") => Part::AuthorizationPolicy,
             (_, "adminConsentRequestPolicy") => Part::AdminConsentPolicy,
             (_, "authenticationMethodsPolicy") => Part::AuthMethodsPolicy,
+            (_, "defaultAppManagementPolicy") => Part::AppManagementPolicy,
+            (_, "default") if path.contains("crossTenantAccessPolicy") => Part::CrossTenantDefault,
+            (_, "tokenLifetimePolicies") => Part::TokenLifetimePolicies,
+            (_, "onPremisesSynchronization") => Part::OnPremisesSync,
+            (_, "roleManagementPolicyAssignments" | "roleManagementPolicies") => {
+                Part::RoleManagementPolicies
+            }
             (_, "policies") if path.contains("conditionalAccess") => Part::ConditionalAccess,
             (_, "roleDefinitions") => Part::RoleDefinitions,
             (_, "roleAssignments") => Part::RoleAssignments,
@@ -129,6 +150,11 @@ impl Part {
             "authorizationPolicy" => Part::AuthorizationPolicy,
             "adminConsentRequestPolicy" => Part::AdminConsentPolicy,
             "authenticationMethodsPolicy" => Part::AuthMethodsPolicy,
+            "tenantAppManagementPolicy" => Part::AppManagementPolicy,
+            "crossTenantAccessPolicyConfigurationDefault" => Part::CrossTenantDefault,
+            "tokenLifetimePolicy" => Part::TokenLifetimePolicies,
+            "onPremisesDirectorySynchronization" => Part::OnPremisesSync,
+            "unifiedRoleManagementPolicyAssignment" => Part::RoleManagementPolicies,
             k if k.ends_with("AuthenticationMethod") => Part::AuthMethods,
             _ => return None,
         })
@@ -139,6 +165,18 @@ impl Part {
     fn from_shape(map: &serde_json::Map<String, Value>) -> Option<Part> {
         let has = |k: &str| map.contains_key(k);
         Some(if has("defaultUserRolePermissions") {
+            Part::AuthorizationPolicy
+        } else if has("applicationRestrictions") {
+            Part::AppManagementPolicy
+        } else if has("b2bCollaborationInbound") && has("isServiceDefault") {
+            Part::CrossTenantDefault
+        } else if has("definition") && has("isOrganizationDefault") {
+            Part::TokenLifetimePolicies
+        } else if has("features") && has("configuration") {
+            Part::OnPremisesSync
+        } else if has("policyId") && has("scopeType") {
+            Part::RoleManagementPolicies
+        } else if has("defaultUserRolePermissions") {
             Part::AuthorizationPolicy
         } else if has("authenticationMethodConfigurations") {
             Part::AuthMethodsPolicy

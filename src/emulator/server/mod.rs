@@ -925,17 +925,52 @@ fn directory(ctx: &Ctx<'_>, rest: &[&str], page: Paging) -> Response {
             "policies",
             name @ ("authorizationPolicy"
             | "adminConsentRequestPolicy"
-            | "authenticationMethodsPolicy"),
+            | "authenticationMethodsPolicy"
+            | "defaultAppManagementPolicy"),
         ] => {
             let policies = &tenant.policies;
             let policy = match *name {
                 "authorizationPolicy" => policies.authorization.clone(),
                 "adminConsentRequestPolicy" => policies.admin_consent.clone(),
+                "defaultAppManagementPolicy" => policies.app_management.clone(),
                 _ => policies.auth_methods.clone(),
             };
             let path = format!("policies/{name}");
             drop(tenant);
             return one(ctx, Some(policy), &path);
+        }
+        ["policies", "crossTenantAccessPolicy", "default"] => {
+            let policy = tenant.policies.cross_tenant_default.clone();
+            drop(tenant);
+            return one(
+                ctx,
+                Some(policy),
+                "policies/crossTenantAccessPolicy/default",
+            );
+        }
+        ["policies", "tokenLifetimePolicies"] => (
+            "policies/tokenLifetimePolicies".into(),
+            tenant.policies.token_lifetime.clone(),
+        ),
+        ["directory", "onPremisesSynchronization"] => (
+            "directory/onPremisesSynchronization".into(),
+            vec![tenant.policies.sync.clone()],
+        ),
+        ["policies", "roleManagementPolicyAssignments"] => {
+            // Graph answers only for one scope: the filter must name it.
+            let filter = ctx.query.get("$filter").map(String::as_str).unwrap_or("");
+            if !(filter.contains("scopeId") && filter.contains("scopeType")) {
+                drop(tenant);
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "The filter must specify scopeId and scopeType.",
+                );
+            }
+            (
+                "policies/roleManagementPolicyAssignments".into(),
+                vec![tenant.policies.global_admin_pim.clone()],
+            )
         }
         ["identity", "conditionalAccess", "policies"] => (
             "identity/conditionalAccess/policies".into(),

@@ -72,6 +72,18 @@ const FIXED_PARTS: &[(&str, &str)] = &[
         "identity/conditionalAccess/policies",
         "#microsoft.graph.conditionalAccessPolicy",
     ),
+    (
+        "policies/tokenLifetimePolicies",
+        "#microsoft.graph.tokenLifetimePolicy",
+    ),
+    (
+        "directory/onPremisesSynchronization",
+        "#microsoft.graph.onPremisesDirectorySynchronization",
+    ),
+    (
+        "policies/roleManagementPolicyAssignments?$filter=scopeId eq '/' and scopeType eq 'DirectoryRole' and roleDefinitionId eq '62e90394-69f5-4237-9190-012177145e10'&$expand=policy($expand=rules)",
+        "#microsoft.graph.unifiedRoleManagementPolicyAssignment",
+    ),
 ];
 
 /// Tenant-wide policies, one object each (Policy.Read.All).
@@ -91,6 +103,14 @@ const SINGLE_POLICIES: &[(&str, &str)] = &[
     (
         "policies/authenticationMethodsPolicy",
         "#microsoft.graph.authenticationMethodsPolicy",
+    ),
+    (
+        "policies/defaultAppManagementPolicy",
+        "#microsoft.graph.tenantAppManagementPolicy",
+    ),
+    (
+        "policies/crossTenantAccessPolicy/default",
+        "#microsoft.graph.crossTenantAccessPolicyConfigurationDefault",
     ),
 ];
 

@@ -5,8 +5,11 @@
 mod access;
 mod app_settings;
 mod apps;
+mod edges;
 mod federation;
+mod hybrid;
 mod keepers;
+mod pim;
 mod policies;
 mod roles;
 mod tenant_settings;
@@ -61,12 +64,27 @@ pub static CHECKS: &[&Check] = &[
     &tenant_settings::GUEST_ACCESS,
     &tenant_settings::MSOL_POWERSHELL,
     &tenant_settings::ADMIN_SSPR,
+    &tenant_settings::USERS_CREATE_TENANTS,
+    &tenant_settings::SELF_SERVICE_JOIN,
     &tenant_settings::CONSENT_WORKFLOW,
     &tenant_settings::WEAK_METHODS,
     &tenant_settings::TAP_REUSABLE,
     &tenant_settings::AUTHENTICATOR_CONTEXT,
     &tenant_settings::SUSPICIOUS_REPORTING,
     &tenant_settings::METHODS_MIGRATION,
+    &tenant_settings::REGISTRATION_CAMPAIGN,
+    &edges::APP_PASSWORDS,
+    &edges::CREDENTIAL_LIFETIME,
+    &edges::TOKEN_LIFETIME,
+    &edges::CROSS_TENANT_INBOUND,
+    &edges::DIRECT_CONNECT_INBOUND,
+    &hybrid::SOFT_MATCH,
+    &hybrid::HARD_MATCH,
+    &hybrid::KERBEROS_ACCOUNT_SYNCED,
+    &hybrid::SYNC_ACCOUNT_PRIVILEGED,
+    &pim::APPROVAL,
+    &pim::ASSIGNMENT_ALERTS,
+    &pim::ACTIVATION_ALERTS,
 ];
 
 pub fn run(ctx: &Context) -> Vec<Verdict> {
@@ -79,6 +97,9 @@ pub fn run(ctx: &Context) -> Vec<Verdict> {
     out.extend(keepers::judge(ctx));
     out.extend(app_settings::judge(ctx));
     out.extend(tenant_settings::judge(ctx));
+    out.extend(edges::judge(ctx));
+    out.extend(hybrid::judge(ctx));
+    out.extend(pim::judge(ctx));
     out
 }
 
@@ -257,6 +278,15 @@ pub fn idle_days(ctx: &Context, user: &Value) -> Option<(i64, String)> {
     }
 }
 
+/// The role AD Connect's cloud account holds: powerful, but a service
+/// account's by design (standing, no MFA); `posture.sync-account-privileged`
+/// judges who holds it.
+pub const SYNC_ROLE: &str = "d29b2b05-8046-44ba-8758-1e26182fcf32";
+
+fn is_sync_role(role: &str) -> bool {
+    role.eq_ignore_ascii_case(SYNC_ROLE)
+}
+
 /// Who holds which directory role: active assignments, marked standing
 /// or not by the PIM schedule instances (or, without those, by whether an
 /// eligibility backs them).
@@ -321,7 +351,7 @@ fn holdings(snapshot: &Snapshot) -> Vec<Holding> {
             principal: principal.to_owned(),
             role: role.to_owned(),
             role_name,
-            privileged,
+            privileged: privileged && !is_sync_role(role),
             standing,
             active: true,
             assignment_id: id.to_owned(),

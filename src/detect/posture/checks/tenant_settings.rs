@@ -106,6 +106,45 @@ pub static ADMIN_SSPR: Check = Check {
     remediation: &["reset-privileged-passwords", "review-admin-auth-methods"],
 };
 
+pub static USERS_CREATE_TENANTS: Check = Check {
+    id: "posture.users-can-create-tenants",
+    title: "Users may create new tenants",
+    severity: Severity::Low,
+    techniques: &["T1583"],
+    area: Area::TenantEdges,
+    reads: AUTHZ,
+    anchors: &["Maester", "Zero Trust Assessment"],
+    phase: Phase::Improve,
+    rationale: "A user who creates a tenant is its Global Administrator, outside every policy of this one; with a stolen account an attacker gets a tenant in the company's name to stage from and to invite from.",
+    remediation: &["review-new-accounts"],
+};
+
+pub static SELF_SERVICE_JOIN: Check = Check {
+    id: "posture.email-verified-users-can-join",
+    title: "Anyone with a company e-mail address may join the tenant",
+    severity: Severity::Low,
+    techniques: &["T1136.003"],
+    area: Area::TenantEdges,
+    reads: AUTHZ,
+    anchors: &["Monkey365", "Zero Trust Assessment"],
+    phase: Phase::Improve,
+    rationale: "Self-service sign-up lets anyone who can read a mailbox of the company's domains create an account in the tenant: with one mailbox the attacker gets a second account nobody created.",
+    remediation: &["review-new-accounts"],
+};
+
+pub static REGISTRATION_CAMPAIGN: Check = Check {
+    id: "posture.registration-campaign-off",
+    title: "Users are not moved to the Authenticator app",
+    severity: Severity::Low,
+    techniques: &["T1111"],
+    area: Area::Authentication,
+    reads: METHODS,
+    anchors: &["Maester", "Zero Trust Assessment"],
+    phase: Phase::Improve,
+    rationale: "The registration campaign asks users still signing in with text or voice codes to set up the Authenticator app at their next sign-in; without it the weak methods stay in use for good.",
+    remediation: &["enforce-mfa"],
+};
+
 pub static CONSENT_WORKFLOW: Check = Check {
     id: "posture.admin-consent-workflow-off",
     title: "No admin consent workflow",
@@ -233,6 +272,8 @@ fn authorization(ctx: &Context) -> Vec<Verdict> {
         &GUEST_ACCESS,
         &MSOL_POWERSHELL,
         &ADMIN_SSPR,
+        &USERS_CREATE_TENANTS,
+        &SELF_SERVICE_JOIN,
     ];
     let p = match policy(ctx, Part::AuthorizationPolicy, &checks) {
         Ok(p) => p,
@@ -309,6 +350,21 @@ fn authorization(ctx: &Context) -> Vec<Verdict> {
             NAME,
             "administrators may not use self-service reset".into(),
         ),
+        judged(
+            &USERS_CREATE_TENANTS,
+            (flag(defaults, "allowedToCreateTenants") != Some(false))
+                .then(|| "Every user may create a tenant (allowedToCreateTenants is not false).".into()),
+            NAME,
+            "only administrators create tenants".into(),
+        ),
+        judged(
+            &SELF_SERVICE_JOIN,
+            (flag(p, "allowEmailVerifiedUsersToJoinOrganization") == Some(true)).then(|| {
+                "Anyone who can read a mailbox of the company's domains may sign up to the tenant (allowEmailVerifiedUsersToJoinOrganization).".into()
+            }),
+            NAME,
+            "self-service sign-up is off".into(),
+        ),
     ]
 }
 
@@ -355,6 +411,7 @@ fn methods(ctx: &Context) -> Vec<Verdict> {
         &AUTHENTICATOR_CONTEXT,
         &SUSPICIOUS_REPORTING,
         &METHODS_MIGRATION,
+        &REGISTRATION_CAMPAIGN,
     ];
     let p = match policy(ctx, Part::AuthMethodsPolicy, &checks) {
         Ok(p) => p,
@@ -401,6 +458,10 @@ fn methods(ctx: &Context) -> Vec<Verdict> {
         .and_then(Value::as_str)
         .unwrap_or("not set");
     let migration = text(p, "policyMigrationState").unwrap_or("not set");
+    let campaign = p
+        .pointer("/registrationEnforcement/authenticationMethodsRegistrationCampaign/state")
+        .and_then(Value::as_str)
+        .unwrap_or("not set");
     vec![
         Verdict::from(
             &WEAK_METHODS,
@@ -444,6 +505,14 @@ fn methods(ctx: &Context) -> Vec<Verdict> {
             }),
             NAME,
             "authentication methods are managed in one policy".into(),
+        ),
+        judged(
+            &REGISTRATION_CAMPAIGN,
+            (!campaign.eq_ignore_ascii_case("enabled")).then(|| {
+                format!("The registration campaign for the Authenticator app is not on (state: {campaign}).")
+            }),
+            NAME,
+            "the registration campaign is on".into(),
         ),
     ]
 }
