@@ -105,6 +105,10 @@ fn permission_for(url: &str) -> &'static str {
         "AuditLog.Read.All and Directory.Read.All (application permissions) and an Entra ID P1 licence"
     } else if url.contains("/roleManagement/") {
         "RoleManagement.Read.Directory (application permission), and Entra ID P2 for PIM schedules"
+    } else if url.contains("/roleManagementPolicyAssignments") {
+        "RoleManagementPolicy.Read.Directory (application permission) and Entra ID P2"
+    } else if url.contains("/onPremisesSynchronization") {
+        "OnPremDirectorySynchronization.Read.All (application permission)"
     } else if url.contains("/conditionalAccess/") || url.contains("/policies/") {
         "Policy.Read.All (application permission), or a Security Reader role when signed in"
     } else if url.contains("/authentication/methods") {
