@@ -12,6 +12,7 @@ use super::catalog;
 use super::directory::{PrincipalType, RoleAssignment, RoleEligibility};
 use super::generate::{Build, INITIAL_DOMAIN, user, who};
 use super::time::{DAY, HOUR};
+use crate::model::well_known::{ADMIN_TOOLS, PHISHING_RESISTANT_STRENGTH as PHISHING_RESISTANT};
 
 /// Application permissions no app of a hardened tenant holds.
 const HIGH_RISK_ROLES: &[&str] = &[
@@ -22,26 +23,6 @@ const HIGH_RISK_ROLES: &[&str] = &[
     catalog::graph_app_role::APPLICATION_READ_WRITE_ALL,
     catalog::EXCHANGE_FULL_ACCESS_AS_APP,
 ];
-
-/// Microsoft's administration tools, present and limited to assigned users.
-const ADMIN_TOOLS: &[(&str, &str)] = &[
-    (
-        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-        "Microsoft Graph Command Line Tools",
-    ),
-    (
-        "1950a258-227b-4e31-a9cf-717495945fc2",
-        "Microsoft Azure PowerShell",
-    ),
-    (
-        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-        "Microsoft Azure CLI",
-    ),
-    ("de8bc8b5-d9f9-48b1-a8ad-b748da725064", "Graph Explorer"),
-];
-
-/// The built-in "Phishing-resistant MFA" authentication strength.
-const PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
 
 pub fn harden(b: &mut Build) {
     let second = user(

@@ -6,10 +6,7 @@
 
 use serde_json::{Value, json};
 
-/// Guests see the directory as members do.
-const GUEST_LIKE_MEMBER: &str = "a0b1b346-4d3e-4e8b-98f8-753987be4970";
-/// Guests see only their own directory objects.
-const GUEST_RESTRICTED: &str = "2af84b1e-32c8-42b7-82bc-daa82404023b";
+use crate::model::well_known::{GUEST_LIKE_MEMBER, GUEST_RESTRICTED};
 
 #[derive(Clone, Debug)]
 pub struct Policies {

@@ -16,6 +16,7 @@ mod severity;
 pub mod signin;
 mod text;
 pub mod waits;
+pub mod well_known;
 
 pub use audit::DirectoryAudit;
 pub use federation::{Domain, FederationConfiguration};

@@ -7,6 +7,7 @@ use serde_json::Value;
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
 use super::Context;
 use crate::model::Severity;
+use crate::model::well_known::ADMIN_TOOLS;
 
 pub static ADMIN_TOOLS_OPEN: Check = Check {
     id: "posture.admin-tools-open-to-all",
@@ -51,23 +52,6 @@ pub static PRIVILEGED_APP_OWNERS: Check = Check {
     rationale: "An app's owner can add a credential to it and sign in as the app, with every permission and role it holds and no MFA: owning a privileged app is holding its privileges. Such apps should have no user owners, or only administrators of the same tier.",
     remediation: &["review-app-permissions", "remove-added-credentials"],
 };
-
-/// The first-party tools that reach the directory: (app id, name).
-const ADMIN_TOOLS: &[(&str, &str)] = &[
-    (
-        "14d82eec-204b-4c2f-b7e8-296a70dab67e",
-        "Microsoft Graph Command Line Tools",
-    ),
-    (
-        "1950a258-227b-4e31-a9cf-717495945fc2",
-        "Microsoft Azure PowerShell",
-    ),
-    (
-        "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-        "Microsoft Azure CLI",
-    ),
-    ("de8bc8b5-d9f9-48b1-a8ad-b748da725064", "Graph Explorer"),
-];
 
 pub fn judge(ctx: &Context) -> Vec<Verdict> {
     vec![admin_tools(ctx), instance_lock(ctx), privileged_owners(ctx)]

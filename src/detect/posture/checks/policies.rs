@@ -10,6 +10,7 @@ use super::super::{Area, Check, Failure, Part, Phase, Verdict, text};
 use super::access::{defaults, enabled_policies, grant_controls, name, narrowed};
 use super::{Context, GLOBAL_ADMIN, lowered};
 use crate::model::Severity;
+use crate::model::well_known::PHISHING_RESISTANT_STRENGTH as PHISHING_RESISTANT;
 
 const CA: &[Part] = &[Part::ConditionalAccess];
 
@@ -121,9 +122,6 @@ pub static CAE_DISABLED: Check = Check {
     rationale: "Revoking a user's sessions, disabling them or resetting their password ends their tokens within minutes only where continuous access evaluation is on; a policy that turns it off leaves a stolen access token working for its whole life (an hour or more) after the eviction.",
     remediation: &["revoke-sessions", "review-conditional-access"],
 };
-
-/// The built-in "Phishing-resistant MFA" authentication strength.
-const PHISHING_RESISTANT: &str = "00000000-0000-0000-0000-000000000004";
 
 pub fn judge(ctx: &Context) -> Vec<Verdict> {
     vec![
@@ -510,7 +508,13 @@ mod tests {
             })
             .collect();
         for (id, outcome) in judged(report_only) {
-            assert_eq!(outcome, Outcome::Fail, "{id}");
+            // Nothing enabled switches continuous access evaluation off.
+            let want = if id == CAE_DISABLED.id {
+                Outcome::Pass
+            } else {
+                Outcome::Fail
+            };
+            assert_eq!(outcome, want, "{id}");
         }
         // MFA for all users, but only outside one named place.
         let mut narrowed = hardened();
@@ -525,6 +529,12 @@ mod tests {
         let outcomes = judged(one_flow);
         assert!(outcomes.contains(&(DEVICE_CODE.id, Outcome::Pass)));
         assert!(outcomes.contains(&(AUTH_TRANSFER.id, Outcome::Fail)));
+        // An enabled policy that switches continuous access evaluation off.
+        let mut no_cae = hardened();
+        no_cae[0]["sessionControls"] = json!({"continuousAccessEvaluation": {"mode": "disabled"}});
+        let outcomes = judged(no_cae);
+        assert!(outcomes.contains(&(CAE_DISABLED.id, Outcome::Fail)));
+        assert!(outcomes.contains(&(MFA_FOR_ALL.id, Outcome::Pass)));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde_json::Value;
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
 use super::Context;
 use crate::model::Severity;
+use crate::model::well_known::GUEST_LIKE_MEMBER;
 
 const AUTHZ: &[Part] = &[Part::AuthorizationPolicy];
 const METHODS: &[Part] = &[Part::AuthMethodsPolicy];
@@ -222,9 +223,6 @@ pub static METHODS_MIGRATION: Check = Check {
     rationale: "Until the migration is complete the legacy MFA and SSPR settings still allow methods the authentication methods policy turns off, so the tenant allows more than the policy says.",
     remediation: &["enforce-mfa"],
 };
-
-/// Guests see the directory as members do.
-const GUEST_LIKE_MEMBER: &str = "a0b1b346-4d3e-4e8b-98f8-753987be4970";
 
 pub fn judge(ctx: &Context) -> Vec<Verdict> {
     let mut out = authorization(ctx);
