@@ -86,6 +86,13 @@ const CONDITIONAL_ACCESS: Kind = Kind {
     remediation: &["review-conditional-access"],
     rationale: "A policy removed, switched off or edited during the response may be the attacker making room for their own sign-ins.",
 };
+const TENANT_POLICY: Kind = Kind {
+    id: "posture.diff.tenant-policy-changed",
+    title: "Tenant-wide policy changed since the earlier snapshot",
+    techniques: &["T1556", "T1484"],
+    remediation: &["review-conditional-access", "review-app-permissions"],
+    rationale: "Who may consent, invite, register methods or take over accounts by sync, how long tokens live, what PIM asks before Global Administrator: a change to these during the response may be the attacker opening a way back, and no audit event is needed to see it here.",
+};
 const USER: Kind = Kind {
     id: "posture.diff.user-added",
     title: "Account created since the earlier snapshot",
@@ -468,6 +475,7 @@ pub fn compare(old: &Snapshot, new: &Snapshot) -> Changes {
             text(now, "id").unwrap_or(""),
         );
     }
+    tenant_policies_changed(&mut b, &mut not_compared);
     not_compared.sort();
     not_compared.dedup();
     Changes {
@@ -768,12 +776,91 @@ fn conditional_access_changed(b: &mut Builder) {
     }
 }
 
+/// The tenant-wide policies (each object by id): any change is named with
+/// the top-level settings that differ.
+fn tenant_policies_changed(b: &mut Builder, not_compared: &mut Vec<String>) {
+    let parts = [
+        Part::AuthorizationPolicy,
+        Part::AdminConsentPolicy,
+        Part::AuthMethodsPolicy,
+        Part::AppManagementPolicy,
+        Part::CrossTenantDefault,
+        Part::TokenLifetimePolicies,
+        Part::OnPremisesSync,
+        Part::RoleManagementPolicies,
+    ];
+    let mut found = Vec::new();
+    for part in parts {
+        if !b.both(part, not_compared) {
+            continue;
+        }
+        // Single objects may come without an id: the part is the key.
+        let keyed = |list: &'_ [Value]| -> Vec<(String, Value)> {
+            list.iter()
+                .map(|v| {
+                    let id = text(v, "id").unwrap_or(part.name()).to_owned();
+                    (id, strip_times(v))
+                })
+                .collect()
+        };
+        let before = keyed(b.old.list(part));
+        let now = keyed(b.new.list(part));
+        for (id, policy) in &now {
+            let was = before.iter().find(|(i, _)| i == id).map(|(_, v)| v);
+            let changed: Vec<&str> = match (was, policy) {
+                (Some(Value::Object(was)), Value::Object(policy)) => policy
+                    .iter()
+                    .filter(|(k, v)| was.get(k.as_str()) != Some(v))
+                    .map(|(k, _)| k.as_str())
+                    .chain(
+                        was.keys()
+                            .filter(|k| !policy.contains_key(*k))
+                            .map(String::as_str),
+                    )
+                    .collect(),
+                (None, _) => vec!["(new)"],
+                _ => Vec::new(),
+            };
+            if !changed.is_empty() {
+                found.push((
+                    format!("{}:{id}", part.name()),
+                    format!(
+                        "{} changed: {}",
+                        capitalised(part.name()),
+                        changed.join(", ")
+                    ),
+                    part.name(),
+                    id.clone(),
+                ));
+            }
+        }
+    }
+    for (key, explanation, name, id) in found {
+        b.push(
+            &TENANT_POLICY,
+            Severity::Medium,
+            &key,
+            explanation,
+            vec![("policy", name.to_owned())],
+            &id,
+        );
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut c = text.chars();
+    c.next()
+        .map(|first| first.to_uppercase().chain(c).collect())
+        .unwrap_or_default()
+}
+
 /// A policy without the fields that change on every save.
 fn strip_times(policy: &Value) -> Value {
     let mut p = policy.clone();
     if let Value::Object(map) = &mut p {
         for k in [
             "modifiedDateTime",
+            "lastModifiedDateTime",
             "@warroom.snapshotAt",
             "@warroom.source",
             "@odata.context",
@@ -782,4 +869,53 @@ fn strip_times(policy: &Value) -> Value {
         }
     }
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snapshot(invites: &str, lifetime: &str) -> Snapshot {
+        Snapshot::from_lines(vec![
+            json!({"@odata.type": "#microsoft.graph.authorizationPolicy", "id": "authorizationPolicy",
+                "allowInvitesFrom": invites, "blockMsolPowerShell": true,
+                "defaultUserRolePermissions": {"allowedToCreateApps": false}}),
+            json!({"@odata.type": "#microsoft.graph.tokenLifetimePolicy", "id": "t1",
+                "definition": [format!("{{\"TokenLifetimePolicy\":{{\"AccessTokenLifetime\":\"{lifetime}\"}}}}")],
+                "isOrganizationDefault": true, "displayName": "tokens"}),
+        ])
+    }
+
+    #[test]
+    fn a_tenant_policy_changed_names_the_settings_that_differ() {
+        let before = snapshot("adminsAndGuestInviters", "1:00:00");
+        let same = compare(&before, &snapshot("adminsAndGuestInviters", "1:00:00"));
+        assert!(
+            same.findings
+                .iter()
+                .all(|f| f.detection != TENANT_POLICY.id),
+            "{:?}",
+            same.findings
+        );
+        let changed = compare(&before, &snapshot("everyone", "8:00:00"));
+        let texts: Vec<&str> = changed
+            .findings
+            .iter()
+            .filter(|f| f.detection == TENANT_POLICY.id)
+            .map(|f| f.explanation.as_str())
+            .collect();
+        assert_eq!(texts.len(), 2, "{texts:?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("authorization policy changed: allowInvitesFrom")),
+            "{texts:?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("Token lifetime policies") && t.contains("definition"))
+        );
+    }
 }
