@@ -615,6 +615,22 @@ fn each_new_rule_fires_on_its_record_and_not_on_the_near_miss_in_two_formats() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// The detections `warroom scan` raises over a file (`sigma_pack`: the
+/// `WARROOM_SIGMA_PACK` to run it with, if any).
+fn scanned(path: &std::path::Path, sigma_pack: Option<&str>) -> Vec<String> {
+    let mut scan = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"));
+    scan.args(["scan", "--format", "json"]).arg(path);
+    if let Some(pack) = sigma_pack {
+        scan.env("WARROOM_SIGMA_PACK", pack);
+    }
+    let out = scan.output().unwrap();
+    let findings: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    findings
+        .iter()
+        .map(|f| f["detection"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A successful sign-in at `minute` past ten from a place, in session `session`.
 fn located(i: usize, minute: usize, place: (&str, &str, f64, f64), session: &str) -> Value {
     let (city, cc, lat, lon) = place;
@@ -682,16 +698,7 @@ fn travel_and_session_replay_fire_on_their_shape_only_in_two_formats() {
             let path = dir.path().join(format!("{format}-{case}.ndjson"));
             let text: Vec<String> = rows.iter().map(Value::to_string).collect();
             std::fs::write(&path, text.join("\n")).unwrap();
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
-                .args(["scan", "--format", "json"])
-                .arg(&path)
-                .output()
-                .unwrap();
-            let scanned: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-            let scanned: Vec<String> = scanned
-                .iter()
-                .map(|f| f["detection"].as_str().unwrap().to_owned())
-                .collect();
+            let scanned = scanned(&path, None);
             for rule in ["signin.impossible-travel", "signin.session-replayed"] {
                 for (how, seen) in [("engine", &engine), ("scan", &scanned)] {
                     assert_eq!(
@@ -769,17 +776,7 @@ fn builtin_groups_are_the_domains_only_on_a_host_seen_acting_as_a_domain_control
             let path = dir.path().join(format!("{format}-{case}.ndjson"));
             let text: Vec<String> = rows.iter().map(Value::to_string).collect();
             std::fs::write(&path, text.join("\n")).unwrap();
-            let out = std::process::Command::new(env!("CARGO_BIN_EXE_warroom"))
-                .args(["scan", "--format", "json"])
-                .arg(&path)
-                .env("WARROOM_SIGMA_PACK", "off")
-                .output()
-                .unwrap();
-            let scanned: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-            let scanned: Vec<String> = scanned
-                .iter()
-                .map(|f| f["detection"].as_str().unwrap().to_owned())
-                .collect();
+            let scanned = scanned(&path, Some("off"));
             for (how, seen) in [("engine", &fired(&rows)), ("scan", &scanned)] {
                 for rule in [local, builtin, "onprem.privileged-group-member-added"] {
                     assert_eq!(

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
-use super::Context;
+use super::{Context, unknown_without};
 use crate::model::Severity;
 use crate::model::well_known::ADMIN_TOOLS;
 
@@ -142,10 +142,9 @@ fn instance_lock(ctx: &Context) -> Verdict {
 }
 
 fn privileged_owners(ctx: &Context) -> Verdict {
-    for part in PRIVILEGED_APP_OWNERS.reads {
-        if !ctx.snapshot.has(*part) {
-            return Verdict::unknown(&PRIVILEGED_APP_OWNERS, ctx.snapshot.lacking(*part));
-        }
+    if let Some(unknown) = unknown_without(ctx, &PRIVILEGED_APP_OWNERS, PRIVILEGED_APP_OWNERS.reads)
+    {
+        return unknown;
     }
     let mut failures = Vec::new();
     let apps = ctx.snapshot.list(Part::Applications);

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
-use super::Context;
+use super::{Context, setting_failed, single};
 use crate::model::Severity;
 
 pub static APP_PASSWORDS: Check = Check {
@@ -98,16 +98,13 @@ fn days(duration: &str) -> Option<u64> {
 }
 
 fn app_management(ctx: &Context) -> Vec<Verdict> {
-    let Some(policy) = ctx
-        .snapshot
-        .list(Part::AppManagementPolicy)
-        .first()
-        .filter(|_| ctx.snapshot.has(Part::AppManagementPolicy))
-    else {
-        return [&APP_PASSWORDS, &CREDENTIAL_LIFETIME]
-            .iter()
-            .map(|c| Verdict::unknown(c, ctx.snapshot.lacking(Part::AppManagementPolicy)))
-            .collect();
+    let policy = match single(
+        ctx,
+        Part::AppManagementPolicy,
+        &[&APP_PASSWORDS, &CREDENTIAL_LIFETIME],
+    ) {
+        Ok(policy) => policy,
+        Err(unknown) => return unknown,
     };
     const NAME: &str = "default app management policy";
     let on = flag(policy, "isEnabled") == Some(true);
@@ -123,14 +120,7 @@ fn app_management(ctx: &Context) -> Vec<Verdict> {
     let lifetimes = on
         && (blocked || capped(passwords, "passwordLifetime"))
         && capped(keys, "asymmetricKeyLifetime");
-    let fail = |check: &'static Check, why: &str| {
-        Verdict::from(
-            check,
-            vec![Failure::new(check.id.trim_start_matches("posture."), why).entity("policy", NAME)],
-            Vec::new(),
-            "",
-        )
-    };
+    let fail = |check: &'static Check, why: &str| setting_failed(check, why, ("policy", NAME));
     vec![
         if blocked {
             Verdict::pass(&APP_PASSWORDS, "new client secrets are blocked")
@@ -239,16 +229,13 @@ fn open_to_all(setting: Option<&Value>) -> bool {
 }
 
 fn cross_tenant(ctx: &Context) -> Vec<Verdict> {
-    let Some(default) = ctx
-        .snapshot
-        .list(Part::CrossTenantDefault)
-        .first()
-        .filter(|_| ctx.snapshot.has(Part::CrossTenantDefault))
-    else {
-        return [&CROSS_TENANT_INBOUND, &DIRECT_CONNECT_INBOUND]
-            .iter()
-            .map(|c| Verdict::unknown(c, ctx.snapshot.lacking(Part::CrossTenantDefault)))
-            .collect();
+    let default = match single(
+        ctx,
+        Part::CrossTenantDefault,
+        &[&CROSS_TENANT_INBOUND, &DIRECT_CONNECT_INBOUND],
+    ) {
+        Ok(default) => default,
+        Err(unknown) => return unknown,
     };
     const NAME: &str = "default cross-tenant access";
     let judge = |check: &'static Check, field: &str, what: &str| {

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
-use super::{Context, SYNC_ROLE};
+use super::{Context, SYNC_ROLE, unknown_without};
 use crate::model::Severity;
 
 pub static SOFT_MATCH: Check = Check {
@@ -174,10 +174,10 @@ fn kerberos_accounts(ctx: &Context) -> Verdict {
 }
 
 fn sync_account(ctx: &Context) -> Verdict {
-    for part in SYNC_ACCOUNT_PRIVILEGED.reads {
-        if !ctx.snapshot.has(*part) {
-            return Verdict::unknown(&SYNC_ACCOUNT_PRIVILEGED, ctx.snapshot.lacking(*part));
-        }
+    if let Some(unknown) =
+        unknown_without(ctx, &SYNC_ACCOUNT_PRIVILEGED, SYNC_ACCOUNT_PRIVILEGED.reads)
+    {
+        return unknown;
     }
     let is_sync_account = |id: &str| {
         ctx.holdings

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, text};
-use super::{Context, GLOBAL_ADMIN, Holding, idle_days};
+use super::{Context, GLOBAL_ADMIN, Holding, idle_days, unknown_without};
 use crate::model::Severity;
 
 pub static BREAK_GLASS: Check = Check {
@@ -101,10 +101,12 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
 }
 
 fn break_glass(ctx: &Context) -> Verdict {
-    for part in [Part::Users, Part::RoleAssignments, Part::ConditionalAccess] {
-        if !ctx.snapshot.has(part) {
-            return Verdict::unknown(&BREAK_GLASS, ctx.snapshot.lacking(part));
-        }
+    if let Some(unknown) = unknown_without(
+        ctx,
+        &BREAK_GLASS,
+        &[Part::Users, Part::RoleAssignments, Part::ConditionalAccess],
+    ) {
+        return unknown;
     }
     let accounts = ctx.emergency_accounts();
     let names: Vec<String> = accounts.iter().map(|id| ctx.name_of(id)).collect();
@@ -167,10 +169,12 @@ fn break_glass(ctx: &Context) -> Verdict {
 }
 
 fn app_in_role(ctx: &Context) -> Verdict {
-    for part in [Part::RoleAssignments, Part::ServicePrincipals] {
-        if !ctx.snapshot.has(part) {
-            return Verdict::unknown(&APP_IN_ROLE, ctx.snapshot.lacking(part));
-        }
+    if let Some(unknown) = unknown_without(
+        ctx,
+        &APP_IN_ROLE,
+        &[Part::RoleAssignments, Part::ServicePrincipals],
+    ) {
+        return unknown;
     }
     let held: Vec<&Holding> = ctx
         .holdings
@@ -215,10 +219,9 @@ fn app_in_role(ctx: &Context) -> Verdict {
 }
 
 fn stale_admins(ctx: &Context) -> Verdict {
-    for part in [Part::Users, Part::RoleAssignments] {
-        if !ctx.snapshot.has(part) {
-            return Verdict::unknown(&STALE_ADMIN, ctx.snapshot.lacking(part));
-        }
+    if let Some(unknown) = unknown_without(ctx, &STALE_ADMIN, &[Part::Users, Part::RoleAssignments])
+    {
+        return unknown;
     }
     let admins: BTreeSet<&str> = ctx
         .holdings
@@ -263,10 +266,8 @@ fn stale_admins(ctx: &Context) -> Verdict {
 }
 
 fn global_admin_share(ctx: &Context) -> Verdict {
-    for part in GA_SHARE.reads {
-        if !ctx.snapshot.has(*part) {
-            return Verdict::unknown(&GA_SHARE, ctx.snapshot.lacking(*part));
-        }
+    if let Some(unknown) = unknown_without(ctx, &GA_SHARE, GA_SHARE.reads) {
+        return unknown;
     }
     let emergency = ctx.emergency_accounts();
     let users = |global: bool| -> BTreeSet<&str> {

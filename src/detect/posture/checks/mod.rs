@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::{Check, Snapshot, Verdict, flag, text};
+use super::{Check, Failure, Part, Snapshot, Verdict, flag, text};
 use crate::detect::catalogue::{Catalogue, Permission};
 use crate::model::Severity;
 
@@ -429,6 +429,43 @@ fn permissions(snapshot: &Snapshot, catalogue: &'static Catalogue) -> BTreeMap<S
         }
     }
     out
+}
+
+/// The one object of a single-object part (a tenant-wide policy), or each
+/// of `checks` not judged for want of it.
+pub fn single<'a>(
+    ctx: &'a Context,
+    part: Part,
+    checks: &[&'static Check],
+) -> Result<&'a Value, Vec<Verdict>> {
+    match ctx.snapshot.list(part).first() {
+        Some(p) if ctx.snapshot.has(part) => Ok(p),
+        _ => Err(checks
+            .iter()
+            .map(|c| Verdict::unknown(c, ctx.snapshot.lacking(part)))
+            .collect()),
+    }
+}
+
+/// A check failed by a tenant-wide setting: one failure, keyed by the
+/// check, naming the setting's holder (`("policy", "authorization policy")`).
+pub fn setting_failed(
+    check: &'static Check,
+    why: impl Into<String>,
+    (field, value): (&'static str, &str),
+) -> Verdict {
+    let failure =
+        Failure::new(check.id.trim_start_matches("posture."), why.into()).entity(field, value);
+    Verdict::from(check, vec![failure], Vec::new(), "")
+}
+
+/// The check not judged for want of the first of `parts` the snapshot
+/// lacks; `None` when it has them all.
+pub fn unknown_without(ctx: &Context, check: &'static Check, parts: &[Part]) -> Option<Verdict> {
+    parts
+        .iter()
+        .find(|part| !ctx.snapshot.has(**part))
+        .map(|part| Verdict::unknown(check, ctx.snapshot.lacking(*part)))
 }
 
 /// High or critical in the catalogue.

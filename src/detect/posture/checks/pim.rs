@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
-use super::Context;
+use super::super::{Area, Check, Part, Phase, Verdict, flag, text};
+use super::{Context, GLOBAL_ADMIN, setting_failed};
 use crate::model::Severity;
 
 const READS: &[Part] = &[Part::RoleManagementPolicies];
@@ -48,8 +48,6 @@ pub static ACTIVATION_ALERTS: Check = Check {
     remediation: &["establish-monitoring"],
 };
 
-const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
-
 pub fn judge(ctx: &Context) -> Vec<Verdict> {
     let all = [&APPROVAL, &ASSIGNMENT_ALERTS, &ACTIVATION_ALERTS];
     if !ctx.snapshot.has(Part::RoleManagementPolicies) {
@@ -81,16 +79,8 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
             .collect();
     };
     let rule = |id: &str| rules.iter().find(|r| text(r, "id") == Some(id));
-    let fail = |check: &'static Check, why: String| {
-        Verdict::from(
-            check,
-            vec![
-                Failure::new(check.id.trim_start_matches("posture."), why)
-                    .entity("role", "Global Administrator"),
-            ],
-            Vec::new(),
-            "",
-        )
+    let fail = |check: &'static Check, why: &str| {
+        setting_failed(check, why, ("role", "Global Administrator"))
     };
     let approval = rule("Approval_EndUser_Assignment")
         .and_then(|r| r.get("setting"))
@@ -108,7 +98,7 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
         } else {
             fail(
                 &APPROVAL,
-                "Activating Global Administrator in PIM needs no approval.".into(),
+                "Activating Global Administrator in PIM needs no approval.",
             )
         },
         if mailed("Notification_Admin_Admin_Eligibility")
@@ -119,7 +109,10 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
                 "assignments are mailed to named recipients",
             )
         } else {
-            fail(&ASSIGNMENT_ALERTS, "Eligible and active assignments of Global Administrator are mailed to no recipient beyond PIM's defaults.".into())
+            fail(
+                &ASSIGNMENT_ALERTS,
+                "Eligible and active assignments of Global Administrator are mailed to no recipient beyond PIM's defaults.",
+            )
         },
         if mailed("Notification_Admin_EndUser_Assignment") {
             Verdict::pass(
@@ -127,7 +120,10 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
                 "activations are mailed to named recipients",
             )
         } else {
-            fail(&ACTIVATION_ALERTS, "Activations of Global Administrator are mailed to no recipient beyond PIM's defaults.".into())
+            fail(
+                &ACTIVATION_ALERTS,
+                "Activations of Global Administrator are mailed to no recipient beyond PIM's defaults.",
+            )
         },
     ]
 }

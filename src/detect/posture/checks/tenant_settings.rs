@@ -7,7 +7,7 @@
 use serde_json::Value;
 
 use super::super::{Area, Check, Failure, Part, Phase, Verdict, flag, text};
-use super::Context;
+use super::{Context, setting_failed, single};
 use crate::model::Severity;
 use crate::model::well_known::GUEST_LIKE_MEMBER;
 
@@ -231,33 +231,10 @@ pub fn judge(ctx: &Context) -> Vec<Verdict> {
     out
 }
 
-/// The one object of a single-object part, or the verdict saying it is
-/// missing for each of `checks`.
-fn policy<'a>(
-    ctx: &'a Context,
-    part: Part,
-    checks: &[&'static Check],
-) -> Result<&'a Value, Vec<Verdict>> {
-    match ctx.snapshot.list(part).first() {
-        Some(p) if ctx.snapshot.has(part) => Ok(p),
-        _ => Err(checks
-            .iter()
-            .map(|c| Verdict::unknown(c, ctx.snapshot.lacking(part)))
-            .collect()),
-    }
-}
-
 /// One failure naming the policy, or a pass with what was read.
 fn judged(check: &'static Check, failed: Option<String>, policy: &str, read: String) -> Verdict {
     match failed {
-        Some(why) => Verdict::from(
-            check,
-            vec![
-                Failure::new(check.id.trim_start_matches("posture."), why).entity("policy", policy),
-            ],
-            Vec::new(),
-            "",
-        ),
+        Some(why) => setting_failed(check, why, ("policy", policy)),
         None => Verdict::pass(check, read),
     }
 }
@@ -273,7 +250,7 @@ fn authorization(ctx: &Context) -> Vec<Verdict> {
         &USERS_CREATE_TENANTS,
         &SELF_SERVICE_JOIN,
     ];
-    let p = match policy(ctx, Part::AuthorizationPolicy, &checks) {
+    let p = match single(ctx, Part::AuthorizationPolicy, &checks) {
         Ok(p) => p,
         Err(unknown) => return unknown,
     };
@@ -367,7 +344,7 @@ fn authorization(ctx: &Context) -> Vec<Verdict> {
 }
 
 fn consent_workflow(ctx: &Context) -> Verdict {
-    let p = match policy(ctx, Part::AdminConsentPolicy, &[&CONSENT_WORKFLOW]) {
+    let p = match single(ctx, Part::AdminConsentPolicy, &[&CONSENT_WORKFLOW]) {
         Ok(p) => p,
         Err(mut unknown) => return unknown.remove(0),
     };
@@ -411,7 +388,7 @@ fn methods(ctx: &Context) -> Vec<Verdict> {
         &METHODS_MIGRATION,
         &REGISTRATION_CAMPAIGN,
     ];
-    let p = match policy(ctx, Part::AuthMethodsPolicy, &checks) {
+    let p = match single(ctx, Part::AuthMethodsPolicy, &checks) {
         Ok(p) => p,
         Err(unknown) => return unknown,
     };
