@@ -90,6 +90,12 @@ pub enum Command {
     /// List every detection that runs: id, title, source (built in, or
     /// Sigma with its author), what it reads, ATT&CK, severity.
     Rules(RulesArgs),
+    /// The catalogue as KQL queries, for a Log Analytics workspace
+    /// (Microsoft Sentinel).
+    Kql(KqlArgs),
+    /// Run the catalogue where the logs live (a Log Analytics workspace)
+    /// and bring back findings only.
+    Hunt(HuntArgs),
     /// Check this jump box: terminal, keyring, core dumps, config, directories, clock.
     Doctor,
     /// Drop every secret warroom caches in the keyring (sign-ins, unlocked identities) now.
@@ -291,6 +297,35 @@ pub struct PlanArgs {
     pub case: Option<String>,
 }
 
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum KqlFormat {
+    /// Each query under a comment naming its rule.
+    Kql,
+    /// One array of {id, title, query, tables}.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct KqlArgs {
+    #[arg(long, value_enum, default_value = "kql")]
+    pub format: KqlFormat,
+    /// The lookback each query covers, as KQL writes it (30d, 12h).
+    #[arg(long, value_name = "DUR", default_value = "30d")]
+    pub since: String,
+}
+
+#[derive(Debug, Args)]
+pub struct HuntArgs {
+    /// The Log Analytics workspace id (a GUID; the emulator prints its own).
+    #[arg(long, value_name = "ID", required = true)]
+    pub workspace: String,
+    /// How far back to hunt, e.g. 30d or 12h.
+    #[arg(long, value_name = "DUR", default_value = "30d")]
+    pub since: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
 #[derive(Debug, Args)]
 pub struct RulesArgs {
     #[arg(long, value_enum, default_value = "table")]
@@ -418,6 +453,8 @@ impl Command {
             Command::Posture(_) => "posture",
             Command::Plan(_) => "plan",
             Command::Rules(_) => "rules",
+            Command::Kql(_) => "kql",
+            Command::Hunt(_) => "hunt",
             Command::Doctor => "doctor",
             Command::Lock => "lock",
             Command::Identity(_) => "identity",

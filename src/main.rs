@@ -52,6 +52,8 @@ fn run(cli: &Cli, started: Instant) -> anyhow::Result<u8> {
         Some(Command::Notes(command)) => commands::case::run_notes(cli, setup, command),
         Some(Command::Lock) => commands::lock::run(),
         Some(Command::Rules(args)) => commands::rules::run(args),
+        Some(Command::Kql(args)) => commands::kql::run(args),
+        Some(Command::Hunt(args)) => commands::hunt::run(cli, setup, args),
         Some(Command::Doctor) => commands::doctor::run(cli, setup),
     }
 }

@@ -7,6 +7,8 @@ pub mod config;
 pub mod console;
 pub mod doctor;
 pub mod emulator;
+pub mod hunt;
+pub mod kql;
 pub mod lock;
 pub mod login;
 pub mod plan;

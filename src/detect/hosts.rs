@@ -41,7 +41,7 @@ pub const READS: super::prefilter::Reads = &[
 ];
 
 /// Events only a domain controller writes.
-fn dc_only(id: u64) -> bool {
+pub(crate) fn dc_only(id: u64) -> bool {
     matches!(id,
         4662 | 4706 | 4707 | 4713 | 4716
         | 4727..=4730 | 4741..=4743 | 4754..=4758
@@ -51,7 +51,7 @@ fn dc_only(id: u64) -> bool {
 
 /// Account and local-group management: on a domain controller they
 /// concern the domain's accounts, on any other host its own.
-fn account_management(id: u64) -> bool {
+pub(crate) fn account_management(id: u64) -> bool {
     matches!(id, 4720 | 4722..=4726 | 4731..=4735 | 4738 | 4740 | 4767 | 4781)
 }
 

@@ -13,6 +13,7 @@ pub mod hosts;
 pub mod infra;
 pub mod ioc;
 pub mod joins;
+pub mod kql;
 pub mod listing;
 /// The borrowed JSON value rules read (the model's).
 pub use crate::model::json;
@@ -194,6 +195,18 @@ impl Engine {
             sigma: self.sigma.as_deref(),
         };
         absorb(&self.rules, extra, &mut self.tally, kind, observed);
+    }
+
+    /// Takes one group's matches in one slot as a workspace summed them
+    /// up (`kql`), as if its events had come one by one.
+    pub fn absorb_summary(&mut self, rule: usize, key: String, summary: rule::SlotSummary) {
+        let points = self.rules[rule].points();
+        *self
+            .tally
+            .seen
+            .entry(self.rules[rule].rule.kind.name())
+            .or_default() += summary.count;
+        self.tally.state.add_summary(rule, key, summary, points);
     }
 
     /// Runs one event through every rule, and keeps its row for the

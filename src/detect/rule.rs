@@ -145,19 +145,19 @@ fn finder_for(op: Op, texts: &[String]) -> Option<aho_corasick::AhoCorasick> {
 
 /// A condition ready to run: texts lower-cased once.
 #[derive(Clone, Debug)]
-struct Compiled {
-    field: String,
+pub(crate) struct Compiled {
+    pub(crate) field: String,
     /// `field` cut at its dots.
-    path: Vec<String>,
-    op: Op,
-    texts: Vec<String>,
+    pub(crate) path: Vec<String>,
+    pub(crate) op: Op,
+    pub(crate) texts: Vec<String>,
     /// The texts that are integers as JSON writes them (error codes),
     /// so numbers are compared without writing them out.
-    integers: Vec<i64>,
-    number: Option<f64>,
+    pub(crate) integers: Vec<i64>,
+    pub(crate) number: Option<f64>,
     /// `texts` as one automaton ignoring ASCII case, for `contains` on
     /// text values (one pass over the value instead of one per text).
-    finder: Option<aho_corasick::AhoCorasick>,
+    pub(crate) finder: Option<aho_corasick::AhoCorasick>,
 }
 
 impl Compiled {
@@ -460,6 +460,18 @@ impl Ready {
         self.window
     }
 
+    /// The conditions that must all hold, and those one of which must
+    /// (texts lower-cased, `@lists` expanded), for compilers to other
+    /// languages.
+    pub(crate) fn conditions(&self) -> (&[Compiled], &[Compiled]) {
+        (&self.all, &self.any)
+    }
+
+    /// Seconds per slot of a windowed rule (see `SLOTS_PER_WINDOW`).
+    pub fn slot_secs(&self) -> Option<i64> {
+        self.window.map(|w| (w.as_secs() / SLOTS_PER_WINDOW).max(1))
+    }
+
     /// Whether one event matches (the stateless part, run on any thread).
     pub fn matches(&self, event: &Event) -> bool {
         event.kind == self.kind
@@ -607,6 +619,36 @@ impl Group {
         }
     }
 
+    /// Takes the matches of one slot as a query engine summed them up
+    /// elsewhere (`slot`: the slot's number, as `add` counts them; the
+    /// evidence and values are the ones it kept).
+    pub fn add_summary(&mut self, summary: SlotSummary, points: Option<Points>) {
+        self.count += summary.count;
+        for t in [summary.first, summary.last].into_iter().flatten() {
+            self.first = Some(self.first.map_or(t, |f| f.min(t)));
+            self.last = Some(self.last.map_or(t, |l| l.max(t)));
+        }
+        self.evidence.extend(summary.evidence);
+        self.trim_evidence();
+        for (field, values) in summary.entities {
+            let kept = self.entities.entry(field).or_default();
+            kept.extend(values);
+            while kept.len() > 50 {
+                kept.pop_last();
+            }
+        }
+        let Some(points) = points else { return };
+        let slot = self.slots.entry(summary.slot.unwrap_or(0)).or_default();
+        slot.count += summary.count as usize;
+        for value in summary.distinct {
+            if slot.distinct.len() < points.cap {
+                slot.distinct.insert(value);
+            } else if !slot.distinct.contains(&value) {
+                slot.full = true;
+            }
+        }
+    }
+
     /// Keeps the earliest evidence (the same whatever order events came in).
     pub fn trim_evidence(&mut self) {
         self.evidence.sort();
@@ -673,6 +715,19 @@ impl Group {
     }
 }
 
+/// What a query engine elsewhere made of one group's matches in one slot
+/// of time (or all of them, for a rule without a window).
+#[derive(Clone, Debug, Default)]
+pub struct SlotSummary {
+    pub slot: Option<i64>,
+    pub count: u64,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    pub evidence: Vec<(Option<Timestamp>, String)>,
+    pub entities: BTreeMap<String, BTreeSet<String>>,
+    pub distinct: Vec<String>,
+}
+
 /// The state of every rule over the events seen so far.
 #[derive(Debug, Default)]
 pub struct Aggregate {
@@ -680,6 +735,20 @@ pub struct Aggregate {
 }
 
 impl Aggregate {
+    /// Takes one slot's summary for a rule's group.
+    pub fn add_summary(
+        &mut self,
+        rule: usize,
+        key: String,
+        summary: SlotSummary,
+        points: Option<Points>,
+    ) {
+        self.groups
+            .entry((rule, key))
+            .or_default()
+            .add_summary(summary, points);
+    }
+
     /// `points`: how the rule keeps its matches besides counting them
     /// (`Ready::points`).
     pub fn add(&mut self, rule: usize, hit: Hit, points: Option<Points>) {

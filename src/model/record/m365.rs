@@ -153,6 +153,9 @@ pub fn from_office_activity(row: Map<String, Value>) -> Value {
             "Logon_Type" => {
                 record.insert("LogonType".into(), value);
             }
+            "Site_Url" => {
+                record.insert("SiteUrl".into(), value);
+            }
             _ => {
                 record.insert(key, value);
             }

@@ -13,7 +13,8 @@ pub mod message;
 pub mod windows;
 
 /// Columns whose Log Analytics name is not Graph's name with a capital.
-const RENAMED: &[(&str, &str)] = &[
+pub const RENAMED: &[(&str, &str)] = &[
+    ("RiskEventTypes_V2", "riskEventTypes_v2"),
     ("IPAddress", "ipAddress"),
     ("LocationDetails", "location"),
     (

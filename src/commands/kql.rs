@@ -1,0 +1,56 @@
+//! `warroom kql`: the catalogue as KQL, for a Log Analytics workspace.
+
+use std::fmt::Write as _;
+
+use crate::cli::{KqlArgs, KqlFormat};
+use crate::detect::kql::{self, Range};
+
+pub fn run(args: &KqlArgs) -> anyhow::Result<u8> {
+    if crate::model::duration::parse_duration(&args.since).is_err() {
+        eprintln!(
+            "warroom kql: --since takes a span like 30d or 12h, not {:?}",
+            args.since
+        );
+        return Ok(2);
+    }
+    let rules =
+        crate::detect::rule::built_in().map_err(|e| anyhow::anyhow!("built-in rules: {e}"))?;
+    let (queries, skipped) = kql::catalogue(&rules, &Range::Lookback(args.since.clone()));
+    for s in &skipped {
+        eprintln!("warroom kql: {} not written: {}", s.id, s.reason);
+    }
+    eprintln!(
+        "warroom kql: {} detections written, {} not",
+        queries.len(),
+        skipped.len()
+    );
+    let text = match args.format {
+        KqlFormat::Json => {
+            let list: Vec<serde_json::Value> = queries
+                .iter()
+                .map(|q| {
+                    serde_json::json!({
+                        "id": q.id,
+                        "title": q.title,
+                        "query": q.query,
+                        "tables": q.tables,
+                    })
+                })
+                .collect();
+            serde_json::to_string_pretty(&list)? + "\n"
+        }
+        KqlFormat::Kql => {
+            let mut out = String::new();
+            for q in &queries {
+                let _ = writeln!(out, "// {}: {}\n{}\n", q.id, q.title, q.query);
+            }
+            out
+        }
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        other => other.map(|()| 0).map_err(Into::into),
+    }
+}
