@@ -203,6 +203,10 @@ pub struct EmulatorArgs {
     /// assertions for, as if uploaded to its registration.
     #[arg(long, value_name = "FILE")]
     pub responder_certificate: Option<PathBuf>,
+    /// Rows a Log Analytics query returns before its result is cut with a
+    /// partial-result error (the service's limit: 500,000).
+    #[arg(long, value_name = "N", default_value_t = 500_000)]
+    pub workspace_row_cap: usize,
 }
 
 #[derive(Debug, Args)]

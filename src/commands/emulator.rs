@@ -56,6 +56,7 @@ pub fn run(args: &EmulatorArgs) -> anyhow::Result<u8> {
         seed: args.seed,
         live_per_minute: args.live.then_some(args.live_rate),
         responder_certificate,
+        workspace_row_cap: args.workspace_row_cap.max(1),
         authority: emulator::oauth::AuthorityOptions {
             token_lifetime: Duration::from_secs(args.token_lifetime.max(1)),
             device_approval_delay: Duration::from_secs(args.device_approve_after),

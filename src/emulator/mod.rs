@@ -14,6 +14,7 @@ pub mod generate;
 mod grants;
 mod hardened;
 pub mod ids;
+pub mod kql;
 pub mod live;
 pub mod noise;
 pub mod oauth;
@@ -27,6 +28,7 @@ pub mod tenant;
 pub mod throttle;
 pub mod time;
 pub mod ual;
+pub mod workspace;
 pub mod writes;
 
 use std::io::Write;
@@ -179,11 +181,12 @@ pub fn run_cli(
                 tenant.responder.secret.clone(),
             )
         };
+        let workspace = running.emulator.workspace_id.clone();
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {}", running.url)?;
         writeln!(
             out,
-            "tenant={tenant_id} client_id={client_id} client_secret={secret}"
+            "tenant={tenant_id} client_id={client_id} client_secret={secret} workspace={workspace}"
         )?;
         out.flush()?;
         drop(out);

@@ -53,6 +53,8 @@ pub struct Caller {
 struct AccessToken {
     caller: Caller,
     expires: Instant,
+    /// What it was issued for (`https://graph.microsoft.com/.default`).
+    scope: String,
 }
 
 struct RefreshGrant {
@@ -169,6 +171,11 @@ impl Authority {
         }
     }
 
+    /// The scope a live token was issued for.
+    pub fn scope_of(&self, token: &str) -> Option<String> {
+        lock(&self.access).get(token).map(|t| t.scope.clone())
+    }
+
     fn issue(&self, caller: Caller, scope: &str, with_refresh: bool) -> Value {
         let access_token = random_token("emu.");
         let lifetime = self.options.token_lifetime;
@@ -177,6 +184,7 @@ impl Authority {
             AccessToken {
                 caller: caller.clone(),
                 expires: Instant::now() + lifetime,
+                scope: scope.to_owned(),
             },
         );
         let mut body = json!({
@@ -333,7 +341,9 @@ impl Authority {
             app_id: client_id,
             user: None,
         };
-        Ok(self.issue(caller, "https://graph.microsoft.com/.default", false))
+        // A token is for the one resource it was asked for (Graph, Log
+        // Analytics); the scope names it.
+        Ok(self.issue(caller, scope, false))
     }
 
     /// Checks a JWT client assertion: signed (RS256 or PS256) by a

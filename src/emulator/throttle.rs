@@ -1,7 +1,8 @@
 //! Graph's documented service limits, per app and tenant: the identity and
 //! access reports (sign-ins, audits) allow 5 requests per 10 seconds and
 //! answer 429 with `Retry-After`; Identity Protection allows 1 request per
-//! second and answers 429 without it.
+//! second and answers 429 without it. The Log Analytics query API allows
+//! 200 requests per 30 seconds per caller and answers 429 with `Retry-After`.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -11,6 +12,7 @@ use std::time::{Duration, Instant};
 pub enum Class {
     Reports,
     IdentityProtection,
+    LogAnalytics,
 }
 
 impl Class {
@@ -18,6 +20,7 @@ impl Class {
         match self {
             Class::Reports => (5, Duration::from_secs(10)),
             Class::IdentityProtection => (1, Duration::from_secs(1)),
+            Class::LogAnalytics => (200, Duration::from_secs(30)),
         }
     }
 }
@@ -61,7 +64,7 @@ impl Throttle {
             return Ok(());
         }
         let retry_after_secs = match class {
-            Class::Reports => {
+            Class::Reports | Class::LogAnalytics => {
                 let oldest = seen.front().copied().unwrap_or(now);
                 let wait = window.saturating_sub(now.duration_since(oldest));
                 Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0))

@@ -28,6 +28,7 @@ use super::writes::{self, Method, Outcome};
 
 mod fault;
 mod reports;
+mod workspace;
 
 use fault::{break_body, fault_response};
 use reports::{audits, risks, risky_users, signin, signins};
@@ -50,6 +51,9 @@ pub struct Options {
     pub live_per_minute: Option<u32>,
     /// A certificate (DER) the responder app accepts client assertions for.
     pub responder_certificate: Option<Vec<u8>>,
+    /// Rows a workspace query returns before the result is cut (the Log
+    /// Analytics query API's limit is 500,000).
+    pub workspace_row_cap: usize,
 }
 
 impl Default for Options {
@@ -61,6 +65,7 @@ impl Default for Options {
             seed: 1,
             live_per_minute: None,
             responder_certificate: None,
+            workspace_row_cap: workspace::ROW_CAP,
         }
     }
 }
@@ -74,11 +79,19 @@ pub struct Emulator {
     pub faults: Injector,
     /// `http://127.0.0.1:PORT`, for `@odata.nextLink`.
     pub base_url: String,
+    /// The tenant's logs as a Log Analytics workspace.
+    pub workspace: super::workspace::Workspace,
+    pub workspace_id: String,
+    workspace_row_cap: usize,
 }
 
 impl Emulator {
     pub fn new(tenant: Tenant, options: Options, base_url: String) -> Self {
+        let workspace_id = workspace::id_for(&tenant.id.to_string());
         Self {
+            workspace: super::workspace::Workspace::default(),
+            workspace_id,
+            workspace_row_cap: options.workspace_row_cap,
             tenant: RwLock::new(tenant),
             throttle: Throttle::new(options.throttle),
             queries: Mutex::default(),
@@ -189,6 +202,7 @@ async fn post(
                 Err(e) => e.into_response(),
             }
         }
+        ["v1", "workspaces", id, "query"] => workspace::query(&emu, &headers, id, &body),
         ["v1.0" | "beta", "security", "auditLog", "queries"] => {
             match authenticate(&emu, &headers) {
                 Ok(_) => create_query(&emu, &body),
