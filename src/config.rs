@@ -37,6 +37,7 @@ pub mod env {
     pub const CLIENT_SECRET: &str = "WARROOM_CLIENT_SECRET";
     pub const AUTHORITY_URL: &str = "WARROOM_AUTHORITY_URL";
     pub const GRAPH_URL: &str = "WARROOM_GRAPH_URL";
+    pub const LOG_ANALYTICS_URL: &str = "WARROOM_LOG_ANALYTICS_URL";
     pub const ACCESS_TOKEN: &str = "WARROOM_ACCESS_TOKEN";
     pub const CASE: &str = "WARROOM_CASE";
     pub const IDENTITY: &str = "WARROOM_IDENTITY";
@@ -108,6 +109,15 @@ impl Cloud {
             Cloud::Global => "https://login.microsoftonline.com",
             Cloud::Usgov | Cloud::Usdod => "https://login.microsoftonline.us",
             Cloud::China => "https://login.chinacloudapi.cn",
+        }
+    }
+
+    /// The Log Analytics query API (also the token's resource).
+    pub fn log_analytics_url(self) -> &'static str {
+        match self {
+            Cloud::Global => "https://api.loganalytics.io",
+            Cloud::Usgov | Cloud::Usdod => "https://api.loganalytics.us",
+            Cloud::China => "https://api.loganalytics.azure.cn",
         }
     }
 
@@ -449,6 +459,24 @@ pub struct Settings {
     pub identity: Option<PathBuf>,
     /// Checklist actions are sent (else they are dry runs).
     pub writes: bool,
+}
+
+impl Settings {
+    /// Where Log Analytics queries go: `WARROOM_LOG_ANALYTICS_URL`; else,
+    /// when Graph is reached elsewhere than the cloud's own (a test tenant
+    /// or a proxy), the same place; else the cloud's query API.
+    pub fn log_analytics_url(&self) -> String {
+        if let Some(url) = std::env::var(env::LOG_ANALYTICS_URL)
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            return url;
+        }
+        if self.graph_url.trim_end_matches('/') != self.cloud.graph_url() {
+            return self.graph_url.trim_end_matches('/').to_owned();
+        }
+        self.cloud.log_analytics_url().to_owned()
+    }
 }
 
 impl fmt::Display for Settings {

@@ -241,6 +241,9 @@ pub struct Emulator {
     child: std::process::Child,
     /// `WARROOM_*` settings that point `warroom` at it.
     pub env: Vec<(String, String)>,
+    /// The id of its Log Analytics workspace.
+    #[allow(dead_code)]
+    pub workspace: String,
 }
 
 impl Emulator {
@@ -375,7 +378,11 @@ pub fn emulator(args: &[&str]) -> Emulator {
         ("WARROOM_CLIENT_ID".to_owned(), field("client_id")),
         ("WARROOM_CLIENT_SECRET".to_owned(), field("client_secret")),
     ];
-    Emulator { child, env }
+    Emulator {
+        child,
+        env,
+        workspace: field("workspace"),
+    }
 }
 
 /// A fresh age identity from `age-keygen`: (file, public key).

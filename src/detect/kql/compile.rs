@@ -35,8 +35,13 @@ struct ArrayPath {
     root: String,
 }
 
-/// The query for one rule; `Err` says why it cannot be written.
-pub fn rule_query(ready: &Ready, range: &Range) -> Result<String, String> {
+/// The query for one rule; `Err` says why it cannot be written. With
+/// `part_of`, `range` is a part of a longer range split for the service's
+/// limits: every group comes back, to be added up and judged here (and
+/// hosts' roles are told from the whole range); without, a rule without a
+/// window is judged in the query.
+pub fn rule_query(ready: &Ready, range: &Range, part_of: Option<&Range>) -> Result<String, String> {
+    let whole = part_of.is_none();
     let rule = &ready.rule;
     let kind = rule.kind;
     let (all, any) = ready.conditions();
@@ -67,7 +72,13 @@ pub fn rule_query(ready: &Ready, range: &Range) -> Result<String, String> {
     }
     let mut q = String::new();
     if rule.host.is_some() {
-        writeln!(q, "let DomainControllers = {};", domain_controllers(range)).ok();
+        let judged_on = part_of.unwrap_or(range);
+        writeln!(
+            q,
+            "let DomainControllers = {};",
+            domain_controllers(judged_on)
+        )
+        .ok();
     }
     // Every table's rows, cut to the fields the rule reads.
     let parts: Vec<String> = chosen
@@ -208,6 +219,7 @@ pub fn rule_query(ready: &Ready, range: &Range) -> Result<String, String> {
     // slots come back (a window may straddle them).
     let threshold = rule.threshold.max(1);
     match (ready.window(), rule.distinct.is_some()) {
+        _ if !whole => write!(q, "\n| where Count > 0").ok(),
         (None, false) => write!(q, "\n| where Count >= {threshold}").ok(),
         (None, true) => write!(q, "\n| where array_length(Distinct) >= {threshold}").ok(),
         _ => write!(q, "\n| where Count > 0").ok(),

@@ -92,7 +92,7 @@ pub fn catalogue(rules: &[Ready], range: &Range) -> (Vec<Query>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     for (index, ready) in rules.iter().enumerate() {
         let id = ready.rule.id.clone();
-        match compile::rule_query(ready, range) {
+        match compile::rule_query(ready, range, None) {
             Ok(query) => queries.push(Query {
                 id,
                 title: ready.rule.title.clone(),

@@ -87,21 +87,27 @@ fn reason(id: &str) -> &'static str {
     }
 }
 
+/// The records a stateful detection reads, as a query over `range`, and
+/// its table; `None` when it is not written in KQL.
+pub fn query_for(id: &str, range: &Range) -> Option<(String, &'static str)> {
+    match id {
+        "audit.app-credential-added"
+        | "audit.credential-after-consent"
+        | "audit.app-promoted-after-role-grant" => Some((joins(range), "AuditLogs")),
+        "onprem.krbtgt-reset" | "onprem.krbtgt-reset-too-soon" => {
+            Some((krbtgt(range), "SecurityEvent"))
+        }
+        "onprem.dcsync-rights-granted" => Some((acl(range), "SecurityEvent")),
+        _ => None,
+    }
+}
+
 /// The stateful detections as record queries, and those that are not.
 pub fn queries(range: &Range) -> (Vec<Query>, Vec<Skipped>) {
     let mut out = Vec::new();
     let mut skipped = Vec::new();
     for (id, title, ..) in STATEFUL {
-        let written = match *id {
-            "audit.app-credential-added"
-            | "audit.credential-after-consent"
-            | "audit.app-promoted-after-role-grant" => Some((joins(range), "AuditLogs")),
-            "onprem.krbtgt-reset" | "onprem.krbtgt-reset-too-soon" => {
-                Some((krbtgt(range), "SecurityEvent"))
-            }
-            "onprem.dcsync-rights-granted" => Some((acl(range), "SecurityEvent")),
-            _ => None,
-        };
+        let written = query_for(id, range);
         match written {
             Some((query, table)) => out.push(Query {
                 id: (*id).to_owned(),

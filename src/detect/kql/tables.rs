@@ -152,15 +152,25 @@ pub fn locate(kind: Kind, table: &str, field: &str) -> Option<Place> {
     } else {
         rest.split('.').map(str::to_owned).collect()
     };
-    let column = match kind {
+    let candidates = match kind {
         Kind::MailAudit => return locate_mail(table, head, rest),
         Kind::WindowsEvent => return locate_windows(table, field),
-        _ if head == "id" => "Id".to_owned(),
+        _ if head == "id" => vec!["Id".to_owned()],
         _ => renamed_column(head)
             .map(str::to_owned)
-            .unwrap_or_else(|| capital(head)),
+            .into_iter()
+            .chain([capital(head)])
+            .collect(),
     };
-    has(table, &column).then_some(Place::Column { column, path: rest })
+    // Tables differ in capitals (`IPAddress` in sign-ins, `IpAddress` in
+    // risk events): the table's own spelling of the name.
+    let column = candidates.iter().find_map(|c| {
+        columns(table)?
+            .keys()
+            .find(|k| k.eq_ignore_ascii_case(c))
+            .cloned()
+    })?;
+    Some(Place::Column { column, path: rest })
 }
 
 /// How a field is read from a row.
@@ -287,6 +297,10 @@ mod tests {
                 "userPrincipalName"
             ),
             "-"
+        );
+        assert_eq!(
+            col(Kind::Risk, "AADUserRiskEvents", "ipAddress"),
+            "IpAddress "
         );
         assert_eq!(
             col(Kind::MailAudit, "OfficeActivity", "auditData.ObjectId"),

@@ -358,12 +358,13 @@ fn operator(op: &Op, mut table: Table, env: &Env) -> Result<Table, KqlError> {
         }
         Op::Summarize { aggs, by } => summarize(&table, aggs, by, env),
         Op::Take(n) => {
-            table.rows.truncate((*n).max(0) as usize);
+            table.rows.truncate(row_count(n, env)?);
             Ok(table)
         }
         Op::Top { n, by, desc } => {
+            let n = row_count(n, env)?;
             let mut sorted = sort(table, &[(by.clone(), *desc)], env)?;
-            sorted.rows.truncate((*n).max(0) as usize);
+            sorted.rows.truncate(n);
             Ok(sorted)
         }
         Op::Sort(keys) => sort(table, keys, env),
@@ -441,6 +442,25 @@ fn operator(op: &Op, mut table: Table, env: &Env) -> Result<Table, KqlError> {
             }
             Ok(concat(tables))
         }
+    }
+}
+
+/// The number of `take N` / `top N`: a constant expression.
+fn row_count(n: &Expr, env: &Env) -> Result<usize, KqlError> {
+    let empty = HashMap::new();
+    let v = eval(
+        n,
+        &Row {
+            index: &empty,
+            values: &[],
+        },
+        env,
+    )?;
+    match scalar(v) {
+        Value::Long(n) => Ok(n.max(0) as usize),
+        _ => Err(KqlError::semantic(
+            "take and top need a whole number of rows",
+        )),
     }
 }
 

@@ -64,6 +64,28 @@ pub fn tokens(text: &str) -> Result<Vec<(Tok, usize)>, KqlError> {
             }
             continue;
         }
+        // `datetime(2026-11-08T02:44:46Z)`: the text inside is the literal.
+        let after_datetime =
+            matches!(out.last(), Some((Tok::Name(n), _)) if n.eq_ignore_ascii_case("datetime"));
+        if c == '(' && after_datetime && !matches!(chars.get(i + 1), Some('"' | '\'')) {
+            let Some(close) = chars[i..].iter().position(|ch| *ch == ')') else {
+                return Err(KqlError::syntax(format!("unclosed datetime( at {start}")));
+            };
+            out.push((Tok::Sym("("), start));
+            out.push((
+                Tok::Str(
+                    chars[i + 1..i + close]
+                        .iter()
+                        .collect::<String>()
+                        .trim()
+                        .to_owned(),
+                ),
+                start + 1,
+            ));
+            out.push((Tok::Sym(")"), start + close));
+            i += close + 1;
+            continue;
+        }
         // Strings: "…" and '…' with escapes; @"…" and @'…' verbatim.
         let verbatim = (c == '@' || c == 'h' || c == 'H')
             && matches!(chars.get(i + 1), Some('"') | Some('\''));
@@ -195,4 +217,19 @@ pub fn tokens(text: &str) -> Result<Vec<(Tok, usize)>, KqlError> {
         i += sym.len();
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetime_literals_are_read_whole() {
+        let toks = tokens("T | where TimeGenerated between (datetime(2026-11-08T02:44:46Z) .. datetime(2026-12-08))").unwrap();
+        assert!(
+            toks.iter()
+                .any(|(t, _)| *t == Tok::Str("2026-11-08T02:44:46Z".into())),
+            "{toks:?}"
+        );
+    }
 }

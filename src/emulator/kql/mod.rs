@@ -15,6 +15,8 @@
 pub mod eval;
 pub mod lex;
 pub mod parse;
+#[cfg(test)]
+mod tests;
 
 use std::collections::HashMap;
 

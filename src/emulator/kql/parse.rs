@@ -70,9 +70,9 @@ pub enum Op {
         aggs: Vec<Assign>,
         by: Vec<Assign>,
     },
-    Take(i64),
+    Take(Expr),
     Top {
-        n: i64,
+        n: Expr,
         by: Expr,
         desc: bool,
     },
@@ -352,9 +352,9 @@ impl Parser {
                 };
                 Op::Summarize { aggs, by }
             }
-            "take" | "limit" => Op::Take(self.integer()?),
+            "take" | "limit" => Op::Take(self.expr()?),
             "top" => {
-                let n = self.integer()?;
+                let n = self.additive()?;
                 if !self.eat_name("by") {
                     return Err(self.error("expected 'by' after top N"));
                 }
@@ -666,7 +666,8 @@ impl Parser {
             Tok::Str(s) => Expr::Lit(Value::Str(s)),
             Tok::Long(n) => Expr::Lit(Value::Long(n)),
             Tok::Real(n) => Expr::Lit(Value::Real(n)),
-            Tok::Span(t) => Expr::Lit(Value::Span(t)),
+            // Ticks of 100 ns to nanoseconds.
+            Tok::Span(t) => Expr::Lit(Value::Span(t.saturating_mul(100))),
             Tok::Sym("*") => Expr::Star,
             Tok::Sym("(") => {
                 let e = self.expr()?;

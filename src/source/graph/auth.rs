@@ -236,6 +236,18 @@ impl Authenticator {
         })
     }
 
+    /// Tokens for another resource than Graph (the Log Analytics query
+    /// API), with the same credential.
+    pub fn for_resource(
+        settings: &Settings,
+        http: reqwest::Client,
+        resource: &str,
+    ) -> Result<Self, AuthError> {
+        let mut auth = Self::from_settings(settings, http)?;
+        auth.scope = format!("{}/.default", resource.trim_end_matches('/'));
+        Ok(auth)
+    }
+
     /// Where device code prompts go (the console shows them in a pane).
     pub fn with_announce(mut self, announce: Announce) -> Self {
         self.announce = announce;
