@@ -307,6 +307,8 @@ pub enum KqlFormat {
     Kql,
     /// One array of {id, title, query, tables}.
     Json,
+    /// Microsoft Sentinel scheduled analytic rules (YAML documents).
+    Sentinel,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +318,10 @@ pub struct KqlArgs {
     /// The lookback each query covers, as KQL writes it (30d, 12h).
     #[arg(long, value_name = "DUR", default_value = "30d")]
     pub since: String,
+    /// With `--format sentinel`: one `<rule id>.yaml` file per rule in
+    /// this directory, instead of a stream on standard output.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]

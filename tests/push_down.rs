@@ -90,8 +90,12 @@ fn the_catalogue_compiles_to_kql_the_language_service_accepts() {
             "{q}"
         );
     }
-    // Microsoft's Kusto language service, offline, over the documented
-    // columns of every table.
+    check_with_language_service(&home, &queries);
+}
+
+/// Microsoft's Kusto language service, offline, over the documented
+/// columns of every table (when the checker and node are here).
+fn check_with_language_service(home: &Home, queries: &[Value]) {
     let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared");
     let checker = shared.join("tools/kql-check/run");
     let schemas = shared.join("data/log-analytics-schemas/schemas.json");
@@ -120,6 +124,83 @@ fn the_catalogue_compiles_to_kql_the_language_service_accepts() {
         + &String::from_utf8_lossy(&checked.stderr);
     assert!(checked.status.success(), "kql-check:\n{report}");
     assert!(report.contains("0 with errors"), "{report}");
+}
+
+/// `--format sentinel`: rules in the shape of Azure-Sentinel's
+/// `Detections/*.yaml`, every field the schema requires, queries valid.
+#[test]
+fn sentinel_rules_load_as_yaml_with_every_required_field() {
+    let home = Home::new();
+    let dir = home.path().join("sentinel");
+    let out = home
+        .command()
+        .args(["kql", "--format", "sentinel", "--out"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut queries = Vec::new();
+    let mut ids = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let rule: Value =
+            yaml_serde::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text_of = |k: &str| {
+            rule[k]
+                .as_str()
+                .unwrap_or_else(|| panic!("{}: no {k}", path.display()))
+                .to_owned()
+        };
+        let id = text_of("id");
+        assert!(id.len() == 36 && id.matches('-').count() == 4, "{id}");
+        assert!(ids.insert(id.clone()), "two rules share {id}");
+        for k in [
+            "name",
+            "description",
+            "queryFrequency",
+            "queryPeriod",
+            "query",
+            "version",
+        ] {
+            assert!(!text_of(k).is_empty(), "{}: {k}", path.display());
+        }
+        assert!(["Informational", "Low", "Medium", "High"].contains(&text_of("severity").as_str()));
+        assert_eq!(text_of("kind"), "Scheduled");
+        assert!(["gt", "lt", "eq", "ne"].contains(&text_of("triggerOperator").as_str()));
+        assert!(rule["triggerThreshold"].is_u64());
+        let connectors = rule["requiredDataConnectors"].as_array().unwrap();
+        assert!(!connectors.is_empty());
+        for c in connectors {
+            assert!(c["connectorId"].is_string() && !c["dataTypes"].as_array().unwrap().is_empty());
+        }
+        assert!(
+            !rule["tactics"].as_array().unwrap().is_empty(),
+            "{}: no tactics",
+            path.display()
+        );
+        assert!(!rule["relevantTechniques"].as_array().unwrap().is_empty());
+        let mappings = rule["entityMappings"].as_array().unwrap();
+        assert!(mappings.len() <= 10);
+        for m in mappings {
+            let field = &m["fieldMappings"][0];
+            let column = field["columnName"].as_str().unwrap();
+            assert!(
+                field["identifier"].is_string()
+                    && rule["query"]
+                        .as_str()
+                        .unwrap()
+                        .contains(&format!("extend {column} ="))
+            );
+        }
+        queries.push(serde_json::json!({"id": path.file_name().unwrap().to_string_lossy(), "query": text_of("query")}));
+    }
+    assert!(queries.len() > 100, "{}", queries.len());
+    check_with_language_service(&home, &queries);
 }
 
 /// Findings keyed by id, of the detections that have queries.

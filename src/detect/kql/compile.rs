@@ -41,7 +41,32 @@ struct ArrayPath {
 /// hosts' roles are told from the whole range); without, a rule without a
 /// window is judged in the query.
 pub fn rule_query(ready: &Ready, range: &Range, part_of: Option<&Range>) -> Result<String, String> {
-    let whole = part_of.is_none();
+    build(
+        ready,
+        range,
+        part_of.unwrap_or(range),
+        ready.slot_secs(),
+        part_of.is_none() && ready.window().is_none(),
+    )
+}
+
+/// The query for a scheduled analytic rule that runs every `period` over
+/// the last `period` (a Sentinel rule): every threshold judged in the
+/// query, a window read as the period.
+pub fn scheduled_query(ready: &Ready, period: &str) -> Result<String, String> {
+    let range = Range::Lookback(period.to_owned());
+    build(ready, &range, &range, None, true)
+}
+
+/// `slot_secs`: sum matches per slot of this many seconds; `judge`: keep
+/// only groups past the rule's threshold.
+fn build(
+    ready: &Ready,
+    range: &Range,
+    hosts_over: &Range,
+    slot_secs: Option<i64>,
+    judge: bool,
+) -> Result<String, String> {
     let rule = &ready.rule;
     let kind = rule.kind;
     let (all, any) = ready.conditions();
@@ -72,11 +97,10 @@ pub fn rule_query(ready: &Ready, range: &Range, part_of: Option<&Range>) -> Resu
     }
     let mut q = String::new();
     if rule.host.is_some() {
-        let judged_on = part_of.unwrap_or(range);
         writeln!(
             q,
             "let DomainControllers = {};",
-            domain_controllers(judged_on)
+            domain_controllers(hosts_over)
         )
         .ok();
     }
@@ -208,21 +232,20 @@ pub fn rule_query(ready: &Ready, range: &Range, part_of: Option<&Range>) -> Resu
         .enumerate()
         .map(|(j, i)| format!("Group_{j} = {}", value(*i)))
         .collect();
-    if let Some(secs) = ready.slot_secs() {
+    if let Some(secs) = slot_secs {
         by.push(format!("Slot = bin(Time, {secs}s)"));
     }
     write!(q, "\n| summarize {}", aggs.join(", ")).ok();
     if !by.is_empty() {
         write!(q, " by {}", by.join(", ")).ok();
     }
-    // A rule without a window is judged here; a windowed one after the
-    // slots come back (a window may straddle them).
+    // Judged here when the query sees all the rule is judged on; else
+    // after the parts or slots come back (a window may straddle them).
     let threshold = rule.threshold.max(1);
-    match (ready.window(), rule.distinct.is_some()) {
-        _ if !whole => write!(q, "\n| where Count > 0").ok(),
-        (None, false) => write!(q, "\n| where Count >= {threshold}").ok(),
-        (None, true) => write!(q, "\n| where array_length(Distinct) >= {threshold}").ok(),
-        _ => write!(q, "\n| where Count > 0").ok(),
+    match (judge, rule.distinct.is_some()) {
+        (false, _) => write!(q, "\n| where Count > 0").ok(),
+        (true, false) => write!(q, "\n| where Count >= {threshold}").ok(),
+        (true, true) => write!(q, "\n| where array_length(Distinct) >= {threshold}").ok(),
     };
     if let Some(role) = rule.host {
         let computer = rule

@@ -7,6 +7,7 @@
 //! judged here. What cannot be written is listed with the reason.
 
 pub mod compile;
+pub mod sentinel;
 pub mod stateful;
 pub mod tables;
 

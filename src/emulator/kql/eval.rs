@@ -149,12 +149,15 @@ fn scan(
     Ok(Table { columns, rows })
 }
 
+/// The expressions of a projection and the columns they read.
+type Declared<'a> = (&'a Vec<Assign>, &'a Vec<(String, String)>);
+
 /// Column types: a plain column keeps its declared type; others take the
 /// type of their first value.
 fn typed(
     names: Vec<String>,
     rows: &[Vec<Value>],
-    from: Option<(&Vec<Assign>, &Vec<(String, String)>)>,
+    from: Option<Declared<'_>>,
 ) -> Vec<(String, String)> {
     names
         .into_iter()
@@ -1052,7 +1055,7 @@ fn span_text(nanos: i64) -> String {
     let secs = n / NANOS_PER_SEC as u64;
     let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
     let frac = n % NANOS_PER_SEC as u64 / 100;
-    let mut text = format!("{sign}");
+    let mut text = sign.to_owned();
     if d > 0 {
         text.push_str(&format!("{d}."));
     }
@@ -1151,7 +1154,7 @@ pub fn has_term(hay: &str, needle: &str, case_sensitive: bool) -> bool {
     hay.match_indices(&needle).any(|(at, _)| {
         let before = hay[..at].chars().next_back();
         let after = hay[at + needle.len()..].chars().next();
-        !(starts_term && alnum(before)) && !(ends_term && alnum(after))
+        !(starts_term && alnum(before) || ends_term && alnum(after))
     })
 }
 
