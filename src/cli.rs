@@ -229,6 +229,10 @@ pub struct PullArgs {
     pub window: Option<String>,
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
+    /// Pull from this Log Analytics workspace (its id) instead of Graph:
+    /// the same streams as the tables that hold them, as rows.
+    #[arg(long, value_name = "ID")]
+    pub workspace: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -21,7 +21,7 @@ use crate::model::{SafeText, Severity};
 use crate::source::workspace::{WorkspaceClient, WorkspaceError};
 
 /// Halvings of a range before a cut result is kept as it is.
-const MAX_SPLITS: u32 = 12;
+const MAX_SPLITS: u32 = 20;
 
 pub fn run(cli: &Cli, setup: Setup, args: &HuntArgs) -> anyhow::Result<u8> {
     let secs = match crate::model::duration::parse_duration(&args.since) {
@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, setup: Setup, args: &HuntArgs) -> anyhow::Result<u8> {
         }
     };
     let workspace = args.workspace.trim();
-    if crate::emulator::ids::Guid::parse(workspace).is_none() {
+    if !crate::source::workspace::is_guid(workspace) {
         eprintln!(
             "warroom hunt: the workspace id is a GUID (the workspace's overview shows it), not {:?}. Nothing was run.",
             SafeText::new(workspace).as_str()
@@ -280,24 +280,17 @@ fn run_range<'a>(
                 .unwrap_or_else(|| q.query.clone()),
         };
         let answer = client.query(&text).await?;
-        let Some(_) = answer.cut else {
-            return Ok(Ran {
-                rows: answer.rows,
-                cut: false,
-            });
-        };
+        let cut = answer.cut.is_some();
+        let rows = answer.into_maps();
+        if !cut {
+            return Ok(Ran { rows, cut: false });
+        }
         let Range::Between(from, to) = range else {
-            return Ok(Ran {
-                rows: answer.rows,
-                cut: true,
-            });
+            return Ok(Ran { rows, cut: true });
         };
         let span = to.duration_since(*from);
         if depth >= MAX_SPLITS || span < SignedDuration::from_secs(120) {
-            return Ok(Ran {
-                rows: answer.rows,
-                cut: true,
-            });
+            return Ok(Ran { rows, cut: true });
         }
         // Halves meet at a whole second; each half is asked on its own.
         let middle = *from + SignedDuration::from_secs(span.as_secs() / 2);

@@ -60,6 +60,9 @@ fn pull(args: &PullArgs, settings: &crate::config::Settings) -> anyhow::Result<u
             return Ok(2);
         }
     };
+    if let Some(workspace) = &args.workspace {
+        return from_workspace(args, settings, workspace, &streams, from, to);
+    }
     let client = match graph::connect(settings, None) {
         Ok(c) => c,
         Err(e) => {
@@ -129,6 +132,99 @@ fn pull(args: &PullArgs, settings: &crate::config::Settings) -> anyhow::Result<u
                 s.throttled.load(Relaxed),
                 s.retries.load(Relaxed),
             );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("warroom pull: {e}");
+            eprintln!(
+                "warroom pull: what was pulled is kept; run the same command again to continue."
+            );
+            Ok(1)
+        }
+    }
+}
+
+/// `pull --workspace`: the streams' tables from a Log Analytics workspace.
+fn from_workspace(
+    args: &PullArgs,
+    settings: &crate::config::Settings,
+    workspace: &str,
+    streams: &[crate::source::graph::pull::Stream],
+    from: jiff::Timestamp,
+    to: jiff::Timestamp,
+) -> anyhow::Result<u8> {
+    use crate::source::workspace_pull;
+    if !crate::source::workspace::is_guid(workspace.trim()) {
+        eprintln!(
+            "warroom pull: the workspace id is a GUID (the workspace's overview shows it). Nothing was done."
+        );
+        return Ok(2);
+    }
+    let mut tables: Vec<&str> = Vec::new();
+    for s in streams {
+        let found = workspace_pull::tables_for(s.name());
+        if found.is_empty() {
+            eprintln!(
+                "warroom pull: {} is not in a workspace (pull it from Graph); left out",
+                s.name()
+            );
+        }
+        tables.extend(found);
+    }
+    let client =
+        match crate::source::workspace::WorkspaceClient::connect(settings, workspace.trim()) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("warroom pull: {e}");
+                return Ok(1);
+            }
+        };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let progress_bar = bar.clone();
+    let result = runtime.block_on(workspace_pull::pull(
+        &client,
+        &tables,
+        from,
+        to,
+        &args.out,
+        move |line| progress_bar.set_message(line.to_owned()),
+    ));
+    bar.finish_and_clear();
+    match result {
+        Ok(summary) => {
+            let total: u64 = summary.per_table.iter().map(|(_, n)| n).sum();
+            let parts: Vec<String> = summary
+                .per_table
+                .iter()
+                .map(|(t, n)| format!("{t} {n}"))
+                .collect();
+            eprintln!(
+                "warroom pull: {} {total} rows from workspace {} to {} in {:.1} s ({:.0}/s): {}; {} queries",
+                if summary.resumed {
+                    "finished a resumed pull:"
+                } else {
+                    "pulled"
+                },
+                client.workspace,
+                args.out.display(),
+                summary.seconds,
+                total as f64 / summary.seconds.max(0.001),
+                parts.join(", "),
+                summary.queries,
+            );
+            for t in &summary.missing {
+                eprintln!("warroom pull: the workspace has no {t} table; nothing pulled from it");
+            }
+            for (t, seconds) in &summary.short {
+                eprintln!(
+                    "warroom pull: {t}: {seconds} single seconds held more rows than the service returns at once; their rows are incomplete"
+                );
+            }
             Ok(0)
         }
         Err(e) => {

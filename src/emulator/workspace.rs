@@ -13,8 +13,60 @@ use serde_json::Value as J;
 
 use super::kql::{Catalog, Table, Value, eval};
 use super::tenant::Tenant;
-use crate::detect::event::Kind;
-use crate::detect::kql::tables;
+
+/// The tables' columns and types, from Microsoft's table reference (the
+/// data `warroom kql` writes against too; the layout below is the
+/// emulator's own reading of it, so a mapping error in either shows).
+const COLUMNS: &str = include_str!("../../assets/kql/tables.txt");
+
+/// Every table this workspace holds: what the tenant's diagnostic settings
+/// for Entra ID and the Office 365 connector send.
+const TABLES: &[&str] = &[
+    "SigninLogs",
+    "AADNonInteractiveUserSignInLogs",
+    "AADServicePrincipalSignInLogs",
+    "AADManagedIdentitySignInLogs",
+    "AuditLogs",
+    "AADUserRiskEvents",
+    "AADServicePrincipalRiskEvents",
+    "OfficeActivity",
+];
+
+/// A table's columns, as declared.
+fn declared(name: &str) -> Vec<(String, String)> {
+    COLUMNS
+        .lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .filter_map(|w| w.split_once(':'))
+                .map(|(c, t)| (c.to_owned(), t.to_owned()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Graph fields whose Log Analytics column is not their name in capitals.
+const RENAMED: &[(&str, &str)] = &[
+    ("location", "LocationDetails"),
+    (
+        "appliedConditionalAccessPolicies",
+        "ConditionalAccessPolicies",
+    ),
+    ("operationType", "AADOperationType"),
+    ("userDisplayName", "Identity"),
+];
+
+/// UAL fields whose `OfficeActivity` column is named otherwise.
+const OFFICE_RENAMED: &[(&str, &str)] = &[
+    ("Id", "OfficeId"),
+    ("ObjectId", "OfficeObjectId"),
+    ("ClientIPAddress", "Client_IPAddress"),
+    ("LogonType", "Logon_Type"),
+    ("Workload", "OfficeWorkload"),
+    ("SiteUrl", "Site_Url"),
+];
 
 /// The tables, built once per state of the tenant's logs.
 #[derive(Default)]
@@ -78,9 +130,7 @@ impl Catalog for Window {
 /// An empty table with every column of `name`.
 fn empty(name: &str) -> Table {
     Table {
-        columns: tables::columns(name)
-            .map(|c| c.iter().map(|(n, t)| (n.clone(), t.clone())).collect())
-            .unwrap_or_default(),
+        columns: declared(name),
         rows: Vec::new(),
     }
 }
@@ -109,6 +159,20 @@ impl Builder {
         };
         row[at] = convert(&self.table.columns[at].1, value);
     }
+
+    /// The column a Graph field goes to: renamed, or the table's own
+    /// spelling of the name (`IPAddress` in sign-ins, `IpAddress` in risk
+    /// events).
+    fn column_of(&self, field: &str) -> Option<&str> {
+        if let Some((_, column)) = RENAMED.iter().find(|(f, _)| *f == field) {
+            return Some(column);
+        }
+        self.table
+            .columns
+            .iter()
+            .map(|(c, _)| c.as_str())
+            .find(|c| c.eq_ignore_ascii_case(field))
+    }
 }
 
 fn convert(kind: &str, value: &J) -> Value {
@@ -132,14 +196,12 @@ fn convert(kind: &str, value: &J) -> Value {
 }
 
 /// One Graph record's top-level fields in the columns of `table`.
-fn graph_row(kind: Kind, b: &Builder, table: &str, record: &J, time_field: &str) -> Vec<Value> {
+fn graph_row(b: &Builder, table: &str, record: &J, time_field: &str) -> Vec<Value> {
     let mut row = b.row();
     if let J::Object(map) = record {
         for (field, value) in map {
-            if let Some(tables::Place::Column { column, path }) = tables::locate(kind, table, field)
-                && path.is_empty()
-            {
-                b.put(&mut row, &column, value);
+            if let Some(column) = b.column_of(field) {
+                b.put(&mut row, column, value);
             }
         }
         if let Some(t) = map.get(time_field) {
@@ -155,11 +217,7 @@ pub fn layout(tenant: &Tenant) -> Tables {
     // Every table the tenant's diagnostic settings stream exists, with
     // rows or without.
     let mut builders: HashMap<&'static str, Builder> =
-        [Kind::SignIn, Kind::Audit, Kind::Risk, Kind::MailAudit]
-            .iter()
-            .flat_map(|k| tables::tables(*k))
-            .map(|t| (t.name, Builder::new(t.name)))
-            .collect();
+        TABLES.iter().map(|t| (*t, Builder::new(t))).collect();
     let add =
         |name: &'static str, row: Vec<Value>, builders: &mut HashMap<&'static str, Builder>| {
             builders
@@ -176,9 +234,9 @@ pub fn layout(tenant: &Tenant) -> Tables {
             .as_array()
             .map(|a| a.iter().filter_map(J::as_str).collect())
             .unwrap_or_default();
-        let name = tables::sign_in_table(&types, json["isInteractive"].as_bool());
+        let name = sign_in_table(&types);
         let b = builders.entry(name).or_insert_with(|| Builder::new(name));
-        let mut row = graph_row(Kind::SignIn, b, name, &json, "createdDateTime");
+        let mut row = graph_row(b, name, &json, "createdDateTime");
         let status = &json["status"];
         b.put(
             &mut row,
@@ -194,7 +252,7 @@ pub fn layout(tenant: &Tenant) -> Tables {
     for audit in &tenant.audits {
         let name = "AuditLogs";
         let b = builders.entry(name).or_insert_with(|| Builder::new(name));
-        let mut row = graph_row(Kind::Audit, b, name, &audit.json, "activityDateTime");
+        let mut row = graph_row(b, name, &audit.json, "activityDateTime");
         b.put(
             &mut row,
             "OperationName",
@@ -204,9 +262,13 @@ pub fn layout(tenant: &Tenant) -> Tables {
     }
     for risk in &tenant.risks {
         let service_principal = risk.json.get("servicePrincipalId").is_some();
-        let name = tables::risk_table(service_principal);
+        let name = if service_principal {
+            "AADServicePrincipalRiskEvents"
+        } else {
+            "AADUserRiskEvents"
+        };
         let b = builders.entry(name).or_insert_with(|| Builder::new(name));
-        let row = graph_row(Kind::Risk, b, name, &risk.json, "detectedDateTime");
+        let row = graph_row(b, name, &risk.json, "detectedDateTime");
         add(name, row, &mut builders);
     }
     for record in &tenant.ual {
@@ -218,7 +280,11 @@ pub fn layout(tenant: &Tenant) -> Tables {
         let mut row = b.row();
         if let J::Object(data) = &json["auditData"] {
             for (field, value) in data {
-                b.put(&mut row, &tables::office_column(field), value);
+                let column = OFFICE_RENAMED
+                    .iter()
+                    .find(|(f, _)| f == field)
+                    .map_or(field.as_str(), |(_, c)| c);
+                b.put(&mut row, column, value);
             }
         }
         for (field, column) in [
@@ -240,4 +306,18 @@ pub fn layout(tenant: &Tenant) -> Tables {
         .into_iter()
         .map(|(name, b)| (name.to_owned(), Arc::new(b.table)))
         .collect()
+}
+
+/// The table a sign-in goes to, by its event type.
+fn sign_in_table(event_types: &[&str]) -> &'static str {
+    let has = |t: &str| event_types.iter().any(|e| e.eq_ignore_ascii_case(t));
+    if has("servicePrincipal") {
+        "AADServicePrincipalSignInLogs"
+    } else if has("managedIdentity") {
+        "AADManagedIdentitySignInLogs"
+    } else if has("nonInteractiveUser") {
+        "AADNonInteractiveUserSignInLogs"
+    } else {
+        "SigninLogs"
+    }
 }

@@ -4,3 +4,4 @@
 pub mod graph;
 pub mod import;
 pub mod workspace;
+pub mod workspace_pull;

@@ -16,6 +16,16 @@ use crate::config::Settings;
 use crate::source::graph::auth::{AuthError, Authenticator};
 use crate::source::graph::client::cause;
 
+/// Whether `text` is a GUID (a workspace id is one).
+pub fn is_guid(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
 /// Queries in flight at once (the service runs 5 per caller).
 pub const CONCURRENT: usize = 5;
 const MAX_ATTEMPTS: u32 = 8;
@@ -38,12 +48,24 @@ pub enum WorkspaceError {
     GaveUp { attempts: u32, last: String },
 }
 
-/// One query's answer: its rows by column name, and whether the service
-/// cut the result (the rows that came are kept).
+/// One query's answer: its columns and rows, and whether the service cut
+/// the result (the rows that came are kept).
 #[derive(Debug, Default)]
 pub struct Answer {
-    pub rows: Vec<Map<String, Value>>,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
     pub cut: Option<String>,
+}
+
+impl Answer {
+    /// The rows as maps of column to value.
+    pub fn into_maps(self) -> Vec<Map<String, Value>> {
+        let columns = self.columns;
+        self.rows
+            .into_iter()
+            .map(|r| columns.iter().cloned().zip(r).collect())
+            .collect()
+    }
 }
 
 #[derive(Debug, Default)]
@@ -93,6 +115,40 @@ impl WorkspaceClient {
 
     /// Runs one query, retrying what can be retried.
     pub async fn query(&self, kql: &str) -> Result<Answer, WorkspaceError> {
+        self.run(kql, |bytes| {
+            let answer: Value = serde_json::from_slice(bytes).ok()?;
+            Some(read_answer(answer, &self.stats))
+        })
+        .await
+    }
+
+    /// Runs one query, its cells kept as the JSON text that came (a pull
+    /// writes them out as they are).
+    pub async fn query_raw(&self, kql: &str) -> Result<RawAnswer, WorkspaceError> {
+        self.run(kql, |bytes| {
+            let mut body: RawBody = serde_json::from_slice(bytes).ok()?;
+            let table = if body.tables.is_empty() {
+                RawTable::default()
+            } else {
+                body.tables.swap_remove(0)
+            };
+            self.stats
+                .rows
+                .fetch_add(table.rows.len() as u64, Ordering::Relaxed);
+            Some(RawAnswer {
+                columns: table.columns.into_iter().map(|c| c.name).collect(),
+                rows: table.rows,
+                cut: body.error.map(|e| cut_detail(&e)),
+            })
+        })
+        .await
+    }
+
+    async fn run<T>(
+        &self,
+        kql: &str,
+        read: impl Fn(&[u8]) -> Option<T>,
+    ) -> Result<T, WorkspaceError> {
         let body = serde_json::json!({ "query": kql });
         let mut last = String::new();
         for attempt in 0..MAX_ATTEMPTS {
@@ -128,6 +184,16 @@ impl WorkspaceClient {
                     continue;
                 }
             };
+            if status.is_success() {
+                match read(&bytes) {
+                    Some(answer) => return Ok(answer),
+                    None => {
+                        last = format!("{status} with an unreadable answer");
+                        tokio::time::sleep(backoff(attempt)).await;
+                        continue;
+                    }
+                }
+            }
             let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
             let error = &answer["error"];
             let inner = |field: &str| {
@@ -138,14 +204,6 @@ impl WorkspaceClient {
                     .to_owned()
             };
             match status {
-                s if s.is_success() => {
-                    if answer.is_null() {
-                        last = format!("{status} with an unreadable answer");
-                        tokio::time::sleep(backoff(attempt)).await;
-                        continue;
-                    }
-                    return Ok(read_answer(&answer, &self.stats));
-                }
                 StatusCode::TOO_MANY_REQUESTS => {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     last = "throttled (429)".into();
@@ -200,9 +258,49 @@ fn retry_after(response: &reqwest::Response) -> Option<Duration> {
     (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(300.0)))
 }
 
-/// The first table's rows as maps; a `PartialError` (a cut result) said.
-fn read_answer(answer: &Value, stats: &Stats) -> Answer {
-    let table = &answer["tables"][0];
+/// What a `PartialError` says cut the result.
+fn cut_detail(e: &Value) -> String {
+    e["details"][0]["message"]
+        .as_str()
+        .or_else(|| e["message"].as_str())
+        .unwrap_or("the result was cut")
+        .to_owned()
+}
+
+/// A query's answer with each cell as the JSON text that came.
+#[derive(Debug, Default)]
+pub struct RawAnswer {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Box<serde_json::value::RawValue>>>,
+    pub cut: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawBody {
+    #[serde(default)]
+    tables: Vec<RawTable>,
+    error: Option<Value>,
+}
+
+#[derive(serde::Deserialize, Default)]
+struct RawTable {
+    #[serde(default)]
+    columns: Vec<RawColumn>,
+    #[serde(default)]
+    rows: Vec<Vec<Box<serde_json::value::RawValue>>>,
+}
+
+#[derive(serde::Deserialize)]
+struct RawColumn {
+    name: String,
+}
+
+/// The first table's columns and rows; a `PartialError` (a cut result) said.
+fn read_answer(mut answer: Value, stats: &Stats) -> Answer {
+    let cut = answer["error"]
+        .is_object()
+        .then(|| cut_detail(&answer["error"]));
+    let table = answer["tables"][0].take();
     let columns: Vec<String> = table["columns"]
         .as_array()
         .map(|c| {
@@ -211,23 +309,19 @@ fn read_answer(answer: &Value, stats: &Stats) -> Answer {
                 .collect()
         })
         .unwrap_or_default();
-    let rows: Vec<Map<String, Value>> = table["rows"]
-        .as_array()
-        .map(|rows| {
-            rows.iter()
-                .filter_map(Value::as_array)
-                .map(|r| columns.iter().cloned().zip(r.iter().cloned()).collect())
-                .collect()
-        })
-        .unwrap_or_default();
+    let rows: Vec<Vec<Value>> = match table {
+        Value::Object(mut map) => match map.remove("rows") {
+            Some(Value::Array(rows)) => rows
+                .into_iter()
+                .filter_map(|r| match r {
+                    Value::Array(cells) => Some(cells),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    };
     stats.rows.fetch_add(rows.len() as u64, Ordering::Relaxed);
-    let cut = answer["error"].is_object().then(|| {
-        let e = &answer["error"];
-        let detail = e["details"][0]["message"]
-            .as_str()
-            .or_else(|| e["message"].as_str())
-            .unwrap_or("the result was cut");
-        detail.to_owned()
-    });
-    Answer { rows, cut }
+    Answer { columns, rows, cut }
 }

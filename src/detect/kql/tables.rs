@@ -102,29 +102,6 @@ pub fn tables(kind: Kind) -> &'static [Table] {
     }
 }
 
-/// The table a Graph sign-in goes to, by its event type.
-pub fn sign_in_table(event_types: &[&str], interactive: Option<bool>) -> &'static str {
-    let has = |t: &str| event_types.iter().any(|e| e.eq_ignore_ascii_case(t));
-    if has("servicePrincipal") {
-        "AADServicePrincipalSignInLogs"
-    } else if has("managedIdentity") {
-        "AADManagedIdentitySignInLogs"
-    } else if has("nonInteractiveUser") || interactive == Some(false) {
-        "AADNonInteractiveUserSignInLogs"
-    } else {
-        "SigninLogs"
-    }
-}
-
-/// The table a risk detection goes to.
-pub fn risk_table(service_principal: bool) -> &'static str {
-    if service_principal {
-        "AADServicePrincipalRiskEvents"
-    } else {
-        "AADUserRiskEvents"
-    }
-}
-
 /// Graph's top-level field names whose column is not the name with a
 /// capital (the reverse of the importer's list).
 fn renamed_column(field: &str) -> Option<&'static str> {

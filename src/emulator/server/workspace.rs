@@ -149,41 +149,81 @@ pub fn query(emu: &Emulator, headers: &HeaderMap, id: &str, body: &[u8]) -> Resp
             );
         }
     };
-    let cut = result.rows.len() > emu.workspace_row_cap;
-    let rows: Vec<Value> = result
-        .rows
-        .iter()
-        .take(emu.workspace_row_cap)
-        .map(|r| Value::Array(r.iter().map(cell).collect()))
-        .collect();
+    // Rows are written one by one until the row or size limit: what fits
+    // is sent, with a `PartialError` saying which limit cut it.
+    let mut rows = Vec::with_capacity(1 << 16);
+    rows.push(b'[');
+    let mut cut = None;
+    for (n, row) in result.rows.iter().enumerate() {
+        if n == emu.workspace_row_cap {
+            cut = Some(format!(
+                "Query result set has exceeded the internal record count limit {} (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)",
+                emu.workspace_row_cap
+            ));
+            break;
+        }
+        let before = rows.len();
+        if n > 0 {
+            rows.push(b',');
+        }
+        if serde_json::to_writer(&mut rows, &Cells(row)).is_err() || rows.len() > SIZE_CAP {
+            rows.truncate(before);
+            cut = Some(format!(
+                "Query result set has exceeded the internal data size limit {SIZE_CAP} (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"
+            ));
+            break;
+        }
+    }
+    rows.push(b']');
     let columns: Vec<Value> = result
         .columns
         .iter()
         .map(|(name, kind)| json!({"name": name, "type": kind}))
         .collect();
-    let mut body = json!({
-        "tables": [{"name": "PrimaryResult", "columns": columns, "rows": rows}],
-    });
-    if cut {
-        let limit = emu.workspace_row_cap;
-        body["error"] = json!({
+    let mut body = Vec::with_capacity(rows.len() + 4096);
+    body.extend_from_slice(b"{\"tables\":[{\"name\":\"PrimaryResult\",\"columns\":");
+    body.extend_from_slice(Value::Array(columns).to_string().as_bytes());
+    body.extend_from_slice(b",\"rows\":");
+    body.extend_from_slice(&rows);
+    body.extend_from_slice(b"}]");
+    if let Some(detail) = cut {
+        let error = json!({
             "code": "PartialError",
             "message": "There were some errors when processing your query.",
-            "details": [{
-                "code": "EngineError",
-                "message": format!("Query result set has exceeded the internal record count limit {limit} (E_QUERY_RESULT_SET_TOO_LARGE; see https://aka.ms/kustoquerylimits)"),
-            }],
+            "details": [{"code": "EngineError", "message": detail}],
         });
+        body.extend_from_slice(b",\"error\":");
+        body.extend_from_slice(error.to_string().as_bytes());
     }
-    axum::Json(body).into_response()
+    body.push(b'}');
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
-/// One value as the service writes it: dynamic values as JSON text.
-fn cell(v: &K) -> Value {
-    match v {
-        K::Dyn(Value::Null) => Value::Null,
-        K::Dyn(j) => Value::String(j.to_string()),
-        other => eval::to_json(other),
+/// Bytes of rows a result may carry (the service's 64 MB limit).
+const SIZE_CAP: usize = 64_000_000;
+
+/// A row as the service writes it: `dynamic` values as JSON text.
+struct Cells<'a>(&'a [K]);
+
+impl serde::Serialize for Cells<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for v in self.0 {
+            match v {
+                K::Null | K::Dyn(Value::Null) => seq.serialize_element(&())?,
+                K::Str(text) => seq.serialize_element(text)?,
+                K::Dyn(j) => seq.serialize_element(&j.to_string())?,
+                K::Bool(b) => seq.serialize_element(b)?,
+                K::Long(n) => seq.serialize_element(n)?,
+                other => seq.serialize_element(&eval::to_json(other))?,
+            }
+        }
+        seq.end()
     }
 }
 
