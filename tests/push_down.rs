@@ -233,10 +233,10 @@ fn hunt(home: &Home, emu: &Emulator, since: &str) -> (Value, String) {
     )
 }
 
-fn pull_and_scan(home: &Home, emu: &Emulator) -> Value {
+fn pull_and_scan(home: &Home, emu: &Emulator, since: &str) -> Value {
     let file = home.path().join("pull.ndjson");
     let pulled = command(home, emu)
-        .args(["pull", "--since", "30d", "--out"])
+        .args(["pull", "--since", since, "--out"])
         .arg(&file)
         .output()
         .unwrap();
@@ -264,7 +264,7 @@ fn agree(scenario: &str) {
         .collect();
     let emu = emulator(&["--scenario", scenario, "--signins", "4000", "--no-throttle"]);
     let (hunted, stderr) = hunt(&home, &emu, "30d");
-    let scanned = pull_and_scan(&home, &emu);
+    let scanned = pull_and_scan(&home, &emu, "30d");
     let (h, s) = (by_id(&hunted, &compiled), by_id(&scanned, &compiled));
     assert!(
         !s.is_empty(),
@@ -431,22 +431,7 @@ fn a_workspace_pull_scans_like_a_graph_pull_and_resumes_after_a_kill() {
         .output()
         .unwrap();
     let from_workspace = json_of(&scanned);
-    let graph_file = home.path().join("graph.ndjson");
-    let graph = command(&home, &emu)
-        .args(["pull", "--since", "60d", "--out"])
-        .arg(&graph_file)
-        .output()
-        .unwrap();
-    assert!(graph.status.success());
-    let from_graph = json_of(
-        &home
-            .command()
-            .arg("scan")
-            .arg(&graph_file)
-            .args(["--format", "json"])
-            .output()
-            .unwrap(),
-    );
+    let from_graph = pull_and_scan(&home, &emu, "60d");
     let ids = |v: &Value| -> BTreeSet<String> {
         v.as_array()
             .unwrap()

@@ -169,8 +169,7 @@ async fn hunt(
     }
     // The first query alone: if the workspace cannot be read at all, say
     // so once rather than once a detection.
-    let mut distinct = distinct.into_iter();
-    let first = distinct.next().map(|q| {
+    let job = |q: kql::Query| {
         let client = client.clone();
         let rules = rules.clone();
         let range = range.clone();
@@ -178,7 +177,9 @@ async fn hunt(
             let ran = run_range(&client, &rules, &q, &range, None, 0).await;
             (q, ran)
         }
-    });
+    };
+    let mut distinct = distinct.into_iter();
+    let first = distinct.next().map(job);
     let mut firsts = Vec::new();
     if let Some(job) = first {
         let (q, ran) = job.await;
@@ -189,15 +190,7 @@ async fn hunt(
         }
         firsts.push((q, ran));
     }
-    let jobs = distinct.map(|q| {
-        let client = client.clone();
-        let rules = rules.clone();
-        let range = range.clone();
-        async move {
-            let ran = run_range(&client, &rules, &q, &range, None, 0).await;
-            (q, ran)
-        }
-    });
+    let jobs = distinct.map(job);
     let mut results = futures_util::stream::iter(firsts).chain(
         futures_util::stream::iter(jobs).buffer_unordered(crate::source::workspace::CONCURRENT),
     );

@@ -58,17 +58,10 @@ fn guid(id: &str) -> String {
     let d = sha2::Sha256::digest(format!("warroom sentinel rule\u{0}{id}").as_bytes());
     let mut b = [0u8; 16];
     b.copy_from_slice(&d[..16]);
+    // A name-based (version 5) GUID's version and variant bits.
     b[6] = (b[6] & 0x0f) | 0x50;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = crate::model::hex(&b);
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..]
-    )
+    crate::detect::record_id::RecordId::Guid(u128::from_be_bytes(b)).text()
 }
 
 fn severity(s: Severity) -> &'static str {
