@@ -263,8 +263,10 @@ fn agree(scenario: &str) {
         .map(|q| q["id"].as_str().unwrap().to_owned())
         .collect();
     let emu = emulator(&["--scenario", scenario, "--signins", "4000", "--no-throttle"]);
-    let (hunted, stderr) = hunt(&home, &emu, "30d");
-    let scanned = pull_and_scan(&home, &emu, "30d");
+    // Longer than the story: the seconds between the two runs move the
+    // range's start, and no event may sit on that edge.
+    let (hunted, stderr) = hunt(&home, &emu, "60d");
+    let scanned = pull_and_scan(&home, &emu, "60d");
     let (h, s) = (by_id(&hunted, &compiled), by_id(&scanned, &compiled));
     assert!(
         !s.is_empty(),
