@@ -84,6 +84,45 @@ pub fn sigma(data: &[u8]) {
     }
 }
 
+/// A KQL query, as a client sends it to the emulated workspace: parsed
+/// and run over a small table of sign-ins with text, numbers, times and
+/// dynamic values. Errors are answers; a panic or a stack overflow is the
+/// bug.
+pub fn kql(data: &[u8]) {
+    use crate::emulator::kql::{Catalog, Table, Value, run};
+    struct One(std::sync::Arc<Table>);
+    impl Catalog for One {
+        fn table(&self, name: &str) -> Option<std::sync::Arc<Table>> {
+            (name == "SigninLogs").then(|| self.0.clone())
+        }
+    }
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let row = |user: &str, code: i64, secs: i64| {
+        vec![
+            Value::Time(secs * 1_000_000_000),
+            Value::Str(user.into()),
+            Value::Long(code),
+            Value::Dyn(serde_json::json!({"errorCode": code, "list": [1, "two", {"x": null}]})),
+        ]
+    };
+    let table = Table {
+        columns: vec![
+            ("TimeGenerated".into(), "datetime".into()),
+            ("UserPrincipalName".into(), "string".into()),
+            ("ResultType".into(), "long".into()),
+            ("Status".into(), "dynamic".into()),
+        ],
+        rows: vec![
+            row("ann@contoso.com", 0, 1_790_000_000),
+            row("BOB@contoso.com", 50126, 1_790_000_060),
+            row("", -1, i64::MAX / 1_000_000_000),
+        ],
+    };
+    let _ = run(text, &One(std::sync::Arc::new(table)));
+}
+
 /// A detection rule file (as `assets/detections/*.toml`).
 pub fn rules(data: &[u8]) {
     if let Ok(text) = std::str::from_utf8(data) {
@@ -200,4 +239,5 @@ pub const TARGETS: &[Target] = &[
     ("sigma", sigma),
     ("rules", rules),
     ("journal", journal),
+    ("kql", kql),
 ];

@@ -1192,9 +1192,9 @@ fn eval(e: &Expr, row: &Row, env: &Env) -> Result<Value, KqlError> {
             member(eval(base, row, env)?, &key)
         }
         Expr::Neg(inner) => match scalar(eval(inner, row, env)?) {
-            Value::Long(n) => Value::Long(-n),
+            Value::Long(n) => Value::Long(n.wrapping_neg()),
             Value::Real(x) => Value::Real(-x),
-            Value::Span(s) => Value::Span(-s),
+            Value::Span(s) => Value::Span(s.saturating_neg()),
             _ => Value::Null,
         },
         Expr::Binary(op, a, b) => binary(op, a, b, row, env)?,
@@ -1328,20 +1328,20 @@ fn binary(op: &str, a: &Expr, b: &Expr, row: &Row, env: &Env) -> Result<Value, K
 fn arithmetic(op: &str, x: Value, y: Value) -> Value {
     use Value::*;
     match (op, x, y) {
-        ("+", Time(t), Span(s)) | ("+", Span(s), Time(t)) => Time(t + s),
-        ("-", Time(t), Span(s)) => Time(t - s),
-        ("-", Time(a), Time(b)) => Span(a - b),
-        ("+", Span(a), Span(b)) => Span(a + b),
-        ("-", Span(a), Span(b)) => Span(a - b),
-        ("*", Span(s), Long(n)) | ("*", Long(n), Span(s)) => Span(s * n),
+        ("+", Time(t), Span(s)) | ("+", Span(s), Time(t)) => Time(t.saturating_add(s)),
+        ("-", Time(t), Span(s)) => Time(t.saturating_sub(s)),
+        ("-", Time(a), Time(b)) => Span(a.saturating_sub(b)),
+        ("+", Span(a), Span(b)) => Span(a.saturating_add(b)),
+        ("-", Span(a), Span(b)) => Span(a.saturating_sub(b)),
+        ("*", Span(s), Long(n)) | ("*", Long(n), Span(s)) => Span(s.saturating_mul(n)),
         ("/", Span(a), Span(b)) if b != 0 => Real(a as f64 / b as f64),
-        ("/", Span(s), Long(n)) if n != 0 => Span(s / n),
+        ("/", Span(s), Long(n)) => s.checked_div(n).map_or(Null, Span),
         (op, Long(a), Long(b)) => match op {
             "+" => Long(a.wrapping_add(b)),
             "-" => Long(a.wrapping_sub(b)),
             "*" => Long(a.wrapping_mul(b)),
-            "/" if b != 0 => Long(a / b),
-            "%" if b != 0 => Long(a % b),
+            "/" => a.checked_div(b).map_or(Null, Long),
+            "%" => a.checked_rem(b).map_or(Null, Long),
             _ => Null,
         },
         (op, a, b) => match (number(&a), number(&b)) {
@@ -1488,9 +1488,15 @@ fn call(f: &str, args: &[Expr], row: &Row, env: &Env) -> Result<Value, KqlError>
         "bin" | "floor" => {
             let (v, width) = (scalar(arg(0)?), scalar(arg(1)?));
             match (v, width) {
-                (Value::Time(t), Value::Span(w)) if w > 0 => Value::Time(t.div_euclid(w) * w),
-                (Value::Span(t), Value::Span(w)) if w > 0 => Value::Span(t.div_euclid(w) * w),
-                (Value::Long(n), Value::Long(w)) if w > 0 => Value::Long(n.div_euclid(w) * w),
+                (Value::Time(t), Value::Span(w)) if w > 0 => {
+                    Value::Time(t.div_euclid(w).saturating_mul(w))
+                }
+                (Value::Span(t), Value::Span(w)) if w > 0 => {
+                    Value::Span(t.div_euclid(w).saturating_mul(w))
+                }
+                (Value::Long(n), Value::Long(w)) if w > 0 => {
+                    Value::Long(n.div_euclid(w).saturating_mul(w))
+                }
                 (v, w) => match (number(&v), number(&w)) {
                     (Some(x), Some(w)) if w > 0.0 => Value::Real((x / w).floor() * w),
                     _ => Value::Null,
@@ -1498,7 +1504,7 @@ fn call(f: &str, args: &[Expr], row: &Row, env: &Env) -> Result<Value, KqlError>
             }
         }
         "ago" => match scalar(arg(0)?) {
-            Value::Span(s) => Value::Time(env.now - s),
+            Value::Span(s) => Value::Time(env.now.saturating_sub(s)),
             _ => return Err(KqlError::semantic("ago() takes a timespan")),
         },
         "now" => Value::Time(env.now),

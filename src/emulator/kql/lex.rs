@@ -45,7 +45,31 @@ fn span_unit(unit: &str) -> Option<i64> {
     })
 }
 
+/// How deep brackets may nest: the parser and evaluator recurse once a
+/// level, and a client's query must not exhaust the stack.
+const MAX_NESTING: usize = 64;
+
 pub fn tokens(text: &str) -> Result<Vec<(Tok, usize)>, KqlError> {
+    let toks = lex(text)?;
+    let mut depth = 0usize;
+    for (tok, at) in &toks {
+        match tok {
+            Tok::Sym("(" | "[" | "{") => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(KqlError::syntax(format!(
+                        "brackets nest more than {MAX_NESTING} deep (at character {at})"
+                    )));
+                }
+            }
+            Tok::Sym(")" | "]" | "}") => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(toks)
+}
+
+fn lex(text: &str) -> Result<Vec<(Tok, usize)>, KqlError> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;

@@ -635,10 +635,17 @@ impl Parser {
     }
 
     fn unary(&mut self) -> Result<Expr, KqlError> {
-        if self.eat_sym("-") {
-            return Ok(Expr::Neg(Box::new(self.unary()?)));
+        // Counted, not recursed: `- - - x` of any length is one loop.
+        let mut negations = 0usize;
+        while self.eat_sym("-") {
+            negations += 1;
         }
-        self.postfix()
+        let e = self.postfix()?;
+        Ok(if negations % 2 == 1 {
+            Expr::Neg(Box::new(e))
+        } else {
+            e
+        })
     }
 
     fn postfix(&mut self) -> Result<Expr, KqlError> {
