@@ -157,9 +157,17 @@ async fn hunt(
     let (queries, skipped) = kql::catalogue(&rules, &range);
     let rules = Arc::new(rules);
     let compiled: BTreeSet<String> = queries.iter().map(|q| q.id.clone()).collect();
-    // Record queries several detections share run once.
+    // Record queries several detections share run once; what becomes of
+    // one is said of every detection that shares it.
     let mut distinct: Vec<kql::Query> = Vec::new();
+    let mut sharing: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for q in queries {
+        if q.reads == Reads::Records {
+            sharing
+                .entry(q.query.clone())
+                .or_default()
+                .push(q.id.clone());
+        }
         if !distinct
             .iter()
             .any(|d| d.reads == Reads::Records && d.query == q.query)
@@ -167,6 +175,10 @@ async fn hunt(
             distinct.push(q);
         }
     }
+    let ids_of = |q: &kql::Query| match q.reads {
+        Reads::Records => sharing.get(&q.query).cloned().unwrap_or_default(),
+        Reads::Summary(_) => vec![q.id.clone()],
+    };
     // The first query alone: if the workspace cannot be read at all, say
     // so once rather than once a detection.
     let job = |q: kql::Query| {
@@ -206,7 +218,7 @@ async fn hunt(
     while let Some((q, ran)) = results.next().await {
         match ran {
             Ok(ran) => {
-                hunted.run += 1;
+                hunted.run += ids_of(&q).len();
                 if ran.cut {
                     hunted.cut.push(q.id.clone());
                 }
@@ -230,11 +242,7 @@ async fn hunt(
                     .find(|t| message.contains(&format!("'{t}'")))
                     .cloned()
                     .unwrap_or_else(|| q.tables.join(", "));
-                hunted
-                    .missing
-                    .entry(table)
-                    .or_default()
-                    .insert(q.id.clone());
+                hunted.missing.entry(table).or_default().extend(ids_of(&q));
             }
             Err(e) => hunted.failed.push((q.id.clone(), e.to_string())),
         }
