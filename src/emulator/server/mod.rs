@@ -380,9 +380,9 @@ fn form_urlencoded_pairs(body: &[u8]) -> HashMap<String, String> {
     form_urlencoded::parse(body).into_owned().collect()
 }
 
-/// The calling app, or the 401 Graph sends.
-fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let token = headers
+/// The token of `Authorization: Bearer <token>` (empty when there is none).
+fn bearer(headers: &HeaderMap) -> &str {
+    headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| {
@@ -390,8 +390,12 @@ fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<Caller, ApiError>
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .unwrap_or("");
-    match emu.authority.check(token) {
+        .unwrap_or("")
+}
+
+/// The calling app, or the 401 Graph sends.
+fn authenticate(emu: &Emulator, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    match emu.authority.check(bearer(headers)) {
         Ok(caller) => Ok(caller),
         Err(Refusal::Expired) => Err(api_error(
             StatusCode::UNAUTHORIZED,

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::super::kql::{self, Value as K, eval};
 use super::super::throttle::Class;
 use super::super::workspace::Window;
-use super::{Emulator, request_id};
+use super::{Emulator, bearer, request_id};
 
 /// The service's row limit for one query's result.
 pub const ROW_CAP: usize = 500_000;
@@ -44,15 +44,7 @@ fn error(status: StatusCode, code: &str, message: &str, inner: Option<(&str, &st
 }
 
 pub fn query(emu: &Emulator, headers: &HeaderMap, id: &str, body: &[u8]) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .unwrap_or("");
+    let token = bearer(headers);
     let caller = match emu.authority.check(token) {
         Ok(caller) => caller,
         Err(_) => {
